@@ -1,0 +1,137 @@
+"""Settings: where the workspace is, which target and platform, and the store's policies.
+
+Precedence, highest first: explicit arguments (CLI flags), ``IDMS_*`` environment variables,
+defaults. A :class:`Settings` is immutable; interfaces build one and hand it down.
+
+| setting            | variable                 | default                  |
+|--------------------|--------------------------|--------------------------|
+| workspace          | IDMS_WORKSPACE           | ./idms-data              |
+| target             | IDMS_TARGET              | embedded                 |
+| platform           | IDMS_PLATFORM            | ems                      |
+| lockout_threshold  | IDMS_LOCKOUT_THRESHOLD   | 5 failed logins          |
+| password_min_length| IDMS_PASSWORD_MIN_LENGTH | 6 (the iMIS default)     |
+| secret_key         | IDMS_SECRET_KEY          | a key file in workspace  |
+| suite_database     | IDMS_SUITE_DATABASE      | sqlite in the workspace  |
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from pathlib import Path
+
+from idms.errors import ConfigError
+
+DEFAULT_WORKSPACE = "idms-data"
+STORE_FILE = "imis.db"
+SUITE_FILE = "suite.db"
+KEY_FILE = "secret.key"
+
+
+class Platform(StrEnum):
+    """Which iMIS rules apply."""
+
+    EMS = "ems"
+    IMIS_2017 = "2017"
+
+
+def parse_platform(value: str) -> Platform:
+    try:
+        return Platform(value.strip().lower())
+    except ValueError:
+        raise ConfigError(f"Unknown platform '{value}': use 'ems' or '2017'.") from None
+
+
+def _int_setting(name: str, raw: str, minimum: int) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not '{raw}'.") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, not {value}.")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a command needs to know about where it works and under which rules."""
+
+    workspace: Path = field(default_factory=lambda: Path(DEFAULT_WORKSPACE))
+    target: str = "embedded"
+    platform: Platform = Platform.EMS
+    lockout_threshold: int = 5
+    password_min_length: int = 6
+    secret_key: str | None = None
+    suite_database: str | None = None
+
+    @classmethod
+    def load(
+        cls,
+        *,
+        workspace: str | Path | None = None,
+        target: str | None = None,
+        platform: str | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> Settings:
+        """Settings from explicit values, then ``IDMS_*`` variables, then defaults."""
+        env = os.environ if environ is None else environ
+        ws = workspace or env.get("IDMS_WORKSPACE") or DEFAULT_WORKSPACE
+        tgt = (target or env.get("IDMS_TARGET") or "embedded").strip()
+        plat = parse_platform(platform or env.get("IDMS_PLATFORM") or "ems")
+        lockout = _int_setting(
+            "IDMS_LOCKOUT_THRESHOLD", env.get("IDMS_LOCKOUT_THRESHOLD", "5"), minimum=1
+        )
+        min_len = _int_setting(
+            "IDMS_PASSWORD_MIN_LENGTH", env.get("IDMS_PASSWORD_MIN_LENGTH", "6"), minimum=1
+        )
+        settings = cls(
+            workspace=Path(ws).expanduser(),
+            target=tgt,
+            platform=plat,
+            lockout_threshold=lockout,
+            password_min_length=min_len,
+            secret_key=env.get("IDMS_SECRET_KEY") or None,
+            suite_database=env.get("IDMS_SUITE_DATABASE") or None,
+        )
+        settings.store_url  # validates the target early
+        return settings
+
+    def with_changes(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @property
+    def store_url(self) -> str:
+        """The SQLAlchemy URL of the embedded store this target names."""
+        t = self.target
+        if t == "embedded":
+            return f"sqlite:///{(self.workspace / STORE_FILE).resolve()}"
+        if t.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
+            return normalise_database_url(t)
+        if t.startswith(("imis+https://", "imis+http://")):
+            raise ConfigError(
+                f"Target '{t}' is a remote iMIS; this command needs the embedded store."
+            )
+        raise ConfigError(
+            f"Unknown target '{t}': use 'embedded', 'sqlite:///PATH', 'postgresql://...' "
+            "or 'imis+https://HOST/'."
+        )
+
+    @property
+    def suite_url(self) -> str:
+        """The SQLAlchemy URL of the suite database (jobs, runs, secrets...)."""
+        if self.suite_database:
+            return normalise_database_url(self.suite_database)
+        return f"sqlite:///{(self.workspace / SUITE_FILE).resolve()}"
+
+    @property
+    def key_file(self) -> Path:
+        return self.workspace / KEY_FILE
+
+
+def normalise_database_url(url: str) -> str:
+    """Point plain ``postgresql://`` URLs at psycopg 3, the driver idms ships with."""
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url

@@ -1,0 +1,154 @@
+"""The one exception root of idms, and every exception below it.
+
+Every error idms raises on purpose is an :class:`IdmsError`. Interfaces (CLI, API) catch only this
+root and turn it into a message and an exit code (INTERFACES.md: 2 = invalid input, nothing written;
+3 = the run failed). Third-party errors (SQLAlchemy, httpx, ...) are translated into this tree at
+exactly one boundary per target; nothing above a target catches them.
+
+::
+
+    IdmsError                          exit 3 unless a subclass says otherwise
+    ├── InvalidInputError              exit 2: the job, file or command line is wrong; nothing written
+    │   ├── ConfigError                a setting (flag, IDMS_* variable) is wrong
+    │   ├── UnknownSourceError         no such source (suggests the closest name)
+    │   ├── UnknownFieldError          no such field on a source (suggests the closest name)
+    │   ├── UnsupportedError           a field/action/platform the source does not support
+    │   ├── CoercionError              a value cannot be read as the field's type
+    │   ├── FilterError                a filter operator or value is wrong
+    │   ├── PanelDefinitionError       a panel definition file is malformed
+    │   └── RecordRejectedError        the target refused a record (e.g. an iMIS ID already taken)
+    ├── SecretError                    a secret cannot be stored or read (bad key, tampered data)
+    ├── StateError                     the suite database is unusable
+    └── TargetError                    talking to the target failed
+        ├── RetryableTargetError       worth trying again (busy, time-out, 429, 5xx)
+        └── TerminalTargetError        trying again will not help (schema missing, refused)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from difflib import get_close_matches
+
+EXIT_OK = 0
+EXIT_ROW_ERRORS = 1
+EXIT_INVALID = 2
+EXIT_FAILED = 3
+
+
+class IdmsError(Exception):
+    """Root of every error idms raises on purpose."""
+
+    exit_code: int = EXIT_FAILED
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidInputError(IdmsError):
+    """The user's input (job, file, flags, values) is wrong; nothing has been written."""
+
+    exit_code = EXIT_INVALID
+
+
+class ConfigError(InvalidInputError):
+    """A setting, from a flag or an ``IDMS_*`` variable, is wrong."""
+
+
+def suggest(name: str, choices: Iterable[str]) -> str | None:
+    """The closest of ``choices`` to ``name``, compared without case, or None."""
+    by_folded = {c.casefold(): c for c in choices}
+    found = get_close_matches(name.casefold(), list(by_folded), n=1, cutoff=0.6)
+    return by_folded[found[0]] if found else None
+
+
+def _with_suggestion(message: str, name: str, choices: Iterable[str]) -> str:
+    close = suggest(name, choices)
+    return f"{message} Did you mean '{close}'?" if close else message
+
+
+class UnknownSourceError(InvalidInputError):
+    """No source has this name."""
+
+    def __init__(self, name: str, choices: Iterable[str]) -> None:
+        choices = list(choices)
+        self.name = name
+        self.suggestion = suggest(name, choices)
+        super().__init__(
+            _with_suggestion(
+                f"Unknown source '{name}'. Run 'idms sources' to list them.", name, choices
+            )
+        )
+
+
+class UnknownFieldError(InvalidInputError):
+    """The source has no field with this name or label."""
+
+    def __init__(self, source: str, name: str, choices: Iterable[str]) -> None:
+        choices = list(choices)
+        self.source = source
+        self.name = name
+        self.suggestion = suggest(name, choices)
+        super().__init__(
+            _with_suggestion(
+                f"Source '{source}' has no field '{name}'. "
+                f"Run 'idms sources {source}' to list its fields.",
+                name,
+                choices,
+            )
+        )
+
+
+class UnsupportedError(InvalidInputError):
+    """A field, action or platform that the source does not support, with the reason."""
+
+
+class CoercionError(InvalidInputError):
+    """A value cannot be read as its field's type. ``code`` is stable for reports."""
+
+    def __init__(self, message: str, *, code: str = "invalid_value") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class FilterError(InvalidInputError):
+    """A filter names an unknown operator or carries a value the operator cannot use."""
+
+
+class PanelDefinitionError(InvalidInputError):
+    """A panel definition (PANEL.yml) is malformed; ``problems`` lists every issue found."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("Invalid panel definition:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+class RecordRejectedError(InvalidInputError):
+    """The target refused a record outright (used where a single write is asked for)."""
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class SecretError(IdmsError):
+    """A secret cannot be stored or read: the key is wrong or the stored value was tampered with."""
+
+
+class StateError(IdmsError):
+    """The suite database cannot be used."""
+
+
+class TargetError(IdmsError):
+    """Talking to the target (embedded store or iMIS) failed."""
+
+
+class RetryableTargetError(TargetError):
+    """A failure worth retrying: the target is busy, timed out, or answered 429/5xx."""
+
+
+class TerminalTargetError(TargetError):
+    """A failure that retrying will not fix."""

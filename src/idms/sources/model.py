@@ -1,0 +1,218 @@
+"""The shape of a source declaration: fields, keys, actions, platforms, defaults, rules.
+
+A source is data, not code paths (ARCHITECTURE.md): the engine and the targets read these
+declarations; adding a source means adding a declaration (``catalog.py``) and its rules.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Literal
+
+from idms.errors import UnknownFieldError
+from idms.values.types import FieldType
+
+
+class Action(StrEnum):
+    """The five iDMS actions."""
+
+    INSERT = "insert"
+    INSERT_WITH_MATCHING = "insert-with-matching"
+    UPDATE = "update"
+    INSERT_UPDATE = "insert-update"
+    DELETE = "delete"
+
+
+ALL_ACTIONS = frozenset(Action)
+# Platform names a source can declare: an iMIS platform, or "embedded" for "the embedded store
+# offers it under any platform, for rehearsal" (see SourceDef.available_on).
+PLATFORM_NAMES = ("embedded", "ems", "2017")
+
+
+def fold(name: str) -> str:
+    """Compare names without case, spaces or punctuation: 'iMIS ID' == 'imisid' == 'ImisId'."""
+    return re.sub(r"[^0-9a-z]", "", name.casefold())
+
+
+@dataclass(frozen=True)
+class DefaultRule:
+    """What the store uses when an insert leaves a field unmapped or blank.
+
+    kind: ``today`` (the current date), ``field`` (another field's value: GiftDate = TransactionDate),
+    ``constant`` (a fixed value: RoleName = Member), ``counter`` (assigned by the store: ImisId, Seqn,
+    Ordinal), ``guid`` (a new GUID: ContactKey).
+    """
+
+    kind: Literal["today", "field", "constant", "counter", "guid"]
+    value: Any = None
+
+    def describe(self) -> str:
+        if self.kind == "today":
+            return "today"
+        if self.kind == "field":
+            return f"= {self.value}"
+        if self.kind == "counter":
+            return "next number from the store's counter"
+        if self.kind == "guid":
+            return "a new GUID"
+        return repr(self.value)
+
+
+TODAY = DefaultRule("today")
+COUNTER = DefaultRule("counter")
+NEW_GUID = DefaultRule("guid")
+
+
+def same_as(field_name: str) -> DefaultRule:
+    return DefaultRule("field", field_name)
+
+
+def constant(value: Any) -> DefaultRule:
+    return DefaultRule("constant", value)
+
+
+@dataclass(frozen=True)
+class FieldDef:
+    """One field of a source, by its canonical name (what records and job files use)."""
+
+    name: str
+    label: str
+    type: FieldType = FieldType.STRING
+    description: str = ""
+    required_on_insert: bool = False
+    lookup: str | None = None  # the lookup table a code field is validated against
+    max_length: int | None = None
+    read_only: bool = False  # shown in records, never written by a job
+    write_only: bool = False  # written by a job, never read back (passwords)
+    secret: bool = False  # never shown in results, plans, logs or records
+    default: DefaultRule | None = None
+    unsupported: str | None = None  # the reason a job may not map this field
+    platforms: frozenset[str] | None = None  # None: wherever the source is available
+    appendable: bool = False  # multi-select: "Append to Existing Value in Field"
+
+    @property
+    def writable(self) -> bool:
+        return not self.read_only and self.unsupported is None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "label": self.label,
+            "type": self.type.value,
+            "description": self.description,
+            "required_on_insert": self.required_on_insert,
+            "lookup": self.lookup,
+            "max_length": self.max_length,
+            "read_only": self.read_only,
+            "write_only": self.write_only,
+            "secret": self.secret,
+            "default": self.default.describe() if self.default else None,
+            "unsupported": self.unsupported,
+            "platforms": sorted(self.platforms) if self.platforms else None,
+            "appendable": self.appendable,
+        }
+
+
+@dataclass(frozen=True)
+class SourceDef:
+    """One iMIS data area a job can write to.
+
+    ``identity`` names the fields that address exactly one stored record (what ``apply`` uses for
+    updates and deletes); ``keys`` is the vendor's match-key guidance shown to users. ``rules``
+    are the vendor rules in words, shown by ``idms sources SOURCE``.
+    """
+
+    name: str
+    label: str
+    description: str
+    fields: tuple[FieldDef, ...]
+    identity: tuple[str, ...]
+    keys: str
+    actions: frozenset[Action]
+    platforms: frozenset[str] = frozenset({"ems", "2017"})
+    platform_actions: Mapping[str, frozenset[Action]] = field(default_factory=dict)
+    platform_notes: Mapping[str, str] = field(default_factory=dict)
+    required_on_insert_note: str = ""
+    rules: tuple[str, ...] = ()
+    kind: Literal["contact", "table", "panel", "credentials", "userdata", "preferences"] = "table"
+    panel_kind: Literal["single", "multi", "standalone"] | None = None
+
+    def __post_init__(self) -> None:
+        names = [f.name for f in self.fields]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{self.name}: duplicate field names")
+        missing = [k for k in self.identity if k not in names]
+        if missing:
+            raise ValueError(f"{self.name}: identity fields {missing} are not fields")
+        object.__setattr__(self, "_by_fold", self._index())
+
+    def _index(self) -> dict[str, FieldDef]:
+        index: dict[str, FieldDef] = {}
+        for f in self.fields:
+            index.setdefault(fold(f.name), f)
+        for f in self.fields:
+            index.setdefault(fold(f.label), f)
+        return index
+
+    @property
+    def field_names(self) -> list[str]:
+        return [f.name for f in self.fields]
+
+    def find_field(self, name: str) -> FieldDef | None:
+        """The field called ``name`` by canonical name or iDMS label, compared loosely."""
+        by_fold: dict[str, FieldDef] = self._by_fold  # type: ignore[attr-defined]
+        return by_fold.get(fold(name))
+
+    def field(self, name: str) -> FieldDef:
+        """Like :meth:`find_field`, but an unknown name raises with the closest suggestion."""
+        found = self.find_field(name)
+        if found is None:
+            choices = [f.name for f in self.fields] + [f.label for f in self.fields]
+            raise UnknownFieldError(self.name, name, choices)
+        return found
+
+    def actions_on(self, platform: str) -> frozenset[Action]:
+        """The actions allowed under a platform's rules."""
+        return self.platform_actions.get(platform, self.actions)
+
+    def available_on(self, platform: str, *, embedded: bool) -> bool:
+        """Whether the source exists on this platform (on the embedded store when ``embedded``)."""
+        if platform in self.platforms:
+            return True
+        return embedded and "embedded" in self.platforms
+
+    def fields_on(self, platform: str) -> list[FieldDef]:
+        return [f for f in self.fields if f.platforms is None or platform in f.platforms]
+
+    def secret_fields(self) -> frozenset[str]:
+        return frozenset(f.name for f in self.fields if f.secret)
+
+    def with_fields(self, extra: Iterable[FieldDef]) -> SourceDef:
+        """A copy with more fields (dynamic ones: communication preferences, panel fields)."""
+        from dataclasses import replace
+
+        return replace(self, fields=self.fields + tuple(extra))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "label": self.label,
+            "kind": self.kind,
+            "panel_kind": self.panel_kind,
+            "description": self.description,
+            "keys": self.keys,
+            "identity": list(self.identity),
+            "actions": [a.value for a in Action if a in self.actions],
+            "platforms": sorted(self.platforms),
+            "platform_actions": {
+                p: [a.value for a in Action if a in acts]
+                for p, acts in sorted(self.platform_actions.items())
+            },
+            "platform_notes": dict(self.platform_notes),
+            "required_on_insert": self.required_on_insert_note,
+            "rules": list(self.rules),
+            "fields": [f.to_dict() for f in self.fields],
+        }

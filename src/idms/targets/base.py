@@ -1,0 +1,244 @@
+"""The Target protocol: the one seam between the engine and wherever iMIS data lives.
+
+A target only describes, matches, applies and reads, in batches; policy (mapping, plan, retries,
+undo) stays in the engine. Two implementations: the embedded store (``targets/embedded``) and a
+real iMIS over REST (``targets/imis``). Both pass the contract suite in ``tests/contract``.
+
+Records are plain dicts keyed by canonical field names, holding typed values (str, int, Decimal,
+bool, date, datetime, None). Secret fields (passwords) never appear in a record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from idms.errors import FilterError
+from idms.sources.model import Action, SourceDef
+
+Record = dict[str, Any]
+
+
+class Operator(StrEnum):
+    """The iMIS filter operators (imis-rest-api.md §2.1), by their short names."""
+
+    EQ = "eq"
+    NE = "ne"
+    GT = "gt"
+    GE = "ge"
+    LT = "lt"
+    LE = "le"
+    CONTAINS = "contains"
+    NOT_CONTAIN = "notContain"
+    STARTS_WITH = "startsWith"
+    ENDS_WITH = "endsWith"
+    IN = "in"
+    BETWEEN = "between"
+    IS_EMPTY = "isEmpty"
+    NOT_EMPTY = "notEmpty"
+    IS_TRUE = "isTrue"
+    IS_FALSE = "isFalse"
+
+    @property
+    def takes_value(self) -> bool:
+        return self not in _NO_VALUE
+
+
+_NO_VALUE = frozenset({Operator.IS_EMPTY, Operator.NOT_EMPTY, Operator.IS_TRUE, Operator.IS_FALSE})
+
+# Every spelling iMIS accepts, folded to lower case, including the long forms.
+_ALIASES: dict[str, Operator] = {
+    "between": Operator.BETWEEN,
+    "contains": Operator.CONTAINS,
+    "endswith": Operator.ENDS_WITH,
+    "eq": Operator.EQ,
+    "==": Operator.EQ,
+    "equal": Operator.EQ,
+    "gt": Operator.GT,
+    ">": Operator.GT,
+    "greaterthan": Operator.GT,
+    "ge": Operator.GE,
+    ">=": Operator.GE,
+    "greaterthanorequal": Operator.GE,
+    "in": Operator.IN,
+    "isempty": Operator.IS_EMPTY,
+    "empty": Operator.IS_EMPTY,
+    "isfalse": Operator.IS_FALSE,
+    "false": Operator.IS_FALSE,
+    "istrue": Operator.IS_TRUE,
+    "true": Operator.IS_TRUE,
+    "lt": Operator.LT,
+    "<": Operator.LT,
+    "lessthan": Operator.LT,
+    "le": Operator.LE,
+    "<=": Operator.LE,
+    "lessthanorequal": Operator.LE,
+    "notcontain": Operator.NOT_CONTAIN,
+    "!contain": Operator.NOT_CONTAIN,
+    "notempty": Operator.NOT_EMPTY,
+    "!empty": Operator.NOT_EMPTY,
+    "ne": Operator.NE,
+    "!=": Operator.NE,
+    "notequal": Operator.NE,
+    "startswith": Operator.STARTS_WITH,
+}
+
+
+def parse_operator(name: str) -> Operator:
+    """An operator from any iMIS spelling (``eq``, ``==``, ``Equal``, ``!empty`` ...)."""
+    op = _ALIASES.get(name.strip().lower())
+    if op is None:
+        known = ", ".join(o.value for o in Operator)
+        raise FilterError(f"Unknown filter operator '{name}'. Use one of: {known}.")
+    return op
+
+
+@dataclass(frozen=True)
+class Filter:
+    """``field op value``. ``in`` takes a sequence; ``between`` a (low, high) pair."""
+
+    field: str
+    op: Operator
+    value: Any = None
+
+    @classmethod
+    def parse(cls, expression: str) -> Filter:
+        """``Field=value`` (equality) or ``Field=op:value``, the iMIS query-string form."""
+        name, sep, rest = expression.partition("=")
+        if not sep or not name.strip():
+            raise FilterError(f"A filter looks like FIELD=VALUE or FIELD=op:VALUE, not '{expression}'.")
+        op_name, colon, value = rest.partition(":")
+        if colon and op_name.strip().lower() in _ALIASES:
+            op = _ALIASES[op_name.strip().lower()]
+        else:
+            op, value = Operator.EQ, rest
+        if op is Operator.IN:
+            return cls(name.strip(), op, tuple(_split_list(value)))
+        if op is Operator.BETWEEN:
+            parts = _split_list(value)
+            if len(parts) != 2:
+                raise FilterError(f"'between' takes two values, LOW|HIGH, not '{value}'.")
+            return cls(name.strip(), op, (parts[0], parts[1]))
+        return cls(name.strip(), op, value if op.takes_value else None)
+
+
+def _split_list(value: str) -> list[str]:
+    sep = "|" if "|" in value else ","
+    return [v.strip() for v in value.split(sep)]
+
+
+class ChangeKind(StrEnum):
+    INSERT = "insert"
+    UPDATE = "update"
+    DELETE = "delete"
+
+
+@dataclass
+class Change:
+    """One write asked of a target.
+
+    ``values`` holds typed values by canonical name: for an insert, the new record's fields; for an
+    update, only the fields to set (None clears). ``identity`` addresses the stored record for an
+    update or delete (the source's identity fields, as ``match`` returned them). ``append`` names
+    multi-select fields whose values are added to what is stored instead of replacing it.
+    ``ref`` is the caller's reference, handed back in the result (the input row number).
+    """
+
+    kind: ChangeKind
+    values: dict[str, Any] = field(default_factory=dict)
+    identity: dict[str, Any] | None = None
+    append: frozenset[str] = frozenset()
+    ref: int = 0
+
+
+@dataclass(frozen=True)
+class RowError:
+    """Why a target refused one change: a stable code, a sentence, and the field at fault."""
+
+    code: str
+    message: str
+    field: str | None = None
+
+
+@dataclass
+class ApplyResult:
+    """What happened to one change: ``before`` is None for an insert, ``after`` None for a delete."""
+
+    ref: int
+    ok: bool
+    before: Record | None = None
+    after: Record | None = None
+    error: RowError | None = None
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    """Switches a job passes down to the target for one batch."""
+
+    skip_validation: bool = False  # iDMS "Skip Validation": lookup codes are not checked
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a target can do, checked before a run starts (not halfway through)."""
+
+    kind: Literal["embedded", "rest"]
+    platform: str
+    sources: Mapping[str, frozenset[Action]]
+    max_batch: int
+    transactional: bool
+
+    def allows(self, source: str, action: Action) -> bool:
+        return action in self.sources.get(source, frozenset())
+
+
+@runtime_checkable
+class Target(Protocol):
+    """Where iMIS data lives. Every method works on whole batches."""
+
+    @property
+    def capabilities(self) -> Capabilities: ...
+
+    def sources(self) -> list[SourceDef]:
+        """Every source available on this target and platform, dynamic fields included."""
+        ...
+
+    def describe(self, source: str) -> SourceDef:
+        """One source with its fields, including panel fields and communication preferences."""
+        ...
+
+    def lookup_codes(self, table: str) -> dict[str, str]:
+        """The codes of a lookup table, code → description."""
+        ...
+
+    def match(
+        self, source: str, fields: Sequence[str], criteria: Sequence[Mapping[str, Any]]
+    ) -> list[list[Record]]:
+        """For each criteria row, every stored record whose ``fields`` equal it.
+
+        One set-based lookup per batch, not one query per row. Text compares without case and
+        without surrounding spaces, as iMIS's SQL Server collation does; a None criterion matches
+        a blank (null or empty) value.
+        """
+        ...
+
+    def apply(
+        self, source: str, changes: Sequence[Change], options: ApplyOptions = ApplyOptions()
+    ) -> list[ApplyResult]:
+        """Apply a batch; one result per change, in order, with before and after images."""
+        ...
+
+    def read(
+        self,
+        source: str,
+        filters: Sequence[Filter] = (),
+        *,
+        order_by: Sequence[str] = (),
+        limit: int | None = None,
+    ) -> Iterator[Record]:
+        """Stream the source's records that pass every filter (ANDed)."""
+        ...
+
+    def close(self) -> None: ...

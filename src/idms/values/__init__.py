@@ -1,0 +1,1 @@
+"""Field types and the coercion of raw input values into them."""
