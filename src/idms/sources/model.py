@@ -92,6 +92,7 @@ class FieldDef:
     unsupported: str | None = None  # the reason a job may not map this field
     platforms: frozenset[str] | None = None  # None: wherever the source is available
     appendable: bool = False  # multi-select: "Append to Existing Value in Field"
+    aliases: tuple[str, ...] = ()  # further accepted names (DonorId also answers to ImisId)
 
     @property
     def writable(self) -> bool:
@@ -155,6 +156,9 @@ class SourceDef:
             index.setdefault(fold(f.name), f)
         for f in self.fields:
             index.setdefault(fold(f.label), f)
+        for f in self.fields:
+            for alias in f.aliases:
+                index.setdefault(fold(alias), f)
         return index
 
     @property

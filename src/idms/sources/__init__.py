@@ -1,0 +1,1 @@
+"""The declarative registry of iMIS sources: their fields, keys, actions, platforms and rules."""

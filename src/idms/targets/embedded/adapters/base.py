@@ -1,0 +1,621 @@
+"""The generic source adapter: one source over one or more store tables.
+
+Reads stream with filters; ``match`` is one set-based query per chunk of criteria; ``apply`` plans
+a whole batch in memory (before-images fetched at once, defaults, counters, lookups, the source's
+rules), then writes it with ``executemany`` per statement shape. If the database still refuses
+something, the batch is retried one change at a time inside savepoints, so one bad row never
+sinks its neighbours. Source-specific rules live in subclasses, through the ``check_*`` and
+``writes_*`` hooks.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Executable,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    func,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from idms.errors import FilterError
+from idms.sources.model import DefaultRule, FieldDef, SourceDef
+from idms.targets.base import (
+    ApplyOptions,
+    ApplyResult,
+    Change,
+    ChangeKind,
+    Filter,
+    Record,
+    RowError,
+)
+from idms.targets.embedded import counters
+from idms.targets.embedded.filters import filter_clause
+from idms.targets.embedded.lookups import LookupCache
+from idms.targets.embedded.schema import snake
+from idms.values.types import FieldType
+
+MATCH_CHUNK = 500
+
+
+@dataclass
+class StorePolicy:
+    """The store's own settings that rules need (from Settings)."""
+
+    platform: str = "ems"
+    lockout_threshold: int = 5
+    password_min_length: int = 6
+    default_address_purpose: str = "Address"
+
+
+@dataclass
+class ApplyContext:
+    """Everything one batch's rules may consult."""
+
+    conn: Connection
+    options: ApplyOptions
+    policy: StorePolicy
+    lookups: LookupCache
+    now: datetime
+    today: date
+    claims: dict[str, set[Any]] = field(default_factory=dict)
+    # Contacts referenced by the batch, by folded iMIS ID: ImisId, IsOrganization, Email.
+    contacts: dict[str, Record] = field(default_factory=dict)
+
+    def claim(self, name: str, value: Any) -> bool:
+        """Reserve ``value`` in namespace ``name`` for this batch; False if already reserved."""
+        taken = self.claims.setdefault(name, set())
+        if value in taken:
+            return False
+        taken.add(value)
+        return True
+
+    def release(self, name: str, value: Any) -> None:
+        self.claims.get(name, set()).discard(value)
+
+
+@dataclass
+class Write:
+    """One statement execution; writes with the same ``shape`` run together as executemany."""
+
+    phase: int
+    shape: tuple[Any, ...]
+    statement: Executable
+    params: dict[str, Any]
+
+
+@dataclass
+class PlannedChange:
+    index: int
+    change: Change
+    identity: tuple[Any, ...] | None
+    before: Record | None
+    after: Record | None
+    writes: list[Write]
+
+
+def fold_text(value: Any) -> Any:
+    """The form text takes for case-insensitive comparison (as SQL ``lower`` does)."""
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+class SourceAdapter:
+    """A source stored in ``table`` (its main table), one column per stored field."""
+
+    # Fields holding iMIS IDs that must name existing contacts.
+    contact_refs: tuple[str, ...] = ()
+
+    def __init__(self, source: SourceDef, table: Table, policy: StorePolicy) -> None:
+        self.source = source
+        self.table = table
+        self.policy = policy
+        self.columns: dict[str, ColumnElement[Any]] = self.read_columns()
+        self.fields: dict[str, FieldDef] = {f.name: f for f in source.fields}
+
+    # ---- columns and records -------------------------------------------------------------------
+
+    def read_columns(self) -> dict[str, ColumnElement[Any]]:
+        """Canonical field -> SQL expression, for every field a record shows."""
+        cols: dict[str, ColumnElement[Any]] = {}
+        for f in self.source.fields:
+            name = snake(f.name)
+            if not f.write_only and not f.secret and name in self.table.c:
+                cols[f.name] = self.table.c[name]
+        return cols
+
+    def base_select(self) -> Select[Any]:
+        return select(*[col.label(name) for name, col in self.columns.items()])
+
+    def to_record(self, row: Mapping[str, Any]) -> Record:
+        record: Record = {}
+        for name in self.columns:
+            value = row[name]
+            ftype = self.fields[name].type
+            if ftype is FieldType.MULTISELECT:
+                value = tuple(v for v in value.split(",") if v) if value else None
+            elif ftype is FieldType.BOOLEAN and value is not None:
+                value = bool(value)
+            record[name] = value
+        return record
+
+    def identity_of(self, record: Mapping[str, Any]) -> tuple[Any, ...]:
+        return tuple(fold_text(record.get(k)) for k in self.source.identity)
+
+    def identity_clause(self, identities: Sequence[tuple[Any, ...]]) -> ColumnElement[bool]:
+        parts = []
+        for i, name in enumerate(self.source.identity):
+            col = self.columns[name]
+            values = {ident[i] for ident in identities}
+            if self.fields[name].type.is_text:
+                parts.append(func.lower(col).in_(sorted(str(v) for v in values)))
+            else:
+                parts.append(col.in_(sorted(values)))
+        return and_(*parts)
+
+    # ---- read ----------------------------------------------------------------------------------
+
+    def read(
+        self,
+        conn: Connection,
+        filters: Sequence[Filter],
+        order_by: Sequence[str],
+        limit: int | None,
+    ) -> Iterator[Record]:
+        stmt = self.base_select()
+        for flt in filters:
+            stmt = stmt.where(filter_clause(self.source, self.columns, flt))
+        order: list[ColumnElement[Any]] = []
+        for name in order_by:
+            descending = name.startswith("-")
+            fdef = self.source.field(name.lstrip("-"))
+            col = self.columns.get(fdef.name)
+            if col is None:
+                raise FilterError(f"Cannot order by {fdef.name}: it is not readable.")
+            order.append(col.desc() if descending else col.asc())
+        order.extend(self.columns[k].asc() for k in self.source.identity)
+        stmt = stmt.order_by(*order)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        result = conn.execution_options(yield_per=1000).execute(stmt)
+        for row in result.mappings():
+            yield self.to_record(row)
+
+    def fetch(self, conn: Connection, identities: Sequence[tuple[Any, ...]]) -> dict[tuple[Any, ...], Record]:
+        """Current records by identity (folded), in as few queries as the chunks allow."""
+        found: dict[tuple[Any, ...], Record] = {}
+        unique = list(dict.fromkeys(identities))
+        for start in range(0, len(unique), MATCH_CHUNK):
+            chunk = unique[start : start + MATCH_CHUNK]
+            stmt = self.base_select().where(self.identity_clause(chunk))
+            for row in conn.execute(stmt).mappings():
+                record = self.to_record(row)
+                found[self.identity_of(record)] = record
+        return found
+
+    # ---- match ---------------------------------------------------------------------------------
+
+    def match(
+        self, conn: Connection, fields: Sequence[str], criteria: Sequence[Mapping[str, Any]]
+    ) -> list[list[Record]]:
+        names = [self.source.field(f).name for f in fields]
+        for name in names:
+            if name not in self.columns:
+                raise FilterError(f"{name} cannot be matched on: it is never read back.")
+        wanted = [tuple(self._match_key(name, c.get(name)) for name in names) for c in criteria]
+        found: dict[tuple[Any, ...], list[Record]] = {}
+        unique = list(dict.fromkeys(wanted))
+        for start in range(0, len(unique), MATCH_CHUNK):
+            chunk = unique[start : start + MATCH_CHUNK]
+            parts = [self._match_part(i, name, chunk) for i, name in enumerate(names)]
+            stmt = self.base_select().where(*parts).order_by(
+                *[self.columns[k].asc() for k in self.source.identity]
+            )
+            chunk_keys = set(chunk)
+            for row in conn.execute(stmt).mappings():
+                record = self.to_record(row)
+                key = tuple(self._match_key(name, record.get(name)) for name in names)
+                if key in chunk_keys:
+                    found.setdefault(key, []).append(record)
+        return [list(found.get(key, [])) for key in wanted]
+
+    def _match_key(self, name: str, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if isinstance(value, tuple):
+            return tuple(fold_text(v) for v in value)
+        return fold_text(value)
+
+    def _match_part(self, i: int, name: str, chunk: list[tuple[Any, ...]]) -> ColumnElement[bool]:
+        col = self.columns[name]
+        values = {key[i] for key in chunk}
+        text = self.fields[name].type.is_text
+        blank = None in values
+        values.discard(None)
+        options: list[ColumnElement[bool]] = []
+        if values:
+            if text:
+                options.append(func.lower(col).in_(sorted(str(v) for v in values)))
+            else:
+                options.append(col.in_(sorted(values, key=repr)))
+        if blank:
+            options.append(col.is_(None))
+            if text:
+                options.append(col == literal(""))
+        return or_(*options) if len(options) > 1 else options[0]
+
+    # ---- apply ---------------------------------------------------------------------------------
+
+    def apply(self, ctx: ApplyContext, changes: Sequence[Change]) -> list[ApplyResult]:
+        results: list[ApplyResult] = [ApplyResult(ref=c.ref, ok=False) for c in changes]
+        wanted = [
+            self.identity_of(c.identity or {})
+            for c in changes
+            if c.kind is not ChangeKind.INSERT
+        ]
+        current: dict[tuple[Any, ...], Record | None] = dict(self.fetch(ctx.conn, wanted))
+        self.load_contacts(ctx, changes)
+        self.prepare_batch(ctx, changes)
+        planned: list[PlannedChange] = []
+        for i, change in enumerate(changes):
+            try:
+                plan = self._plan(ctx, i, change, current)
+            except RowRejected as exc:
+                results[i].error = exc.error
+                continue
+            planned.append(plan)
+            if plan.identity is not None and plan.before is not None:
+                current[plan.identity] = None
+            if plan.after is not None:
+                current[self.identity_of(plan.after)] = plan.after
+            results[i] = ApplyResult(change.ref, True, plan.before, plan.after)
+        self.finish_batch(ctx, planned)
+        for segment in _segments(planned):
+            failed = self._execute(ctx.conn, segment)
+            for index, error in failed.items():
+                results[index] = ApplyResult(changes[index].ref, False, error=error)
+        return results
+
+    def _plan(
+        self,
+        ctx: ApplyContext,
+        index: int,
+        change: Change,
+        current: dict[tuple[Any, ...], Record | None],
+    ) -> PlannedChange:
+        if change.kind is ChangeKind.INSERT:
+            after = self.plan_insert(ctx, change)
+            return PlannedChange(index, change, None, None, after, self.writes_insert(ctx, after))
+        identity = self.identity_of(change.identity or {})
+        before = current.get(identity)
+        if before is None:
+            raise RowRejected(
+                "not_found",
+                f"No {self.source.label} record with {self._describe_identity(change.identity)}"
+                " (it may have been deleted since it was matched).",
+            )
+        if change.kind is ChangeKind.DELETE:
+            self.check_delete(ctx, before)
+            return PlannedChange(index, change, identity, before, None, self.writes_delete(ctx, before))
+        after = self.plan_update(ctx, before, change)
+        return PlannedChange(
+            index, change, identity, before, after, self.writes_update(ctx, before, after)
+        )
+
+    def _describe_identity(self, identity: Mapping[str, Any] | None) -> str:
+        identity = identity or {}
+        return ", ".join(f"{k} {identity.get(k)!s}" for k in self.source.identity)
+
+    # ---- planning hooks ------------------------------------------------------------------------
+
+    def load_contacts(self, ctx: ApplyContext, changes: Sequence[Change]) -> None:
+        """Read, in one query, the contacts this batch's reference fields name."""
+        ids = {
+            str(c.values[name]).strip()
+            for c in changes
+            for name in self.contact_refs
+            if c.values.get(name) not in (None, "")
+        }
+        ids -= set(ctx.contacts)
+        if ids:
+            ctx.contacts.update(load_contacts(ctx.conn, ids))
+
+    def check_contact_refs(self, ctx: ApplyContext, record: Mapping[str, Any], names: Any) -> None:
+        for name in self.contact_refs:
+            value = record.get(name)
+            if name in names and value not in (None, "") and fold_text(value) not in ctx.contacts:
+                raise RowRejected(
+                    "contact_not_found",
+                    f"{self.fields[name].label} {value}: no contact has this iMIS ID.",
+                    name,
+                )
+
+    def prepare_batch(self, ctx: ApplyContext, changes: Sequence[Change]) -> None:
+        """Set-based look-ups the rules need for the whole batch (taken IDs, parents...)."""
+
+    def finish_batch(self, ctx: ApplyContext, planned: Sequence[PlannedChange]) -> None:
+        """Batch-wide bookkeeping after planning (counters raised past supplied IDs...)."""
+
+    def plan_insert(self, ctx: ApplyContext, change: Change) -> Record:
+        values = self.writable_values(change.values, inserting=True)
+        record: Record = {name: None for name in self.columns}
+        record.update(values)
+        self.apply_defaults(ctx, record, values)
+        self.check_required(record)
+        self.check_contact_refs(ctx, record, record.keys())
+        self.check_lookups(ctx, record, values)
+        self.check_insert(ctx, record)
+        return record
+
+    def plan_update(self, ctx: ApplyContext, before: Record, change: Change) -> Record:
+        values = self.writable_values(change.values, inserting=False)
+        for name in self.source.identity:
+            if name in values and fold_text(values[name]) != fold_text(before.get(name)):
+                raise RowRejected(
+                    "key_changed",
+                    f"{self.fields[name].label} identifies the record and cannot be changed.",
+                    name,
+                )
+        after = dict(before)
+        for name, value in values.items():
+            if name in change.append and isinstance(value, tuple):
+                value = tuple(dict.fromkeys((before.get(name) or ()) + value))
+            after[name] = value
+        self.check_contact_refs(ctx, after, values.keys())
+        self.check_lookups(ctx, after, values)
+        self.check_update(ctx, before, after, values)
+        return after
+
+    def writable_values(self, values: Mapping[str, Any], *, inserting: bool) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, value in values.items():
+            fdef = self.source.field(name)
+            if fdef.unsupported:
+                raise RowRejected(
+                    "unsupported_field", f"{fdef.label} is {fdef.unsupported}.", fdef.name
+                )
+            if fdef.read_only and value is not None:
+                raise RowRejected(
+                    "read_only_field", f"{fdef.label} is set by iMIS and cannot be written.",
+                    fdef.name,
+                )
+            if not fdef.read_only:
+                out[fdef.name] = value
+        return out
+
+    def apply_defaults(self, ctx: ApplyContext, record: Record, values: Mapping[str, Any]) -> None:
+        # Fixed defaults first, then those copied from other fields (GiftDate = TransactionDate).
+        for copies in (False, True):
+            for fdef in self.source.fields:
+                rule = fdef.default
+                if rule is None or record.get(fdef.name) is not None:
+                    continue
+                if (rule.kind == "field") is copies:
+                    value = self.default_value(ctx, rule, record)
+                    if value is not None:
+                        record[fdef.name] = value
+
+    def default_value(self, ctx: ApplyContext, rule: DefaultRule, record: Record) -> Any:
+        if rule.kind == "today":
+            return ctx.today
+        if rule.kind == "constant":
+            return rule.value
+        if rule.kind == "field":
+            return record.get(rule.value)
+        if rule.kind == "guid":
+            return str(uuid.uuid4()).upper()
+        return None  # counters are assigned by the subclass that owns them
+
+    def check_required(self, record: Record) -> None:
+        for fdef in self.source.fields:
+            if fdef.required_on_insert and record.get(fdef.name) in (None, ""):
+                raise RowRejected(
+                    "required", f"{fdef.label} is required for a new record.", fdef.name
+                )
+
+    def check_lookups(self, ctx: ApplyContext, record: Record, values: Mapping[str, Any]) -> None:
+        if ctx.options.skip_validation:
+            return
+        for name in values:
+            fdef = self.fields[name]
+            value = record.get(name)
+            if fdef.lookup is None or value is None:
+                continue
+            if isinstance(value, tuple):
+                fixed = []
+                for item in value:
+                    code = ctx.lookups.canonical(fdef.lookup, item)
+                    if code is None:
+                        raise self.bad_code(fdef, item)
+                    fixed.append(code)
+                record[name] = tuple(dict.fromkeys(fixed))
+            else:
+                code = ctx.lookups.canonical(fdef.lookup, str(value))
+                if code is None:
+                    raise self.bad_code(fdef, value)
+                record[name] = code
+
+    @staticmethod
+    def bad_code(fdef: FieldDef, value: Any) -> RowRejected:
+        return RowRejected(
+            "invalid_code",
+            f"{fdef.label} '{value}' is not a code in the {fdef.lookup} lookup table.",
+            fdef.name,
+        )
+
+    def check_insert(self, ctx: ApplyContext, record: Record) -> None:
+        """Source rules for a new record; raise RowRejected to refuse it."""
+
+    def check_update(
+        self, ctx: ApplyContext, before: Record, after: Record, values: Mapping[str, Any]
+    ) -> None:
+        """Source rules for a change; raise RowRejected to refuse it."""
+
+    def check_delete(self, ctx: ApplyContext, before: Record) -> None:
+        """Source rules for a delete; raise RowRejected to refuse it."""
+
+    # ---- writes --------------------------------------------------------------------------------
+
+    def row_values(self, record: Mapping[str, Any], table: Table) -> dict[str, Any]:
+        """A record's values for ``table``'s columns (multi-select joined with commas)."""
+        row: dict[str, Any] = {}
+        for name, value in record.items():
+            col = snake(name)
+            if col in table.c and name in self.fields:
+                row[col] = ",".join(value) if isinstance(value, tuple) else value
+        return row
+
+    def writes_insert(self, ctx: ApplyContext, after: Record) -> list[Write]:
+        return [self.insert_write(self.table, after, phase=0)]
+
+    def insert_write(
+        self, table: Table, record: Record, *, phase: int, extra: Mapping[str, Any] | None = None
+    ) -> Write:
+        """An insert of every column of ``table`` (one shape for the whole batch)."""
+        row = self.row_values(record, table)
+        row.update(extra or {})
+        for col in table.c:
+            if row.get(col.name) is None:
+                default = col.default
+                row[col.name] = None if default is None else default.arg  # type: ignore[attr-defined]
+        if table.c[0].autoincrement is True and row.get(table.c[0].name) is None:
+            row.pop(table.c[0].name)
+        return Write(phase, ("insert", table.name), table.insert(), row)
+
+    def writes_update(self, ctx: ApplyContext, before: Record, after: Record) -> list[Write]:
+        return self.update_writes(self.table, before, after, phase=0)
+
+    def update_writes(
+        self,
+        table: Table,
+        before: Record,
+        after: Record,
+        *,
+        phase: int,
+        extra: Mapping[str, Any] | None = None,
+    ) -> list[Write]:
+        old = self.row_values(before, table)
+        new = self.row_values(after, table)
+        changed = {k: v for k, v in new.items() if old.get(k) != v}
+        if not changed:
+            return []
+        changed.update(extra or {})
+        keys = self.key_columns(table)
+        stmt = (
+            table.update()
+            .where(and_(*[table.c[k] == bindparam(f"key_{k}") for k in keys]))
+            .values({k: bindparam(k) for k in changed})
+        )
+        params = dict(changed)
+        params.update({f"key_{k}": old[k] for k in keys})
+        return [Write(phase, ("update", table.name, tuple(sorted(changed))), stmt, params)]
+
+    def key_columns(self, table: Table) -> list[str]:
+        """The columns that address one row: the source identity where the table holds it."""
+        identity = [snake(k) for k in self.source.identity]
+        if all(c in table.c for c in identity):
+            return identity
+        return [c.name for c in table.primary_key.columns]
+
+    def writes_delete(self, ctx: ApplyContext, before: Record) -> list[Write]:
+        return [self.delete_write(self.table, before, phase=0)]
+
+    def delete_write(self, table: Table, before: Record, *, phase: int) -> Write:
+        keys = self.key_columns(table)
+        old = self.row_values(before, table)
+        stmt = table.delete().where(and_(*[table.c[k] == bindparam(f"key_{k}") for k in keys]))
+        return Write(phase, ("delete", table.name), stmt, {f"key_{k}": old[k] for k in keys})
+
+    def _execute(self, conn: Connection, segment: list[PlannedChange]) -> dict[int, RowError]:
+        """Run a segment's writes grouped by shape; on refusal, one change at a time."""
+        try:
+            with conn.begin_nested():
+                _run_grouped(conn, [w for p in segment for w in p.writes])
+            return {}
+        except (IntegrityError, DBAPIError):
+            pass
+        failed: dict[int, RowError] = {}
+        for plan in segment:
+            try:
+                with conn.begin_nested():
+                    _run_grouped(conn, plan.writes)
+            except (IntegrityError, DBAPIError) as exc:
+                failed[plan.index] = RowError("rejected_by_store", _db_message(exc))
+        return failed
+
+
+class RowRejected(Exception):
+    """Raised by planning hooks to refuse one change with a row error."""
+
+    def __init__(self, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.error = RowError(code, message, field)
+
+
+def _segments(planned: list[PlannedChange]) -> Iterator[list[PlannedChange]]:
+    """Runs of same-kind changes, cut where a record appears again (its order matters)."""
+    segment: list[PlannedChange] = []
+    seen: set[tuple[Any, ...]] = set()
+    for plan in planned:
+        key = plan.identity
+        if segment and (
+            plan.change.kind is not segment[-1].change.kind or (key is not None and key in seen)
+        ):
+            yield segment
+            segment, seen = [], set()
+        segment.append(plan)
+        if key is not None:
+            seen.add(key)
+    if segment:
+        yield segment
+
+
+def _run_grouped(conn: Connection, writes: list[Write]) -> None:
+    for phase in sorted({w.phase for w in writes}):
+        groups: dict[tuple[Any, ...], list[Write]] = {}
+        for w in writes:
+            if w.phase == phase:
+                groups.setdefault(w.shape, []).append(w)
+        for group in groups.values():
+            conn.execute(group[0].statement, [w.params for w in group])
+
+
+def _db_message(exc: DBAPIError) -> str:
+    text = str(exc.orig) if exc.orig is not None else str(exc)
+    first = text.strip().splitlines()[0] if text.strip() else "refused"
+    if isinstance(exc, IntegrityError):
+        return f"The store refused the record: it conflicts with an existing one ({first})."
+    return f"The store refused the record ({first})."
+
+
+def load_contacts(conn: Connection, ids: set[str]) -> dict[str, Record]:
+    """Contacts by folded iMIS ID, for reference checks (ImisId, IsOrganization, Email)."""
+    from idms.targets.embedded.schema import contacts
+
+    found: dict[str, Record] = {}
+    wanted = sorted(ids)
+    for start in range(0, len(wanted), MATCH_CHUNK):
+        chunk = wanted[start : start + MATCH_CHUNK]
+        stmt = select(contacts.c.imis_id, contacts.c.is_organization, contacts.c.email).where(
+            func.lower(contacts.c.imis_id).in_([i.lower() for i in chunk])
+        )
+        for imis_id, is_org, email in conn.execute(stmt):
+            found[imis_id.lower()] = {"ImisId": imis_id, "IsOrganization": bool(is_org), "Email": email}
+    return found
+
+
+def allocate_numbers(ctx: ApplyContext, counter: str, count: int) -> Iterator[int]:
+    """Numbers from a counter for ``count`` new records."""
+    return iter(counters.allocate(ctx.conn, counter, count))

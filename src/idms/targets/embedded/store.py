@@ -1,0 +1,21 @@
+"""Opening an embedded store: the engine, its schema brought up to date, and its panels."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from idms.db import make_engine
+from idms.errors import TerminalTargetError
+from idms.targets.embedded.migrate import upgrade_store
+
+
+def open_store(url: str) -> Engine:
+    """An engine on the store at ``url``, its tables created or upgraded (idempotent)."""
+    try:
+        engine = make_engine(url)
+        upgrade_store(engine)
+    except SQLAlchemyError as exc:
+        first = str(exc).splitlines()[0]
+        raise TerminalTargetError(f"Cannot open the embedded store at {url}: {first}") from None
+    return engine
