@@ -95,7 +95,7 @@ class Settings:
             secret_key=env.get("IDMS_SECRET_KEY") or None,
             suite_database=env.get("IDMS_SUITE_DATABASE") or None,
         )
-        settings.store_url  # validates the target early
+        _ = settings.store_url  # validates the target early
         return settings
 
     def with_changes(self, **changes: object) -> Settings:

@@ -8,7 +8,7 @@ exactly one boundary per target; nothing above a target catches them.
 ::
 
     IdmsError                          exit 3 unless a subclass says otherwise
-    ├── InvalidInputError              exit 2: the job, file or command line is wrong; nothing written
+    ├── InvalidInputError              exit 2: the job, file or command line is wrong
     │   ├── ConfigError                a setting (flag, IDMS_* variable) is wrong
     │   ├── UnknownSourceError         no such source (suggests the closest name)
     │   ├── UnknownFieldError          no such field on a source (suggests the closest name)

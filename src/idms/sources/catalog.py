@@ -1,4 +1,6 @@
-"""Every built-in source, declared as data, with the vendor's rules (SOURCES.md, idms-features §7-§8).
+"""Every built-in source, declared as data, with the vendor's rules.
+
+Sources: SOURCES.md and idms-features.md §7-§8.
 
 Panels and communication preferences get their fields from the store at run time
 (``panels.py`` builds a panel's SourceDef; the target adds one boolean field per preference).
@@ -84,7 +86,9 @@ CONTACT = SourceDef(
     ),
     fields=(
         imis_id(required=False, default=COUNTER),
-        typed("ContactKey", "Contact Key", T.GUID, "System GUID.", read_only=True, default=NEW_GUID),
+        typed(
+            "ContactKey", "Contact Key", T.GUID, "System GUID.", read_only=True, default=NEW_GUID
+        ),
         typed("IsOrganization", "Is Organization", T.BOOLEAN, "True for an organization record."),
         code("Prefix", "Prefix", "PREFIX"),
         text("FirstName", "First Name", 20, "Required for a new person."),
@@ -107,8 +111,13 @@ CONTACT = SourceDef(
             "Defaults to NM (non-member).",
             default=constant("NM"),
         ),
-        code("Status", "Status", "CONTACT_STATUS", "A = active; D = marked for deletion.",
-             default=constant("A")),
+        code(
+            "Status",
+            "Status",
+            "CONTACT_STATUS",
+            "A = active; D = marked for deletion.",
+            default=constant("A"),
+        ),
         code("BillingCategory", "Billing Category", "BILLING_CATEGORY"),
         typed("BirthDate", "Birth Date", T.DATE),
         code("Gender", "Gender", "GENDER"),
@@ -117,8 +126,12 @@ CONTACT = SourceDef(
         code("Chapter", "Chapter", "CHAPTER"),
         text("Designation", "Designation", 20),
         text("MajorKey", "Major Key", 20),
-        typed("MarkForErasure", "Mark Contact for Erasure", T.BOOLEAN,
-              "Flags the contact for iMIS's erasure task (contacts are never deleted)."),
+        typed(
+            "MarkForErasure",
+            "Mark Contact for Erasure",
+            T.BOOLEAN,
+            "Flags the contact for iMIS's erasure task (contacts are never deleted).",
+        ),
         *ADDRESS_FIELDS,
         typed("CreatedOn", "Created On", T.DATETIME, read_only=True),
         typed("UpdatedOn", "Updated On", T.DATETIME, read_only=True),
@@ -143,8 +156,13 @@ ADDRESS = SourceDef(
         imis_id(),
         code("AddressPurpose", "Address Purpose", "ADDRESS_PURPOSE", required_on_insert=True),
         *ADDRESS_FIELDS[:6],
-        code("Country", "Country", "COUNTRY", "Must be a valid iMIS country.",
-             required_on_insert=True),
+        code(
+            "Country",
+            "Country",
+            "COUNTRY",
+            "Must be a valid iMIS country.",
+            required_on_insert=True,
+        ),
         typed("Email", "Email", T.EMAIL, max_length=100),
         typed("Phone", "Phone", T.PHONE, max_length=25),
         typed("Fax", "Fax", T.PHONE, max_length=25),
@@ -172,8 +190,9 @@ ACTIVITY = SourceDef(
         "Activity Type must exist in ACTIVITY_TYPE (unless Skip Validation).",
     ),
     fields=(
-        typed("Seqn", "SEQN", T.INTEGER, "Activity sequence number.", read_only=True,
-              default=COUNTER),
+        typed(
+            "Seqn", "SEQN", T.INTEGER, "Activity sequence number.", read_only=True, default=COUNTER
+        ),
         imis_id(),
         code("ActivityType", "Activity Type", "ACTIVITY_TYPE", required_on_insert=True),
         text("ProductCode", "Product Code", 31, "The activity subtype."),
@@ -189,8 +208,12 @@ ACTIVITY = SourceDef(
         text("CampaignCode", "Campaign Code", 40),
         text("ActionCodes", "Action Codes", 255),
         text("BatchNumber", "Batch Number", 15),
-        typed("OriginatingTransNum", "Originating Transaction Number", T.INTEGER,
-              "Ties the activity to a financial transaction: do not delete such activities."),
+        typed(
+            "OriginatingTransNum",
+            "Originating Transaction Number",
+            T.INTEGER,
+            "Ties the activity to a financial transaction: do not delete such activities.",
+        ),
         code("MemberType", "Customer Type Code", "MEMBER_TYPE"),
         text("OrganizationId", "Institute Contact ID", 10),
     ),
@@ -224,23 +247,45 @@ USER_CREDENTIALS = SourceDef(
     fields=(
         imis_id(required=False),
         text("Username", "Username", 60, "Unique without regard to case."),
-        typed("Password", "Password", T.PASSWORD, "Write-only; stored as an argon2 hash.",
-              write_only=True, secret=True),
-        typed("UnlockUserAccount", "Unlock User Account", T.BOOLEAN,
-              "1/T/True/Y/Yes unlocks the account.", write_only=True),
+        typed(
+            "Password",
+            "Password",
+            T.PASSWORD,
+            "Write-only; stored as an argon2 hash.",
+            write_only=True,
+            secret=True,
+        ),
+        typed(
+            "UnlockUserAccount",
+            "Unlock User Account",
+            T.BOOLEAN,
+            "1/T/True/Y/Yes unlocks the account.",
+            write_only=True,
+        ),
         text("FirstName", "First Name", 20, "For a new contact created with its credentials."),
         text("LastName", "Last Name", 30, "For a new contact created with its credentials."),
-        typed("Email", "Email", T.EMAIL, "The contact's e-mail (required for credentials).",
-              max_length=100),
+        typed(
+            "Email",
+            "Email",
+            T.EMAIL,
+            "The contact's e-mail (required for credentials).",
+            max_length=100,
+        ),
         typed("IsLockedOut", "Is Locked Out", T.BOOLEAN, read_only=True),
-        typed("FailedPasswordAttemptCount", "Failed Password Attempt Count", T.INTEGER,
-              read_only=True),
+        typed(
+            "FailedPasswordAttemptCount", "Failed Password Attempt Count", T.INTEGER, read_only=True
+        ),
         typed("LastLockoutDate", "Last Lockout Date", T.DATETIME, read_only=True),
         typed("LastLoginDate", "Last Login Date", T.DATETIME, read_only=True),
         typed("CreatedOn", "Created On", T.DATETIME, read_only=True),
         typed("EffectiveDate", "Effective Date", T.DATE, unsupported=CREDENTIALS_UNSUPPORTED),
-        typed("ExpirationDate", "Expiration Date", T.DATE, unsupported=CREDENTIALS_UNSUPPORTED,
-              aliases=("Expiration Dates",)),
+        typed(
+            "ExpirationDate",
+            "Expiration Date",
+            T.DATE,
+            unsupported=CREDENTIALS_UNSUPPORTED,
+            aliases=("Expiration Dates",),
+        ),
         typed("IsDisabled", "Disabled Flag", T.BOOLEAN, unsupported=CREDENTIALS_UNSUPPORTED),
     ),
 )
@@ -265,8 +310,9 @@ USER_DATA = SourceDef(
         typed("Email", "Email", T.EMAIL, read_only=True),
         text("FullName", "Full Name", 100, read_only=True),
         typed("IsLockedOut", "Is Locked Out", T.BOOLEAN, "False unlocks the account."),
-        typed("FailedPasswordAttemptCount", "Failed Password Attempt Count", T.INTEGER,
-              read_only=True),
+        typed(
+            "FailedPasswordAttemptCount", "Failed Password Attempt Count", T.INTEGER, read_only=True
+        ),
         typed("LastLockoutDate", "Last Lockout Date", T.DATETIME, read_only=True),
         typed("IsDisabled", "Is Disabled", T.BOOLEAN, read_only=True),
         typed("CreatedOn", "Created On", T.DATETIME, read_only=True),
@@ -312,8 +358,7 @@ RELATIONSHIP = SourceDef(
     ),
     fields=(
         imis_id(),
-        code("RelationshipType", "Relationship Type", "RELATIONSHIP_TYPE",
-             required_on_insert=True),
+        code("RelationshipType", "Relationship Type", "RELATIONSHIP_TYPE", required_on_insert=True),
         text("TargetImisId", "Target iMIS ID", 10, required_on_insert=True),
         code("ReciprocalType", "Reciprocal Type", "RELATIONSHIP_TYPE"),
         typed("BeginDate", "Begin Date", T.DATE),
@@ -348,8 +393,13 @@ EVENT = SourceDef(
     fields=(
         code("EventCode", "Event Code", None, required_on_insert=True),
         text("EventName", "Event Name", 60, required_on_insert=True),
-        code("Status", "Status", "EVENT_STATUS", "A active, C closed, P pending.",
-             default=constant("A")),
+        code(
+            "Status",
+            "Status",
+            "EVENT_STATUS",
+            "A active, C closed, P pending.",
+            default=constant("A"),
+        ),
         typed("StartDate", "Start Date", T.DATE),
         typed("EndDate", "End Date", T.DATE),
         text("Description", "Description", 255),
@@ -370,11 +420,15 @@ EVENT_FUNCTION = SourceDef(
     rules=("The event must exist; a registration option must have a price to be registered for.",),
     fields=(
         code("EventCode", "Event Code", "EVENT", required_on_insert=True),
-        code("FunctionCode", "Function Code", None, required_on_insert=True,
-             aliases=("Registration Option Code", "Program Item Code")),
+        code(
+            "FunctionCode",
+            "Function Code",
+            None,
+            required_on_insert=True,
+            aliases=("Registration Option Code", "Program Item Code"),
+        ),
         text("FunctionName", "Function Name", 60, required_on_insert=True),
-        typed("IsRegistrationOption", "Is Registration Option", T.BOOLEAN,
-              default=constant(False)),
+        typed("IsRegistrationOption", "Is Registration Option", T.BOOLEAN, default=constant(False)),
         typed("Price", "Price", T.DECIMAL),
         typed("Capacity", "Capacity", T.INTEGER),
         typed("BeginDate", "Begin Date", T.DATE),
@@ -399,14 +453,24 @@ EVENT_REGISTRATION = SourceDef(
         typed("RegistrationId", "Registration ID", T.INTEGER, read_only=True, default=COUNTER),
         text("RegistrantId", "Registrant ID", 10, required_on_insert=True, aliases=("ImisId",)),
         code("EventCode", "Event Code", "EVENT", required_on_insert=True),
-        code("FunctionCode", "Function Code", "FUNCTION", required_on_insert=True,
-             aliases=("Registration Option Code",)),
+        code(
+            "FunctionCode",
+            "Function Code",
+            "FUNCTION",
+            required_on_insert=True,
+            aliases=("Registration Option Code",),
+        ),
         typed("Price", "Price", T.DECIMAL, "Blank means the option's default price."),
         text("RegisteredById", "Registered By ID", 10),
         text("BillToId", "Bill To ID", 10),
         typed("TransactionDate", "Transaction Date", T.DATE, default=TODAY),
-        typed("Waitlist", "Wait List", T.BOOLEAN, "Join the wait list when the option is full.",
-              default=constant(False)),
+        typed(
+            "Waitlist",
+            "Wait List",
+            T.BOOLEAN,
+            "Join the wait list when the option is full.",
+            default=constant(False),
+        ),
         code("Status", "Status", None, read_only=True),
     ),
 )
@@ -430,8 +494,13 @@ GIFT = SourceDef(
         typed("Amount", "Amount", T.DECIMAL, required_on_insert=True),
         code("GiftItemId", "Gift Item Id", "GIFT_ITEM", required_on_insert=True),
         code("PaymentMethodId", "Payment Method Id", "PAYMENT_METHOD", required_on_insert=True),
-        typed("GiftDate", "Gift Date", T.DATE, "Unmapped means the Transaction Date.",
-              default=same_as("TransactionDate")),
+        typed(
+            "GiftDate",
+            "Gift Date",
+            T.DATE,
+            "Unmapped means the Transaction Date.",
+            default=same_as("TransactionDate"),
+        ),
         typed("TransactionDate", "Transaction Date", T.DATE, default=TODAY),
         text("CheckNumber", "Check/PO Number", 40),
         text("SourceCode", "Source Code", 40),

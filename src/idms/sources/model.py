@@ -41,8 +41,9 @@ def fold(name: str) -> str:
 class DefaultRule:
     """What the store uses when an insert leaves a field unmapped or blank.
 
-    kind: ``today`` (the current date), ``field`` (another field's value: GiftDate = TransactionDate),
-    ``constant`` (a fixed value: RoleName = Member), ``counter`` (assigned by the store: ImisId, Seqn,
+    kind: ``today`` (the current date), ``field`` (another field's value:
+    GiftDate = TransactionDate), ``constant`` (a fixed value: RoleName = Member), ``counter``
+    (assigned by the store: ImisId, Seqn,
     Ordinal), ``guid`` (a new GUID: ContactKey).
     """
 

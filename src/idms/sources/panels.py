@@ -71,9 +71,9 @@ class PanelDefinition(BaseModel):
         return "ud_" + self.name.lower()
 
 
-def parse_panel(text: str, *, reserved_names: set[str] | frozenset[str] = frozenset()) -> (
-    PanelDefinition
-):
+def parse_panel(
+    text: str, *, reserved_names: set[str] | frozenset[str] = frozenset()
+) -> PanelDefinition:
     """Parse and check a PANEL.yml document; every problem is reported at once."""
     try:
         raw = yaml.safe_load(text)
@@ -168,7 +168,9 @@ def panel_source(panel: PanelDefinition) -> SourceDef:
     ]
     identity = {"single": ("ImisId",), "multi": ("ImisId", "Ordinal"), "standalone": ("Ordinal",)}
     key_text = {"single": "ImisId", "multi": "ImisId + Ordinal", "standalone": "Ordinal"}
-    required = [k.name for k in keys if k.required_on_insert] + [f.name for f in own if f.required_on_insert]
+    required = [k.name for k in keys if k.required_on_insert] + [
+        f.name for f in own if f.required_on_insert
+    ]
     return SourceDef(
         name=panel.name,
         label=f"Panel {panel.name}",

@@ -108,7 +108,9 @@ class Filter:
         """``Field=value`` (equality) or ``Field=op:value``, the iMIS query-string form."""
         name, sep, rest = expression.partition("=")
         if not sep or not name.strip():
-            raise FilterError(f"A filter looks like FIELD=VALUE or FIELD=op:VALUE, not '{expression}'.")
+            raise FilterError(
+                f"A filter looks like FIELD=VALUE or FIELD=op:VALUE, not '{expression}'."
+            )
         op_name, colon, value = rest.partition(":")
         if colon and op_name.strip().lower() in _ALIASES:
             op = _ALIASES[op_name.strip().lower()]
@@ -164,7 +166,7 @@ class RowError:
 
 @dataclass
 class ApplyResult:
-    """What happened to one change: ``before`` is None for an insert, ``after`` None for a delete."""
+    """What happened to one change (``before`` None for an insert, ``after`` None for a delete)."""
 
     ref: int
     ok: bool

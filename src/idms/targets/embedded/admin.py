@@ -45,7 +45,9 @@ def create_panel(engine: Engine, text: str) -> PanelDefinition:
 
 
 def get_setting(conn: Connection, name: str, default: str) -> str:
-    value = conn.execute(select(store_settings.c.value).where(store_settings.c.name == name)).scalar()
+    value = conn.execute(
+        select(store_settings.c.value).where(store_settings.c.name == name)
+    ).scalar()
     return default if value is None else str(value)
 
 

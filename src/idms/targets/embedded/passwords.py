@@ -74,9 +74,11 @@ def attempt_login(
     (IsLockedOut, LastLockoutDate). A locked account is refused even with the right password.
     A good login resets the count. The caller commits.
     """
-    row = conn.execute(
-        select(users).where(users.c.username_key == username.strip().casefold())
-    ).mappings().first()
+    row = (
+        conn.execute(select(users).where(users.c.username_key == username.strip().casefold()))
+        .mappings()
+        .first()
+    )
     if row is None:
         return LoginResult(LoginOutcome.UNKNOWN_USER)
     who = {"imis_id": row["imis_id"], "username": row["username"]}

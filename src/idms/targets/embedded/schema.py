@@ -9,6 +9,7 @@ Panel Designer does, from ``panel_table``.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -47,11 +48,11 @@ def snake(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
 
 
-def Money() -> Numeric:  # noqa: N802 - reads as a type
+def Money() -> Numeric[Any]:
     return Numeric(15, 2)
 
 
-def Quantity() -> Numeric:  # noqa: N802
+def Quantity() -> Numeric[Any]:
     return Numeric(15, 4)
 
 

@@ -139,7 +139,7 @@ class SourceAdapter:
     def base_select(self) -> Select[Any]:
         return select(*[col.label(name) for name, col in self.columns.items()])
 
-    def to_record(self, row: Mapping[str, Any]) -> Record:
+    def to_record(self, row: Mapping[Any, Any]) -> Record:
         record: Record = {}
         for name in self.columns:
             value = row[name]
@@ -193,7 +193,9 @@ class SourceAdapter:
         for row in result.mappings():
             yield self.to_record(row)
 
-    def fetch(self, conn: Connection, identities: Sequence[tuple[Any, ...]]) -> dict[tuple[Any, ...], Record]:
+    def fetch(
+        self, conn: Connection, identities: Sequence[tuple[Any, ...]]
+    ) -> dict[tuple[Any, ...], Record]:
         """Current records by identity (folded), in as few queries as the chunks allow."""
         found: dict[tuple[Any, ...], Record] = {}
         unique = list(dict.fromkeys(identities))
@@ -220,8 +222,10 @@ class SourceAdapter:
         for start in range(0, len(unique), MATCH_CHUNK):
             chunk = unique[start : start + MATCH_CHUNK]
             parts = [self._match_part(i, name, chunk) for i, name in enumerate(names)]
-            stmt = self.base_select().where(*parts).order_by(
-                *[self.columns[k].asc() for k in self.source.identity]
+            stmt = (
+                self.base_select()
+                .where(*parts)
+                .order_by(*[self.columns[k].asc() for k in self.source.identity])
             )
             chunk_keys = set(chunk)
             for row in conn.execute(stmt).mappings():
@@ -261,9 +265,7 @@ class SourceAdapter:
     def apply(self, ctx: ApplyContext, changes: Sequence[Change]) -> list[ApplyResult]:
         results: list[ApplyResult] = [ApplyResult(ref=c.ref, ok=False) for c in changes]
         wanted = [
-            self.identity_of(c.identity or {})
-            for c in changes
-            if c.kind is not ChangeKind.INSERT
+            self.identity_of(c.identity or {}) for c in changes if c.kind is not ChangeKind.INSERT
         ]
         current: dict[tuple[Any, ...], Record | None] = dict(self.fetch(ctx.conn, wanted))
         self.load_contacts(ctx, changes)
@@ -308,7 +310,9 @@ class SourceAdapter:
             )
         if change.kind is ChangeKind.DELETE:
             self.check_delete(ctx, before)
-            return PlannedChange(index, change, identity, before, None, self.writes_delete(ctx, before))
+            return PlannedChange(
+                index, change, identity, before, None, self.writes_delete(ctx, before)
+            )
         after = self.plan_update(ctx, before, change)
         return PlannedChange(
             index, change, identity, before, after, self.writes_update(ctx, before, after)
@@ -350,7 +354,7 @@ class SourceAdapter:
 
     def plan_insert(self, ctx: ApplyContext, change: Change) -> Record:
         values = self.writable_values(change.values, inserting=True)
-        record: Record = {name: None for name in self.columns}
+        record: Record = dict.fromkeys(self.columns)
         record.update(values)
         self.apply_defaults(ctx, record, values)
         self.check_required(record)
@@ -388,7 +392,8 @@ class SourceAdapter:
                 )
             if fdef.read_only and value is not None:
                 raise RowRejected(
-                    "read_only_field", f"{fdef.label} is set by iMIS and cannot be written.",
+                    "read_only_field",
+                    f"{fdef.label} is set by iMIS and cannot be written.",
                     fdef.name,
                 )
             if not fdef.read_only:
@@ -589,7 +594,8 @@ def _run_grouped(conn: Connection, writes: list[Write]) -> None:
             if w.phase == phase:
                 groups.setdefault(w.shape, []).append(w)
         for group in groups.values():
-            conn.execute(group[0].statement, [w.params for w in group])
+            params = [w.params for w in group]
+            conn.execute(group[0].statement, params if len(params) > 1 else params[0])
 
 
 def _db_message(exc: DBAPIError) -> str:
@@ -612,7 +618,11 @@ def load_contacts(conn: Connection, ids: set[str]) -> dict[str, Record]:
             func.lower(contacts.c.imis_id).in_([i.lower() for i in chunk])
         )
         for imis_id, is_org, email in conn.execute(stmt):
-            found[imis_id.lower()] = {"ImisId": imis_id, "IsOrganization": bool(is_org), "Email": email}
+            found[imis_id.lower()] = {
+                "ImisId": imis_id,
+                "IsOrganization": bool(is_org),
+                "Email": email,
+            }
     return found
 
 

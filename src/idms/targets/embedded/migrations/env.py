@@ -1,4 +1,4 @@
-"""Alembic environment for the embedded iMIS store (run through ``idms.targets.embedded.migrate``)."""
+"""Alembic environment for the embedded iMIS store (run by ``idms.targets.embedded.migrate``)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""The suite database's Alembic tree (run through :mod:`idms.state.store`, no alembic.ini)."""

@@ -1,0 +1,1 @@
+"""Revisions of the suite database, oldest first; Alembic skips this file."""

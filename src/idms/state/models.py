@@ -1,0 +1,98 @@
+"""The suite database's tables, as SQLAlchemy 2 declarative models on their own metadata.
+
+The schema itself is owned by the Alembic tree in ``migrations/``: every change to these models
+comes with a new revision there (tests check that the two agree). The metadata carries a naming
+convention so that every constraint has a stable name, which later ``ALTER``\\ s (and SQLite's
+batch mode) need in order to find them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, Dialect, MetaData, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+NAME_LENGTH = 200
+"""The longest name a secret (or a meta key) may have."""
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that is always timezone-aware UTC in Python, whatever the database.
+
+    Naive datetimes are refused on the way in rather than guessed at. SQLite has no time zones,
+    so there the UTC wall time is stored; PostgreSQL stores a ``timestamptz``.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value.isoformat()} given; use a UTC-aware one")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            # SQLite's DATETIME text drops the offset silently; store UTC so reading it back
+            # as UTC is right.
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """The declarative base of every suite-database model (and only those)."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime()}  # noqa: RUF012 - SQLAlchemy reads it once
+
+
+class Secret(Base):
+    """A named secret (a password, an API key...), stored only as a Fernet token.
+
+    ``updated_at`` is when the value was last set; re-encrypting under a new key leaves it alone.
+    """
+
+    __tablename__ = "secrets"
+
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True)
+    ciphertext: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        # Never the ciphertext: a token is still a secret's stand-in in logs and tracebacks.
+        return f"Secret(name={self.name!r})"
+
+
+class Meta(Base):
+    """Small facts about the suite database itself, by key (e.g. when it was created)."""
+
+    __tablename__ = "meta"
+
+    key: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+    def __repr__(self) -> str:
+        return f"Meta(key={self.key!r})"

@@ -1,0 +1,224 @@
+"""Contacts: persons and organizations, with their default-purpose address.
+
+iMIS rules kept: IDs from the "Last contact ID" counter, a supplied ID used when free and refused
+when taken; a person needs first and last name, an organization its name; never deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Select, and_, func, literal, select
+
+from idms.sources.model import SourceDef
+from idms.targets.base import Change, ChangeKind, Record
+from idms.targets.embedded import counters
+from idms.targets.embedded.adapters.base import (
+    MATCH_CHUNK,
+    ApplyContext,
+    RowRejected,
+    SourceAdapter,
+    StorePolicy,
+    Write,
+    fold_text,
+)
+from idms.targets.embedded.schema import addresses, contacts, snake
+
+ADDRESS_FIELDS = (
+    "Address1",
+    "Address2",
+    "Address3",
+    "City",
+    "StateProvince",
+    "PostalCode",
+    "Country",
+)
+TAKEN = "contact_ids"
+
+
+def taken_contact_ids(conn: Connection, ids: Sequence[str]) -> set[str]:
+    """Which of ``ids`` are already used (folded)."""
+    taken: set[str] = set()
+    wanted = sorted({i.lower() for i in ids})
+    for start in range(0, len(wanted), MATCH_CHUNK):
+        chunk = wanted[start : start + MATCH_CHUNK]
+        stmt = select(contacts.c.imis_id).where(func.lower(contacts.c.imis_id).in_(chunk))
+        taken.update(i.lower() for (i,) in conn.execute(stmt))
+    return taken
+
+
+def allocate_contact_ids(ctx: ApplyContext, count: int, reserved: set[str]) -> list[str]:
+    """``count`` new iMIS IDs from the counter, skipping IDs already used or reserved."""
+    out: list[str] = []
+    while len(out) < count:
+        need = count - len(out)
+        candidates = [str(n) for n in counters.allocate(ctx.conn, counters.CONTACT_ID, need)]
+        used = taken_contact_ids(ctx.conn, candidates) | reserved
+        out.extend(c for c in candidates if c.lower() not in used)
+    return out
+
+
+class ContactAdapter(SourceAdapter):
+    contact_refs = ("OrganizationId",)
+
+    def __init__(self, source: SourceDef, policy: StorePolicy) -> None:
+        self.address = addresses.alias("primary_address")
+        super().__init__(source, contacts, policy)
+        self._new_ids: list[str] = []
+        self._has_address: set[str] = set()
+
+    def read_columns(self) -> dict[str, ColumnElement[Any]]:
+        cols = super().read_columns()
+        for name in ADDRESS_FIELDS:
+            cols[name] = self.address.c[snake(name)]
+        return cols
+
+    def base_select(self) -> Select[Any]:
+        join = contacts.outerjoin(
+            self.address,
+            and_(
+                self.address.c.imis_id == contacts.c.imis_id,
+                self.address.c.address_purpose == literal(self.policy.default_address_purpose),
+            ),
+        )
+        return super().base_select().select_from(join)
+
+    def prepare_batch(self, ctx: ApplyContext, changes: Sequence[Change]) -> None:
+        inserts = [c for c in changes if c.kind is ChangeKind.INSERT]
+        supplied = [str(c.values["ImisId"]).strip() for c in inserts if c.values.get("ImisId")]
+        ctx.claims.setdefault(TAKEN, set()).update(taken_contact_ids(ctx.conn, supplied))
+        reserved = {s.lower() for s in supplied}
+        unnumbered = sum(1 for c in inserts if not c.values.get("ImisId"))
+        self._new_ids = allocate_contact_ids(ctx, unnumbered, reserved)
+        self._new_ids.reverse()
+        updated = [
+            str((c.identity or {}).get("ImisId")) for c in changes if c.kind is ChangeKind.UPDATE
+        ]
+        self._has_address = self._ids_with_address(ctx.conn, updated)
+
+    def _ids_with_address(self, conn: Connection, ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(ids), MATCH_CHUNK):
+            chunk = ids[start : start + MATCH_CHUNK]
+            stmt = select(addresses.c.imis_id).where(
+                addresses.c.imis_id.in_(chunk),
+                addresses.c.address_purpose == self.policy.default_address_purpose,
+            )
+            found.update(i for (i,) in conn.execute(stmt))
+        return found
+
+    def plan_insert(self, ctx: ApplyContext, change: Change) -> Record:
+        supplied = change.values.get("ImisId")
+        record = super().plan_insert(ctx, change)
+        if supplied:
+            imis_id = str(supplied).strip()
+            if not ctx.claim(TAKEN, imis_id.lower()):
+                raise RowRejected(
+                    "imis_id_taken",
+                    f"iMIS ID {imis_id} is already used by another contact; leave it blank to "
+                    "get the next free ID.",
+                    "ImisId",
+                )
+            record["ImisId"] = imis_id
+        else:
+            record["ImisId"] = self._new_ids.pop()
+        record["CreatedOn"] = record["UpdatedOn"] = ctx.now
+        record["IsOrganization"] = bool(record.get("IsOrganization"))
+        record["MarkForErasure"] = bool(record.get("MarkForErasure"))
+        return record
+
+    def check_insert(self, ctx: ApplyContext, record: Record) -> None:
+        if record.get("IsOrganization"):
+            if not record.get("OrganizationName"):
+                raise RowRejected(
+                    "required",
+                    "Organization Name is required for a new organization.",
+                    "OrganizationName",
+                )
+        else:
+            for name, label in (("FirstName", "First Name"), ("LastName", "Last Name")):
+                if not record.get(name):
+                    raise RowRejected("required", f"{label} is required for a new person.", name)
+        self._check_organization(ctx, record)
+
+    def check_update(
+        self, ctx: ApplyContext, before: Record, after: Record, values: Mapping[str, Any]
+    ) -> None:
+        if "IsOrganization" in values and bool(after.get("IsOrganization")) != bool(
+            before.get("IsOrganization")
+        ):
+            raise RowRejected(
+                "contact_kind_changed",
+                "A person cannot become an organization (or the reverse).",
+                "IsOrganization",
+            )
+        if "OrganizationId" in values:
+            self._check_organization(ctx, after)
+        if any(after.get(k) != before.get(k) for k in values):
+            after["UpdatedOn"] = ctx.now
+
+    def _check_organization(self, ctx: ApplyContext, record: Record) -> None:
+        org = record.get("OrganizationId")
+        if not org:
+            return
+        found = ctx.contacts.get(fold_text(org))
+        if found is not None and not found["IsOrganization"]:
+            raise RowRejected(
+                "not_an_organization",
+                f"Organization ID {org} is a person, not an organization.",
+                "OrganizationId",
+            )
+
+    def check_delete(self, ctx: ApplyContext, before: Record) -> None:
+        raise RowRejected(
+            "contacts_never_deleted",
+            "Contacts cannot be deleted in iMIS. Update Mark Contact for Erasure instead and run "
+            "the contact-erasure task.",
+        )
+
+    def _address(self, record: Record) -> dict[str, Any]:
+        return {name: record.get(name) for name in ADDRESS_FIELDS}
+
+    def writes_insert(self, ctx: ApplyContext, after: Record) -> list[Write]:
+        writes = [self.insert_write(contacts, after, phase=0)]
+        if any(v is not None for v in self._address(after).values()):
+            writes.append(self._address_insert(after))
+        return writes
+
+    def _address_insert(self, record: Record) -> Write:
+        row = {snake(k): v for k, v in self._address(record).items()}
+        row.update(
+            imis_id=record["ImisId"],
+            address_purpose=self.policy.default_address_purpose,
+            address2=row.get("address2"),
+            email=None,
+            phone=None,
+            fax=None,
+            notes=None,
+            bad_address=None,
+            is_preferred_mailing=True,
+            is_preferred_billing=True,
+            is_preferred_shipping=False,
+        )
+        return Write(1, ("insert", "addresses"), addresses.insert(), row)
+
+    def writes_update(self, ctx: ApplyContext, before: Record, after: Record) -> list[Write]:
+        writes = self.update_writes(contacts, before, after, phase=0)
+        old, new = self._address(before), self._address(after)
+        changed = {snake(k): v for k, v in new.items() if old[k] != v}
+        if changed:
+            if before["ImisId"] in self._has_address:
+                stmt = (
+                    addresses.update()
+                    .where(
+                        addresses.c.imis_id == before["ImisId"],
+                        addresses.c.address_purpose == self.policy.default_address_purpose,
+                    )
+                    .values(**changed)
+                )
+                writes.append(Write(1, ("address", id(stmt)), stmt, {}))
+            else:
+                writes.append(self._address_insert(after))
+                self._has_address.add(before["ImisId"])
+        return writes

@@ -1,0 +1,307 @@
+"""User credentials (EMS rules) and iMIS 2017's UserData business object.
+
+Credentials are created for an existing contact (which must have an e-mail and no credentials) or
+together with a new contact; they are never updated except to unlock; deleting them keeps the
+contact. Usernames are unique without regard to case; passwords are stored as argon2 hashes only.
+Without a Username, the contact's e-mail becomes the username, as iMIS's "create logins for
+contacts with e-mail addresses" option does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, select
+
+from idms.sources.model import SourceDef
+from idms.targets.base import Change, ChangeKind, Record
+from idms.targets.embedded.adapters.base import (
+    MATCH_CHUNK,
+    ApplyContext,
+    RowRejected,
+    SourceAdapter,
+    StorePolicy,
+    Write,
+    fold_text,
+)
+from idms.targets.embedded.adapters.contact import allocate_contact_ids
+from idms.targets.embedded.passwords import (
+    hash_password,
+    password_problem,
+    unlock_values,
+    username_key,
+)
+from idms.targets.embedded.schema import contacts, users
+
+USERNAMES = "usernames"
+CONTACT_COLUMNS = {"FirstName": "first_name", "LastName": "last_name", "Email": "email"}
+NEW_CONTACT_FIELDS = ("FirstName", "LastName", "Email", "Username", "Password")
+
+
+def taken_usernames(conn: Any, names: Sequence[str]) -> set[str]:
+    keys = sorted({username_key(n) for n in names})
+    taken: set[str] = set()
+    for start in range(0, len(keys), MATCH_CHUNK):
+        chunk = keys[start : start + MATCH_CHUNK]
+        taken.update(
+            k
+            for (k,) in conn.execute(
+                select(users.c.username_key).where(users.c.username_key.in_(chunk))
+            )
+        )
+    return taken
+
+
+class CredentialsAdapter(SourceAdapter):
+    contact_refs = ("ImisId",)
+
+    def __init__(self, source: SourceDef, policy: StorePolicy) -> None:
+        super().__init__(source, users, policy)
+        self._new_ids: list[str] = []
+
+    def read_columns(self) -> dict[str, ColumnElement[Any]]:
+        cols = super().read_columns()
+        for name, column in CONTACT_COLUMNS.items():
+            cols[name] = contacts.c[column]
+        return cols
+
+    def base_select(self) -> Select[Any]:
+        return (
+            super()
+            .base_select()
+            .select_from(users.join(contacts, contacts.c.imis_id == users.c.imis_id))
+        )
+
+    def prepare_batch(self, ctx: ApplyContext, changes: Sequence[Change]) -> None:
+        inserts = [c for c in changes if c.kind is ChangeKind.INSERT]
+        names = [str(c.values["Username"]) for c in inserts if c.values.get("Username")]
+        names += [
+            str(ctx.contacts[fold_text(c.values["ImisId"])]["Email"])
+            for c in inserts
+            if not c.values.get("Username")
+            and c.values.get("ImisId")
+            and fold_text(c.values["ImisId"]) in ctx.contacts
+            and ctx.contacts[fold_text(c.values["ImisId"])]["Email"]
+        ]
+        ctx.claims.setdefault(USERNAMES, set()).update(taken_usernames(ctx.conn, names))
+        existing = [str(c.values["ImisId"]) for c in inserts if c.values.get("ImisId")]
+        having = self.fetch(ctx.conn, [(fold_text(i),) for i in existing])
+        ctx.claims.setdefault("has_credentials", set()).update(k[0] for k in having)
+        new_contacts = sum(1 for c in inserts if not c.values.get("ImisId"))
+        self._new_ids = allocate_contact_ids(ctx, new_contacts, set())
+        self._new_ids.reverse()
+
+    def plan_insert(self, ctx: ApplyContext, change: Change) -> Record:
+        values = self.writable_values(change.values, inserting=True)
+        if values.get("UnlockUserAccount") is False:
+            raise RowRejected(
+                "locking_not_supported",
+                "Locking user accounts is not supported.",
+                "UnlockUserAccount",
+            )
+        imis_id = values.get("ImisId")
+        if imis_id:
+            record = self._for_existing(ctx, str(imis_id).strip(), values)
+        else:
+            record = self._for_new_contact(ctx, values)
+        username = str(record["Username"])
+        if not ctx.claim(USERNAMES, username_key(username)):
+            raise RowRejected(
+                "username_taken",
+                f"The username '{username}' is already used (usernames ignore case).",
+                "Username",
+            )
+        password = values.get("Password")
+        record["_password_hash"] = None
+        if password is not None:
+            problem = password_problem(str(password), self.policy.password_min_length)
+            if problem:
+                raise RowRejected("weak_password", problem, "Password")
+            record["_password_hash"] = hash_password(str(password))
+        record.update(
+            IsLockedOut=False,
+            FailedPasswordAttemptCount=0,
+            LastLockoutDate=None,
+            LastLoginDate=None,
+            CreatedOn=ctx.now,
+        )
+        return record
+
+    def _for_existing(self, ctx: ApplyContext, imis_id: str, values: Mapping[str, Any]) -> Record:
+        contact = ctx.contacts.get(fold_text(imis_id))
+        if contact is None:
+            raise RowRejected(
+                "contact_not_found", f"iMIS ID {imis_id}: no contact has this iMIS ID.", "ImisId"
+            )
+        for name in ("FirstName", "LastName", "Email"):
+            if values.get(name) is not None:
+                raise RowRejected(
+                    "contact_field_on_existing",
+                    f"{self.fields[name].label} can only be given when the credentials create a "
+                    "new contact (leave iMIS ID blank for that).",
+                    name,
+                )
+        if not contact["Email"]:
+            raise RowRejected(
+                "contact_has_no_email",
+                f"Contact {contact['ImisId']} has no e-mail address; iMIS needs one to create "
+                "credentials.",
+                "ImisId",
+            )
+        if not ctx.claim("has_credentials", fold_text(imis_id)):
+            raise RowRejected(
+                "credentials_exist",
+                f"Contact {contact['ImisId']} already has user credentials; delete them first "
+                "to create new ones.",
+                "ImisId",
+            )
+        record: Record = dict.fromkeys(self.columns)
+        record.update(
+            ImisId=contact["ImisId"],
+            Email=contact["Email"],
+            Username=values.get("Username") or contact["Email"],
+        )
+        record["_new_contact"] = None
+        return record
+
+    def _for_new_contact(self, ctx: ApplyContext, values: Mapping[str, Any]) -> Record:
+        missing = [n for n in NEW_CONTACT_FIELDS if values.get(n) in (None, "")]
+        if missing:
+            labels = ", ".join(self.fields[n].label for n in missing)
+            raise RowRejected(
+                "required",
+                f"Creating a new contact with credentials needs First name, Last name, Email, "
+                f"Username and Password; missing: {labels}.",
+                missing[0],
+            )
+        record: Record = dict.fromkeys(self.columns)
+        record.update(
+            ImisId=self._new_ids.pop(),
+            FirstName=values["FirstName"],
+            LastName=values["LastName"],
+            Email=values["Email"],
+            Username=values["Username"],
+        )
+        record["_new_contact"] = True
+        return record
+
+    def plan_update(self, ctx: ApplyContext, before: Record, change: Change) -> Record:
+        values = self.writable_values(change.values, inserting=False)
+        for name in ("Username", "Password"):
+            if name in values:
+                raise RowRejected(
+                    "credentials_not_updatable",
+                    "Credentials cannot be updated; delete them and insert new ones.",
+                    name,
+                )
+        others = [n for n in values if n not in ("UnlockUserAccount", "ImisId")]
+        if others:
+            raise RowRejected(
+                "credentials_not_updatable",
+                "An update of user credentials only unlocks accounts (Unlock User Account).",
+                others[0],
+            )
+        unlock = values.get("UnlockUserAccount")
+        if unlock is False:
+            raise RowRejected(
+                "locking_not_supported",
+                "Locking user accounts is not supported.",
+                "UnlockUserAccount",
+            )
+        after = dict(before)
+        if unlock:
+            after.update(IsLockedOut=False, FailedPasswordAttemptCount=0)
+        return after
+
+    def writes_insert(self, ctx: ApplyContext, after: Record) -> list[Write]:
+        writes = []
+        if after.pop("_new_contact", None):
+            row = {
+                "imis_id": after["ImisId"],
+                "contact_key": _guid(),
+                "is_organization": False,
+                "first_name": after["FirstName"],
+                "last_name": after["LastName"],
+                "email": after["Email"],
+                "member_type": "NM",
+                "status": "A",
+                "mark_for_erasure": False,
+                "created_on": ctx.now,
+                "updated_on": ctx.now,
+            }
+            writes.append(Write(0, ("insert", "contacts", "credentials"), contacts.insert(), row))
+        password_hash = after.pop("_password_hash", None)
+        row = {
+            "imis_id": after["ImisId"],
+            "username": after["Username"],
+            "username_key": username_key(str(after["Username"])),
+            "password_hash": password_hash,
+            "is_locked_out": False,
+            "failed_password_attempt_count": 0,
+            "last_password_changed_date": ctx.now if password_hash else None,
+            "is_disabled": False,
+            "created_on": ctx.now,
+        }
+        writes.append(Write(1, ("insert", "users"), users.insert(), row))
+        return writes
+
+    def writes_update(self, ctx: ApplyContext, before: Record, after: Record) -> list[Write]:
+        if before.get("IsLockedOut") == after.get("IsLockedOut") and before.get(
+            "FailedPasswordAttemptCount"
+        ) == after.get("FailedPasswordAttemptCount"):
+            return []
+        stmt = users.update().where(users.c.imis_id == before["ImisId"]).values(**unlock_values())
+        return [Write(0, ("unlock", before["ImisId"]), stmt, {})]
+
+    def writes_delete(self, ctx: ApplyContext, before: Record) -> list[Write]:
+        return [self.delete_write(users, before, phase=0)]
+
+
+class UserDataAdapter(SourceAdapter):
+    """iMIS 2017's UserData: Is Locked Out = false unlocks; locking is refused."""
+
+    def __init__(self, source: SourceDef, policy: StorePolicy) -> None:
+        super().__init__(source, users, policy)
+
+    def read_columns(self) -> dict[str, ColumnElement[Any]]:
+        cols = super().read_columns()
+        cols["Email"] = contacts.c.email
+        full = (
+            func.coalesce(contacts.c.first_name, "") + " " + func.coalesce(contacts.c.last_name, "")
+        )
+        cols["FullName"] = func.trim(func.coalesce(contacts.c.organization_name, full))
+        return cols
+
+    def base_select(self) -> Select[Any]:
+        return (
+            super()
+            .base_select()
+            .select_from(users.join(contacts, contacts.c.imis_id == users.c.imis_id))
+        )
+
+    def plan_update(self, ctx: ApplyContext, before: Record, change: Change) -> Record:
+        values = self.writable_values(change.values, inserting=False)
+        locked = values.get("IsLockedOut")
+        if locked is True:
+            raise RowRejected(
+                "locking_not_supported",
+                "Locking user accounts is not supported; Is Locked Out = No unlocks.",
+                "IsLockedOut",
+            )
+        after = dict(before)
+        if locked is False:
+            after.update(IsLockedOut=False, FailedPasswordAttemptCount=0)
+        return after
+
+    def writes_update(self, ctx: ApplyContext, before: Record, after: Record) -> list[Write]:
+        if before == after:
+            return []
+        stmt = users.update().where(users.c.imis_id == before["ImisId"]).values(**unlock_values())
+        return [Write(0, ("unlock", before["ImisId"]), stmt, {})]
+
+
+def _guid() -> str:
+    import uuid
+
+    return str(uuid.uuid4()).upper()

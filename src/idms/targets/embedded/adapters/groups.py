@@ -1,0 +1,58 @@
+"""Group members: a contact's roles in a group (committee, chapter, company)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import select
+
+from idms.targets.base import Change, Record
+from idms.targets.embedded.adapters.base import ApplyContext, RowRejected, SourceAdapter
+from idms.targets.embedded.schema import group_roles
+
+ROLES = "group_roles"
+
+
+class GroupMemberAdapter(SourceAdapter):
+    contact_refs = ("ImisId",)
+
+    def prepare_batch(self, ctx: ApplyContext, changes: Sequence[Change]) -> None:
+        self._roles: dict[str, dict[str, str]] = {}
+        for group, role in ctx.conn.execute(
+            select(group_roles.c.group_name, group_roles.c.role_name)
+        ):
+            self._roles.setdefault(group.casefold(), {})[role.casefold()] = role
+
+    def plan_insert(self, ctx: ApplyContext, change: Change) -> Record:
+        explicit_role = change.values.get("RoleName")
+        record = super().plan_insert(ctx, change)
+        roles = self._roles.get(str(record["GroupName"]).casefold(), {})
+        if not explicit_role and "member" not in roles:
+            raise RowRejected(
+                "required",
+                f"Group {record['GroupName']} has no Member role: map Role Name.",
+                "RoleName",
+            )
+        self._check_role(record, roles)
+        if record.get("IsActive") is None:
+            record["IsActive"] = True
+        return record
+
+    def check_update(
+        self, ctx: ApplyContext, before: Record, after: Record, values: Mapping[str, Any]
+    ) -> None:
+        self._check_role(after, self._roles.get(str(after["GroupName"]).casefold(), {}))
+
+    def _check_role(self, record: Record, roles: dict[str, str]) -> None:
+        role = str(record.get("RoleName") or "")
+        canonical = roles.get(role.casefold())
+        if canonical is None:
+            known = ", ".join(sorted(roles.values())) or "none"
+            raise RowRejected(
+                "invalid_role",
+                f"Role Name '{role}' is not a role of group {record['GroupName']} "
+                f"(roles: {known}).",
+                "RoleName",
+            )
+        record["RoleName"] = canonical

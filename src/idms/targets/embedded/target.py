@@ -1,0 +1,313 @@
+"""The embedded target: the Target protocol over the workspace's iMIS-shaped store.
+
+This is the one boundary where SQLAlchemy errors become idms errors: a busy or locked database is
+retryable, anything else terminal. Nothing above this module sees ``sqlalchemy.exc``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine, select
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from idms.config import Settings
+from idms.errors import RetryableTargetError, TerminalTargetError
+from idms.sources import catalog
+from idms.sources.model import Action, SourceDef
+from idms.sources.panels import PanelDefinition, panel_source
+from idms.sources.registry import resolve_source
+from idms.targets.base import (
+    ApplyOptions,
+    ApplyResult,
+    Capabilities,
+    Change,
+    ChangeKind,
+    Filter,
+    Record,
+    RowError,
+)
+from idms.targets.embedded import admin, counters, schema
+from idms.targets.embedded.adapters.address import AddressAdapter
+from idms.targets.embedded.adapters.base import ApplyContext, SourceAdapter, StorePolicy
+from idms.targets.embedded.adapters.commerce import EventRegistrationAdapter, GiftAdapter
+from idms.targets.embedded.adapters.contact import ContactAdapter
+from idms.targets.embedded.adapters.credentials import CredentialsAdapter, UserDataAdapter
+from idms.targets.embedded.adapters.groups import GroupMemberAdapter
+from idms.targets.embedded.adapters.numbered import ActivityAdapter
+from idms.targets.embedded.adapters.panel import panel_adapter
+from idms.targets.embedded.adapters.preferences import PreferencesAdapter, preference_fields
+from idms.targets.embedded.adapters.relationship import RelationshipAdapter
+from idms.targets.embedded.lookups import LookupCache, load_codes
+from idms.targets.embedded.passwords import LoginResult, attempt_login
+from idms.targets.embedded.store import open_store
+
+MAX_BATCH = 5000
+T = TypeVar("T")
+
+# Which actions allow each kind of change.
+KIND_ACTIONS = {
+    ChangeKind.INSERT: {Action.INSERT, Action.INSERT_WITH_MATCHING, Action.INSERT_UPDATE},
+    ChangeKind.UPDATE: {Action.UPDATE, Action.INSERT_UPDATE},
+    ChangeKind.DELETE: {Action.DELETE},
+}
+
+
+def _plain(
+    table: Any, refs: tuple[str, ...] = ()
+) -> Callable[[SourceDef, StorePolicy], SourceAdapter]:
+    def make(source: SourceDef, policy: StorePolicy) -> SourceAdapter:
+        adapter = SourceAdapter(source, table, policy)
+        adapter.contact_refs = refs
+        return adapter
+
+    return make
+
+
+def _numbered(
+    cls: Any, table: Any, field: str, counter: str, refs: tuple[str, ...]
+) -> Callable[[SourceDef, StorePolicy], SourceAdapter]:
+    def make(source: SourceDef, policy: StorePolicy) -> SourceAdapter:
+        adapter: SourceAdapter = cls(
+            source, table, policy, number_field=field, counter=counter, contact_refs=refs
+        )
+        return adapter
+
+    return make
+
+
+FACTORIES: dict[str, Callable[[SourceDef, StorePolicy], SourceAdapter]] = {
+    "Contact": ContactAdapter,
+    "Address": lambda s, p: AddressAdapter(s, schema.addresses, p),
+    "Activity": _numbered(
+        ActivityAdapter, schema.activities, "Seqn", counters.SEQN, ("ImisId", "OrganizationId")
+    ),
+    "UserCredentials": CredentialsAdapter,
+    "UserData": UserDataAdapter,
+    "GroupMember": lambda s, p: GroupMemberAdapter(s, schema.group_members, p),
+    "Relationship": lambda s, p: RelationshipAdapter(s, schema.relationships, p),
+    "CommunicationPreferences": PreferencesAdapter,
+    "Event": _plain(schema.events, ("EventContactId",)),
+    "EventFunction": _plain(schema.event_functions),
+    "EventRegistration": _numbered(
+        EventRegistrationAdapter,
+        schema.event_registrations,
+        "RegistrationId",
+        counters.REGISTRATION,
+        ("RegistrantId", "RegisteredById", "BillToId"),
+    ),
+    "Gift": _numbered(
+        GiftAdapter,
+        schema.gifts,
+        "GiftId",
+        counters.GIFT,
+        ("DonorId", "SoftCreditId", "TributeNameId", "MovesManagerId", "NotifyContactId"),
+    ),
+    "LookupTable": _plain(schema.lookup_codes),
+}
+
+
+class EmbeddedTarget:
+    """The embedded iMIS store at ``url``, under ``policy.platform``'s rules."""
+
+    def __init__(self, url: str, policy: StorePolicy | None = None) -> None:
+        self.url = url
+        self.policy = policy or StorePolicy()
+        self.engine: Engine = open_store(url)
+        self._adapters: dict[str, SourceAdapter] = {}
+        self._sources: list[SourceDef] | None = None
+        with self._connect() as conn:
+            self.policy.default_address_purpose = admin.get_setting(
+                conn, "default_address_purpose", self.policy.default_address_purpose
+            )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> EmbeddedTarget:
+        policy = StorePolicy(
+            platform=settings.platform.value,
+            lockout_threshold=settings.lockout_threshold,
+            password_min_length=settings.password_min_length,
+        )
+        return cls(settings.store_url, policy)
+
+    # ---- plumbing ------------------------------------------------------------------------------
+
+    @contextmanager
+    def _connect(self, *, write: bool = False) -> Iterator[Connection]:
+        try:
+            with self.engine.connect() as conn:
+                if write:
+                    conn = conn.execution_options(sqlite_immediate=True)
+                    with conn.begin():
+                        yield conn
+                else:
+                    yield conn
+        except OperationalError as exc:
+            raise RetryableTargetError(
+                f"The embedded store is busy or unreachable: {_first(exc)}"
+            ) from None
+        except SQLAlchemyError as exc:
+            raise TerminalTargetError(f"The embedded store failed: {_first(exc)}") from None
+
+    def refresh(self) -> None:
+        """Forget cached source definitions (after panels or preferences change)."""
+        self._adapters.clear()
+        self._sources = None
+
+    # ---- sources -------------------------------------------------------------------------------
+
+    def sources(self) -> list[SourceDef]:
+        if self._sources is None:
+            with self._connect() as conn:
+                self._sources = self._load_sources(conn)
+        return list(self._sources)
+
+    def _load_sources(self, conn: Connection) -> list[SourceDef]:
+        defs = conn.execute(
+            select(
+                schema.communication_preferences.c.code,
+                schema.communication_preferences.c.name,
+                schema.communication_preferences.c.description,
+            ).order_by(schema.communication_preferences.c.code)
+        ).all()
+        out: list[SourceDef] = []
+        for source in catalog.BUILTIN_SOURCES:
+            if source.name == "CommunicationPreferences":
+                source = source.with_fields(preference_fields([(d[0], d[1], d[2]) for d in defs]))
+            if source.available_on(self.policy.platform, embedded=True):
+                out.append(source)
+        self._panels: dict[str, tuple[PanelDefinition, Any]] = admin.panel_tables(conn)
+        out.extend(panel_source(p) for p, _ in self._panels.values())
+        return out
+
+    def describe(self, source: str) -> SourceDef:
+        return resolve_source(source, self.sources())
+
+    def adapter(self, source: str) -> SourceAdapter:
+        sdef = self.describe(source)
+        adapter = self._adapters.get(sdef.name)
+        if adapter is None:
+            if sdef.kind == "panel":
+                _, table = self._panels[sdef.name]
+                adapter = panel_adapter(sdef, table, self.policy)
+            else:
+                adapter = FACTORIES[sdef.name](sdef, self.policy)
+            self._adapters[sdef.name] = adapter
+        return adapter
+
+    @property
+    def capabilities(self) -> Capabilities:
+        platform = self.policy.platform
+        return Capabilities(
+            kind="embedded",
+            platform=platform,
+            sources={s.name: s.actions_on(platform) for s in self.sources()},
+            max_batch=MAX_BATCH,
+            transactional=True,
+        )
+
+    def lookup_codes(self, table: str) -> dict[str, str]:
+        with self._connect() as conn:
+            return load_codes(conn, table)
+
+    # ---- the protocol --------------------------------------------------------------------------
+
+    def match(
+        self, source: str, fields: Sequence[str], criteria: Sequence[Mapping[str, Any]]
+    ) -> list[list[Record]]:
+        adapter = self.adapter(source)
+        with self._connect() as conn:
+            return adapter.match(conn, fields, criteria)
+
+    def apply(
+        self, source: str, changes: Sequence[Change], options: ApplyOptions = ApplyOptions()
+    ) -> list[ApplyResult]:
+        adapter = self.adapter(source)
+        allowed = adapter.source.actions_on(self.policy.platform)
+        refused = self._refused_kinds(adapter.source, allowed)
+        if any(c.kind in refused for c in changes):
+            return [
+                ApplyResult(c.ref, False, error=refused[c.kind])
+                if c.kind in refused
+                else ApplyResult(
+                    c.ref,
+                    False,
+                    error=RowError(
+                        "batch_refused", "Not written: another change in its batch was refused."
+                    ),
+                )
+                for c in changes
+            ]
+        now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+        with self._connect(write=True) as conn:
+            ctx = ApplyContext(
+                conn=conn,
+                options=options,
+                policy=self.policy,
+                lookups=LookupCache(conn),
+                now=now,
+                today=now.date(),
+            )
+            results = adapter.apply(ctx, changes)
+        if adapter.source.name == "LookupTable":
+            self.refresh()
+        return results
+
+    def _refused_kinds(
+        self, source: SourceDef, allowed: frozenset[Action]
+    ) -> dict[ChangeKind, RowError]:
+        refused: dict[ChangeKind, RowError] = {}
+        for kind, actions in KIND_ACTIONS.items():
+            if not actions & allowed:
+                note = source.platform_notes.get(self.policy.platform, "")
+                if kind is ChangeKind.DELETE and source.name == "Contact":
+                    note = (
+                        "Contacts cannot be deleted in iMIS: update Mark Contact for Erasure "
+                        "instead."
+                    )
+                message = note or f"{source.label} does not allow {kind.value}s."
+                refused[kind] = RowError("action_not_allowed", message)
+        return refused
+
+    def read(
+        self,
+        source: str,
+        filters: Sequence[Filter] = (),
+        *,
+        order_by: Sequence[str] = (),
+        limit: int | None = None,
+    ) -> Iterator[Record]:
+        adapter = self.adapter(source)
+        with self._connect() as conn:
+            yield from adapter.read(conn, filters, order_by, limit)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # ---- beyond the protocol: what the store itself offers -------------------------------------
+
+    def attempt_login(self, username: str, password: str) -> LoginResult:
+        """A login as iMIS checks it: failed attempts count, and lock the account at the limit."""
+        with self._connect(write=True) as conn:
+            return attempt_login(
+                conn, username, password, lockout_threshold=self.policy.lockout_threshold
+            )
+
+    def create_panel(self, text: str) -> PanelDefinition:
+        try:
+            panel = admin.create_panel(self.engine, text)
+        except SQLAlchemyError as exc:
+            raise TerminalTargetError(f"The panel could not be created: {_first(exc)}") from None
+        self.refresh()
+        return panel
+
+    def count(self, source: str) -> int:
+        return sum(1 for _ in self.read(source))
+
+
+def _first(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
