@@ -17,8 +17,25 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+IDMS := $(BIN)/idms --workspace $(WORKSPACE)
+
 run: $(STAMP)
-	$(BIN)/python -m idms.demo.showcase --workspace $(WORKSPACE)
+	@$(IDMS) init
+	@if [ "$$($(IDMS) records Contact --limit 1 --json)" = "[]" ]; then \
+		$(IDMS) demo --contacts 5000 --seed 1; \
+	else \
+		echo "The workspace $(WORKSPACE) already holds the demo association."; \
+	fi
+	@echo
+	@echo "Gold members (idms records Contact --where MemberType=GLD --limit 5):"
+	@$(IDMS) records Contact --where MemberType=GLD --limit 5
+	@echo
+	@echo "Locked-out accounts (idms records UserCredentials --where IsLockedOut=true):"
+	@$(IDMS) records UserCredentials --where IsLockedOut=true
+	@echo
+	@echo "Try next:  .venv/bin/idms --workspace $(WORKSPACE) sources"
+	@echo "           .venv/bin/idms --workspace $(WORKSPACE) sources Activity"
+	@echo "           .venv/bin/idms --workspace $(WORKSPACE) records Volunteering --limit 10"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -95,7 +95,7 @@ class Settings:
             secret_key=env.get("IDMS_SECRET_KEY") or None,
             suite_database=env.get("IDMS_SUITE_DATABASE") or None,
         )
-        _ = settings.store_url  # validates the target early
+        target_kind(settings.target)  # refuse a malformed target before anything runs
         return settings
 
     def with_changes(self, **changes: object) -> Settings:
@@ -105,18 +105,12 @@ class Settings:
     def store_url(self) -> str:
         """The SQLAlchemy URL of the embedded store this target names."""
         t = self.target
-        if t == "embedded":
+        kind = target_kind(t)
+        if kind == "embedded":
             return f"sqlite:///{(self.workspace / STORE_FILE).resolve()}"
-        if t.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
+        if kind == "database":
             return normalise_database_url(t)
-        if t.startswith(("imis+https://", "imis+http://")):
-            raise ConfigError(
-                f"Target '{t}' is a remote iMIS; this command needs the embedded store."
-            )
-        raise ConfigError(
-            f"Unknown target '{t}': use 'embedded', 'sqlite:///PATH', 'postgresql://...' "
-            "or 'imis+https://HOST/'."
-        )
+        raise ConfigError(f"Target '{t}' is a remote iMIS; this command needs the embedded store.")
 
     @property
     def suite_url(self) -> str:
@@ -128,6 +122,20 @@ class Settings:
     @property
     def key_file(self) -> Path:
         return self.workspace / KEY_FILE
+
+
+def target_kind(target: str) -> str:
+    """'embedded' (the workspace's store), 'database' (a store elsewhere) or 'rest' (an iMIS)."""
+    if target == "embedded":
+        return "embedded"
+    if target.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
+        return "database"
+    if target.startswith(("imis+https://", "imis+http://")):
+        return "rest"
+    raise ConfigError(
+        f"Unknown target '{target}': use 'embedded', 'sqlite:///PATH', 'postgresql://...' "
+        "or 'imis+https://HOST/'."
+    )
 
 
 def normalise_database_url(url: str) -> str:

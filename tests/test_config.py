@@ -1,0 +1,66 @@
+"""Settings: flags beat IDMS_* variables beat defaults; bad values are refused with exit 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from idms.config import Platform, Settings
+from idms.errors import EXIT_INVALID, ConfigError
+
+
+def test_defaults() -> None:
+    s = Settings.load(environ={})
+    assert s.workspace == Path("idms-data")
+    assert s.target == "embedded"
+    assert s.platform is Platform.EMS
+    assert s.lockout_threshold == 5
+    assert s.password_min_length == 6
+    assert s.store_url.endswith("idms-data/imis.db")
+    assert s.suite_url.endswith("idms-data/suite.db")
+
+
+def test_environment_then_flags(tmp_path: Path) -> None:
+    env = {
+        "IDMS_WORKSPACE": str(tmp_path / "env"),
+        "IDMS_PLATFORM": "2017",
+        "IDMS_LOCKOUT_THRESHOLD": "3",
+        "IDMS_TARGET": "sqlite:///" + str(tmp_path / "x.db"),
+    }
+    s = Settings.load(environ=env)
+    assert s.workspace == tmp_path / "env"
+    assert s.platform is Platform.IMIS_2017
+    assert s.lockout_threshold == 3
+    assert s.store_url == "sqlite:///" + str(tmp_path / "x.db")
+    flagged = Settings.load(workspace=tmp_path / "flag", platform="EMS", target="embedded", environ=env)
+    assert flagged.workspace == tmp_path / "flag"
+    assert flagged.platform is Platform.EMS
+    assert flagged.store_url.endswith("flag/imis.db")
+
+
+def test_postgres_url_uses_psycopg() -> None:
+    s = Settings.load(target="postgresql://u@h/db", environ={})
+    assert s.store_url == "postgresql+psycopg://u@h/db"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "env", "fragment"),
+    [
+        ({"platform": "2019"}, {}, "Unknown platform '2019'"),
+        ({"target": "mysql://x"}, {}, "Unknown target 'mysql://x'"),
+        ({}, {"IDMS_LOCKOUT_THRESHOLD": "five"}, "must be a whole number"),
+        ({}, {"IDMS_LOCKOUT_THRESHOLD": "0"}, "at least 1"),
+    ],
+)
+def test_bad_settings_are_refused(kwargs: dict[str, str], env: dict[str, str], fragment: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        Settings.load(environ=env, **kwargs)  # type: ignore[arg-type]
+    assert fragment in str(info.value)
+    assert info.value.exit_code == EXIT_INVALID
+
+
+def test_remote_target_has_no_store() -> None:
+    s = Settings.load(target="imis+https://example.org/", environ={})
+    with pytest.raises(ConfigError, match="remote iMIS"):
+        _ = s.store_url
