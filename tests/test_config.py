@@ -33,7 +33,9 @@ def test_environment_then_flags(tmp_path: Path) -> None:
     assert s.platform is Platform.IMIS_2017
     assert s.lockout_threshold == 3
     assert s.store_url == "sqlite:///" + str(tmp_path / "x.db")
-    flagged = Settings.load(workspace=tmp_path / "flag", platform="EMS", target="embedded", environ=env)
+    flagged = Settings.load(
+        workspace=tmp_path / "flag", platform="EMS", target="embedded", environ=env
+    )
     assert flagged.workspace == tmp_path / "flag"
     assert flagged.platform is Platform.EMS
     assert flagged.store_url.endswith("flag/imis.db")
@@ -53,7 +55,9 @@ def test_postgres_url_uses_psycopg() -> None:
         ({}, {"IDMS_LOCKOUT_THRESHOLD": "0"}, "at least 1"),
     ],
 )
-def test_bad_settings_are_refused(kwargs: dict[str, str], env: dict[str, str], fragment: str) -> None:
+def test_bad_settings_are_refused(
+    kwargs: dict[str, str], env: dict[str, str], fragment: str
+) -> None:
     with pytest.raises(ConfigError) as info:
         Settings.load(environ=env, **kwargs)  # type: ignore[arg-type]
     assert fragment in str(info.value)

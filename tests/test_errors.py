@@ -17,9 +17,7 @@ from idms.errors import (
 
 def test_every_error_descends_from_the_root_and_is_drawn_in_the_tree() -> None:
     doc = errors.__doc__ or ""
-    classes = [
-        v for v in vars(errors).values() if isinstance(v, type) and issubclass(v, Exception)
-    ]
+    classes = [v for v in vars(errors).values() if isinstance(v, type) and issubclass(v, Exception)]
     assert classes
     for cls in classes:
         assert issubclass(cls, IdmsError), cls

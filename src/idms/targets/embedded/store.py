@@ -15,7 +15,7 @@ def open_store(url: str) -> Engine:
     try:
         engine = make_engine(url)
         upgrade_store(engine)
-    except SQLAlchemyError as exc:
-        first = str(exc).splitlines()[0]
+    except (SQLAlchemyError, OSError) as exc:
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
         raise TerminalTargetError(f"Cannot open the embedded store at {url}: {first}") from None
     return engine

@@ -1,0 +1,78 @@
+"""What every command shares: the global options, the settings they make, and the target."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from idms.config import Settings
+
+if TYPE_CHECKING:  # imported when used: --help and version stay quick
+    from idms.targets.embedded.target import EmbeddedTarget
+
+
+@dataclass
+class CliState:
+    """The global options as given on the command line (None when not given).
+
+    Settings are loaded on first use, so ``idms version`` works even with a bad ``IDMS_*``
+    variable; ``Settings.load`` reads the environment itself.
+    """
+
+    workspace: Path | None = None
+    target: str | None = None
+    platform: str | None = None
+    _settings: Settings | None = field(default=None, repr=False)
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = Settings.load(
+                workspace=self.workspace, target=self.target, platform=self.platform
+            )
+        return self._settings
+
+    def command_prefix(self) -> str:
+        """``idms`` with the global options given explicitly, for examples to copy."""
+        parts = ["idms"]
+        if self.workspace is not None:
+            parts += ["--workspace", _quote(str(self.workspace))]
+        if self.target is not None:
+            parts += ["--target", _quote(self.target)]
+        if self.platform is not None:
+            parts += ["--platform", self.platform]
+        return " ".join(parts)
+
+
+def _quote(text: str) -> str:
+    return f'"{text}"' if any(c.isspace() for c in text) else text
+
+
+def get_state(ctx: typer.Context) -> CliState:
+    """The state the app callback stored (a default one if a command runs on its own)."""
+    obj = ctx.find_root().obj
+    if not isinstance(obj, CliState):
+        obj = CliState()
+        ctx.find_root().obj = obj
+    return obj
+
+
+def get_settings(ctx: typer.Context) -> Settings:
+    return get_state(ctx).settings
+
+
+@contextmanager
+def embedded_target(settings: Settings) -> Iterator[EmbeddedTarget]:
+    """The embedded store the settings name (created and migrated if new), closed afterwards."""
+    from idms.targets.embedded.target import EmbeddedTarget
+
+    target = EmbeddedTarget.from_settings(settings)
+    try:
+        yield target
+    finally:
+        target.close()

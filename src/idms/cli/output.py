@@ -1,0 +1,226 @@
+"""Shared printing: Rich tables on a terminal, JSON with ``--json``, errors in red on stderr.
+
+Typed values (dates, Decimals, multi-select tuples) are shown with
+:func:`~idms.values.coerce.to_text`; in JSON, dates and datetimes are ISO strings and Decimals
+strings of plain digits (never floats, so no cents are lost).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from idms.sources.model import SourceDef
+from idms.values.types import FieldType
+
+# A terminal table of records hides the columns empty in every row when it has more than this.
+MANY_COLUMNS = 8
+
+
+# Piped output has no screen to fit: tables are laid out this wide unless COLUMNS says otherwise.
+PIPED_WIDTH = 200
+
+
+def out() -> Console:
+    """A console on the current stdout (made per call: tests swap ``sys.stdout``)."""
+    console = Console(highlight=False)
+    if not console.is_terminal and not os.environ.get("COLUMNS"):
+        console.width = PIPED_WIDTH
+    return console
+
+
+def err() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+def stdout_is_terminal() -> bool:
+    return out().is_terminal
+
+
+def print_error(message: str) -> None:
+    """``message`` in red on stderr, never wrapped mid-line, markup characters left alone."""
+    err().print(Text(message, style="bold red"), soft_wrap=True)
+
+
+def print_note(message: str, *, style: str = "dim") -> None:
+    """A side remark on stderr, so piped stdout stays clean."""
+    err().print(Text(message, style=style), soft_wrap=True)
+
+
+def print_line(message: str = "", *, style: str | None = None) -> None:
+    """A plain line on stdout, no markup interpretation, no wrapping."""
+    out().print(Text(message, style=style or ""), soft_wrap=True)
+
+
+# ---- JSON ----------------------------------------------------------------------------------
+
+
+def json_default(value: object) -> object:
+    """What ``json.dumps`` cannot write itself: dates, Decimals, sets, paths, enums."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=str)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def dumps(data: object, *, indent: int | None = 2) -> str:
+    return json.dumps(data, indent=indent, ensure_ascii=False, default=json_default)
+
+
+def print_json(data: object) -> None:
+    sys.stdout.write(dumps(data) + "\n")
+    sys.stdout.flush()
+
+
+def print_json_array(items: Iterable[Mapping[str, Any]]) -> int:
+    """Stream ``items`` as one JSON array; how many were written.
+
+    The first item is fetched before anything is written, so an error raised by the query itself
+    (an unknown field, say) leaves stdout empty.
+    """
+    iterator = iter(items)
+    first = next(iterator, None)
+    if first is None:
+        sys.stdout.write("[]\n")
+        return 0
+    count = 1
+    sys.stdout.write("[\n" + _indented(first))
+    for item in iterator:
+        sys.stdout.write(",\n" + _indented(item))
+        count += 1
+    sys.stdout.write("\n]\n")
+    sys.stdout.flush()
+    return count
+
+
+def _indented(item: Mapping[str, Any]) -> str:
+    return "\n".join("  " + line for line in dumps(dict(item)).splitlines())
+
+
+# ---- tables --------------------------------------------------------------------------------
+
+
+def new_table(
+    *columns: str,
+    title: str | None = None,
+    no_wrap: Sequence[str] = (),
+    min_width: Mapping[str, int] | None = None,
+) -> Table:
+    """A plain table: bold header, a rule under it, no outer frame (more room for the cells)."""
+    table = Table(
+        title=title,
+        title_justify="left",
+        title_style="bold",
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+    )
+    widths = min_width or {}
+    for name in columns:
+        table.add_column(name, no_wrap=name in no_wrap, overflow="fold", min_width=widths.get(name))
+    return table
+
+
+def print_table(table: Table) -> None:
+    """The table on stdout; piped, without the padding Rich puts at the end of lines."""
+    console = out()
+    if console.is_terminal:
+        console.print(table)
+        return
+    with console.capture() as captured:
+        console.print(table)
+    sys.stdout.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
+    sys.stdout.flush()
+
+
+def cell(value: object, ftype: FieldType = FieldType.STRING) -> str:
+    """A typed value as text, the way it reads back in (dates ISO, Decimals in plain digits)."""
+    from idms.values.coerce import to_text  # imported when used: --help stays quick
+
+    return to_text(value, ftype)
+
+
+def print_records(source: SourceDef, records: Sequence[Mapping[str, Any]]) -> None:
+    """Records on stdout, laid out for where stdout goes.
+
+    Piped: tab-separated lines under a header row. On a terminal: a table; with many columns,
+    those empty in every row are left out; and if the table is still wider than the terminal,
+    one block per record (field: value, blanks left out), like ``psql``'s expanded display.
+    """
+    if not records:
+        print_note(f"No {source.label} records found.")
+        return
+    columns = list(dict.fromkeys(name for record in records for name in record))
+    types = {name: _type_of(source, name) for name in columns}
+    rows = [[cell(record.get(c), types[c]) for c in columns] for record in records]
+    console = out()
+    if not console.is_terminal:
+        lines = ["\t".join(columns)] + ["\t".join(_tsv(text) for text in row) for row in rows]
+        sys.stdout.write("\n".join(lines) + "\n")
+        sys.stdout.flush()
+        return
+    hidden: list[str] = []
+    if len(columns) > MANY_COLUMNS:
+        keep = [i for i in range(len(columns)) if any(row[i] for row in rows)] or [0]
+        hidden = [c for i, c in enumerate(columns) if i not in keep]
+        columns = [columns[i] for i in keep]
+        rows = [[row[i] for i in keep] for row in rows]
+    natural = sum(
+        max(len(name), *(len(line) for row in rows for line in row[i].splitlines() or [""]))
+        for i, name in enumerate(columns)
+    ) + 3 * (len(columns) - 1)
+    if natural <= console.width:
+        table = new_table(*columns)
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
+        if hidden:
+            print_note("Empty in every row, not shown: " + ", ".join(hidden) + ".")
+    else:
+        _print_blocks(console, source, columns, rows)
+    plural = "record" if len(records) == 1 else "records"
+    print_note(f"{len(records)} {plural}.")
+
+
+def _print_blocks(
+    console: Console, source: SourceDef, columns: list[str], rows: list[list[str]]
+) -> None:
+    width = max(len(c) for c in columns)
+    for number, row in enumerate(rows, start=1):
+        console.rule(Text(f"{source.name} {number} of {len(rows)}", style="bold"), align="left")
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="bold", min_width=width, no_wrap=True)
+        grid.add_column(overflow="fold")
+        for name, text in zip(columns, row, strict=True):
+            if text:
+                grid.add_row(name, text)
+        console.print(grid)
+
+
+def _type_of(source: SourceDef, name: str) -> FieldType:
+    fdef = source.find_field(name)
+    return fdef.type if fdef is not None else FieldType.STRING
+
+
+def _tsv(text: str) -> str:
+    return text.replace("\t", " ").replace("\r", " ").replace("\n", " ")
