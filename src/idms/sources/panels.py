@@ -84,7 +84,11 @@ def parse_panel(
     try:
         panel = PanelDefinition.model_validate(raw)
     except ValidationError as exc:
-        raise PanelDefinitionError([_describe(e) for e in exc.errors()]) from None
+        problems = [_describe(e) for e in exc.errors()]
+        name = raw.get("name")
+        if isinstance(name, str) and fold(name) in {fold(n) for n in reserved_names}:
+            problems.insert(0, f"name: '{name}' is already the name of a source")
+        raise PanelDefinitionError(problems) from None
     problems = check_panel(panel, reserved_names)
     if problems:
         raise PanelDefinitionError(problems)

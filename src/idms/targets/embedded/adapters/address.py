@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import bindparam
 
 from idms.targets.base import Record
-from idms.targets.embedded.adapters.base import ApplyContext, SourceAdapter, Write
+from idms.targets.embedded.adapters.base import (
+    ApplyContext,
+    PlannedChange,
+    SourceAdapter,
+    Write,
+    fold_text,
+)
 from idms.targets.embedded.schema import addresses
 
 PREFERRED = ("IsPreferredMailing", "IsPreferredBilling", "IsPreferredShipping")
@@ -28,6 +34,36 @@ class AddressAdapter(SourceAdapter):
     ) -> None:
         for flag in PREFERRED:
             after[flag] = bool(after.get(flag))
+
+    def finish_batch(self, ctx: ApplyContext, planned: Sequence[PlannedChange]) -> None:
+        """Within one batch too, the last address to take a preferred flag keeps it.
+
+        The clearing updates of a batch all run before its writes, so an earlier change of the
+        batch that set the same flag for the same contact is planned again without it.
+        """
+        holders: dict[tuple[Any, str], list[PlannedChange]] = {}
+        for plan in planned:
+            after = plan.after
+            if after is None:
+                continue
+            for flag in PREFERRED:
+                if not after.get(flag):
+                    continue
+                key = (fold_text(after["ImisId"]), flag)
+                if (plan.before or {}).get(flag):
+                    holders.setdefault(key, []).append(plan)
+                    continue
+                purpose = fold_text(after["AddressPurpose"])
+                for earlier in holders.get(key, []):
+                    if earlier.after and fold_text(earlier.after["AddressPurpose"]) != purpose:
+                        earlier.after[flag] = False
+                        earlier.writes = self._writes(ctx, earlier.before, earlier.after)
+                holders[key] = [plan]
+
+    def _writes(self, ctx: ApplyContext, before: Record | None, after: Record) -> list[Write]:
+        if before is None:
+            return self.writes_insert(ctx, after)
+        return self.writes_update(ctx, before, after)
 
     def _clear_other_preferred(self, after: Record, before: Record | None) -> list[Write]:
         writes = []

@@ -72,7 +72,8 @@ class ApplyContext:
     now: datetime
     today: date
     claims: dict[str, set[Any]] = field(default_factory=dict)
-    # Contacts referenced by the batch, by folded iMIS ID: ImisId, IsOrganization, Email.
+    # Contacts referenced by the batch, by folded iMIS ID: ImisId, IsOrganization, Email,
+    # FirstName, LastName.
     contacts: dict[str, Record] = field(default_factory=dict)
 
     def claim(self, name: str, value: Any) -> bool:
@@ -184,7 +185,10 @@ class SourceAdapter:
             col = self.columns.get(fdef.name)
             if col is None:
                 raise FilterError(f"Cannot order by {fdef.name}: it is not readable.")
-            order.append(col.desc() if descending else col.asc())
+            # Sorted as iMIS's SQL Server collation sorts, on every backend: text without case,
+            # blanks before any value.
+            key = func.lower(col) if fdef.type.is_text else col
+            order.append(key.desc().nulls_last() if descending else key.asc().nulls_first())
         order.extend(self.columns[k].asc() for k in self.source.identity)
         stmt = stmt.order_by(*order)
         if limit is not None:
@@ -216,7 +220,11 @@ class SourceAdapter:
         for name in names:
             if name not in self.columns:
                 raise FilterError(f"{name} cannot be matched on: it is never read back.")
-        wanted = [tuple(self._match_key(name, c.get(name)) for name in names) for c in criteria]
+        keyed = {f: self.source.field(f).name for c in criteria[:1] for f in c}
+        rows = [
+            {keyed.get(k) or self.source.field(k).name: v for k, v in c.items()} for c in criteria
+        ]
+        wanted = [tuple(self._match_key(name, c.get(name)) for name in names) for c in rows]
         found: dict[tuple[Any, ...], list[Record]] = {}
         unique = list(dict.fromkeys(wanted))
         for start in range(0, len(unique), MATCH_CHUNK):
@@ -336,15 +344,21 @@ class SourceAdapter:
         if ids:
             ctx.contacts.update(load_contacts(ctx.conn, ids))
 
-    def check_contact_refs(self, ctx: ApplyContext, record: Mapping[str, Any], names: Any) -> None:
+    def check_contact_refs(self, ctx: ApplyContext, record: Record, names: Any) -> None:
+        """Each reference in ``names`` must be a contact's iMIS ID (compared without case); it
+        is kept in the contact's own spelling, as lookup codes are."""
         for name in self.contact_refs:
             value = record.get(name)
-            if name in names and value not in (None, "") and fold_text(value) not in ctx.contacts:
+            if name not in names or value in (None, ""):
+                continue
+            contact = ctx.contacts.get(fold_text(value))
+            if contact is None:
                 raise RowRejected(
                     "contact_not_found",
                     f"{self.fields[name].label} {value}: no contact has this iMIS ID.",
                     name,
                 )
+            record[name] = contact["ImisId"]
 
     def prepare_batch(self, ctx: ApplyContext, changes: Sequence[Change]) -> None:
         """Set-based look-ups the rules need for the whole batch (taken IDs, parents...)."""
@@ -607,21 +621,25 @@ def _db_message(exc: DBAPIError) -> str:
 
 
 def load_contacts(conn: Connection, ids: set[str]) -> dict[str, Record]:
-    """Contacts by folded iMIS ID, for reference checks (ImisId, IsOrganization, Email)."""
+    """Contacts by folded iMIS ID, for reference checks and the records that show contact
+    fields (ImisId, IsOrganization, Email, FirstName, LastName)."""
     from idms.targets.embedded.schema import contacts
 
     found: dict[str, Record] = {}
     wanted = sorted(ids)
+    c = contacts.c
     for start in range(0, len(wanted), MATCH_CHUNK):
         chunk = wanted[start : start + MATCH_CHUNK]
-        stmt = select(contacts.c.imis_id, contacts.c.is_organization, contacts.c.email).where(
-            func.lower(contacts.c.imis_id).in_([i.lower() for i in chunk])
+        stmt = select(c.imis_id, c.is_organization, c.email, c.first_name, c.last_name).where(
+            func.lower(c.imis_id).in_([i.lower() for i in chunk])
         )
-        for imis_id, is_org, email in conn.execute(stmt):
+        for imis_id, is_org, email, first_name, last_name in conn.execute(stmt):
             found[imis_id.lower()] = {
                 "ImisId": imis_id,
                 "IsOrganization": bool(is_org),
                 "Email": email,
+                "FirstName": first_name,
+                "LastName": last_name,
             }
     return found
 

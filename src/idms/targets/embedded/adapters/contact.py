@@ -6,7 +6,7 @@ when taken; a person needs first and last name, an organization its name; never 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Select, and_, func, literal, select
@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, Connection, Select, and_, func, literal, s
 from idms.sources.model import SourceDef
 from idms.targets.base import Change, ChangeKind, Record
 from idms.targets.embedded import counters
+from idms.targets.embedded.adapters.address import PREFERRED
 from idms.targets.embedded.adapters.base import (
     MATCH_CHUNK,
     ApplyContext,
@@ -67,6 +68,7 @@ class ContactAdapter(SourceAdapter):
         super().__init__(source, contacts, policy)
         self._new_ids: list[str] = []
         self._has_address: set[str] = set()
+        self._preferred: dict[str, set[str]] = {}
 
     def read_columns(self) -> dict[str, ColumnElement[Any]]:
         cols = super().read_columns()
@@ -95,18 +97,27 @@ class ContactAdapter(SourceAdapter):
         updated = [
             str((c.identity or {}).get("ImisId")) for c in changes if c.kind is ChangeKind.UPDATE
         ]
-        self._has_address = self._ids_with_address(ctx.conn, updated)
+        self._load_addresses(ctx.conn, updated)
 
-    def _ids_with_address(self, conn: Connection, ids: list[str]) -> set[str]:
-        found: set[str] = set()
-        for start in range(0, len(ids), MATCH_CHUNK):
-            chunk = ids[start : start + MATCH_CHUNK]
-            stmt = select(addresses.c.imis_id).where(
-                addresses.c.imis_id.in_(chunk),
-                addresses.c.address_purpose == self.policy.default_address_purpose,
+    def _load_addresses(self, conn: Connection, ids: list[str]) -> None:
+        """For the contacts ``ids``: which have their default-purpose address, and which
+        preferred flags their addresses hold (by folded iMIS ID)."""
+        self._has_address = set()
+        self._preferred = {}
+        wanted = sorted({i.lower() for i in ids})
+        a = addresses.c
+        flags = (a.is_preferred_mailing, a.is_preferred_billing, a.is_preferred_shipping)
+        for start in range(0, len(wanted), MATCH_CHUNK):
+            chunk = wanted[start : start + MATCH_CHUNK]
+            stmt = select(a.imis_id, a.address_purpose, *flags).where(
+                func.lower(a.imis_id).in_(chunk)
             )
-            found.update(i for (i,) in conn.execute(stmt))
-        return found
+            for imis_id, purpose, *held in conn.execute(stmt):
+                key = imis_id.lower()
+                if purpose == self.policy.default_address_purpose:
+                    self._has_address.add(key)
+                preferred = self._preferred.setdefault(key, set())
+                preferred.update(flag for flag, on in zip(PREFERRED, held, strict=True) if on)
 
     def plan_insert(self, ctx: ApplyContext, change: Change) -> Record:
         supplied = change.values.get("ImisId")
@@ -186,7 +197,9 @@ class ContactAdapter(SourceAdapter):
             writes.append(self._address_insert(after))
         return writes
 
-    def _address_insert(self, record: Record) -> Write:
+    def _address_insert(self, record: Record, taken: Collection[str] = ()) -> Write:
+        """The default-purpose address; preferred for mailing and billing unless another
+        address of the contact already is (``taken``: the flags other addresses hold)."""
         row = {snake(k): v for k, v in self._address(record).items()}
         row.update(
             imis_id=record["ImisId"],
@@ -197,8 +210,8 @@ class ContactAdapter(SourceAdapter):
             fax=None,
             notes=None,
             bad_address=None,
-            is_preferred_mailing=True,
-            is_preferred_billing=True,
+            is_preferred_mailing="IsPreferredMailing" not in taken,
+            is_preferred_billing="IsPreferredBilling" not in taken,
             is_preferred_shipping=False,
         )
         return Write(1, ("insert", "addresses"), addresses.insert(), row)
@@ -208,7 +221,8 @@ class ContactAdapter(SourceAdapter):
         old, new = self._address(before), self._address(after)
         changed = {snake(k): v for k, v in new.items() if old[k] != v}
         if changed:
-            if before["ImisId"] in self._has_address:
+            key = str(before["ImisId"]).lower()
+            if key in self._has_address:
                 stmt = (
                     addresses.update()
                     .where(
@@ -219,6 +233,6 @@ class ContactAdapter(SourceAdapter):
                 )
                 writes.append(Write(1, ("address", id(stmt)), stmt, {}))
             else:
-                writes.append(self._address_insert(after))
-                self._has_address.add(before["ImisId"])
+                writes.append(self._address_insert(after, self._preferred.get(key, set())))
+                self._has_address.add(key)
         return writes

@@ -124,6 +124,7 @@ class CredentialsAdapter(SourceAdapter):
             FailedPasswordAttemptCount=0,
             LastLockoutDate=None,
             LastLoginDate=None,
+            IsDisabled=False,
             CreatedOn=ctx.now,
         )
         return record
@@ -159,6 +160,8 @@ class CredentialsAdapter(SourceAdapter):
         record: Record = dict.fromkeys(self.columns)
         record.update(
             ImisId=contact["ImisId"],
+            FirstName=contact["FirstName"],
+            LastName=contact["LastName"],
             Email=contact["Email"],
             Username=values.get("Username") or contact["Email"],
         )

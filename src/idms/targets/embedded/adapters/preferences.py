@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, func, select
+from sqlalchemy import Boolean, ColumnElement, Select, case, cast, func, select
 
 from idms.sources.model import FieldDef, SourceDef
 from idms.targets.base import Change, Record
@@ -35,11 +35,11 @@ class PreferencesAdapter(SourceAdapter):
 
     def __init__(self, source: SourceDef, policy: StorePolicy) -> None:
         self.codes = [f.name for f in source.fields if f.name != "ImisId"]
-        # max() over 1/0 gives one column per preference: 1 opted in, 0 out, NULL never said.
+        # max() over 1/0 gives one column per preference: 1 opted in, 0 out, NULL never said;
+        # cast back to Yes/No so that filters treat it as one (PostgreSQL insists).
+        flag = case((values_table.c.opted_in, 1), else_=0)
         pivot = [
-            func.max(
-                case((values_table.c.code == code, case((values_table.c.opted_in, 1), else_=0)))
-            ).label(code)
+            cast(func.max(case((values_table.c.code == code, flag))), Boolean).label(code)
             for code in self.codes
         ]
         self.pivot = (

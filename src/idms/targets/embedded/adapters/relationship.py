@@ -7,13 +7,20 @@ with it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import func, select, tuple_
 
-from idms.targets.base import Change, Record
+from idms.targets.base import Change, ChangeKind, Record
 from idms.targets.embedded.adapters.base import ApplyContext, RowRejected, SourceAdapter, Write
 from idms.targets.embedded.schema import relationships
+
+
+def _folded(key: Sequence[Any]) -> tuple[str, str, str]:
+    """A relationship's (ImisId, RelationshipType, TargetImisId), compared without case."""
+    first, kind, second = (str(v).strip().lower() for v in key)
+    return (first, kind, second)
 
 
 def _mirror(record: Record) -> Record:
@@ -30,18 +37,36 @@ class RelationshipAdapter(SourceAdapter):
     contact_refs = ("ImisId", "TargetImisId")
 
     def prepare_batch(self, ctx: ApplyContext, changes: Sequence[Change]) -> None:
-        self._mirrors: set[tuple[str, str, str]] = set()
-        keys = set()
+        """The mirror records that exist already, for every relationship the batch touches.
+
+        An insert names its types in its values; an update or a delete addresses the stored
+        record by identity alone, so its types come from the stored record (and the update).
+        """
+        addressed = [c for c in changes if c.kind is not ChangeKind.INSERT]
+        stored = self.fetch(ctx.conn, [self.identity_of(c.identity or {}) for c in addressed])
+        records: list[Mapping[str, Any]] = []
         for c in changes:
-            v = {**(c.identity or {}), **c.values}
-            if v.get("ReciprocalType") and v.get("TargetImisId"):
-                keys.add((str(v["TargetImisId"]), str(v["ReciprocalType"]), str(v.get("ImisId"))))
+            if c.kind is ChangeKind.INSERT:
+                records.append(c.values)
+                continue
+            before = stored.get(self.identity_of(c.identity or {}))
+            if before is not None:
+                records += [before, {**before, **c.values}]
+        keys = {
+            self._mirror_key(v)
+            for v in records
+            if v.get("ReciprocalType") and v.get("TargetImisId") and v.get("ImisId")
+        }
+        self._mirrors: set[tuple[str, str, str]] = set()
         if keys:
             r = relationships.c
-            stmt = select(r.imis_id, r.relationship_type, r.target_imis_id).where(
-                tuple_(r.imis_id, r.relationship_type, r.target_imis_id).in_(sorted(keys))
+            folded = tuple_(
+                func.lower(r.imis_id), func.lower(r.relationship_type), func.lower(r.target_imis_id)
             )
-            self._mirrors = {tuple(row) for row in ctx.conn.execute(stmt)}
+            stmt = select(r.imis_id, r.relationship_type, r.target_imis_id).where(
+                folded.in_(sorted(keys))
+            )
+            self._mirrors = {_folded(row) for row in ctx.conn.execute(stmt)}
 
     def check_insert(self, ctx: ApplyContext, record: Record) -> None:
         if str(record["ImisId"]).casefold() == str(record["TargetImisId"]).casefold():
@@ -49,8 +74,9 @@ class RelationshipAdapter(SourceAdapter):
                 "self_relationship", "A contact cannot be related to itself.", "TargetImisId"
             )
 
-    def _mirror_key(self, record: Record) -> tuple[str, str, str]:
-        return (str(record["TargetImisId"]), str(record["ReciprocalType"]), str(record["ImisId"]))
+    def _mirror_key(self, record: Mapping[str, Any]) -> tuple[str, str, str]:
+        """The folded identity of the record that mirrors ``record``."""
+        return _folded((record["TargetImisId"], record["ReciprocalType"], record["ImisId"]))
 
     def writes_insert(self, ctx: ApplyContext, after: Record) -> list[Write]:
         writes = [self.insert_write(relationships, after, phase=0)]

@@ -1,0 +1,234 @@
+"""The embedded target against the contract, on SQLite and on PostgreSQL.
+
+Besides the shared contract, what only the embedded store offers: logins (``attempt_login``) and
+panel creation (``create_panel``).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, insert, inspect, text
+from sqlalchemy.exc import OperationalError
+
+from idms.db import make_engine
+from idms.errors import PanelDefinitionError, UnknownSourceError
+from idms.targets.base import Target
+from idms.targets.embedded import schema
+from idms.targets.embedded.passwords import LoginOutcome
+from idms.targets.embedded.target import EmbeddedTarget
+
+from .suite import PANELS, PASSWORD, REFERENCE, PanelContract, TargetContract, inserted, one, update
+
+
+class EmbeddedContract(TargetContract, PanelContract):
+    """The contract's hooks for the embedded store, and its own extras."""
+
+    def seed_reference_data(self, target: Target) -> None:
+        assert isinstance(target, EmbeddedTarget)
+        ref = REFERENCE
+        with target.engine.begin() as conn:
+            conn.execute(
+                insert(schema.groups),
+                [
+                    {"group_name": name, "description": description, "group_type": "COMMITTEE"}
+                    for name, (description, _) in ref.groups.items()
+                ],
+            )
+            conn.execute(
+                insert(schema.group_roles),
+                [
+                    {"group_name": name, "role_name": role}
+                    for name, (_, roles) in ref.groups.items()
+                    for role in roles
+                ],
+            )
+            conn.execute(
+                insert(schema.events),
+                [
+                    {"event_code": code, "event_name": name, "status": status}
+                    for code, (name, status) in ref.events.items()
+                ],
+            )
+            conn.execute(
+                insert(schema.event_functions),
+                [
+                    {
+                        "event_code": f.event_code,
+                        "function_code": f.function_code,
+                        "function_name": f.function_name,
+                        "is_registration_option": f.is_registration_option,
+                        "price": f.price,
+                        "capacity": f.capacity,
+                    }
+                    for f in ref.functions
+                ],
+            )
+            conn.execute(
+                insert(schema.gift_items),
+                [{"gift_item_id": code, "name": name} for code, name in ref.gift_items.items()],
+            )
+            conn.execute(
+                insert(schema.payment_methods),
+                [
+                    {"payment_method_id": code, "name": name, "payment_type": kind}
+                    for code, (name, kind) in ref.payment_methods.items()
+                ],
+            )
+            conn.execute(
+                insert(schema.communication_preferences),
+                [
+                    {"code": code, "name": name, "description": description}
+                    for code, (name, description) in ref.communication_preferences.items()
+                ],
+            )
+        target.refresh()
+
+    def seed_panels(self, target: Target) -> None:
+        assert isinstance(target, EmbeddedTarget)
+        for definition in PANELS:
+            target.create_panel(definition)
+
+    # ---- logins: failed attempts lock the account; an unlock through apply opens it ----------
+
+    def test_login_locks_after_failed_attempts_and_unlock_reopens(self, seeded: Target) -> None:
+        assert isinstance(seeded, EmbeddedTarget)
+        (contact,) = inserted(
+            seeded, "Contact", {"FirstName": "Ada", "LastName": "Lovelace", "Email": "a@x.org"}
+        )
+        ada = contact["ImisId"]
+        inserted(
+            seeded, "UserCredentials", {"ImisId": ada, "Username": "ada", "Password": PASSWORD}
+        )
+        assert seeded.attempt_login("ADA", PASSWORD).outcome is LoginOutcome.OK
+        outcomes = [seeded.attempt_login("ada", "wrong-password").outcome for _ in range(5)]
+        assert outcomes == [LoginOutcome.WRONG_PASSWORD] * 4 + [LoginOutcome.LOCKED_OUT]
+        assert seeded.attempt_login("ada", PASSWORD).outcome is LoginOutcome.LOCKED_OUT
+        locked = one(seeded, "UserCredentials", ImisId=ada)
+        assert (locked["IsLockedOut"], locked["FailedPasswordAttemptCount"]) == (True, 5)
+        assert locked["LastLockoutDate"] is not None
+        unlock = update(seeded, "UserCredentials", {"ImisId": ada}, {"UnlockUserAccount": True})
+        assert unlock.before == locked
+        assert unlock.after is not None
+        assert (unlock.after["IsLockedOut"], unlock.after["FailedPasswordAttemptCount"]) == (
+            False,
+            0,
+        )
+        assert one(seeded, "UserCredentials", ImisId=ada) == unlock.after
+        result = seeded.attempt_login("ada", PASSWORD)
+        assert (result.outcome, result.imis_id) == (LoginOutcome.OK, ada)
+        assert seeded.attempt_login("nobody", PASSWORD).outcome is LoginOutcome.UNKNOWN_USER
+
+    # ---- panel definitions ---------------------------------------------------------------------
+
+    def test_malformed_panel_lists_every_problem_and_creates_nothing(self, seeded: Target) -> None:
+        assert isinstance(seeded, EmbeddedTarget)
+        before = [s.name for s in seeded.sources()]
+        text = """\
+name: 9Lives
+kind: multi
+fields:
+  - {name: ImisId, type: string}
+  - {name: Level, type: code}
+  - {name: Hours, type: integer, length: 5}
+  - {name: hours, type: decimal}
+  - {name: Secret, type: password}
+"""
+        with pytest.raises(PanelDefinitionError) as info:
+            seeded.create_panel(text)
+        problems = info.value.problems
+        assert len(problems) == 6, problems
+        assert problems[0].startswith("name: '9Lives' must start with a letter")
+        assert problems[1] == "fields.0 (ImisId): 'ImisId' is reserved (the panel's key fields)"
+        assert problems[2] == "fields.1 (Level): a code field needs a lookup table"
+        assert problems[3] == "fields.2 (Hours): length applies to string fields only"
+        assert problems[4] == "fields.3 (hours): the field name is used twice"
+        assert problems[5].startswith("fields.4 (Secret): type 'password' is not a panel type")
+        assert [s.name for s in seeded.sources()] == before
+        assert not [t for t in inspect(seeded.engine).get_table_names() if t.startswith("ud_")]
+        with pytest.raises(UnknownSourceError):
+            seeded.describe("Panel 9Lives")
+
+    def test_panel_names_must_be_free(self, seeded: Target) -> None:
+        assert isinstance(seeded, EmbeddedTarget)
+        with pytest.raises(PanelDefinitionError) as info:
+            seeded.create_panel(PANELS[0].replace("name: Profile", "name: Contact"))
+        assert info.value.problems == ["name: 'Contact' is already the name of a source"]
+        seeded.create_panel(PANELS[0])
+        with pytest.raises(PanelDefinitionError) as again:
+            seeded.create_panel(PANELS[0].replace("name: Profile", "name: PROFILE"))
+        assert again.value.problems == ["name: 'PROFILE' is already the name of a source"]
+        assert seeded.describe("Panel Profile").name == "Profile"
+
+
+class TestEmbeddedSQLite(EmbeddedContract):
+    @pytest.fixture
+    def target(self, tmp_path: Path) -> Iterator[EmbeddedTarget]:
+        target = EmbeddedTarget(f"sqlite:///{tmp_path / 'store.db'}")
+        yield target
+        target.close()
+
+
+@pytest.fixture(scope="module")
+def postgres_store_url() -> Iterator[str]:
+    """One PostgreSQL database for this module, dropped at the end (skipped with the reason
+    when no server answers, like ``postgres_url``, whose server it uses).
+
+    A database per test (``postgres_url``) costs half a second to create and migrate, which
+    for a hundred tests is most of a minute; each test here gets the store emptied instead.
+    """
+    admin_url = os.environ.get(
+        "IDMS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    )
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    name = f"idms_contract_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as exc:
+        admin.dispose()
+        first = str(exc).splitlines()[0]
+        pytest.skip(f"no PostgreSQL server at {admin_url} ({first}); set IDMS_TEST_POSTGRES_URL")
+    url = f"{admin_url.rsplit('/', 1)[0]}/{name}"
+    try:
+        EmbeddedTarget(url).close()  # creates the store's tables
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :n AND pid <> pg_backend_pid()"
+                ),
+                {"n": name},
+            )
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+def empty_store(url: str) -> None:
+    """Back to a new store: panel tables dropped, every store table emptied (counters too)."""
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            for name in inspect(conn).get_table_names():
+                if name.startswith("ud_"):
+                    conn.execute(text(f'DROP TABLE "{name}"'))
+            for table in reversed(schema.metadata.sorted_tables):
+                conn.execute(table.delete())
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+class TestEmbeddedPostgres(EmbeddedContract):
+    @pytest.fixture
+    def target(self, postgres_store_url: str) -> Iterator[EmbeddedTarget]:
+        empty_store(postgres_store_url)
+        target = EmbeddedTarget(postgres_store_url)
+        yield target
+        target.close()
