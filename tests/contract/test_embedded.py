@@ -6,14 +6,11 @@ panel creation (``create_panel``).
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, insert, inspect, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import insert, inspect, text
 
 from idms.db import make_engine
 from idms.errors import PanelDefinitionError, UnknownSourceError
@@ -21,6 +18,7 @@ from idms.targets.base import Target
 from idms.targets.embedded import schema
 from idms.targets.embedded.passwords import LoginOutcome
 from idms.targets.embedded.target import EmbeddedTarget
+from pgdb import fresh_database
 
 from .suite import PANELS, PASSWORD, REFERENCE, PanelContract, TargetContract, inserted, one, update
 
@@ -181,33 +179,9 @@ def postgres_store_url() -> Iterator[str]:
     A database per test (``postgres_url``) costs half a second to create and migrate, which
     for a hundred tests is most of a minute; each test here gets the store emptied instead.
     """
-    admin_url = os.environ.get(
-        "IDMS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-    )
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"idms_contract_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except OperationalError as exc:
-        admin.dispose()
-        first = str(exc).splitlines()[0]
-        pytest.skip(f"no PostgreSQL server at {admin_url} ({first}); set IDMS_TEST_POSTGRES_URL")
-    url = f"{admin_url.rsplit('/', 1)[0]}/{name}"
-    try:
+    with fresh_database("idms_contract") as url:
         EmbeddedTarget(url).close()  # creates the store's tables
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :n AND pid <> pg_backend_pid()"
-                ),
-                {"n": name},
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
 
 
 def empty_store(url: str) -> None:

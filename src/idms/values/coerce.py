@@ -292,7 +292,7 @@ def _multiselect(value: object, ctx: _Context) -> tuple[str, ...] | None:
 
 
 def _guid(value: object, ctx: _Context) -> str:
-    """GUID: the canonical upper-case form ``XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX``.
+    """GUID: the canonical upper-case 8-4-4-4-12 hexadecimal form.
 
     Accepts a ``uuid.UUID`` and text with or without braces or hyphens; code ``invalid_guid``.
     """
