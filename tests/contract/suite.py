@@ -1744,6 +1744,29 @@ class PanelContract:
         (third,) = inserted(panelled, "Volunteering", {"ImisId": ada, "Role": "Host"})
         assert third["Ordinal"] == second["Ordinal"] + 1
 
+    def test_multi_select_filters_ask_for_one_code(
+        self, panelled: Target, members: list[str]
+    ) -> None:
+        ada, grace = members
+        inserted(
+            panelled,
+            "Volunteering",
+            {"ImisId": ada, "Role": "Tutor", "Skills": ("TEACHING", "MENTORING")},
+            {"ImisId": grace, "Role": "Organiser", "Skills": ("EVENTS",)},
+            {"ImisId": grace, "Role": "Helper"},
+        )
+
+        def roles(*filters: Filter) -> list[str]:
+            return sorted(r["Role"] for r in rows(panelled, "Volunteering", *filters))
+
+        assert roles(Filter("Skills", Operator.EQ, "mentoring")) == ["Tutor"]
+        assert roles(Filter("Skills", Operator.IN, ("EVENTS", "TEACHING"))) == [
+            "Organiser",
+            "Tutor",
+        ]
+        assert roles(Filter("Skills", Operator.NE, "TEACHING")) == ["Helper", "Organiser"]
+        assert roles(Filter.parse("Skills=eq:TEACH")) == []
+
     def test_multi_select_append_adds_to_what_is_stored(
         self, panelled: Target, members: list[str]
     ) -> None:

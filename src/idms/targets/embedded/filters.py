@@ -48,6 +48,8 @@ def filter_clause(
         if fdef.type is not FieldType.BOOLEAN:
             raise FilterError(f"'{op.value}' applies to Yes/No fields; {fdef.name} is not one.")
         return col.is_(True) if op is Operator.IS_TRUE else or_(col.is_(False), col.is_(None))
+    if fdef.type is FieldType.MULTISELECT and op in (Operator.EQ, Operator.NE, Operator.IN):
+        return _membership(col, fdef, flt)
     if op is Operator.IN:
         values = _as_list(flt.value)
         typed = [filter_value(fdef, v) for v in values]
@@ -89,6 +91,19 @@ def filter_clause(
         Operator.LE: lambda: target <= operand,
     }
     return comparisons[op]()
+
+
+def _membership(col: ColumnElement[Any], fdef: FieldDef, flt: Filter) -> ColumnElement[bool]:
+    """Multi-select fields hold several codes: eq/in ask whether one of them is stored."""
+    raw = _as_list(flt.value) if flt.op is Operator.IN else [flt.value]
+    codes = [str(v).strip() for v in raw if v is not None and str(v).strip()]
+    if not codes:
+        raise FilterError(f"Filter on {fdef.name} with '{flt.op.value}' needs a value.")
+    wrapped = literal(",") + col + literal(",")
+    held = or_(*[wrapped.icontains(f",{code},", autoescape=True) for code in codes])
+    if flt.op is Operator.NE:
+        return or_(col.is_(None), not_(held))
+    return held
 
 
 def _as_list(value: Any) -> list[Any]:
