@@ -1,0 +1,1 @@
+"""The import engine: read, map, match, decide, plan, apply, record, undo."""
