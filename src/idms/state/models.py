@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Dialect, MetaData, String, Text
+from sqlalchemy import DateTime, Dialect, ForeignKey, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -96,3 +96,73 @@ class Meta(Base):
 
     def __repr__(self) -> str:
         return f"Meta(key={self.key!r})"
+
+
+class Template(Base):
+    """A saved job (mappings, options, source, action) reused by name; its input can change."""
+
+    __tablename__ = "templates"
+
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    document: Mapped[str] = mapped_column(Text)  # the job document, as JSON
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Run(Base):
+    """One execution (or plan) of a job, or an undo of one, with its outcome counts."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # import | undo
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    source: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    action: Mapped[str] = mapped_column(String(30))
+    target: Mapped[str] = mapped_column(Text)
+    platform: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(30), index=True)
+    plan_only: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    rows: Mapped[int] = mapped_column(default=0)
+    inserted: Mapped[int] = mapped_column(default=0)
+    updated: Mapped[int] = mapped_column(default=0)
+    unchanged: Mapped[int] = mapped_column(default=0)
+    deleted: Mapped[int] = mapped_column(default=0)
+    skipped: Mapped[int] = mapped_column(default=0)
+    errors: Mapped[int] = mapped_column(default=0)
+    job: Mapped[str] = mapped_column(Text)  # the job document as run (JSON, secrets masked)
+    columns: Mapped[str] = mapped_column(Text, default="[]")  # the input's columns, in order
+    detected: Mapped[str] = mapped_column(Text, default="{}")  # what the reader detected
+    message: Mapped[str | None] = mapped_column(Text, default=None)  # why a run failed
+    undo_of: Mapped[str | None] = mapped_column(String(32), default=None)
+    undone_by: Mapped[str | None] = mapped_column(String(32), default=None)
+
+
+class RunRow(Base):
+    """One input row's outcome; ``seq`` orders the writes (undo replays them backwards).
+
+    ``before``/``after`` are JSON: for an insert the new record, for an update only the fields
+    that changed (with the record's identity), for a delete the whole removed record. ``input``
+    keeps the original cells of rows that failed, for the error file (passwords masked).
+    """
+
+    __tablename__ = "run_rows"
+
+    run_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    row_number: Mapped[int] = mapped_column()
+    outcome: Mapped[str] = mapped_column(String(12))
+    code: Mapped[str | None] = mapped_column(String(60), default=None)
+    message: Mapped[str | None] = mapped_column(Text, default=None)
+    field: Mapped[str | None] = mapped_column(String(NAME_LENGTH), default=None)
+    column: Mapped[str | None] = mapped_column(Text, default=None)
+    identity: Mapped[str | None] = mapped_column(Text, default=None)
+    before: Mapped[str | None] = mapped_column(Text, default=None)
+    after: Mapped[str | None] = mapped_column(Text, default=None)
+    input: Mapped[str | None] = mapped_column(Text, default=None)

@@ -1,0 +1,104 @@
+"""Building a job from what the user gave: a job file (maybe on a template), or CLI flags."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from idms.jobs.model import Job, JobInvalid, build_job, load_job_file, merge_template
+from idms.state.templates import TemplateStore
+
+
+def job_from_file(
+    path: str | Path,
+    *,
+    templates: TemplateStore | None = None,
+    input_file: str | Path | None = None,
+) -> Job:
+    """A job file, merged onto the template it names, with its input optionally replaced."""
+    document = load_job_file(path)
+    return finish_document(document, templates=templates, input_file=input_file)
+
+
+def job_from_template(
+    name: str, *, templates: TemplateStore, input_file: str | Path | None = None
+) -> Job:
+    """A saved template run as a job (its input replaced when ``input_file`` is given)."""
+    return finish_document({"template": name}, templates=templates, input_file=input_file)
+
+
+def finish_document(
+    document: dict[str, Any],
+    *,
+    templates: TemplateStore | None,
+    input_file: str | Path | None,
+) -> Job:
+    name = document.get("template")
+    if name:
+        if templates is None:
+            raise JobInvalid([f"template: '{name}' cannot be looked up here"])
+        document = merge_template(templates.get(str(name)).document, document)
+    if input_file is not None:
+        spec = document.get("input")
+        kept = {k: v for k, v in spec.items() if k != "file"} if isinstance(spec, dict) else {}
+        kept.pop("query", None)
+        document["input"] = {**kept, "file": str(Path(input_file).resolve())}
+    return build_job(document)
+
+
+def job_from_flags(
+    file: str | Path,
+    *,
+    source: str,
+    action: str,
+    maps: Sequence[str] = (),
+    matches: Sequence[str] = (),
+    sets: Sequence[str] = (),
+    options: Sequence[str] = (),
+    sheet: str | None = None,
+    name: str | None = None,
+) -> Job:
+    """``idms import FILE --source S --action A --map COL=FIELD --match FIELD --set F=V ...``."""
+    problems: list[str] = []
+    mappings: list[dict[str, Any]] = []
+    for text in maps:
+        column, sep, field = text.partition("=")
+        if not sep or not column.strip() or not field.strip():
+            problems.append(f"--map '{text}': write COLUMN=FIELD, e.g. --map \"E-mail=Email\"")
+            continue
+        mappings.append({"field": field.strip(), "column": column.strip()})
+    for text in sets:
+        field, sep, value = text.partition("=")
+        if not sep or not field.strip():
+            problems.append(f"--set '{text}': write FIELD=VALUE, e.g. --set ActivityType=WEBINAR")
+            continue
+        mappings.append({"field": field.strip(), "value": value})
+    for field in matches:
+        wanted = field.strip().casefold()
+        found = [m for m in mappings if m["field"].casefold() == wanted]
+        if not found:
+            problems.append(f"--match {field}: map {field} first (with --map COLUMN={field})")
+        for m in found:
+            m["match"] = True
+    opts: dict[str, Any] = {}
+    for text in options:
+        key, sep, value = text.partition("=")
+        if not sep or not key.strip():
+            problems.append(f"--option '{text}': write NAME=VALUE, e.g. --option batch_size=500")
+            continue
+        opts[key.strip()] = value.strip()
+    if problems:
+        raise JobInvalid(problems, name="The command line")
+    spec: dict[str, Any] = {"file": str(Path(file).resolve())}
+    if sheet:
+        spec["sheet"] = sheet
+    document: dict[str, Any] = {
+        "name": name or f"Import of {Path(file).name}",
+        "input": spec,
+        "source": source,
+        "action": action,
+        "mappings": mappings,
+        "options": opts,
+    }
+    return build_job(document)

@@ -1,0 +1,204 @@
+"""Deciding each row's fate for a batch: match (set-based), then insert, update, delete or skip.
+
+One ``Target.match`` call per batch for the source (and one for Contact in insert-with-matching
+jobs), never a query per row. Multiple matches follow "Skip Update If More Than 1 Record Found";
+blank match values follow "Skip Blank Match On".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from idms.jobs.compile import CompiledJob
+from idms.jobs.mapping import NOT_GIVEN
+from idms.jobs.outcomes import Outcome
+from idms.jobs.rows import WorkRow
+from idms.sources.model import Action, FieldDef
+from idms.targets.base import ChangeKind, Record, Target
+from idms.values.types import FieldType
+
+WRITE_OF = {"insert": ChangeKind.INSERT, "update": ChangeKind.UPDATE, "delete": ChangeKind.DELETE}
+
+
+def match_key(row: WorkRow, fields: Sequence[str]) -> tuple[Any, ...]:
+    """The row's match values, folded as the target compares them (text without case)."""
+    return tuple(_fold(_criterion(row.values.get(f, NOT_GIVEN))) for f in fields)
+
+
+def _criterion(value: Any) -> Any:
+    return None if value is NOT_GIVEN else value
+
+
+def _fold(value: Any) -> Any:
+    return value.strip().casefold() if isinstance(value, str) else value
+
+
+def decide_batch(
+    cjob: CompiledJob,
+    target: Target,
+    rows: Sequence[WorkRow],
+    *,
+    pending: Mapping[tuple[Any, ...], Record] | None = None,
+) -> None:
+    """Set, for every undecided row, its write (``row.write``) or its outcome.
+
+    ``pending`` holds records a plan has decided to insert earlier in the run, by match key, so a
+    later row with the same key is planned as an update of it, as the real run would do.
+    """
+    options = cjob.job.options
+    live = [r for r in rows if not r.decided]
+    if cjob.contact_mappings:
+        live = _find_contacts(cjob, target, live)
+    if cjob.action is Action.INSERT or (
+        cjob.action is Action.INSERT_WITH_MATCHING and cjob.source.name != "Contact"
+    ):
+        for row in live:
+            row.write = "insert"
+        if cjob.source.name == "EventRegistration" and options.duplicate_check:
+            _skip_duplicate_registrations(target, live)
+        return
+    fields = cjob.match_fields
+    to_match: list[WorkRow] = []
+    for row in live:
+        blank = [f for f in fields if _criterion(row.values.get(f, NOT_GIVEN)) in (None, "")]
+        if blank and options.skip_blank_match_on:
+            labels = ", ".join(cjob.source.field(f).label for f in blank)
+            row.skip("blank_match_value", f"Skipped: the match value for {labels} is blank.")
+            continue
+        to_match.append(row)
+    criteria = [{f: _criterion(r.values.get(f, NOT_GIVEN)) for f in fields} for r in to_match]
+    found = target.match(cjob.source.name, fields, criteria) if to_match else []
+    for row, matches in zip(to_match, found, strict=True):
+        if not matches and pending is not None:
+            planned = pending.get(match_key(row, fields))
+            matches = [planned] if planned is not None else []
+        row.matches = matches
+        _decide_row(cjob, row)
+
+
+def _decide_row(cjob: CompiledJob, row: WorkRow) -> None:
+    options = cjob.job.options
+    action = cjob.action
+    n = len(row.matches)
+    label = cjob.source.label
+    if n > 1 and (options.skip_update_if_multiple_matches or action is Action.INSERT_WITH_MATCHING):
+        row.skip(
+            "multiple_matches",
+            f"Skipped: {n} {label} records match this row (Skip Update If More Than 1 Record "
+            "Found); match on more fields.",
+        )
+        return
+    if action is Action.INSERT_WITH_MATCHING:  # on Contact: insert unless it exists
+        if n == 0:
+            row.write = "insert"
+        else:
+            who = row.matches[0].get("ImisId")
+            row.skip("already_exists", f"Skipped: the contact already exists (iMIS ID {who}).")
+        return
+    if action is Action.DELETE:
+        if n == 0:
+            row.skip("no_match", f"Skipped: no {label} record matches this row; nothing to delete.")
+        else:
+            row.write = "delete"
+        return
+    if n == 0:
+        if action is Action.INSERT_UPDATE:
+            row.write = "insert"
+        else:
+            row.fail(
+                "no_match",
+                f"No {label} record matches this row, so there is nothing to update.",
+            )
+        return
+    if action is Action.INSERT_UPDATE and options.insert_only_when_no_match:
+        row.skip(
+            "matched_insert_only",
+            "Skipped: a record matches and the job inserts only when nothing matches.",
+        )
+        return
+    row.write = "update"
+    if all(is_unchanged(cjob, row, record) for record in row.matches):
+        row.outcome = Outcome.UNCHANGED
+        row.write = None
+
+
+def is_unchanged(cjob: CompiledJob, row: WorkRow, record: Record) -> bool:
+    """Whether writing the row's values would change nothing on ``record``."""
+    for name, value in row.values.items():
+        if value is NOT_GIVEN:
+            continue
+        fdef = cjob.source.field(name)
+        if fdef.write_only or fdef.secret:
+            return False
+        current = record.get(name)
+        if name in row.append and isinstance(value, tuple):
+            value = tuple(dict.fromkeys(tuple(current or ()) + value))
+        if not same_value(fdef, current, value):
+            return False
+    return True
+
+
+def same_value(fdef: FieldDef, current: Any, new: Any) -> bool:
+    if current in (None, "") and new in (None, ""):
+        return True
+    if current is None or new is None:
+        return False
+    if fdef.type is FieldType.CODE:
+        return str(current).casefold() == str(new).casefold()
+    if fdef.type is FieldType.MULTISELECT:
+        return {str(v).casefold() for v in current} == {str(v).casefold() for v in new}
+    if fdef.type is FieldType.DECIMAL:
+        return Decimal(str(current)) == Decimal(str(new))
+    return bool(current == new)
+
+
+def _find_contacts(cjob: CompiledJob, target: Target, rows: list[WorkRow]) -> list[WorkRow]:
+    """Insert with matching: find each row's contact from its contact fields; set its ImisId."""
+    options = cjob.job.options
+    fields = cjob.contact_match_fields
+    ready: list[WorkRow] = []
+    for row in rows:
+        blank = [f for f in fields if _criterion(row.contact_values.get(f)) in (None, "")]
+        if blank and options.skip_blank_match_on:
+            row.skip(
+                "blank_match_value",
+                f"Skipped: the contact match value for {', '.join(blank)} is blank.",
+            )
+            continue
+        ready.append(row)
+    criteria = [{f: _criterion(r.contact_values.get(f)) for f in fields} for r in ready]
+    found = target.match("Contact", fields, criteria) if ready else []
+    out: list[WorkRow] = []
+    for row, contacts in zip(ready, found, strict=True):
+        described = " + ".join(f"{f} '{row.contact_values.get(f)}'" for f in fields)
+        if not contacts:
+            row.fail("contact_not_found", f"No contact matches {described}.")
+        elif len(contacts) > 1:
+            row.skip(
+                "multiple_contacts",
+                f"Skipped: {len(contacts)} contacts match {described}; match on more fields.",
+            )
+        else:
+            row.values["ImisId"] = contacts[0]["ImisId"]
+            out.append(row)
+    return out
+
+
+def _skip_duplicate_registrations(target: Target, rows: list[WorkRow]) -> None:
+    """iMIS does not refuse a second identical registration; idms does (duplicate_check)."""
+    fields = ["RegistrantId", "EventCode", "FunctionCode"]
+    criteria = [{f: _criterion(r.values.get(f, NOT_GIVEN)) for f in fields} for r in rows]
+    found = target.match("EventRegistration", fields, criteria) if rows else []
+    seen: set[tuple[Any, ...]] = set()
+    for row, wanted, existing in zip(rows, criteria, found, strict=True):
+        key = tuple(_fold(c) for c in wanted.values())
+        if existing or key in seen:
+            row.write = None
+            row.skip(
+                "already_registered",
+                "Skipped: this contact is already registered for this event and function "
+                "(duplicate check; switch it off with duplicate_check: false).",
+            )
+        seen.add(key)

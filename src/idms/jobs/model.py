@@ -1,0 +1,204 @@
+"""The job file (INTERFACES.md "Job file"): what to read, where to write, how, with which options.
+
+A job is YAML or JSON. It is validated twice: here for its shape (pydantic), and in
+``compile.py`` against the target and the input's columns. Both report every problem at once,
+each with where it is (``mappings[2].field``), and nothing is written until both pass.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from idms.errors import InvalidInputError
+from idms.sources.model import Action
+
+
+class JobInvalid(InvalidInputError):
+    """The job is wrong; ``problems`` lists every issue with its location. Nothing was written."""
+
+    def __init__(self, problems: list[str], *, name: str = "the job") -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"{name} cannot run; nothing was written:\n{lines}")
+
+
+class InputSpec(BaseModel):
+    """Where the rows come from: a file (with reading overrides) or a saved query."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    file: str | None = None
+    sheet: str | None = None
+    encoding: str = "auto"
+    delimiter: str = "auto"
+    quotechar: str = "auto"
+    header_row: int = Field(default=1, ge=1)
+    query: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> InputSpec:
+        if (self.file is None) == (self.query is None):
+            raise ValueError("give either 'file' or 'query'")
+        return self
+
+
+class MappingSpec(BaseModel):
+    """One target field and where its value comes from: a column, a constant or a template."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    field: str
+    column: str | None = None
+    value: Any = None
+    template: str | None = None
+    values: dict[str, Any] | None = None  # value map applied to the column's cells
+    match: bool = False
+    format: str | None = None  # e.g. "%m/%d/%Y" for a date column
+    append: bool = False  # multi-select: add to what is stored instead of replacing it
+
+    @model_validator(mode="after")
+    def _one_origin(self) -> MappingSpec:
+        origins = [
+            name
+            for name in ("column", "value", "template")
+            if name in self.model_fields_set
+            and (name == "value" or getattr(self, name) is not None)
+        ]
+        if len(origins) != 1:
+            raise ValueError(
+                "give exactly one of 'column', 'value' (a constant) or 'template'"
+                + (f"; this mapping has {', '.join(origins)}" if origins else "")
+            )
+        if self.values is not None and self.column is None:
+            raise ValueError("'values' (a value map) applies to a 'column' mapping")
+        return self
+
+    @property
+    def origin(self) -> Literal["column", "value", "template"]:
+        if self.column is not None:
+            return "column"
+        if self.template is not None:
+            return "template"
+        return "value"
+
+
+class Options(BaseModel):
+    """The iDMS task options, and idms's own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    skip_update_if_multiple_matches: bool = True
+    insert_only_when_no_match: bool = False
+    skip_blank_match_on: bool = True
+    skip_validation: bool = False
+    blank_values: Literal["ignore", "clear"] = "ignore"
+    batch_size: int = Field(default=1000, ge=1, le=5000)
+    stop_after_errors: int | None = Field(default=None, ge=1)
+    allow_broad_delete: bool = False
+    duplicate_check: bool = True  # event registrations: refuse a second identical registration
+
+    @field_validator(
+        "skip_update_if_multiple_matches",
+        "insert_only_when_no_match",
+        "skip_blank_match_on",
+        "skip_validation",
+        "allow_broad_delete",
+        "duplicate_check",
+        mode="before",
+    )
+    @classmethod
+    def _idms_booleans(cls, value: Any) -> Any:
+        from idms.values.coerce import parse_bool
+
+        if isinstance(value, str | int) and not isinstance(value, bool):
+            return parse_bool(value)
+        return value
+
+
+class Job(BaseModel):
+    """A whole job document."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = "Untitled job"
+    description: str = ""
+    template: str | None = None
+    input: InputSpec | None = None
+    source: str
+    action: Action
+    mappings: list[MappingSpec] = Field(min_length=1)
+    options: Options = Field(default_factory=Options)
+
+    @field_validator("input", mode="before")
+    @classmethod
+    def _input_as_path(cls, value: Any) -> Any:
+        return {"file": value} if isinstance(value, str) else value
+
+    def to_document(self) -> dict[str, Any]:
+        """The job as a plain document (what templates store), without unset defaults."""
+        return self.model_dump(mode="json", exclude_defaults=True, exclude={"template"})
+
+
+def parse_document(text: str, *, where: str = "the job file") -> dict[str, Any]:
+    """A YAML or JSON mapping from text, or JobInvalid saying why not."""
+    try:
+        raw = json.loads(text) if text.lstrip().startswith("{") else yaml.safe_load(text)
+    except (yaml.YAMLError, json.JSONDecodeError) as exc:
+        raise JobInvalid([f"{where} is not valid YAML or JSON: {exc}"]) from None
+    if not isinstance(raw, dict):
+        raise JobInvalid([f"{where} must be a mapping with source, action and mappings"])
+    return raw
+
+
+def merge_template(template: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]:
+    """A job built on a template: the job's keys win; options merge key by key."""
+    merged = {**template, **{k: v for k, v in job.items() if k != "template"}}
+    if isinstance(template.get("options"), dict) and isinstance(job.get("options"), dict):
+        merged["options"] = {**template["options"], **job["options"]}
+    merged["template"] = job.get("template")
+    return merged
+
+
+def build_job(document: dict[str, Any]) -> Job:
+    """Validate a job document's shape; every problem is listed with its location."""
+    try:
+        return Job.model_validate(document)
+    except ValidationError as exc:
+        problems = [_describe(error) for error in exc.errors()]
+        raise JobInvalid(problems, name=f"Job '{document.get('name', 'untitled')}'") from None
+
+
+def _describe(error: Any) -> str:
+    parts: list[str] = []
+    for p in error["loc"]:
+        if isinstance(p, int):
+            parts[-1:] = [f"{parts[-1]}[{p}]" if parts else f"[{p}]"]
+        elif p not in ("function-after[_one_origin()]", "function-after[_one_kind()]"):
+            parts.append(str(p))
+    where = ".".join(parts) or "(top level)"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = "is not a job setting (check the spelling)"
+    return f"{where}: {message}"
+
+
+def load_job_file(path: str | Path) -> dict[str, Any]:
+    file = Path(path)
+    if not file.is_file():
+        raise JobInvalid([f"no job file at {file}"])
+    document = parse_document(file.read_text(encoding="utf-8-sig"), where=str(file))
+    spec = document.get("input")
+    # A relative input path in a job file is relative to the job file, not to where idms runs.
+    if isinstance(spec, str):
+        document["input"] = spec = {"file": spec}
+    if isinstance(spec, dict) and isinstance(spec.get("file"), str):
+        candidate = Path(spec["file"])
+        if not candidate.is_absolute():
+            spec["file"] = str((file.parent / candidate).resolve())
+    return document

@@ -1,0 +1,399 @@
+"""Running a job: read -> map -> match -> decide -> plan or apply -> record, batch by batch.
+
+Every input row ends with exactly one outcome, recorded with the run; the counts always add up
+to the rows read. A plan does everything but write. Memory stays bounded: the reader streams and
+only one batch is in hand at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from idms.errors import IdmsError
+from idms.jobs.compile import CompiledJob, compile_job
+from idms.jobs.decide import decide_batch, match_key
+from idms.jobs.mapping import NOT_GIVEN, MappingError
+from idms.jobs.model import Job, JobInvalid
+from idms.jobs.outcomes import Counts, Outcome, RunStatus
+from idms.jobs.readers import InputReader, InputRow, ReadOptions, open_input
+from idms.jobs.rows import MASK, WorkRow
+from idms.sources.model import Action
+from idms.state.runs import RowResult, RunStore
+from idms.targets.base import ApplyOptions, ApplyResult, Change, ChangeKind, Record, Target
+
+Progress = Callable[[int], None]
+KIND = {"insert": ChangeKind.INSERT, "update": ChangeKind.UPDATE, "delete": ChangeKind.DELETE}
+DONE = {"insert": Outcome.INSERTED, "update": Outcome.UPDATED, "delete": Outcome.DELETED}
+
+
+@dataclass
+class RunReport:
+    """What a run did. Callers choose how strict to be (exit codes, raising)."""
+
+    run_id: str
+    status: RunStatus
+    counts: Counts
+    error_file: Path | None
+    detected: dict[str, Any]
+    message: str | None = None
+
+    def summary(self) -> dict[str, Any]:
+        """The INTERFACES.md ``--json`` object."""
+        return {
+            "run_id": self.run_id,
+            "status": self.status.value,
+            **self.counts.as_dict(),
+            "error_file": str(self.error_file) if self.error_file else None,
+        }
+
+
+def open_job_input(job: Job) -> InputReader:
+    spec = job.input
+    if spec is None:
+        raise JobInvalid(["input: the job names no input file (give one with --input FILE)"])
+    if spec.file is None:
+        raise JobInvalid(
+            [f"input: saved-query input ('{spec.query}') is not available in this version yet"]
+        )
+    options = ReadOptions(
+        encoding=spec.encoding,
+        delimiter=spec.delimiter,
+        quotechar=spec.quotechar,
+        sheet=spec.sheet,
+        header_row=spec.header_row,
+    )
+    return open_input(spec.file, options)
+
+
+def prepare_job(job: Job, target: Target) -> tuple[CompiledJob, InputReader]:
+    """Open the input and check the whole job against it and the target; nothing is written."""
+    reader = open_job_input(job)
+    try:
+        return compile_job(job, target, reader.detected.columns), reader
+    except BaseException:
+        reader.close()
+        raise
+
+
+def run_job(
+    job: Job,
+    *,
+    target: Target,
+    runs: RunStore,
+    plan: bool = False,
+    progress: Progress | None = None,
+    error_dir: Path | None = None,
+    target_label: str = "embedded",
+) -> RunReport:
+    """Run (or plan) ``job`` against ``target``, recording the run in ``runs``."""
+    cjob, reader = prepare_job(job, target)
+    with reader:
+        detected = reader.detected.to_dict()
+        run_id = runs.create(
+            kind="import",
+            name=job.name,
+            source=cjob.source.name,
+            action=cjob.action.value,
+            target=target_label,
+            platform=cjob.platform,
+            plan_only=plan,
+            job=masked_document(job, cjob),
+            columns=list(reader.detected.columns),
+            detected=detected,
+        )
+        engine = _Engine(cjob, target, runs, run_id, plan)
+        try:
+            for batch in _batches(reader, job.options.batch_size):
+                engine.process(batch)
+                if progress is not None:
+                    progress(engine.counts.rows)
+        except IdmsError as exc:
+            runs.finish(
+                run_id, status=RunStatus.FAILED, counts=engine.counts.as_dict(), message=exc.message
+            )
+            return RunReport(run_id, RunStatus.FAILED, engine.counts, None, detected, exc.message)
+    counts = engine.counts
+    if plan:
+        status = RunStatus.PLANNED
+    elif counts.errors:
+        status = RunStatus.COMPLETED_WITH_ERRORS
+    else:
+        status = RunStatus.SUCCEEDED
+    runs.finish(run_id, status=status, counts=counts.as_dict())
+    error_file = None
+    if counts.errors and not plan and error_dir is not None:
+        from idms.jobs.errorfile import write_error_file
+
+        error_file = write_error_file(runs, run_id, error_dir / f"{run_id}-failed.csv")
+    return RunReport(run_id, status, counts, error_file, detected)
+
+
+def masked_document(job: Job, cjob: CompiledJob) -> dict[str, Any]:
+    """The job as stored with its run: constants of secret fields replaced by a mask."""
+    document = job.model_dump(mode="json", exclude_none=True)
+    secret = {m.index for m in cjob.mappings if m.secret}
+    for i, mapping in enumerate(document.get("mappings", [])):
+        if i in secret and "value" in mapping:
+            mapping["value"] = MASK
+    return document
+
+
+def _batches(reader: InputReader, size: int) -> Iterator[list[InputRow]]:
+    batch: list[InputRow] = []
+    for row in reader:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+class _Engine:
+    """The per-run state: counts, write order, and what a plan has already decided."""
+
+    def __init__(self, cjob: CompiledJob, target: Target, runs: RunStore, run_id: str, plan: bool):
+        self.cjob = cjob
+        self.target = target
+        self.runs = runs
+        self.run_id = run_id
+        self.plan = plan
+        self.counts = Counts()
+        self.seq = 0
+        self.pending: dict[tuple[Any, ...], Record] | None = {} if plan else None
+        self.stopped = False
+        self.options = ApplyOptions(skip_validation=cjob.job.options.skip_validation)
+        self.column_of = {m.field.name: m.column for m in cjob.mappings + cjob.contact_mappings}
+        self.secret_columns = cjob.secret_columns
+        limit = cjob.job.options.stop_after_errors
+        self.error_limit = limit
+
+    def process(self, batch: Sequence[InputRow]) -> None:
+        if self.stopped:
+            self._record(self._not_processed([WorkRow(r.number, r.values) for r in batch]))
+            return
+        rows = [self._map(r) for r in batch]
+        for segment in self._segments(rows):
+            if self.stopped:
+                self._record(self._not_processed(segment))
+                continue
+            decide_batch(self.cjob, self.target, segment, pending=self.pending)
+            if self.plan:
+                self._plan(segment)
+            else:
+                self._apply(segment)
+            self._record(segment)
+            if self.error_limit and self.counts.errors >= self.error_limit:
+                self.stopped = True
+
+    def _not_processed(self, rows: list[WorkRow]) -> list[WorkRow]:
+        """Rows after the error limit: each still gets an outcome, none is written."""
+        for row in rows:
+            row.outcome = None
+            row.skip("not_processed", self._stop_message())
+        return rows
+
+    def _stop_message(self) -> str:
+        return (
+            f"Not processed: the run stopped after {self.error_limit} errors (stop_after_errors)."
+        )
+
+    # ---- mapping -------------------------------------------------------------------------------
+
+    def _map(self, source_row: InputRow) -> WorkRow:
+        row = WorkRow(source_row.number, source_row.values)
+        if source_row.problem:
+            row.fail("malformed_row", source_row.problem)
+            return row
+        append = set()
+        for m in self.cjob.mappings:
+            try:
+                value = m.extract(source_row.values)
+            except MappingError as exc:
+                row.fail(exc.code, exc.message, exc.field, exc.column)
+                return row
+            if value is NOT_GIVEN:
+                if m.match:
+                    row.values[m.field.name] = NOT_GIVEN
+                continue
+            row.values[m.field.name] = value
+            if m.append:
+                append.add(m.field.name)
+        for m in self.cjob.contact_mappings:
+            try:
+                value = m.extract(source_row.values)
+            except MappingError as exc:
+                row.fail(exc.code, exc.message, exc.field, exc.column)
+                return row
+            row.contact_values[m.field.name] = None if value is NOT_GIVEN else value
+        row.append = frozenset(append)
+        return row
+
+    def _segments(self, rows: list[WorkRow]) -> Iterator[list[WorkRow]]:
+        """Cut where a match key repeats, so a later row sees what an earlier one wrote."""
+        fields = self.cjob.match_fields
+        matching = self.cjob.action not in (Action.INSERT,) and fields
+        if not matching:
+            yield rows
+            return
+        segment: list[WorkRow] = []
+        seen: set[tuple[Any, ...]] = set()
+        for row in rows:
+            key = match_key(row, fields) if not row.decided else None
+            if key is not None and key in seen:
+                yield segment
+                segment, seen = [], set()
+            segment.append(row)
+            if key is not None:
+                seen.add(key)
+        if segment:
+            yield segment
+
+    # ---- plan and apply ------------------------------------------------------------------------
+
+    def _values_for(self, row: WorkRow, kind: str) -> dict[str, Any]:
+        values = {}
+        for name, value in row.values.items():
+            if value is NOT_GIVEN:
+                continue
+            fdef = self.cjob.source.field(name)
+            if fdef.read_only:
+                continue  # a match key such as SEQN: it addresses the record, it is not written
+            values[name] = value
+        return values
+
+    def _identity(self, record: Record) -> dict[str, Any]:
+        return {k: record.get(k) for k in self.cjob.source.identity}
+
+    def _plan(self, rows: list[WorkRow]) -> None:
+        for row in rows:
+            if row.write is None:
+                continue
+            values = self._values_for(row, row.write)
+            if row.write == "insert":
+                row.after = values
+                if self.pending is not None and self.cjob.match_fields:
+                    self.pending[match_key(row, self.cjob.match_fields)] = {
+                        **{k: v for k, v in row.values.items() if v is not NOT_GIVEN}
+                    }
+            elif row.write == "update":
+                before, after = _diff(row.matches, values, row.append)
+                row.identity = _one_or_many([self._identity(r) for r in row.matches])
+                row.before, row.after = before, after
+            else:
+                row.identity = _one_or_many([self._identity(r) for r in row.matches])
+                row.before = _one_or_many(list(row.matches))
+            row.outcome = DONE[row.write]
+
+    def _apply(self, rows: list[WorkRow]) -> None:
+        changes: list[Change] = []
+        owners: list[WorkRow] = []
+        for row in rows:
+            if row.write is None:
+                continue
+            values = self._values_for(row, row.write)
+            targets: list[Record | None] = list(row.matches) if row.write != "insert" else [None]
+            for record in targets:
+                identity = self._identity(record) if record is not None else None
+                changes.append(
+                    Change(KIND[row.write], dict(values), identity, row.append, ref=len(changes))
+                )
+                owners.append(row)
+        if not changes:
+            return
+        results = self.target.apply(self.cjob.source.name, changes, self.options)
+        grouped: dict[int, list[ApplyResult]] = {}
+        for row, result in zip(owners, results, strict=True):
+            grouped.setdefault(id(row), []).append(result)
+        for row in rows:
+            if row.write is None:
+                continue
+            self._settle(row, grouped.get(id(row), []))
+
+    def _settle(self, row: WorkRow, results: list[ApplyResult]) -> None:
+        failed = next((r for r in results if not r.ok), None)
+        if failed is not None and failed.error is not None:
+            error = failed.error
+            column = self.column_of.get(error.field or "") if error.field else None
+            row.fail(error.code, error.message, error.field, column)
+            return
+        kind = row.write or ""
+        if kind == "insert":
+            after = results[0].after or {}
+            row.identity = self._identity(after)
+            row.after = after
+        elif kind == "update":
+            befores = [r.before or {} for r in results]
+            afters = [r.after or {} for r in results]
+            changed = [_changed(b, a) for b, a in zip(befores, afters, strict=True)]
+            row.identity = _one_or_many([self._identity(b) for b in befores])
+            row.before = _one_or_many(
+                [{k: b.get(k) for k in c} for b, c in zip(befores, changed, strict=True)]
+            )
+            row.after = _one_or_many(
+                [{k: a.get(k) for k in c} for a, c in zip(afters, changed, strict=True)]
+            )
+            if not any(changed):
+                row.outcome = Outcome.UNCHANGED
+                return
+        else:
+            befores = [r.before or {} for r in results]
+            row.identity = _one_or_many([self._identity(b) for b in befores])
+            row.before = _one_or_many(befores)
+        row.outcome = DONE[kind]
+
+    # ---- recording -----------------------------------------------------------------------------
+
+    def _record(self, rows: list[WorkRow]) -> None:
+        records: list[RowResult] = []
+        for row in rows:
+            assert row.outcome is not None, f"row {row.number} has no outcome"
+            self.counts.add(row.outcome)
+            self.seq += 1
+            records.append(
+                RowResult(
+                    seq=self.seq,
+                    row_number=row.number,
+                    outcome=row.outcome.value,
+                    code=row.code,
+                    message=row.message,
+                    field=row.field,
+                    column=row.column,
+                    identity=row.identity,
+                    before=row.before,
+                    after=row.after,
+                    input=self._masked(row.cells) if row.outcome is Outcome.ERROR else None,
+                )
+            )
+        self.runs.add_rows(self.run_id, records)
+
+    def _masked(self, cells: dict[str, Any]) -> dict[str, Any]:
+        return {
+            k: (MASK if k in self.secret_columns and v not in (None, "") else v)
+            for k, v in cells.items()
+        }
+
+
+def _changed(before: Record, after: Record) -> list[str]:
+    return [k for k in after if after.get(k) != before.get(k) and k not in ("UpdatedOn",)]
+
+
+def _diff(records: list[Record], values: dict[str, Any], append: frozenset[str]) -> tuple[Any, Any]:
+    befores, afters = [], []
+    for record in records:
+        before, after = {}, {}
+        for name, value in values.items():
+            if name in append and isinstance(value, tuple):
+                value = tuple(dict.fromkeys(tuple(record.get(name) or ()) + value))
+            if record.get(name) != value:
+                before[name], after[name] = record.get(name), value
+        befores.append(before)
+        afters.append(after)
+    return _one_or_many(befores), _one_or_many(afters)
+
+
+def _one_or_many(items: list[Any]) -> Any:
+    return items[0] if len(items) == 1 else items
