@@ -374,7 +374,8 @@ def test_error_file_reimports_cleanly_once_fixed(
     report = run(target, runs, the_job, error_dir=tmp_path / "errors")
     assert report.status == "completed_with_errors"
     assert report.counts.errors == 2
-    assert report.error_file is not None and report.error_file.exists()
+    assert report.error_file is not None
+    assert report.error_file.exists()
     failed = write_error_file(runs, report.run_id, tmp_path / "failed.csv")
     with open_input(failed) as reader:
         assert reader.detected.columns == ("Email", "First", "Last", "Level", "Error")
@@ -384,8 +385,8 @@ def test_error_file_reimports_cleanly_once_fixed(
     assert "PLATINUM" in bad[1].values["Error"]
     fixed = write_csv(
         tmp_path / "fixed.csv",
-        [["Email", "First", "Last", "Level", "Error"]]
-        + [
+        [
+            ["Email", "First", "Last", "Level", "Error"],
             ["mail@example.org", "Bad", "Mail", "GLD", "x"],
             ["level@example.org", "Bad", "Level", "SLV", "x"],
         ],
