@@ -48,6 +48,20 @@ def test_the_app_has_the_commands_of_the_brief() -> None:
         "secrets list",
         "secrets delete",
         "version",
+        "run",
+        "import",
+        "runs",
+        "runs list",
+        "runs show",
+        "runs errors",
+        "runs undo",
+        "runs resume",
+        "runs cancel",
+        "template",
+        "template save",
+        "template list",
+        "template show",
+        "template delete",
     } <= paths
 
 

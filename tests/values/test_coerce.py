@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from idms.errors import CoercionError, InvalidInputError
@@ -764,3 +764,23 @@ def test_tz_aware_values_keep_their_wall_clock(value: datetime) -> None:
     assert coerce(value, F.DATE) == wall.date()
     assert coerce(value.isoformat(), F.DATETIME) == wall
     assert coerce(value.isoformat(), F.DATE) == wall.date()
+
+
+@settings(max_examples=500)
+@given(
+    st.one_of(
+        st.emails(),
+        st.text(alphabet="ab.-_@1+é", min_size=1, max_size=30),
+        st.from_regex(r"[a-z.]{1,12}@[a-z-]{1,12}(\.[a-z-]{1,8}){1,3}", fullmatch=True),
+    )
+)
+def test_email_fast_path_never_accepts_what_the_validator_refuses(text: str) -> None:
+    from email_validator import EmailNotValidError, validate_email
+
+    from idms.values.coerce import _plain_email
+
+    if _plain_email(text):
+        try:
+            validate_email(text, check_deliverability=False)
+        except EmailNotValidError as exc:  # pragma: no cover - the failure we look for
+            pytest.fail(f"fast path accepted {text!r}, the validator refuses it: {exc}")

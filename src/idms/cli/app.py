@@ -18,7 +18,7 @@ import typer
 from typer.core import TyperGroup
 
 from idms import __version__
-from idms.cli import demo, panels, records, secrets, sources, workspace
+from idms.cli import demo, jobs, panels, records, runs, secrets, sources, templates, workspace
 from idms.cli.context import CliState
 from idms.cli.output import print_error, print_line
 from idms.config import Platform
@@ -70,7 +70,8 @@ app = typer.Typer(
     help=(
         "idms: import, update and browse iMIS data.\n\n"
         "Start with 'idms init' (or 'idms demo' for a sample association), then "
-        "'idms sources' to see what you can load and 'idms records SOURCE' to browse it."
+        "'idms sources' to see what you can load, 'idms import FILE' or 'idms run JOB.yml' "
+        "to load it, and 'idms records SOURCE' to browse it."
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -143,6 +144,10 @@ app.command("init")(workspace.init_command)
 app.command("demo")(demo.demo_command)
 app.command("sources")(sources.sources_command)
 app.command("records")(records.records_command)
+app.command("run")(jobs.run_command)
+app.command("import")(jobs.import_command)
+app.add_typer(runs.runs_app, name="runs")
+app.add_typer(templates.template_app, name="template")
 app.add_typer(panels.panel_app, name="panel")
 app.add_typer(secrets.secrets_app, name="secrets")
 

@@ -13,6 +13,8 @@ import typer
 from idms.config import Settings
 
 if TYPE_CHECKING:  # imported when used: --help and version stay quick
+    from sqlalchemy import Engine
+
     from idms.targets.embedded.target import EmbeddedTarget
 
 
@@ -64,6 +66,18 @@ def get_state(ctx: typer.Context) -> CliState:
 
 def get_settings(ctx: typer.Context) -> Settings:
     return get_state(ctx).settings
+
+
+@contextmanager
+def suite_engine(settings: Settings) -> Iterator[Engine]:
+    """The suite database the settings name (created and migrated if new), closed afterwards."""
+    from idms.state.store import open_suite
+
+    engine = open_suite(settings.suite_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 @contextmanager

@@ -49,6 +49,14 @@ def stdout_is_terminal() -> bool:
     return out().is_terminal
 
 
+def stdin_is_terminal() -> bool:
+    """Whether someone can answer a question (a confirmation) on standard input."""
+    try:
+        return sys.stdin.isatty()
+    except (AttributeError, ValueError):  # replaced or closed stdin
+        return False
+
+
 def print_error(message: str) -> None:
     """``message`` in red on stderr, never wrapped mid-line, markup characters left alone."""
     err().print(Text(message, style="bold red"), soft_wrap=True)

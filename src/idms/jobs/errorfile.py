@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from idms.errors import InvalidInputError
-from idms.jobs.writers import write_table
+from idms.jobs.writers import WRITE_EXTENSIONS, write_table
 from idms.state.runs import RowResult, RunStore
 
 ERROR_COLUMN = "Error"
@@ -32,6 +32,10 @@ def write_error_file(runs: RunStore, run_ref: str, path: str | Path) -> Path:
     while error_column in columns:
         error_column = f"idms {error_column}"
     target = Path(path)
+    if target.suffix.lower() not in WRITE_EXTENSIONS:
+        raise InvalidInputError(
+            f"The failed-rows file must end in .csv or .xlsx, not '{target.suffix or target.name}'."
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
 
     def rows() -> object:

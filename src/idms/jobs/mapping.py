@@ -16,7 +16,7 @@ from liquid.exceptions import LiquidError
 
 from idms.errors import CoercionError
 from idms.sources.model import FieldDef
-from idms.values.coerce import coerce, is_blank
+from idms.values.coerce import coerce, coercer, is_blank
 
 
 class _NotGiven:
@@ -81,12 +81,14 @@ def compile_mapping(
     """Compile one mapping; a bad constant or template raises ValueError with the reason."""
     label = fdef.label
     ftype = fdef.type
+    convert = coercer(ftype, fmt=fmt, field=label, max_length=fdef.max_length)
+    blank = None if blank_clears else NOT_GIVEN
 
     def typed(raw: Any, where: str | None) -> Any:
-        if is_blank(raw):
-            return None if blank_clears else NOT_GIVEN
+        if raw is None or (type(raw) is str and not raw.strip()):
+            return blank
         try:
-            return coerce(raw, ftype, fmt=fmt, field=label, max_length=fdef.max_length)
+            return convert(raw)
         except CoercionError as exc:
             raise MappingError(exc.code, exc.message, fdef.name, where) from None
 

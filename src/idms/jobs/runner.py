@@ -128,6 +128,7 @@ def run_job(
         from idms.jobs.errorfile import write_error_file
 
         error_file = write_error_file(runs, run_id, error_dir / f"{run_id}-failed.csv")
+        runs.set_error_file(run_id, str(error_file))
     return RunReport(run_id, status, counts, error_file, detected)
 
 
@@ -181,6 +182,9 @@ class _Engine:
                 self._record(self._not_processed(segment))
                 continue
             decide_batch(self.cjob, self.target, segment, pending=self.pending)
+            for row in segment:
+                if row.outcome is Outcome.UNCHANGED and row.matches:
+                    row.identity = _one_or_many([self._identity(r) for r in row.matches])
             if self.plan:
                 self._plan(segment)
             else:
@@ -324,7 +328,9 @@ class _Engine:
         if kind == "insert":
             after = results[0].after or {}
             row.identity = self._identity(after)
-            row.after = after
+            # What undo needs: the identity and the fields this run wrote.
+            written = row.values.keys() | set(self.cjob.source.identity)
+            row.after = {k: after.get(k) for k in written if k in after}
         elif kind == "update":
             befores = [r.before or {} for r in results]
             afters = [r.after or {} for r in results]

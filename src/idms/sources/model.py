@@ -150,6 +150,7 @@ class SourceDef:
         if missing:
             raise ValueError(f"{self.name}: identity fields {missing} are not fields")
         object.__setattr__(self, "_by_fold", self._index())
+        object.__setattr__(self, "_by_name", {f.name: f for f in self.fields})
 
     def _index(self) -> dict[str, FieldDef]:
         index: dict[str, FieldDef] = {}
@@ -168,6 +169,9 @@ class SourceDef:
 
     def find_field(self, name: str) -> FieldDef | None:
         """The field called ``name`` by canonical name or iDMS label, compared loosely."""
+        exact: FieldDef | None = self._by_name.get(name)  # type: ignore[attr-defined]
+        if exact is not None:
+            return exact
         by_fold: dict[str, FieldDef] = self._by_fold  # type: ignore[attr-defined]
         return by_fold.get(fold(name))
 

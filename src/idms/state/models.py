@@ -138,6 +138,7 @@ class Run(Base):
     columns: Mapped[str] = mapped_column(Text, default="[]")  # the input's columns, in order
     detected: Mapped[str] = mapped_column(Text, default="{}")  # what the reader detected
     message: Mapped[str | None] = mapped_column(Text, default=None)  # why a run failed
+    error_file: Mapped[str | None] = mapped_column(Text, default=None)  # the failed rows, if any
     undo_of: Mapped[str | None] = mapped_column(String(32), default=None)
     undone_by: Mapped[str | None] = mapped_column(String(32), default=None)
 

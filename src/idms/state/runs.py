@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -90,6 +90,7 @@ class RunInfo:
     columns: list[str]
     detected: dict[str, Any]
     message: str | None
+    error_file: str | None
     undo_of: str | None
     undone_by: str | None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -186,6 +187,10 @@ class RunStore:
                 .values(status=status, finished_at=utcnow(), message=message, **dict(counts))
             )
 
+    def set_error_file(self, run_id: str, path: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(Run).where(Run.id == run_id).values(error_file=path))
+
     def mark_undone(self, run_id: str, undo_run_id: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(update(Run).where(Run.id == run_id).values(undone_by=undo_run_id))
@@ -220,7 +225,7 @@ class RunStore:
         outcomes: Sequence[str] | None = None,
         reverse: bool = False,
         batch: int = 1000,
-    ) -> Iterator[RowResult]:
+    ) -> Generator[RowResult, None, None]:
         """A run's row results in write order (or reverse), streamed."""
         stmt = select(RunRow).where(RunRow.run_id == run_id)
         if outcomes:
@@ -280,6 +285,7 @@ def _info(run: Run) -> RunInfo:
         columns=loads(run.columns) or [],
         detected=loads(run.detected) or {},
         message=run.message,
+        error_file=run.error_file,
         undo_of=run.undo_of,
         undone_by=run.undone_by,
     )

@@ -65,10 +65,8 @@ class TemplateStore:
             return _info(row)
 
     def list(self) -> list[TemplateInfo]:
-        with self.engine.connect() as conn:
-            return [
-                _info(t) for t in conn.execute(select(Template).order_by(Template.name)).scalars()
-            ]
+        with Session(self.engine) as session:
+            return [_info(t) for t in session.scalars(select(Template).order_by(Template.name))]
 
     def delete(self, name: str) -> None:
         self.get(name)

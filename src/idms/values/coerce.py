@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 
-from email_validator import EmailNotValidError, validate_email
+from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
 from idms.errors import CoercionError
 from idms.values.types import FieldType
@@ -224,6 +224,25 @@ def _string(value: object, ctx: _Context) -> str:
     return text
 
 
+# The everyday shape of an address (ASCII dot-atom local part, a DNS name with a letter TLD),
+# checked without the full validator, which costs ~80 µs an address. Anything else, and every
+# refusal, goes through email-validator, so its verdicts and reasons stay the rule.
+_PLAIN_EMAIL = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+([A-Za-z]{2,63})"
+)
+
+
+def _plain_email(text: str) -> bool:
+    match = _PLAIN_EMAIL.fullmatch(text)
+    if match is None or len(text) > 254 or text.index("@") > 64:
+        return False
+    domain = text[text.index("@") + 1 :].lower()
+    return not any(
+        domain == special or domain.endswith("." + special) for special in SPECIAL_USE_DOMAIN_NAMES
+    )
+
+
 def _email(value: object, ctx: _Context) -> str:
     """EMAIL: the stripped text, as given (not lower-cased), when it is a valid address.
 
@@ -233,6 +252,8 @@ def _email(value: object, ctx: _Context) -> str:
     if not isinstance(value, str):
         raise ctx.error(value, "is not an email address", "invalid_email")
     text = value.strip()
+    if _plain_email(text):
+        return text
     try:
         validate_email(text, check_deliverability=False)
     except EmailNotValidError as exc:
@@ -503,3 +524,76 @@ _COERCERS: dict[FieldType, Callable[[object, _Context], object]] = {
     FieldType.PASSWORD: _password,
 }
 """One coercer per field type; each takes a non-blank value and returns the typed value."""
+
+
+def coercer(
+    ftype: FieldType,
+    *,
+    fmt: str | None = None,
+    field: str = "",
+    max_length: int | None = None,
+) -> Callable[[object], object]:
+    """A one-argument :func:`coerce` for one field, quick on the common cell shapes.
+
+    Plain text, ISO dates, whole numbers, the yes/no spellings and everyday e-mail addresses are
+    read directly; anything else (and every refusal) goes through :func:`coerce`, so results and
+    messages are the same as calling it.
+    """
+    ftype = FieldType(ftype)
+
+    def slow(value: object) -> object:
+        return coerce(value, ftype, fmt=fmt, field=field, max_length=max_length)
+
+    limit = max_length if max_length is not None else 1 << 30
+    if ftype in (FieldType.STRING, FieldType.CODE, FieldType.PHONE, FieldType.POSTAL_CODE):
+
+        def text(value: object) -> object:
+            if type(value) is str:
+                stripped = value.strip()
+                if stripped and len(stripped) <= limit:
+                    return stripped
+            return slow(value)
+
+        return text
+    if ftype is FieldType.EMAIL:
+
+        def email(value: object) -> object:
+            if type(value) is str:
+                stripped = value.strip()
+                if len(stripped) <= limit and _plain_email(stripped):
+                    return stripped
+            return slow(value)
+
+        return email
+    if ftype is FieldType.DATE and fmt is None:
+
+        def iso_date(value: object) -> object:
+            if type(value) is str and len(value) == 10 and value[4] == "-" and value[7] == "-":
+                try:
+                    return date.fromisoformat(value)
+                except ValueError:
+                    pass
+            return slow(value)
+
+        return iso_date
+    if ftype is FieldType.INTEGER:
+
+        def integer(value: object) -> object:
+            if type(value) is str and value.isascii() and value.isdigit():
+                return int(value)
+            return slow(value)
+
+        return integer
+    if ftype is FieldType.BOOLEAN:
+        spellings = {s.casefold(): True for s in _TRUE_SPELLINGS}
+        spellings.update({s.casefold(): False for s in _FALSE_SPELLINGS})
+
+        def boolean(value: object) -> object:
+            if type(value) is str:
+                found = spellings.get(value.strip().casefold())
+                if found is not None:
+                    return found
+            return slow(value)
+
+        return boolean
+    return slow

@@ -9,6 +9,7 @@ Panel Designer does, from ``panel_table``.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -43,6 +44,7 @@ metadata = MetaData(
 )
 
 
+@lru_cache(maxsize=4096)
 def snake(name: str) -> str:
     """``ImisId`` -> ``imis_id``; ``Address1`` -> ``address1``; ``IsPreferredMailing`` -> ..."""
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()

@@ -46,6 +46,7 @@ def upgrade() -> None:
         sa.Column("columns", sa.Text(), nullable=False),
         sa.Column("detected", sa.Text(), nullable=False),
         sa.Column("message", sa.Text(), nullable=True),
+        sa.Column("error_file", sa.Text(), nullable=True),
         sa.Column("undo_of", sa.String(length=32), nullable=True),
         sa.Column("undone_by", sa.String(length=32), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_runs")),

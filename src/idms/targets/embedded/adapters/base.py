@@ -43,6 +43,7 @@ from idms.targets.base import (
     RowError,
 )
 from idms.targets.embedded import counters
+from idms.targets.embedded.bulk import execute_many
 from idms.targets.embedded.filters import filter_clause
 from idms.targets.embedded.lookups import LookupCache
 from idms.targets.embedded.schema import snake
@@ -123,8 +124,15 @@ class SourceAdapter:
         self.source = source
         self.table = table
         self.policy = policy
-        self.columns: dict[str, ColumnElement[Any]] = self.read_columns()
         self.fields: dict[str, FieldDef] = {f.name: f for f in source.fields}
+        self.columns: dict[str, ColumnElement[Any]] = self.read_columns()
+        self._table_columns: dict[str, dict[str, str]] = {}
+        # The rules' field lists, worked out once rather than per row.
+        self._required = [f for f in source.fields if f.required_on_insert]
+        with_default = [f for f in source.fields if f.default is not None]
+        self._fixed_defaults = [f for f in with_default if f.default and f.default.kind != "field"]
+        self._copied_defaults = [f for f in with_default if f.default and f.default.kind == "field"]
+        self._templates: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
 
     # ---- columns and records -------------------------------------------------------------------
 
@@ -416,15 +424,12 @@ class SourceAdapter:
 
     def apply_defaults(self, ctx: ApplyContext, record: Record, values: Mapping[str, Any]) -> None:
         # Fixed defaults first, then those copied from other fields (GiftDate = TransactionDate).
-        for copies in (False, True):
-            for fdef in self.source.fields:
-                rule = fdef.default
-                if rule is None or record.get(fdef.name) is not None:
-                    continue
-                if (rule.kind == "field") is copies:
-                    value = self.default_value(ctx, rule, record)
-                    if value is not None:
-                        record[fdef.name] = value
+        for fdef in (*self._fixed_defaults, *self._copied_defaults):
+            if fdef.default is None or record.get(fdef.name) is not None:
+                continue
+            value = self.default_value(ctx, fdef.default, record)
+            if value is not None:
+                record[fdef.name] = value
 
     def default_value(self, ctx: ApplyContext, rule: DefaultRule, record: Record) -> Any:
         if rule.kind == "today":
@@ -438,8 +443,8 @@ class SourceAdapter:
         return None  # counters are assigned by the subclass that owns them
 
     def check_required(self, record: Record) -> None:
-        for fdef in self.source.fields:
-            if fdef.required_on_insert and record.get(fdef.name) in (None, ""):
+        for fdef in self._required:
+            if record.get(fdef.name) in (None, ""):
                 raise RowRejected(
                     "required", f"{fdef.label} is required for a new record.", fdef.name
                 )
@@ -487,12 +492,20 @@ class SourceAdapter:
 
     # ---- writes --------------------------------------------------------------------------------
 
+    def table_columns(self, table: Table) -> dict[str, str]:
+        """Field -> column of ``table`` for this source's fields stored there (cached)."""
+        cached = self._table_columns.get(table.name)
+        if cached is None:
+            cached = {f.name: snake(f.name) for f in self.source.fields if snake(f.name) in table.c}
+            self._table_columns[table.name] = cached
+        return cached
+
     def row_values(self, record: Mapping[str, Any], table: Table) -> dict[str, Any]:
         """A record's values for ``table``'s columns (multi-select joined with commas)."""
         row: dict[str, Any] = {}
-        for name, value in record.items():
-            col = snake(name)
-            if col in table.c and name in self.fields:
+        for name, col in self.table_columns(table).items():
+            if name in record:
+                value = record[name]
                 row[col] = ",".join(value) if isinstance(value, tuple) else value
         return row
 
@@ -503,15 +516,27 @@ class SourceAdapter:
         self, table: Table, record: Record, *, phase: int, extra: Mapping[str, Any] | None = None
     ) -> Write:
         """An insert of every column of ``table`` (one shape for the whole batch)."""
-        row = self.row_values(record, table)
-        row.update(extra or {})
-        for col in table.c:
-            if row.get(col.name) is None:
-                default = col.default
-                row[col.name] = None if default is None else default.arg  # type: ignore[attr-defined]
-        if table.c[0].autoincrement is True and row.get(table.c[0].name) is None:
-            row.pop(table.c[0].name)
+        template, defaults = self._insert_template(table)
+        row = dict(template)
+        for col, value in self.row_values(record, table).items():
+            row[col] = defaults.get(col) if value is None and col in defaults else value
+        if extra:
+            row.update(extra)
         return Write(phase, ("insert", table.name), table.insert(), row)
+
+    def _insert_template(self, table: Table) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Every column of ``table`` with its default (the autoincrement key left out)."""
+        cached = self._templates.get(table.name)
+        if cached is None:
+            defaults = {
+                c.name: c.default.arg  # type: ignore[attr-defined]
+                for c in table.c
+                if c.default is not None
+            }
+            skip = table.c[0].name if table.c[0].autoincrement is True else None
+            template = {c.name: defaults.get(c.name) for c in table.c if c.name != skip}
+            cached = self._templates[table.name] = (template, defaults)
+        return cached
 
     def writes_update(self, ctx: ApplyContext, before: Record, after: Record) -> list[Write]:
         return self.update_writes(self.table, before, after, phase=0)
@@ -607,9 +632,8 @@ def _run_grouped(conn: Connection, writes: list[Write]) -> None:
         for w in writes:
             if w.phase == phase:
                 groups.setdefault(w.shape, []).append(w)
-        for group in groups.values():
-            params = [w.params for w in group]
-            conn.execute(group[0].statement, params if len(params) > 1 else params[0])
+        for shape, group in groups.items():
+            execute_many(conn, shape, group[0].statement, [w.params for w in group])
 
 
 def _db_message(exc: DBAPIError) -> str:

@@ -1,0 +1,399 @@
+"""``idms run`` and ``idms import``: check a job, run it (or plan it) and report what it did.
+
+Both build a job (from a job file, a saved template, or flags), check it against the input and
+the target before anything is written, then hand it to :func:`idms.jobs.runner.run_job`.
+Exit codes: 0 every row succeeded (or a clean plan), 1 some rows errored, 2 the job is invalid
+(nothing written), 3 the run failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.text import Text
+
+from idms.cli.context import embedded_target, get_state, suite_engine
+from idms.cli.output import (
+    out,
+    print_error,
+    print_json,
+    print_line,
+    print_note,
+    stdin_is_terminal,
+)
+from idms.cli.reports import (
+    Stopwatch,
+    describe_detected,
+    first_rows,
+    print_counts,
+    print_errors,
+    print_next_steps,
+    print_rows,
+    row_progress,
+    runs_folder,
+    status_text,
+)
+from idms.errors import EXIT_FAILED, EXIT_OK, EXIT_ROW_ERRORS, InvalidInputError
+
+if TYPE_CHECKING:
+    from idms.jobs.compile import CompiledJob
+    from idms.jobs.model import Job
+    from idms.jobs.runner import RunReport
+    from idms.state.runs import RunStore
+    from idms.state.templates import TemplateStore
+
+PLAN_ROWS = 20
+ERROR_ROWS = 10
+
+PlanOption = Annotated[
+    bool,
+    typer.Option(
+        "--plan", help="Check and compute everything, write nothing: show what would change."
+    ),
+]
+JsonOption = Annotated[
+    bool,
+    typer.Option(
+        "--json", help="Print one JSON object (run_id, status, counts, error_file) for scripts."
+    ),
+]
+YesOption = Annotated[
+    bool,
+    typer.Option(
+        "--yes",
+        "-y",
+        help="Do not ask before a delete. Without a terminal, a delete needs --yes.",
+    ),
+]
+
+
+def run_command(
+    ctx: typer.Context,
+    job_file: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="JOB.yml",
+            help="The job file (YAML or JSON). Leave it out with --template.",
+            show_default=False,
+        ),
+    ] = None,
+    template: Annotated[
+        str | None,
+        typer.Option(
+            "--template",
+            "-T",
+            metavar="NAME",
+            help="Run a saved template instead of a job file (give the rows with --input).",
+            show_default=False,
+        ),
+    ] = None,
+    input_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--input",
+            "-i",
+            metavar="FILE",
+            help="Read the rows from FILE (csv, tsv, txt, xlsx) instead of the job's input.",
+            show_default=False,
+        ),
+    ] = None,
+    plan: PlanOption = False,
+    as_json: JsonOption = False,
+    yes: YesOption = False,
+) -> None:
+    """Run a job file, or a saved template.
+
+    The job is checked against its input and the target first: an invalid job is refused with
+    every problem listed, and nothing is written (exit code 2). On a terminal, idms says how it
+    read the file, shows a progress bar, then the outcome counts, the first errors, the
+    failed-rows file and what to do next. A delete asks for confirmation unless --yes.
+
+    Example: idms run attendance.yml --input march.xlsx --plan
+    """
+    if (job_file is None) == (template is None):
+        raise InvalidInputError(
+            "Give a job file (idms run JOB.yml) or a template (idms run --template NAME "
+            "--input FILE), not both or neither."
+        )
+
+    def build(templates: TemplateStore) -> Job:
+        from idms.jobs.assemble import job_from_file, job_from_template
+
+        if job_file is not None:
+            return job_from_file(job_file, templates=templates, input_file=input_file)
+        assert template is not None
+        return job_from_template(template, templates=templates, input_file=input_file)
+
+    execute(ctx, build, plan=plan, as_json=as_json, yes=yes)
+
+
+def import_command(
+    ctx: typer.Context,
+    file: Annotated[
+        Path,
+        typer.Argument(
+            metavar="FILE", help="The file to import: csv, tsv, txt or xlsx.", show_default=False
+        ),
+    ],
+    source: Annotated[
+        str,
+        typer.Option(
+            "--source",
+            "-s",
+            metavar="SOURCE",
+            help="The source to load (see 'idms sources').",
+            show_default=False,
+        ),
+    ],
+    action: Annotated[
+        str,
+        typer.Option(
+            "--action",
+            "-a",
+            metavar="ACTION",
+            help="insert, insert-with-matching, update, insert-update or delete.",
+            show_default=False,
+        ),
+    ],
+    maps: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            "-m",
+            metavar="COLUMN=FIELD",
+            help="Load the file's COLUMN into FIELD (canonical name or label). Repeat it.",
+            show_default=False,
+        ),
+    ] = None,
+    matches: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--match",
+            "-k",
+            metavar="FIELD",
+            help="Match existing records on this mapped FIELD. Repeat for a compound key.",
+            show_default=False,
+        ),
+    ] = None,
+    sets: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            metavar="FIELD=VALUE",
+            help="Give FIELD the same VALUE on every row (a constant). Repeat it.",
+            show_default=False,
+        ),
+    ] = None,
+    options: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--option",
+            "-O",
+            metavar="NAME=VALUE",
+            help="A job option, e.g. skip_validation=yes or blank_values=clear. Repeat it.",
+            show_default=False,
+        ),
+    ] = None,
+    sheet: Annotated[
+        str | None,
+        typer.Option(
+            "--sheet",
+            metavar="NAME",
+            help="The workbook sheet to read (xlsx); default the first.",
+            show_default=False,
+        ),
+    ] = None,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--name",
+            metavar="TEXT",
+            help="A name for the run (and the template); default 'Import of FILE'.",
+            show_default=False,
+        ),
+    ] = None,
+    save_template: Annotated[
+        str | None,
+        typer.Option(
+            "--save-template",
+            metavar="NAME",
+            help="Once the job checks out, save it (without its input file) as template NAME.",
+            show_default=False,
+        ),
+    ] = None,
+    plan: PlanOption = False,
+    as_json: JsonOption = False,
+    yes: YesOption = False,
+) -> None:
+    """Import a file with the mapping given as flags (no job file needed).
+
+    Each --map loads a column into a field, --match makes a mapped field part of the match key,
+    --set gives a field a constant. The job is checked before anything is written, then runs as
+    'idms run' does. --save-template keeps the mapping for 'idms run --template NAME'.
+
+    Example: idms import people.csv -s Contact -a insert-update -m "E-mail=Email" -k Email --plan
+    """
+
+    def build(templates: TemplateStore) -> Job:
+        from idms.jobs.assemble import job_from_flags
+
+        return job_from_flags(
+            file,
+            source=source,
+            action=action,
+            maps=maps or (),
+            matches=matches or (),
+            sets=sets or (),
+            options=options or (),
+            sheet=sheet,
+            name=name,
+        )
+
+    execute(ctx, build, plan=plan, as_json=as_json, yes=yes, save_template=save_template)
+
+
+# ---- the shared part -----------------------------------------------------------------------
+
+
+def execute(
+    ctx: typer.Context,
+    build: Callable[[TemplateStore], Job],
+    *,
+    plan: bool,
+    as_json: bool,
+    yes: bool,
+    save_template: str | None = None,
+) -> None:
+    """Build, check, confirm, run and report a job; exits with the run's exit code."""
+    from idms.jobs.runner import prepare_job, run_job
+    from idms.state.runs import RunStore
+    from idms.state.templates import TemplateStore
+
+    state = get_state(ctx)
+    settings = state.settings
+    terminal = out().is_terminal and not as_json
+    with suite_engine(settings) as engine, embedded_target(settings) as target:
+        templates = TemplateStore(engine)
+        job = build(templates)
+        cjob, reader = prepare_job(job, target)  # JobInvalid (exit 2) before anything is written
+        with reader:
+            detected = reader.detected.to_dict()
+        if save_template:
+            _save_template(templates, save_template, job)
+        if terminal:
+            _print_preamble(job, cjob, detected, plan=plan)
+        if cjob.action.value == "delete" and not plan:
+            _confirm_delete(cjob, settings.target, yes=yes)
+        runs = RunStore(engine)
+        watch = Stopwatch()
+        with row_progress("Planning" if plan else "Running", on_stderr=as_json) as progress:
+            report = run_job(
+                job,
+                target=target,
+                runs=runs,
+                plan=plan,
+                progress=progress,
+                error_dir=runs_folder(settings),
+                target_label=settings.target,
+            )
+        if as_json:
+            print_json(report.summary())
+        else:
+            _print_report(report, runs, state.command_prefix(), terminal=terminal, watch=watch)
+    if report.status.value == "failed":
+        if as_json:
+            print_error(f"The run failed: {report.message}")
+        raise typer.Exit(EXIT_FAILED)
+    raise typer.Exit(EXIT_ROW_ERRORS if report.counts.errors else EXIT_OK)
+
+
+def _save_template(templates: TemplateStore, name: str, job: Job) -> None:
+    document = job.to_document()
+    document.pop("input", None)
+    new = templates.save(name, document, job.description)
+    verb = "saved" if new else "replaced"
+    print_note(f"Template '{name}' {verb}. Run it with: idms run --template {name} --input FILE")
+
+
+def _print_preamble(
+    job: Job, cjob: CompiledJob, detected: dict[str, object], *, plan: bool
+) -> None:
+    """How the input was read and what the job will do (terminal only)."""
+    console = out()
+    spec = job.input
+    file_name = Path(spec.file).name if spec is not None and spec.file else "input"
+    line = Text(f"{file_name}: ", style="bold")
+    line.append(describe_detected(detected))
+    console.print(line, soft_wrap=True)
+    keys = ", ".join(cjob.match_fields) or "(none)"
+    line = Text("Job: ", style="bold")
+    line.append(
+        f"{job.name} — {cjob.action.value} into {cjob.source.name}, "
+        f"matched on {keys}, {len(job.mappings)} mapping{'s' if len(job.mappings) != 1 else ''}"
+    )
+    console.print(line, soft_wrap=True)
+    if plan:
+        console.print(Text("Plan only: nothing will be written.", style="cyan"))
+    console.print()
+
+
+def _confirm_delete(cjob: CompiledJob, target: str, *, yes: bool) -> None:
+    if yes:
+        return
+    keys = ", ".join(cjob.match_fields) or "(none)"
+    if not stdin_is_terminal():
+        raise InvalidInputError(
+            f"This job deletes {cjob.source.name} records (matched on {keys}). Nothing was "
+            "written: add --yes to confirm the delete (or --plan to see what it would delete)."
+        )
+    question = (
+        f"This job deletes {cjob.source.name} records matched on {keys} from the {target} "
+        "target. Go ahead?"
+    )
+    if not typer.confirm(question, err=True):
+        print_note("Cancelled: nothing was written.")
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _print_report(
+    report: RunReport, runs: RunStore, prefix: str, *, terminal: bool, watch: Stopwatch
+) -> None:
+    counts = report.counts.as_dict()
+    plan = report.status.value == "planned"
+    title = Text(f"Run {report.run_id} ", style="bold")
+    title.append_text(status_text(report.status.value, explain=True))
+    out().print(title, soft_wrap=True)
+    if terminal:
+        print_line(watch.rate_text(report.counts.rows), style="dim")
+    if report.message:
+        print_error(f"The run failed: {report.message}")
+    print_line()
+    print_counts(counts)
+    if plan:
+        shown = ("inserted", "updated", "deleted", "skipped")
+        planned = sum(counts[o] for o in shown)
+        heading = "What would change"
+        if planned > PLAN_ROWS:
+            heading += f" (the first {PLAN_ROWS} of {planned:,} rows)"
+        if planned:
+            print_line()
+            print_rows(first_rows(runs, report.run_id, shown, PLAN_ROWS), title=heading)
+    if report.counts.errors:
+        print_line()
+        print_errors(
+            first_rows(runs, report.run_id, ("error",), ERROR_ROWS),
+            total=report.counts.errors,
+        )
+        if report.error_file is not None:
+            print_line(f"Failed rows, with an Error column: {report.error_file}", style="bold")
+    if terminal:
+        print_next_steps(
+            prefix,
+            report.run_id,
+            plan=plan,
+            errors=report.counts.errors,
+            undo=not plan and counts["rows"] > counts["errors"],
+        )

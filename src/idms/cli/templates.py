@@ -1,0 +1,215 @@
+"""``idms template``: saved jobs (source, action, mappings, options) reused by name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.syntax import Syntax
+from rich.text import Text
+
+from idms.cli.context import embedded_target, get_settings, suite_engine
+from idms.cli.output import (
+    new_table,
+    out,
+    print_json,
+    print_line,
+    print_note,
+    print_table,
+    stdin_is_terminal,
+)
+from idms.errors import EXIT_FAILED, InvalidInputError
+
+if TYPE_CHECKING:
+    from idms.state.templates import TemplateInfo
+
+template_app = typer.Typer(
+    help="Save, list, show and delete job templates (jobs reused by name).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+NameArgument = Annotated[
+    str,
+    typer.Argument(
+        metavar="NAME", help="The template's name (see 'idms template list').", show_default=False
+    ),
+]
+
+
+@template_app.command("save")
+def save_command(
+    ctx: typer.Context,
+    job_file: Annotated[
+        Path,
+        typer.Argument(
+            metavar="JOB.yml", help="The job file to save as a template.", show_default=False
+        ),
+    ],
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--name",
+            metavar="NAME",
+            help="The template's name; default the job's name.",
+            show_default=False,
+        ),
+    ] = None,
+    description: Annotated[
+        str | None,
+        typer.Option(
+            "--description",
+            metavar="TEXT",
+            help="What the template is for; default the job's description.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Save a job file as a template, replacing any template of the same name.
+
+    The template keeps the job's source, action, mappings and options, not its input file: give
+    the file when running it ('idms run --template NAME --input FILE'), or name the template in
+    a job file ('template: NAME'). The job is checked against the target first (fields, action,
+    options); an invalid job is refused with every problem listed.
+
+    Example: idms template save attendance.yml --name "Webinar attendance"
+    """
+    from idms.jobs.assemble import job_from_file
+    from idms.jobs.compile import compile_job
+    from idms.state.templates import TemplateStore
+
+    settings = get_settings(ctx)
+    with suite_engine(settings) as engine, embedded_target(settings) as target:
+        store = TemplateStore(engine)
+        job = job_from_file(job_file, templates=store)
+        # No input to check the columns against: the columns the job maps stand in for it.
+        columns = [m.column for m in job.mappings if m.column is not None]
+        compile_job(job, target, columns)
+        template_name = (name or "").strip() or (job.name if "name" in job.model_fields_set else "")
+        if not template_name:
+            raise InvalidInputError(
+                f"{job_file} has no name: give the template one with --name NAME."
+            )
+        document = job.to_document()
+        document.pop("input", None)
+        new = store.save(
+            template_name,
+            document,
+            description if description is not None else job.description,
+        )
+    verb = "saved" if new else "replaced"
+    print_line(f"Template '{template_name}' {verb}.")
+    print_note(f"Run it with: idms run --template {_quoted(template_name)} --input FILE")
+
+
+@template_app.command("list")
+def list_command(
+    ctx: typer.Context,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the templates as one JSON array.")
+    ] = False,
+) -> None:
+    """List the saved templates with their source, action and description.
+
+    Example: idms template list
+    """
+    from idms.state.templates import TemplateStore
+
+    with suite_engine(get_settings(ctx)) as engine:
+        infos = TemplateStore(engine).list()
+    if as_json:
+        print_json([_as_dict(t) for t in infos])
+        return
+    if not infos:
+        print_note("No templates yet. Save one with: idms template save JOB.yml")
+        return
+    table = new_table("Template", "Source", "Action", "Mappings", "Description", "Updated")
+    table.columns[3].justify = "right"
+    for t in infos:
+        doc = t.document
+        table.add_row(
+            t.name,
+            str(doc.get("source", "")),
+            str(doc.get("action", "")),
+            str(len(doc.get("mappings") or [])),
+            t.description,
+            t.updated_at.astimezone().strftime("%Y-%m-%d %H:%M"),
+        )
+    print_table(table)
+
+
+@template_app.command("show")
+def show_command(
+    ctx: typer.Context,
+    name: NameArgument,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the template as one JSON object.")
+    ] = False,
+) -> None:
+    """Show a template as YAML: a job file without its input.
+
+    The output can be saved as a job file, given an input, and run with 'idms run'.
+
+    Example: idms template show "Webinar attendance" > attendance.yml
+    """
+    import yaml
+
+    from idms.state.templates import TemplateStore
+
+    with suite_engine(get_settings(ctx)) as engine:
+        info = TemplateStore(engine).get(name)
+    if as_json:
+        print_json(_as_dict(info))
+        return
+    header = [f"# Template '{info.name}'"]
+    if info.description:
+        header.append(f"# {info.description}")
+    header.append(f"# updated {info.updated_at.astimezone().strftime('%Y-%m-%d %H:%M')}")
+    text = yaml.safe_dump(info.document, sort_keys=False, allow_unicode=True, width=100)
+    console = out()
+    if console.is_terminal:
+        console.print(Text("\n".join(header), style="dim"))
+        console.print(Syntax(text, "yaml", theme="ansi_dark", background_color="default"))
+    else:
+        print_line("\n".join(header) + "\n" + text.rstrip("\n"))
+
+
+@template_app.command("delete")
+def delete_command(
+    ctx: typer.Context,
+    name: NameArgument,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Do not ask for confirmation on a terminal.")
+    ] = False,
+) -> None:
+    """Delete a template. On a terminal it asks first, unless --yes.
+
+    Runs made from the template keep their own copy of the job; only the template goes.
+
+    Example: idms template delete "Webinar attendance" --yes
+    """
+    from idms.state.templates import TemplateStore
+
+    with suite_engine(get_settings(ctx)) as engine:
+        store = TemplateStore(engine)
+        store.get(name)  # an unknown name is refused (with the closest one) before asking
+        if not yes and stdin_is_terminal() and not typer.confirm(f"Delete template '{name}'?"):
+            print_note("Cancelled: nothing deleted.")
+            raise typer.Exit(EXIT_FAILED)
+        store.delete(name)
+    print_line(f"Template '{name}' deleted.")
+
+
+def _as_dict(info: TemplateInfo) -> dict[str, Any]:
+    return {
+        "name": info.name,
+        "description": info.description,
+        "document": info.document,
+        "created_at": info.created_at,
+        "updated_at": info.updated_at,
+    }
+
+
+def _quoted(text: str) -> str:
+    return f'"{text}"' if any(c.isspace() for c in text) else text

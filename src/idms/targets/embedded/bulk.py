@@ -1,0 +1,64 @@
+"""Executing one statement for many rows at driver speed.
+
+SQLAlchemy's ``execute(stmt, [dict, ...])`` builds every row's parameters through the compiler,
+which costs more than the database's own work for a simple insert. Here a statement shape is
+compiled once per dialect, each column's bind processor (dates, booleans, decimals) is applied in
+one pass, and the rows go to the driver's ``executemany``. Statements whose parameters do not
+cover every bind fall back to the ordinary path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Executable
+from sqlalchemy.sql.compiler import Compiled
+
+_Plan = tuple[str, tuple[str, ...] | None, list[tuple[str, Callable[[Any], Any] | None]]]
+_cache: dict[tuple[Any, ...], _Plan | None] = {}
+
+
+def _plan(conn: Connection, statement: Executable, keys: tuple[str, ...]) -> _Plan | None:
+    dialect = conn.dialect
+    compiled: Compiled = statement.compile(dialect=dialect, column_keys=list(keys))  # type: ignore[attr-defined]
+    binds = compiled.binds  # type: ignore[attr-defined]
+    if set(binds) != set(keys):
+        return None  # literal values or missing parameters: let SQLAlchemy handle it
+    order: tuple[str, ...] | None = None
+    if dialect.positional:
+        order = tuple(compiled.positiontup or ())  # type: ignore[attr-defined]
+        names = list(order)
+    else:
+        names = sorted(binds)
+    processors = [
+        (name, binds[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in names
+    ]
+    return str(compiled), order, processors
+
+
+def execute_many(
+    conn: Connection, shape: tuple[Any, ...], statement: Executable, rows: Sequence[dict[str, Any]]
+) -> None:
+    """Run ``statement`` once per row of ``rows`` (all with the same keys)."""
+    if len(rows) < 2:
+        conn.execute(statement, rows[0] if rows else {})
+        return
+    keys = tuple(sorted(rows[0]))
+    cache_key = (conn.dialect.name, shape, keys)
+    if cache_key not in _cache:
+        _cache[cache_key] = _plan(conn, statement, keys)
+    plan = _cache[cache_key]
+    if plan is None:
+        conn.execute(statement, list(rows))
+        return
+    sql, order, processors = plan
+    if order is not None:
+        params: list[Any] = [
+            tuple(p(row[name]) if p else row[name] for name, p in processors) for row in rows
+        ]
+    else:
+        params = [
+            {name: (p(row[name]) if p else row[name]) for name, p in processors} for row in rows
+        ]
+    conn.exec_driver_sql(sql, params)
