@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from idms.bulk import execute_many
 from idms.errors import InvalidInputError
 from idms.state.models import Run, RunRow, utcnow
 from idms.state.store import translate_errors
@@ -170,7 +171,7 @@ class RunStore:
             for r in rows
         ]
         with translate_errors("Cannot record row results"), self.engine.begin() as conn:
-            conn.execute(insert(RunRow), params)
+            execute_many(conn, ("insert", "run_rows"), insert(RunRow), params)
 
     def finish(
         self,

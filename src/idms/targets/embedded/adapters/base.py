@@ -31,6 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from idms.bulk import execute_many
 from idms.errors import FilterError
 from idms.sources.model import DefaultRule, FieldDef, SourceDef
 from idms.targets.base import (
@@ -43,7 +44,6 @@ from idms.targets.base import (
     RowError,
 )
 from idms.targets.embedded import counters
-from idms.targets.embedded.bulk import execute_many
 from idms.targets.embedded.filters import filter_clause
 from idms.targets.embedded.lookups import LookupCache
 from idms.targets.embedded.schema import snake
@@ -109,6 +109,26 @@ class PlannedChange:
     writes: list[Write]
 
 
+def spellings(values: Any) -> list[str]:
+    """The spellings a folded ID or code is stored in: as typed, upper, lower, title case.
+
+    IDs and codes are compared with ``col IN (spellings)`` so the column's own index serves the
+    look-up (``lower(col)`` would scan the table); the exact, case-free comparison is then made
+    in Python. IDs and codes are stored in one case (``AB100``, ``GLD``, ``Address``), so every
+    stored spelling of a value is among these.
+    """
+    out: set[str] = set()
+    for v in values:
+        text = str(v).strip()
+        out.update((text, text.lower(), text.upper(), text.title(), text.capitalize()))
+    return sorted(out)
+
+
+def is_key_like(fdef: FieldDef) -> bool:
+    """IDs and codes: matched through their spellings so that indexes serve the look-up."""
+    return fdef.type in (FieldType.CODE, FieldType.GUID) or fdef.name.endswith("Id")
+
+
 def fold_text(value: Any) -> Any:
     """The form text takes for case-insensitive comparison (as SQL ``lower`` does)."""
     return value.strip().lower() if isinstance(value, str) else value
@@ -166,13 +186,19 @@ class SourceAdapter:
     def identity_clause(self, identities: Sequence[tuple[Any, ...]]) -> ColumnElement[bool]:
         parts = []
         for i, name in enumerate(self.source.identity):
-            col = self.columns[name]
             values = {ident[i] for ident in identities}
-            if self.fields[name].type.is_text:
-                parts.append(func.lower(col).in_(sorted(str(v) for v in values)))
-            else:
-                parts.append(col.in_(sorted(values)))
+            parts.append(self.in_clause(name, values))
         return and_(*parts)
+
+    def in_clause(self, name: str, values: set[Any]) -> ColumnElement[bool]:
+        """``field IN values``, text compared without case, using an index where one serves."""
+        col = self.columns[name]
+        fdef = self.fields[name]
+        if not fdef.type.is_text:
+            return col.in_(sorted(values, key=repr))
+        if is_key_like(fdef):
+            return col.in_(spellings(values))
+        return func.lower(col).in_(sorted(str(v).lower() for v in values))
 
     # ---- read ----------------------------------------------------------------------------------
 
@@ -266,10 +292,7 @@ class SourceAdapter:
         values.discard(None)
         options: list[ColumnElement[bool]] = []
         if values:
-            if text:
-                options.append(func.lower(col).in_(sorted(str(v) for v in values)))
-            else:
-                options.append(col.in_(sorted(values, key=repr)))
+            options.append(self.in_clause(name, values))
         if blank:
             options.append(col.is_(None))
             if text:
@@ -655,7 +678,7 @@ def load_contacts(conn: Connection, ids: set[str]) -> dict[str, Record]:
     for start in range(0, len(wanted), MATCH_CHUNK):
         chunk = wanted[start : start + MATCH_CHUNK]
         stmt = select(c.imis_id, c.is_organization, c.email, c.first_name, c.last_name).where(
-            func.lower(c.imis_id).in_([i.lower() for i in chunk])
+            c.imis_id.in_(spellings(chunk))
         )
         for imis_id, is_org, email, first_name, last_name in conn.execute(stmt):
             found[imis_id.lower()] = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, func, literal, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, literal, select
 
 from idms.sources.model import SourceDef
 from idms.targets.base import Change, ChangeKind, Record
@@ -23,6 +23,7 @@ from idms.targets.embedded.adapters.base import (
     StorePolicy,
     Write,
     fold_text,
+    spellings,
 )
 from idms.targets.embedded.schema import addresses, contacts, snake
 
@@ -44,7 +45,7 @@ def taken_contact_ids(conn: Connection, ids: Sequence[str]) -> set[str]:
     wanted = sorted({i.lower() for i in ids})
     for start in range(0, len(wanted), MATCH_CHUNK):
         chunk = wanted[start : start + MATCH_CHUNK]
-        stmt = select(contacts.c.imis_id).where(func.lower(contacts.c.imis_id).in_(chunk))
+        stmt = select(contacts.c.imis_id).where(contacts.c.imis_id.in_(spellings(chunk)))
         taken.update(i.lower() for (i,) in conn.execute(stmt))
     return taken
 
@@ -110,7 +111,7 @@ class ContactAdapter(SourceAdapter):
         for start in range(0, len(wanted), MATCH_CHUNK):
             chunk = wanted[start : start + MATCH_CHUNK]
             stmt = select(a.imis_id, a.address_purpose, *flags).where(
-                func.lower(a.imis_id).in_(chunk)
+                a.imis_id.in_(spellings(chunk))
             )
             for imis_id, purpose, *held in conn.execute(stmt):
                 key = imis_id.lower()

@@ -10,10 +10,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import select
 
 from idms.targets.base import Change, ChangeKind, Record
-from idms.targets.embedded.adapters.base import ApplyContext, RowRejected, SourceAdapter, Write
+from idms.targets.embedded.adapters.base import (
+    ApplyContext,
+    RowRejected,
+    SourceAdapter,
+    Write,
+    spellings,
+)
 from idms.targets.embedded.schema import relationships
 
 
@@ -60,13 +66,10 @@ class RelationshipAdapter(SourceAdapter):
         self._mirrors: set[tuple[str, str, str]] = set()
         if keys:
             r = relationships.c
-            folded = tuple_(
-                func.lower(r.imis_id), func.lower(r.relationship_type), func.lower(r.target_imis_id)
-            )
             stmt = select(r.imis_id, r.relationship_type, r.target_imis_id).where(
-                folded.in_(sorted(keys))
+                r.imis_id.in_(spellings(k[0] for k in keys))
             )
-            self._mirrors = {_folded(row) for row in ctx.conn.execute(stmt)}
+            self._mirrors = {_folded(row) for row in ctx.conn.execute(stmt)} & keys
 
     def check_insert(self, ctx: ApplyContext, record: Record) -> None:
         if str(record["ImisId"]).casefold() == str(record["TargetImisId"]).casefold():
