@@ -272,11 +272,20 @@ class _Engine:
     def _identity(self, record: Record) -> dict[str, Any]:
         return {k: record.get(k) for k in self.cjob.source.identity}
 
+    def _public(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Values fit to record: never a secret (passwords) or a write-only field."""
+        fields = self.cjob.source
+        return {
+            k: v
+            for k, v in values.items()
+            if not ((f := fields.find_field(k)) is not None and (f.secret or f.write_only))
+        }
+
     def _plan(self, rows: list[WorkRow]) -> None:
         for row in rows:
             if row.write is None:
                 continue
-            values = self._values_for(row, row.write)
+            values = self._public(self._values_for(row, row.write))
             if row.write == "insert":
                 row.after = values
                 if self.pending is not None and self.cjob.match_fields:
