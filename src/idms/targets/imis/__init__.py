@@ -1,0 +1,1 @@
+"""A real iMIS over its REST API: the wire codec, the entity shapes, the client and the target."""
