@@ -22,9 +22,11 @@ IDMS := $(BIN)/idms --workspace $(WORKSPACE)
 run: $(STAMP)
 	@$(IDMS) init
 	@if [ "$$($(IDMS) records Contact --limit 1 --json)" = "[]" ]; then \
-		$(IDMS) demo --contacts 5000 --seed 1; \
+		$(IDMS) demo --contacts 5000 --seed 1 && echo && \
+		echo "A sample import: a webinar roster without iMIS IDs, matched on e-mail and last name." && \
+		{ $(IDMS) run $(WORKSPACE)/samples/webinar-attendance.yml --yes || true; }; \
 	else \
-		echo "The workspace $(WORKSPACE) already holds the demo association."; \
+		echo "The workspace $(WORKSPACE) already holds the demo association (and its sample import)."; \
 	fi
 	@echo
 	@echo "Gold members (idms records Contact --where MemberType=GLD --limit 5):"
@@ -33,7 +35,9 @@ run: $(STAMP)
 	@echo "Locked-out accounts (idms records UserCredentials --where IsLockedOut=true):"
 	@$(IDMS) records UserCredentials --where IsLockedOut=true
 	@echo
-	@echo "Try next:  .venv/bin/idms --workspace $(WORKSPACE) sources"
+	@echo "Try next:  .venv/bin/idms --workspace $(WORKSPACE) runs"
+	@echo "           .venv/bin/idms --workspace $(WORKSPACE) run $(WORKSPACE)/samples/member-levels.yml --plan"
+	@echo "           .venv/bin/idms --workspace $(WORKSPACE) sources"
 	@echo "           .venv/bin/idms --workspace $(WORKSPACE) sources Activity"
 	@echo "           .venv/bin/idms --workspace $(WORKSPACE) records Volunteering --limit 10"
 

@@ -61,8 +61,11 @@ def demo_command(
         raise IdmsError("The demo generator is not part of this installation.") from None
 
     state = get_state(ctx)
+    from idms.demo.samples import write_samples
+
     with embedded_target(state.settings) as target, _progress() as report:
         summary = fill_demo(target.engine, contacts=contacts, seed=seed, progress=report)
+        samples = write_samples(target.engine, state.settings.workspace / "samples", seed=seed)
 
     table = new_table("Created", "How many", title="Demo association")
     table.columns[1].justify = "right"
@@ -74,6 +77,10 @@ def demo_command(
     for what, command in EXAMPLES:
         print_line(f"  {state.command_prefix()} {command}", style="bold")
         print_line(f"      {what}", style="dim")
+    print_line()
+    print_line("Try an import (sample files and jobs in the workspace):")
+    for job in samples:
+        print_line(f"  {state.command_prefix()} run {job} --plan", style="bold")
 
 
 @contextmanager
