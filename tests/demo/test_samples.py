@@ -1,4 +1,4 @@
-"""The demo's sample jobs import cleanly into the demo store, with the errors they are meant to show."""
+"""The demo's sample jobs import into the demo store with the errors they mean to show."""
 
 from __future__ import annotations
 
