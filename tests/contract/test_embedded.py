@@ -206,3 +206,22 @@ class TestEmbeddedPostgres(EmbeddedContract):
         target = EmbeddedTarget(postgres_store_url)
         yield target
         target.close()
+
+
+def test_new_contact_keys_are_time_ordered_guids() -> None:
+    import uuid
+
+    from idms.targets.embedded.keys import new_guid
+
+    keys = [new_guid() for _ in range(200)]
+    assert len(set(keys)) == 200
+    for key in keys:
+        parsed = uuid.UUID(key)
+        assert (parsed.version, parsed.variant) == (7, uuid.RFC_4122)
+        assert key == key.upper()
+    # Keys made in later milliseconds sort after earlier ones.
+    first = new_guid()
+    import time
+
+    time.sleep(0.002)
+    assert new_guid()[:13] > first[:13]

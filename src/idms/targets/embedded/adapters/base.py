@@ -10,7 +10,6 @@ sinks its neighbours. Source-specific rules live in subclasses, through the ``ch
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -45,6 +44,7 @@ from idms.targets.base import (
 )
 from idms.targets.embedded import counters
 from idms.targets.embedded.filters import filter_clause
+from idms.targets.embedded.keys import new_guid
 from idms.targets.embedded.lookups import LookupCache
 from idms.targets.embedded.schema import snake
 from idms.values.types import FieldType
@@ -462,7 +462,7 @@ class SourceAdapter:
         if rule.kind == "field":
             return record.get(rule.value)
         if rule.kind == "guid":
-            return str(uuid.uuid4()).upper()
+            return new_guid()
         return None  # counters are assigned by the subclass that owns them
 
     def check_required(self, record: Record) -> None:

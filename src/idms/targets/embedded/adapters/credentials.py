@@ -26,6 +26,7 @@ from idms.targets.embedded.adapters.base import (
     fold_text,
 )
 from idms.targets.embedded.adapters.contact import allocate_contact_ids
+from idms.targets.embedded.keys import new_guid
 from idms.targets.embedded.passwords import (
     hash_password,
     password_problem,
@@ -222,7 +223,7 @@ class CredentialsAdapter(SourceAdapter):
         if after.pop("_new_contact", None):
             row = {
                 "imis_id": after["ImisId"],
-                "contact_key": _guid(),
+                "contact_key": new_guid(),
                 "is_organization": False,
                 "first_name": after["FirstName"],
                 "last_name": after["LastName"],
@@ -302,9 +303,3 @@ class UserDataAdapter(SourceAdapter):
             return []
         stmt = users.update().where(users.c.imis_id == before["ImisId"]).values(**unlock_values())
         return [Write(0, ("unlock", before["ImisId"]), stmt, {})]
-
-
-def _guid() -> str:
-    import uuid
-
-    return str(uuid.uuid4()).upper()
