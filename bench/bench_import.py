@@ -89,9 +89,9 @@ def raw_into_store(csv_path: Path, db_path: Path) -> float:
     A contact row (with its key GUID and timestamps) plus its default-purpose address row, with
     every index the store keeps, and nothing else: no matching, validation, results or undo.
     """
-    import uuid
     from datetime import UTC, datetime
 
+    from idms.targets.embedded.keys import new_guid
     from idms.targets.embedded.store import open_store
 
     engine = open_store(f"sqlite:///{db_path}")
@@ -120,7 +120,7 @@ def raw_into_store(csv_path: Path, db_path: Path) -> float:
         for n, row in enumerate(reader, start=1):
             imis_id = str(n)
             people.append(
-                (imis_id, str(uuid.uuid4()).upper(), row[1], row[3], row[2], row[4], row[0],
+                (imis_id, new_guid(), row[1], row[3], row[2], row[4], row[0],
                  row[5], row[6], row[7], row[8], row[9], row[10], now, now)
             )  # fmt: skip
             places.append((imis_id, row[11], row[12], row[13]))
