@@ -10,6 +10,7 @@ cover every bind fall back to the ordinary path.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Executable
@@ -53,12 +54,14 @@ def execute_many(
         conn.execute(statement, list(rows))
         return
     sql, order, processors = plan
-    if order is not None:
-        params: list[Any] = [
-            tuple(p(row[name]) if p else row[name] for name, p in processors) for row in rows
-        ]
-    else:
-        params = [
-            {name: (p(row[name]) if p else row[name]) for name, p in processors} for row in rows
-        ]
+    names = [name for name, _ in processors]
+    converting = [(i, p) for i, (_, p) in enumerate(processors) if p is not None]
+    pick = itemgetter(*names)
+    params: list[Any] = []
+    for row in rows:
+        picked = pick(row)
+        values = list(picked) if len(names) > 1 else [picked]
+        for i, convert in converting:
+            values[i] = convert(values[i])
+        params.append(tuple(values) if order is not None else dict(zip(names, values, strict=True)))
     conn.exec_driver_sql(sql, params)

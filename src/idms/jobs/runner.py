@@ -169,6 +169,7 @@ class _Engine:
         self.options = ApplyOptions(skip_validation=cjob.job.options.skip_validation)
         self.column_of = {m.field.name: m.column for m in cjob.mappings + cjob.contact_mappings}
         self.secret_columns = cjob.secret_columns
+        self.writable = {f.name for f in cjob.source.fields if not f.read_only}
         limit = cjob.job.options.stop_after_errors
         self.error_limit = limit
 
@@ -259,15 +260,9 @@ class _Engine:
     # ---- plan and apply ------------------------------------------------------------------------
 
     def _values_for(self, row: WorkRow, kind: str) -> dict[str, Any]:
-        values = {}
-        for name, value in row.values.items():
-            if value is NOT_GIVEN:
-                continue
-            fdef = self.cjob.source.field(name)
-            if fdef.read_only:
-                continue  # a match key such as SEQN: it addresses the record, it is not written
-            values[name] = value
-        return values
+        # Read-only match keys (SEQN, Ordinal) address the record; they are not written.
+        writable = self.writable
+        return {k: v for k, v in row.values.items() if v is not NOT_GIVEN and k in writable}
 
     def _identity(self, record: Record) -> dict[str, Any]:
         return {k: record.get(k) for k in self.cjob.source.identity}

@@ -8,7 +8,7 @@ as SQL Server's NEWSEQUENTIALID is, but new keys sort together at the end of the
 
 from __future__ import annotations
 
-import secrets
+import os
 import time
 import uuid
 
@@ -16,7 +16,7 @@ import uuid
 def new_guid() -> str:
     """A version-7 UUID in iMIS's upper-case form."""
     ms = time.time_ns() // 1_000_000
-    rand_a = secrets.randbits(12)
-    rand_b = secrets.randbits(62)
+    bits = int.from_bytes(os.urandom(10), "big")
+    rand_a, rand_b = bits >> 68, bits & ((1 << 62) - 1)
     value = (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | rand_a << 64 | 0b10 << 62 | rand_b
     return str(uuid.UUID(int=value)).upper()

@@ -429,8 +429,12 @@ class SourceAdapter:
 
     def writable_values(self, values: Mapping[str, Any], *, inserting: bool) -> dict[str, Any]:
         out: dict[str, Any] = {}
+        fields = self.fields
         for name, value in values.items():
-            fdef = self.source.field(name)
+            fdef = fields.get(name) or self.source.field(name)
+            if fdef.unsupported is None and not fdef.read_only:
+                out[fdef.name] = value
+                continue
             if fdef.unsupported:
                 raise RowRejected(
                     "unsupported_field", f"{fdef.label} is {fdef.unsupported}.", fdef.name
