@@ -23,7 +23,7 @@ def test_an_idms_error_exits_with_its_code_without_traceback(
         raise TerminalTargetError("The embedded store failed: disk on fire")
         yield
 
-    monkeypatch.setattr(sources_module, "embedded_target", unreachable)
+    monkeypatch.setattr(sources_module, "open_target", unreachable)
     result = cli("sources")
     assert result.exit_code == 3
     assert result.stderr.strip() == "The embedded store failed: disk on fire"
@@ -38,7 +38,7 @@ def test_an_unexpected_error_exits_3_with_one_line(
         raise RuntimeError("boom\nmore detail")
         yield
 
-    monkeypatch.setattr(sources_module, "embedded_target", broken)
+    monkeypatch.setattr(sources_module, "open_target", broken)
     result = cli("sources")
     assert result.exit_code == 3
     assert len(result.stderr.strip().splitlines()) == 1

@@ -18,7 +18,18 @@ import typer
 from typer.core import TyperGroup
 
 from idms import __version__
-from idms.cli import demo, jobs, panels, records, runs, secrets, sources, templates, workspace
+from idms.cli import (
+    demo,
+    jobs,
+    panels,
+    records,
+    runs,
+    sandbox,
+    secrets,
+    sources,
+    templates,
+    workspace,
+)
 from idms.cli.context import CliState
 from idms.cli.output import print_error, print_line
 from idms.config import Platform
@@ -150,6 +161,7 @@ app.add_typer(runs.runs_app, name="runs")
 app.add_typer(templates.template_app, name="template")
 app.add_typer(panels.panel_app, name="panel")
 app.add_typer(secrets.secrets_app, name="secrets")
+app.command("sandbox")(sandbox.sandbox_command)
 
 
 @app.command("version")

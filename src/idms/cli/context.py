@@ -15,6 +15,7 @@ from idms.config import Settings
 if TYPE_CHECKING:  # imported when used: --help and version stay quick
     from sqlalchemy import Engine
 
+    from idms.targets.base import Target
     from idms.targets.embedded.target import EmbeddedTarget
 
 
@@ -86,6 +87,23 @@ def embedded_target(settings: Settings) -> Iterator[EmbeddedTarget]:
     from idms.targets.embedded.target import EmbeddedTarget
 
     target = EmbeddedTarget.from_settings(settings)
+    try:
+        yield target
+    finally:
+        target.close()
+
+
+@contextmanager
+def open_target(settings: Settings) -> Iterator[Target]:
+    """The target the settings name (the embedded store, or an iMIS over REST), closed after.
+
+    Commands that only read, match and write records use this one; commands that need the
+    embedded store itself (``panel create``, ``demo``) use :func:`embedded_target`, which
+    refuses a REST target with a ConfigError.
+    """
+    from idms.targets.factory import open_target as open_any
+
+    target = open_any(settings)
     try:
         yield target
     finally:

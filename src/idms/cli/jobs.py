@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.text import Text
 
-from idms.cli.context import embedded_target, get_state, suite_engine
+from idms.cli.context import get_state, open_target, suite_engine
 from idms.cli.output import (
     out,
     print_error,
@@ -275,7 +275,7 @@ def execute(
     state = get_state(ctx)
     settings = state.settings
     terminal = out().is_terminal and not as_json
-    with suite_engine(settings) as engine, embedded_target(settings) as target:
+    with suite_engine(settings) as engine, open_target(settings) as target:
         templates = TemplateStore(engine)
         job = build(templates)
         cjob, reader = prepare_job(job, target)  # JobInvalid (exit 2) before anything is written

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from idms.cli.context import embedded_target, get_settings
+from idms.cli.context import get_settings, open_target
 from idms.cli.output import print_json_array, print_note, print_records
 from idms.targets.base import Filter
 
@@ -63,7 +63,7 @@ def records_command(
     """
     filters = [Filter.parse(expression) for expression in where or ()]
     order_by = list(order or ())
-    with embedded_target(get_settings(ctx)) as target:
+    with open_target(get_settings(ctx)) as target:
         sdef = target.describe(source)
         for flt in filters:  # an unknown field is refused before anything is read
             sdef.field(flt.field)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.text import Text
 
-from idms.cli.context import embedded_target, get_settings, get_state, suite_engine
+from idms.cli.context import get_settings, get_state, open_target, suite_engine
 from idms.cli.output import (
     new_table,
     out,
@@ -315,7 +315,7 @@ def undo_command(
 
     state = get_state(ctx)
     settings = state.settings
-    with suite_engine(settings) as engine, embedded_target(settings) as target:
+    with suite_engine(settings) as engine, open_target(settings) as target:
         store = RunStore(engine)
         info = store.get(run)
         undoable = info.kind == "import" and not info.plan_only and not info.undone_by

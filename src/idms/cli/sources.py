@@ -8,7 +8,7 @@ import typer
 from rich.padding import Padding
 from rich.text import Text
 
-from idms.cli.context import embedded_target, get_settings
+from idms.cli.context import get_settings, open_target
 from idms.cli.output import new_table, out, print_json, print_line, print_table
 from idms.sources.model import Action, FieldDef, SourceDef
 
@@ -42,7 +42,7 @@ def sources_command(
     """
     settings = get_settings(ctx)
     platform = settings.platform.value
-    with embedded_target(settings) as target:
+    with open_target(settings) as target:
         if source is None:
             defs = target.sources()
             if as_json:

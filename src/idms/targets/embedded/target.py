@@ -160,10 +160,12 @@ class EmbeddedTarget:
     # ---- sources -------------------------------------------------------------------------------
 
     def sources(self) -> list[SourceDef]:
-        if self._sources is None:
+        sources = self._sources  # one read: another thread may refresh() meanwhile
+        if sources is None:
             with self._connect() as conn:
-                self._sources = self._load_sources(conn)
-        return list(self._sources)
+                sources = self._load_sources(conn)
+            self._sources = sources
+        return list(sources)
 
     def _load_sources(self, conn: Connection) -> list[SourceDef]:
         defs = conn.execute(

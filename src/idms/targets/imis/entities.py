@@ -88,9 +88,9 @@ def spec_for(source: SourceDef) -> EntitySpec:
         return EntitySpec("Activity", "Activity", "generic", ACTIVITY_PROPERTIES)
     if source.name == "UserData":
         return EntitySpec("UserData", "UserData", "generic", USER_DATA_PROPERTIES)
-    parent = "Standalone" if source.panel_kind == "standalone" else "Party"
-    if "ImisId" not in source.field_names:
-        parent = None  # type: ignore[assignment]
+    parent: str | None = "Standalone" if source.panel_kind == "standalone" else "Party"
+    if "ImisId" not in source.field_names and source.panel_kind != "standalone":
+        parent = None
     renames = {"ImisId": "PartyId"} if "ImisId" in source.field_names else {}
     return EntitySpec(
         source.name, ENTITY_NAMES.get(source.name, source.name), "generic", renames, parent

@@ -122,7 +122,9 @@ def identity(entity_type: str, elements: Sequence[Any]) -> dict[str, Any]:
     return {
         "$type": IDENTITY,
         "EntityTypeName": entity_type,
-        "IdentityElements": collection(STRING_COLLECTION, [str(e) for e in elements]),
+        "IdentityElements": collection(
+            STRING_COLLECTION, ["" if e is None else str(e) for e in elements]
+        ),
     }
 
 

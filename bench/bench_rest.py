@@ -1,0 +1,209 @@
+"""The REST target's speed against the sandbox, with 20 ms of latency on every call.
+
+1. N GETs (``GET /api/Party/{id}``) through ImisClient at concurrency 8. With 20 ms per call,
+   eight calls in flight can do at most 8 / 0.020 = 400 calls/s; the goal is 0.8 of that,
+   320 calls/s. The ratio printed is calls/s over 320.
+2. An insert-update of R contacts (CSV -> ``run_job`` through the RestTarget, matched on
+   Email): rows/s, and the calls each row cost.
+
+The sandbox runs in a process of its own (this script with ``--serve``), as a real iMIS would,
+so that client and server do not share one interpreter lock; ``--in-process`` serves it from a
+thread of this process instead. Last, the same GETs against a stub server that only waits the
+latency show the client's own ceiling, apart from the sandbox's work per call.
+
+    .venv/bin/python bench/bench_rest.py [--gets 2000] [--rows 10000] [--latency-ms 20]
+
+Not a test: it prints figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from idms.demo.generate import fill_demo
+from idms.jobs.model import Job, build_job
+from idms.jobs.runner import run_job
+from idms.sandbox.app import create_app
+from idms.sandbox.server import running_sandbox
+from idms.state.runs import RunStore
+from idms.state.store import open_suite
+from idms.targets.embedded.target import EmbeddedTarget
+from idms.targets.imis.client import ImisClient
+from idms.targets.imis.target import RestTarget
+
+PASSWORD = "Bench-Manager-1"
+CONCURRENCY = 8
+
+
+def make_csv(path: Path, rows: int) -> None:
+    rng = random.Random(1)
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["Email", "First", "Last", "Title", "MemberType", "City"])
+        for i in range(rows):
+            w.writerow(
+                [f"bench{i}@example.org", f"First{i}", f"Last{i % 5000}", "Engineer",
+                 rng.choice(["GLD", "SLV", "REG"]), "Springfield"]
+            )  # fmt: skip
+
+
+def contact_job(path: Path) -> Job:
+    return build_job(
+        {
+            "name": "bench insert-update",
+            "input": {"file": str(path)},
+            "source": "Contact",
+            "action": "insert-update",
+            "mappings": [
+                {"field": "Email", "column": "Email", "match": True},
+                {"field": "FirstName", "column": "First"},
+                {"field": "LastName", "column": "Last"},
+                {"field": "Title", "column": "Title"},
+                {"field": "MemberType", "column": "MemberType"},
+                {"field": "City", "column": "City"},
+            ],
+        }
+    )
+
+
+def bench_gets(url: str, ids: list[str], count: int, latency: float, what: str = "GETs") -> None:
+    with ImisClient(url, "MANAGER", PASSWORD, concurrency=CONCURRENCY) as client:
+        client.get(f"api/Party/{ids[0]}")  # the token, and a warm connection
+        start, cpu = time.perf_counter(), time.process_time()
+        client.map_concurrent(lambda i: client.get(f"api/Party/{ids[i % len(ids)]}"), range(count))
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+    rate = count / elapsed
+    ceiling = CONCURRENCY / latency if latency else float("inf")
+    goal = 0.8 * ceiling
+    print(f"{what}: {count} in {elapsed:.2f} s = {rate:.0f} calls/s at concurrency {CONCURRENCY}")
+    print(f"      ceiling {ceiling:.0f} calls/s, goal {goal:.0f}: ratio {rate / goal:.2f}")
+    print(f"      client CPU {1000 * cpu / count:.2f} ms per call (this process, all threads)")
+
+
+def bench_import(url: str, tmp: Path, rows: int) -> None:
+    file = tmp / "contacts.csv"
+    make_csv(file, rows)
+    runs = RunStore(open_suite(f"sqlite:///{tmp / 'suite.db'}"))
+    client = ImisClient(url, "MANAGER", PASSWORD, concurrency=CONCURRENCY)
+    target = RestTarget(client)
+    target.sources()
+    before = client.calls
+    start = time.perf_counter()
+    report = run_job(contact_job(file), target=target, runs=runs, target_label="rest")
+    elapsed = time.perf_counter() - start
+    calls = client.calls - before
+    summary = report.summary()
+    print(
+        f"Import: {rows} rows insert-update in {elapsed:.1f} s = {rows / elapsed:.0f} rows/s "
+        f"({calls} calls, {calls / rows:.2f} per row, {client.retried} retried)"
+    )
+    print(
+        "        "
+        + ", ".join(f"{k} {summary[k]}" for k in ("inserted", "updated", "unchanged", "errors"))
+    )
+    client.close()
+    runs.engine.dispose()
+
+
+async def stub(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """A server that does nothing but wait: the client's own ceiling (``--serve stub``)."""
+    if scope["type"] != "http":
+        return
+    await asyncio.sleep(STUB_LATENCY[0])
+    body = b'{"access_token": "stub", "Id": "1"}'
+    headers = [(b"content-type", b"application/json")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+STUB_LATENCY = [0.0]
+
+
+def serve(store_path: str, port: int, latency_ms: int) -> None:
+    """The sandbox over the store at ``store_path``, in the foreground (``--serve``)."""
+    app: Any = stub
+    STUB_LATENCY[0] = latency_ms / 1000
+    if store_path != "stub":
+        store = EmbeddedTarget(f"sqlite:///{store_path}")
+        app = create_app(store, manager_password=PASSWORD, latency_ms=latency_ms)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", ws="none")
+
+
+@contextmanager
+def sandbox_process(store_path: Path | str, latency_ms: int) -> Iterator[str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    command = [sys.executable, __file__, "--serve", str(store_path), "--port", str(port),
+               "--latency-ms", str(latency_ms)]  # fmt: skip
+    process = subprocess.Popen(command)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.post(f"{url}/token", data={"grant_type": "none"}, timeout=1)
+                break
+            except httpx.TransportError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("The sandbox process did not start.") from None
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--gets", type=int, default=2000)
+    parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--latency-ms", type=int, default=20)
+    parser.add_argument("--in-process", action="store_true", help="serve from a thread here")
+    parser.add_argument("--serve", metavar="STORE", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve, args.port, args.latency_ms)
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        path = tmp / "imis.db"
+        store = EmbeddedTarget(f"sqlite:///{path}")
+        fill_demo(store.engine, contacts=300, seed=3)
+        ids = [str(r["ImisId"]) for r in store.read("Contact")]
+        if args.in_process:
+            app = create_app(store, manager_password=PASSWORD, latency_ms=args.latency_ms)
+            server = running_sandbox(app)
+        else:
+            store.close()
+            server = sandbox_process(path, args.latency_ms)
+        with server as url:
+            where = "in this process" if args.in_process else "in its own process"
+            print(f"Sandbox {where} at {url}, {args.latency_ms} ms latency per call")
+            bench_gets(url, ids, args.gets, args.latency_ms / 1000)
+            if args.rows:
+                bench_import(url, tmp, args.rows)
+        store.close()
+        if not args.in_process:
+            with sandbox_process("stub", args.latency_ms) as url:
+                bench_gets(url, ids, args.gets, args.latency_ms / 1000, "Stub server")
+
+
+if __name__ == "__main__":
+    main()

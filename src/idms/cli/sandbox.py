@@ -1,0 +1,106 @@
+"""``idms sandbox``: serve the iMIS REST API over the workspace's embedded store."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from typing import Annotated
+
+import typer
+
+from idms.cli.context import embedded_target, get_settings
+from idms.cli.output import print_line
+from idms.config import Platform
+
+PASSWORD_VARIABLE = "IDMS_SANDBOX_PASSWORD"
+
+
+def sandbox_command(
+    ctx: typer.Context,
+    host: Annotated[
+        str, typer.Option("--host", metavar="HOST", help="The address to listen on.")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", min=1, max=65535, metavar="PORT", help="The port to listen on.")
+    ] = 8081,
+    platform: Annotated[
+        Platform | None,
+        typer.Option(
+            "--platform",
+            help="Behave as iMIS EMS (ems) or iMIS 2017 (2017). Default: the global --platform.",
+            case_sensitive=False,
+            show_default=False,
+        ),
+    ] = None,
+    prefix: Annotated[
+        str,
+        typer.Option(
+            "--prefix",
+            metavar="PATH",
+            help="Serve everything under this path, as iMIS 2017 does (/Asi.Scheduler_iMIS).",
+        ),
+    ] = "",
+    faults: Annotated[
+        str,
+        typer.Option(
+            "--faults",
+            metavar="STATUS=SHARE,...",
+            help="Answer a share of API calls with an error, e.g. 429=0.1,500=0.05.",
+        ),
+    ] = "",
+    latency_ms: Annotated[
+        int,
+        typer.Option(
+            "--latency-ms", min=0, metavar="MS", help="Wait this long before every answer."
+        ),
+    ] = 0,
+) -> None:
+    """Serve the iMIS REST API over the embedded store: a local stand-in for a real iMIS.
+
+    Point idms (or any iMIS REST client) at it with --target imis+http://HOST:PORT/. The
+    background account is MANAGER; its password comes from the IDMS_SANDBOX_PASSWORD variable,
+    or is made up and printed at start. Stop the server with Ctrl-C.
+
+    Example: idms sandbox --port 8081 --prefix /Asi.Scheduler_iMIS --faults 429=0.05
+    """
+    from idms.sandbox.app import create_app
+    from idms.sandbox.faults import FaultPlan
+    from idms.sandbox.server import base_url, serve
+
+    settings = get_settings(ctx)
+    if platform is not None:
+        settings = settings.with_changes(platform=platform)
+    plan = FaultPlan.parse(faults) if faults.strip() else None
+    given = os.environ.get(PASSWORD_VARIABLE)
+    password = given or secrets.token_urlsafe(12)
+    with embedded_target(settings) as target:
+        app = create_app(
+            target,
+            platform=settings.platform.value,
+            manager_password=password,
+            prefix=prefix,
+            faults=plan,
+            latency_ms=latency_ms,
+        )
+        url = base_url(app, host, port)
+        shown = f'"${PASSWORD_VARIABLE}"' if given else password
+        print_line(f"iMIS sandbox ({settings.platform.value}) serving {settings.store_url}")
+        print_line(f"Base URL:  {url}", style="bold")
+        if given:
+            print_line(f"MANAGER password: from {PASSWORD_VARIABLE}")
+        else:
+            print_line(f"MANAGER password: {password}", style="bold")
+        if plan is not None:
+            print_line(f"Faults: {plan.describe()}")
+        if latency_ms:
+            print_line(f"Latency: {latency_ms} ms per call")
+        print_line("Get a token:")
+        print_line(
+            f"  curl -X POST {url}/token -d grant_type=password -d username=MANAGER "
+            f"-d password={shown}"
+        )
+        print_line(f"Use it from idms:  idms --target imis+{url}/ sources")
+        print_line("Stop with Ctrl-C.")
+        sys.stdout.flush()
+        serve(app, host, port)

@@ -1,0 +1,208 @@
+"""The sandbox application: the iMIS REST API (docs/rest-contract.md) over an embedded store.
+
+``create_app`` builds a FastAPI app with two routes under the prefix: ``POST /token`` and
+``/api/{Entity}[/{identity}]`` (every method), plus a middleware that matches ``/token``,
+``/api`` and ``_execute`` without case, injects faults and latency before a call is handled, and
+checks the bearer token of every ``/api`` call. Handlers run in the thread pool, so slow calls
+(latency, password hashing) never hold others up; the store serialises the writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from idms.config import parse_platform
+from idms.errors import (
+    CoercionError,
+    FilterError,
+    InvalidInputError,
+    RetryableTargetError,
+    UnknownSourceError,
+)
+from idms.sandbox.auth import Accounts, denied
+from idms.sandbox.context import Sandbox
+from idms.sandbox.dispatch import Api
+from idms.sandbox.faults import FaultPlan, fault_error
+from idms.sandbox.http import ApiError, Reply, json_response, parse_json, server_error
+from idms.sandbox.paging import ListQuery
+from idms.targets.embedded.target import EmbeddedTarget
+from idms.targets.imis import wire
+
+log = logging.getLogger("idms.sandbox")
+
+DEFAULT_TOKEN_LIFETIME = 1209599  # the OWIN template's two weeks, less a second
+
+
+def normalise_prefix(prefix: str) -> str:
+    """``Asi.Scheduler_iMIS/`` -> ``/Asi.Scheduler_iMIS``; '' or '/' -> ''."""
+    cleaned = prefix.strip().strip("/")
+    return f"/{cleaned}" if cleaned else ""
+
+
+def create_app(
+    target: EmbeddedTarget,
+    *,
+    platform: str = "ems",
+    manager_password: str,
+    prefix: str = "",
+    faults: FaultPlan | None = None,
+    latency_ms: int = 0,
+    token_lifetime: int = DEFAULT_TOKEN_LIFETIME,
+) -> FastAPI:
+    """The sandbox over ``target``, behaving as iMIS ``platform`` (``ems`` or ``2017``).
+
+    The store's rules follow the platform: ``target.policy.platform`` is set to it. ``MANAGER``
+    logs in with ``manager_password``; everything is served under ``prefix``.
+    """
+    plat = parse_platform(platform).value
+    if target.policy.platform != plat:
+        target.policy.platform = plat
+        target.refresh()
+    base = normalise_prefix(prefix)
+    sandbox = Sandbox(
+        target, platform=plat, manager_password=manager_password, token_lifetime=token_lifetime
+    )
+    api = Api(sandbox)
+
+    async def token(request: Request) -> Response:
+        form = await request.form()
+        fields = {k: v for k, v in form.items() if isinstance(v, str)}
+        return await _run(lambda: Reply(200, sandbox.accounts.token(fields)))
+
+    async def entity(request: Request) -> Response:
+        method = request.method.upper()
+        name = str(request.path_params["entity"])
+        ident = request.path_params.get("ident")
+        query = ListQuery.parse(request.query_params.multi_items())
+        try:
+            body = parse_json(await request.body()) if method in ("POST", "PUT") else None
+        except ApiError as exc:
+            return json_response(exc.status, exc.body, exc.headers)
+        ident_text = None if ident is None else str(ident)
+        return await _run(lambda: api.dispatch(method, name, ident_text, query, body))
+
+    app = FastAPI(
+        title="idms sandbox",
+        description="The iMIS REST API over the embedded store.",
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
+    methods = ["GET", "POST", "PUT", "DELETE", "PATCH"]
+    app.add_route(f"{base}/token", token, methods=["POST"])
+    app.add_route(f"{base}/api/{{entity}}", entity, methods=methods)
+    app.add_route(f"{base}/api/{{entity}}/{{ident:path}}", entity, methods=methods)
+    app.add_middleware(
+        SandboxMiddleware,
+        prefix=base,
+        accounts=sandbox.accounts,
+        faults=faults,
+        latency=max(0, latency_ms) / 1000,
+    )
+    app.state.prefix = base
+    app.state.sandbox = sandbox
+    return app
+
+
+async def _run(handler: Callable[[], Reply]) -> Response:
+    """Run a handler in the thread pool; its reply, or the error answer iMIS would give."""
+    try:
+        reply = await run_in_threadpool(handler)
+    except ApiError as exc:
+        return json_response(exc.status, exc.body, exc.headers)
+    except CoercionError as exc:
+        return json_response(400, wire.validation_results([(exc.message, exc.code, None)]))
+    except FilterError as exc:
+        return json_response(400, wire.validation_results([(exc.message, "invalid_filter", None)]))
+    except UnknownSourceError as exc:
+        return json_response(404, wire.http_error(exc.message))
+    except InvalidInputError as exc:
+        return json_response(400, wire.validation_results([(exc.message, "invalid_input", None)]))
+    except RetryableTargetError as exc:
+        log.warning("store busy: %s", exc.message)
+        return json_response(503, wire.http_error(exc.message), {"Retry-After": "1"})
+    except Exception:
+        log.exception("sandbox request failed")
+        error = server_error()
+        return json_response(error.status, error.body)
+    return json_response(reply.status, reply.body, reply.headers)
+
+
+class SandboxMiddleware:
+    """Path case, faults, latency and the bearer check, before any handler runs."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        prefix: str,
+        accounts: Accounts,
+        faults: FaultPlan | None,
+        latency: float,
+    ) -> None:
+        self.app = app
+        self.prefix = prefix
+        self.accounts = accounts
+        self.faults = faults
+        self.latency = latency
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = canonical_path(str(scope["path"]), self.prefix)
+        scope = dict(scope, path=path)
+        is_api = path.startswith(f"{self.prefix}/api/") or path == f"{self.prefix}/api"
+        status = self.faults.draw() if is_api and self.faults is not None else None
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        error: ApiError | None = None
+        if status is not None:
+            error = fault_error(status)
+        elif is_api and self.accounts.session(_header(scope, b"authorization")) is None:
+            error = denied()
+        if error is not None:
+            response = json_response(error.status, error.body, error.headers)
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    headers: list[tuple[bytes, bytes]] = scope.get("headers") or []
+    for key, value in headers:
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None
+
+
+def canonical_path(path: str, prefix: str) -> str:
+    """The path with the prefix, ``/token``, ``/api`` and ``_execute`` in their own case, and
+    no trailing slash, so that routing matches them without case as IIS does."""
+    if len(path) > 1 and path.endswith("/"):
+        path = path.rstrip("/") or "/"
+    if prefix:
+        head = path[: len(prefix)]
+        if head.casefold() != prefix.casefold() or path[len(prefix) : len(prefix) + 1] not in (
+            "",
+            "/",
+        ):
+            return path
+        path = prefix + path[len(prefix) :]
+    rest = path[len(prefix) :]
+    parts = rest.split("/")
+    if len(parts) == 2 and parts[1].casefold() == "token":
+        parts[1] = "token"
+    elif len(parts) >= 2 and parts[1].casefold() == "api":
+        parts[1] = "api"
+        if len(parts) == 4 and parts[3].casefold() == "_execute":
+            parts[3] = "_execute"
+    return prefix + "/".join(parts)

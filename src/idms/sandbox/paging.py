@@ -1,0 +1,205 @@
+"""Lists: ``limit``/``offset`` paging, ``Prop=op:value`` filters and ``OrderBy`` (§2.1–§2.3).
+
+Property names are matched without case against a source's canonical field names, its labels
+and the entity's wire names (``SEQN``, ``PartyId``, ``ACTIVITY_TYPE`` ...); a property the
+entity does not have is ignored, as iMIS does. Pages are read straight from the store with SQL
+``OFFSET``/``LIMIT`` and a ``count(*)`` for ``TotalCount``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select
+
+from idms.errors import FilterError
+from idms.sources.model import FieldDef, SourceDef
+from idms.targets.base import Filter, Operator, Record
+from idms.targets.embedded.filters import filter_clause
+from idms.targets.embedded.target import EmbeddedTarget
+from idms.targets.imis import wire
+from idms.targets.imis.entities import EntitySpec
+
+TRUE = frozenset({"1", "true", "t", "y", "yes"})
+
+
+@dataclass
+class ListQuery:
+    """A list request's query string, split into paging, ordering and filters (raw)."""
+
+    limit: int = wire.DEFAULT_LIMIT
+    offset: int = 0
+    order_by: list[tuple[str, bool]] = field(default_factory=list)  # (property, descending)
+    filters: list[tuple[str, str]] = field(default_factory=list)  # (property, raw value)
+    skip_validation: bool = False  # idms's SkipValidation=true on a write (iDMS's switch)
+
+    @classmethod
+    def parse(cls, params: Iterable[tuple[str, str]]) -> ListQuery:
+        query = cls()
+        for name, value in params:
+            key = name.strip().casefold()
+            if key == "limit":
+                query.limit = wire.clamp_limit(value)
+            elif key == "offset":
+                query.offset = _offset(value)
+            elif key == "orderby":
+                query.order_by.extend(_order(value))
+            elif key == "skipvalidation":
+                query.skip_validation = value.strip().casefold() in TRUE
+            else:
+                query.filters.append((name.strip(), value))
+        return query
+
+    def raw_filter(self, name: str) -> str | None:
+        """The raw value of the filter on ``name`` (without case), if there is one."""
+        for prop, value in self.filters:
+            if prop.casefold() == name.casefold():
+                return value
+        return None
+
+
+def _offset(raw: str) -> int:
+    try:
+        return max(0, int(raw))
+    except ValueError:
+        return 0
+
+
+def _order(raw: str) -> list[tuple[str, bool]]:
+    out = []
+    for part in (p.strip() for p in raw.split(",")):
+        if not part:
+            continue
+        name, _, direction = part.partition(":")
+        out.append((name.strip(), direction.strip().casefold() in ("descending", "desc")))
+    return out
+
+
+class Properties:
+    """Resolves a wire property name to a source field (None: the entity has no such property)."""
+
+    def __init__(
+        self,
+        source: SourceDef,
+        spec: EntitySpec | None = None,
+        aliases: Mapping[str, str] | None = None,
+    ) -> None:
+        self.source = source
+        self.spec = spec
+        self.aliases = {k.casefold(): v for k, v in (aliases or {}).items()}
+        if "ImisId" in source.field_names:
+            self.aliases.setdefault("id", "ImisId")
+            self.aliases.setdefault("partyid", "ImisId")
+
+    def field(self, name: str) -> FieldDef | None:
+        key = name.strip()
+        canonical = self.aliases.get(key.casefold())
+        if canonical is None:
+            canonical = self.spec.canonical(key) if self.spec is not None else key
+        fdef = self.source.find_field(canonical)
+        if fdef is None or fdef.secret or fdef.write_only:
+            return None
+        return fdef
+
+    def filters(self, query: ListQuery) -> list[Filter]:
+        """The query's filters on known properties, as canonical Filters (others ignored)."""
+        out = []
+        for name, raw in query.filters:
+            fdef = self.field(name)
+            if fdef is None:
+                continue
+            flt = wire.parse_filter_param(fdef.name, raw)
+            out.append(flt)
+        return out
+
+    def order(self, query: ListQuery) -> list[tuple[FieldDef, bool]]:
+        out = []
+        for name, descending in query.order_by:
+            fdef = self.field(name)
+            if fdef is not None:
+                out.append((fdef, descending))
+        return out
+
+
+def read_page(
+    target: EmbeddedTarget,
+    source: str,
+    filters: Sequence[Filter],
+    order: Sequence[tuple[FieldDef, bool]],
+    *,
+    offset: int,
+    limit: int,
+) -> tuple[list[Record], int]:
+    """(records on the page, total count) of a source under filters and an order.
+
+    The order is the requested fields, then the source's identity, as the store reads it: text
+    without case, blanks first (last when descending).
+    """
+    adapter = target.adapter(source)
+    stmt = adapter.base_select()
+    for flt in filters:
+        stmt = stmt.where(filter_clause(adapter.source, adapter.columns, flt))
+    keys: list[ColumnElement[Any]] = []
+    for fdef, descending in order:
+        col = adapter.columns.get(fdef.name)
+        if col is None:
+            continue
+        key = func.lower(col) if fdef.type.is_text else col
+        keys.append(key.desc().nulls_last() if descending else key.asc().nulls_first())
+    keys.extend(adapter.columns[k].asc() for k in adapter.source.identity)
+    with target.engine.connect() as conn:
+        total = int(conn.execute(select(func.count()).select_from(stmt.subquery())).scalar() or 0)
+        rows = conn.execute(stmt.order_by(*keys).offset(offset).limit(limit)).mappings()
+        records = [adapter.to_record(row) for row in rows]
+    return records, total
+
+
+def page_in_memory(
+    records: Sequence[Record], query: ListQuery, props: Properties
+) -> tuple[list[Record], int]:
+    """Filter, order and page records already in memory (tables that are not one source)."""
+    rows = list(records)
+    for flt in props.filters(query):
+        rows = [r for r in rows if _passes(r.get(flt.field), flt)]
+    for fdef, descending in reversed(props.order(query)):
+        name = fdef.name
+        rows.sort(key=lambda r: _sort_key(r.get(name)), reverse=descending)
+    return rows[query.offset : query.offset + query.limit], len(rows)
+
+
+def _sort_key(value: Any) -> tuple[bool, str]:
+    return (value is not None, str(value or "").casefold())
+
+
+def _passes(value: Any, flt: Filter) -> bool:
+    text = "" if value is None else str(value).casefold()
+    op = flt.op
+    if op is Operator.IS_EMPTY:
+        return not text
+    if op is Operator.NOT_EMPTY:
+        return bool(text)
+    if op in (Operator.IN, Operator.BETWEEN):
+        parts = [str(v).casefold() for v in flt.value]
+        if op is Operator.IN:
+            return text in parts
+        if len(parts) != 2:
+            raise FilterError(f"'between' on {flt.field} takes two values, LOW|HIGH.")
+        return parts[0] <= text <= parts[1]
+    if op in (Operator.IS_TRUE, Operator.IS_FALSE):
+        raise FilterError(f"'{op.value}' applies to Yes/No fields; {flt.field} is not one.")
+    wanted = str(flt.value or "").casefold()
+    checks = {
+        Operator.EQ: lambda: text == wanted,
+        Operator.NE: lambda: text != wanted,
+        Operator.GT: lambda: text > wanted,
+        Operator.GE: lambda: text >= wanted,
+        Operator.LT: lambda: text < wanted,
+        Operator.LE: lambda: text <= wanted,
+        Operator.CONTAINS: lambda: wanted in text,
+        Operator.NOT_CONTAIN: lambda: wanted not in text,
+        Operator.STARTS_WITH: lambda: text.startswith(wanted),
+        Operator.ENDS_WITH: lambda: text.endswith(wanted),
+    }
+    return checks[op]()

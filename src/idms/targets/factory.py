@@ -1,0 +1,75 @@
+"""Opening the target a Settings names: the embedded store, or an iMIS over REST.
+
+``embedded``, ``sqlite:///...`` and ``postgresql://...`` open the embedded store;
+``imis+https://HOST/[PREFIX]`` (or ``imis+http://``) opens a :class:`RestTarget` with the REST
+account from ``IDMS_IMIS_USERNAME`` / ``IDMS_IMIS_PASSWORD``, or else from the workspace's
+encrypted secrets ``imis.username`` / ``imis.password`` (``idms secrets set imis.password``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from idms.config import Settings, target_kind
+from idms.errors import ConfigError, SecretError
+from idms.targets.base import Target
+
+USERNAME_VARIABLE = "IDMS_IMIS_USERNAME"
+PASSWORD_VARIABLE = "IDMS_IMIS_PASSWORD"
+USERNAME_SECRET = "imis.username"
+PASSWORD_SECRET = "imis.password"
+
+
+def open_target(settings: Settings, *, environ: Mapping[str, str] | None = None) -> Target:
+    """The target ``settings.target`` names, opened (close it when done)."""
+    if target_kind(settings.target) != "rest":
+        from idms.targets.embedded.target import EmbeddedTarget
+
+        return EmbeddedTarget.from_settings(settings)
+    from idms.targets.imis.client import ImisClient, imis_base_url
+    from idms.targets.imis.target import RestTarget
+
+    base_url = imis_base_url(settings.target)
+    username, password = rest_account(settings, environ=environ)
+    client = ImisClient(base_url, username, password)
+    return RestTarget(client, settings.platform.value)
+
+
+def rest_account(
+    settings: Settings, *, environ: Mapping[str, str] | None = None
+) -> tuple[str, str]:
+    """(username, password) of the iMIS REST account: variables first, then stored secrets."""
+    env = os.environ if environ is None else environ
+    username = env.get(USERNAME_VARIABLE) or None
+    password = env.get(PASSWORD_VARIABLE) or None
+    if username is None or password is None:
+        stored_user, stored_password = _stored_account(settings)
+        username = username or stored_user
+        password = password or stored_password
+    missing = [
+        what for what, value in (("username", username), ("password", password)) if value is None
+    ]
+    if missing or username is None or password is None:
+        raise ConfigError(
+            f"The target {settings.target} needs an iMIS account for its REST API; no "
+            f"{' or '.join(missing)} is set. Set {USERNAME_VARIABLE} and {PASSWORD_VARIABLE}, "
+            f"or store them once with 'idms secrets set {USERNAME_SECRET}' and "
+            f"'idms secrets set {PASSWORD_SECRET}'."
+        )
+    return username, password
+
+
+def _stored_account(settings: Settings) -> tuple[str | None, str | None]:
+    from idms.secrets import open_secrets
+
+    if settings.secret_key is None and not settings.key_file.exists():
+        return None, None  # no key, so nothing stored: do not create one just to look
+    try:
+        with open_secrets(settings) as secrets:
+            names = set(secrets.names())
+            user = secrets.get(USERNAME_SECRET) if USERNAME_SECRET in names else None
+            password = secrets.get(PASSWORD_SECRET) if PASSWORD_SECRET in names else None
+    except SecretError as exc:
+        raise ConfigError(f"The iMIS account cannot be read from the secrets: {exc}") from None
+    return user, password

@@ -1,0 +1,314 @@
+"""The REST target: the Target protocol over a real iMIS (or the sandbox), through ImisClient.
+
+* ``sources``/``describe``: the catalog's sources for the platform, communication preferences
+  from the metadata, panels from the business-object definitions (``discovery.py``); cached
+  until :meth:`RestTarget.refresh`.
+* ``match``: one filtered GET per distinct criteria row, run concurrently, every row checked
+  again here (iMIS ignores filters it does not know), results in the criteria's order.
+* ``read``: pages to the end, filters sent where iMIS applies them the same way and checked on
+  every row, ordering done here when asked for (``reads.py``).
+* ``apply``: one call sequence per change (``writes.py``), run concurrently in *lanes*: changes
+  that touch the same record, the same contact, the same username or the same event share a lane
+  and are written one after another in input order, so that what one does is seen by the next;
+  lanes run side by side. Numbers iMIS assigns (iMIS IDs, SEQN, ordinals, registration and gift
+  IDs) follow the order the calls reach iMIS, so across lanes they need not follow input order;
+  ``ordered=True`` writes every change one after another, as the embedded store does.
+
+REST is not transactional: a change refused by iMIS, or lost to an outage that outlasts the
+client's retries, fails alone (its RowError says why) and the others of its batch stand. Only
+when every change of a batch fails for want of the target does ``apply`` raise, so that a run
+stops instead of reporting every row as an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from typing import Any
+
+from idms.errors import CoercionError, TargetError
+from idms.sources.model import Action, SourceDef
+from idms.sources.registry import resolve_source
+from idms.targets.base import (
+    ApplyOptions,
+    ApplyResult,
+    Capabilities,
+    Change,
+    ChangeKind,
+    Filter,
+    Operator,
+    Record,
+    RowError,
+)
+from idms.targets.imis import discovery, entities, wire
+from idms.targets.imis.client import PAGE_LIMIT, ImisClient
+from idms.targets.imis.reads import (
+    Check,
+    accept_all,
+    compile_filters,
+    match_key,
+    order_key,
+    readable,
+    record_of,
+    server_params,
+)
+from idms.targets.imis.writes import writer_for
+from idms.values.coerce import coerce
+from idms.values.types import FieldType
+
+MAX_BATCH = 1000
+KIND_ACTIONS = {
+    ChangeKind.INSERT: {Action.INSERT, Action.INSERT_WITH_MATCHING, Action.INSERT_UPDATE},
+    ChangeKind.UPDATE: {Action.UPDATE, Action.INSERT_UPDATE},
+    ChangeKind.DELETE: {Action.DELETE},
+}
+# Fields naming contacts, per source (default: ImisId): changes naming one contact share a lane.
+CONTACT_REFS: dict[str, tuple[str, ...]] = {
+    "Contact": ("ImisId",),
+    "Activity": ("ImisId", "OrganizationId"),
+    "Relationship": ("ImisId", "TargetImisId"),
+    "Event": ("EventContactId",),
+    "EventRegistration": ("RegistrantId", "RegisteredById", "BillToId"),
+    "Gift": ("DonorId", "SoftCreditId", "TributeNameId", "MovesManagerId", "NotifyContactId"),
+}
+# Other values that make changes depend on each other (unique usernames, an event's seats).
+SHARED_VALUES: dict[str, tuple[str, ...]] = {
+    "UserCredentials": ("Username", "Email"),
+    "EventRegistration": ("EventCode",),
+}
+
+
+class RestTarget:
+    """An iMIS reached over REST by ``client``, under ``platform``'s rules."""
+
+    def __init__(self, client: ImisClient, platform: str = "ems", *, ordered: bool = False) -> None:
+        self.client = client
+        self.platform = platform
+        self.ordered = ordered
+        self._sources: list[SourceDef] | None = None
+
+    def __repr__(self) -> str:
+        return f"RestTarget({self.client!r}, platform={self.platform!r})"
+
+    def refresh(self) -> None:
+        """Forget the cached source definitions (after panels or preferences change)."""
+        self._sources = None
+
+    def close(self) -> None:
+        self.client.close()
+
+    # ---- sources -------------------------------------------------------------------------------
+
+    def sources(self) -> list[SourceDef]:
+        if self._sources is None:
+            self._sources = discovery.load_sources(self.client, self.platform)
+        return list(self._sources)
+
+    def describe(self, source: str) -> SourceDef:
+        return resolve_source(source, self.sources())
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities(
+            kind="rest",
+            platform=self.platform,
+            sources={s.name: s.actions_on(self.platform) for s in self.sources()},
+            max_batch=MAX_BATCH,
+            transactional=False,
+        )
+
+    def lookup_codes(self, table: str) -> dict[str, str]:
+        codes: dict[str, str] = {}
+        for obj in self.client.paged("api/GenTable", [("TableName", table)]):
+            props = wire.entity_properties(obj) if isinstance(obj, Mapping) else {}
+            name = props.get("TableName")
+            if name is not None and str(name).casefold() != table.casefold():
+                continue  # an iMIS that ignored the filter
+            if props.get("Code") is not None:
+                codes[str(props["Code"])] = str(props.get("Description") or "")
+        return codes
+
+    # ---- match ---------------------------------------------------------------------------------
+
+    def match(
+        self, source: str, fields: Sequence[str], criteria: Sequence[Mapping[str, Any]]
+    ) -> list[list[Record]]:
+        sdef = self.describe(source)
+        spec = entities.spec_for(sdef)
+        defs = [readable(sdef, f, verb="matched on") for f in fields]
+        names = [f.name for f in defs]
+        wanted = []
+        for row in criteria:
+            values = {sdef.field(k).name: v for k, v in row.items()}
+            wanted.append(tuple(_criterion(f.type, values.get(f.name)) for f in defs))
+        unique = list(dict.fromkeys(wanted))
+
+        def lookup(values: tuple[Any, ...]) -> list[Record]:
+            params = []
+            for name, value in zip(names, values, strict=True):
+                op = (
+                    "isEmpty:"
+                    if value is None
+                    else wire.filter_param(Filter(name, Operator.EQ, value))[1]
+                )
+                params.append((spec.wire_name(name), op))
+            keys = tuple(match_key(v) for v in values)
+            found = []
+            for obj in self.client.paged(f"api/{spec.entity}", params):
+                record = record_of(spec, sdef, obj)
+                if tuple(match_key(record.get(n)) for n in names) == keys:
+                    found.append(record)
+            return found
+
+        by_key = dict(zip(unique, self.client.map_concurrent(lookup, unique), strict=True))
+        return [list(by_key[key]) for key in wanted]
+
+    # ---- read ----------------------------------------------------------------------------------
+
+    def read(
+        self,
+        source: str,
+        filters: Sequence[Filter] = (),
+        *,
+        order_by: Sequence[str] = (),
+        limit: int | None = None,
+    ) -> Iterator[Record]:
+        sdef = self.describe(source)
+        spec = entities.spec_for(sdef)
+        check = compile_filters(sdef, filters) if filters else accept_all  # errors fail here
+        key = order_key(sdef, order_by) if order_by else None
+        params = server_params(spec, sdef, filters)
+        return self._read(sdef, spec, params, check, key, limit)
+
+    def _read(
+        self,
+        sdef: SourceDef,
+        spec: entities.EntitySpec,
+        params: list[tuple[str, str]],
+        check: Check,
+        key: Callable[[Record], Any] | None,
+        limit: int | None,
+    ) -> Iterator[Record]:
+        if limit is not None and limit <= 0:
+            return
+        page = PAGE_LIMIT
+        if limit is not None and key is None and check is accept_all:
+            page = min(PAGE_LIMIT, limit)  # the first rows are all that is wanted
+        found = self.client.paged(f"api/{spec.entity}", params, limit=page)
+        records = (record_of(spec, sdef, obj) for obj in found)
+        passing: Iterator[Record] = (r for r in records if check(r))
+        if key is not None:
+            passing = iter(sorted(passing, key=key))
+        for count, record in enumerate(passing, start=1):
+            yield record
+            if limit is not None and count >= limit:
+                return
+
+    # ---- apply ---------------------------------------------------------------------------------
+
+    def apply(
+        self, source: str, changes: Sequence[Change], options: ApplyOptions = ApplyOptions()
+    ) -> list[ApplyResult]:
+        sdef = self.describe(source)
+        refused = self._refused_kinds(sdef)
+        if any(c.kind in refused for c in changes):
+            batch = RowError(
+                "batch_refused", "Not written: another change in its batch was refused."
+            )
+            return [ApplyResult(c.ref, False, error=refused.get(c.kind, batch)) for c in changes]
+        writer = writer_for(self.client, sdef, self.platform, options)
+        failures: list[TargetError] = []
+
+        def run(lane: list[int]) -> list[tuple[int, ApplyResult]]:
+            out = []
+            for index in lane:
+                change = changes[index]
+                try:
+                    result = writer.write(change)
+                except TargetError as exc:  # the target failed this change; the others go on
+                    failures.append(exc)
+                    result = ApplyResult(
+                        change.ref, False, error=RowError("target_unavailable", exc.message)
+                    )
+                out.append((index, result))
+            return out
+
+        lanes = [list(range(len(changes)))] if self.ordered else lanes_of(sdef, changes)
+        results: list[ApplyResult | None] = [None] * len(changes)
+        for done in self.client.map_concurrent(run, lanes):
+            for index, result in done:
+                results[index] = result
+        if changes and len(failures) == len(changes):
+            raise failures[0]
+        return [r for r in results if r is not None]
+
+    def _refused_kinds(self, source: SourceDef) -> dict[ChangeKind, RowError]:
+        allowed = source.actions_on(self.platform)
+        refused: dict[ChangeKind, RowError] = {}
+        for kind, actions in KIND_ACTIONS.items():
+            if not actions & allowed:
+                note = source.platform_notes.get(self.platform, "")
+                if kind is ChangeKind.DELETE and source.name == "Contact":
+                    note = (
+                        "Contacts cannot be deleted in iMIS: update Mark Contact for Erasure "
+                        "instead."
+                    )
+                message = note or f"{source.label} does not allow {kind.value}s."
+                refused[kind] = RowError("action_not_allowed", message)
+        return refused
+
+
+def _criterion(ftype: FieldType, value: Any) -> Any:
+    """A match value as the field's type, so that it compares with what records hold."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    target = FieldType.STRING if ftype in (FieldType.EMAIL, FieldType.PASSWORD) else ftype
+    try:
+        return coerce(value, target)
+    except CoercionError:
+        return value.strip() if isinstance(value, str) else value
+
+
+def lanes_of(source: SourceDef, changes: Sequence[Change]) -> list[list[int]]:
+    """The changes' indexes grouped so that dependent changes share a lane (in input order)."""
+    parent = list(range(len(changes)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    owner: dict[Hashable, int] = {}
+    for index, change in enumerate(changes):
+        for key in lane_keys(source, change):
+            if key in owner:
+                a, b = root(owner[key]), root(index)
+                if a != b:
+                    parent[max(a, b)] = min(a, b)
+            else:
+                owner[key] = index
+    lanes: dict[int, list[int]] = {}
+    for index in range(len(changes)):
+        lanes.setdefault(root(index), []).append(index)
+    return list(lanes.values())
+
+
+def lane_keys(source: SourceDef, change: Change) -> list[Hashable]:
+    values = change.values
+    identity = change.identity or {}
+    keys: list[Hashable] = []
+    known = {**values, **identity}
+    if all(known.get(k) not in (None, "") for k in source.identity):
+        keys.append(("record", tuple(_fold(known[k]) for k in source.identity)))
+    refs = CONTACT_REFS.get(source.name, ("ImisId",))
+    for name in refs:
+        if known.get(name) not in (None, ""):
+            keys.append(("contact", _fold(known[name])))
+    for name in SHARED_VALUES.get(source.name, ()):
+        if known.get(name) not in (None, ""):
+            keys.append((name, _fold(known[name])))
+    return keys
+
+
+def _fold(value: Any) -> Any:
+    return value.strip().lower() if isinstance(value, str) else value
