@@ -77,7 +77,7 @@ class ContactAdapter(SourceAdapter):
             cols[name] = self.address.c[snake(name)]
         return cols
 
-    def base_select(self) -> Select[Any]:
+    def build_select(self) -> Select[Any]:
         join = contacts.outerjoin(
             self.address,
             and_(
@@ -85,7 +85,7 @@ class ContactAdapter(SourceAdapter):
                 self.address.c.address_purpose == literal(self.policy.default_address_purpose),
             ),
         )
-        return super().base_select().select_from(join)
+        return super().build_select().select_from(join)
 
     def prepare_batch(self, ctx: ApplyContext, changes: Sequence[Change]) -> None:
         inserts = [c for c in changes if c.kind is ChangeKind.INSERT]

@@ -67,10 +67,10 @@ class CredentialsAdapter(SourceAdapter):
             cols[name] = contacts.c[column]
         return cols
 
-    def base_select(self) -> Select[Any]:
+    def build_select(self) -> Select[Any]:
         return (
             super()
-            .base_select()
+            .build_select()
             .select_from(users.join(contacts, contacts.c.imis_id == users.c.imis_id))
         )
 
@@ -277,10 +277,10 @@ class UserDataAdapter(SourceAdapter):
         cols["FullName"] = func.trim(func.coalesce(contacts.c.organization_name, full))
         return cols
 
-    def base_select(self) -> Select[Any]:
+    def build_select(self) -> Select[Any]:
         return (
             super()
-            .base_select()
+            .build_select()
             .select_from(users.join(contacts, contacts.c.imis_id == users.c.imis_id))
         )
 

@@ -52,7 +52,7 @@ class PreferencesAdapter(SourceAdapter):
     def read_columns(self) -> dict[str, ColumnElement[Any]]:
         return {name: self.pivot.c[name] for name in ["ImisId", *self.codes]}
 
-    def base_select(self) -> Select[Any]:
+    def build_select(self) -> Select[Any]:
         return select(*[col.label(name) for name, col in self.columns.items()])
 
     def plan_insert(self, ctx: ApplyContext, change: Change) -> Record:
