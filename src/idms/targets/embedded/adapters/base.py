@@ -147,6 +147,7 @@ class SourceAdapter:
         self.fields: dict[str, FieldDef] = {f.name: f for f in source.fields}
         self.columns: dict[str, ColumnElement[Any]] = self.read_columns()
         self._table_columns: dict[str, dict[str, str]] = {}
+        self._match_statements: dict[tuple[str, ...], Select[Any]] = {}
         # The rules' field lists, worked out once rather than per row.
         self._required = [f for f in source.fields if f.required_on_insert]
         with_default = [f for f in source.fields if f.default is not None]
@@ -271,19 +272,49 @@ class SourceAdapter:
         unique = list(dict.fromkeys(wanted))
         for start in range(0, len(unique), MATCH_CHUNK):
             chunk = unique[start : start + MATCH_CHUNK]
-            parts = [self._match_part(i, name, chunk) for i, name in enumerate(names)]
-            stmt = (
-                self.base_select()
-                .where(*parts)
-                .order_by(*[self.columns[k].asc() for k in self.source.identity])
-            )
+            if any(v is None for key in chunk for v in key):
+                parts = [self._match_part(i, name, chunk) for i, name in enumerate(names)]
+                stmt = self.base_select().where(*parts).order_by(*self._identity_order())
+                params: dict[str, Any] = {}
+            else:  # the usual case: one statement per field list, built once
+                stmt = self._match_statement(tuple(names))
+                params = {
+                    f"m{i}": self._in_values(name, {key[i] for key in chunk})
+                    for i, name in enumerate(names)
+                }
             chunk_keys = set(chunk)
-            for row in conn.execute(stmt).mappings():
+            for row in conn.execute(stmt, params).mappings():
                 record = self.to_record(row)
                 key = tuple(self._match_key(name, record.get(name)) for name in names)
                 if key in chunk_keys:
                     found.setdefault(key, []).append(record)
         return [list(found.get(key, [])) for key in wanted]
+
+    def _identity_order(self) -> list[ColumnElement[Any]]:
+        return [self.columns[k].asc() for k in self.source.identity]
+
+    def _match_statement(self, names: tuple[str, ...]) -> Select[Any]:
+        """``field IN (:m0) AND ...`` with expanding parameters, cached per field list."""
+        cached = self._match_statements.get(names)
+        if cached is None:
+            parts = []
+            for i, name in enumerate(names):
+                col, fdef = self.columns[name], self.fields[name]
+                param: Any = bindparam(f"m{i}", expanding=True)
+                folded = fdef.type.is_text and not is_key_like(fdef)
+                parts.append(func.lower(col).in_(param) if folded else col.in_(param))
+            cached = self.base_select().where(*parts).order_by(*self._identity_order())
+            self._match_statements[names] = cached
+        return cached
+
+    def _in_values(self, name: str, values: set[Any]) -> list[Any]:
+        """The values ``in_clause`` would compare for ``name``, as a parameter list."""
+        fdef = self.fields[name]
+        if not fdef.type.is_text:
+            return sorted(values, key=repr)
+        if is_key_like(fdef):
+            return spellings(values)
+        return sorted(str(v).lower() for v in values)
 
     def _match_key(self, name: str, value: Any) -> Any:
         if value is None or (isinstance(value, str) and not value.strip()):
