@@ -141,7 +141,17 @@ def serve(store_path: str, port: int, latency_ms: int) -> None:
     if store_path != "stub":
         store = EmbeddedTarget(f"sqlite:///{store_path}")
         app = create_app(store, manager_password=PASSWORD, latency_ms=latency_ms)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", ws="none")
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        ws="none",
+        proxy_headers=False,
+        server_header=False,
+        date_header=False,
+    )
 
 
 @contextmanager

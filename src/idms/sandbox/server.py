@@ -29,6 +29,11 @@ def _config(app: FastAPI, host: str, port: int, **kwargs: Any) -> uvicorn.Config
         port=port,
         ws="none",
         lifespan="off",
+        # Nothing sits in front of the sandbox, so per-request proxy-header parsing and the
+        # Server/Date headers are work without a reader.
+        proxy_headers=False,
+        server_header=False,
+        date_header=False,
         log_level=kwargs.pop("log_level", "warning"),
         access_log=kwargs.pop("access_log", False),
         **kwargs,
