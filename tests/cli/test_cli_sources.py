@@ -82,7 +82,7 @@ def test_one_source_marks_unsupported_fields_with_the_reason(cli: Invoke) -> Non
     out = result.stdout
     assert "Match keys:" in out
     assert "Required on insert:" in out
-    assert "iMIS 2017: only update" in out
+    assert "iMIS 2017: no action" in out
     assert "can only unlock user accounts" in out
     assert "Usernames are unique without regard to case." in out
 

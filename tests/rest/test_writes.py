@@ -262,6 +262,8 @@ def test_credentials_create_and_unlock_on_ems(new_store: NewStore, serve: Serve)
     wire_log.take()
     created = insert(target, "UserCredentials", {"ImisId": ada, "Password": PASSWORD})
     assert created["Username"] == "ada@example.org"
+    # no Username given: the contact's e-mail is read and sent as the username
+    assert wire_log.take() == [f"GET /api/Party/{ada}", "POST /api/UserSecurity"]
     assert PASSWORD not in repr(created)
     assert can_log_in(served, "ada@example.org")
     lock(store, "ada@example.org")
@@ -320,21 +322,16 @@ def test_credentials_unlock_on_2017(new_store: NewStore, serve: Serve) -> None:
     lock(store, "ada@x.org")
     lock(store, "bob@x.org")
     wire_log.take()
-    unlock = one(
-        target.apply(
-            "UserCredentials",
-            [Change(ChangeKind.UPDATE, {"UnlockUserAccount": True}, identity={"ImisId": ada})],
-        )
+    # 2017 unlocks through UserData only: a User Credentials update is refused without a call
+    (unlock,) = target.apply(
+        "UserCredentials",
+        [Change(ChangeKind.UPDATE, {"UnlockUserAccount": True}, identity={"ImisId": ada})],
     )
-    assert unlock.after is not None
-    assert unlock.after["IsLockedOut"] is False
-    assert wire_log.take() == [
-        f"GET /api/User/{ada}",
-        f"GET /api/UserData/{ada}",
-        f"PUT /api/UserData/{ada}",
-        f"GET /api/User/{ada}",
-    ]
-    assert can_log_in(served, "ada@x.org")
+    assert unlock.error is not None
+    assert unlock.error.code == "action_not_allowed"
+    assert "UserData" in unlock.error.message
+    assert wire_log.take() == []
+    assert not can_log_in(served, "ada@x.org")
     data = one(
         target.apply(
             "UserData",

@@ -38,8 +38,11 @@ def test_user_credentials_rules() -> None:
     assert set(unsupported) == {"EffectiveDate", "ExpirationDate", "IsDisabled"}
     assert all("not supported" in reason for reason in unsupported.values())
     assert creds.field("Password").secret
-    assert creds.actions_on("2017") == frozenset({Action.UPDATE})
+    # iMIS 2017 unlocks through the UserData business object: no User Credentials action at all
+    assert creds.actions_on("2017") == frozenset()
     assert "2017" in creds.platform_notes["2017"]
+    assert "UserData" in creds.platform_notes["2017"]
+    assert BY_NAME["UserData"].actions_on("2017") == frozenset({Action.UPDATE})
 
 
 def test_vendor_rules_in_declarations() -> None:

@@ -766,7 +766,7 @@ def test_tz_aware_values_keep_their_wall_clock(value: datetime) -> None:
     assert coerce(value.isoformat(), F.DATE) == wall.date()
 
 
-@settings(max_examples=500)
+@settings(max_examples=1000)
 @given(
     st.one_of(
         st.emails(),

@@ -139,7 +139,8 @@ def platform_restrictions(s: SourceDef) -> list[str]:
     for p in sorted(set(s.platform_actions) | set(s.platform_notes)):
         parts = []
         if p in s.platform_actions:
-            parts.append("only " + actions_text(s.platform_actions[p]))
+            allowed = s.platform_actions[p]
+            parts.append("only " + actions_text(allowed) if allowed else "no action")
         if p in s.platform_notes:
             parts.append(s.platform_notes[p])
         lines.append(f"{PLATFORM_NAMES.get(p, p)}: " + " — ".join(parts))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from idms.errors import IdmsError, suggest
 from idms.jobs.mapping import CompiledMapping, compile_mapping
@@ -18,6 +19,11 @@ from idms.targets.base import Target
 
 # Sources where one contact has many records: a delete matched on iMIS ID alone removes them all.
 BROAD_DELETE_RISK = frozenset({"Activity", "GroupMember", "Relationship", "Address"})
+# What a User Credentials update may map, said when it maps something else.
+UNLOCK_ONLY = (
+    "an update of User Credentials only unlocks accounts; map the match key(s) (for example "
+    "the iMIS ID, match: true) and Unlock User Account, nothing else"
+)
 
 
 @dataclass
@@ -120,6 +126,7 @@ def compile_job(job: Job, target: Target, columns: Sequence[str]) -> CompiledJob
         # Either way the role takes part in finding the membership record.
         match_fields.append("RoleName")
     problems.extend(_action_rules(job, source, action, mappings, contact_mappings, match_fields))
+    problems.extend(_login_rules(job, source, action, mappings))
     if problems:
         raise JobInvalid(problems, name=f"Job '{job.name}'")
     return CompiledJob(
@@ -182,7 +189,7 @@ def _field_problems(
 ) -> list[str]:
     problems = []
     if fdef.unsupported:
-        problems.append(f"{where}: {fdef.label} is {fdef.unsupported}.")
+        problems.append(f"{where}: {fdef.label} cannot be mapped: it is {fdef.unsupported}.")
     if fdef.read_only and not spec.match and not on_contact:
         problems.append(
             f"{where}: {fdef.label} is set by iMIS and cannot be written; it can only be a "
@@ -253,4 +260,63 @@ def _action_rules(
                     f"mappings: {f.label} ({f.name}) is required to insert {source.label} "
                     "records; map it."
                 )
+    return problems
+
+
+def _login_rules(
+    job: Job, source: SourceDef, action: Action, mappings: list[CompiledMapping]
+) -> list[str]:
+    """The vendor's rules for logins that a job breaks whatever its rows hold.
+
+    User Credentials are never updated: an update only unlocks (Username or Password in an
+    update is refused, and so is any other written field); locking is not supported, so a
+    constant that locks is refused here rather than on every row. iMIS 2017's UserData unlocks
+    through Is Locked Out = No, which an update must map.
+    """
+    problems: list[str] = []
+
+    def where(m: CompiledMapping) -> str:
+        return f"mappings[{m.index}] (field '{job.mappings[m.index].field}')"
+
+    def constant(m: CompiledMapping) -> Any:
+        return m.extract({}) if m.source_label == "the constant" else None
+
+    if source.kind == "credentials":
+        for m in mappings:
+            if m.field.name == "UnlockUserAccount" and constant(m) is False:
+                problems.append(
+                    f"{where(m)}: locking user accounts is not supported; Unlock User Account "
+                    "= 1/T/True/Y/Yes unlocks."
+                )
+        if action is Action.UPDATE:
+            written = [m for m in mappings if not m.match]
+            for m in written:
+                if m.field.unsupported or m.field.read_only:
+                    continue  # already refused, with the reason
+                if m.field.name in ("Username", "Password"):
+                    problems.append(
+                        f"{where(m)}: credentials cannot be updated; delete them and insert new "
+                        f"ones ({m.field.label} cannot be changed by an update)."
+                    )
+                elif m.field.name != "UnlockUserAccount":
+                    problems.append(f"{where(m)}: {UNLOCK_ONLY}.")
+            if not any(m.field.name == "UnlockUserAccount" for m in written):
+                problems.append(
+                    "mappings: an update of User Credentials unlocks accounts: map Unlock User "
+                    "Account (UnlockUserAccount) with 1/T/True/Y/Yes."
+                )
+    if source.kind == "userdata":
+        for m in mappings:
+            if m.field.name == "IsLockedOut" and not m.match and constant(m) is True:
+                problems.append(
+                    f"{where(m)}: locking user accounts is not supported; Is Locked Out = "
+                    "0/F/False/N/No unlocks."
+                )
+        if action is Action.UPDATE and not any(
+            m.field.name == "IsLockedOut" and not m.match for m in mappings
+        ):
+            problems.append(
+                "mappings: an update of UserData unlocks accounts: map Is Locked Out "
+                "(IsLockedOut) with 0/F/False/N/No."
+            )
     return problems

@@ -119,7 +119,10 @@ def _decide_row(cjob: CompiledJob, row: WorkRow) -> None:
         )
         return
     row.write = "update"
-    if all(is_unchanged(cjob, row, record) for record in row.matches):
+    # UserData's Is Locked Out is an action, not a value: Yes is refused (locking is not
+    # supported) even on an account that is locked already, so the store always judges it.
+    judged = cjob.source.kind == "userdata"
+    if not judged and all(is_unchanged(cjob, row, record) for record in row.matches):
         row.outcome = Outcome.UNCHANGED
         row.write = None
 

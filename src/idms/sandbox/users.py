@@ -144,10 +144,13 @@ class Users:
             self.sb.accounts.unlock_manager()
             return True
         record = self._user(args[0])
-        change = Change(
-            ChangeKind.UPDATE, {"UnlockUserAccount": True}, identity={"ImisId": record["ImisId"]}
-        )
-        self.sb.write(CREDENTIALS, change)
+        identity = {"ImisId": record["ImisId"]}
+        if self.sb.is_2017:
+            # 2017 allows no User Credentials action; its unlock is the UserData object's.
+            self.sb.write("UserData", Change(ChangeKind.UPDATE, {"IsLockedOut": False}, identity))
+        else:
+            change = Change(ChangeKind.UPDATE, {"UnlockUserAccount": True}, identity)
+            self.sb.write(CREDENTIALS, change)
         return True
 
     def _update_password(self, args: list[str]) -> Any:

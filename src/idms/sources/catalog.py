@@ -29,6 +29,10 @@ D = Action.DELETE
 
 EMS_ONLY = frozenset({"ems"})
 CREDENTIALS_UNSUPPORTED = "not supported by iDMS or the iMIS REST API"
+UNLOCK_ON_2017 = (
+    "iMIS 2017 can only unlock user accounts, and it does so through the UserData business "
+    "object: update source UserData, match on the iMIS ID and map Is Locked Out = No."
+)
 
 
 def imis_id(required: bool = True, label: str = "iMIS ID", **kw: object) -> FieldDef:
@@ -227,21 +231,30 @@ USER_CREDENTIALS = SourceDef(
     identity=("ImisId",),
     keys="ImisId",
     actions=frozenset({I, IM, U, D}),
-    platform_actions={"2017": frozenset({U})},
-    platform_notes={
-        "2017": "iMIS 2017 can only unlock user accounts (through the UserData business object)."
-    },
+    # iMIS 2017 can only unlock, and does so through the UserData business object.
+    platform_actions={"2017": frozenset()},
+    platform_notes={"2017": UNLOCK_ON_2017},
     required_on_insert_note=(
         "existing contact: ImisId (the contact must have an Email and no credentials); "
         "new contact: FirstName, LastName, Email, Username, Password"
     ),
     rules=(
+        "Insert for an existing contact (iMIS ID): the contact must exist, have an e-mail and "
+        "have no credentials yet. Without a Username the contact's e-mail becomes the "
+        "username; without a Password the account exists but cannot log in until a password "
+        "is set.",
+        "Insert with a new contact (no iMIS ID): First Name, Last Name, Email, Username and "
+        "Password are required; the contact and its credentials are created together or not "
+        "at all.",
         "Usernames are unique without regard to case.",
-        "Passwords are stored only as argon2 hashes and never shown.",
-        "Update only locks or unlocks: Unlock User Account = 1/T/True/Y/Yes unlocks; locking is "
-        "not supported. Mapping Username or Password in an update is refused: delete the "
+        "Passwords need at least 6 characters (the iMIS default; IDMS_PASSWORD_MIN_LENGTH) and "
+        "may not start or end with a space; they are stored only as argon2 hashes and never "
+        "shown.",
+        "Update only unlocks: Unlock User Account = 1/T/True/Y/Yes unlocks (lock cleared, "
+        "failed-attempt count reset); locking is not supported. An update maps the match key(s) "
+        "and Unlock User Account only; mapping Username or Password is refused: delete the "
         "credentials and insert new ones.",
-        "Delete removes the credentials and keeps the contact.",
+        "Delete removes the credentials and keeps the contact; an insert afterwards works.",
         "After 5 failed logins (configurable) the account is locked out.",
     ),
     fields=(
@@ -303,6 +316,7 @@ USER_DATA = SourceDef(
     rules=(
         "Is Locked Out = 0/F/False/N/No unlocks (unlike EMS, where Unlock User Account = True); "
         "locking is not supported.",
+        "On iMIS 2017 this is the only way to unlock: User Credentials allows no action there.",
     ),
     fields=(
         imis_id(label="ID"),

@@ -238,6 +238,8 @@ def _plain_email(text: str) -> bool:
     if match is None or len(text) > 254 or text.index("@") > 64:
         return False
     domain = text[text.index("@") + 1 :].lower()
+    if "--" in domain:  # IDNA rules on hyphens in 3rd/4th place: the full validator decides
+        return False
     return not any(
         domain == special or domain.endswith("." + special) for special in SPECIAL_USE_DOMAIN_NAMES
     )

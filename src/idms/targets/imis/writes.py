@@ -9,8 +9,10 @@ first (``GET``) for an update or delete and its after image taken from the answe
 * business objects (Activity, panels, Address, GroupMember, LookupTable as GenTable ...):
   ``POST /api/{Entity}``; ``PUT`` / ``DELETE /api/{Entity}{identity}``, the PUT carrying the
   stored object with the changed properties replaced.
-* UserCredentials: ``POST /api/UserSecurity``; unlock through ``_execute UnlockUser`` (EMS) or a
-  ``PUT /api/UserData/{ID}`` with IsLockedOut false (2017); ``DELETE /api/UserSecurity/{id}``.
+* UserCredentials (EMS): ``POST /api/UserSecurity`` (``UserId`` for an existing contact, names
+  and e-mail for a new one); unlock through ``_execute UnlockUser``; ``DELETE
+  /api/UserSecurity/{id}``. iMIS 2017 allows none of these: its unlock is an update of the
+  UserData business object (``PUT /api/UserData/{ID}`` with IsLockedOut false, the generic way).
 * EventRegistration: ``_execute RegisterEvent``; Gift: ``POST /api/GiftInformationBatch``.
 
 What idms decides from the source declaration alone (read-only and unsupported fields, key
@@ -26,6 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from idms.sources.catalog import CONTACT
 from idms.sources.model import SourceDef
 from idms.targets.base import ApplyOptions, ApplyResult, Change, ChangeKind, Record, RowError
 from idms.targets.imis import entities, wire
@@ -365,6 +368,13 @@ class CredentialsWriter(Writer):
         values = self.writable(change.values)
         if values.get("UnlockUserAccount") is False:
             raise _no_locking()
+        if values.get("ImisId") not in (None, "") and values.get("Username") in (None, ""):
+            # Without a Username the login is named after the contact's e-mail, as iMIS's own
+            # "create logins for contacts with e-mail addresses" does; sent explicitly, so that
+            # every iMIS version (and the sandbox) names it alike.
+            email = self._contact_email(str(values["ImisId"]))
+            if email:
+                values["Username"] = email
         body: dict[str, Any] = {"$type": USER_SECURITY}
         for name, key in (("Username", "UserName"), ("Password", "Password"),
                           ("ImisId", "UserId"), ("FirstName", "FirstName"),
@@ -373,6 +383,17 @@ class CredentialsWriter(Writer):
                 body[key] = values[name]
         answer = self.client.post(self.path("api/UserSecurity"), body)
         return ApplyResult(change.ref, True, None, self.record(answer))
+
+    def _contact_email(self, imis_id: str) -> str | None:
+        path = "api/Party" + entities.identity_path(CONTACT, {"ImisId": imis_id})
+        try:
+            party = self.client.get(path)
+        except ImisRefused:
+            return None  # no such contact: iMIS says so when the credentials are posted
+        if not isinstance(party, Mapping):
+            return None
+        email = entities.record_from_party(party, CONTACT).get("Email")
+        return str(email) if email else None
 
     def update(self, change: Change) -> ApplyResult:
         before = self.record(self.stored(change))
@@ -396,14 +417,10 @@ class CredentialsWriter(Writer):
             raise _no_locking()
         if not unlock:
             return ApplyResult(change.ref, True, before, dict(before))
-        if self.platform == "2017":
-            path = "api/UserData" + entities.identity_path(self.source, before)
-            stored = self.client.get(path)
-            unlocked = self.modified(stored, {"IsLockedOut": False})
-            self.client.put(self.path(path), unlocked)
-        else:
-            request = wire.execute_request("UserSecurity", "UnlockUser", [before["Username"]])
-            self.client.post(self.path("api/UserSecurity/_execute"), request)
+        # EMS only: on 2017 User Credentials allows no action (the target refuses it before this)
+        # and accounts are unlocked through the UserData business object (the generic Writer).
+        request = wire.execute_request("UserSecurity", "UnlockUser", [before["Username"]])
+        self.client.post(self.path("api/UserSecurity/_execute"), request)
         after = self.record(self.client.get(self.url(before)))
         return ApplyResult(change.ref, True, before, after)
 
@@ -412,11 +429,6 @@ class CredentialsWriter(Writer):
         path = "api/UserSecurity" + entities.identity_path(self.source, before)
         self.client.delete(self.path(path))
         return ApplyResult(change.ref, True, before, None)
-
-    def modified(self, stored: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
-        data_spec = EntitySpec("UserData", "UserData", "generic", entities.USER_DATA_PROPERTIES)
-        writer = Writer(self.client, self.source, data_spec, self.platform, self.options)
-        return Writer.modified(writer, stored, values)
 
 
 def _no_locking() -> Refused:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, case, func, select
 
 from idms.sources.model import SourceDef
 from idms.targets.base import Change, ChangeKind, Record
@@ -36,6 +36,7 @@ from idms.targets.embedded.passwords import (
 from idms.targets.embedded.schema import contacts, users
 
 USERNAMES = "usernames"
+HAS_CREDENTIALS = "has_credentials"
 CONTACT_COLUMNS = {"FirstName": "first_name", "LastName": "last_name", "Email": "email"}
 NEW_CONTACT_FIELDS = ("FirstName", "LastName", "Email", "Username", "Password")
 
@@ -88,7 +89,7 @@ class CredentialsAdapter(SourceAdapter):
         ctx.claims.setdefault(USERNAMES, set()).update(taken_usernames(ctx.conn, names))
         existing = [str(c.values["ImisId"]) for c in inserts if c.values.get("ImisId")]
         having = self.fetch(ctx.conn, [(fold_text(i),) for i in existing])
-        ctx.claims.setdefault("has_credentials", set()).update(k[0] for k in having)
+        ctx.claims.setdefault(HAS_CREDENTIALS, set()).update(k[0] for k in having)
         new_contacts = sum(1 for c in inserts if not c.values.get("ImisId"))
         self._new_ids = allocate_contact_ids(ctx, new_contacts, set())
         self._new_ids.reverse()
@@ -107,7 +108,8 @@ class CredentialsAdapter(SourceAdapter):
         else:
             record = self._for_new_contact(ctx, values)
         username = str(record["Username"])
-        if not ctx.claim(USERNAMES, username_key(username)):
+        key = username_key(username)
+        if key in ctx.claims.setdefault(USERNAMES, set()):
             raise RowRejected(
                 "username_taken",
                 f"The username '{username}' is already used (usernames ignore case).",
@@ -120,6 +122,11 @@ class CredentialsAdapter(SourceAdapter):
             if problem:
                 raise RowRejected("weak_password", problem, "Password")
             record["_password_hash"] = hash_password(str(password))
+        # Every check passed: only now are the username and the contact taken for the batch, so
+        # that a refused row leaves them free for a later row (as one call per row over REST).
+        ctx.claim(USERNAMES, key)
+        if not record["_new_contact"]:
+            ctx.claim(HAS_CREDENTIALS, fold_text(record["ImisId"]))
         record.update(
             IsLockedOut=False,
             FailedPasswordAttemptCount=0,
@@ -137,11 +144,14 @@ class CredentialsAdapter(SourceAdapter):
                 "contact_not_found", f"iMIS ID {imis_id}: no contact has this iMIS ID.", "ImisId"
             )
         for name in ("FirstName", "LastName", "Email"):
-            if values.get(name) is not None:
+            # The contact's own values may come along (a record read back, an undo); others
+            # would be silently ignored, so they are refused.
+            if values.get(name) is not None and fold_text(values[name]) != fold_text(contact[name]):
                 raise RowRejected(
                     "contact_field_on_existing",
-                    f"{self.fields[name].label} can only be given when the credentials create a "
-                    "new contact (leave iMIS ID blank for that).",
+                    f"{self.fields[name].label} '{values[name]}' is not contact "
+                    f"{contact['ImisId']}'s: contact details can only be given when the "
+                    "credentials create a new contact (leave iMIS ID blank for that).",
                     name,
                 )
         if not contact["Email"]:
@@ -151,7 +161,7 @@ class CredentialsAdapter(SourceAdapter):
                 "credentials.",
                 "ImisId",
             )
-        if not ctx.claim("has_credentials", fold_text(imis_id)):
+        if fold_text(imis_id) in ctx.claims.setdefault(HAS_CREDENTIALS, set()):
             raise RowRejected(
                 "credentials_exist",
                 f"Contact {contact['ImisId']} already has user credentials; delete them first "
@@ -274,7 +284,9 @@ class UserDataAdapter(SourceAdapter):
         full = (
             func.coalesce(contacts.c.first_name, "") + " " + func.coalesce(contacts.c.last_name, "")
         )
-        cols["FullName"] = func.trim(func.coalesce(contacts.c.organization_name, full))
+        # A person's organization_name is their employer's: only an organization is named by it.
+        name = case((contacts.c.is_organization, contacts.c.organization_name), else_=full)
+        cols["FullName"] = func.trim(func.coalesce(name, full))
         return cols
 
     def build_select(self) -> Select[Any]:
