@@ -6,6 +6,8 @@ synchronous (durable at each checkpoint, safe with WAL). PostgreSQL goes through
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +36,31 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # idms emits BEGIN itself (below) so that writers can ask for BEGIN IMMEDIATE.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    _use_wal(cursor)
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _use_wal(cursor: Any) -> None:
+    """Put the file in WAL mode (it stays so); wait out another connection doing the same.
+
+    Switching the journal mode of a new file is refused at once, without the busy handler,
+    while another connection switches it: several processes opening one new workspace at the
+    same moment must not fail for that.
+    """
+    deadline = time.monotonic() + 30
+    while True:
+        if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+            return
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _sqlite_begin(conn: Any) -> None:
