@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert, inspect, text
+from sqlalchemy import inspect, text
 
 from idms.db import make_engine
 from idms.errors import PanelDefinitionError, UnknownSourceError
@@ -20,7 +20,8 @@ from idms.targets.embedded.passwords import LoginOutcome
 from idms.targets.embedded.target import EmbeddedTarget
 from pgdb import fresh_database
 
-from .suite import PANELS, PASSWORD, REFERENCE, PanelContract, TargetContract, inserted, one, update
+from .seeding import seed_store
+from .suite import PANELS, PASSWORD, PanelContract, TargetContract, inserted, one, update
 
 
 class EmbeddedContract(TargetContract, PanelContract):
@@ -28,63 +29,7 @@ class EmbeddedContract(TargetContract, PanelContract):
 
     def seed_reference_data(self, target: Target) -> None:
         assert isinstance(target, EmbeddedTarget)
-        ref = REFERENCE
-        with target.engine.begin() as conn:
-            conn.execute(
-                insert(schema.groups),
-                [
-                    {"group_name": name, "description": description, "group_type": "COMMITTEE"}
-                    for name, (description, _) in ref.groups.items()
-                ],
-            )
-            conn.execute(
-                insert(schema.group_roles),
-                [
-                    {"group_name": name, "role_name": role}
-                    for name, (_, roles) in ref.groups.items()
-                    for role in roles
-                ],
-            )
-            conn.execute(
-                insert(schema.events),
-                [
-                    {"event_code": code, "event_name": name, "status": status}
-                    for code, (name, status) in ref.events.items()
-                ],
-            )
-            conn.execute(
-                insert(schema.event_functions),
-                [
-                    {
-                        "event_code": f.event_code,
-                        "function_code": f.function_code,
-                        "function_name": f.function_name,
-                        "is_registration_option": f.is_registration_option,
-                        "price": f.price,
-                        "capacity": f.capacity,
-                    }
-                    for f in ref.functions
-                ],
-            )
-            conn.execute(
-                insert(schema.gift_items),
-                [{"gift_item_id": code, "name": name} for code, name in ref.gift_items.items()],
-            )
-            conn.execute(
-                insert(schema.payment_methods),
-                [
-                    {"payment_method_id": code, "name": name, "payment_type": kind}
-                    for code, (name, kind) in ref.payment_methods.items()
-                ],
-            )
-            conn.execute(
-                insert(schema.communication_preferences),
-                [
-                    {"code": code, "name": name, "description": description}
-                    for code, (name, description) in ref.communication_preferences.items()
-                ],
-            )
-        target.refresh()
+        seed_store(target)
 
     def seed_panels(self, target: Target) -> None:
         assert isinstance(target, EmbeddedTarget)
