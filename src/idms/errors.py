@@ -12,11 +12,9 @@ exactly one boundary per target; nothing above a target catches them.
     │   ├── ConfigError                a setting (flag, IDMS_* variable) is wrong
     │   ├── UnknownSourceError         no such source (suggests the closest name)
     │   ├── UnknownFieldError          no such field on a source (suggests the closest name)
-    │   ├── UnsupportedError           a field/action/platform the source does not support
     │   ├── CoercionError              a value cannot be read as the field's type
     │   ├── FilterError                a filter operator or value is wrong
-    │   ├── PanelDefinitionError       a panel definition file is malformed
-    │   └── RecordRejectedError        the target refused a record (e.g. an iMIS ID already taken)
+    │   └── PanelDefinitionError       a panel definition file is malformed
     ├── SecretError                    a secret cannot be stored or read (bad key, tampered data)
     ├── StateError                     the suite database is unusable
     └── TargetError                    talking to the target failed
@@ -102,10 +100,6 @@ class UnknownFieldError(InvalidInputError):
         )
 
 
-class UnsupportedError(InvalidInputError):
-    """A field, action or platform that the source does not support, with the reason."""
-
-
 class CoercionError(InvalidInputError):
     """A value cannot be read as its field's type. ``code`` is stable for reports."""
 
@@ -124,14 +118,6 @@ class PanelDefinitionError(InvalidInputError):
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__("Invalid panel definition:\n" + "\n".join(f"  - {p}" for p in problems))
-
-
-class RecordRejectedError(InvalidInputError):
-    """The target refused a record outright (used where a single write is asked for)."""
-
-    def __init__(self, message: str, *, code: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 class SecretError(IdmsError):

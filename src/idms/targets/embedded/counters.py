@@ -6,7 +6,7 @@ the transaction ends, so concurrent writers never receive the same number.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, insert, update
 
 from idms.targets.embedded.schema import counters
 
@@ -35,15 +35,3 @@ def allocate(conn: Connection, name: str, count: int) -> range:
         conn.execute(insert(counters).values(name=name, value=count))
         new_value = count
     return range(new_value - count + 1, new_value + 1)
-
-
-def current(conn: Connection, name: str) -> int:
-    value = conn.execute(select(counters.c.value).where(counters.c.name == name)).scalar()
-    return int(value or 0)
-
-
-def raise_to(conn: Connection, name: str, at_least: int) -> None:
-    """Make sure the counter is not below ``at_least`` (after IDs were supplied by hand)."""
-    if current(conn, name) >= at_least:
-        return
-    allocate(conn, name, at_least - current(conn, name))

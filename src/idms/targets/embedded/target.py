@@ -306,9 +306,6 @@ class EmbeddedTarget:
         self.refresh()
         return panel
 
-    def count(self, source: str) -> int:
-        return sum(1 for _ in self.read(source))
-
 
 def _first(exc: BaseException) -> str:
     text = str(exc).strip()

@@ -14,7 +14,7 @@ Shared by the REST target (records -> requests, responses -> records) and the sa
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Literal
@@ -413,7 +413,3 @@ def values_from_party(obj: Mapping[str, Any], source: SourceDef) -> dict[str, An
 def record_from_party(obj: Mapping[str, Any], source: SourceDef) -> Record:
     values = values_from_party(obj, source)
     return {f.name: values.get(f.name) for f in source.fields if not f.write_only and not f.secret}
-
-
-def wire_identity_elements(obj: Mapping[str, Any]) -> Sequence[str]:
-    return wire.identity_elements(obj)

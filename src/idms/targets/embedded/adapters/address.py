@@ -10,11 +10,10 @@ from sqlalchemy import bindparam
 from idms.targets.base import Record
 from idms.targets.embedded.adapters.base import (
     ApplyContext,
-    PlannedChange,
     SourceAdapter,
-    Write,
     fold_text,
 )
+from idms.targets.embedded.adapters.execution import PlannedChange, Write
 from idms.targets.embedded.schema import addresses
 
 PREFERRED = ("IsPreferredMailing", "IsPreferredBilling", "IsPreferredShipping")

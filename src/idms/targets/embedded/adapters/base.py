@@ -2,10 +2,8 @@
 
 Reads stream with filters; ``match`` is one set-based query per chunk of criteria; ``apply`` plans
 a whole batch in memory (before-images fetched at once, defaults, counters, lookups, the source's
-rules), then writes it with ``executemany`` per statement shape. If the database still refuses
-something, the batch is retried one change at a time inside savepoints, so one bad row never
-sinks its neighbours. Source-specific rules live in subclasses, through the ``check_*`` and
-``writes_*`` hooks.
+rules), then hands the planned writes to ``execution.py``. Source-specific rules live in
+subclasses, through the ``check_*`` and ``writes_*`` hooks.
 """
 
 from __future__ import annotations
@@ -18,7 +16,6 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    Executable,
     Select,
     Table,
     and_,
@@ -28,9 +25,7 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from idms.bulk import execute_many
 from idms.errors import FilterError
 from idms.sources.model import DefaultRule, FieldDef, SourceDef
 from idms.targets.base import (
@@ -42,7 +37,12 @@ from idms.targets.base import (
     Record,
     RowError,
 )
-from idms.targets.embedded import counters
+from idms.targets.embedded.adapters.execution import (
+    PlannedChange,
+    Write,
+    execute_segment,
+    segments,
+)
 from idms.targets.embedded.filters import filter_clause
 from idms.targets.embedded.keys import new_guid
 from idms.targets.embedded.lookups import LookupCache
@@ -87,26 +87,6 @@ class ApplyContext:
 
     def release(self, name: str, value: Any) -> None:
         self.claims.get(name, set()).discard(value)
-
-
-@dataclass
-class Write:
-    """One statement execution; writes with the same ``shape`` run together as executemany."""
-
-    phase: int
-    shape: tuple[Any, ...]
-    statement: Executable
-    params: dict[str, Any]
-
-
-@dataclass
-class PlannedChange:
-    index: int
-    change: Change
-    identity: tuple[Any, ...] | None
-    before: Record | None
-    after: Record | None
-    writes: list[Write]
 
 
 def spellings(values: Any) -> list[str]:
@@ -362,8 +342,8 @@ class SourceAdapter:
                 current[self.identity_of(plan.after)] = plan.after
             results[i] = ApplyResult(change.ref, True, plan.before, plan.after)
         self.finish_batch(ctx, planned)
-        for segment in _segments(planned):
-            failed = self._execute(ctx.conn, segment)
+        for segment in segments(planned):
+            failed = execute_segment(ctx.conn, segment)
             for index, error in failed.items():
                 results[index] = ApplyResult(changes[index].ref, False, error=error)
         return results
@@ -648,23 +628,6 @@ class SourceAdapter:
         stmt = table.delete().where(and_(*[table.c[k] == bindparam(f"key_{k}") for k in keys]))
         return Write(phase, ("delete", table.name), stmt, {f"key_{k}": old[k] for k in keys})
 
-    def _execute(self, conn: Connection, segment: list[PlannedChange]) -> dict[int, RowError]:
-        """Run a segment's writes grouped by shape; on refusal, one change at a time."""
-        try:
-            with conn.begin_nested():
-                _run_grouped(conn, [w for p in segment for w in p.writes])
-            return {}
-        except (IntegrityError, DBAPIError):
-            pass
-        failed: dict[int, RowError] = {}
-        for plan in segment:
-            try:
-                with conn.begin_nested():
-                    _run_grouped(conn, plan.writes)
-            except (IntegrityError, DBAPIError) as exc:
-                failed[plan.index] = RowError("rejected_by_store", _db_message(exc))
-        return failed
-
 
 class RowRejected(Exception):
     """Raised by planning hooks to refuse one change with a row error."""
@@ -672,42 +635,6 @@ class RowRejected(Exception):
     def __init__(self, code: str, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.error = RowError(code, message, field)
-
-
-def _segments(planned: list[PlannedChange]) -> Iterator[list[PlannedChange]]:
-    """Runs of same-kind changes, cut where a record appears again (its order matters)."""
-    segment: list[PlannedChange] = []
-    seen: set[tuple[Any, ...]] = set()
-    for plan in planned:
-        key = plan.identity
-        if segment and (
-            plan.change.kind is not segment[-1].change.kind or (key is not None and key in seen)
-        ):
-            yield segment
-            segment, seen = [], set()
-        segment.append(plan)
-        if key is not None:
-            seen.add(key)
-    if segment:
-        yield segment
-
-
-def _run_grouped(conn: Connection, writes: list[Write]) -> None:
-    for phase in sorted({w.phase for w in writes}):
-        groups: dict[tuple[Any, ...], list[Write]] = {}
-        for w in writes:
-            if w.phase == phase:
-                groups.setdefault(w.shape, []).append(w)
-        for shape, group in groups.items():
-            execute_many(conn, shape, group[0].statement, [w.params for w in group])
-
-
-def _db_message(exc: DBAPIError) -> str:
-    text = str(exc.orig) if exc.orig is not None else str(exc)
-    first = text.strip().splitlines()[0] if text.strip() else "refused"
-    if isinstance(exc, IntegrityError):
-        return f"The store refused the record: it conflicts with an existing one ({first})."
-    return f"The store refused the record ({first})."
 
 
 def load_contacts(conn: Connection, ids: set[str]) -> dict[str, Record]:
@@ -732,8 +659,3 @@ def load_contacts(conn: Connection, ids: set[str]) -> dict[str, Record]:
                 "LastName": last_name,
             }
     return found
-
-
-def allocate_numbers(ctx: ApplyContext, counter: str, count: int) -> Iterator[int]:
-    """Numbers from a counter for ``count`` new records."""
-    return iter(counters.allocate(ctx.conn, counter, count))

@@ -21,10 +21,10 @@ from idms.targets.embedded.adapters.base import (
     RowRejected,
     SourceAdapter,
     StorePolicy,
-    Write,
     fold_text,
     spellings,
 )
+from idms.targets.embedded.adapters.execution import Write
 from idms.targets.embedded.schema import addresses, contacts, snake
 
 ADDRESS_FIELDS = (

@@ -22,10 +22,10 @@ from idms.targets.embedded.adapters.base import (
     RowRejected,
     SourceAdapter,
     StorePolicy,
-    Write,
     fold_text,
 )
 from idms.targets.embedded.adapters.contact import allocate_contact_ids
+from idms.targets.embedded.adapters.execution import Write
 from idms.targets.embedded.keys import new_guid
 from idms.targets.embedded.passwords import (
     hash_password,

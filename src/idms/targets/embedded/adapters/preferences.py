@@ -17,8 +17,8 @@ from idms.targets.embedded.adapters.base import (
     RowRejected,
     SourceAdapter,
     StorePolicy,
-    Write,
 )
+from idms.targets.embedded.adapters.execution import Write
 from idms.targets.embedded.schema import communication_preference_values as values_table
 from idms.values.types import FieldType
 

@@ -17,9 +17,9 @@ from idms.targets.embedded.adapters.base import (
     ApplyContext,
     RowRejected,
     SourceAdapter,
-    Write,
     spellings,
 )
+from idms.targets.embedded.adapters.execution import Write
 from idms.targets.embedded.schema import relationships
 
 
