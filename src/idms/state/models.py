@@ -110,6 +110,20 @@ class Template(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class Query(Base):
+    """A saved query (the IQA equivalent), run by name; ``iqa_key`` is its IQA path folded to
+    lower case, unique, so that the sandbox finds it by path as iMIS does."""
+
+    __tablename__ = "queries"
+
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True)
+    iqa_key: Mapped[str] = mapped_column(String(500), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    document: Mapped[str] = mapped_column(Text)  # the query document, as JSON
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Run(Base):
     """One execution (or plan) of a job, or an undo of one, with its outcome counts."""
 

@@ -10,13 +10,17 @@ bool, date, datetime, None). Secret fields (passwords) never appear in a record.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Literal, Protocol, runtime_checkable
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from idms.errors import FilterError
 from idms.sources.model import Action, SourceDef
+
+if TYPE_CHECKING:
+    from idms.queries.compile import CompiledQuery
 
 Record = dict[str, Any]
 
@@ -196,6 +200,55 @@ class Capabilities:
         return action in self.sources.get(source, frozenset())
 
 
+class QueryResult:
+    """A query's rows, streamed: tuples of typed values in ``columns`` order (the aliases).
+
+    ``count`` (when the target can say) counts every row of the query, ignoring offset and
+    limit; it may cost a query of its own. Iterate once; close when done (or use ``with``).
+    """
+
+    def __init__(
+        self,
+        columns: Sequence[str],
+        rows: Iterator[tuple[Any, ...]],
+        *,
+        count: Callable[[], int] | None = None,
+        closer: Callable[[], None] | None = None,
+    ) -> None:
+        self.columns = tuple(columns)
+        self._rows = rows
+        self.count = count
+        self._closer = closer
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        return self._rows
+
+    def records(self) -> Iterator[Record]:
+        """The rows as dicts by alias."""
+        columns = self.columns
+        for row in self._rows:
+            yield dict(zip(columns, row, strict=True))
+
+    def close(self) -> None:
+        closer, self._closer = self._closer, None
+        close_rows = getattr(self._rows, "close", None)
+        if close_rows is not None:
+            close_rows()
+        if closer is not None:
+            closer()
+
+    def __enter__(self) -> QueryResult:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
 @runtime_checkable
 class Target(Protocol):
     """Where iMIS data lives. Every method works on whole batches."""
@@ -241,6 +294,22 @@ class Target(Protocol):
         limit: int | None = None,
     ) -> Iterator[Record]:
         """Stream the source's records that pass every filter (ANDed)."""
+        ...
+
+    def query(
+        self,
+        query: CompiledQuery,
+        params: Mapping[str, Any] | None = None,
+        *,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> QueryResult:
+        """Run a saved query (the IQA equivalent) with its prompts' values; rows stream.
+
+        The embedded store runs it as SQL; a REST target asks iMIS to run the query's IQA
+        (``/api/iqa``), page by page to the end. ``offset`` and ``limit`` select a window of the
+        ordered rows (the query's own ``limit`` applies first).
+        """
         ...
 
     def close(self) -> None: ...

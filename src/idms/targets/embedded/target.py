@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, Select, select
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from idms.config import Settings
-from idms.errors import RetryableTargetError, TerminalTargetError
+from idms.errors import InvalidInputError, RetryableTargetError, TerminalTargetError
 from idms.sources import catalog
 from idms.sources.model import Action, SourceDef
 from idms.sources.panels import PanelDefinition, panel_source
@@ -27,6 +27,7 @@ from idms.targets.base import (
     Change,
     ChangeKind,
     Filter,
+    QueryResult,
     Record,
     RowError,
 )
@@ -43,7 +44,17 @@ from idms.targets.embedded.adapters.preferences import PreferencesAdapter, prefe
 from idms.targets.embedded.adapters.relationship import RelationshipAdapter
 from idms.targets.embedded.lookups import LookupCache, load_codes
 from idms.targets.embedded.passwords import LoginResult, attempt_login
+from idms.targets.embedded.query import (
+    build_query,
+    converters,
+    count_statement,
+    typed_rows,
+    window,
+)
 from idms.targets.embedded.store import open_store
+
+if TYPE_CHECKING:
+    from idms.queries.compile import CompiledQuery
 
 MAX_BATCH = 5000
 T = TypeVar("T")
@@ -285,6 +296,43 @@ class EmbeddedTarget:
         adapter = self.adapter(source)
         with self._connect() as conn:
             yield from adapter.read(conn, filters, order_by, limit)
+
+    def query(
+        self,
+        query: CompiledQuery,
+        params: Mapping[str, Any] | None = None,
+        *,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> QueryResult:
+        if query.source is None:
+            raise InvalidInputError(
+                f"'{query.name}' is an IQA of iMIS ({query.iqa_path}): it runs only on a REST "
+                "target (--target imis+https://…). On the embedded store, save it with 'from' "
+                "and 'columns'."
+            )
+        bound = query.bind(params or {})
+        stmt = build_query(query, bound, self.adapter)
+        convert = converters(query)
+
+        def count() -> int:
+            with self._connect() as conn:
+                return int(conn.execute(count_statement(stmt, query)).scalar_one())
+
+        windowed = window(stmt, query, offset, limit)
+        return QueryResult(query.aliases, typed_rows(self._stream(windowed), convert), count=count)
+
+    def _stream(self, stmt: Select[Any]) -> Iterator[tuple[Any, ...]]:
+        """The rows of ``stmt``, fetched in chunks on a connection held while they are read."""
+        with self._connect() as conn:
+            try:
+                result = conn.execution_options(yield_per=2000).execute(stmt)
+                for chunk in result.partitions():
+                    yield from (tuple(row) for row in chunk)
+            except OperationalError as exc:
+                raise RetryableTargetError(
+                    f"The embedded store is busy or unreachable: {_first(exc)}"
+                ) from None
 
     def close(self) -> None:
         self.engine.dispose()

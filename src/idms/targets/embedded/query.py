@@ -1,0 +1,140 @@
+"""Saved queries as SQL over the embedded store: one SELECT, streamed.
+
+The query's own source is read through its adapter's FROM clause and columns (so a Contact's
+primary-address fields come with it); each relation is the related adapter's SELECT as a
+subquery, joined on its ``on`` pairs plus the relation's own filters (a LEFT JOIN unless the
+relation is required). Text compares and sorts without case, blanks first, as iMIS's SQL Server
+collation does; rows come in the query's order and then by the source's identity, so paging
+through them never shows a row twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, select, true
+
+from idms.targets.embedded.adapters.base import SourceAdapter
+from idms.targets.embedded.filters import filter_clause
+from idms.values.types import FieldType
+
+if TYPE_CHECKING:
+    from idms.queries.compile import BoundFilters, CompiledQuery
+
+Columns = dict[str, ColumnElement[Any]]
+
+
+def build_query(
+    cquery: CompiledQuery,
+    bound: BoundFilters,
+    adapter_for: Callable[[str], SourceAdapter],
+) -> Select[Any]:
+    """The SELECT for ``cquery`` with ``bound`` filters, columns labelled by alias."""
+    assert cquery.source is not None
+    main = adapter_for(cquery.source.name)
+    columns: dict[str | None, Columns] = {None: dict(main.columns)}
+    from_clause = main.base_select().get_final_froms()[0]
+    identity_order: list[ColumnElement[Any]] = [main.columns[k] for k in main.source.identity]
+    for index, relation in enumerate(cquery.relations.values()):
+        related = adapter_for(relation.source.name)
+        sub = related.base_select().subquery(f"r{index}")
+        rel_columns: Columns = {name: sub.c[name] for name in related.columns}
+        columns[relation.name] = rel_columns
+        conditions: list[ColumnElement[bool]] = [
+            main.columns[mine.name] == rel_columns[theirs.name] for mine, theirs in relation.on
+        ]
+        conditions.extend(
+            filter_clause(relation.source, rel_columns, flt)
+            for flt in bound.on.get(relation.name, [])
+        )
+        on = and_(*conditions) if conditions else true()
+        if relation.required:
+            from_clause = from_clause.join(sub, on)
+        else:
+            from_clause = from_clause.outerjoin(sub, on)
+        identity_order.extend(rel_columns[k] for k in related.source.identity)
+
+    selected = [columns[c.relation][c.field.name].label(c.alias) for c in cquery.columns]
+    stmt = select(*selected).select_from(from_clause)
+    for relation_name, flt in bound.where:
+        source = (
+            cquery.relations[relation_name].source if relation_name is not None else main.source
+        )
+        stmt = stmt.where(filter_clause(source, columns[relation_name], flt))
+
+    if cquery.query.distinct:
+        inner = stmt.distinct().subquery("q")
+        by_alias = {c.alias: inner.c[c.alias] for c in cquery.columns}
+        outer = select(*[inner.c[c.alias] for c in cquery.columns])
+        order: list[ColumnElement[Any]] = []
+        for o in cquery.order:
+            same = [c for c in cquery.columns if (c.relation, c.field) == (o.relation, o.field)]
+            alias = same[0].alias if same else None
+            if alias is not None:
+                order.append(_sort(by_alias[alias], o.field.type, o.descending))
+        order.extend(_sort(by_alias[c.alias], c.field.type, False) for c in cquery.columns)
+        return outer.order_by(*order)
+
+    order = [
+        _sort(columns[o.relation][o.field.name], o.field.type, o.descending) for o in cquery.order
+    ]
+    order.extend(col.asc() for col in identity_order)
+    return stmt.order_by(*order)
+
+
+def _sort(col: ColumnElement[Any], ftype: FieldType, descending: bool) -> ColumnElement[Any]:
+    key = func.lower(col) if ftype.is_text else col
+    return key.desc().nulls_last() if descending else key.asc().nulls_first()
+
+
+def window(stmt: Select[Any], cquery: CompiledQuery, offset: int, limit: int | None) -> Select[Any]:
+    """The rows ``offset`` .. ``offset+limit`` of the first ``cquery.query.limit`` rows."""
+    cap = cquery.query.limit
+    if cap is not None:
+        remaining = max(cap - offset, 0)
+        limit = remaining if limit is None else min(limit, remaining)
+    if offset:
+        stmt = stmt.offset(offset)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return stmt
+
+
+def count_statement(stmt: Select[Any], cquery: CompiledQuery) -> Select[Any]:
+    """How many rows the query has (its own ``limit`` included)."""
+    counted = select(func.count()).select_from(window(stmt, cquery, 0, None).subquery("c"))
+    return counted
+
+
+def converters(cquery: CompiledQuery) -> list[tuple[int, Callable[[Any], Any]]]:
+    """Per-column conversions from stored to typed values (only the columns that need one)."""
+    out: list[tuple[int, Callable[[Any], Any]]] = []
+    for i, column in enumerate(cquery.columns):
+        ftype = column.field.type
+        if ftype is FieldType.MULTISELECT:
+            out.append((i, _codes))
+        elif ftype is FieldType.BOOLEAN:
+            out.append((i, _boolean))
+    return out
+
+
+def typed_rows(
+    rows: Iterator[tuple[Any, ...]], convert: list[tuple[int, Callable[[Any], Any]]]
+) -> Iterator[tuple[Any, ...]]:
+    if not convert:
+        yield from rows
+        return
+    for row in rows:
+        values = list(row)
+        for i, fn in convert:
+            values[i] = fn(values[i])
+        yield tuple(values)
+
+
+def _codes(value: Any) -> Any:
+    return tuple(v for v in value.split(",") if v) or None if value else None
+
+
+def _boolean(value: Any) -> Any:
+    return None if value is None else bool(value)
