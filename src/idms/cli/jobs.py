@@ -100,6 +100,16 @@ def run_command(
             show_default=False,
         ),
     ] = None,
+    params: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            "-p",
+            metavar="NAME=VALUE",
+            help="A value for a prompt of the job's saved query (iUpdate); repeatable.",
+            show_default=False,
+        ),
+    ] = None,
     plan: PlanOption = False,
     as_json: JsonOption = False,
     yes: YesOption = False,
@@ -111,7 +121,12 @@ def run_command(
     read the file, shows a progress bar, then the outcome counts, the first errors, the
     failed-rows file and what to do next. A delete asks for confirmation unless --yes.
 
-    Example: idms run attendance.yml --input march.xlsx --plan
+    A job whose input is a saved query (input: {query: NAME}) is an iUpdate job: the query runs
+    on the target and its rows are the input; --param gives its prompts' values.
+
+    Examples:
+      idms run attendance.yml --input march.xlsx --plan
+      idms run unlock-locked-out.yml --param last_name=S --yes
     """
     if (job_file is None) == (template is None):
         raise InvalidInputError(
@@ -119,15 +134,44 @@ def run_command(
             "--input FILE), not both or neither."
         )
 
+    given = parse_params(params or [])
+
     def build(templates: TemplateStore) -> Job:
         from idms.jobs.assemble import job_from_file, job_from_template
 
         if job_file is not None:
-            return job_from_file(job_file, templates=templates, input_file=input_file)
-        assert template is not None
-        return job_from_template(template, templates=templates, input_file=input_file)
+            job = job_from_file(job_file, templates=templates, input_file=input_file)
+        else:
+            assert template is not None
+            job = job_from_template(template, templates=templates, input_file=input_file)
+        return with_params(job, given)
 
     execute(ctx, build, plan=plan, as_json=as_json, yes=yes)
+
+
+def parse_params(items: list[str]) -> dict[str, str]:
+    """``--param NAME=VALUE`` options as a dict (a bad one is refused, naming it)."""
+    out: dict[str, str] = {}
+    for text in items:
+        name, sep, value = text.partition("=")
+        if not sep or not name.strip():
+            raise InvalidInputError(
+                f"--param '{text}': write NAME=VALUE, e.g. --param since=2026-01-01"
+            )
+        out[name.strip()] = value
+    return out
+
+
+def with_params(job: Job, params: dict[str, str]) -> Job:
+    """The job with ``params`` merged into its query's parameters."""
+    if not params:
+        return job
+    if job.input is None or job.input.query is None:
+        raise InvalidInputError(
+            "--param gives a saved query's prompts; this job reads a file, not a query."
+        )
+    spec = job.input.model_copy(update={"params": {**job.input.params, **params}})
+    return job.model_copy(update={"input": spec})
 
 
 def import_command(
@@ -269,6 +313,7 @@ def execute(
 ) -> None:
     """Build, check, confirm, run and report a job; exits with the run's exit code."""
     from idms.jobs.runner import prepare_job, run_job
+    from idms.state.queries import QueryStore
     from idms.state.runs import RunStore
     from idms.state.templates import TemplateStore
 
@@ -278,7 +323,9 @@ def execute(
     with suite_engine(settings) as engine, open_target(settings) as target:
         templates = TemplateStore(engine)
         job = build(templates)
-        cjob, reader = prepare_job(job, target)  # JobInvalid (exit 2) before anything is written
+        queries = QueryStore(engine)
+        # JobInvalid / QueryInvalid (exit 2) before anything is written
+        cjob, reader = prepare_job(job, target, queries)
         with reader:
             detected = reader.detected.to_dict()
         if save_template:
@@ -298,6 +345,7 @@ def execute(
                 progress=progress,
                 error_dir=runs_folder(settings),
                 target_label=settings.target,
+                queries=queries,
             )
         if as_json:
             print_json(report.summary())
@@ -312,10 +360,13 @@ def execute(
 
 def _save_template(templates: TemplateStore, name: str, job: Job) -> None:
     document = job.to_document()
-    document.pop("input", None)
+    by_query = job.input is not None and job.input.query is not None
+    if not by_query:
+        document.pop("input", None)
     new = templates.save(name, document, job.description)
     verb = "saved" if new else "replaced"
-    print_note(f"Template '{name}' {verb}. Run it with: idms run --template {name} --input FILE")
+    run_with = "" if by_query else " --input FILE"
+    print_note(f"Template '{name}' {verb}. Run it with: idms run --template {name}{run_with}")
 
 
 def _print_preamble(
@@ -324,7 +375,10 @@ def _print_preamble(
     """How the input was read and what the job will do (terminal only)."""
     console = out()
     spec = job.input
-    file_name = Path(spec.file).name if spec is not None and spec.file else "input"
+    if spec is not None and spec.query:
+        file_name = "Query"
+    else:
+        file_name = Path(spec.file).name if spec is not None and spec.file else "input"
     line = Text(f"{file_name}: ", style="bold")
     line.append(describe_detected(detected))
     console.print(line, soft_wrap=True)

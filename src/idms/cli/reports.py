@@ -144,6 +144,8 @@ def describe_detected(detected: Mapping[str, Any]) -> str:
             quotechar=detected.get("quotechar"),
             sheet=detected.get("sheet"),
             sheets=tuple(detected.get("sheets") or ()),
+            query=detected.get("query"),
+            params=tuple((detected.get("params") or {}).items()),
         )
     except (KeyError, TypeError, ValueError):
         return ", ".join(f"{k} {v}" for k, v in detected.items() if v not in (None, "", []))

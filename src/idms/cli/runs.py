@@ -264,12 +264,12 @@ def errors_command(
     Example: idms runs errors 1ee7d121 -o failed.xlsx
     """
     from idms.jobs.errorfile import write_error_file
-    from idms.state.runs import RunStore
+    from idms.state.runs import JOB_KINDS, RunStore
 
     with suite_engine(get_settings(ctx)) as engine:
         store = RunStore(engine)
         info = store.get(run)
-        if info.kind != "import":
+        if info.kind not in JOB_KINDS:
             raise InvalidInputError(f"Run {info.id} is an undo; it has no input rows to write.")
         count = info.counts["errors"]
         if not count:
@@ -311,14 +311,14 @@ def undo_command(
     Example: idms runs undo 1ee7d121 --yes
     """
     from idms.jobs.undo import undo_run
-    from idms.state.runs import RunStore
+    from idms.state.runs import JOB_KINDS, RunStore
 
     state = get_state(ctx)
     settings = state.settings
     with suite_engine(settings) as engine, open_target(settings) as target:
         store = RunStore(engine)
         info = store.get(run)
-        undoable = info.kind == "import" and not info.plan_only and not info.undone_by
+        undoable = info.kind in JOB_KINDS and not info.plan_only and not info.undone_by
         if undoable and not yes:  # the library refuses the others, with the reason
             _confirm_undo(info)
         with row_progress("Undoing", on_stderr=as_json) as progress:

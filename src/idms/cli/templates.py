@@ -70,8 +70,9 @@ def save_command(
 
     The template keeps the job's source, action, mappings and options, not its input file: give
     the file when running it ('idms run --template NAME --input FILE'), or name the template in
-    a job file ('template: NAME'). The job is checked against the target first (fields, action,
-    options); an invalid job is refused with every problem listed.
+    a job file ('template: NAME'). An iUpdate job's input (a saved query and its parameters) is
+    part of the template: 'idms run --template NAME' runs it. The job is checked against the
+    target first (fields, action, options); an invalid job is refused with every problem listed.
 
     Example: idms template save attendance.yml --name "Webinar attendance"
     """
@@ -92,7 +93,9 @@ def save_command(
                 f"{job_file} has no name: give the template one with --name NAME."
             )
         document = job.to_document()
-        document.pop("input", None)
+        by_query = job.input is not None and job.input.query is not None
+        if not by_query:
+            document.pop("input", None)
         new = store.save(
             template_name,
             document,
@@ -100,7 +103,8 @@ def save_command(
         )
     verb = "saved" if new else "replaced"
     print_line(f"Template '{template_name}' {verb}.")
-    print_note(f"Run it with: idms run --template {_quoted(template_name)} --input FILE")
+    run_with = "" if by_query else " --input FILE"
+    print_note(f"Run it with: idms run --template {_quoted(template_name)}{run_with}")
 
 
 @template_app.command("list")

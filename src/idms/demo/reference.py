@@ -154,7 +154,8 @@ LOOKUPS: dict[str, tuple[Code, ...]] = {
         ("UNDELIV", "Undeliverable as addressed", None),
         ("VACANT", "Vacant", None),
     ),
-    "ACTIVITY_TYPE": ACTIVITY_TYPES,
+    # TOCALL is never generated: staff create "to call" follow-ups (docs/examples).
+    "ACTIVITY_TYPE": (*ACTIVITY_TYPES, ("TOCALL", "To call (staff follow-up)", None)),
     "RELATIONSHIP_TYPE": RELATIONSHIP_TYPES,
     "TRIBUTE_TYPE": (("HONOR", "In honor of", None), ("MEMORY", "In memory of", None)),
     "EVENT_STATUS": (("A", "Active", None), ("C", "Closed", None), ("P", "Pending", None)),

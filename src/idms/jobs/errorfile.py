@@ -10,7 +10,7 @@ from pathlib import Path
 
 from idms.errors import InvalidInputError
 from idms.jobs.writers import WRITE_EXTENSIONS, write_table
-from idms.state.runs import RowResult, RunStore
+from idms.state.runs import JOB_KINDS, RowResult, RunStore
 
 ERROR_COLUMN = "Error"
 
@@ -25,7 +25,7 @@ def error_text(row: RowResult) -> str:
 def write_error_file(runs: RunStore, run_ref: str, path: str | Path) -> Path:
     """Write the run's failed rows to ``path`` (.csv or .xlsx); returns the path."""
     run = runs.get(run_ref)
-    if run.kind != "import":
+    if run.kind not in JOB_KINDS:
         raise InvalidInputError(f"Run {run.id} is an undo; it has no input rows to write back.")
     columns = list(run.columns)
     error_column = ERROR_COLUMN

@@ -105,7 +105,7 @@ class ReadOptions:
 class Detected:
     """What :func:`open_input` found (or was told): enough to explain how the file was read."""
 
-    format: Literal["csv", "xlsx"]
+    format: Literal["csv", "xlsx", "query"]
     columns: tuple[str, ...]
     header_row: int
     encoding: str | None = None  # csv: e.g. "utf-8-sig" (BOM), "utf-8", "utf-16", "cp1252"
@@ -113,11 +113,17 @@ class Detected:
     quotechar: str | None = None
     sheet: str | None = None  # xlsx
     sheets: tuple[str, ...] = ()  # xlsx: all sheet names
+    query: str | None = None  # query: the saved query's name (or IQA path)
+    params: tuple[tuple[str, str], ...] = ()  # query: the prompts' values, as text
 
     def describe(self) -> str:
         """One line for people, e.g. "CSV, cp1252, ';'-separated, ..., 12 columns"."""
         count = len(self.columns)
         columns = f"{count} column" if count == 1 else f"{count} columns"
+        if self.format == "query":
+            given = ", ".join(f"{k}={v}" for k, v in self.params)
+            with_params = f" with {given}" if given else ""
+            return f"saved query {self.query!r}{with_params}, {columns}"
         if self.format == "xlsx":
             return (
                 f"Excel workbook, sheet {self.sheet!r} (of {len(self.sheets)}), "
@@ -140,6 +146,7 @@ class Detected:
             "quotechar": self.quotechar,
             "sheet": self.sheet,
             "sheets": list(self.sheets),
+            **({"query": self.query, "params": dict(self.params)} if self.query else {}),
         }
 
 

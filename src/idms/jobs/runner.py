@@ -21,6 +21,7 @@ from idms.jobs.outcomes import Counts, Outcome, RunStatus
 from idms.jobs.readers import InputReader, InputRow, ReadOptions, open_input
 from idms.jobs.rows import MASK, WorkRow
 from idms.sources.model import Action
+from idms.state.queries import QueryStore
 from idms.state.runs import RowResult, RunStore
 from idms.targets.base import ApplyOptions, ApplyResult, Change, ChangeKind, Record, Target
 
@@ -50,14 +51,20 @@ class RunReport:
         }
 
 
-def open_job_input(job: Job) -> InputReader:
+def open_job_input(
+    job: Job, target: Target | None = None, queries: QueryStore | None = None
+) -> InputReader:
+    """The job's rows: a file, or a saved query run on ``target`` (the iUpdate case)."""
     spec = job.input
     if spec is None:
         raise JobInvalid(["input: the job names no input file (give one with --input FILE)"])
     if spec.file is None:
-        raise JobInvalid(
-            [f"input: saved-query input ('{spec.query}') is not available in this version yet"]
-        )
+        if target is None:
+            raise JobInvalid([f"input: the query '{spec.query}' needs a target to run on"])
+        from idms.jobs.query_input import open_query_input
+
+        mapped = tuple(m.column for m in job.mappings if m.column is not None)
+        return open_query_input(spec, target, queries, mapped_columns=mapped)
     options = ReadOptions(
         encoding=spec.encoding,
         delimiter=spec.delimiter,
@@ -68,9 +75,11 @@ def open_job_input(job: Job) -> InputReader:
     return open_input(spec.file, options)
 
 
-def prepare_job(job: Job, target: Target) -> tuple[CompiledJob, InputReader]:
+def prepare_job(
+    job: Job, target: Target, queries: QueryStore | None = None
+) -> tuple[CompiledJob, InputReader]:
     """Open the input and check the whole job against it and the target; nothing is written."""
-    reader = open_job_input(job)
+    reader = open_job_input(job, target, queries)
     try:
         return compile_job(job, target, reader.detected.columns), reader
     except BaseException:
@@ -87,13 +96,17 @@ def run_job(
     progress: Progress | None = None,
     error_dir: Path | None = None,
     target_label: str = "embedded",
+    queries: QueryStore | None = None,
 ) -> RunReport:
-    """Run (or plan) ``job`` against ``target``, recording the run in ``runs``."""
-    cjob, reader = prepare_job(job, target)
+    """Run (or plan) ``job`` against ``target``, recording the run in ``runs``.
+
+    ``queries`` looks up the saved query a job's input names (the iUpdate case).
+    """
+    cjob, reader = prepare_job(job, target, queries)
     with reader:
         detected = reader.detected.to_dict()
         run_id = runs.create(
-            kind="import",
+            kind="update" if reader.detected.format == "query" else "import",
             name=job.name,
             source=cjob.source.name,
             action=cjob.action.value,

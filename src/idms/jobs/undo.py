@@ -16,7 +16,7 @@ from idms.errors import InvalidInputError
 from idms.jobs.decide import same_value
 from idms.jobs.outcomes import Counts, Outcome, RunStatus
 from idms.sources.model import SourceDef
-from idms.state.runs import RowResult, RunStore
+from idms.state.runs import JOB_KINDS, RowResult, RunStore
 from idms.targets.base import ApplyOptions, Change, ChangeKind, Record, Target
 from idms.values.coerce import coerce
 
@@ -52,7 +52,7 @@ def undo_run(
     target_label: str = "embedded",
 ) -> UndoReport:
     original = runs.get(run_ref)
-    if original.kind != "import":
+    if original.kind not in JOB_KINDS:
         raise InvalidInputError(f"Run {original.id} is an undo; run the job again instead.")
     if original.plan_only:
         raise InvalidInputError(f"Run {original.id} was a plan: it wrote nothing to undo.")

@@ -417,6 +417,8 @@ def _blank(value: Any) -> bool:
 
 
 def _is_template(value: Any) -> bool:
+    if isinstance(value, list | tuple):
+        return any(_is_template(v) for v in value)
     return isinstance(value, str) and ("{{" in value or "{%" in value)
 
 

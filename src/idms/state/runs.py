@@ -23,6 +23,8 @@ from idms.errors import InvalidInputError
 from idms.state.models import Run, RunRow, utcnow
 from idms.state.store import translate_errors
 
+# Runs of a job (rows in, outcomes out): from a file (import) or from a saved query (update).
+JOB_KINDS = frozenset({"import", "update"})
 TERMINAL = frozenset({"succeeded", "completed_with_errors", "failed", "cancelled", "planned"})
 OUTCOMES = ("inserted", "updated", "unchanged", "deleted", "skipped", "error")
 COUNT_OF = {
