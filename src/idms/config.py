@@ -12,6 +12,7 @@ defaults. A :class:`Settings` is immutable; interfaces build one and hand it dow
 | password_min_length| IDMS_PASSWORD_MIN_LENGTH | 6 (the iMIS default)     |
 | secret_key         | IDMS_SECRET_KEY          | a key file in workspace  |
 | suite_database     | IDMS_SUITE_DATABASE      | sqlite in the workspace  |
+| imis_query_endpoint| IDMS_IMIS_QUERY_ENDPOINT | iqa (or query, EMS only) |
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 
 from idms.errors import ConfigError
 
@@ -44,6 +46,22 @@ def parse_platform(value: str) -> Platform:
         raise ConfigError(f"Unknown platform '{value}': use 'ems' or '2017'.") from None
 
 
+QueryEndpoint = Literal["iqa", "query"]
+
+
+def parse_query_endpoint(value: str) -> QueryEndpoint:
+    """Where a REST target runs saved queries: ``iqa`` (every iMIS) or ``query`` (EMS 20.3.77+)."""
+    cleaned = value.strip().lower()
+    if cleaned == "iqa":
+        return "iqa"
+    if cleaned == "query":
+        return "query"
+    raise ConfigError(
+        f"IDMS_IMIS_QUERY_ENDPOINT must be 'iqa' (/api/iqa, every iMIS) or 'query' "
+        f"(/api/query, iMIS EMS), not '{value}'."
+    )
+
+
 def _int_setting(name: str, raw: str, minimum: int) -> int:
     try:
         value = int(raw)
@@ -65,6 +83,7 @@ class Settings:
     password_min_length: int = 6
     secret_key: str | None = None
     suite_database: str | None = None
+    imis_query_endpoint: QueryEndpoint = "iqa"
 
     @classmethod
     def load(
@@ -94,6 +113,7 @@ class Settings:
             password_min_length=min_len,
             secret_key=env.get("IDMS_SECRET_KEY") or None,
             suite_database=env.get("IDMS_SUITE_DATABASE") or None,
+            imis_query_endpoint=parse_query_endpoint(env.get("IDMS_IMIS_QUERY_ENDPOINT") or "iqa"),
         )
         target_kind(settings.target)  # refuse a malformed target before anything runs
         return settings

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from idms.cli.context import embedded_target, get_settings
+from idms.cli.context import embedded_target, get_settings, suite_engine
 from idms.cli.output import print_line
 from idms.config import Platform
 
@@ -60,13 +60,16 @@ def sandbox_command(
 
     Point idms (or any iMIS REST client) at it with --target imis+http://HOST:PORT/. The
     background account is MANAGER; its password comes from the IDMS_SANDBOX_PASSWORD variable,
-    or is made up and printed at start. Stop the server with Ctrl-C.
+    or is made up and printed at start. The workspace's saved queries answer at /api/iqa and
+    /api/query by their IQA path ($/idms/NAME unless they name another). Stop the server with
+    Ctrl-C.
 
     Example: idms sandbox --port 8081 --prefix /Asi.Scheduler_iMIS --faults 429=0.05
     """
     from idms.sandbox.app import create_app
     from idms.sandbox.faults import FaultPlan
     from idms.sandbox.server import base_url, serve
+    from idms.state.queries import QueryStore
 
     settings = get_settings(ctx)
     if platform is not None:
@@ -74,7 +77,7 @@ def sandbox_command(
     plan = FaultPlan.parse(faults) if faults.strip() else None
     given = os.environ.get(PASSWORD_VARIABLE)
     password = given or secrets.token_urlsafe(12)
-    with embedded_target(settings) as target:
+    with embedded_target(settings) as target, suite_engine(settings) as engine:
         app = create_app(
             target,
             platform=settings.platform.value,
@@ -82,6 +85,7 @@ def sandbox_command(
             prefix=prefix,
             faults=plan,
             latency_ms=latency_ms,
+            queries=QueryStore(engine).find_by_path,
         )
         url = base_url(app, host, port)
         shown = f'"${PASSWORD_VARIABLE}"' if given else password
@@ -101,6 +105,7 @@ def sandbox_command(
             f"-d password={shown}"
         )
         print_line(f"Use it from idms:  idms --target imis+{url}/ sources")
+        print_line(f"Saved queries:  {url}/api/iqa?QueryName=$/idms/NAME&parameter=...")
         print_line("Stop with Ctrl-C.")
         sys.stdout.flush()
         serve(app, host, port)

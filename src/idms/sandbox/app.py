@@ -1,7 +1,8 @@
 """The sandbox application: the iMIS REST API (docs/rest-contract.md) over an embedded store.
 
 ``create_app`` builds a FastAPI app with two routes under the prefix: ``POST /token`` and
-``/api/{Entity}[/{identity}]`` (every method), plus a middleware that matches ``/token``,
+``/api/{Entity}[/{identity}]`` (every method; ``/api/iqa`` and ``/api/query`` run the saved
+queries ``queries`` finds by IQA path), plus a middleware that matches ``/token``,
 ``/api`` and ``_execute`` without case, injects faults and latency before a call is handled, and
 checks the bearer token of every ``/api`` call. Handlers run in the thread pool, so slow calls
 (latency, password hashing) never hold others up; the store serialises the writes.
@@ -27,6 +28,7 @@ from idms.errors import (
     RetryableTargetError,
     UnknownSourceError,
 )
+from idms.queries.model import SavedQuery
 from idms.sandbox.auth import Accounts, denied
 from idms.sandbox.context import Sandbox
 from idms.sandbox.dispatch import Api
@@ -56,11 +58,14 @@ def create_app(
     faults: FaultPlan | None = None,
     latency_ms: int = 0,
     token_lifetime: int = DEFAULT_TOKEN_LIFETIME,
+    queries: Callable[[str], SavedQuery | None] | None = None,
 ) -> FastAPI:
     """The sandbox over ``target``, behaving as iMIS ``platform`` (``ems`` or ``2017``).
 
     The store's rules follow the platform: ``target.policy.platform`` is set to it. ``MANAGER``
-    logs in with ``manager_password``; everything is served under ``prefix``.
+    logs in with ``manager_password``; everything is served under ``prefix``. ``queries`` finds
+    the saved query at an IQA path (``QueryStore(engine).find_by_path``) for ``/api/iqa`` and
+    ``/api/query``; without it every path is unknown (404).
     """
     plat = parse_platform(platform).value
     if target.policy.platform != plat:
@@ -70,7 +75,7 @@ def create_app(
     sandbox = Sandbox(
         target, platform=plat, manager_password=manager_password, token_lifetime=token_lifetime
     )
-    api = Api(sandbox)
+    api = Api(sandbox, queries=queries)
 
     async def token(request: Request) -> Response:
         form = await request.form()

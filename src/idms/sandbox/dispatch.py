@@ -1,7 +1,8 @@
 """Which handler answers ``METHOD /api/{Entity}[/{identity}]``: entity names without case.
 
 The typed contracts (Party, User, UserSecurity ...) and the special entry points (GenTable's
-entity tables, GiftInformationBatch, EventRegistration's ``_execute``) are picked by name; every
+entity tables, GiftInformationBatch, EventRegistration's ``_execute``, ``iqa`` and ``query``,
+which run saved queries) are picked by name; every
 other name is looked up among the store's sources and served as GenericEntityData. What an entity
 does not offer answers 501 "Operation not implemented"; an unknown entity 404.
 """
@@ -15,25 +16,27 @@ from idms.sandbox.context import Sandbox, apply_options
 from idms.sandbox.discovery import Discovery
 from idms.sandbox.entities import Generic
 from idms.sandbox.http import Reply, not_found, not_implemented
+from idms.sandbox.iqa import FindQuery, Iqa
 from idms.sandbox.paging import ListQuery
 from idms.sandbox.party import KINDS, Parties
 from idms.sandbox.users import Users
 from idms.targets.base import ApplyOptions
 
 NOT_GENERIC = frozenset({"Contact", "UserCredentials"})
-EMS_ONLY = frozenset({"eventregistration", "event", "eventfunction"})
+EMS_ONLY = frozenset({"eventregistration", "event", "eventfunction", "query"})
 
 
 class Api:
     """The ``/api`` surface of one sandbox."""
 
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: Sandbox, *, queries: FindQuery | None = None) -> None:
         self.sb = sandbox
         self.parties = Parties(sandbox)
         self.generic = Generic(sandbox)
         self.users = Users(sandbox)
         self.commerce = Commerce(sandbox)
         self.discovery = Discovery(sandbox)
+        self.iqa = Iqa(sandbox, queries)
 
     def dispatch(
         self,
@@ -74,6 +77,8 @@ class Api:
             "metadata": self._metadata,
             "eventregistration": self._registrations,
             "gift": self._gifts,
+            "iqa": self._iqa,
+            "query": self._query,
         }.get(name)
         if special is not None:
             return special(method, ident, query, body)
@@ -158,6 +163,16 @@ class Api:
         if method != "GET":
             raise not_implemented()  # written through GiftInformationBatch
         return self._generic(method, "Gift", ident, query, None)
+
+    def _iqa(self, method: str, ident: str | None, query: ListQuery, body: Any) -> Reply:
+        if method != "GET" or ident is not None:
+            raise not_implemented()
+        return self.iqa.run("iqa", query)
+
+    def _query(self, method: str, ident: str | None, query: ListQuery, body: Any) -> Reply:
+        if method != "GET" or ident is not None:
+            raise not_implemented()
+        return self.iqa.run("query", query)
 
     # ---- every other business object ------------------------------------------------------------
 

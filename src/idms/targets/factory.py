@@ -3,7 +3,8 @@
 ``embedded``, ``sqlite:///...`` and ``postgresql://...`` open the embedded store;
 ``imis+https://HOST/[PREFIX]`` (or ``imis+http://``) opens a :class:`RestTarget` with the REST
 account from ``IDMS_IMIS_USERNAME`` / ``IDMS_IMIS_PASSWORD``, or else from the workspace's
-encrypted secrets ``imis.username`` / ``imis.password`` (``idms secrets set imis.password``).
+encrypted secrets ``imis.username`` / ``imis.password`` (``idms secrets set imis.password``);
+saved queries run through ``settings.imis_query_endpoint`` (``/api/iqa`` or ``/api/query``).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def open_target(settings: Settings, *, environ: Mapping[str, str] | None = None)
     base_url = imis_base_url(settings.target)
     username, password = rest_account(settings, environ=environ)
     client = ImisClient(base_url, username, password)
-    return RestTarget(client, settings.platform.value)
+    return RestTarget(client, settings.platform.value, query_endpoint=settings.imis_query_endpoint)
 
 
 def rest_account(

@@ -7,6 +7,8 @@
   again here (iMIS ignores filters it does not know), results in the criteria's order.
 * ``read``: pages to the end, filters sent where iMIS applies them the same way and checked on
   every row, ordering done here when asked for (``reads.py``).
+* ``query``: the saved query's IQA (``/api/iqa``, or ``/api/query`` when the target is made
+  with ``query_endpoint="query"``), page by page to the end (``iqa.py``).
 * ``apply``: one call sequence per change (``writes.py``), run concurrently in *lanes*: changes
   that touch the same record, the same contact, the same username or the same event share a lane
   and are written one after another in input order, so that what one does is seen by the next;
@@ -23,8 +25,9 @@ stops instead of reporting every row as an error.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from idms.config import parse_query_endpoint
 from idms.errors import CoercionError, TargetError
 from idms.sources.model import Action, SourceDef
 from idms.sources.registry import resolve_source
@@ -36,11 +39,13 @@ from idms.targets.base import (
     ChangeKind,
     Filter,
     Operator,
+    QueryResult,
     Record,
     RowError,
 )
 from idms.targets.imis import discovery, entities, wire
 from idms.targets.imis.client import PAGE_LIMIT, ImisClient
+from idms.targets.imis.iqa import run_query
 from idms.targets.imis.reads import (
     Check,
     accept_all,
@@ -54,6 +59,9 @@ from idms.targets.imis.reads import (
 from idms.targets.imis.writes import writer_for
 from idms.values.coerce import coerce
 from idms.values.types import FieldType
+
+if TYPE_CHECKING:
+    from idms.queries.compile import CompiledQuery
 
 MAX_BATCH = 1000
 KIND_ACTIONS = {
@@ -78,12 +86,24 @@ SHARED_VALUES: dict[str, tuple[str, ...]] = {
 
 
 class RestTarget:
-    """An iMIS reached over REST by ``client``, under ``platform``'s rules."""
+    """An iMIS reached over REST by ``client``, under ``platform``'s rules.
 
-    def __init__(self, client: ImisClient, platform: str = "ems", *, ordered: bool = False) -> None:
+    ``query_endpoint`` is where saved queries run: ``iqa`` (``/api/iqa``, every iMIS) or
+    ``query`` (``/api/query``, iMIS EMS 20.3.77 and later).
+    """
+
+    def __init__(
+        self,
+        client: ImisClient,
+        platform: str = "ems",
+        *,
+        ordered: bool = False,
+        query_endpoint: str = "iqa",
+    ) -> None:
         self.client = client
         self.platform = platform
         self.ordered = ordered
+        self.query_endpoint = parse_query_endpoint(query_endpoint)
         self._sources: list[SourceDef] | None = None
 
     def __repr__(self) -> str:
@@ -202,6 +222,20 @@ class RestTarget:
             yield record
             if limit is not None and count >= limit:
                 return
+
+    # ---- query ---------------------------------------------------------------------------------
+
+    def query(
+        self,
+        query: CompiledQuery,
+        params: Mapping[str, Any] | None = None,
+        *,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> QueryResult:
+        return run_query(
+            self.client, query, params, endpoint=self.query_endpoint, offset=offset, limit=limit
+        )
 
     # ---- apply ---------------------------------------------------------------------------------
 

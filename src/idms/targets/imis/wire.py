@@ -235,6 +235,35 @@ def query_result(
     }
 
 
+RESULT_ROW = "ResultRow"
+
+
+def iqa_row(entity_type: str, row_number: int, values: Iterable[tuple[str, Any]]) -> dict[str, Any]:
+    """A row of ``/api/iqa`` (§7.1): GenericEntityData without ``Identity``, whose first property
+    is ``ResultRow`` (the 1-based row number over the whole result, as text), then each column
+    by alias, boxed; a null column is a property without ``Value``."""
+    properties = [property_data(RESULT_ROW, str(row_number))]
+    properties.extend(property_data(alias, value) for alias, value in values)
+    return {
+        "$type": GENERIC_ENTITY,
+        "EntityTypeName": entity_type,
+        "Properties": collection(PROPERTY_COLLECTION, properties),
+    }
+
+
+def query_row(item: Any) -> dict[str, Any]:
+    """A row of ``/api/iqa`` (GenericEntityData) or ``/api/query`` (ExpandoObject) as unboxed
+    values by column name, in the row's order; ``ResultRow`` and ``$type`` are left out."""
+    if not isinstance(item, Mapping):
+        return {}
+    if "Properties" in item:
+        values = entity_properties(item)
+    else:
+        values = {str(k): unbox(v) for k, v in item.items() if k != "$type"}
+    values.pop(RESULT_ROW, None)
+    return values
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return wire_date(value)
