@@ -22,6 +22,7 @@ from idms.cli import (
     demo,
     jobs,
     panels,
+    queries,
     records,
     runs,
     sandbox,
@@ -158,6 +159,7 @@ app.command("records")(records.records_command)
 app.command("run")(jobs.run_command)
 app.command("import")(jobs.import_command)
 app.add_typer(runs.runs_app, name="runs")
+app.add_typer(queries.query_app, name="query")
 app.add_typer(templates.template_app, name="template")
 app.add_typer(panels.panel_app, name="panel")
 app.add_typer(secrets.secrets_app, name="secrets")

@@ -124,9 +124,9 @@ def run_command(
     A job whose input is a saved query (input: {query: NAME}) is an iUpdate job: the query runs
     on the target and its rows are the input; --param gives its prompts' values.
 
-    Examples:
-      idms run attendance.yml --input march.xlsx --plan
-      idms run unlock-locked-out.yml --param last_name=S --yes
+    Example: idms run attendance.yml --input march.xlsx --plan
+
+    Example: idms run unlock-locked-out.yml --param last_name=S --yes
     """
     if (job_file is None) == (template is None):
         raise InvalidInputError(

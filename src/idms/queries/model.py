@@ -68,6 +68,14 @@ class RelationSpec(BaseModel):
     filters: list[FilterSpec] = Field(default_factory=list)
     required: bool = False  # only rows that have a related record (an inner join)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _yaml_on(cls, data: Any) -> Any:
+        """YAML 1.1 reads an unquoted ``on:`` key as the boolean true: take it as ``on``."""
+        if isinstance(data, dict) and True in data and "on" not in data:
+            data = {("on" if k is True else k): v for k, v in data.items()}
+        return data
+
 
 class SavedQuery(BaseModel):
     """A whole saved-query document."""

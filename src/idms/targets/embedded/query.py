@@ -10,10 +10,11 @@ through them never shows a row twice.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, select, true
+from sqlalchemy import ColumnElement, Dialect, Select, and_, func, select, true
 
 from idms.targets.embedded.adapters.base import SourceAdapter
 from idms.targets.embedded.filters import filter_clause
@@ -115,26 +116,60 @@ def converters(cquery: CompiledQuery) -> list[tuple[int, Callable[[Any], Any]]]:
         if ftype is FieldType.MULTISELECT:
             out.append((i, _codes))
         elif ftype is FieldType.BOOLEAN:
-            out.append((i, _boolean))
+            out.append((i, _BOOLEANS.__getitem__))
+    return out
+
+
+def stored_value_processors(
+    stmt: Select[Any], dialect: Dialect
+) -> list[tuple[int, Callable[[Any], Any]]]:
+    """What SQLAlchemy would do to each column of ``stmt`` read as stored (on SQLite: text to
+    dates and date-times, 0/1 to bools, numbers to Decimals), for the columns that need it.
+
+    These are the column types' own result processors, as SQLAlchemy's rows apply them; with
+    them, rows read off the DBAPI cursor come out exactly as SQLAlchemy's would.
+    """
+    out: list[tuple[int, Callable[[Any], Any]]] = []
+    for i, column in enumerate(stmt.selected_columns):
+        process = column.type.dialect_impl(dialect).result_processor(dialect, None)
+        if process is not None:
+            out.append((i, process))
     return out
 
 
 def typed_rows(
-    rows: Iterator[tuple[Any, ...]], convert: list[tuple[int, Callable[[Any], Any]]]
+    chunks: Iterator[Sequence[Sequence[Any]]], convert: list[tuple[int, Callable[[Any], Any]]]
 ) -> Iterator[tuple[Any, ...]]:
-    if not convert:
-        yield from rows
-        return
-    for row in rows:
-        values = list(row)
+    """The rows of ``chunks`` as tuples, converted a column at a time.
+
+    Each chunk is turned into columns (``zip``), the columns that need it are converted with
+    ``map`` (in ``convert`` order, so one column can have two conversions) and the rows put back
+    together with ``zip``; ``chain`` strings the chunks together.
+    No Python code runs per row, and per cell only for the converted columns (a Yes/No column
+    not even then: a dict lookup).
+    """
+
+    def typed(chunk: Sequence[Sequence[Any]]) -> Iterator[tuple[Any, ...]]:
+        if not convert:
+            return map(tuple, chunk)
+        columns: list[Iterable[Any]] = list(zip(*chunk, strict=True))
         for i, fn in convert:
-            values[i] = fn(values[i])
-        yield tuple(values)
+            columns[i] = map(fn, columns[i])
+        return zip(*columns, strict=True)
+
+    return chain.from_iterable(map(typed, chunks))
 
 
 def _codes(value: Any) -> Any:
     return tuple(v for v in value.split(",") if v) or None if value else None
 
 
-def _boolean(value: Any) -> Any:
-    return None if value is None else bool(value)
+class _Booleans(dict[Any, bool | None]):
+    """Stored Yes/No values (0/1, or bools already) to bools, None kept: ``__getitem__`` is a
+    dict lookup in C for every usual value; anything else falls back to ``bool()``."""
+
+    def __missing__(self, key: Any) -> bool | None:
+        return None if key is None else bool(key)
+
+
+_BOOLEANS = _Booleans({None: None, 0: False, 1: True})

@@ -6,7 +6,8 @@ retryable, anything else terminal. Nothing above this module sees ``sqlalchemy.e
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import sqlite3
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -48,6 +49,7 @@ from idms.targets.embedded.query import (
     build_query,
     converters,
     count_statement,
+    stored_value_processors,
     typed_rows,
     window,
 )
@@ -57,6 +59,7 @@ if TYPE_CHECKING:
     from idms.queries.compile import CompiledQuery
 
 MAX_BATCH = 5000
+STREAM_CHUNK = 2000  # rows fetched at a time by a query
 T = TypeVar("T")
 
 # Which actions allow each kind of change.
@@ -320,16 +323,43 @@ class EmbeddedTarget:
                 return int(conn.execute(count_statement(stmt, query)).scalar_one())
 
         windowed = window(stmt, query, offset, limit)
-        return QueryResult(query.aliases, typed_rows(self._stream(windowed), convert), count=count)
+        if self.engine.dialect.name == "sqlite":
+            # pysqlite buffers nothing ahead: rows come straight off the DBAPI cursor, and only
+            # the columns that need it are converted (dates, Yes/No...), a chunk at a time.
+            convert = stored_value_processors(windowed, self.engine.dialect) + convert
+            chunks = self._stream_raw(windowed)
+        else:
+            chunks = self._stream(windowed)
+        rows = typed_rows(chunks, convert)
+        return QueryResult(query.aliases, rows, count=count, closer=chunks.close)
 
-    def _stream(self, stmt: Select[Any]) -> Iterator[tuple[Any, ...]]:
-        """The rows of ``stmt``, fetched in chunks on a connection held while they are read."""
+    def _stream(self, stmt: Select[Any]) -> Generator[Sequence[Sequence[Any]], None, None]:
+        """The rows of ``stmt`` in chunks, fetched on a connection held while they are read
+        (a server-side cursor where the database has them)."""
         with self._connect() as conn:
             try:
-                result = conn.execution_options(yield_per=2000).execute(stmt)
-                for chunk in result.partitions():
-                    yield from (tuple(row) for row in chunk)
+                result = conn.execution_options(yield_per=STREAM_CHUNK).execute(stmt)
+                yield from result.partitions()
             except OperationalError as exc:
+                raise RetryableTargetError(
+                    f"The embedded store is busy or unreachable: {_first(exc)}"
+                ) from None
+
+    def _stream_raw(self, stmt: Select[Any]) -> Generator[Sequence[Sequence[Any]], None, None]:
+        """:meth:`_stream` on SQLite, without SQLAlchemy's row objects and result processing:
+        SQLAlchemy executes ``stmt`` (so its parameters are bound as usual), then the chunks
+        are read from the DBAPI cursor itself, as stored (see :func:`stored_value_processors`).
+        """
+        with self._connect() as conn:
+            try:
+                result = conn.execute(stmt)
+                try:
+                    cursor = result.cursor
+                    while chunk := cursor.fetchmany(STREAM_CHUNK):
+                        yield chunk
+                finally:
+                    result.close()
+            except (OperationalError, sqlite3.OperationalError) as exc:
                 raise RetryableTargetError(
                     f"The embedded store is busy or unreachable: {_first(exc)}"
                 ) from None
