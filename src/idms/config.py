@@ -72,6 +72,22 @@ def _int_setting(name: str, raw: str, minimum: int) -> int:
     return value
 
 
+def _optional_int(name: str, raw: str) -> int | None:
+    """A whole number of at least 1, or 'none' / 'off' / '' for no limit."""
+    if raw.strip().lower() in ("", "none", "off", "0"):
+        return None
+    return _int_setting(name, raw, minimum=1)
+
+
+def _executor(raw: str) -> Literal["local", "celery"]:
+    value = raw.strip().lower()
+    if value == "local":
+        return "local"
+    if value == "celery":
+        return "celery"
+    raise ConfigError(f"IDMS_EXECUTOR must be 'local' or 'celery', not '{raw}'.")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a command needs to know about where it works and under which rules."""
@@ -84,6 +100,13 @@ class Settings:
     secret_key: str | None = None
     suite_database: str | None = None
     imis_query_endpoint: QueryEndpoint = "iqa"
+    # Durable runs and executors (idms serve, idms worker).
+    lease_seconds: int = 60  # a run's lease; a run not renewed for this long is resumed elsewhere
+    history_days: int | None = 90  # finished runs older than this are pruned (None: never)
+    history_max: int | None = 10000  # at most this many finished runs are kept (None: all)
+    executor: Literal["local", "celery"] = "local"
+    broker_url: str | None = None  # celery: redis://… or amqp://…
+    workers: int = 2  # local executor threads in idms serve
 
     @classmethod
     def load(
@@ -114,6 +137,18 @@ class Settings:
             secret_key=env.get("IDMS_SECRET_KEY") or None,
             suite_database=env.get("IDMS_SUITE_DATABASE") or None,
             imis_query_endpoint=parse_query_endpoint(env.get("IDMS_IMIS_QUERY_ENDPOINT") or "iqa"),
+            lease_seconds=_int_setting(
+                "IDMS_LEASE_SECONDS", env.get("IDMS_LEASE_SECONDS", "60"), minimum=2
+            ),
+            history_days=_optional_int(
+                "IDMS_RUN_HISTORY_DAYS", env.get("IDMS_RUN_HISTORY_DAYS", "90")
+            ),
+            history_max=_optional_int(
+                "IDMS_RUN_HISTORY_MAX", env.get("IDMS_RUN_HISTORY_MAX", "10000")
+            ),
+            executor=_executor(env.get("IDMS_EXECUTOR") or "local"),
+            broker_url=env.get("IDMS_BROKER_URL") or None,
+            workers=_int_setting("IDMS_WORKERS", env.get("IDMS_WORKERS", "2"), minimum=1),
         )
         target_kind(settings.target)  # refuse a malformed target before anything runs
         return settings

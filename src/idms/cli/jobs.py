@@ -39,7 +39,9 @@ from idms.cli.reports import (
 from idms.errors import EXIT_FAILED, EXIT_OK, EXIT_ROW_ERRORS, InvalidInputError
 
 if TYPE_CHECKING:
+    from idms.config import Settings
     from idms.jobs.compile import CompiledJob
+    from idms.jobs.durable import Durable
     from idms.jobs.model import Job
     from idms.jobs.runner import RunReport
     from idms.state.runs import RunStore
@@ -335,6 +337,7 @@ def execute(
         if cjob.action.value == "delete" and not plan:
             _confirm_delete(cjob, settings.target, yes=yes)
         runs = RunStore(engine)
+        durable = None if plan else cli_durable(settings)
         watch = Stopwatch()
         with row_progress("Planning" if plan else "Running", on_stderr=as_json) as progress:
             report = run_job(
@@ -346,14 +349,44 @@ def execute(
                 error_dir=runs_folder(settings),
                 target_label=settings.target,
                 queries=queries,
+                durable=durable,
             )
-        if as_json:
-            print_json(report.summary())
-        else:
-            _print_report(report, runs, state.command_prefix(), terminal=terminal, watch=watch)
-    if report.status.value == "failed":
-        if as_json:
-            print_error(f"The run failed: {report.message}")
+        finish_report(
+            report, runs, state.command_prefix(), as_json=as_json, terminal=terminal, watch=watch
+        )
+
+
+def cli_durable(settings: Settings) -> Durable:
+    """How a run started from the command line is kept resumable (``idms runs resume``)."""
+    from idms.jobs.durable import Durable
+    from idms.secrets import SecretBox, load_keys
+
+    folder = runs_folder(settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    return Durable(
+        box=SecretBox(load_keys(settings)),
+        run_dir=folder,
+        lease_seconds=float(settings.lease_seconds),
+    )
+
+
+def finish_report(
+    report: RunReport,
+    runs: RunStore,
+    prefix: str,
+    *,
+    as_json: bool,
+    terminal: bool,
+    watch: Stopwatch,
+) -> None:
+    """Print a run's outcome and exit with its code (0, 1 row errors, 3 failed or cancelled)."""
+    if as_json:
+        print_json(report.summary())
+    else:
+        _print_report(report, runs, prefix, terminal=terminal, watch=watch)
+    if report.status.value in ("failed", "cancelled", "running"):
+        if as_json and report.message:
+            print_error(f"The run {report.status.value}: {report.message}")
         raise typer.Exit(EXIT_FAILED)
     raise typer.Exit(EXIT_ROW_ERRORS if report.counts.errors else EXIT_OK)
 

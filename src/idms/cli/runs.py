@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 
 REFUSED_ROWS = 20
 NARROW = 120  # below this terminal width, source and action go under the run's name
-LATER = "comes with durable runs (not in this version yet)"
 
 runs_app = typer.Typer(
     help="List the runs, show what one did, write its failed rows, undo it.",
@@ -395,18 +394,124 @@ def _confirm_undo(info: RunInfo) -> None:
 
 
 @runs_app.command("resume")
-def resume_command(run: RunArgument) -> None:
-    """Resume an interrupted run (comes with durable runs; not in this version yet).
+def resume_command(
+    ctx: typer.Context,
+    run: RunArgument,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the run's summary as JSON.")
+    ] = False,
+) -> None:
+    """Resume a run whose process died (killed, a crash, a lost machine), from its checkpoint.
+
+    Rows already recorded are not read again; the batch that was being written when the
+    process died is settled first, and nothing is ever written twice. A run still held by a
+    live process is left alone: wait for its lease to expire (IDMS_LEASE_SECONDS, 60 by
+    default), as 'idms serve' does before resuming it by itself.
 
     Example: idms runs resume 1ee7d121
     """
-    raise InvalidInputError(f"Resuming runs {LATER}. Run the job again instead.")
+    from idms.cli.jobs import cli_durable, finish_report
+    from idms.cli.reports import row_progress, runs_folder
+    from idms.jobs.runner import resume_run
+    from idms.state.queries import QueryStore
+    from idms.state.runs import RunStore
+
+    state = get_state(ctx)
+    settings = state.settings
+    with suite_engine(settings) as engine:
+        store = RunStore(engine)
+        info = store.get(run)
+        if info.finished:
+            raise InvalidInputError(
+                f"Run {info.id} has finished ({info.status}): there is nothing to resume."
+            )
+        if info.sealed_job is None:
+            raise InvalidInputError(f"Run {info.id} cannot be resumed: run the job again.")
+        durable = cli_durable(settings)
+        if not store.claim(info.id, durable.owner, durable.lease_seconds):
+            until = (
+                info.lease_expires_at.isoformat(timespec="seconds")
+                if info.lease_expires_at
+                else "?"
+            )
+            raise InvalidInputError(
+                f"Run {info.id} is running in another process ({info.lease_owner}, lease until "
+                f"{until} UTC). If that process is gone, try again once the lease has expired."
+            )
+        from idms.config import parse_platform
+
+        run_settings = settings.with_changes(
+            target=info.target, platform=parse_platform(info.platform)
+        )
+        terminal = out().is_terminal and not as_json
+        if terminal:
+            print_note(f"Resuming run {info.id} ({info.name}) after {info.checkpoint_rows:,} rows.")
+        watch = Stopwatch()
+        with (
+            open_target(run_settings) as target,
+            row_progress("Resuming", on_stderr=as_json) as progress,
+        ):
+            report = resume_run(
+                info.id,
+                target=target,
+                runs=store,
+                durable=durable,
+                queries=QueryStore(engine),
+                progress=progress,
+                error_dir=runs_folder(settings),
+            )
+        finish_report(
+            report, store, state.command_prefix(), as_json=as_json, terminal=terminal, watch=watch
+        )
 
 
 @runs_app.command("cancel")
-def cancel_command(run: RunArgument) -> None:
-    """Cancel a run in progress (comes with durable runs; not in this version yet).
+def cancel_command(ctx: typer.Context, run: RunArgument) -> None:
+    """Cancel a run: a queued one at once, a running one after the batch it is writing.
+
+    The rows already written stay written (undo them with 'idms runs undo'); the rest are not
+    processed.
 
     Example: idms runs cancel 1ee7d121
     """
-    raise InvalidInputError(f"Cancelling runs {LATER}. Press Ctrl-C to stop a run you started.")
+    from idms.state.runs import RunStore
+
+    with suite_engine(get_settings(ctx)) as engine:
+        store = RunStore(engine)
+        info = store.get(run)
+        if info.finished:
+            raise InvalidInputError(f"Run {info.id} has finished ({info.status}).")
+        status = store.request_cancel(info.id)
+    if status == "cancelled":
+        print_line(f"Run {info.id} cancelled before it started.")
+    else:
+        print_line(f"Run {info.id} will stop after the batch it is writing.")
+
+
+@runs_app.command("prune")
+def prune_command(
+    ctx: typer.Context,
+    days: Annotated[
+        int | None,
+        typer.Option("--days", min=1, help="Delete finished runs older than this many days."),
+    ] = None,
+    keep: Annotated[
+        int | None,
+        typer.Option("--keep", min=1, help="Keep only this many of the newest finished runs."),
+    ] = None,
+) -> None:
+    """Delete old finished runs and their row results (the run history grows otherwise).
+
+    Without options, the settings apply: IDMS_RUN_HISTORY_DAYS (90) and IDMS_RUN_HISTORY_MAX
+    (10000); 'idms serve' prunes by them every hour. Queued and running runs are never pruned.
+
+    Example: idms runs prune --days 30
+    """
+    from idms.state.runs import RunStore
+
+    settings = get_settings(ctx)
+    max_age = days if days is not None or keep is not None else settings.history_days
+    max_count = keep if days is not None or keep is not None else settings.history_max
+    with suite_engine(settings) as engine:
+        deleted = RunStore(engine).prune(max_age_days=max_age, max_count=max_count)
+    print_line(f"{deleted:,} finished run{'s' if deleted != 1 else ''} deleted.")

@@ -16,6 +16,7 @@ class Outcome(StrEnum):
 
 
 class RunStatus(StrEnum):
+    QUEUED = "queued"
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     COMPLETED_WITH_ERRORS = "completed_with_errors"
@@ -24,7 +25,7 @@ class RunStatus(StrEnum):
     PLANNED = "planned"
 
 
-TERMINAL_STATUSES = frozenset(RunStatus) - {RunStatus.RUNNING}
+TERMINAL_STATUSES = frozenset(RunStatus) - {RunStatus.RUNNING, RunStatus.QUEUED}
 COUNT_KEYS = ("inserted", "updated", "unchanged", "deleted", "skipped", "errors")
 
 

@@ -15,9 +15,11 @@ file, so memory stays bounded whatever the row count.
 
 from __future__ import annotations
 
+import os
 import pickle
 import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import IO, Any
 
 from idms.jobs.model import InputSpec, JobInvalid
@@ -44,42 +46,85 @@ def open_query_input(
     queries: QueryStore | None,
     *,
     mapped_columns: tuple[str, ...] = (),
+    spool: Path | None = None,
 ) -> InputReader:
-    """Run the job's query on ``target`` and hand its rows over as input rows."""
+    """Run the job's query on ``target`` and hand its rows over as input rows.
+
+    With ``spool`` (a durable run's file), the whole result is kept there before the first row
+    is handed over, and a run that resumes replays that file instead of asking again: the
+    rows it goes on with are the rows it began with, whatever it has changed since.
+    """
     assert spec.query is not None
+    params = dict(spec.params)
+    detected_params = tuple((k, _text(v)) for k, v in params.items())
+    if spool is not None and spool.is_file():
+        columns = _spool_columns(spool)
+        detected = Detected("query", columns, 0, query=spec.query, params=detected_params)
+        return InputReader(detected, lambda reader: _rows(columns, _replay(spool)), [])
     saved = resolve_query(spec.query, queries)
     compiled = compile_query(saved, target.sources())
-    params = dict(spec.params)
     if compiled.source is not None:
         compiled.bind(params)  # a missing required prompt is refused before anything runs
     result = target.query(compiled, params)
     columns = result.columns
     if not columns and compiled.source is None:
         columns = mapped_columns  # an IQA with no rows says nothing of its columns
-    spooled = target.capabilities.kind == "rest"
-    spools: list[IO[bytes]] = []
-    detected = Detected(
-        format="query",
-        columns=tuple(columns),
-        header_row=0,
-        query=spec.query,
-        params=tuple((k, _text(v)) for k, v in params.items()),
-    )
+    columns = tuple(columns)
+    to_file = spool is not None or target.capabilities.kind == "rest"
+    files: list[IO[bytes]] = []
+    detected = Detected("query", columns, 0, query=spec.query, params=detected_params)
 
     def produce(reader: InputReader) -> Iterator[InputRow]:
         rows: Iterator[tuple[Any, ...]] = iter(result)
-        if spooled:  # on the first row asked for: a job only checked reads nothing
-            spool, rows = _spooled(result)
-            spools.append(spool)
-        for number, row in enumerate(rows, start=1):
-            yield InputRow(number, dict(zip(columns, row, strict=False)))
+        if to_file:  # on the first row asked for: a job only checked reads nothing
+            if spool is not None:
+                _write_spool(result, columns, spool)
+                rows = _replay(spool)
+            else:
+                handle, rows = _spooled(result)
+                files.append(handle)
+        yield from _rows(columns, rows)
 
     def close() -> None:
         result.close()
-        for spool in spools:
-            spool.close()
+        for handle in files:
+            handle.close()
 
     return InputReader(detected, produce, [close])
+
+
+def _rows(columns: tuple[str, ...], rows: Iterator[tuple[Any, ...]]) -> Iterator[InputRow]:
+    for number, row in enumerate(rows, start=1):
+        yield InputRow(number, dict(zip(columns, row, strict=False)))
+
+
+def _write_spool(result: QueryResult, columns: tuple[str, ...], path: Path) -> None:
+    """The whole result into ``path`` (columns first), complete or not at all."""
+    part = path.with_name(path.name + ".part")
+    try:
+        with part.open("wb") as handle:
+            pickle.dump(columns, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            for row in result:
+                pickle.dump(row, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    finally:
+        result.close()
+    os.replace(part, path)
+
+
+def _spool_columns(path: Path) -> tuple[str, ...]:
+    with path.open("rb") as handle:
+        columns: tuple[str, ...] = pickle.load(handle)  # our own file
+    return columns
+
+
+def _replay(path: Path) -> Iterator[tuple[Any, ...]]:
+    with path.open("rb") as handle:
+        pickle.load(handle)  # the columns
+        while True:
+            try:
+                yield pickle.load(handle)
+            except EOFError:
+                return
 
 
 def _spooled(result: QueryResult) -> tuple[IO[bytes], Iterator[tuple[Any, ...]]]:

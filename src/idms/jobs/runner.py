@@ -7,25 +7,37 @@ only one batch is in hand at a time.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from contextlib import nullcontext
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from idms.errors import IdmsError
+from idms.errors import IdmsError, InvalidInputError
 from idms.jobs.compile import CompiledJob, compile_job
 from idms.jobs.decide import decide_batch, match_key
+from idms.jobs.durable import (
+    Durable,
+    Lease,
+    StagedBatch,
+    check_file_identity,
+    file_identity,
+    reconcile,
+    results_in_order,
+)
 from idms.jobs.mapping import NOT_GIVEN, MappingError
-from idms.jobs.model import Job, JobInvalid
+from idms.jobs.model import Job, JobInvalid, build_job
 from idms.jobs.outcomes import Counts, Outcome, RunStatus
 from idms.jobs.readers import InputReader, InputRow, ReadOptions, open_input
 from idms.jobs.rows import MASK, WorkRow
 from idms.sources.model import Action
 from idms.state.queries import QueryStore
-from idms.state.runs import RowResult, RunStore
+from idms.state.runs import RowResult, RunStore, new_run_id
 from idms.targets.base import ApplyOptions, ApplyResult, Change, ChangeKind, Record, Target
 
 Progress = Callable[[int], None]
+SPOOL_NAME = "input.rows"  # a durable iUpdate run's copy of its query's rows
 KIND = {"insert": ChangeKind.INSERT, "update": ChangeKind.UPDATE, "delete": ChangeKind.DELETE}
 DONE = {"insert": Outcome.INSERTED, "update": Outcome.UPDATED, "delete": Outcome.DELETED}
 
@@ -52,7 +64,11 @@ class RunReport:
 
 
 def open_job_input(
-    job: Job, target: Target | None = None, queries: QueryStore | None = None
+    job: Job,
+    target: Target | None = None,
+    queries: QueryStore | None = None,
+    *,
+    spool: Path | None = None,
 ) -> InputReader:
     """The job's rows: a file, or a saved query run on ``target`` (the iUpdate case)."""
     spec = job.input
@@ -64,7 +80,7 @@ def open_job_input(
         from idms.jobs.query_input import open_query_input
 
         mapped = tuple(m.column for m in job.mappings if m.column is not None)
-        return open_query_input(spec, target, queries, mapped_columns=mapped)
+        return open_query_input(spec, target, queries, mapped_columns=mapped, spool=spool)
     options = ReadOptions(
         encoding=spec.encoding,
         delimiter=spec.delimiter,
@@ -76,10 +92,10 @@ def open_job_input(
 
 
 def prepare_job(
-    job: Job, target: Target, queries: QueryStore | None = None
+    job: Job, target: Target, queries: QueryStore | None = None, *, spool: Path | None = None
 ) -> tuple[CompiledJob, InputReader]:
     """Open the input and check the whole job against it and the target; nothing is written."""
-    reader = open_job_input(job, target, queries)
+    reader = open_job_input(job, target, queries, spool=spool)
     try:
         return compile_job(job, target, reader.detected.columns), reader
     except BaseException:
@@ -97,15 +113,32 @@ def run_job(
     error_dir: Path | None = None,
     target_label: str = "embedded",
     queries: QueryStore | None = None,
+    durable: Durable | None = None,
 ) -> RunReport:
     """Run (or plan) ``job`` against ``target``, recording the run in ``runs``.
 
-    ``queries`` looks up the saved query a job's input names (the iUpdate case).
+    ``queries`` looks up the saved query a job's input names (the iUpdate case). With
+    ``durable``, the run can be resumed after its process dies (``resume_run``): its job is
+    sealed with it, its lease renewed while it works, each batch staged and checkpointed.
     """
-    cjob, reader = prepare_job(job, target, queries)
+    if plan:
+        durable = None
+    run_id = new_run_id()
+    by_query = job.input is not None and job.input.query is not None
+    spool = durable.folder(run_id) / SPOOL_NAME if durable is not None and by_query else None
+    cjob, reader = prepare_job(job, target, queries, spool=spool)
     with reader:
         detected = reader.detected.to_dict()
-        run_id = runs.create(
+        sealed: str | None = None
+        input_ref: dict[str, Any] | None = None
+        if durable is not None:
+            sealed = durable.box.encrypt(job.model_dump_json())
+            if spool is not None:
+                input_ref = {"kind": "query", "spool": str(spool)}
+            elif job.input is not None and job.input.file is not None:
+                input_ref = file_identity(job.input.file)
+        runs.create(
+            run_id=run_id,
             kind="update" if reader.detected.format == "query" else "import",
             name=job.name,
             source=cjob.source.name,
@@ -116,33 +149,151 @@ def run_job(
             job=masked_document(job, cjob),
             columns=list(reader.detected.columns),
             detected=detected,
+            owner=durable.owner if durable is not None else None,
+            lease_seconds=durable.lease_seconds if durable is not None else 60.0,
+            trigger=durable.trigger if durable is not None else "cli",
+            schedule_id=durable.schedule_id if durable is not None else None,
+            sealed_job=sealed,
+            input_ref=input_ref,
         )
-        engine = _Engine(cjob, target, runs, run_id, plan)
+        engine = _Engine(cjob, target, runs, run_id, plan, durable=durable)
+        return _execute(engine, reader, detected, progress=progress, error_dir=error_dir)
+
+
+def resume_run(
+    run_id: str,
+    *,
+    target: Target,
+    runs: RunStore,
+    durable: Durable,
+    queries: QueryStore | None = None,
+    progress: Progress | None = None,
+    error_dir: Path | None = None,
+) -> RunReport:
+    """Carry on a durable run its owner has claimed (``RunStore.claim``): a queued one from
+    the start, one whose process died from its checkpoint. Rows already recorded are skipped;
+    the batch that was in flight is settled without sending anything twice."""
+    info = runs.get(run_id)
+    if info.sealed_job is None:
+        raise InvalidInputError(
+            f"Run {info.id} was not recorded as resumable (a plan, an undo or an older run)."
+        )
+    job = build_job(json.loads(durable.box.decrypt(info.sealed_job, name="the run's job")))
+    ref = info.input_ref or {}
+    spool: Path | None = None
+    if ref.get("kind") == "file":
+        check_file_identity(ref)
+    elif ref.get("kind") == "query":
+        spool = Path(str(ref["spool"]))
+        if not spool.is_file() and (info.checkpoint_rows or runs.staged(run_id)):
+            raise InvalidInputError(
+                f"Run {info.id}'s copy of its query's rows is gone: it cannot be resumed."
+            )
+    cjob, reader = prepare_job(job, target, queries, spool=spool)
+    with reader:
+        detected = reader.detected.to_dict()
+        counts = Counts()
+        for outcome in Outcome:
+            key = "errors" if outcome is Outcome.ERROR else outcome.value
+            counts.add(outcome, int(info.counts.get(key, 0)))
+        engine = _Engine(
+            cjob,
+            target,
+            runs,
+            run_id,
+            False,
+            durable=durable,
+            counts=counts,
+            seq=runs.last_seq(run_id),
+        )
+        staged = runs.staged(run_id)
+        skip = counts.rows
+        pending: tuple[str, StagedBatch] | None = None
+        if staged is not None:
+            batch: StagedBatch = durable.unseal(staged[1])
+            pending = (staged[0], batch)
+            skip += len(batch.rows)
+        return _execute(
+            engine,
+            reader,
+            detected,
+            progress=progress,
+            error_dir=error_dir,
+            skip=skip,
+            pending=pending,
+        )
+
+
+def _execute(
+    engine: _Engine,
+    reader: InputReader,
+    detected: dict[str, Any],
+    *,
+    progress: Progress | None,
+    error_dir: Path | None,
+    skip: int = 0,
+    pending: tuple[str, StagedBatch] | None = None,
+) -> RunReport:
+    """Process the input's rows (after the first ``skip``), batch by batch, and finish the run."""
+    runs, run_id, durable = engine.runs, engine.run_id, engine.durable
+    size = engine.cjob.job.options.batch_size
+    lease: Lease | None = None
+    if durable is not None:
+        lease = Lease(runs, run_id, durable.owner, durable.lease_seconds)
+    cancelled = False
+    with lease if lease is not None else nullcontext():
         try:
-            for batch in _batches(reader, job.options.batch_size):
+            rows = iter(reader)
+            for _ in range(skip):
+                if next(rows, None) is None:
+                    break
+            if pending is not None:
+                engine.settle_staged(*pending)
+                if progress is not None:
+                    progress(engine.counts.rows)
+            for batch in _batches(rows, size):
+                if lease is not None:
+                    if not lease.renew():
+                        lost = "Another worker took this run over (its lease was lost)."
+                        return RunReport(
+                            run_id, RunStatus.RUNNING, engine.counts, None, detected, lost
+                        )
+                    if runs.is_cancel_requested(run_id):
+                        cancelled = True
+                        break
                 engine.process(batch)
                 if progress is not None:
                     progress(engine.counts.rows)
         except IdmsError as exc:
             runs.finish(
-                run_id, status=RunStatus.FAILED, counts=engine.counts.as_dict(), message=exc.message
+                run_id,
+                status=RunStatus.FAILED,
+                counts=engine.counts.as_dict(),
+                message=exc.message,
             )
             return RunReport(run_id, RunStatus.FAILED, engine.counts, None, detected, exc.message)
     counts = engine.counts
-    if plan:
+    message = None
+    if cancelled:
+        status = RunStatus.CANCELLED
+        message = f"Cancelled after {counts.rows} rows; the rows after them were not processed."
+    elif engine.plan:
         status = RunStatus.PLANNED
     elif counts.errors:
         status = RunStatus.COMPLETED_WITH_ERRORS
     else:
         status = RunStatus.SUCCEEDED
-    runs.finish(run_id, status=status, counts=counts.as_dict())
+    runs.finish(run_id, status=status, counts=counts.as_dict(), message=message)
+    if durable is not None:
+        spool = durable.run_dir / run_id / SPOOL_NAME
+        spool.unlink(missing_ok=True)
     error_file = None
-    if counts.errors and not plan and error_dir is not None:
+    if counts.errors and not engine.plan and error_dir is not None:
         from idms.jobs.errorfile import write_error_file
 
         error_file = write_error_file(runs, run_id, error_dir / f"{run_id}-failed.csv")
         runs.set_error_file(run_id, str(error_file))
-    return RunReport(run_id, status, counts, error_file, detected)
+    return RunReport(run_id, status, counts, error_file, detected, message)
 
 
 def masked_document(job: Job, cjob: CompiledJob) -> dict[str, Any]:
@@ -155,9 +306,9 @@ def masked_document(job: Job, cjob: CompiledJob) -> dict[str, Any]:
     return document
 
 
-def _batches(reader: InputReader, size: int) -> Iterator[list[InputRow]]:
+def _batches(rows: Iterator[InputRow], size: int) -> Iterator[list[InputRow]]:
     batch: list[InputRow] = []
-    for row in reader:
+    for row in rows:
         batch.append(row)
         if len(batch) >= size:
             yield batch
@@ -169,14 +320,27 @@ def _batches(reader: InputReader, size: int) -> Iterator[list[InputRow]]:
 class _Engine:
     """The per-run state: counts, write order, and what a plan has already decided."""
 
-    def __init__(self, cjob: CompiledJob, target: Target, runs: RunStore, run_id: str, plan: bool):
+    def __init__(
+        self,
+        cjob: CompiledJob,
+        target: Target,
+        runs: RunStore,
+        run_id: str,
+        plan: bool,
+        *,
+        durable: Durable | None = None,
+        counts: Counts | None = None,
+        seq: int = 0,
+    ):
         self.cjob = cjob
         self.target = target
         self.runs = runs
         self.run_id = run_id
         self.plan = plan
-        self.counts = Counts()
-        self.seq = 0
+        self.durable = durable
+        self.counts = counts or Counts()
+        self.seq = seq
+        self._in_flight: str | None = None  # the batch key of a segment sent, not yet recorded
         self.pending: dict[tuple[Any, ...], Record] | None = {} if plan else None
         self.stopped = False
         self.options = ApplyOptions(skip_validation=cjob.job.options.skip_validation)
@@ -311,8 +475,9 @@ class _Engine:
 
     def _apply(self, rows: list[WorkRow]) -> None:
         changes: list[Change] = []
-        owners: list[WorkRow] = []
-        for row in rows:
+        owners: list[int] = []
+        befores: list[Record | None] = []
+        for index, row in enumerate(rows):
             if row.write is None:
                 continue
             values = self._values_for(row, row.write)
@@ -322,17 +487,52 @@ class _Engine:
                 changes.append(
                     Change(KIND[row.write], dict(values), identity, row.append, ref=len(changes))
                 )
-                owners.append(row)
+                owners.append(index)
+                befores.append(record)
         if not changes:
             return
-        results = self.target.apply(self.cjob.source.name, changes, self.options)
+        options = self.options
+        if self.durable is not None:
+            key = f"{self.run_id}:{self.seq + 1}"
+            staged = StagedBatch(rows, changes, owners, befores)
+            self.runs.stage(self.run_id, key, self.durable.seal(staged))
+            options = replace(options, batch_key=key)
+            self._in_flight = key
+        results = self.target.apply(self.cjob.source.name, changes, options)
+        self._settle_all(rows, owners, results)
+
+    def _settle_all(
+        self, rows: list[WorkRow], owners: list[int], results: Sequence[ApplyResult]
+    ) -> None:
         grouped: dict[int, list[ApplyResult]] = {}
-        for row, result in zip(owners, results, strict=True):
-            grouped.setdefault(id(row), []).append(result)
-        for row in rows:
+        for index, result in zip(owners, results, strict=True):
+            grouped.setdefault(index, []).append(result)
+        for index, row in enumerate(rows):
             if row.write is None:
                 continue
-            self._settle(row, grouped.get(id(row), []))
+            self._settle(row, grouped.get(index, []))
+
+    def settle_staged(self, key: str, staged: StagedBatch) -> None:
+        """Finish the segment a run was writing when its process died: whatever of it was
+        written is recorded as written, and only the rest is sent (never twice)."""
+        options = replace(self.options, batch_key=key)
+        self._in_flight = key
+        source = self.cjob.source
+        results = self.target.applied_batch(key)
+        if results is None and self.target.capabilities.transactional:
+            results = self.target.apply(source.name, staged.changes, options)
+        elif results is None:
+            done = reconcile(self.target, source, staged)
+            again = [
+                replace(change, ref=i)
+                for i, (change, found) in enumerate(
+                    (c, d) for c, d in zip(staged.changes, done, strict=True) if d is None
+                )
+            ]
+            sent = self.target.apply(source.name, again, options) if again else []
+            results = results_in_order(done, sent)
+        self._settle_all(staged.rows, staged.owners, results)
+        self._record(staged.rows)
 
     def _settle(self, row: WorkRow, results: list[ApplyResult]) -> None:
         failed = next((r for r in results if not r.ok), None)
@@ -391,7 +591,15 @@ class _Engine:
                     input=self._masked(row.cells) if row.outcome is Outcome.ERROR else None,
                 )
             )
-        self.runs.add_rows(self.run_id, records)
+        if self.durable is None:
+            self.runs.add_rows(self.run_id, records)
+            return
+        self.runs.record_batch(
+            self.run_id, records, checkpoint_rows=self.counts.rows, counts=self.counts.as_dict()
+        )
+        if self._in_flight is not None:
+            self.target.forget_batch(self._in_flight)
+            self._in_flight = None
 
     def _masked(self, cells: dict[str, Any]) -> dict[str, Any]:
         return {

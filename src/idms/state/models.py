@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Dialect, ForeignKey, MetaData, String, Text
+from sqlalchemy import DateTime, Dialect, ForeignKey, MetaData, String, Text, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -155,6 +155,34 @@ class Run(Base):
     error_file: Mapped[str | None] = mapped_column(Text, default=None)  # the failed rows, if any
     undo_of: Mapped[str | None] = mapped_column(String(32), default=None)
     undone_by: Mapped[str | None] = mapped_column(String(32), default=None)
+    # Durable runs: how the run came about, what it needs to run again, who runs it.
+    trigger: Mapped[str] = mapped_column(String(20), default="cli", server_default="cli")
+    schedule_id: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    sealed_job: Mapped[str | None] = mapped_column(Text, default=None)  # encrypted, whole job
+    input_ref: Mapped[str | None] = mapped_column(Text, default=None)  # JSON: the input's identity
+    queued_at: Mapped[datetime | None] = mapped_column(default=None)
+    dispatched_at: Mapped[datetime | None] = mapped_column(default=None)  # handed to an executor
+    lease_owner: Mapped[str | None] = mapped_column(String(120), default=None)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(default=None)
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    checkpoint_rows: Mapped[int] = mapped_column(default=0, server_default="0")
+    cancel_requested: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+
+class RunStage(Base):
+    """The batch a run is writing, staged before it is sent: what was decided for each of its
+    rows (sealed: it may hold passwords). Found after a crash, it tells a resumed run which
+    writes were in doubt; cleared once the batch's row results are recorded."""
+
+    __tablename__ = "run_stages"
+
+    run_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    batch_key: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class RunRow(Base):

@@ -11,16 +11,16 @@ import json
 import uuid
 from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from idms.bulk import execute_many
 from idms.errors import InvalidInputError
-from idms.state.models import Run, RunRow, utcnow
+from idms.state.models import Run, RunRow, RunStage, utcnow
 from idms.state.store import translate_errors
 
 # Runs of a job (rows in, outcomes out): from a file (import) or from a saved query (update).
@@ -97,6 +97,22 @@ class RunInfo:
     undo_of: str | None
     undone_by: str | None
     extra: dict[str, Any] = field(default_factory=dict)
+    trigger: str = "cli"
+    schedule_id: str | None = None
+    queued_at: datetime | None = None
+    dispatched_at: datetime | None = None
+    lease_owner: str | None = None
+    lease_expires_at: datetime | None = None
+    heartbeat_at: datetime | None = None
+    attempts: int = 0
+    checkpoint_rows: int = 0
+    cancel_requested: bool = False
+    sealed_job: str | None = field(default=None, repr=False)
+    input_ref: dict[str, Any] | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in TERMINAL
 
     @property
     def rows(self) -> int:
@@ -127,9 +143,20 @@ class RunStore:
         columns: Sequence[str] = (),
         detected: Mapping[str, Any] | None = None,
         undo_of: str | None = None,
+        status: str = "running",
+        owner: str | None = None,
+        lease_seconds: float = 60.0,
+        trigger: str = "cli",
+        schedule_id: str | None = None,
+        sealed_job: str | None = None,
+        input_ref: Mapping[str, Any] | None = None,
+        run_id: str | None = None,
     ) -> str:
-        run_id = uuid.uuid4().hex[:12]
+        """Record a new run: ``running`` (held by ``owner``, its lease renewed while it works)
+        or ``queued`` (for an executor to claim)."""
+        run_id = run_id or new_run_id()
         now = utcnow()
+        running = status == "running"
         with translate_errors("Cannot record the run"), self.engine.begin() as conn:
             conn.execute(
                 insert(Run).values(
@@ -140,38 +167,257 @@ class RunStore:
                     action=action,
                     target=target,
                     platform=platform,
-                    status="running",
+                    status=status,
                     plan_only=plan_only,
                     created_at=now,
-                    started_at=now,
+                    queued_at=now,
+                    started_at=now if running else None,
                     job=dumps(dict(job)),
                     columns=dumps(list(columns)),
                     detected=dumps(dict(detected or {})),
                     undo_of=undo_of,
+                    trigger=trigger,
+                    schedule_id=schedule_id,
+                    sealed_job=sealed_job,
+                    input_ref=dumps(dict(input_ref)) if input_ref is not None else None,
+                    lease_owner=owner if running else None,
+                    lease_expires_at=now + timedelta(seconds=lease_seconds) if running else None,
+                    heartbeat_at=now if running else None,
+                    attempts=1 if running else 0,
                 )
             )
         return run_id
 
+    # ---- durable runs: lease, heartbeat, checkpoint, stage -------------------------------------
+
+    def claim(self, run_id: str, owner: str, lease_seconds: float) -> bool:
+        """Take a run to execute: a queued one, or a running one whose lease has expired (its
+        process died). False when someone else holds it or it has finished."""
+        now = utcnow()
+        with translate_errors("Cannot claim the run"), self.engine.begin() as conn:
+            claimed = conn.execute(
+                update(Run)
+                .where(
+                    Run.id == run_id,
+                    or_(
+                        Run.status == "queued",
+                        (Run.status == "running")
+                        & or_(Run.lease_expires_at.is_(None), Run.lease_expires_at < now),
+                    ),
+                )
+                .values(
+                    status="running",
+                    lease_owner=owner,
+                    lease_expires_at=now + timedelta(seconds=lease_seconds),
+                    heartbeat_at=now,
+                    attempts=Run.attempts + 1,
+                    started_at=func.coalesce(Run.started_at, now),
+                )
+            ).rowcount
+        return bool(claimed)
+
+    def heartbeat(self, run_id: str, owner: str, lease_seconds: float) -> bool:
+        """Renew ``owner``'s lease; False when the lease is no longer its own."""
+        now = utcnow()
+        with translate_errors("Cannot renew the run's lease"), self.engine.begin() as conn:
+            renewed = conn.execute(
+                update(Run)
+                .where(Run.id == run_id, Run.lease_owner == owner, Run.status == "running")
+                .values(lease_expires_at=now + timedelta(seconds=lease_seconds), heartbeat_at=now)
+            ).rowcount
+        return bool(renewed)
+
+    def record_batch(
+        self,
+        run_id: str,
+        rows: Sequence[RowResult],
+        *,
+        checkpoint_rows: int,
+        counts: Mapping[str, int],
+    ) -> None:
+        """Row results, the checkpoint and the counts, in one transaction; any staged batch is
+        cleared with them (its rows are now recorded)."""
+        params = [_row_params(run_id, r) for r in rows]
+        with translate_errors("Cannot record row results"), self.engine.begin() as conn:
+            if params:
+                execute_many(conn, ("insert", "run_rows"), insert(RunRow), params)
+            conn.execute(
+                update(Run)
+                .where(Run.id == run_id)
+                .values(checkpoint_rows=checkpoint_rows, **dict(counts))
+            )
+            conn.execute(delete(RunStage).where(RunStage.run_id == run_id))
+
+    def stage(self, run_id: str, batch_key: str, payload: str) -> None:
+        """Keep what a batch is about to write (sealed), until ``record_batch`` clears it."""
+        with translate_errors("Cannot stage the batch"), self.engine.begin() as conn:
+            conn.execute(delete(RunStage).where(RunStage.run_id == run_id))
+            conn.execute(
+                insert(RunStage).values(
+                    run_id=run_id, batch_key=batch_key, payload=payload, created_at=utcnow()
+                )
+            )
+
+    def staged(self, run_id: str) -> tuple[str, str] | None:
+        """The batch a run was writing when it stopped, (batch key, payload), or None."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(RunStage.batch_key, RunStage.payload).where(RunStage.run_id == run_id)
+            ).first()
+        return (str(row[0]), str(row[1])) if row is not None else None
+
+    def last_seq(self, run_id: str) -> int:
+        with self.engine.connect() as conn:
+            value = conn.execute(
+                select(func.max(RunRow.seq)).where(RunRow.run_id == run_id)
+            ).scalar()
+        return int(value or 0)
+
+    def request_cancel(self, run_id: str) -> str:
+        """Cancel a run: a queued one at once, a running one between two batches. Returns the
+        run's status afterwards."""
+        now = utcnow()
+        with translate_errors("Cannot cancel the run"), self.engine.begin() as conn:
+            conn.execute(
+                update(Run)
+                .where(Run.id == run_id, Run.status == "queued")
+                .values(
+                    status="cancelled",
+                    finished_at=now,
+                    message="Cancelled before it started.",
+                    cancel_requested=True,
+                )
+            )
+            conn.execute(
+                update(Run)
+                .where(Run.id == run_id, Run.status == "running")
+                .values(cancel_requested=True)
+            )
+            status = conn.execute(select(Run.status).where(Run.id == run_id)).scalar()
+        return str(status)
+
+    def is_cancel_requested(self, run_id: str) -> bool:
+        with self.engine.connect() as conn:
+            flag = conn.execute(select(Run.cancel_requested).where(Run.id == run_id)).scalar()
+        return bool(flag)
+
+    def requeue_expired(self) -> list[str]:
+        """Runs whose process died (lease expired while running): queued again, to be resumed
+        from their checkpoint by whoever claims them next."""
+        now = utcnow()
+        with translate_errors("Cannot requeue runs"), self.engine.begin() as conn:
+            ids = [
+                str(i)
+                for i in conn.execute(
+                    select(Run.id).where(
+                        Run.status == "running",
+                        Run.plan_only.is_(False),
+                        Run.sealed_job.is_not(None),
+                        Run.lease_expires_at < now,
+                    )
+                ).scalars()
+            ]
+            if ids:
+                conn.execute(
+                    update(Run)
+                    .where(Run.id.in_(ids), Run.status == "running", Run.lease_expires_at < now)
+                    .values(
+                        status="queued", lease_owner=None, lease_expires_at=None, dispatched_at=None
+                    )
+                )
+        return ids
+
+    def queued(self, limit: int = 100) -> list[str]:
+        """Queued runs, oldest first."""
+        with self.engine.connect() as conn:
+            return [
+                str(i)
+                for i in conn.execute(
+                    select(Run.id)
+                    .where(Run.status == "queued")
+                    .order_by(Run.queued_at, Run.created_at)
+                    .limit(limit)
+                ).scalars()
+            ]
+
+    def take_undispatched(self, *, redispatch_after: float = 300.0, limit: int = 100) -> list[str]:
+        """Queued runs not yet handed to an executor (or handed over ``redispatch_after``
+        seconds ago and still not claimed: a lost message), marked as handed over now."""
+        now = utcnow()
+        stale = now - timedelta(seconds=redispatch_after)
+        with translate_errors("Cannot dispatch runs"), self.engine.begin() as conn:
+            ids = [
+                str(i)
+                for i in conn.execute(
+                    select(Run.id)
+                    .where(
+                        Run.status == "queued",
+                        or_(Run.dispatched_at.is_(None), Run.dispatched_at < stale),
+                    )
+                    .order_by(Run.queued_at, Run.created_at)
+                    .limit(limit)
+                ).scalars()
+            ]
+            if ids:
+                conn.execute(
+                    update(Run)
+                    .where(
+                        Run.id.in_(ids),
+                        Run.status == "queued",
+                        or_(Run.dispatched_at.is_(None), Run.dispatched_at < stale),
+                    )
+                    .values(dispatched_at=now)
+                )
+        return ids
+
+    def active_for_schedule(self, schedule_id: str) -> list[str]:
+        """The schedule's runs that are queued or running (for the overlap policy)."""
+        with self.engine.connect() as conn:
+            return [
+                str(i)
+                for i in conn.execute(
+                    select(Run.id).where(
+                        Run.schedule_id == schedule_id, Run.status.in_(["queued", "running"])
+                    )
+                ).scalars()
+            ]
+
+    def prune(self, *, max_age_days: int | None, max_count: int | None) -> int:
+        """Delete finished runs older than ``max_age_days`` or beyond the newest ``max_count``
+        (their row results go with them). Returns how many runs were deleted."""
+        finished = Run.status.in_(sorted(TERMINAL))
+        doomed: set[str] = set()
+        with translate_errors("Cannot prune the run history"), self.engine.begin() as conn:
+            if max_age_days is not None:
+                cutoff = utcnow() - timedelta(days=max_age_days)
+                doomed.update(
+                    str(i)
+                    for i in conn.execute(
+                        select(Run.id).where(finished, Run.created_at < cutoff)
+                    ).scalars()
+                )
+            if max_count is not None:
+                doomed.update(
+                    str(i)
+                    for i in conn.execute(
+                        select(Run.id)
+                        .where(finished)
+                        .order_by(Run.created_at.desc(), Run.id.desc())
+                        .offset(max_count)
+                    ).scalars()
+                )
+            ids = sorted(doomed)
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                conn.execute(delete(RunRow).where(RunRow.run_id.in_(chunk)))
+                conn.execute(delete(RunStage).where(RunStage.run_id.in_(chunk)))
+                conn.execute(delete(Run).where(Run.id.in_(chunk)))
+        return len(ids)
+
     def add_rows(self, run_id: str, rows: Sequence[RowResult]) -> None:
         if not rows:
             return
-        params = [
-            {
-                "run_id": run_id,
-                "seq": r.seq,
-                "row_number": r.row_number,
-                "outcome": r.outcome,
-                "code": r.code,
-                "message": r.message,
-                "field": r.field,
-                "column": r.column,
-                "identity": dumps(r.identity),
-                "before": dumps(r.before),
-                "after": dumps(r.after),
-                "input": dumps(r.input),
-            }
-            for r in rows
-        ]
+        params = [_row_params(run_id, r) for r in rows]
         with translate_errors("Cannot record row results"), self.engine.begin() as conn:
             execute_many(conn, ("insert", "run_rows"), insert(RunRow), params)
 
@@ -187,7 +433,14 @@ class RunStore:
             conn.execute(
                 update(Run)
                 .where(Run.id == run_id)
-                .values(status=status, finished_at=utcnow(), message=message, **dict(counts))
+                .values(
+                    status=status,
+                    finished_at=utcnow(),
+                    message=message,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    **dict(counts),
+                )
             )
 
     def set_error_file(self, run_id: str, path: str) -> None:
@@ -260,6 +513,27 @@ class RunStore:
             return {str(o): int(n) for o, n in rows}
 
 
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def _row_params(run_id: str, r: RowResult) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "seq": r.seq,
+        "row_number": r.row_number,
+        "outcome": r.outcome,
+        "code": r.code,
+        "message": r.message,
+        "field": r.field,
+        "column": r.column,
+        "identity": dumps(r.identity),
+        "before": dumps(r.before),
+        "after": dumps(r.after),
+        "input": dumps(r.input),
+    }
+
+
 def _info(run: Run) -> RunInfo:
     counts = {
         "rows": run.rows,
@@ -291,4 +565,16 @@ def _info(run: Run) -> RunInfo:
         error_file=run.error_file,
         undo_of=run.undo_of,
         undone_by=run.undone_by,
+        trigger=run.trigger,
+        schedule_id=run.schedule_id,
+        queued_at=run.queued_at,
+        dispatched_at=run.dispatched_at,
+        lease_owner=run.lease_owner,
+        lease_expires_at=run.lease_expires_at,
+        heartbeat_at=run.heartbeat_at,
+        attempts=run.attempts,
+        checkpoint_rows=run.checkpoint_rows,
+        cancel_requested=run.cancel_requested,
+        sealed_job=run.sealed_job,
+        input_ref=loads(run.input_ref),
     )

@@ -184,6 +184,10 @@ class ApplyOptions:
     """Switches a job passes down to the target for one batch."""
 
     skip_validation: bool = False  # iDMS "Skip Validation": lookup codes are not checked
+    # A durable run's name for this batch. A transactional target keeps the batch's results under
+    # it, written with the batch itself, so that after a crash ``applied_batch`` can say exactly
+    # what was written (see jobs/durable.py).
+    batch_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -294,6 +298,18 @@ class Target(Protocol):
         limit: int | None = None,
     ) -> Iterator[Record]:
         """Stream the source's records that pass every filter (ANDed)."""
+        ...
+
+    def applied_batch(self, key: str) -> list[ApplyResult] | None:
+        """The results of the batch applied under ``key``, or None.
+
+        On a transactional target None means the batch was not written (its transaction never
+        committed); elsewhere it means "not known", and the caller re-matches what it sent.
+        """
+        ...
+
+    def forget_batch(self, key: str) -> None:
+        """Drop what ``applied_batch`` keeps for ``key`` (its row results are recorded now)."""
         ...
 
     def query(

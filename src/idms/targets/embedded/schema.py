@@ -356,6 +356,17 @@ panel_definitions = Table(
     Column("created_on", DateTime, nullable=False),
 )
 
+# The results of a job's batch, written in the batch's own transaction (ApplyOptions.batch_key):
+# after a crash, a resumed run learns from it exactly what the batch wrote. Deleted once the run
+# has recorded the batch's row results.
+applied_batches = Table(
+    "idms_applied_batches",
+    metadata,
+    Column("batch_key", String(64), primary_key=True),
+    Column("results", Text, nullable=False),  # JSON: one ApplyResult per change, in order
+    Column("created_on", DateTime, nullable=False),
+)
+
 
 def column_type(ftype: FieldType, length: int | None = None) -> TypeEngine:  # type: ignore[type-arg]
     """The column type a field of this type is stored in."""

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import Connection, Engine, Select, select
+from sqlalchemy import Connection, Engine, Select, delete, insert, select
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from idms.config import Settings
@@ -43,6 +43,7 @@ from idms.targets.embedded.adapters.numbered import ActivityAdapter
 from idms.targets.embedded.adapters.panel import panel_adapter
 from idms.targets.embedded.adapters.preferences import PreferencesAdapter, preference_fields
 from idms.targets.embedded.adapters.relationship import RelationshipAdapter
+from idms.targets.embedded.journal import journal_results, journal_text
 from idms.targets.embedded.lookups import LookupCache, load_codes
 from idms.targets.embedded.passwords import LoginResult, attempt_login
 from idms.targets.embedded.query import (
@@ -268,6 +269,14 @@ class EmbeddedTarget:
                 today=now.date(),
             )
             results = adapter.apply(ctx, changes)
+            if options.batch_key is not None:
+                conn.execute(
+                    insert(schema.applied_batches).values(
+                        batch_key=options.batch_key,
+                        results=journal_text(results),
+                        created_on=now,
+                    )
+                )
         if adapter.source.name == "LookupTable":
             self.refresh()
         return results
@@ -287,6 +296,21 @@ class EmbeddedTarget:
                 message = note or f"{source.label} does not allow {kind.value}s."
                 refused[kind] = RowError("action_not_allowed", message)
         return refused
+
+    def applied_batch(self, key: str) -> list[ApplyResult] | None:
+        with self._connect() as conn:
+            text = conn.execute(
+                select(schema.applied_batches.c.results).where(
+                    schema.applied_batches.c.batch_key == key
+                )
+            ).scalar()
+        return None if text is None else journal_results(text)
+
+    def forget_batch(self, key: str) -> None:
+        with self._connect(write=True) as conn:
+            conn.execute(
+                delete(schema.applied_batches).where(schema.applied_batches.c.batch_key == key)
+            )
 
     def read(
         self,

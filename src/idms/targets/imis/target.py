@@ -184,6 +184,13 @@ class RestTarget:
 
     # ---- read ----------------------------------------------------------------------------------
 
+    def applied_batch(self, key: str) -> list[ApplyResult] | None:
+        """iMIS keeps no journal of a batch: None means "not known" (the run re-matches)."""
+        return None
+
+    def forget_batch(self, key: str) -> None:
+        return None
+
     def read(
         self,
         source: str,

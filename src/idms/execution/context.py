@@ -1,0 +1,48 @@
+"""What an executor needs to run anything: the settings, the suite database, the sealing key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from idms.config import Settings
+from idms.jobs.durable import Durable, worker_name
+from idms.secrets import SecretBox, load_keys
+from idms.state.store import open_suite
+
+
+@dataclass
+class Workspace:
+    """One workspace's suite database and key, opened once per process (or per worker)."""
+
+    settings: Settings
+    suite: Engine
+    box: SecretBox
+
+    @classmethod
+    def open(cls, settings: Settings) -> Workspace:
+        settings.workspace.mkdir(parents=True, exist_ok=True)
+        return cls(settings, open_suite(settings.suite_url), SecretBox(load_keys(settings)))
+
+    @property
+    def runs_folder(self) -> Path:
+        folder = self.settings.workspace / "runs"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def durable(
+        self, *, trigger: str = "cli", schedule_id: str | None = None, owner: str | None = None
+    ) -> Durable:
+        return Durable(
+            box=self.box,
+            run_dir=self.runs_folder,
+            owner=owner or worker_name(),
+            lease_seconds=float(self.settings.lease_seconds),
+            trigger=trigger,
+            schedule_id=schedule_id,
+        )
+
+    def close(self) -> None:
+        self.suite.dispose()

@@ -1,0 +1,66 @@
+"""``execute_run(run_id)``: the one function every executor calls.
+
+It claims the run's lease (a queued run, or a running one whose process died), opens the run's
+target under the run's platform, and carries the run on from its checkpoint
+(:func:`idms.jobs.runner.resume_run`). A run someone else holds is left alone, so delivering the
+same run twice (a broker redelivering, a reaper and a worker racing) never runs it twice.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from idms.errors import IdmsError
+from idms.execution.context import Workspace
+from idms.execution.hooks import after_run
+from idms.jobs.durable import worker_name
+from idms.jobs.outcomes import RunStatus
+from idms.jobs.runner import RunReport, resume_run
+from idms.state.queries import QueryStore
+from idms.state.runs import RunStore
+from idms.targets.factory import open_target
+
+log = logging.getLogger("idms.execution")
+
+
+def execute_run(workspace: Workspace, run_id: str, *, owner: str | None = None) -> RunReport | None:
+    """Run (or resume) ``run_id`` if it can be claimed; None when another holds it or it is
+    finished. Failures end the run as ``failed`` with the reason; nothing is raised for them."""
+    runs = RunStore(workspace.suite)
+    durable = workspace.durable(owner=owner or worker_name())
+    if not runs.claim(run_id, durable.owner, durable.lease_seconds):
+        log.info("run %s: not claimed (finished, or held by another worker)", run_id)
+        return None
+    info = runs.get(run_id)
+    durable.trigger, durable.schedule_id = info.trigger, info.schedule_id
+    settings = workspace.settings.with_changes(target=info.target)
+    try:
+        from idms.config import parse_platform
+
+        settings = settings.with_changes(platform=parse_platform(info.platform))
+        target = open_target(settings)
+    except IdmsError as exc:
+        runs.finish(run_id, status=RunStatus.FAILED, counts=info.counts, message=exc.message)
+        log.warning("run %s failed: %s", run_id, exc.message)
+        after_run(workspace, run_id)
+        return None
+    try:
+        report = resume_run(
+            run_id,
+            target=target,
+            runs=runs,
+            durable=durable,
+            queries=QueryStore(workspace.suite),
+            error_dir=workspace.runs_folder,
+        )
+    except IdmsError as exc:
+        runs.finish(run_id, status=RunStatus.FAILED, counts=info.counts, message=exc.message)
+        log.warning("run %s failed: %s", run_id, exc.message)
+        after_run(workspace, run_id)
+        return None
+    finally:
+        target.close()
+    log.info("run %s: %s %s", run_id, report.status.value, report.counts.as_dict())
+    if report.status.value not in ("running", "queued"):
+        after_run(workspace, run_id)
+    return report

@@ -1,0 +1,70 @@
+"""Executors carry run IDs to ``execute_run``: threads in this process, or Celery workers.
+
+The executor only transports run IDs; the run itself (its job, lease, checkpoint) lives in the
+suite database, so the same job code runs under every executor, and swapping one for another
+never touches it.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
+from typing import Protocol
+
+from idms.execution.context import Workspace
+from idms.execution.execute import execute_run
+from idms.jobs.runner import RunReport
+
+
+class Executor(Protocol):
+    def submit(self, run_id: str) -> None:
+        """Have ``run_id`` executed soon (at most once at a time: the lease sees to that)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class InlineExecutor:
+    """Runs each run at once, in the caller's thread (the CLI)."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+        self.last: RunReport | None = None
+
+    def submit(self, run_id: str) -> None:
+        self.last = execute_run(self.workspace, run_id)
+
+    def close(self) -> None:
+        return None
+
+
+class LocalExecutor:
+    """A pool of threads inside ``idms serve``; a run already submitted is not submitted again
+    until it ends."""
+
+    def __init__(self, workspace: Workspace, workers: int = 2) -> None:
+        self.workspace = workspace
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="idms-run")
+        self._busy: set[str] = set()
+        self._lock = threading.Lock()
+
+    def submit(self, run_id: str) -> None:
+        with self._lock:
+            if run_id in self._busy:
+                return
+            self._busy.add(run_id)
+        future = self._pool.submit(execute_run, self.workspace, run_id)
+        future.add_done_callback(partial(self._done, run_id))
+
+    def _done(self, run_id: str, future: Future[RunReport | None]) -> None:
+        with self._lock:
+            self._busy.discard(run_id)
+
+    @property
+    def busy(self) -> int:
+        with self._lock:
+            return len(self._busy)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=False)
