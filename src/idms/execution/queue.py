@@ -62,7 +62,7 @@ def enqueue_job(
         status="queued",
         trigger=trigger,
         schedule_id=schedule_id,
-        sealed_job=workspace.box.encrypt(job.model_dump_json()),
+        sealed_job=workspace.box.encrypt(job.model_dump_json(exclude_unset=True)),
         input_ref=input_ref,
     )
     return run_id

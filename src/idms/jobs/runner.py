@@ -8,6 +8,8 @@ only one batch is in hand at a time.
 from __future__ import annotations
 
 import json
+import os
+import signal
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
@@ -132,7 +134,7 @@ def run_job(
         sealed: str | None = None
         input_ref: dict[str, Any] | None = None
         if durable is not None:
-            sealed = durable.box.encrypt(job.model_dump_json())
+            sealed = durable.box.encrypt(job.model_dump_json(exclude_unset=True))
             if spool is not None:
                 input_ref = {"kind": "query", "spool": str(spool)}
             elif job.input is not None and job.input.file is not None:
@@ -499,6 +501,8 @@ class _Engine:
             options = replace(options, batch_key=key)
             self._in_flight = key
         results = self.target.apply(self.cjob.source.name, changes, options)
+        if self.durable is not None:
+            _crash_point()
         self._settle_all(rows, owners, results)
 
     def _settle_all(
@@ -606,6 +610,21 @@ class _Engine:
             k: (MASK if k in self.secret_columns and v not in (None, "") else v)
             for k, v in cells.items()
         }
+
+
+_APPLIED = [0]
+
+
+def _crash_point() -> None:
+    """Fault injection for crash tests: with IDMS_FAULT_KILL_AFTER_APPLY=N the process kills
+    itself (SIGKILL) right after its N-th batch was written and before it was recorded, the
+    window in which a batch's writes are in doubt."""
+    limit = os.environ.get("IDMS_FAULT_KILL_AFTER_APPLY")
+    if not limit:
+        return
+    _APPLIED[0] += 1
+    if _APPLIED[0] >= int(limit):
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _changed(before: Record, after: Record) -> list[str]:
