@@ -13,6 +13,12 @@ defaults. A :class:`Settings` is immutable; interfaces build one and hand it dow
 | secret_key         | IDMS_SECRET_KEY          | a key file in workspace  |
 | suite_database     | IDMS_SUITE_DATABASE      | sqlite in the workspace  |
 | imis_query_endpoint| IDMS_IMIS_QUERY_ENDPOINT | iqa (or query, EMS only) |
+| notify_on          | IDMS_NOTIFY_ON           | failure (or always, never)|
+| notify_email       | IDMS_NOTIFY_EMAIL        | nobody (comma-separated)  |
+| smtp_url           | IDMS_SMTP_URL            | none (smtp[s]://…)        |
+| notify_from        | IDMS_NOTIFY_FROM         | idms@HOST                 |
+| notify_webhook_url | IDMS_NOTIFY_WEBHOOK_URL  | none                      |
+| notify_webhook_secret | IDMS_NOTIFY_WEBHOOK_SECRET | none (whsec_…)       |
 """
 
 from __future__ import annotations
@@ -79,6 +85,24 @@ def _optional_int(name: str, raw: str) -> int | None:
     return _int_setting(name, raw, minimum=1)
 
 
+NotifyOn = Literal["failure", "always", "never"]
+
+
+def _notify_on(raw: str) -> NotifyOn:
+    value = raw.strip().lower()
+    if value == "failure":
+        return "failure"
+    if value == "always":
+        return "always"
+    if value == "never":
+        return "never"
+    raise ConfigError(f"IDMS_NOTIFY_ON must be 'failure', 'always' or 'never', not '{raw}'.")
+
+
+def _addresses(raw: str) -> tuple[str, ...]:
+    return tuple(a.strip() for a in raw.replace(";", ",").split(",") if a.strip())
+
+
 def _executor(raw: str) -> Literal["local", "celery"]:
     value = raw.strip().lower()
     if value == "local":
@@ -107,6 +131,13 @@ class Settings:
     executor: Literal["local", "celery"] = "local"
     broker_url: str | None = None  # celery: redis://… or amqp://…
     workers: int = 2  # local executor threads in idms serve
+    # Notifications when a background run ends (idms.notify).
+    notify_on: NotifyOn = "failure"
+    notify_email: tuple[str, ...] = ()
+    smtp_url: str | None = field(default=None, repr=False)  # may hold the SMTP password
+    notify_from: str | None = None
+    notify_webhook_url: str | None = field(default=None, repr=False)  # may hold a token
+    notify_webhook_secret: str | None = field(default=None, repr=False)
 
     @classmethod
     def load(
@@ -149,6 +180,12 @@ class Settings:
             executor=_executor(env.get("IDMS_EXECUTOR") or "local"),
             broker_url=env.get("IDMS_BROKER_URL") or None,
             workers=_int_setting("IDMS_WORKERS", env.get("IDMS_WORKERS", "2"), minimum=1),
+            notify_on=_notify_on(env.get("IDMS_NOTIFY_ON") or "failure"),
+            notify_email=_addresses(env.get("IDMS_NOTIFY_EMAIL") or ""),
+            smtp_url=env.get("IDMS_SMTP_URL") or None,
+            notify_from=env.get("IDMS_NOTIFY_FROM") or None,
+            notify_webhook_url=env.get("IDMS_NOTIFY_WEBHOOK_URL") or None,
+            notify_webhook_secret=env.get("IDMS_NOTIFY_WEBHOOK_SECRET") or None,
         )
         target_kind(settings.target)  # refuse a malformed target before anything runs
         return settings

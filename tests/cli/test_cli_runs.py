@@ -226,11 +226,14 @@ def test_a_plan_has_nothing_to_undo(cli: Invoke, tmp_path: Path) -> None:
     assert "was a plan" in result.stderr
 
 
-@pytest.mark.parametrize(("command", "word"), [("resume", "Resuming"), ("cancel", "Cancelling")])
-def test_resume_and_cancel_come_with_durable_runs(cli: Invoke, command: str, word: str) -> None:
-    result = cli("runs", command, "abc")
-    assert result.exit_code == 2
-    assert f"{word} runs comes with durable runs (not in this version yet)" in result.stderr
+def test_resume_and_cancel_refuse_a_finished_run(cli: Invoke, tmp_path: Path) -> None:
+    file = write_csv(tmp_path / "people.csv", PEOPLE)
+    data = run_json(cli("import", str(file), *CONTACT_FLAGS, "--json"))
+    for command in ("resume", "cancel"):
+        result = cli("runs", command, data["run_id"])
+        assert result.exit_code == 2
+        assert f"Run {data['run_id']} has finished (succeeded)" in result.stderr
+    assert cli("runs", "resume", "nosuchrun").exit_code == 2
 
 
 def test_update_demo_contacts_then_undo(cli: Invoke, tmp_path: Path) -> None:

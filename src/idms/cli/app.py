@@ -26,9 +26,13 @@ from idms.cli import (
     records,
     runs,
     sandbox,
+    schedules,
     secrets,
+    serve,
     sources,
     templates,
+    tokens,
+    worker,
     workspace,
 )
 from idms.cli.context import CliState
@@ -163,7 +167,11 @@ app.add_typer(queries.query_app, name="query")
 app.add_typer(templates.template_app, name="template")
 app.add_typer(panels.panel_app, name="panel")
 app.add_typer(secrets.secrets_app, name="secrets")
+app.add_typer(schedules.schedule_app, name="schedule")
 app.command("sandbox")(sandbox.sandbox_command)
+app.command("serve")(serve.serve_command)
+app.add_typer(tokens.token_app, name="token")
+app.command("worker")(worker.worker_command)
 
 
 @app.command("version")

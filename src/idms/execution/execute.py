@@ -58,6 +58,17 @@ def execute_run(workspace: Workspace, run_id: str, *, owner: str | None = None) 
         log.warning("run %s failed: %s", run_id, exc.message)
         after_run(workspace, run_id)
         return None
+    except Exception as exc:
+        # A bug, not a condition: failing the run says so, where leaving it running would
+        # have it resumed, and crash again, every time its lease expired.
+        log.exception("run %s crashed", run_id)
+        lines = str(exc).strip().splitlines()
+        message = f"Unexpected error: {type(exc).__name__}" + (f": {lines[0]}" if lines else "")
+        runs.finish(
+            run_id, status=RunStatus.FAILED, counts=runs.get(run_id).counts, message=message
+        )
+        after_run(workspace, run_id)
+        return None
     finally:
         target.close()
     log.info("run %s: %s %s", run_id, report.status.value, report.counts.as_dict())

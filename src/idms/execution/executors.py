@@ -66,5 +66,7 @@ class LocalExecutor:
         with self._lock:
             return len(self._busy)
 
-    def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=False)
+    def close(self, *, cancel_pending: bool = False) -> None:
+        """Wait for the runs being executed; with ``cancel_pending``, runs submitted but not
+        started yet are not started (they stay queued, for the next executor)."""
+        self._pool.shutdown(wait=True, cancel_futures=cancel_pending)

@@ -15,8 +15,22 @@ def after_run(workspace: Workspace, run_id: str) -> None:
     """Called once a run has finished (any terminal status)."""
     steps: list[tuple[str, object]] = []
     # Filled in by iSchedule and notifications: (name, callable(workspace, run_id)).
+    steps.append(("schedule", _schedule))
+    steps.append(("notifications", _notify))
     for name, step in steps:
         try:
             step(workspace, run_id)  # type: ignore[operator]
         except Exception:
             log.exception("after run %s: %s failed", run_id, name)
+
+
+def _schedule(workspace: Workspace, run_id: str) -> None:
+    from idms.schedules.outcomes import record_run_outcome  # counts failures, auto-disables
+
+    record_run_outcome(workspace, run_id)
+
+
+def _notify(workspace: Workspace, run_id: str) -> None:
+    from idms.notify import notify_run  # imported when a run ends: smtplib, httpx
+
+    notify_run(workspace, run_id)

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection
 
 from idms.execution.context import Workspace
 from idms.jobs.durable import file_identity
@@ -26,10 +29,41 @@ def enqueue_job(
     schedule_id: str | None = None,
     target: str | None = None,
     platform: str | None = None,
+    run_id: str | None = None,
+    connection: Connection | None = None,
 ) -> str:
-    """Record ``job`` as a queued run on ``target`` (default: the settings' target)."""
+    """Record ``job`` as a queued run on ``target`` (default: the settings' target).
+
+    With ``connection``, the run is recorded in that connection's open transaction (the
+    scheduler records a run and advances its schedule together), under ``run_id`` if given.
+    """
+    run = queued_run(
+        workspace,
+        job,
+        trigger=trigger,
+        schedule_id=schedule_id,
+        target=target,
+        platform=platform,
+        run_id=run_id,
+    )
+    return RunStore(workspace.suite).create(**run, connection=connection)
+
+
+def queued_run(
+    workspace: Workspace,
+    job: Job,
+    *,
+    trigger: str,
+    schedule_id: str | None = None,
+    target: str | None = None,
+    platform: str | None = None,
+    run_id: str | None = None,
+) -> dict[str, Any]:
+    """What :func:`enqueue_job` records, as :meth:`RunStore.create`'s keyword arguments: the
+    input file is copied into the run's folder now and the job sealed; nothing is recorded yet
+    (the scheduler records a batch of them with :meth:`RunStore.create_many`)."""
     settings = workspace.settings
-    run_id = new_run_id()
+    run_id = run_id or new_run_id()
     folder = workspace.runs_folder / run_id
     spec = job.input
     input_ref: dict[str, object] | None = None
@@ -49,23 +83,22 @@ def enqueue_job(
     for mapping in document.get("mappings", []):
         if "value" in mapping and _secret_name(str(mapping.get("field", ""))):
             mapping["value"] = "********"
-    RunStore(workspace.suite).create(
-        run_id=run_id,
-        kind=kind,
-        name=job.name,
-        source=job.source,
-        action=job.action.value,
-        target=target or settings.target,
-        platform=platform or settings.platform.value,
-        plan_only=False,
-        job=document,
-        status="queued",
-        trigger=trigger,
-        schedule_id=schedule_id,
-        sealed_job=workspace.box.encrypt(job.model_dump_json(exclude_unset=True)),
-        input_ref=input_ref,
-    )
-    return run_id
+    return {
+        "run_id": run_id,
+        "kind": kind,
+        "name": job.name,
+        "source": job.source,
+        "action": job.action.value,
+        "target": target or settings.target,
+        "platform": platform or settings.platform.value,
+        "plan_only": False,
+        "job": document,
+        "status": "queued",
+        "trigger": trigger,
+        "schedule_id": schedule_id,
+        "sealed_job": workspace.box.encrypt(job.model_dump_json(exclude_unset=True)),
+        "input_ref": input_ref,
+    }
 
 
 def _secret_name(field: str) -> bool:

@@ -101,6 +101,7 @@ def _rows(columns: tuple[str, ...], rows: Iterator[tuple[Any, ...]]) -> Iterator
 def _write_spool(result: QueryResult, columns: tuple[str, ...], path: Path) -> None:
     """The whole result into ``path`` (columns first), complete or not at all."""
     part = path.with_name(path.name + ".part")
+    part.parent.mkdir(parents=True, exist_ok=True)
     try:
         with part.open("wb") as handle:
             pickle.dump(columns, handle, protocol=pickle.HIGHEST_PROTOCOL)

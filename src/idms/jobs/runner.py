@@ -194,6 +194,8 @@ def resume_run(
     cjob, reader = prepare_job(job, target, queries, spool=spool)
     with reader:
         detected = reader.detected.to_dict()
+        if not info.columns:  # a queued run: what its input holds is known only now
+            runs.record_input(run_id, reader.detected.columns, detected)
         counts = Counts()
         for outcome in Outcome:
             key = "errors" if outcome is Outcome.ERROR else outcome.value

@@ -209,3 +209,95 @@ class RunRow(Base):
     before: Mapped[str | None] = mapped_column(Text, default=None)
     after: Mapped[str | None] = mapped_column(Text, default=None)
     input: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class Schedule(Base):
+    """A job run on a cron schedule (in its own time zone) or once at a given moment.
+
+    What it runs is a job document stored when the schedule was added (``kind`` ``job``; its
+    input file is read afresh at each fire) or a template by name (``kind`` ``template``, with
+    an optional input file). ``next_fire_at`` is set only while the schedule is ``active``: the
+    scheduler finds due schedules by its index alone, and advances it with a compare-and-set so
+    that a slot never fires twice. ``state`` is active | paused | disabled (after
+    ``max_failures`` failed runs in a row) | done (a one-time schedule that has fired).
+    """
+
+    __tablename__ = "schedules"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[str] = mapped_column(String(20))  # job | template
+    job_document: Mapped[str | None] = mapped_column(Text, default=None)  # JSON, kind job
+    job_file: Mapped[str | None] = mapped_column(Text, default=None)  # where it was read from
+    template: Mapped[str | None] = mapped_column(String(NAME_LENGTH), default=None)
+    input_file: Mapped[str | None] = mapped_column(Text, default=None)
+    target: Mapped[str] = mapped_column(Text)
+    platform: Mapped[str] = mapped_column(String(10))
+    cron: Mapped[str | None] = mapped_column(String(200), default=None)  # or a preset, @daily
+    run_at: Mapped[datetime | None] = mapped_column(default=None)  # a one-time schedule
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    misfire: Mapped[str] = mapped_column(String(20), default="run-once")
+    overlap: Mapped[str] = mapped_column(String(20), default="skip")
+    max_failures: Mapped[int | None] = mapped_column(default=None)
+    state: Mapped[str] = mapped_column(String(20), default="active")
+    state_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    next_fire_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
+    last_fire_at: Mapped[datetime | None] = mapped_column(default=None)  # the slot, not the run
+    last_run_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    last_outcome: Mapped[str | None] = mapped_column(String(30), default=None)
+    consecutive_failures: Mapped[int] = mapped_column(default=0)
+    counted_run_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    skipped_fires: Mapped[int] = mapped_column(default=0)
+    last_skip: Mapped[str | None] = mapped_column(Text, default=None)  # when and why
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"Schedule(name={self.name!r})"
+
+
+class SchedulerLease(Base):
+    """Who is the scheduler leader, on a database without advisory locks (SQLite): the owner
+    holds the lease until ``expires_at`` and renews it as it ticks; another process takes it
+    over only once it has expired (one atomic ``UPDATE ... WHERE expires_at < now``)."""
+
+    __tablename__ = "scheduler_leases"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    owner: Mapped[str | None] = mapped_column(String(120), default=None)
+    acquired_at: Mapped[datetime | None] = mapped_column(default=None)
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class ApiToken(Base):
+    """A bearer token for the JSON API (``idms token create``): only its SHA-256 is kept.
+
+    The token itself is shown once, when it is made; a request's token is hashed and looked up
+    by its hash. A revoked token stays listed (``revoked_at``) until its name is used again.
+    """
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    def __repr__(self) -> str:
+        return f"ApiToken(name={self.name!r})"
+
+
+class ApiRequestKey(Base):
+    """An ``Idempotency-Key`` an API client sent with a request that queues a run, and the run
+    it queued: the same request sent again (a retry after a time-out) gets that run back
+    instead of a second one. ``run_id`` is empty while the first request is being handled."""
+
+    __tablename__ = "api_request_keys"
+
+    token_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True)
+    run_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

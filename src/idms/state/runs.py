@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, Select, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from idms.bulk import execute_many
@@ -26,6 +27,7 @@ from idms.state.store import translate_errors
 # Runs of a job (rows in, outcomes out): from a file (import) or from a saved query (update).
 JOB_KINDS = frozenset({"import", "update"})
 TERMINAL = frozenset({"succeeded", "completed_with_errors", "failed", "cancelled", "planned"})
+RELEASED = "(released)"  # the lease owner of a run whose process let go of it
 OUTCOMES = ("inserted", "updated", "unchanged", "deleted", "skipped", "error")
 COUNT_OF = {
     "inserted": "inserted",
@@ -151,42 +153,63 @@ class RunStore:
         sealed_job: str | None = None,
         input_ref: Mapping[str, Any] | None = None,
         run_id: str | None = None,
+        connection: Connection | None = None,
     ) -> str:
         """Record a new run: ``running`` (held by ``owner``, its lease renewed while it works)
-        or ``queued`` (for an executor to claim)."""
-        run_id = run_id or new_run_id()
-        now = utcnow()
-        running = status == "running"
-        with translate_errors("Cannot record the run"), self.engine.begin() as conn:
-            conn.execute(
-                insert(Run).values(
-                    id=run_id,
-                    kind=kind,
-                    name=name,
-                    source=source,
-                    action=action,
-                    target=target,
-                    platform=platform,
-                    status=status,
-                    plan_only=plan_only,
-                    created_at=now,
-                    queued_at=now,
-                    started_at=now if running else None,
-                    job=dumps(dict(job)),
-                    columns=dumps(list(columns)),
-                    detected=dumps(dict(detected or {})),
-                    undo_of=undo_of,
-                    trigger=trigger,
-                    schedule_id=schedule_id,
-                    sealed_job=sealed_job,
-                    input_ref=dumps(dict(input_ref)) if input_ref is not None else None,
-                    lease_owner=owner if running else None,
-                    lease_expires_at=now + timedelta(seconds=lease_seconds) if running else None,
-                    heartbeat_at=now if running else None,
-                    attempts=1 if running else 0,
-                )
-            )
-        return run_id
+        or ``queued`` (for an executor to claim). With ``connection``, the run is recorded in
+        that connection's transaction (the scheduler's, with the schedule it advances)."""
+        values = run_values(
+            kind=kind,
+            name=name,
+            source=source,
+            action=action,
+            target=target,
+            platform=platform,
+            plan_only=plan_only,
+            job=job,
+            columns=columns,
+            detected=detected,
+            undo_of=undo_of,
+            status=status,
+            owner=owner,
+            lease_seconds=lease_seconds,
+            trigger=trigger,
+            schedule_id=schedule_id,
+            sealed_job=sealed_job,
+            input_ref=input_ref,
+            run_id=run_id,
+        )
+        with (
+            translate_errors("Cannot record the run"),
+            _transaction(self.engine, connection) as conn,
+        ):
+            # Values as parameters, not in the statement: it is compiled once and cached.
+            conn.execute(insert(Run), values)
+        return str(values["id"])
+
+    def create_many(
+        self, runs: Sequence[Mapping[str, Any]], *, connection: Connection | None = None
+    ) -> list[str]:
+        """Record several runs with one statement (the scheduler's batches); each is given as
+        :meth:`create`'s keyword arguments. Returns their IDs, in order."""
+        values = [run_values(**run) for run in runs]
+        if values:
+            with (
+                translate_errors("Cannot record the runs"),
+                _transaction(self.engine, connection) as conn,
+            ):
+                conn.execute(insert(Run), values)
+        return [str(v["id"]) for v in values]
+
+    def _writer(self) -> Engine:
+        """The engine for a transaction that reads, then writes what it read: on SQLite it
+        takes the write lock up front (BEGIN IMMEDIATE), or its write would fail at once
+        ("database is locked") whenever another connection wrote since its read."""
+        return self.engine.execution_options(sqlite_immediate=True)
+
+    def _any(self, stmt: Select[Any]) -> bool:
+        with translate_errors("Cannot read the runs"), self.engine.connect() as conn:
+            return conn.execute(stmt.limit(1)).first() is not None
 
     # ---- durable runs: lease, heartbeat, checkpoint, stage -------------------------------------
 
@@ -301,22 +324,56 @@ class RunStore:
             flag = conn.execute(select(Run.cancel_requested).where(Run.id == run_id)).scalar()
         return bool(flag)
 
+    def release_leases(self, owner_prefix: str) -> list[str]:
+        """Give up the leases of running runs whose owner starts with ``owner_prefix`` (a
+        process shutting down). Each run stops after the batch it is writing (its lease no
+        longer renews); the lease still runs to its end, so nobody takes the run over while
+        that batch is written. :meth:`expire_released` then lets them lapse at once."""
+        owned = Run.lease_owner.startswith(owner_prefix, autoescape=True)
+        with translate_errors("Cannot release the leases"), self._writer().begin() as conn:
+            ids = [
+                str(i)
+                for i in conn.execute(
+                    select(Run.id).where(Run.status == "running", owned)
+                ).scalars()
+            ]
+            if ids:
+                conn.execute(
+                    update(Run)
+                    .where(Run.id.in_(ids), Run.status == "running", owned)
+                    .values(lease_owner=RELEASED)
+                )
+        return ids
+
+    def expire_released(self, run_ids: Sequence[str]) -> None:
+        """End the released leases of ``run_ids`` now: the runs (still ``running``, their
+        writers stopped) are resumed from their checkpoint by the next ``requeue_expired``."""
+        if not run_ids:
+            return
+        past = utcnow() - timedelta(seconds=1)
+        with translate_errors("Cannot release the leases"), self.engine.begin() as conn:
+            conn.execute(
+                update(Run)
+                .where(
+                    Run.id.in_(list(run_ids)), Run.status == "running", Run.lease_owner == RELEASED
+                )
+                .values(lease_owner=None, lease_expires_at=past)
+            )
+
     def requeue_expired(self) -> list[str]:
         """Runs whose process died (lease expired while running): queued again, to be resumed
         from their checkpoint by whoever claims them next."""
         now = utcnow()
-        with translate_errors("Cannot requeue runs"), self.engine.begin() as conn:
-            ids = [
-                str(i)
-                for i in conn.execute(
-                    select(Run.id).where(
-                        Run.status == "running",
-                        Run.plan_only.is_(False),
-                        Run.sealed_job.is_not(None),
-                        Run.lease_expires_at < now,
-                    )
-                ).scalars()
-            ]
+        expired = select(Run.id).where(
+            Run.status == "running",
+            Run.plan_only.is_(False),
+            Run.sealed_job.is_not(None),
+            Run.lease_expires_at < now,
+        )
+        if not self._any(expired):  # the usual case, without taking the write lock
+            return []
+        with translate_errors("Cannot requeue runs"), self._writer().begin() as conn:
+            ids = [str(i) for i in conn.execute(expired).scalars()]
             if ids:
                 conn.execute(
                     update(Run)
@@ -345,19 +402,19 @@ class RunStore:
         seconds ago and still not claimed: a lost message), marked as handed over now."""
         now = utcnow()
         stale = now - timedelta(seconds=redispatch_after)
-        with translate_errors("Cannot dispatch runs"), self.engine.begin() as conn:
-            ids = [
-                str(i)
-                for i in conn.execute(
-                    select(Run.id)
-                    .where(
-                        Run.status == "queued",
-                        or_(Run.dispatched_at.is_(None), Run.dispatched_at < stale),
-                    )
-                    .order_by(Run.queued_at, Run.created_at)
-                    .limit(limit)
-                ).scalars()
-            ]
+        waiting = (
+            select(Run.id)
+            .where(
+                Run.status == "queued",
+                or_(Run.dispatched_at.is_(None), Run.dispatched_at < stale),
+            )
+            .order_by(Run.queued_at, Run.created_at)
+            .limit(limit)
+        )
+        if not self._any(waiting):  # the usual case, without taking the write lock
+            return []
+        with translate_errors("Cannot dispatch runs"), self._writer().begin() as conn:
+            ids = [str(i) for i in conn.execute(waiting).scalars()]
             if ids:
                 conn.execute(
                     update(Run)
@@ -387,7 +444,7 @@ class RunStore:
         (their row results go with them). Returns how many runs were deleted."""
         finished = Run.status.in_(sorted(TERMINAL))
         doomed: set[str] = set()
-        with translate_errors("Cannot prune the run history"), self.engine.begin() as conn:
+        with translate_errors("Cannot prune the run history"), self._writer().begin() as conn:
             if max_age_days is not None:
                 cutoff = utcnow() - timedelta(days=max_age_days)
                 doomed.update(
@@ -443,6 +500,18 @@ class RunStore:
                 )
             )
 
+    def record_input(
+        self, run_id: str, columns: Sequence[str], detected: Mapping[str, Any]
+    ) -> None:
+        """What a run's input turned out to hold (a queued run learns it when it starts): the
+        columns, which the failed-rows file repeats, and how the input was read."""
+        with translate_errors("Cannot record the run"), self.engine.begin() as conn:
+            conn.execute(
+                update(Run)
+                .where(Run.id == run_id)
+                .values(columns=dumps(list(columns)), detected=dumps(dict(detected)))
+            )
+
     def set_error_file(self, run_id: str, path: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(update(Run).where(Run.id == run_id).values(error_file=path))
@@ -469,10 +538,13 @@ class RunStore:
         with Session(self.engine) as session:
             return _info(session.scalars(select(Run).where(Run.id == run_id)).one())
 
-    def list(self, limit: int = 20) -> list[RunInfo]:
+    def list(self, limit: int = 20, *, status: str | None = None) -> list[RunInfo]:
+        """The latest runs, newest first (only those with ``status`` when given)."""
+        stmt = select(Run).order_by(Run.created_at.desc(), Run.id.desc()).limit(limit)
+        if status is not None:
+            stmt = stmt.where(Run.status == status)
         with Session(self.engine) as session:
-            runs = session.scalars(select(Run).order_by(Run.created_at.desc()).limit(limit))
-            return [_info(r) for r in runs]
+            return [_info(r) for r in session.scalars(stmt)]
 
     def rows(
         self,
@@ -481,12 +553,19 @@ class RunStore:
         outcomes: Sequence[str] | None = None,
         reverse: bool = False,
         batch: int = 1000,
+        offset: int = 0,
+        limit: int | None = None,
     ) -> Generator[RowResult, None, None]:
-        """A run's row results in write order (or reverse), streamed."""
+        """A run's row results in write order (or reverse), streamed; ``offset`` and ``limit``
+        select a window of them."""
         stmt = select(RunRow).where(RunRow.run_id == run_id)
         if outcomes:
             stmt = stmt.where(RunRow.outcome.in_(list(outcomes)))
         stmt = stmt.order_by(RunRow.seq.desc() if reverse else RunRow.seq)
+        if offset:
+            stmt = stmt.offset(offset)
+        if limit is not None:
+            stmt = stmt.limit(limit)
         with Session(self.engine) as session:
             for r in session.scalars(stmt.execution_options(yield_per=batch)):
                 yield RowResult(
@@ -511,6 +590,69 @@ class RunStore:
                 .group_by(RunRow.outcome)
             )
             return {str(o): int(n) for o, n in rows}
+
+
+def run_values(
+    *,
+    kind: str,
+    name: str,
+    source: str,
+    action: str,
+    target: str,
+    platform: str,
+    plan_only: bool,
+    job: Mapping[str, Any],
+    columns: Sequence[str] = (),
+    detected: Mapping[str, Any] | None = None,
+    undo_of: str | None = None,
+    status: str = "running",
+    owner: str | None = None,
+    lease_seconds: float = 60.0,
+    trigger: str = "cli",
+    schedule_id: str | None = None,
+    sealed_job: str | None = None,
+    input_ref: Mapping[str, Any] | None = None,
+    run_id: str | None = None,
+) -> dict[str, Any]:
+    """The ``runs`` row of a new run (see :meth:`RunStore.create`)."""
+    now = utcnow()
+    running = status == "running"
+    return {
+        "id": run_id or new_run_id(),
+        "kind": kind,
+        "name": name,
+        "source": source,
+        "action": action,
+        "target": target,
+        "platform": platform,
+        "status": status,
+        "plan_only": plan_only,
+        "created_at": now,
+        "queued_at": now,
+        "started_at": now if running else None,
+        "job": dumps(dict(job)),
+        "columns": dumps(list(columns)),
+        "detected": dumps(dict(detected or {})),
+        "undo_of": undo_of,
+        "trigger": trigger,
+        "schedule_id": schedule_id,
+        "sealed_job": sealed_job,
+        "input_ref": dumps(dict(input_ref)) if input_ref is not None else None,
+        "lease_owner": owner if running else None,
+        "lease_expires_at": now + timedelta(seconds=lease_seconds) if running else None,
+        "heartbeat_at": now if running else None,
+        "attempts": 1 if running else 0,
+    }
+
+
+@contextmanager
+def _transaction(engine: Engine, connection: Connection | None) -> Iterator[Connection]:
+    """``connection`` as it is (its owner commits), or a new transaction on ``engine``."""
+    if connection is not None:
+        yield connection
+        return
+    with engine.begin() as conn:
+        yield conn
 
 
 def new_run_id() -> str:

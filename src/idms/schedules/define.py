@@ -1,0 +1,139 @@
+"""Checking a new schedule as the user describes it (the CLI's flags, the API's JSON): every
+mistake is refused with a message saying how to put it right, before anything is stored."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from idms.errors import InvalidInputError
+from idms.jobs.model import Job, load_job_file
+from idms.schedules.jobs import schedule_job
+from idms.schedules.model import MISFIRE_POLICIES, OVERLAP_POLICIES
+from idms.schedules.timing import Cron, parse_at, parse_cron, parse_zone
+from idms.state.models import NAME_LENGTH, utcnow
+from idms.state.templates import TemplateStore
+
+
+@dataclass(frozen=True)
+class NewSchedule:
+    """A schedule ready to be stored (:meth:`ScheduleStore.add`); ``job`` is what it would run
+    now, for the caller to check further (against the target, say)."""
+
+    name: str
+    kind: str
+    target: str
+    platform: str
+    timezone: str
+    job: Job
+    description: str = ""
+    job_document: dict[str, Any] | None = None
+    job_file: str | None = None
+    template: str | None = None
+    input_file: str | None = None
+    cron: Cron | None = None
+    run_at: datetime | None = None
+    misfire: str = "run-once"
+    overlap: str = "skip"
+    max_failures: int | None = None
+
+
+def define_schedule(
+    name: str,
+    *,
+    templates: TemplateStore,
+    target: str,
+    platform: str,
+    job_file: str | Path | None = None,
+    template: str | None = None,
+    input_file: str | Path | None = None,
+    cron: str | None = None,
+    at: str | None = None,
+    timezone: str | None = None,
+    misfire: str = "run-once",
+    overlap: str = "skip",
+    max_failures: int | None = None,
+    description: str = "",
+    now: datetime | None = None,
+) -> NewSchedule:
+    """A new schedule from what the user gave: a job file or a template (with an optional
+    input file), and a cron expression (or preset) or a one-time moment, in a time zone."""
+    name = " ".join(str(name).split())
+    if not name:
+        raise InvalidInputError("The schedule needs a name.")
+    if len(name) > NAME_LENGTH:
+        raise InvalidInputError(f"The schedule's name is longer than {NAME_LENGTH} characters.")
+    if (job_file is None) == (template is None):
+        raise InvalidInputError(
+            "Say what the schedule runs: a job file (--job JOB.yml) or a template "
+            "(--template NAME), one of the two."
+        )
+    if input_file is not None and template is None:
+        raise InvalidInputError(
+            "--input goes with --template; a job file names its own input ('input: FILE')."
+        )
+    if (cron is None) == (at is None):
+        raise InvalidInputError(
+            "Say when the schedule runs: a cron expression or preset (--cron '30 9 * * 1-5', "
+            "--cron daily) or one moment (--at 2026-12-01T09:00), one of the two."
+        )
+    if misfire not in MISFIRE_POLICIES:
+        raise InvalidInputError(
+            f"Unknown misfire policy '{misfire}': use {' or '.join(MISFIRE_POLICIES)}."
+        )
+    if overlap not in OVERLAP_POLICIES:
+        raise InvalidInputError(
+            f"Unknown overlap policy '{overlap}': use {' or '.join(OVERLAP_POLICIES)}."
+        )
+    if max_failures is not None and max_failures < 1:
+        raise InvalidInputError("--max-failures must be 1 or more (leave it out for no limit).")
+    zone = parse_zone(timezone)
+    parsed_cron = parse_cron(cron) if cron is not None else None
+    run_at = None
+    if at is not None:
+        run_at = parse_at(at, zone)
+        now = now or utcnow()
+        if run_at <= now:
+            local = now.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+            raise InvalidInputError(
+                f"--at {at} is in the past (it is {local} now in {zone.key}): give a later time."
+            )
+    document: dict[str, Any] | None = None
+    job_path: str | None = None
+    input_path: str | None = None
+    if job_file is not None:
+        document = load_job_file(job_file)  # a relative input path becomes absolute
+        job_path = str(Path(job_file).resolve())
+        kind = "job"
+    else:
+        assert template is not None
+        templates.get(template)  # an unknown template is refused, with the closest name
+        input_path = str(Path(input_file).resolve()) if input_file is not None else None
+        kind = "template"
+    job = schedule_job(
+        kind=kind,
+        job_document=document,
+        template=template,
+        input_file=input_path,
+        templates=templates,
+    )
+    return NewSchedule(
+        name=name,
+        kind=kind,
+        target=target,
+        platform=platform,
+        timezone=zone.key,
+        job=job,
+        description=description,
+        job_document=document,
+        job_file=job_path,
+        template=template,
+        input_file=input_path,
+        cron=parsed_cron,
+        run_at=run_at,
+        misfire=misfire,
+        overlap=overlap,
+        max_failures=max_failures,
+    )

@@ -1,0 +1,573 @@
+"""The scheduler: it creates the runs of due schedules, and never executes them.
+
+``Scheduler(workspace).tick(now)`` finds the schedules due at ``now`` through the index on
+``next_fire_at`` (only due rows are read, however many schedules there are), and for each one,
+in one transaction: locks the schedule's row and checks it is still at the slot it read,
+advances ``next_fire_at`` with a compare-and-set (``UPDATE ... WHERE id = ? AND next_fire_at =
+<the slot it read>``), and records the queued run (:func:`idms.execution.queue.queued_run`, the
+input file copied and the job sealed as ``enqueue_job`` does). A slot therefore fires at most
+once, whoever else ticks; and the run and the advance are committed together, so a crash never
+loses a fire nor repeats one. Due schedules are handled in batches of ``batch_size``, one
+transaction (and one statement per kind of write) per batch.
+
+Policies, per schedule:
+
+* misfire ``run-once`` (default): a schedule found late (after downtime) fires once, however
+  many slots it missed; ``skip``: a schedule more than ``misfire_grace`` late does not fire.
+  Either way its next fire is the first slot after now.
+* overlap ``skip`` (default): while the schedule has a run queued or running, the slot is
+  skipped (counted, with the reason, on the schedule); ``queue``: the run is created anyway.
+
+A fire whose job cannot be built (its template was deleted, say) is recorded as a failed run
+with the reason, so it shows in ``idms runs``, counts towards ``max_failures`` and notifies.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Engine, Update, bindparam, func, or_, select, update
+
+from idms.errors import IdmsError, StateError
+from idms.execution.context import Workspace
+from idms.execution.hooks import after_run
+from idms.execution.queue import enqueue_job, queued_run
+from idms.jobs.durable import worker_name
+from idms.jobs.model import Job
+from idms.schedules.jobs import CachedTemplates, schedule_job
+from idms.schedules.leader import Leadership, leadership_for
+from idms.schedules.model import cron_of
+from idms.schedules.store import ScheduleStore
+from idms.schedules.timing import next_fire, next_fire_cached
+from idms.state.models import Run, Schedule, utcnow
+from idms.state.runs import RunStore, new_run_id
+from idms.state.store import translate_errors
+
+log = logging.getLogger("idms.schedules")
+
+MISFIRE_GRACE = timedelta(seconds=60)
+"""How late a fire may be and still count as on time (misfire policy ``skip``)."""
+
+_IN_CHUNK = 500  # ids per IN (...) list
+WARM_HORIZON = timedelta(minutes=2)
+"""How far ahead :meth:`Scheduler.warm` builds the jobs of schedules about to fire."""
+
+_SELECT_DUE = select(
+    Schedule.id,
+    Schedule.name,
+    Schedule.kind,
+    Schedule.job_document,
+    Schedule.template,
+    Schedule.input_file,
+    Schedule.target,
+    Schedule.platform,
+    Schedule.cron,
+    Schedule.timezone,
+    Schedule.misfire,
+    Schedule.overlap,
+    Schedule.next_fire_at,
+)
+_JOB_CACHE = 20_000  # jobs kept built, by schedule (a job is built again when it changes)
+
+
+class _LostLead(Exception):
+    """Another scheduler leads now: the batch is not recorded."""
+
+
+@dataclass
+class _Fire:
+    """What a tick does with one due schedule."""
+
+    id: str
+    name: str
+    slot: datetime
+    next_at: datetime | None  # None: a one-time schedule, done after this
+    overlap: str
+    zone: ZoneInfo
+    target: str
+    platform: str
+    action: str  # fire | fail | skip
+    job: Job | None = None
+    reason: str | None = None  # why it failed or was skipped
+    document: dict[str, Any] = field(default_factory=dict)
+    run: dict[str, Any] | None = None  # the run to record (RunStore.create's arguments)
+
+
+class Scheduler:
+    """Creates the runs of due schedules; one process leads at a time (``leader.py``).
+
+    ``elect=False`` skips the leader election (tests of the compare-and-set use it: several
+    schedulers firing at once must still fire each slot once); never turn it off in serving.
+    """
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        *,
+        owner: str | None = None,
+        lease_seconds: float = 10.0,
+        misfire_grace: timedelta = MISFIRE_GRACE,
+        batch_size: int = 500,
+        elect: bool = True,
+    ) -> None:
+        self.workspace = workspace
+        self.engine = workspace.suite
+        self.owner = owner or f"{worker_name()}:scheduler-{uuid.uuid4().hex[:6]}"
+        self.misfire_grace = misfire_grace
+        self.batch_size = batch_size
+        self._jobs: dict[tuple[Any, ...], Job] = {}
+        self._warm_mark: tuple[datetime, str] | None = None
+        self.leadership: Leadership | None = (
+            leadership_for(self.engine, self.owner, lease_seconds=lease_seconds) if elect else None
+        )
+
+    @property
+    def is_leader(self) -> bool:
+        return self.leadership is None or self.leadership.held
+
+    # ---- firing --------------------------------------------------------------------------------
+
+    def tick(self, now: datetime | None = None) -> list[str]:
+        """Create the runs of the schedules due at ``now`` (default: the current time); the IDs
+        of the runs created. Does nothing unless this scheduler leads."""
+        now = _aware(now) if now is not None else utcnow()
+        if self.leadership is not None and not self.leadership.acquire():
+            return []
+        created: list[str] = []
+        while True:
+            due = self._due(now)
+            if not due:
+                break
+            fired = self._fire_batch(due, now)
+            if fired is None:  # no longer the leader
+                break
+            runs, advanced = fired
+            created += runs
+            if advanced == 0 or len(due) < self.batch_size:
+                break
+        return created
+
+    def run_now(self, name: str) -> str:
+        """Queue a run of schedule ``name`` now (trigger ``manual``), whatever its state and
+        policies; its next fire is not affected. Returns the run's ID."""
+        info = ScheduleStore(self.engine).get(name)
+        job = schedule_job(
+            kind=info.kind,
+            job_document=info.job,
+            template=info.template,
+            input_file=info.input_file,
+            templates=CachedTemplates(self.engine),
+        )
+        return enqueue_job(
+            self.workspace,
+            job,
+            trigger="manual",
+            schedule_id=info.id,
+            target=info.target,
+            platform=info.platform,
+        )
+
+    def seconds_until_due(self, now: datetime | None = None, *, at_most: float = 1.0) -> float:
+        """How long to wait before the next schedule is due (at most ``at_most`` seconds)."""
+        now = _aware(now) if now is not None else utcnow()
+        with self.engine.connect() as conn:
+            first = conn.execute(
+                select(func.min(Schedule.next_fire_at)).where(Schedule.state == "active")
+            ).scalar()
+        if first is None:
+            return at_most
+        if first.tzinfo is None:  # SQLite's min() comes back as text, without the type
+            first = first.replace(tzinfo=UTC)
+        return max(0.0, min(at_most, (first - now).total_seconds()))
+
+    def warm(
+        self,
+        now: datetime | None = None,
+        *,
+        horizon: timedelta = WARM_HORIZON,
+        budget: float = 0.2,
+    ) -> int:
+        """Build ahead the jobs and next fire times of schedules due within ``horizon`` (for
+        at most ``budget`` seconds), so that firing them takes less time; how many were built.
+        What is built is only a cache: a schedule or template changed meanwhile is built
+        again when it fires."""
+        now = _aware(now) if now is not None else utcnow()
+        began = time.perf_counter()
+        mark = self._warm_mark
+        if mark is None or mark[0] < now:
+            mark = (now, "")
+        with translate_errors("Cannot read the schedules"), self.engine.connect() as conn:
+            rows = list(
+                conn.execute(
+                    _SELECT_DUE.where(
+                        Schedule.state == "active",
+                        Schedule.next_fire_at <= now + horizon,
+                        or_(
+                            Schedule.next_fire_at > mark[0],
+                            (Schedule.next_fire_at == mark[0]) & (Schedule.id > mark[1]),
+                        ),
+                    )
+                    .order_by(Schedule.next_fire_at, Schedule.id)
+                    .limit(self.batch_size)
+                )
+            )
+        templates = CachedTemplates(self.engine)
+        built = 0
+        for row in rows:
+            if time.perf_counter() - began > budget:
+                break
+            cron = cron_of(row.cron)
+            if cron is not None:
+                next_fire_cached(cron, ZoneInfo(row.timezone), row.next_fire_at)
+            document = json.loads(row.job_document) if row.job_document else None
+            with suppress(IdmsError):  # it fails again when it fires, and is recorded then
+                self._job(row, document, templates)
+            self._warm_mark = (row.next_fire_at, row.id)
+            built += 1
+        return built
+
+    def run(self, stop: threading.Event, *, interval: float = 1.0) -> None:
+        """Tick until ``stop`` is set: as soon as a schedule is due, and at least every
+        ``interval`` seconds (to see schedules added elsewhere, and to take over the lead).
+        Time to spare before the next due schedule goes to :meth:`warm`. An error is logged
+        and the loop goes on: a scheduler never stops silently."""
+        try:
+            while not stop.is_set():
+                wait = interval
+                try:
+                    self.tick()
+                    if self.is_leader:
+                        wait = self.seconds_until_due(at_most=interval)
+                        until = time.monotonic() + wait
+                        while wait > 0.3 and self.warm(budget=min(0.2, wait - 0.1)):
+                            wait = until - time.monotonic()
+                        wait = self.seconds_until_due(at_most=max(0.0, until - time.monotonic()))
+                except Exception:
+                    log.exception("scheduler %s: tick failed; trying again", self.owner)
+                stop.wait(wait)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Give up the lead (another process takes over at its next tick)."""
+        if self.leadership is not None:
+            try:
+                self.leadership.release()
+            except IdmsError:
+                log.warning("scheduler %s could not release the lead", self.owner)
+
+    # ---- inside a tick -------------------------------------------------------------------------
+
+    def _due(self, now: datetime) -> list[Any]:
+        with translate_errors("Cannot read the schedules"), self.engine.connect() as conn:
+            return list(
+                conn.execute(
+                    _SELECT_DUE.where(Schedule.next_fire_at <= now, Schedule.state == "active")
+                    .order_by(Schedule.next_fire_at, Schedule.id)
+                    .limit(self.batch_size)
+                )
+            )
+
+    def _plan(self, row: Any, now: datetime, templates: CachedTemplates) -> _Fire:
+        slot: datetime = row.next_fire_at
+        cron = cron_of(row.cron)
+        zone = ZoneInfo(row.timezone)
+        next_at = None
+        if cron is not None:
+            # The slot after this one (schedules due together share it: cached), or, after
+            # downtime, the first slot after now: once for all the slots missed.
+            next_at = next_fire_cached(cron, zone, slot)
+            if next_at <= now:
+                next_at = next_fire(cron, zone, now)
+        fire = _Fire(
+            id=row.id,
+            name=row.name,
+            slot=slot,
+            next_at=next_at,
+            overlap=row.overlap,
+            zone=zone,
+            target=row.target,
+            platform=row.platform,
+            action="fire",
+        )
+        if row.misfire == "skip" and now - slot > self.misfire_grace:
+            fire.action = "skip"
+            fire.reason = (
+                f"{_local(slot, zone)} was missed (the scheduler was not running); "
+                "misfire policy skip"
+            )
+            return fire
+        document = json.loads(row.job_document) if row.job_document else None
+        fire.document = document or {}
+        try:
+            fire.job = self._job(row, document, templates)
+        except IdmsError as exc:
+            fire.action = "fail"
+            fire.reason = f"Schedule '{row.name}' could not start its job: {exc.message}"
+        return fire
+
+    def _job(self, row: Any, document: dict[str, Any] | None, templates: CachedTemplates) -> Job:
+        """The schedule's job, built again only when the schedule or its template changed."""
+        template = row.template or (document or {}).get("template")
+        stamp = templates.get(str(template)).updated_at if template else None
+        key = (row.id, row.kind, row.job_document, row.template, row.input_file, stamp)
+        job = self._jobs.get(key)
+        if job is None:
+            job = schedule_job(
+                kind=row.kind,
+                job_document=document,
+                template=row.template,
+                input_file=row.input_file,
+                templates=templates,
+            )
+            if len(self._jobs) >= _JOB_CACHE:
+                self._jobs.pop(next(iter(self._jobs)))
+            self._jobs[key] = job
+        return job
+
+    def _fire_batch(self, due: Sequence[Any], now: datetime) -> tuple[list[str], int] | None:
+        """Fire a batch of due schedules; (runs created, schedules advanced), or None if this
+        scheduler no longer leads."""
+        templates = CachedTemplates(self.engine)
+        plans = sorted((self._plan(row, now, templates) for row in due), key=lambda f: f.id)
+        busy = self._busy(self.engine, [p.id for p in plans if p.overlap == "skip"])
+        for plan in plans:
+            self._prepare(plan, busy)
+        recorded: set[str] = set()
+        try:
+            result = self._record(plans, recorded)
+        finally:
+            for plan in plans:  # input files copied for runs that were not recorded
+                run_id = str(plan.run["run_id"]) if plan.run else None
+                if run_id is not None and run_id not in recorded:
+                    shutil.rmtree(self.workspace.runs_folder / run_id, ignore_errors=True)
+        if result is None:
+            return None
+        for plan in plans:
+            if plan.action == "fail" and plan.run and plan.run["run_id"] in recorded:
+                log.warning("schedule %s: %s", plan.name, plan.reason)
+                after_run(self.workspace, str(plan.run["run_id"]))
+        return result
+
+    def _prepare(self, plan: _Fire, busy: set[str]) -> None:
+        """Skip a busy schedule (overlap policy skip); copy the input and seal the job of a run
+        to create (outside the write transaction: files take time)."""
+        if plan.action == "fire" and plan.overlap == "skip" and plan.id in busy:
+            _skip_busy(plan)
+            return
+        if plan.action == "fire":
+            assert plan.job is not None
+            try:
+                plan.run = queued_run(
+                    self.workspace,
+                    plan.job,
+                    trigger="schedule",
+                    schedule_id=plan.id,
+                    target=plan.target,
+                    platform=plan.platform,
+                    run_id=new_run_id(),
+                )
+                return
+            except OSError as exc:  # the input file cannot be copied
+                plan.action = "fail"
+                plan.reason = f"Schedule '{plan.name}' could not queue its run: {exc}"
+        if plan.action == "fail":
+            document = plan.document
+            spec = document.get("input")
+            plan.run = {
+                "run_id": new_run_id(),
+                "kind": "update" if isinstance(spec, dict) and spec.get("query") else "import",
+                "name": str(document.get("name") or plan.name),
+                "source": str(document.get("source") or ""),
+                "action": str(document.get("action") or ""),
+                "target": plan.target,
+                "platform": plan.platform,
+                "plan_only": False,
+                "job": document,
+                "status": "failed",
+                "trigger": "schedule",
+                "schedule_id": plan.id,
+            }
+
+    def _record(self, plans: Sequence[_Fire], recorded: set[str]) -> tuple[list[str], int] | None:
+        """Advance the schedules nobody else has and record their runs, in one transaction;
+        None if this scheduler no longer leads (then nothing is recorded)."""
+        try:
+            created, advanced = self._record_batch(plans)
+        except _LostLead:
+            log.warning("scheduler %s lost the lead; another scheduler fires", self.owner)
+            return None
+        recorded.update(created)
+        return created, advanced
+
+    def _record_batch(self, plans: Sequence[_Fire]) -> tuple[list[str], int]:
+        with self._write() as conn:
+            if self.leadership is not None and not self.leadership.fence(conn):
+                raise _LostLead  # rolls the transaction back: nothing is recorded
+            # Lock the rows (PostgreSQL; SQLite's write transaction excludes other writers) and
+            # keep the schedules still at the slot that was read: the others were fired by
+            # someone else, paused or changed meanwhile.
+            current = _current(conn, [p.id for p in plans])
+            mine = [p for p in plans if current.get(p.id) == p.slot]
+            busy = self._busy(conn, [p.id for p in mine if p.action == "fire"])
+            for plan in mine:
+                if plan.action == "fire" and plan.overlap == "skip" and plan.id in busy:
+                    _skip_busy(plan)
+            groups: dict[tuple[bool, bool], list[dict[str, Any]]] = {}
+            for plan in mine:
+                key = (plan.next_at is None, plan.action == "skip")
+                groups.setdefault(key, []).append(_advance_params(plan))
+            for (done, skip), params in groups.items():
+                updated = conn.execute(_advance_statement(done=done, skip=skip), params).rowcount
+                if conn.dialect.supports_sane_multi_rowcount and updated != len(params):
+                    raise StateError(
+                        "Cannot fire the schedules: they changed while locked; nothing was fired."
+                    )
+            runs = [p.run for p in mine if p.action in ("fire", "fail") and p.run]
+            created = RunStore(self.engine).create_many(runs, connection=conn)
+            failed = [
+                {"rid": p.run["run_id"], "message": p.reason, "finished": utcnow()}
+                for p in mine
+                if p.action == "fail" and p.run
+            ]
+            if failed:
+                conn.execute(
+                    update(Run)
+                    .where(Run.id == bindparam("rid"))
+                    .values(message=bindparam("message"), finished_at=bindparam("finished")),
+                    failed,
+                )
+            for plan in mine:
+                if plan.action == "skip":
+                    log.info("schedule %s: %s", plan.name, plan.reason)
+        return created, len(mine)
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with translate_errors("Cannot fire the schedules"), self.engine.connect() as conn:
+            conn = conn.execution_options(sqlite_immediate=True)
+            with conn.begin():
+                yield conn
+
+    @staticmethod
+    def _busy(db: Connection | Engine, ids: Sequence[str]) -> set[str]:
+        """Which of the schedules ``ids`` have a run queued or running."""
+        busy: set[str] = set()
+        if not ids:
+            return busy
+        with _connection(db) as conn:
+            for start in range(0, len(ids), _IN_CHUNK):
+                chunk = list(ids[start : start + _IN_CHUNK])
+                busy.update(
+                    str(i)
+                    for i in conn.execute(
+                        select(Run.schedule_id)
+                        .where(Run.schedule_id.in_(chunk), Run.status.in_(("queued", "running")))
+                        .distinct()
+                    ).scalars()
+                )
+        return busy
+
+
+def _current(conn: Connection, ids: Sequence[str]) -> dict[str, datetime]:
+    """The next fire time of each active schedule of ``ids``, its row locked (PostgreSQL)."""
+    found: dict[str, datetime] = {}
+    for start in range(0, len(ids), _IN_CHUNK):
+        chunk = list(ids[start : start + _IN_CHUNK])
+        rows = conn.execute(
+            select(Schedule.id, Schedule.next_fire_at)
+            .where(Schedule.id.in_(chunk), Schedule.state == "active")
+            .order_by(Schedule.id)
+            .with_for_update()
+        )
+        found.update({str(r[0]): r[1] for r in rows if r[1] is not None})
+    return found
+
+
+def _skip_busy(plan: _Fire) -> None:
+    plan.action = "skip"
+    plan.reason = (
+        f"{_local(plan.slot, plan.zone)} skipped: the schedule's previous run was still queued "
+        "or running; overlap policy skip"
+    )
+
+
+def _advance_params(plan: _Fire) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "sid": plan.id,
+        "slot": plan.slot,
+        "next_at": plan.next_at,
+        "updated": utcnow(),
+    }
+    skip = plan.action == "skip"
+    if plan.next_at is None:
+        params["reason"] = (
+            f"Did not run: {plan.reason}."
+            if skip
+            else f"Ran once, at {_local(plan.slot, plan.zone)}."
+        )
+    if skip:
+        params["skip"] = plan.reason
+    else:
+        assert plan.run is not None
+        params["run_id"] = plan.run["run_id"]
+    return params
+
+
+@lru_cache(maxsize=4)
+def _advance_statement(*, done: bool, skip: bool) -> Update:
+    """The compare-and-set: ``UPDATE schedules SET next_fire_at = :next_at ... WHERE id = :sid
+    AND next_fire_at = :slot AND state = 'active'``, values as parameters (compiled once)."""
+    values: dict[str, Any] = {
+        "next_fire_at": bindparam("next_at"),
+        "last_fire_at": bindparam("slot"),
+        "updated_at": bindparam("updated"),
+    }
+    if done:
+        values["state"] = "done"
+        values["state_reason"] = bindparam("reason")
+    if skip:
+        values["skipped_fires"] = Schedule.skipped_fires + 1
+        values["last_skip"] = bindparam("skip")
+    else:
+        values["last_run_id"] = bindparam("run_id")
+    return (
+        update(Schedule)
+        .where(
+            Schedule.id == bindparam("sid"),
+            Schedule.next_fire_at == bindparam("slot"),
+            Schedule.state == "active",
+        )
+        .values(values)
+    )
+
+
+@contextmanager
+def _connection(db: Connection | Engine) -> Iterator[Connection]:
+    if isinstance(db, Connection):
+        yield db
+        return
+    with db.connect() as conn:
+        yield conn
+
+
+def _aware(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError(f"naive datetime {moment.isoformat()} given; use a UTC-aware one")
+    return moment.astimezone(UTC)
+
+
+def _local(moment: datetime, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")

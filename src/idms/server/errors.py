@@ -1,0 +1,126 @@
+"""Errors as the API answers them: ``{"error": true, "message": ..., "problems": [...]}``.
+
+Routes raise :class:`ApiError` for HTTP-level refusals (401, 404, 409) and let the library's
+own errors through; the handlers here turn each into its status:
+
+| error                                           | status |
+|-------------------------------------------------|--------|
+| JobInvalid, QueryInvalid, InvalidInputError, a request that does not parse | 400 |
+| no token, or a bad one                          | 401    |
+| no such run, template, query or schedule        | 404    |
+| the run's state forbids it (cancel a finished run) | 409 |
+| the target cannot be reached                    | 502    |
+| anything else                                   | 500    |
+
+Every problem of an invalid job or query is listed in ``problems``, each with where it is
+(``mappings[2].field: ...``), as the command line lists them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from idms.errors import IdmsError, InvalidInputError, TargetError
+
+log = logging.getLogger("idms.server")
+
+
+class ApiError(Exception):
+    """An answer other than success, with its status, message, problems and headers."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        problems: Sequence[str] = (),
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.problems = list(problems)
+        self.headers = dict(headers or {})
+
+
+def not_found(message: str) -> ApiError:
+    return ApiError(404, message)
+
+
+def conflict(message: str) -> ApiError:
+    return ApiError(409, message)
+
+
+def error_response(
+    status: int,
+    message: str,
+    problems: Sequence[str] = (),
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    body = {"error": True, "message": message, "problems": list(problems)}
+    return JSONResponse(body, status_code=status, headers=dict(headers or {}))
+
+
+def problems_of(exc: IdmsError) -> list[str]:
+    """Every problem an error names: its ``problems`` list, or its message alone."""
+    listed = getattr(exc, "problems", None)
+    if isinstance(listed, list) and listed:
+        return [str(p) for p in listed]
+    return [exc.message]
+
+
+def headline(exc: IdmsError) -> str:
+    """The first line of the error's message (the problems follow in their own list)."""
+    return exc.message.strip().splitlines()[0].rstrip(":") if exc.message.strip() else ""
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def api_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ApiError)
+        return error_response(exc.status, exc.message, exc.problems, exc.headers)
+
+    async def idms_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, IdmsError)
+        if isinstance(exc, InvalidInputError):
+            return error_response(400, headline(exc), problems_of(exc))
+        if isinstance(exc, TargetError):
+            return error_response(502, exc.message, [exc.message])
+        log.warning("%s %s failed: %s", request.method, request.url.path, exc.message)
+        return error_response(500, exc.message, [exc.message])
+
+    async def invalid_request(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        problems = [_describe(e) for e in exc.errors()]
+        return error_response(400, "The request is invalid.", problems)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        message = str(exc.detail) if exc.detail else "Error"
+        if exc.status_code == 404 and message == "Not Found":
+            message = f"No such endpoint: {request.method} {request.url.path}"
+        return error_response(exc.status_code, message, headers=exc.headers)
+
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("%s %s failed", request.method, request.url.path)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        message = f"Unexpected error: {type(exc).__name__}" + (f": {first}" if first else "")
+        return error_response(500, message)
+
+    app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(IdmsError, idms_error)
+    app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected)
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "(request)"
+    return f"{where}: {error.get('msg', 'is invalid')}"

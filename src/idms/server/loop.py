@@ -1,0 +1,152 @@
+"""The background loop of ``idms serve``: every half second, one :meth:`ServerLoop.step`.
+
+A step, each part on its own (one failing is logged and never stops the others):
+
+1. **schedules** — if this process is the scheduler leader, the due schedules create their runs
+   (the scheduler only queues; it never executes);
+2. **auto-resume** — runs whose process died (their lease expired while running) are queued
+   again, to resume from their checkpoint;
+3. **dispatch** — queued runs not yet handed over go to the executor (threads here, or Celery
+   workers); on the first step every queued run is handed over, taking over the runs a
+   previous server accepted but never started;
+4. **prune** — once an hour, finished runs beyond the history settings are deleted (and the
+   API's Idempotency-Keys older than a day).
+
+Tests call :meth:`ServerLoop.step` directly, with the moment they want it to be.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from idms.execution.context import Workspace
+from idms.execution.executors import Executor
+from idms.schedules import Scheduler
+from idms.server.dispatch import REDISPATCH_AFTER, dispatch_queued
+from idms.state.models import utcnow
+from idms.state.request_keys import RequestKeys
+from idms.state.runs import RunStore
+
+log = logging.getLogger("idms.server")
+
+INTERVAL = 0.5
+PRUNE_EVERY = timedelta(hours=1)
+
+T = TypeVar("T")
+
+
+@dataclass
+class StepReport:
+    """What one step did."""
+
+    scheduled: list[str] = field(default_factory=list)  # runs created by due schedules
+    requeued: list[str] = field(default_factory=list)  # runs queued again to resume
+    dispatched: list[str] = field(default_factory=list)  # runs handed to the executor
+    pruned: int | None = None  # finished runs deleted (None: no pruning this step)
+
+
+class ServerLoop:
+    """Schedules, resumes, dispatches and prunes, in a thread of its own (``start``/``stop``)."""
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        executor: Executor,
+        *,
+        interval: float = INTERVAL,
+        prune_every: timedelta = PRUNE_EVERY,
+        schedules: bool = True,
+    ) -> None:
+        self.workspace = workspace
+        self.executor = executor
+        self.interval = interval
+        self.prune_every = prune_every
+        self.schedules = schedules
+        self.runs = RunStore(workspace.suite)
+        self._last_prune: datetime | None = None
+        self._started = False
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._scheduler: Scheduler | None = None
+
+    # ---- one step ------------------------------------------------------------------------------
+
+    def step(self, now: datetime | None = None) -> StepReport:
+        now = now or utcnow()
+        report = StepReport()
+        if self.schedules:
+            report.scheduled = self._guard("schedules", lambda: self._schedule(now), [])
+        report.requeued = self._guard("auto-resume", self.runs.requeue_expired, [])
+        # The first step hands over every queued run: those a previous server took and never
+        # started are this one's now.
+        again = 0.0 if not self._started else REDISPATCH_AFTER
+        report.dispatched = self._guard(
+            "dispatch",
+            lambda: dispatch_queued(self.workspace, self.executor, redispatch_after=again),
+            [],
+        )
+        self._started = True
+        if self._last_prune is None or now - self._last_prune >= self.prune_every:
+            self._last_prune = now
+            report.pruned = self._guard("prune", self._prune, None)
+        if report.requeued:
+            log.info("resuming runs whose process died: %s", ", ".join(report.requeued))
+        return report
+
+    def _schedule(self, now: datetime) -> list[str]:
+        if self._scheduler is None:
+            self._scheduler = Scheduler(self.workspace)
+        return self._scheduler.tick(now)  # nothing unless this process leads
+
+    def _prune(self) -> int:
+        settings = self.workspace.settings
+        deleted = self.runs.prune(
+            max_age_days=settings.history_days, max_count=settings.history_max
+        )
+        if deleted:
+            log.info("pruned %d finished runs", deleted)
+        RequestKeys(self.workspace.suite).prune()  # Idempotency-Keys older than a day
+        return deleted
+
+    @staticmethod
+    def _guard(what: str, call: Callable[[], T], fallback: T) -> T:
+        try:
+            return call()
+        except Exception:
+            log.exception("background loop: %s failed", what)
+            return fallback
+
+    # ---- the thread ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="idms-loop", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        """Take the next step now rather than at the end of the interval."""
+        self._wake.set()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Finish the step under way, take no other, and give up the scheduler's lead (another
+        process takes it over at its next tick)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        if self._scheduler is not None:
+            self._scheduler.close()
+            self._scheduler = None
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.step()
+            self._wake.wait(self.interval)
+            self._wake.clear()

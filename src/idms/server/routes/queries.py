@@ -1,0 +1,167 @@
+"""``/queries``: saved queries (the IQA equivalent), listed, read, saved (checked), deleted, and
+their rows read as JSON."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from itertools import islice
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from idms.queries.compile import compile_query
+from idms.queries.model import SavedQuery, build_query
+from idms.server.auth import Context
+from idms.server.lookup import query_or_404
+from idms.server.schemas import Deleted, ErrorBody, PromptOut, QueryOut, QueryRows
+from idms.state.queries import QueryInfo
+
+router = APIRouter(tags=["queries"])
+
+QUERY_EXAMPLE: dict[str, Any] = {
+    "from": "UserCredentials",
+    "columns": {"ID": "ImisId", "Username": "Username", "Email": "Contact.Email"},
+    "filters": [
+        {"field": "IsLockedOut", "op": "eq", "value": True},
+        {"field": "Contact.LastName", "op": "startsWith", "prompt": "last_name"},
+    ],
+    "order_by": ["ID"],
+}
+PARAM_PREFIX = "param."
+
+
+def prompts_of(query: SavedQuery) -> list[PromptOut]:
+    """The query's prompts in order, each with whether it is required."""
+    if query.from_ is None:
+        return [PromptOut(name=name, required=False) for name in query.prompts]
+    found: dict[str, bool] = {}
+    for spec in [*query.filters, *(f for r in query.related.values() for f in r.filters)]:
+        if spec.prompt is not None:
+            found[spec.prompt] = found.get(spec.prompt, False) or spec.required
+    return [PromptOut(name=name, required=required) for name, required in found.items()]
+
+
+def query_out(info: QueryInfo) -> QueryOut:
+    q = info.query
+    return QueryOut(
+        name=q.name,
+        description=q.description,
+        from_=q.from_,
+        columns=len(q.columns),
+        prompts=prompts_of(q),
+        iqa_path=q.iqa_path,
+        document=q.to_document(),
+        created_at=info.created_at,
+        updated_at=info.updated_at,
+    )
+
+
+def _json(out: QueryOut, status: int = 200) -> JSONResponse:
+    return JSONResponse(out.model_dump(mode="json", by_alias=True), status_code=status)
+
+
+@router.get("/queries", response_model=list[QueryOut], summary="The saved queries")
+def list_queries(context: Context) -> Response:
+    items = [query_out(i).model_dump(mode="json", by_alias=True) for i in context.queries.list()]
+    return JSONResponse(items)
+
+
+@router.get(
+    "/queries/{name}",
+    response_model=QueryOut,
+    summary="A saved query",
+    responses={404: {"model": ErrorBody}},
+)
+def get_query(context: Context, name: str) -> Response:
+    return _json(query_out(query_or_404(context, name)))
+
+
+@router.put(
+    "/queries/{name}",
+    response_model=QueryOut,
+    summary="Save a query (checked against the target's sources first)",
+    responses={
+        200: {"description": "Replaced"},
+        201: {"model": QueryOut, "description": "Created"},
+        400: {"model": ErrorBody, "description": "The query is invalid: every problem listed"},
+    },
+)
+def put_query(
+    context: Context,
+    name: str,
+    document: Annotated[
+        dict[str, Any],
+        Body(
+            description="A query document, as a query file holds it (INTERFACES.md 'Saved "
+            "query'); its name is the one in the URL.",
+            examples=[QUERY_EXAMPLE],
+        ),
+    ],
+) -> Response:
+    query = build_query({**document, "name": name})
+    with context.target() as target:
+        compile_query(query, target.sources())
+    store = context.queries
+    new = store.save(query)
+    return _json(query_out(store.get(query.name)), 201 if new else 200)
+
+
+@router.delete(
+    "/queries/{name}",
+    response_model=Deleted,
+    summary="Delete a saved query",
+    responses={404: {"model": ErrorBody}},
+)
+def delete_query(context: Context, name: str) -> Deleted:
+    query_or_404(context, name)
+    context.queries.delete(name)
+    return Deleted(deleted=name)
+
+
+@router.get(
+    "/queries/{name}/rows",
+    response_model=QueryRows,
+    summary="Run a query: its rows as JSON; prompts as param.NAME=VALUE",
+    responses={400: {"model": ErrorBody}, 404: {"model": ErrorBody}},
+)
+def query_rows(
+    context: Context,
+    request: Request,
+    name: str,
+    limit: Annotated[int, Query(ge=1, le=10000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> QueryRows:
+    info = query_or_404(context, name)
+    params = {
+        key[len(PARAM_PREFIX) :]: value
+        for key, value in request.query_params.multi_items()
+        if key.startswith(PARAM_PREFIX)
+    }
+    with context.target() as target:
+        compiled = compile_query(info.query, target.sources())
+        if compiled.source is not None:
+            compiled.bind(params)  # a missing required prompt is refused (400)
+        with target.query(compiled, params, offset=offset, limit=limit) as result:
+            columns = list(result.columns)
+            rows = [
+                {c: jsonable(v) for c, v in zip(columns, row, strict=False)}
+                for row in islice(result, limit)
+            ]
+            total = result.count() if result.count is not None else None
+    return QueryRows(
+        query=info.name, columns=columns, offset=offset, limit=limit, total=total, rows=rows
+    )
+
+
+def jsonable(value: Any) -> Any:
+    """A typed value as JSON holds it: dates and times as ISO text, amounts as exact text."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dt.date | dt.datetime | dt.time):
+        return value.isoformat()
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    return value

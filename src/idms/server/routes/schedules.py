@@ -1,0 +1,261 @@
+"""``/schedules``: iSchedule over HTTP: list, read, add (checked first), remove, pause, resume,
+run now, and the next fire times."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Body, Query
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from idms.errors import InvalidInputError
+from idms.jobs.compile import compile_job
+from idms.jobs.model import Job
+from idms.schedules import ScheduleInfo, Scheduler, ScheduleStore, define_schedule, next_times
+from idms.server.auth import Context
+from idms.server.context import ServerContext
+from idms.server.errors import conflict, not_found
+from idms.server.jobs import check_job, server_path
+from idms.server.schemas import Deleted, ErrorBody, RunOut
+from idms.server.urls import absolute
+
+router = APIRouter(tags=["schedules"])
+
+
+class ScheduleOut(BaseModel):
+    """A schedule: what it runs, when, its policies and its state (times in UTC, ISO 8601)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    name: str
+    description: str
+    kind: str = Field(description="job or template")
+    template: str | None
+    input_file: str | None
+    job_file: str | None
+    cron: str | None
+    at: str | None = Field(description="A one-time schedule's moment")
+    timezone: str
+    when: str
+    misfire: str
+    overlap: str
+    max_failures: int | None
+    state: str = Field(description="active, paused, disabled (after max_failures) or done")
+    next_fire_at: str | None
+    last_fire_at: str | None
+    last_run_id: str | None
+    last_outcome: str | None
+
+
+class NewScheduleIn(BaseModel):
+    """A schedule to add: what it runs (a template, a job file on the server, or a job document)
+    and when (a cron expression or preset, or one moment), with its policies."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    template: str | None = None
+    input: str | None = Field(default=None, description="With template: the file to read")
+    job_file: str | None = Field(default=None, description="A job file the server can read")
+    job: dict[str, Any] | None = Field(default=None, description="A job document, inline")
+    cron: str | None = Field(default=None, examples=["30 9 * * 1-5", "daily"])
+    at: str | None = Field(default=None, description="One moment, ISO 8601")
+    timezone: str | None = Field(default=None, description="Default UTC")
+    misfire: str = "run-once"
+    overlap: str = "skip"
+    max_failures: int | None = None
+    description: str = ""
+
+
+class NextTimes(BaseModel):
+    name: str
+    times: list[datetime]
+
+
+def schedule_out(info: ScheduleInfo) -> ScheduleOut:
+    return ScheduleOut.model_validate(info.to_dict())
+
+
+def schedule_or_404(context: ServerContext, name: str) -> ScheduleInfo:
+    try:
+        return ScheduleStore(context.workspace.suite).get(name)
+    except InvalidInputError as exc:
+        raise not_found(exc.message.replace(" 'idms schedule list' shows them.", "")) from None
+
+
+@router.get("/schedules", response_model=list[ScheduleOut], summary="Every schedule")
+def list_schedules(context: Context) -> list[ScheduleOut]:
+    return [schedule_out(s) for s in ScheduleStore(context.workspace.suite).list()]
+
+
+@router.get(
+    "/schedules/{name}",
+    response_model=ScheduleOut,
+    summary="A schedule",
+    responses={404: {"model": ErrorBody}},
+)
+def get_schedule(context: Context, name: str) -> ScheduleOut:
+    return schedule_out(schedule_or_404(context, name))
+
+
+@router.post(
+    "/schedules",
+    status_code=201,
+    response_model=ScheduleOut,
+    summary="Add a schedule (its job checked against the target first)",
+    responses={400: {"model": ErrorBody, "description": "Every problem listed"}},
+)
+def add_schedule(
+    context: Context, request: Request, body: Annotated[NewScheduleIn, Body()]
+) -> Response:
+    job_file = body.job_file
+    written: Path | None = None
+    if body.job is not None:
+        if job_file is not None:
+            raise InvalidInputError("Give the job as 'job' (a document) or 'job_file', not both.")
+        written = _job_document_file(context, body.name, body.job)
+        job_file = str(written)
+    settings = context.settings
+    try:
+        new = define_schedule(
+            body.name,
+            templates=context.templates,
+            target=settings.target,
+            platform=settings.platform.value,
+            job_file=server_path(context, job_file) if job_file else None,
+            template=body.template,
+            input_file=server_path(context, body.input) if body.input else None,
+            cron=body.cron,
+            at=body.at,
+            timezone=body.timezone,
+            misfire=body.misfire,
+            overlap=body.overlap,
+            max_failures=body.max_failures,
+            description=body.description,
+        )
+        _check(context, new.job)
+        info = ScheduleStore(context.workspace.suite).add(new)
+    except BaseException:
+        if written is not None:
+            written.unlink(missing_ok=True)
+        raise
+    out = schedule_out(info)
+    location = absolute(request, f"{context.prefix}/schedules/{quote(info.name)}")
+    return JSONResponse(
+        out.model_dump(mode="json"), status_code=201, headers={"Location": location}
+    )
+
+
+@router.delete(
+    "/schedules/{name}",
+    response_model=Deleted,
+    summary="Remove a schedule (its runs stay in the history)",
+    responses={404: {"model": ErrorBody}},
+)
+def remove_schedule(context: Context, name: str) -> Deleted:
+    schedule_or_404(context, name)
+    info = ScheduleStore(context.workspace.suite).remove(name)
+    if info.job_file and Path(info.job_file).parent == _jobs_folder(context):
+        Path(info.job_file).unlink(missing_ok=True)  # the document it was added with
+    return Deleted(deleted=name)
+
+
+@router.post(
+    "/schedules/{name}/pause",
+    response_model=ScheduleOut,
+    summary="Stop firing until resumed",
+    responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}},
+)
+def pause_schedule(context: Context, name: str) -> ScheduleOut:
+    schedule_or_404(context, name)
+    try:
+        return schedule_out(ScheduleStore(context.workspace.suite).pause(name))
+    except InvalidInputError as exc:
+        raise conflict(exc.message) from None
+
+
+@router.post(
+    "/schedules/{name}/resume",
+    response_model=ScheduleOut,
+    summary="Fire again, from the next slot after now",
+    responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}},
+)
+def resume_schedule(context: Context, name: str) -> ScheduleOut:
+    schedule_or_404(context, name)
+    try:
+        return schedule_out(ScheduleStore(context.workspace.suite).resume(name))
+    except InvalidInputError as exc:
+        raise conflict(exc.message) from None
+
+
+@router.post(
+    "/schedules/{name}/run-now",
+    status_code=202,
+    response_model=RunOut,
+    summary="Queue a run of the schedule now (its next fire is not affected)",
+    responses={404: {"model": ErrorBody}},
+)
+def run_schedule_now(context: Context, request: Request, name: str) -> Response:
+    schedule_or_404(context, name)
+    # run_now only queues; the leader election is for tick, which this scheduler never does.
+    run_id = Scheduler(context.workspace, elect=False).run_now(name)
+    context.dispatch()
+    out = RunOut.of(context.runs.get(run_id), context.prefix)
+    return JSONResponse(
+        out.model_dump(mode="json"),
+        status_code=202,
+        headers={"Location": absolute(request, out.links.self)},
+    )
+
+
+@router.get(
+    "/schedules/{name}/next",
+    response_model=NextTimes,
+    summary="The schedule's next fire times (UTC)",
+    responses={404: {"model": ErrorBody}},
+)
+def next_fire_times(
+    context: Context, name: str, count: Annotated[int, Query(ge=1, le=100)] = 5
+) -> NextTimes:
+    info = schedule_or_404(context, name)
+    return NextTimes(name=info.name, times=next_times(info, count))
+
+
+def _check(context: ServerContext, job: Job) -> None:
+    """Check the schedule's job as a queued job is checked; an input file that is not there
+    yet (it will be, when the schedule fires) is checked by the columns the job maps."""
+    spec = job.input
+    if spec is not None and spec.file is not None and not Path(spec.file).is_file():
+        columns = [m.column for m in job.mappings if m.column is not None]
+        with context.target() as target:
+            compile_job(job, target, columns)
+        return
+    check_job(context, job)
+
+
+def _job_document_file(context: ServerContext, name: str, document: dict[str, Any]) -> Path:
+    """An inline job document kept as a job file of the workspace (a schedule runs a file)."""
+    document = dict(document)
+    spec = document.get("input")
+    if isinstance(spec, str):
+        document["input"] = {"file": server_path(context, spec)}
+    elif isinstance(spec, dict) and isinstance(spec.get("file"), str):
+        document["input"] = {**spec, "file": server_path(context, spec["file"])}
+    folder = _jobs_folder(context)
+    folder.mkdir(parents=True, exist_ok=True)
+    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in name).strip("-")[:60]
+    path = folder / f"{safe or 'job'}-{uuid.uuid4().hex[:8]}.json"
+    path.write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
+    return path
+
+
+def _jobs_folder(context: ServerContext) -> Path:
+    return (context.settings.workspace / "schedule-jobs").resolve()

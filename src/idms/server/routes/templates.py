@@ -1,0 +1,141 @@
+"""``/templates``: saved jobs, listed, read, saved (checked first), deleted, and run."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from idms.jobs.compile import compile_job
+from idms.jobs.model import build_job
+from idms.server.auth import Context
+from idms.server.idempotency import Caller, IdempotencyKey, queue_once
+from idms.server.jobs import job_from_template, queue_job
+from idms.server.lookup import template_or_404
+from idms.server.schemas import Deleted, ErrorBody, RunOut, TemplateOut, TemplateRunRequest
+from idms.server.urls import absolute
+from idms.state.runs import RunInfo
+from idms.state.templates import TemplateInfo
+
+router = APIRouter(tags=["templates"])
+
+TEMPLATE_EXAMPLE: dict[str, Any] = {
+    "description": "The monthly webinar roster",
+    "source": "Activity",
+    "action": "insert-with-matching",
+    "mappings": [
+        {"field": "Email", "column": "E-mail", "match": True},
+        {"field": "ActivityType", "value": "WEBINAR"},
+    ],
+}
+
+
+def template_out(info: TemplateInfo) -> TemplateOut:
+    document = info.document
+    return TemplateOut(
+        name=info.name,
+        description=info.description,
+        source=document.get("source"),
+        action=document.get("action"),
+        document=document,
+        created_at=info.created_at,
+        updated_at=info.updated_at,
+    )
+
+
+@router.get("/templates", response_model=list[TemplateOut], summary="The saved templates")
+def list_templates(context: Context) -> list[TemplateOut]:
+    return [template_out(t) for t in context.templates.list()]
+
+
+@router.get(
+    "/templates/{name}",
+    response_model=TemplateOut,
+    summary="A template",
+    responses={404: {"model": ErrorBody}},
+)
+def get_template(context: Context, name: str) -> TemplateOut:
+    return template_out(template_or_404(context, name))
+
+
+@router.put(
+    "/templates/{name}",
+    response_model=TemplateOut,
+    summary="Save a job document as a template (checked against the target first)",
+    responses={
+        200: {"description": "Replaced"},
+        201: {"model": TemplateOut, "description": "Created"},
+        400: {"model": ErrorBody, "description": "The job is invalid: every problem listed"},
+    },
+)
+def put_template(
+    context: Context,
+    name: str,
+    document: Annotated[
+        dict[str, Any],
+        Body(
+            description="A job document. Its input, when it has one (a saved query, or a "
+            "file the server reads each time), is kept with the template.",
+            examples=[TEMPLATE_EXAMPLE],
+        ),
+    ],
+) -> Response:
+    fields = {k: v for k, v in document.items() if k != "template"}
+    job = build_job({"name": name, **fields})
+    # No input to check the columns against: the columns the job maps stand in for it.
+    columns = [m.column for m in job.mappings if m.column is not None]
+    with context.target() as target:
+        compile_job(job, target, columns)
+    saved = job.to_document()
+    store = context.templates
+    new = store.save(name, saved, job.description)
+    out = template_out(store.get(name))
+    return JSONResponse(out.model_dump(mode="json"), status_code=201 if new else 200)
+
+
+@router.delete(
+    "/templates/{name}",
+    response_model=Deleted,
+    summary="Delete a template",
+    responses={404: {"model": ErrorBody}},
+)
+def delete_template(context: Context, name: str) -> Deleted:
+    template_or_404(context, name)
+    context.templates.delete(name)
+    return Deleted(deleted=name)
+
+
+@router.post(
+    "/templates/{name}/runs",
+    status_code=202,
+    response_model=RunOut,
+    summary="Queue a run of a template (its input replaced, its query's prompts given)",
+    responses={
+        202: {"description": "Queued; Location is the run's URL"},
+        400: {"model": ErrorBody},
+        404: {"model": ErrorBody},
+    },
+)
+def run_template(
+    context: Context,
+    caller: Caller,
+    request: Request,
+    name: str,
+    body: Annotated[TemplateRunRequest | None, Body()] = None,
+    key: IdempotencyKey = None,
+) -> Response:
+    given = body or TemplateRunRequest()
+
+    def queue() -> RunInfo:
+        job = job_from_template(context, name, input_file=given.input, params=given.params)
+        return queue_job(context, job, trigger="api")
+
+    info, headers = queue_once(context, caller, key, queue)
+    out = RunOut.of(info, context.prefix)
+    return JSONResponse(
+        out.model_dump(mode="json"),
+        status_code=202,
+        headers={"Location": absolute(request, out.links.self), **headers},
+    )

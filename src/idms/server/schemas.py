@@ -1,0 +1,244 @@
+"""What the API answers, as pydantic models: the OpenAPI document is generated from them.
+
+A run is the ``--json`` object of INTERFACES.md (``run_id``, ``status``, the counts,
+``error_file``) followed by what else is known of it; a trigger's answer is the hook answer
+(``{"error": false, "id": RUN_ID, "queueTime": ISO8601}``); every error is
+``{"error": true, "message": ..., "problems": [...]}``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from idms.state.runs import RowResult, RunInfo
+from idms.state.store import display_url
+
+
+class ErrorBody(BaseModel):
+    """Every error: what went wrong, and for an invalid job or query every problem found."""
+
+    error: bool = True
+    message: str
+    problems: list[str] = Field(default_factory=list)
+
+
+class RunLinks(BaseModel):
+    self: str
+    status: str
+    rows: str
+    errors_csv: str
+    errors_xlsx: str
+
+
+class RunOut(BaseModel):
+    """A run: its outcome counts (which always add up to ``rows``), its state and its story."""
+
+    run_id: str
+    status: str = Field(
+        description="queued, running, succeeded, completed_with_errors, failed, cancelled "
+        "or planned"
+    )
+    rows: int
+    inserted: int
+    updated: int
+    unchanged: int
+    deleted: int
+    skipped: int
+    errors: int
+    error_file: str | None = Field(
+        description="The failed-rows file the run wrote, on the server (download it from "
+        "links.errors_csv or links.errors_xlsx)"
+    )
+    kind: str
+    name: str
+    source: str
+    action: str
+    target: str
+    platform: str
+    plan_only: bool
+    trigger: str
+    schedule_id: str | None
+    created_at: datetime
+    queued_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    attempts: int
+    checkpoint_rows: int
+    cancel_requested: bool
+    message: str | None
+    undo_of: str | None
+    undone_by: str | None
+    links: RunLinks
+
+    @classmethod
+    def of(cls, info: RunInfo, prefix: str) -> RunOut:
+        base = f"{prefix}/runs/{info.id}"
+        return cls(
+            **info.summary(),
+            error_file=info.error_file,
+            kind=info.kind,
+            name=info.name,
+            source=info.source,
+            action=info.action,
+            target=display_url(info.target),
+            platform=info.platform,
+            plan_only=info.plan_only,
+            trigger=info.trigger,
+            schedule_id=info.schedule_id,
+            created_at=info.created_at,
+            queued_at=info.queued_at,
+            started_at=info.started_at,
+            finished_at=info.finished_at,
+            attempts=info.attempts,
+            checkpoint_rows=info.checkpoint_rows,
+            cancel_requested=info.cancel_requested,
+            message=info.message,
+            undo_of=info.undo_of,
+            undone_by=info.undone_by,
+            links=RunLinks(
+                self=base,
+                status=f"{base}/status",
+                rows=f"{base}/rows",
+                errors_csv=f"{base}/errors.csv",
+                errors_xlsx=f"{base}/errors.xlsx",
+            ),
+        )
+
+
+class RunSummary(BaseModel):
+    """A finished run as the polling URL answers it: the ``--json`` object of INTERFACES.md."""
+
+    run_id: str
+    status: str
+    rows: int
+    inserted: int
+    updated: int
+    unchanged: int
+    deleted: int
+    skipped: int
+    errors: int
+    error_file: str | None
+    message: str | None
+    finished_at: datetime | None
+
+    @classmethod
+    def of(cls, info: RunInfo) -> RunSummary:
+        return cls(
+            **info.summary(),
+            error_file=info.error_file,
+            message=info.message,
+            finished_at=info.finished_at,
+        )
+
+
+class RowOut(BaseModel):
+    """One input row's outcome (passwords are never recorded, so never shown)."""
+
+    row_number: int
+    outcome: str
+    code: str | None
+    message: str | None
+    field: str | None
+    column: str | None
+    identity: dict[str, Any] | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+    @classmethod
+    def of(cls, row: RowResult) -> RowOut:
+        return cls(
+            row_number=row.row_number,
+            outcome=row.outcome,
+            code=row.code,
+            message=row.message,
+            field=row.field,
+            column=row.column,
+            identity=row.identity,
+            before=row.before,
+            after=row.after,
+        )
+
+
+class RowsPage(BaseModel):
+    run_id: str
+    offset: int
+    limit: int
+    total: int = Field(description="Rows with the outcomes asked for, in the whole run")
+    rows: list[RowOut]
+
+
+class PlanOut(BaseModel):
+    """A plan: what the job would do, row by row; nothing was written."""
+
+    run: RunOut
+    rows: list[RowOut] = Field(description="The first rows of the plan (see run.links.rows)")
+
+
+class HookAnswer(BaseModel):
+    """The answer of a fire-and-forget trigger (the iDMS hook answer)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    error: bool = False
+    id: str = Field(description="The queued run's ID")
+    queue_time: datetime = Field(alias="queueTime", description="When the run was queued")
+
+
+class TemplateOut(BaseModel):
+    name: str
+    description: str
+    source: str | None
+    action: str | None
+    document: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+class PromptOut(BaseModel):
+    name: str
+    required: bool
+
+
+class QueryOut(BaseModel):
+    name: str
+    description: str
+    from_: str | None = Field(alias="from")
+    columns: int
+    prompts: list[PromptOut]
+    iqa_path: str
+    document: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class QueryRows(BaseModel):
+    """A window of a query's rows, by column alias (dates as ISO text, amounts as text)."""
+
+    query: str
+    columns: list[str]
+    offset: int
+    limit: int
+    total: int | None = Field(description="Every row of the query, when the target can say")
+    rows: list[dict[str, Any]]
+
+
+class TemplateRunRequest(BaseModel):
+    """Optional body of a template run or trigger: the rows' file, the query's prompts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    input: str | None = Field(
+        default=None, description="A file the server can read (csv, tsv, txt, xlsx)"
+    )
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="Values for the prompts of the template's saved query"
+    )
+
+
+class Deleted(BaseModel):
+    deleted: str

@@ -1,0 +1,171 @@
+"""Several schedulers ticking at once against one suite database (threads, and separate
+processes, on SQLite and on PostgreSQL) fire each schedule exactly once per slot.
+
+Both with the leader election (as ``idms serve`` runs) and without it: the compare-and-set on
+each schedule's next fire time alone must make a double fire impossible.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from schedules_support import add, utc
+from sqlalchemy import func, select
+
+from idms.config import Settings
+from idms.execution.context import Workspace
+from idms.schedules import Scheduler, ScheduleStore
+from idms.state.models import Run
+
+SCHEDULES = 30
+SLOTS = 12
+START = utc(2026, 6, 1, 12, 0, 30)  # the schedules are added then; the first slot is 12:01
+
+
+def slots() -> list[datetime]:
+    return [utc(2026, 6, 1, 12, 1) + timedelta(minutes=k) for k in range(SLOTS)]
+
+
+def add_schedules(workspace: Workspace, job_file: Path) -> None:
+    for n in range(SCHEDULES):
+        # Every minute, in several zones; overlap queue, so that every slot makes a run.
+        zone = ("UTC", "America/New_York", "Europe/London")[n % 3]
+        add(
+            workspace,
+            f"s{n:02d}",
+            job_file,
+            cron="* * * * *",
+            timezone=zone,
+            overlap="queue",
+            now=START,
+        )
+
+
+def assert_each_fired_once_per_slot(workspace: Workspace) -> None:
+    with workspace.suite.connect() as conn:
+        counts = Counter(
+            {
+                str(sid): int(n)
+                for sid, n in conn.execute(
+                    select(Run.schedule_id, func.count())
+                    .where(Run.trigger == "schedule")
+                    .group_by(Run.schedule_id)
+                )
+            }
+        )
+    infos = ScheduleStore(workspace.suite).list()
+    assert len(infos) == SCHEDULES
+    assert {counts[i.id] for i in infos} == {SLOTS}, counts
+    assert {i.last_fire_at for i in infos} == {slots()[-1]}
+
+
+@pytest.mark.parametrize("elect", [True, False], ids=["elected", "compare-and-set-only"])
+def test_threads_ticking_together_fire_each_slot_once(
+    any_settings: Settings, job_file: Path, elect: bool
+) -> None:
+    workspace = Workspace.open(any_settings)
+    try:
+        add_schedules(workspace, job_file)
+        schedulers = [Scheduler(workspace, elect=elect, batch_size=7) for _ in range(4)]
+        barrier = threading.Barrier(len(schedulers))
+        errors: list[BaseException] = []
+
+        def work(scheduler: Scheduler) -> None:
+            try:
+                for slot in slots():
+                    barrier.wait()
+                    for _ in range(3):  # each slot a few times: late ticks, retries
+                        scheduler.tick(slot + timedelta(seconds=1))
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+                barrier.abort()
+
+        threads = [threading.Thread(target=work, args=(s,)) for s in schedulers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        assert_each_fired_once_per_slot(workspace)
+        if elect:
+            assert sum(s.is_leader for s in schedulers) == 1
+        for scheduler in schedulers:
+            scheduler.close()
+    finally:
+        workspace.close()
+
+
+WORKER = r"""
+import sys, time
+from datetime import datetime, timedelta
+from idms.config import Settings
+from idms.execution.context import Workspace
+from idms.schedules import Scheduler
+
+workspace_dir, suite, start_at, elect, first, count = sys.argv[1:7]
+settings = Settings.load(workspace=workspace_dir, environ={})
+if suite != "-":
+    settings = settings.with_changes(suite_database=suite)
+workspace = Workspace.open(settings)
+scheduler = Scheduler(workspace, elect=elect == "1", batch_size=7)
+slot = datetime.fromisoformat(first)
+time.sleep(max(0.0, float(start_at) - time.time()))  # all processes start together
+made = 0
+for k in range(int(count)):
+    moment = slot + timedelta(minutes=k, seconds=1)
+    for _ in range(3):
+        made += len(scheduler.tick(moment))
+        time.sleep(0.005)
+scheduler.close()
+workspace.close()
+print(made)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("elect", [True, False], ids=["elected", "compare-and-set-only"])
+def test_processes_ticking_together_fire_each_slot_once(
+    any_settings: Settings, job_file: Path, elect: bool
+) -> None:
+    workspace = Workspace.open(any_settings)
+    try:
+        add_schedules(workspace, job_file)
+        suite = any_settings.suite_database or "-"
+        start_at = time.time() + 4
+        processes = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-c",
+                    WORKER,
+                    str(any_settings.workspace),
+                    suite,
+                    str(start_at),
+                    "1" if elect else "0",
+                    slots()[0].isoformat(),
+                    str(SLOTS),
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(3)
+        ]
+        made = []
+        for process in processes:
+            out, err = process.communicate(timeout=120)
+            assert process.returncode == 0, err
+            made.append(int(out.strip().splitlines()[-1]))
+        assert sum(made) == SCHEDULES * SLOTS
+        if elect:
+            assert sorted(made)[:-1] == [0, 0]  # one process led throughout, the others waited
+        assert_each_fired_once_per_slot(workspace)
+    finally:
+        workspace.close()
