@@ -74,13 +74,14 @@ class ServerLoop:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._scheduler: Scheduler | None = None
+        self._scheduler_thread: threading.Thread | None = None
 
     # ---- one step ------------------------------------------------------------------------------
 
-    def step(self, now: datetime | None = None) -> StepReport:
+    def step(self, now: datetime | None = None, *, schedule: bool = True) -> StepReport:
         now = now or utcnow()
         report = StepReport()
-        if self.schedules:
+        if self.schedules and schedule:
             report.scheduled = self._guard("schedules", lambda: self._schedule(now), [])
         report.requeued = self._guard("auto-resume", self.runs.requeue_expired, [])
         # The first step hands over every queued run: those a previous server took and never
@@ -125,7 +126,19 @@ class ServerLoop:
     # ---- the thread ----------------------------------------------------------------------------
 
     def start(self) -> None:
+        """The loop's thread, and the scheduler's own: it fires each schedule the moment it is
+        due and builds the next ones ahead in between (``Scheduler.run``), rather than at the
+        loop's half-second steps."""
         self._stop.clear()
+        if self.schedules:
+            self._scheduler = self._scheduler or Scheduler(self.workspace)
+            self._scheduler_thread = threading.Thread(
+                target=self._scheduler.run,
+                args=(self._stop,),
+                name="idms-scheduler",
+                daemon=True,
+            )
+            self._scheduler_thread.start()
         self._thread = threading.Thread(target=self._run, name="idms-loop", daemon=True)
         self._thread.start()
 
@@ -141,12 +154,15 @@ class ServerLoop:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        if self._scheduler_thread is not None:
+            self._scheduler_thread.join(timeout)
+            self._scheduler_thread = None
         if self._scheduler is not None:
             self._scheduler.close()
             self._scheduler = None
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.step()
+            self.step(schedule=self._scheduler_thread is None)
             self._wake.wait(self.interval)
             self._wake.clear()
