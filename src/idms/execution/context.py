@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -26,9 +27,10 @@ class Workspace:
         settings.workspace.mkdir(parents=True, exist_ok=True)
         return cls(settings, open_suite(settings.suite_url), SecretBox(load_keys(settings)))
 
-    @property
+    @cached_property
     def runs_folder(self) -> Path:
-        folder = self.settings.workspace / "runs"
+        """``WORKSPACE/runs``, made once (the scheduler asks for it for every run it queues)."""
+        folder = (self.settings.workspace / "runs").resolve()
         folder.mkdir(parents=True, exist_ok=True)
         return folder
 

@@ -1,14 +1,18 @@
 """Queued runs: a job recorded now, to be run by an executor (``execute.py``).
 
 The job is sealed with the run (it may hold a password constant), and its input file is copied
-into the run's folder, so that what runs later, or resumes after a crash, is what was asked for
-now, whatever happens to the original file meanwhile. A query input is read when the run starts.
+(``runs/inputs``, one copy per version of a file), so that what runs later, or resumes after a
+crash, is what was asked for now, whatever happens to the original file meanwhile. A query
+input is read when the run starts.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import shutil
 from pathlib import Path
+from stat import S_ISREG as stat_is_file
 from typing import Any
 
 from sqlalchemy import Connection
@@ -68,11 +72,8 @@ def queued_run(
     spec = job.input
     input_ref: dict[str, object] | None = None
     if spec is not None and spec.file is not None:
-        source = Path(spec.file)
-        folder.mkdir(parents=True, exist_ok=True)
-        copy = folder / f"input{source.suffix.lower()}"
-        if source.is_file():
-            shutil.copyfile(source, copy)
+        copy = input_copy(workspace.runs_folder, spec.file)
+        if copy is not None:
             job = job.model_copy(update={"input": spec.model_copy(update={"file": str(copy)})})
             input_ref = file_identity(copy)
         # A missing file is left as it is: the run fails when it starts, saying so.
@@ -99,6 +100,31 @@ def queued_run(
         "sealed_job": workspace.box.encrypt(job.model_dump_json(exclude_unset=True)),
         "input_ref": input_ref,
     }
+
+
+def input_copy(runs_folder: Path, source: str) -> Path | None:
+    """The run's own copy of ``source`` as it is now, or None if there is no such file.
+
+    Copies are kept by content identity (path, size, modification time) under
+    ``runs/inputs``: the runs of a schedule that reads an unchanged file share one copy, which
+    is never written again; a changed file gets a new one.
+    """
+    try:
+        stat = os.stat(source)
+    except OSError:
+        return None
+    if not stat_is_file(stat.st_mode):
+        return None
+    absolute = os.path.abspath(source)
+    key = hashlib.sha256(f"{absolute}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()).hexdigest()
+    folder = runs_folder / "inputs"
+    copy = folder / f"{key[:24]}{Path(source).suffix.lower()}"
+    if not copy.exists():
+        folder.mkdir(exist_ok=True)
+        part = copy.with_name(f".{copy.name}.{os.getpid()}.part")
+        shutil.copyfile(source, part)
+        os.replace(part, copy)
+    return copy
 
 
 def _secret_name(field: str) -> bool:

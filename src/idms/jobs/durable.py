@@ -74,10 +74,10 @@ class Durable:
 
 
 def file_identity(path: str | Path) -> dict[str, Any]:
-    stat = Path(path).stat()
+    stat = os.stat(path)
     return {
         "kind": "file",
-        "path": str(Path(path).resolve()),
+        "path": os.path.realpath(path),
         "size": stat.st_size,
         "mtime_ns": stat.st_mtime_ns,
     }
