@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import threading
 import time
@@ -52,7 +53,7 @@ from idms.schedules.model import cron_of
 from idms.schedules.store import ScheduleStore
 from idms.schedules.timing import next_fire, next_fire_cached
 from idms.state.models import Run, Schedule, utcnow
-from idms.state.runs import RunStore, new_run_id
+from idms.state.runs import RunStore, dumps, new_run_id
 from idms.state.store import translate_errors
 
 log = logging.getLogger("idms.schedules")
@@ -128,6 +129,9 @@ class Scheduler:
         self.misfire_grace = misfire_grace
         self.batch_size = batch_size
         self._jobs: dict[tuple[Any, ...], Job] = {}
+        # What a fire records, built ahead (the input copied, the job sealed) and reused while
+        # the schedule's job and its input file stay the same: a fire then only records a row.
+        self._payloads: dict[tuple[Any, ...], tuple[Job, dict[str, Any]]] = {}
         self._warm_mark: tuple[datetime, str] | None = None
         self.leadership: Leadership | None = (
             leadership_for(self.engine, self.owner, lease_seconds=lease_seconds) if elect else None
@@ -232,8 +236,9 @@ class Scheduler:
             if cron is not None:
                 next_fire_cached(cron, ZoneInfo(row.timezone), row.next_fire_at)
             document = json.loads(row.job_document) if row.job_document else None
-            with suppress(IdmsError):  # it fails again when it fires, and is recorded then
-                self._job(row, document, templates)
+            with suppress(IdmsError, OSError):  # it fails again when it fires, recorded then
+                job = self._job(row, document, templates)
+                self._payload(row.id, job, row.target, row.platform)
             self._warm_mark = (row.next_fire_at, row.id)
             built += 1
         return built
@@ -337,6 +342,41 @@ class Scheduler:
             self._jobs[key] = job
         return job
 
+    def _payload(self, schedule_id: str, job: Job, target: str, platform: str) -> dict[str, Any]:
+        """What a fire of this schedule records (but its run ID), built once per version of
+        its job and of its input file (whose size and time are looked at each time)."""
+        spec = job.input
+        stamp: tuple[int, int] | None = None
+        if spec is not None and spec.file is not None:
+            try:
+                stat = os.stat(spec.file)
+                stamp = (stat.st_size, stat.st_mtime_ns)
+            except OSError:
+                stamp = None
+        key = (schedule_id, target, platform, stamp)
+        cached = self._payloads.get(key)
+        # The job itself is kept with it: the same object means the same job.
+        payload = cached[1] if cached is not None and cached[0] is job else None
+        if payload is None:
+            payload = queued_run(
+                self.workspace,
+                job,
+                trigger="schedule",
+                schedule_id=schedule_id,
+                target=target,
+                platform=platform,
+                run_id="",
+            )
+            if stamp is None and spec is not None and spec.file is not None:
+                return payload  # no file: the run will fail, saying so; nothing to keep
+            payload["job"] = dumps(payload["job"])  # as recorded, once
+            if payload.get("input_ref") is not None and spec is not None and spec.file:
+                payload["input_ref"] = dumps(payload["input_ref"])
+            if len(self._payloads) >= _JOB_CACHE:
+                self._payloads.pop(next(iter(self._payloads)))
+            self._payloads[key] = (job, payload)
+        return payload
+
     def _fire_batch(self, due: Sequence[Any], now: datetime) -> tuple[list[str], int] | None:
         """Fire a batch of due schedules; (runs created, schedules advanced), or None if this
         scheduler no longer leads."""
@@ -370,15 +410,13 @@ class Scheduler:
         if plan.action == "fire":
             assert plan.job is not None
             try:
-                plan.run = queued_run(
-                    self.workspace,
-                    plan.job,
-                    trigger="schedule",
-                    schedule_id=plan.id,
-                    target=plan.target,
-                    platform=plan.platform,
-                    run_id=new_run_id(),
-                )
+                payload = self._payload(plan.id, plan.job, plan.target, plan.platform)
+                run_id = new_run_id()
+                plan.run = {**payload, "run_id": run_id}
+                ref = payload.get("input_ref")
+                if isinstance(ref, dict) and ref.get("kind") == "query":  # its own rows' copy
+                    spool = self.workspace.runs_folder / run_id / "input.rows"
+                    plan.run["input_ref"] = {"kind": "query", "spool": str(spool)}
                 return
             except OSError as exc:  # the input file cannot be copied
                 plan.action = "fail"

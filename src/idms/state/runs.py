@@ -198,7 +198,7 @@ class RunStore:
                 translate_errors("Cannot record the runs"),
                 _transaction(self.engine, connection) as conn,
             ):
-                conn.execute(insert(Run), values)
+                execute_many(conn, ("insert", "runs"), insert(Run), values)
         return [str(v["id"]) for v in values]
 
     def _writer(self) -> Engine:
@@ -601,7 +601,7 @@ def run_values(
     target: str,
     platform: str,
     plan_only: bool,
-    job: Mapping[str, Any],
+    job: Mapping[str, Any] | str,
     columns: Sequence[str] = (),
     detected: Mapping[str, Any] | None = None,
     undo_of: str | None = None,
@@ -611,10 +611,11 @@ def run_values(
     trigger: str = "cli",
     schedule_id: str | None = None,
     sealed_job: str | None = None,
-    input_ref: Mapping[str, Any] | None = None,
+    input_ref: Mapping[str, Any] | str | None = None,
     run_id: str | None = None,
 ) -> dict[str, Any]:
-    """The ``runs`` row of a new run (see :meth:`RunStore.create`)."""
+    """The ``runs`` row of a new run (see :meth:`RunStore.create`). ``job`` and ``input_ref``
+    may come as their JSON text already (the scheduler builds a schedule's once)."""
     now = utcnow()
     running = status == "running"
     return {
@@ -630,14 +631,18 @@ def run_values(
         "created_at": now,
         "queued_at": now,
         "started_at": now if running else None,
-        "job": dumps(dict(job)),
+        "job": job if isinstance(job, str) else dumps(dict(job)),
         "columns": dumps(list(columns)),
         "detected": dumps(dict(detected or {})),
         "undo_of": undo_of,
         "trigger": trigger,
         "schedule_id": schedule_id,
         "sealed_job": sealed_job,
-        "input_ref": dumps(dict(input_ref)) if input_ref is not None else None,
+        "input_ref": (
+            input_ref
+            if isinstance(input_ref, str) or input_ref is None
+            else dumps(dict(input_ref))
+        ),
         "lease_owner": owner if running else None,
         "lease_expires_at": now + timedelta(seconds=lease_seconds) if running else None,
         "heartbeat_at": now if running else None,
