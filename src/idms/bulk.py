@@ -40,19 +40,18 @@ def _plan(conn: Connection, statement: Executable, keys: tuple[str, ...]) -> _Pl
 
 def execute_many(
     conn: Connection, shape: tuple[Any, ...], statement: Executable, rows: Sequence[dict[str, Any]]
-) -> None:
-    """Run ``statement`` once per row of ``rows`` (all with the same keys)."""
+) -> int:
+    """Run ``statement`` once per row of ``rows`` (all with the same keys); the number of rows
+    the database says it touched."""
     if len(rows) < 2:
-        conn.execute(statement, rows[0] if rows else {})
-        return
+        return int(conn.execute(statement, rows[0] if rows else {}).rowcount)
     keys = tuple(sorted(rows[0]))
     cache_key = (conn.dialect.name, shape, keys)
     if cache_key not in _cache:
         _cache[cache_key] = _plan(conn, statement, keys)
     plan = _cache[cache_key]
     if plan is None:
-        conn.execute(statement, list(rows))
-        return
+        return int(conn.execute(statement, list(rows)).rowcount)
     sql, order, processors = plan
     names = [name for name, _ in processors]
     converting = [(i, p) for i, (_, p) in enumerate(processors) if p is not None]
@@ -64,4 +63,4 @@ def execute_many(
         for i, convert in converting:
             values[i] = convert(values[i])
         params.append(tuple(values) if order is not None else dict(zip(names, values, strict=True)))
-    conn.exec_driver_sql(sql, params)
+    return int(conn.exec_driver_sql(sql, params).rowcount)

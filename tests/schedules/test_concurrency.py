@@ -116,9 +116,12 @@ if suite != "-":
 workspace = Workspace.open(settings)
 scheduler = Scheduler(workspace, elect=elect == "1", batch_size=7)
 slot = datetime.fromisoformat(first)
-time.sleep(max(0.0, float(start_at) - time.time()))  # all processes start together
 made = 0
 for k in range(int(count)):
+    # The processes share the real clock, as schedulers do: slot k is ticked from
+    # start_at + k/2 s on, so that no process is at a later slot while the others are at an
+    # earlier one (a scheduler that far ahead would rightly take the earlier slot as missed).
+    time.sleep(max(0.0, float(start_at) + k / 2 - time.time()))
     moment = slot + timedelta(minutes=k, seconds=1)
     for _ in range(3):
         made += len(scheduler.tick(moment))

@@ -39,8 +39,19 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, Update, bindparam, func, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Update,
+    bindparam,
+    func,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 
+from idms.bulk import execute_many
 from idms.errors import IdmsError, StateError
 from idms.execution.context import Workspace
 from idms.execution.hooks import after_run
@@ -132,6 +143,7 @@ class Scheduler:
         # What a fire records, built ahead (the input copied, the job sealed) and reused while
         # the schedule's job and its input file stay the same: a fire then only records a row.
         self._payloads: dict[tuple[Any, ...], tuple[Job, dict[str, Any]]] = {}
+        self._runs_folder = str(workspace.runs_folder)
         self._warm_mark: tuple[datetime, str] | None = None
         self.leadership: Leadership | None = (
             leadership_for(self.engine, self.owner, lease_seconds=lease_seconds) if elect else None
@@ -415,8 +427,8 @@ class Scheduler:
                 plan.run = {**payload, "run_id": run_id}
                 ref = payload.get("input_ref")
                 if isinstance(ref, dict) and ref.get("kind") == "query":  # its own rows' copy
-                    spool = self.workspace.runs_folder / run_id / "input.rows"
-                    plan.run["input_ref"] = {"kind": "query", "spool": str(spool)}
+                    spool = os.path.join(self._runs_folder, run_id, "input.rows")
+                    plan.run["input_ref"] = {"kind": "query", "spool": spool}
                 return
             except OSError as exc:  # the input file cannot be copied
                 plan.action = "fail"
@@ -468,7 +480,8 @@ class Scheduler:
                 key = (plan.next_at is None, plan.action == "skip")
                 groups.setdefault(key, []).append(_advance_params(plan))
             for (done, skip), params in groups.items():
-                updated = conn.execute(_advance_statement(done=done, skip=skip), params).rowcount
+                statement = _advance_statement(done=done, skip=skip)
+                updated = execute_many(conn, ("advance", done, skip), statement, params)
                 if conn.dialect.supports_sane_multi_rowcount and updated != len(params):
                     raise StateError(
                         "Cannot fire the schedules: they changed while locked; nothing was fired."
@@ -573,11 +586,13 @@ def _advance_statement(*, done: bool, skip: bool) -> Update:
         "last_fire_at": bindparam("slot"),
         "updated_at": bindparam("updated"),
     }
+    # Constants as SQL literals: every bind is then a row's parameter, and the statement runs
+    # at driver speed for a whole batch (bulk.execute_many).
     if done:
-        values["state"] = "done"
+        values["state"] = literal_column("'done'")
         values["state_reason"] = bindparam("reason")
     if skip:
-        values["skipped_fires"] = Schedule.skipped_fires + 1
+        values["skipped_fires"] = Schedule.skipped_fires + literal_column("1")
         values["last_skip"] = bindparam("skip")
     else:
         values["last_run_id"] = bindparam("run_id")
@@ -586,7 +601,7 @@ def _advance_statement(*, done: bool, skip: bool) -> Update:
         .where(
             Schedule.id == bindparam("sid"),
             Schedule.next_fire_at == bindparam("slot"),
-            Schedule.state == "active",
+            Schedule.state == literal_column("'active'"),
         )
         .values(values)
     )

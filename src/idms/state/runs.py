@@ -639,14 +639,18 @@ def run_values(
         "schedule_id": schedule_id,
         "sealed_job": sealed_job,
         "input_ref": (
-            input_ref
-            if isinstance(input_ref, str) or input_ref is None
-            else dumps(dict(input_ref))
+            input_ref if isinstance(input_ref, str) or input_ref is None else dumps(dict(input_ref))
         ),
         "lease_owner": owner if running else None,
         "lease_expires_at": now + timedelta(seconds=lease_seconds) if running else None,
         "heartbeat_at": now if running else None,
         "attempts": 1 if running else 0,
+        # Every column with a default, given: the insert then covers every bind and runs at
+        # driver speed (bulk.execute_many).
+        **dict.fromkeys(("rows", "inserted", "updated", "unchanged", "deleted", "skipped"), 0),
+        "errors": 0,
+        "checkpoint_rows": 0,
+        "cancel_requested": False,
     }
 
 
