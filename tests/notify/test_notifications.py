@@ -181,9 +181,9 @@ def background_run(
         }
     )
     run_id = enqueue_job(workspace, job, trigger="schedule", schedule_id="nightly-roster")
-    if lose_input:
-        for copy in (workspace.runs_folder / run_id).glob("input.*"):
-            copy.unlink()
+    if lose_input:  # the run's copy of its input disappears before the run starts
+        ref = RunStore(workspace.suite).get(run_id).input_ref or {}
+        Path(str(ref["path"])).unlink()
     execute_run(workspace, run_id)
     return run_id
 
