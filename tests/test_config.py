@@ -68,3 +68,16 @@ def test_remote_target_has_no_store() -> None:
     s = Settings.load(target="imis+https://example.org/", environ={})
     with pytest.raises(ConfigError, match="remote iMIS"):
         _ = s.store_url
+
+
+def test_secrets_in_settings_are_never_printed() -> None:
+    key = "c2VjcmV0LWtleS1zZWNyZXQta2V5LXNlY3JldC1rZXktMTI="
+    settings = Settings.load(
+        environ={
+            "IDMS_SECRET_KEY": key,
+            "IDMS_SMTP_URL": "smtp://user:Pa55word@mail.example.org:25",
+        }
+    )
+    assert settings.secret_key == key
+    assert key not in repr(settings)
+    assert "Pa55word" not in repr(settings)

@@ -121,7 +121,7 @@ class Settings:
     platform: Platform = Platform.EMS
     lockout_threshold: int = 5
     password_min_length: int = 6
-    secret_key: str | None = None
+    secret_key: str | None = field(default=None, repr=False)  # never printed
     suite_database: str | None = None
     imis_query_endpoint: QueryEndpoint = "iqa"
     # Durable runs and executors (idms serve, idms worker).
