@@ -187,3 +187,22 @@ def test_prune_keeps_recent_and_unfinished_runs(workspace: Workspace, tmp_path: 
     left = {r.id for r in runs.list(100)}
     assert left == {finished[0], finished[1], waiting}
     assert sum(1 for _ in runs.rows(finished[3])) == 0  # row results went with them
+
+
+def test_a_queued_run_never_shows_a_password_constant(workspace: Workspace, tmp_path: Path) -> None:
+    job = build_job(
+        {
+            "name": "Logins",
+            "input": {"file": str(people(tmp_path / "p.csv", 1))},
+            "source": "User Credentials",
+            "action": "insert",
+            "mappings": [
+                {"field": "Email", "column": "E-mail"},
+                {"field": "password", "value": "Sekrit-Passw0rd"},
+            ],
+        }
+    )
+    run_id = enqueue_job(workspace, job, trigger="api")
+    info = RunStore(workspace.suite).get(run_id)
+    assert "Sekrit-Passw0rd" not in str(info.job)
+    assert info.job["mappings"][1]["value"] == "********"

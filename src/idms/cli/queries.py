@@ -3,23 +3,11 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.syntax import Syntax
 from rich.text import Text
 
@@ -36,6 +24,7 @@ from idms.cli.output import (
     print_table,
     stdin_is_terminal,
 )
+from idms.cli.reports import row_progress
 from idms.errors import EXIT_FAILED
 from idms.values.types import FieldType
 
@@ -382,38 +371,12 @@ def _export(
         total = result.count() if result.count is not None and console.is_terminal else None
         if total is not None and limit is not None:
             total = min(total, limit)
-        with _export_progress(console, f"Writing {path.name}", total) as progress:
+        with row_progress(f"Writing {path.name}", on_stderr=as_json, total=total) as progress:
             count = export_query(result, path, escape_formulas=escape, progress=progress)
     if as_json:
         print_json({"query": compiled.name, "rows": count, "file": str(path)})
         return
     print_line(f"{count:,} row{'' if count == 1 else 's'} written to {path}")
-
-
-@contextmanager
-def _export_progress(
-    console: Console, description: str, total: int | None
-) -> Iterator[Callable[[int], None] | None]:
-    """A progress callback (rows written) drawing a bar on a terminal; None when piped."""
-    if not console.is_terminal:
-        yield None
-        return
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task(description, total=total)
-
-        def report(done: int) -> None:
-            bar.update(task, completed=done)
-
-        yield report
 
 
 def prompts_of(query: SavedQuery) -> list[tuple[str, bool]]:

@@ -15,12 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 from rich.progress import (
     BarColumn,
+    MofNCompleteColumn,
     Progress,
     ProgressColumn,
     SpinnerColumn,
     Task,
     TextColumn,
     TimeElapsedColumn,
+    TimeRemainingColumn,
 )
 from rich.text import Text
 
@@ -89,27 +91,33 @@ class RowsColumn(ProgressColumn):
 
 
 @contextmanager
-def row_progress(description: str, *, on_stderr: bool = False) -> Iterator[Progress_ | None]:
+def row_progress(
+    description: str, *, on_stderr: bool = False, total: int | None = None
+) -> Iterator[Progress_ | None]:
     """A progress callback (rows done so far) drawing a bar on a terminal; None otherwise.
 
-    The number of rows is not known in advance, so the bar pulses while the count and the rate
-    go up. ``on_stderr`` draws it on standard error (when stdout carries JSON).
+    Without ``total`` the bar pulses while the count and the rate go up; with it, the bar fills
+    and says how long is left. ``on_stderr`` draws it on standard error (when stdout carries
+    JSON).
     """
     console = err() if on_stderr else out()
     if not console.is_terminal:
         yield None
         return
+    columns = (
+        [MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn()]
+        if total is not None
+        else [RowsColumn(), RateColumn(), TimeElapsedColumn()]
+    )
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
         BarColumn(),
-        RowsColumn(),
-        RateColumn(),
-        TimeElapsedColumn(),
+        *columns,
         console=console,
         transient=True,
     ) as bar:
-        task = bar.add_task(description, total=None)
+        task = bar.add_task(description, total=total)
 
         def report(done: int) -> None:
             bar.update(task, completed=done)

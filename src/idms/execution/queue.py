@@ -20,6 +20,9 @@ from sqlalchemy import Connection
 from idms.execution.context import Workspace
 from idms.jobs.durable import file_identity
 from idms.jobs.model import Job
+from idms.jobs.rows import MASK
+from idms.sources.catalog import BUILTIN_SOURCES
+from idms.sources.model import fold
 from idms.state.runs import RunStore, new_run_id
 
 RUN_KINDS = {"file": "import", "query": "update"}
@@ -81,9 +84,10 @@ def queued_run(
         input_ref = {"kind": "query", "spool": str(folder / "input.rows")}
     kind = "update" if spec is not None and spec.query is not None else "import"
     document = job.model_dump(mode="json", exclude_none=True)
+    secret = _secret_fields(job.source)
     for mapping in document.get("mappings", []):
-        if "value" in mapping and _secret_name(str(mapping.get("field", ""))):
-            mapping["value"] = "********"
+        if "value" in mapping and fold(str(mapping.get("field", ""))) in secret:
+            mapping["value"] = MASK
     return {
         "run_id": run_id,
         "kind": kind,
@@ -127,5 +131,10 @@ def input_copy(runs_folder: Path, source: str) -> Path | None:
     return copy
 
 
-def _secret_name(field: str) -> bool:
-    return field.replace(" ", "").lower() in {"password"}
+def _secret_fields(source: str) -> frozenset[str]:
+    """The secret fields of a built-in source (passwords), by every name a job may use."""
+    for sdef in BUILTIN_SOURCES:
+        if fold(sdef.name) == fold(source) or fold(sdef.label) == fold(source):
+            names = [(f.name, f.label, *f.aliases) for f in sdef.fields if f.secret]
+            return frozenset(fold(name) for group in names for name in group)
+    return frozenset()  # panels have no secret fields
