@@ -138,6 +138,17 @@ class SecretBox:
         except (InvalidToken, UnicodeError):
             raise SecretError(_cannot_decrypt(name)) from None
 
+    def encrypt_bytes(self, data: bytes) -> str:
+        """A Fernet token for ``data`` (bytes that need not be text), under the primary key."""
+        return self._fernet.encrypt(data).decode("ascii")
+
+    def decrypt_bytes(self, token: str, *, name: str | None = None) -> bytes:
+        """The bytes inside ``token``; :class:`SecretError` as :meth:`decrypt`."""
+        try:
+            return self._fernet.decrypt(token.encode("ascii"))
+        except (InvalidToken, UnicodeError):
+            raise SecretError(_cannot_decrypt(name)) from None
+
     def rotate(self, token: str, *, name: str | None = None) -> str:
         """``token`` re-encrypted under the primary key, so older keys can be retired."""
         try:

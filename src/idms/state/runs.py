@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from idms.bulk import execute_many
 from idms.errors import InvalidInputError
+from idms.jsontext import compact
 from idms.state.models import Run, RunRow, RunStage, utcnow
 from idms.state.store import translate_errors
 
@@ -52,7 +53,7 @@ def _default(value: Any) -> Any:
 def dumps(value: Any) -> str | None:
     if value is None:
         return None
-    return json.dumps(value, default=_default, ensure_ascii=False, separators=(",", ":"))
+    return compact(value, _default)
 
 
 def loads(text: str | None) -> Any:

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from idms.jsontext import compact
 from idms.targets.base import ApplyResult, RowError
 
 
@@ -41,7 +42,7 @@ def journal_text(results: Sequence[ApplyResult]) -> str:
         }
         for r in results
     ]
-    return json.dumps(items, default=_default, ensure_ascii=False, separators=(",", ":"))
+    return compact(items, _default)
 
 
 def journal_results(text: str) -> list[ApplyResult]:

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Executable,
     Select,
     Table,
     and_,
@@ -134,6 +135,7 @@ class SourceAdapter:
         self._fixed_defaults = [f for f in with_default if f.default and f.default.kind != "field"]
         self._copied_defaults = [f for f in with_default if f.default and f.default.kind == "field"]
         self._templates: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+        self._statements: dict[tuple[str, str, tuple[str, ...]], Executable] = {}
 
     # ---- columns and records -------------------------------------------------------------------
 
@@ -564,11 +566,36 @@ class SourceAdapter:
         """An insert of every column of ``table`` (one shape for the whole batch)."""
         template, defaults = self._insert_template(table)
         row = dict(template)
-        for col, value in self.row_values(record, table).items():
-            row[col] = defaults.get(col) if value is None and col in defaults else value
+        for name, col in self.table_columns(table).items():
+            if name in record:
+                value = record[name]
+                if type(value) is tuple:
+                    value = ",".join(value)
+                elif value is None and col in defaults:
+                    value = defaults[col]
+                row[col] = value
         if extra:
             row.update(extra)
-        return Write(phase, ("insert", table.name), table.insert(), row)
+        return Write(phase, ("insert", table.name), self.statement("insert", table), row)
+
+    def statement(self, kind: str, table: Table, columns: tuple[str, ...] = ()) -> Executable:
+        """The INSERT, UPDATE (of ``columns``) or DELETE of one ``table`` row by its key columns,
+        built once: SQLAlchemy statements are immutable and cost more to build than to run."""
+        key = (kind, table.name, columns)
+        cached = self._statements.get(key)
+        if cached is None:
+            if kind == "insert":
+                cached = table.insert()
+            else:
+                where = and_(
+                    *[table.c[k] == bindparam(f"key_{k}") for k in self.key_columns(table)]
+                )
+                if kind == "update":
+                    cached = table.update().where(where).values({k: bindparam(k) for k in columns})
+                else:
+                    cached = table.delete().where(where)
+            self._statements[key] = cached
+        return cached
 
     def _insert_template(self, table: Table) -> tuple[dict[str, Any], dict[str, Any]]:
         """Every column of ``table`` with its default (the autoincrement key left out)."""
@@ -602,15 +629,11 @@ class SourceAdapter:
         if not changed:
             return []
         changed.update(extra or {})
-        keys = self.key_columns(table)
-        stmt = (
-            table.update()
-            .where(and_(*[table.c[k] == bindparam(f"key_{k}") for k in keys]))
-            .values({k: bindparam(k) for k in changed})
-        )
+        columns = tuple(sorted(changed))
+        stmt = self.statement("update", table, columns)
         params = dict(changed)
-        params.update({f"key_{k}": old[k] for k in keys})
-        return [Write(phase, ("update", table.name, tuple(sorted(changed))), stmt, params)]
+        params.update({f"key_{k}": old[k] for k in self.key_columns(table)})
+        return [Write(phase, ("update", table.name, columns), stmt, params)]
 
     def key_columns(self, table: Table) -> list[str]:
         """The columns that address one row: the source identity where the table holds it."""
@@ -625,7 +648,7 @@ class SourceAdapter:
     def delete_write(self, table: Table, before: Record, *, phase: int) -> Write:
         keys = self.key_columns(table)
         old = self.row_values(before, table)
-        stmt = table.delete().where(and_(*[table.c[k] == bindparam(f"key_{k}") for k in keys]))
+        stmt = self.statement("delete", table)
         return Write(phase, ("delete", table.name), stmt, {f"key_{k}": old[k] for k in keys})
 
 

@@ -36,6 +36,7 @@ ADDRESS_FIELDS = (
     "PostalCode",
     "Country",
 )
+_ADDRESS_COLUMNS = tuple((name, snake(name)) for name in ADDRESS_FIELDS)
 TAKEN = "contact_ids"
 
 
@@ -194,18 +195,18 @@ class ContactAdapter(SourceAdapter):
 
     def writes_insert(self, ctx: ApplyContext, after: Record) -> list[Write]:
         writes = [self.insert_write(contacts, after, phase=0)]
-        if any(v is not None for v in self._address(after).values()):
+        if any(after.get(name) is not None for name in ADDRESS_FIELDS):
             writes.append(self._address_insert(after))
         return writes
 
     def _address_insert(self, record: Record, taken: Collection[str] = ()) -> Write:
         """The default-purpose address; preferred for mailing and billing unless another
         address of the contact already is (``taken``: the flags other addresses hold)."""
-        row = {snake(k): v for k, v in self._address(record).items()}
+        get = record.get
+        row = {column: get(name) for name, column in _ADDRESS_COLUMNS}
         row.update(
             imis_id=record["ImisId"],
             address_purpose=self.policy.default_address_purpose,
-            address2=row.get("address2"),
             email=None,
             phone=None,
             fax=None,
@@ -215,7 +216,7 @@ class ContactAdapter(SourceAdapter):
             is_preferred_billing="IsPreferredBilling" not in taken,
             is_preferred_shipping=False,
         )
-        return Write(1, ("insert", "addresses"), addresses.insert(), row)
+        return Write(1, ("insert", "addresses"), self.statement("insert", addresses), row)
 
     def writes_update(self, ctx: ApplyContext, before: Record, after: Record) -> list[Write]:
         writes = self.update_writes(contacts, before, after, phase=0)
