@@ -276,6 +276,7 @@ def _execute(
                 message=exc.message,
             )
             return RunReport(run_id, RunStatus.FAILED, engine.counts, None, detected, exc.message)
+    engine.finish()
     counts = engine.counts
     message = None
     if cancelled:
@@ -345,6 +346,7 @@ class _Engine:
         self.counts = counts or Counts()
         self.seq = seq
         self._in_flight: str | None = None  # the batch key of a segment sent, not yet recorded
+        self._recorded: str | None = None  # a batch key recorded, whose results can go
         self.pending: dict[tuple[Any, ...], Record] | None = {} if plan else None
         self.stopped = False
         self.options = ApplyOptions(skip_validation=cjob.job.options.skip_validation)
@@ -500,8 +502,8 @@ class _Engine:
             key = f"{self.run_id}:{self.seq + 1}"
             staged = StagedBatch(rows, changes, owners, befores)
             self.runs.stage(self.run_id, key, self.durable.seal(staged))
-            options = replace(options, batch_key=key)
-            self._in_flight = key
+            options = replace(options, batch_key=key, forget_key=self._recorded)
+            self._in_flight, self._recorded = key, None
         results = self.target.apply(self.cjob.source.name, changes, options)
         if self.durable is not None:
             _crash_point()
@@ -604,8 +606,16 @@ class _Engine:
             self.run_id, records, checkpoint_rows=self.counts.rows, counts=self.counts.as_dict()
         )
         if self._in_flight is not None:
-            self.target.forget_batch(self._in_flight)
-            self._in_flight = None
+            if self._recorded is not None:
+                self.target.forget_batch(self._recorded)
+            # Forgotten with the next batch written (or by ``finish``).
+            self._recorded, self._in_flight = self._in_flight, None
+
+    def finish(self) -> None:
+        """Let go of what the target keeps for this run's last recorded batch."""
+        if self._recorded is not None:
+            self.target.forget_batch(self._recorded)
+            self._recorded = None
 
     def _masked(self, cells: dict[str, Any]) -> dict[str, Any]:
         return {

@@ -188,6 +188,9 @@ class ApplyOptions:
     # it, written with the batch itself, so that after a crash ``applied_batch`` can say exactly
     # what was written (see jobs/durable.py).
     batch_key: str | None = None
+    # The key of an earlier batch whose rows are now recorded: its results can go, in this
+    # batch's own transaction (one write fewer per batch than ``forget_batch``).
+    forget_key: str | None = None
 
 
 @dataclass(frozen=True)

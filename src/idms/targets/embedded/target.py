@@ -269,6 +269,12 @@ class EmbeddedTarget:
                 today=now.date(),
             )
             results = adapter.apply(ctx, changes)
+            if options.forget_key is not None:
+                conn.execute(
+                    delete(schema.applied_batches).where(
+                        schema.applied_batches.c.batch_key == options.forget_key
+                    )
+                )
             if options.batch_key is not None:
                 conn.execute(
                     insert(schema.applied_batches).values(
