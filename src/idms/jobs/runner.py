@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from idms.errors import IdmsError, InvalidInputError
+from idms.gcpause import gc_paused
 from idms.jobs.compile import CompiledJob, compile_job
 from idms.jobs.decide import decide_batch, match_key
 from idms.jobs.durable import (
@@ -357,6 +358,10 @@ class _Engine:
         self.error_limit = limit
 
     def process(self, batch: Sequence[InputRow]) -> None:
+        with gc_paused():
+            self._process(batch)
+
+    def _process(self, batch: Sequence[InputRow]) -> None:
         if self.stopped:
             self._record(self._not_processed([WorkRow(r.number, r.values) for r in batch]))
             return
