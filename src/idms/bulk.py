@@ -10,11 +10,14 @@ cover every bind fall back to the ordinary path.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import date, datetime
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Executable
+from sqlalchemy import Boolean, Connection, Date, DateTime, Executable
+from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.compiler import Compiled
+from sqlalchemy.types import TypeEngine
 
 _Plan = tuple[str, tuple[str, ...] | None, list[tuple[str, Callable[[Any], Any] | None]]]
 _cache: dict[tuple[Any, ...], _Plan | None] = {}
@@ -33,9 +36,57 @@ def _plan(conn: Connection, statement: Executable, keys: tuple[str, ...]) -> _Pl
     else:
         names = sorted(binds)
     processors = [
-        (name, binds[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in names
+        (name, _processor(binds[name].type.dialect_impl(dialect), dialect)) for name in names
     ]
     return str(compiled), order, processors
+
+
+_SAMPLES: dict[type, tuple[Any, ...]] = {
+    date: (date(2001, 2, 3), date(1, 1, 1)),
+    datetime: (datetime(2001, 2, 3, 4, 5, 6), datetime(2001, 2, 3, 4, 5, 6, 7)),
+    bool: (True, False),
+}
+
+
+def _processor(impl: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    """The column type's bind processor, with a fast path for the everyday value types.
+
+    SQLite's date and time processors format through ``%`` with a dict of fields, several times
+    slower than ``isoformat``; a boolean is 1 or 0. Each fast path is used only
+    if it gives exactly what the processor gives on sample values; anything else (None, strings,
+    aware datetimes) still goes through the processor.
+    """
+    slow = impl.bind_processor(dialect)
+    if slow is None:
+        return None
+    fast: Callable[[Any], Any] | None = None
+    kind: type | None = None
+    if isinstance(impl, DateTime):
+        kind = datetime
+
+        def fast(v: Any) -> Any:
+            if type(v) is datetime and v.tzinfo is None:
+                return v.isoformat(" ", "microseconds")
+            return slow(v)
+
+    elif isinstance(impl, Date):
+        kind = date
+
+        def fast(v: Any) -> Any:
+            return v.isoformat() if type(v) is date else slow(v)
+
+    elif isinstance(impl, Boolean):
+        kind = bool
+
+        def fast(v: Any) -> Any:
+            return 1 if v is True else 0 if v is False else slow(v)
+
+    if fast is None or kind is None:
+        return slow
+    samples = _SAMPLES[kind]
+    if all(fast(v) == slow(v) and type(fast(v)) is type(slow(v)) for v in samples):
+        return fast
+    return slow
 
 
 def execute_many(

@@ -3,8 +3,8 @@ heartbeat, staged batches, and settling a batch whose writes were in doubt.
 
 A durable run writes, per segment of a batch (``runner.py``):
 
-1. *stage*: the rows as decided and the changes about to be sent, sealed (they may hold
-   passwords), in the suite database;
+1. *stage*: the rows as decided, sealed (they may hold passwords), in the suite database; the
+   changes about to be sent are rebuilt from them on resume, exactly as they were built;
 2. *apply*, with a batch key: a transactional target (the embedded store) keeps the batch's
    results under that key in the batch's own transaction;
 3. *record*: the row results, the checkpoint (input rows done) and the counts, in one suite

@@ -215,7 +215,8 @@ def resume_run(
         skip = counts.rows
         pending: tuple[str, StagedBatch] | None = None
         if staged is not None:
-            batch: StagedBatch = durable.unseal(staged[1])
+            # Only the rows are sealed: the changes are rebuilt from them, as they were built.
+            batch = engine.staged_batch(durable.unseal(staged[1]))
             pending = (staged[0], batch)
             skip += len(batch.rows)
         return _execute(
@@ -485,6 +486,22 @@ class _Engine:
             row.outcome = DONE[row.write]
 
     def _apply(self, rows: list[WorkRow]) -> None:
+        staged = self.staged_batch(rows)
+        if not staged.changes:
+            return
+        options = self.options
+        if self.durable is not None:
+            key = f"{self.run_id}:{self.seq + 1}"
+            self.runs.stage(self.run_id, key, self.durable.seal(rows))
+            options = replace(options, batch_key=key, forget_key=self._recorded)
+            self._in_flight, self._recorded = key, None
+        results = self.target.apply(self.cjob.source.name, staged.changes, options)
+        if self.durable is not None:
+            _crash_point()
+        self._settle_all(rows, staged.owners, results)
+
+    def staged_batch(self, rows: list[WorkRow]) -> StagedBatch:
+        """The changes decided ``rows`` ask of the target, and which row owns each."""
         changes: list[Change] = []
         owners: list[int] = []
         befores: list[Record | None] = []
@@ -495,24 +512,11 @@ class _Engine:
             targets: list[Record | None] = list(row.matches) if row.write != "insert" else [None]
             for record in targets:
                 identity = self._identity(record) if record is not None else None
-                changes.append(
-                    Change(KIND[row.write], dict(values), identity, row.append, ref=len(changes))
-                )
+                own = values if len(targets) == 1 else dict(values)
+                changes.append(Change(KIND[row.write], own, identity, row.append, ref=len(changes)))
                 owners.append(index)
                 befores.append(record)
-        if not changes:
-            return
-        options = self.options
-        if self.durable is not None:
-            key = f"{self.run_id}:{self.seq + 1}"
-            staged = StagedBatch(rows, changes, owners, befores)
-            self.runs.stage(self.run_id, key, self.durable.seal(staged))
-            options = replace(options, batch_key=key, forget_key=self._recorded)
-            self._in_flight, self._recorded = key, None
-        results = self.target.apply(self.cjob.source.name, changes, options)
-        if self.durable is not None:
-            _crash_point()
-        self._settle_all(rows, owners, results)
+        return StagedBatch(rows, changes, owners, befores)
 
     def _settle_all(
         self, rows: list[WorkRow], owners: list[int], results: Sequence[ApplyResult]
