@@ -40,6 +40,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     _use_wal(cursor)
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # Checkpoint the WAL every 64 MB rather than every 4 MB: a batch of a large import dirties
+    # pages all over the indexes, and copying them back (with an fsync) after every batch cost
+    # ~10 % of an import at 300,000 rows; between checkpoints a page rewritten is copied once.
+    cursor.execute("PRAGMA wal_autocheckpoint=16384")
     cursor.close()
 
 
