@@ -136,6 +136,11 @@ class SourceAdapter:
         self._copied_defaults = [f for f in with_default if f.default and f.default.kind == "field"]
         self._templates: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
         self._statements: dict[tuple[str, str, tuple[str, ...]], Executable] = {}
+        self._multi: dict[str, list[str]] = {}
+        self._plain_writable = frozenset(
+            f.name for f in source.fields if f.unsupported is None and not f.read_only
+        )
+        self._lookup_names = frozenset(f.name for f in source.fields if f.lookup is not None)
 
     # ---- columns and records -------------------------------------------------------------------
 
@@ -449,6 +454,8 @@ class SourceAdapter:
         return after
 
     def writable_values(self, values: Mapping[str, Any], *, inserting: bool) -> dict[str, Any]:
+        if values.keys() <= self._plain_writable:  # the usual case, decided at C speed
+            return dict(values)
         out: dict[str, Any] = {}
         fields = self.fields
         for name, value in values.items():
@@ -500,7 +507,10 @@ class SourceAdapter:
     def check_lookups(self, ctx: ApplyContext, record: Record, values: Mapping[str, Any]) -> None:
         if ctx.options.skip_validation:
             return
+        lookups = self._lookup_names
         for name in values:
+            if name not in lookups:
+                continue
             fdef = self.fields[name]
             value = record.get(name)
             if fdef.lookup is None or value is None:
@@ -566,13 +576,13 @@ class SourceAdapter:
         """An insert of every column of ``table`` (one shape for the whole batch)."""
         template, defaults = self._insert_template(table)
         row = dict(template)
-        for name, col in self.table_columns(table).items():
-            if name in record:
-                value = record[name]
-                if type(value) is tuple:
-                    value = ",".join(value)
-                elif value is None and col in defaults:
-                    value = defaults[col]
+        pairs = self.table_columns(table).items()
+        row.update({col: record[name] for name, col in pairs if name in record})
+        for col in self._multi_columns(table):
+            if type(row[col]) is tuple:
+                row[col] = ",".join(row[col])
+        for col, value in defaults.items():
+            if col in row and row[col] is None:
                 row[col] = value
         if extra:
             row.update(extra)
@@ -595,6 +605,17 @@ class SourceAdapter:
                 else:
                     cached = table.delete().where(where)
             self._statements[key] = cached
+        return cached
+
+    def _multi_columns(self, table: Table) -> list[str]:
+        """The columns of ``table`` holding multi-select fields (stored comma-joined)."""
+        cached = self._multi.get(table.name)
+        if cached is None:
+            cached = self._multi[table.name] = [
+                col
+                for name, col in self.table_columns(table).items()
+                if self.source.field(name).type is FieldType.MULTISELECT
+            ]
         return cached
 
     def _insert_template(self, table: Table) -> tuple[dict[str, Any], dict[str, Any]]:
