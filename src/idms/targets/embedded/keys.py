@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
 
 
 def new_guid() -> str:
@@ -19,4 +18,5 @@ def new_guid() -> str:
     bits = int.from_bytes(os.urandom(10), "big")
     rand_a, rand_b = bits >> 68, bits & ((1 << 62) - 1)
     value = (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | rand_a << 64 | 0b10 << 62 | rand_b
-    return str(uuid.UUID(int=value)).upper()
+    h = f"{value:032X}"  # str(uuid.UUID(int=value)).upper(), without building the object
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
