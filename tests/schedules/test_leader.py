@@ -101,9 +101,14 @@ def test_postgresql_leadership_is_an_advisory_lock_released_with_its_connection(
         # The leader's connection dies (a crash, a network cut): the server frees the lock.
         assert first.leadership.backend_pid is not None
         with workspace.suite.connect() as conn:
-            conn.execute(
-                text("SELECT pg_terminate_backend(:pid)"), {"pid": first.leadership.backend_pid}
-            )
+            pid = {"pid": first.leadership.backend_pid}
+            conn.execute(text("SELECT pg_terminate_backend(:pid)"), pid)
+            # Termination is asynchronous: the lock goes when the server process has gone.
+            gone = "SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"
+            deadline = time.monotonic() + 10
+            while conn.execute(text(gone), pid).scalar() and time.monotonic() < deadline:
+                conn.commit()  # pg_stat_activity is a snapshot per transaction
+                time.sleep(0.02)
         assert len(second.tick(utc(2026, 6, 1, 14))) == 1
         assert first.tick(utc(2026, 6, 1, 15)) == []  # it notices, and does not lead
         assert not first.is_leader
