@@ -130,3 +130,17 @@ def test_the_collector_is_paused_and_resumed_once_every_pause_is_over() -> None:
     release.set()
     thread.join(5)
     assert gc.isenabled()
+
+
+def test_overlapping_pauses_still_collect_now_and_then(monkeypatch: pytest.MonkeyPatch) -> None:
+    import idms.gcpause as pause
+
+    monkeypatch.setattr(pause, "COLLECT_EVERY", 0.0)
+    collected: list[int] = []
+    monkeypatch.setattr(pause.gc, "collect", lambda *a: collected.append(1) or 0)
+    with gc_paused():
+        with gc_paused():
+            pass
+        assert collected == [1]  # the inner pause ended while the outer one went on
+        assert not gc.isenabled()
+    assert gc.isenabled()

@@ -349,6 +349,8 @@ class _Engine:
         self.seq = seq
         self._in_flight: str | None = None  # the batch key of a segment sent, not yet recorded
         self._recorded: str | None = None  # a batch key recorded, whose results can go
+        # Over REST a batch is bound by the network, not by the cycle collector.
+        self._pause_gc = target.capabilities.kind == "embedded"
         self.pending: dict[tuple[Any, ...], Record] | None = {} if plan else None
         self.stopped = False
         self.options = ApplyOptions(skip_validation=cjob.job.options.skip_validation)
@@ -359,6 +361,9 @@ class _Engine:
         self.error_limit = limit
 
     def process(self, batch: Sequence[InputRow]) -> None:
+        if not self._pause_gc:
+            self._process(batch)
+            return
         with gc_paused():
             self._process(batch)
 
