@@ -99,6 +99,7 @@ def raw_into_store(csv_path: Path, db_path: Path) -> float:
     conn = sqlite3.connect(db_path)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA wal_autocheckpoint=16384")  # as the store's own connections
     contact_sql = (
         "INSERT INTO contacts (imis_id, contact_key, is_organization, first_name, middle_name, "
         "last_name, title, email, home_phone, work_phone, member_type, status, birth_date, "
