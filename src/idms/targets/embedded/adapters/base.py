@@ -136,7 +136,7 @@ class SourceAdapter:
         self._copied_defaults = [f for f in with_default if f.default and f.default.kind == "field"]
         self._templates: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
         self._statements: dict[tuple[str, str, tuple[str, ...]], Executable] = {}
-        self._multi: dict[str, list[str]] = {}
+        self._record_shape: tuple[list[str], list[str], list[str]] | None = None
         self._plain_writable = frozenset(
             f.name for f in source.fields if f.unsupported is None and not f.read_only
         )
@@ -165,15 +165,23 @@ class SourceAdapter:
         return built
 
     def to_record(self, row: Mapping[Any, Any]) -> Record:
-        record: Record = {}
-        for name in self.columns:
-            value = row[name]
-            ftype = self.fields[name].type
-            if ftype is FieldType.MULTISELECT:
-                value = tuple(v for v in value.split(",") if v) if value else None
-            elif ftype is FieldType.BOOLEAN and value is not None:
-                value = bool(value)
-            record[name] = value
+        shape = self._record_shape
+        if shape is None:
+            types = {name: self.fields[name].type for name in self.columns}
+            shape = self._record_shape = (
+                list(self.columns),
+                [n for n, t in types.items() if t is FieldType.BOOLEAN],
+                [n for n, t in types.items() if t is FieldType.MULTISELECT],
+            )
+        names, flags, multi = shape
+        record: Record = {name: row[name] for name in names}
+        for name in flags:
+            value = record[name]
+            if value is not None:
+                record[name] = bool(value)
+        for name in multi:
+            value = record[name]
+            record[name] = tuple(v for v in value.split(",") if v) if value else None
         return record
 
     def identity_of(self, record: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -560,12 +568,12 @@ class SourceAdapter:
 
     def row_values(self, record: Mapping[str, Any], table: Table) -> dict[str, Any]:
         """A record's values for ``table``'s columns (multi-select joined with commas)."""
-        row: dict[str, Any] = {}
-        for name, col in self.table_columns(table).items():
-            if name in record:
-                value = record[name]
-                row[col] = ",".join(value) if isinstance(value, tuple) else value
-        return row
+        pairs = self.table_columns(table).items()
+        return {
+            col: ",".join(v) if type(v := record[name]) is tuple else v
+            for name, col in pairs
+            if name in record
+        }
 
     def writes_insert(self, ctx: ApplyContext, after: Record) -> list[Write]:
         return [self.insert_write(self.table, after, phase=0)]
@@ -576,11 +584,7 @@ class SourceAdapter:
         """An insert of every column of ``table`` (one shape for the whole batch)."""
         template, defaults = self._insert_template(table)
         row = dict(template)
-        pairs = self.table_columns(table).items()
-        row.update({col: record[name] for name, col in pairs if name in record})
-        for col in self._multi_columns(table):
-            if type(row[col]) is tuple:
-                row[col] = ",".join(row[col])
+        row.update(self.row_values(record, table))
         for col, value in defaults.items():
             if col in row and row[col] is None:
                 row[col] = value
@@ -605,17 +609,6 @@ class SourceAdapter:
                 else:
                     cached = table.delete().where(where)
             self._statements[key] = cached
-        return cached
-
-    def _multi_columns(self, table: Table) -> list[str]:
-        """The columns of ``table`` holding multi-select fields (stored comma-joined)."""
-        cached = self._multi.get(table.name)
-        if cached is None:
-            cached = self._multi[table.name] = [
-                col
-                for name, col in self.table_columns(table).items()
-                if self.source.field(name).type is FieldType.MULTISELECT
-            ]
         return cached
 
     def _insert_template(self, table: Table) -> tuple[dict[str, Any], dict[str, Any]]:

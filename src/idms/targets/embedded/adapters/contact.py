@@ -9,7 +9,16 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Executable,
+    Select,
+    and_,
+    bindparam,
+    literal,
+    select,
+)
 
 from idms.sources.model import SourceDef
 from idms.targets.base import Change, ChangeKind, Record
@@ -71,6 +80,7 @@ class ContactAdapter(SourceAdapter):
         self._new_ids: list[str] = []
         self._has_address: set[str] = set()
         self._preferred: dict[str, set[str]] = {}
+        self._address_updates: dict[tuple[str, ...], Executable] = {}
 
     def read_columns(self) -> dict[str, ColumnElement[Any]]:
         cols = super().read_columns()
@@ -218,6 +228,21 @@ class ContactAdapter(SourceAdapter):
         )
         return Write(1, ("insert", "addresses"), self.statement("insert", addresses), row)
 
+    def _address_update(self, columns: tuple[str, ...]) -> Executable:
+        """The UPDATE of ``columns`` of a contact's default-purpose address, built once."""
+        stmt = self._address_updates.get(columns)
+        if stmt is None:
+            a = addresses.c
+            stmt = self._address_updates[columns] = (
+                addresses.update()
+                .where(
+                    a.imis_id == bindparam("key_imis_id"),
+                    a.address_purpose == bindparam("key_address_purpose"),
+                )
+                .values({k: bindparam(k) for k in columns})
+            )
+        return stmt
+
     def writes_update(self, ctx: ApplyContext, before: Record, after: Record) -> list[Write]:
         writes = self.update_writes(contacts, before, after, phase=0)
         old, new = self._address(before), self._address(after)
@@ -225,15 +250,14 @@ class ContactAdapter(SourceAdapter):
         if changed:
             key = str(before["ImisId"]).lower()
             if key in self._has_address:
-                stmt = (
-                    addresses.update()
-                    .where(
-                        addresses.c.imis_id == before["ImisId"],
-                        addresses.c.address_purpose == self.policy.default_address_purpose,
-                    )
-                    .values(**changed)
+                columns = tuple(sorted(changed))
+                params = dict(changed)
+                params.update(
+                    key_imis_id=before["ImisId"],
+                    key_address_purpose=self.policy.default_address_purpose,
                 )
-                writes.append(Write(1, ("address", id(stmt)), stmt, {}))
+                stmt = self._address_update(columns)
+                writes.append(Write(1, ("update", "addresses", columns), stmt, params))
             else:
                 writes.append(self._address_insert(after, self._preferred.get(key, set())))
                 self._has_address.add(key)
