@@ -77,5 +77,12 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def writer(engine: Engine) -> Engine:
+    """``engine`` for a transaction that reads, then writes what it read: on SQLite it takes the
+    write lock at BEGIN (BEGIN IMMEDIATE), or the write fails at once ("database is locked")
+    when another connection wrote since the read. Other databases are unaffected."""
+    return engine.execution_options(sqlite_immediate=True)
+
+
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"

@@ -34,16 +34,12 @@ class Workspace:
         folder.mkdir(parents=True, exist_ok=True)
         return folder
 
-    def durable(
-        self, *, trigger: str = "cli", schedule_id: str | None = None, owner: str | None = None
-    ) -> Durable:
+    def durable(self, *, owner: str | None = None) -> Durable:
         return Durable(
             box=self.box,
             run_dir=self.runs_folder,
             owner=owner or worker_name(),
             lease_seconds=float(self.settings.lease_seconds),
-            trigger=trigger,
-            schedule_id=schedule_id,
         )
 
     def close(self) -> None:

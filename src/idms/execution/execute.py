@@ -13,7 +13,6 @@ import logging
 from idms.errors import IdmsError
 from idms.execution.context import Workspace
 from idms.execution.hooks import after_run
-from idms.jobs.durable import worker_name
 from idms.jobs.outcomes import RunStatus
 from idms.jobs.runner import RunReport, resume_run
 from idms.state.queries import QueryStore
@@ -23,11 +22,11 @@ from idms.targets.factory import open_target
 log = logging.getLogger("idms.execution")
 
 
-def execute_run(workspace: Workspace, run_id: str, *, owner: str | None = None) -> RunReport | None:
+def execute_run(workspace: Workspace, run_id: str) -> RunReport | None:
     """Run (or resume) ``run_id`` if it can be claimed; None when another holds it or it is
     finished. Failures end the run as ``failed`` with the reason; nothing is raised for them."""
     runs = RunStore(workspace.suite)
-    durable = workspace.durable(owner=owner or worker_name())
+    durable = workspace.durable()
     if not runs.claim(run_id, durable.owner, durable.lease_seconds):
         log.info("run %s: not claimed (finished, or held by another worker)", run_id)
         return None

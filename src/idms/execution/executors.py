@@ -30,10 +30,9 @@ class InlineExecutor:
 
     def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
-        self.last: RunReport | None = None
 
     def submit(self, run_id: str) -> None:
-        self.last = execute_run(self.workspace, run_id)
+        execute_run(self.workspace, run_id)
 
     def close(self) -> None:
         return None
@@ -60,11 +59,6 @@ class LocalExecutor:
     def _done(self, run_id: str, future: Future[RunReport | None]) -> None:
         with self._lock:
             self._busy.discard(run_id)
-
-    @property
-    def busy(self) -> int:
-        with self._lock:
-            return len(self._busy)
 
     def close(self, *, cancel_pending: bool = False) -> None:
         """Wait for the runs being executed; with ``cancel_pending``, runs submitted but not

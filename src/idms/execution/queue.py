@@ -15,8 +15,6 @@ from pathlib import Path
 from stat import S_ISREG as stat_is_file
 from typing import Any
 
-from sqlalchemy import Connection
-
 from idms.execution.context import Workspace
 from idms.jobs.durable import file_identity
 from idms.jobs.model import Job
@@ -24,8 +22,6 @@ from idms.jobs.rows import MASK
 from idms.sources.catalog import BUILTIN_SOURCES
 from idms.sources.model import fold
 from idms.state.runs import RunStore, new_run_id
-
-RUN_KINDS = {"file": "import", "query": "update"}
 
 
 def enqueue_job(
@@ -36,14 +32,8 @@ def enqueue_job(
     schedule_id: str | None = None,
     target: str | None = None,
     platform: str | None = None,
-    run_id: str | None = None,
-    connection: Connection | None = None,
 ) -> str:
-    """Record ``job`` as a queued run on ``target`` (default: the settings' target).
-
-    With ``connection``, the run is recorded in that connection's open transaction (the
-    scheduler records a run and advances its schedule together), under ``run_id`` if given.
-    """
+    """Record ``job`` as a queued run on ``target`` (default: the settings' target)."""
     run = queued_run(
         workspace,
         job,
@@ -51,9 +41,8 @@ def enqueue_job(
         schedule_id=schedule_id,
         target=target,
         platform=platform,
-        run_id=run_id,
     )
-    return RunStore(workspace.suite).create(**run, connection=connection)
+    return RunStore(workspace.suite).create(**run)
 
 
 def queued_run(

@@ -361,10 +361,7 @@ class _Engine:
         self.error_limit = limit
 
     def process(self, batch: Sequence[InputRow]) -> None:
-        if not self._pause_gc:
-            self._process(batch)
-            return
-        with gc_paused():
+        with gc_paused() if self._pause_gc else nullcontext():
             self._process(batch)
 
     def _process(self, batch: Sequence[InputRow]) -> None:
@@ -620,8 +617,6 @@ class _Engine:
             self.run_id, records, checkpoint_rows=self.counts.rows, counts=self.counts.as_dict()
         )
         if self._in_flight is not None:
-            if self._recorded is not None:
-                self.target.forget_batch(self._recorded)
             # Forgotten with the next batch written (or by ``finish``).
             self._recorded, self._in_flight = self._in_flight, None
 

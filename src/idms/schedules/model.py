@@ -66,10 +66,6 @@ class ScheduleInfo:
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
-    @property
-    def one_time(self) -> bool:
-        return self.cron is None
-
     def what(self) -> str:
         """``job 'People' (people.yml)`` / ``template 'Dues' on dues.csv``."""
         if self.kind == "template":

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from idms.db import writer
 from idms.errors import InvalidInputError, suggest
 from idms.schedules.define import NewSchedule
 from idms.schedules.model import ScheduleInfo, cron_of
@@ -31,7 +32,7 @@ class ScheduleStore:
         self.engine = engine
         # Read, then write, in one transaction: on SQLite the write lock is taken at BEGIN, or
         # the write fails at once when the scheduler wrote in between ("database is locked").
-        self._writer = engine.execution_options(sqlite_immediate=True)
+        self._writer = writer(engine)
 
     def add(self, new: NewSchedule, *, now: datetime | None = None) -> ScheduleInfo:
         """Store a new schedule, active, with its first fire time; a taken name is refused."""
@@ -93,11 +94,6 @@ class ScheduleStore:
         close = suggest(name, names)
         hint = f" Did you mean '{close}'?" if close else ""
         raise InvalidInputError(f"No schedule '{name}'.{hint} 'idms schedule list' shows them.")
-
-    def get_by_id(self, schedule_id: str) -> ScheduleInfo | None:
-        with Session(self.engine) as session:
-            row = session.get(Schedule, schedule_id)
-            return info_of(row) if row is not None else None
 
     def pause(self, name: str) -> ScheduleInfo:
         """Stop firing until resumed. A paused (or disabled) schedule stays as it is; a one-time
@@ -173,18 +169,6 @@ class ScheduleStore:
                 .limit(limit)
             ).all()
         return [(str(r[0]), str(r[1]), r[2]) for r in rows]
-
-    def active_runs(self, schedule_id: str) -> list[str]:
-        """The schedule's runs that are queued or running."""
-        with self.engine.connect() as conn:
-            return [
-                str(i)
-                for i in conn.execute(
-                    select(Run.id).where(
-                        Run.schedule_id == schedule_id, Run.status.in_(("queued", "running"))
-                    )
-                ).scalars()
-            ]
 
     def list(self) -> list[ScheduleInfo]:
         """Every schedule, by name."""

@@ -18,7 +18,6 @@ def dispatch_queued(
     workspace: Workspace,
     executor: Executor,
     *,
-    limit: int = 100,
     redispatch_after: float = REDISPATCH_AFTER,
 ) -> list[str]:
     """Hand every queued run not yet handed over to ``executor``; the IDs handed over.
@@ -31,7 +30,7 @@ def dispatch_queued(
     """
     runs = RunStore(workspace.suite)
     handed: list[str] = []
-    for run_id in runs.take_undispatched(redispatch_after=redispatch_after, limit=limit):
+    for run_id in runs.take_undispatched(redispatch_after=redispatch_after):
         try:
             executor.submit(run_id)
         except Exception:

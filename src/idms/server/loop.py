@@ -142,10 +142,6 @@ class ServerLoop:
         self._thread = threading.Thread(target=self._run, name="idms-loop", daemon=True)
         self._thread.start()
 
-    def wake(self) -> None:
-        """Take the next step now rather than at the end of the interval."""
-        self._wake.set()
-
     def stop(self, timeout: float = 30.0) -> None:
         """Finish the step under way, take no other, and give up the scheduler's lead (another
         process takes it over at its next tick)."""

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from idms.db import writer
 from idms.errors import InvalidInputError, suggest
 from idms.queries.model import SavedQuery, build_query
 from idms.state.models import Query, utcnow
@@ -38,7 +39,7 @@ class QueryStore:
         now = utcnow()
         text = json.dumps(query.to_document(), ensure_ascii=False)
         key = query.iqa_path.casefold()
-        with translate_errors("Cannot save the query"), _writer(self.engine).begin() as conn:
+        with translate_errors("Cannot save the query"), writer(self.engine).begin() as conn:
             holder = conn.execute(select(Query.name).where(Query.iqa_key == key)).scalar()
             if holder is not None and holder != query.name:
                 raise InvalidInputError(
@@ -92,9 +93,3 @@ class QueryStore:
 
 def _info(row: Query) -> QueryInfo:
     return QueryInfo(build_query(json.loads(row.document)), row.created_at, row.updated_at)
-
-
-def _writer(engine: Engine) -> Engine:
-    """Read, then write, in one transaction: on SQLite, take the write lock at BEGIN, or the
-    write fails at once ("database is locked") when another connection wrote since the read."""
-    return engine.execution_options(sqlite_immediate=True)

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, delete, insert, select, update
 
+from idms.db import writer
 from idms.state.models import ApiRequestKey, utcnow
 from idms.state.store import translate_errors
 
@@ -25,9 +26,8 @@ class RequestKeys:
     def reserve(self, token_id: str, key: str) -> str | None:
         """None when ``key`` is new (it is now reserved for this request); otherwise the run
         the first request with it queued, or ``PENDING`` while that request is handled."""
-        writer = self.engine.execution_options(sqlite_immediate=True)
         now = utcnow()
-        with translate_errors("Cannot record the request"), writer.begin() as conn:
+        with translate_errors("Cannot record the request"), writer(self.engine).begin() as conn:
             found = conn.execute(
                 select(ApiRequestKey.run_id, ApiRequestKey.created_at).where(
                     ApiRequestKey.token_id == token_id, ApiRequestKey.key == key

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, Select, delete, func, insert, or_, se
 from sqlalchemy.orm import Session
 
 from idms.bulk import execute_many
+from idms.db import writer
 from idms.errors import InvalidInputError
 from idms.jsontext import compact
 from idms.state.models import Run, RunRow, RunStage, utcnow
@@ -202,12 +203,6 @@ class RunStore:
                 execute_many(conn, ("insert", "runs"), insert(Run), values)
         return [str(v["id"]) for v in values]
 
-    def _writer(self) -> Engine:
-        """The engine for a transaction that reads, then writes what it read: on SQLite it
-        takes the write lock up front (BEGIN IMMEDIATE), or its write would fail at once
-        ("database is locked") whenever another connection wrote since its read."""
-        return self.engine.execution_options(sqlite_immediate=True)
-
     def _any(self, stmt: Select[Any]) -> bool:
         with translate_errors("Cannot read the runs"), self.engine.connect() as conn:
             return conn.execute(stmt.limit(1)).first() is not None
@@ -331,7 +326,7 @@ class RunStore:
         longer renews); the lease still runs to its end, so nobody takes the run over while
         that batch is written. :meth:`expire_released` then lets them lapse at once."""
         owned = Run.lease_owner.startswith(owner_prefix, autoescape=True)
-        with translate_errors("Cannot release the leases"), self._writer().begin() as conn:
+        with translate_errors("Cannot release the leases"), writer(self.engine).begin() as conn:
             ids = [
                 str(i)
                 for i in conn.execute(
@@ -373,7 +368,7 @@ class RunStore:
         )
         if not self._any(expired):  # the usual case, without taking the write lock
             return []
-        with translate_errors("Cannot requeue runs"), self._writer().begin() as conn:
+        with translate_errors("Cannot requeue runs"), writer(self.engine).begin() as conn:
             ids = [str(i) for i in conn.execute(expired).scalars()]
             if ids:
                 conn.execute(
@@ -384,19 +379,6 @@ class RunStore:
                     )
                 )
         return ids
-
-    def queued(self, limit: int = 100) -> list[str]:
-        """Queued runs, oldest first."""
-        with self.engine.connect() as conn:
-            return [
-                str(i)
-                for i in conn.execute(
-                    select(Run.id)
-                    .where(Run.status == "queued")
-                    .order_by(Run.queued_at, Run.created_at)
-                    .limit(limit)
-                ).scalars()
-            ]
 
     def take_undispatched(self, *, redispatch_after: float = 300.0, limit: int = 100) -> list[str]:
         """Queued runs not yet handed to an executor (or handed over ``redispatch_after``
@@ -414,7 +396,7 @@ class RunStore:
         )
         if not self._any(waiting):  # the usual case, without taking the write lock
             return []
-        with translate_errors("Cannot dispatch runs"), self._writer().begin() as conn:
+        with translate_errors("Cannot dispatch runs"), writer(self.engine).begin() as conn:
             ids = [str(i) for i in conn.execute(waiting).scalars()]
             if ids:
                 conn.execute(
@@ -428,24 +410,12 @@ class RunStore:
                 )
         return ids
 
-    def active_for_schedule(self, schedule_id: str) -> list[str]:
-        """The schedule's runs that are queued or running (for the overlap policy)."""
-        with self.engine.connect() as conn:
-            return [
-                str(i)
-                for i in conn.execute(
-                    select(Run.id).where(
-                        Run.schedule_id == schedule_id, Run.status.in_(["queued", "running"])
-                    )
-                ).scalars()
-            ]
-
     def prune(self, *, max_age_days: int | None, max_count: int | None) -> int:
         """Delete finished runs older than ``max_age_days`` or beyond the newest ``max_count``
         (their row results go with them). Returns how many runs were deleted."""
         finished = Run.status.in_(sorted(TERMINAL))
         doomed: set[str] = set()
-        with translate_errors("Cannot prune the run history"), self._writer().begin() as conn:
+        with translate_errors("Cannot prune the run history"), writer(self.engine).begin() as conn:
             if max_age_days is not None:
                 cutoff = utcnow() - timedelta(days=max_age_days)
                 doomed.update(

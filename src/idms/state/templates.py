@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from idms.db import writer
 from idms.errors import InvalidInputError, suggest
 from idms.state.models import Template, utcnow
 from idms.state.store import translate_errors
@@ -32,7 +33,7 @@ class TemplateStore:
         """Save (or replace) a template; True when it was new."""
         now = utcnow()
         text = json.dumps(document, ensure_ascii=False)
-        with translate_errors("Cannot save the template"), _writer(self.engine).begin() as conn:
+        with translate_errors("Cannot save the template"), writer(self.engine).begin() as conn:
             existing = conn.execute(select(Template.name).where(Template.name == name)).scalar()
             if existing is None:
                 conn.execute(
@@ -76,9 +77,3 @@ class TemplateStore:
 
 def _info(t: Template) -> TemplateInfo:
     return TemplateInfo(t.name, t.description, json.loads(t.document), t.created_at, t.updated_at)
-
-
-def _writer(engine: Engine) -> Engine:
-    """Read, then write, in one transaction: on SQLite, take the write lock at BEGIN, or the
-    write fails at once ("database is locked") when another connection wrote since the read."""
-    return engine.execution_options(sqlite_immediate=True)

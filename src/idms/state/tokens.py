@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from idms.db import writer
 from idms.errors import InvalidInputError, suggest
 from idms.state.models import NAME_LENGTH, ApiToken, utcnow
 from idms.state.store import translate_errors
@@ -67,7 +68,7 @@ class TokenStore:
         token = new_token()
         now = utcnow()
         token_id = secrets.token_hex(8)
-        with translate_errors("Cannot save the token"), _writer(self.engine).begin() as conn:
+        with translate_errors("Cannot save the token"), writer(self.engine).begin() as conn:
             held = conn.execute(select(ApiToken.revoked_at).where(ApiToken.name == name)).first()
             if held is not None and held[0] is None:
                 raise InvalidInputError(
@@ -95,7 +96,7 @@ class TokenStore:
 
     def revoke(self, name: str) -> bool:
         """Revoke the token called ``name``; False when it was revoked already."""
-        with translate_errors("Cannot revoke the token"), _writer(self.engine).begin() as conn:
+        with translate_errors("Cannot revoke the token"), writer(self.engine).begin() as conn:
             row = conn.execute(select(ApiToken.revoked_at).where(ApiToken.name == name)).first()
             if row is None:
                 names = list(conn.execute(select(ApiToken.name)).scalars())
@@ -129,9 +130,3 @@ class TokenStore:
 
 def _info(t: ApiToken) -> TokenInfo:
     return TokenInfo(t.id, t.name, t.created_at, t.last_used_at, t.revoked_at)
-
-
-def _writer(engine: Engine) -> Engine:
-    """Read, then write, in one transaction: on SQLite, take the write lock at BEGIN, or the
-    write fails at once ("database is locked") when another connection wrote since the read."""
-    return engine.execution_options(sqlite_immediate=True)

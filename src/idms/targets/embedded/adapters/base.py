@@ -135,7 +135,7 @@ class SourceAdapter:
         self._fixed_defaults = [f for f in with_default if f.default and f.default.kind != "field"]
         self._copied_defaults = [f for f in with_default if f.default and f.default.kind == "field"]
         self._templates: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
-        self._statements: dict[tuple[str, str, tuple[str, ...]], Executable] = {}
+        self._statements: dict[tuple[Any, ...], Executable] = {}
         self._record_shape: tuple[list[str], list[str], list[str]] | None = None
         self._plain_writable = frozenset(
             f.name for f in source.fields if f.unsupported is None and not f.read_only
@@ -517,12 +517,11 @@ class SourceAdapter:
             return
         lookups = self._lookup_names
         for name in values:
-            if name not in lookups:
+            value = record.get(name)
+            if name not in lookups or value is None:
                 continue
             fdef = self.fields[name]
-            value = record.get(name)
-            if fdef.lookup is None or value is None:
-                continue
+            assert fdef.lookup is not None
             if isinstance(value, tuple):
                 fixed = []
                 for item in value:
@@ -592,17 +591,27 @@ class SourceAdapter:
             row.update(extra)
         return Write(phase, ("insert", table.name), self.statement("insert", table), row)
 
-    def statement(self, kind: str, table: Table, columns: tuple[str, ...] = ()) -> Executable:
-        """The INSERT, UPDATE (of ``columns``) or DELETE of one ``table`` row by its key columns,
-        built once: SQLAlchemy statements are immutable and cost more to build than to run."""
-        key = (kind, table.name, columns)
+    def statement(
+        self,
+        kind: str,
+        table: Table,
+        columns: tuple[str, ...] = (),
+        keys: tuple[str, ...] | None = None,
+    ) -> Executable:
+        """The INSERT, UPDATE (of ``columns``) or DELETE of one ``table`` row, addressed by
+        ``keys`` (bound as ``key_<column>``; by default its :meth:`key_columns`), built once:
+        SQLAlchemy statements are immutable and cost more to build than to run."""
+        key = (kind, table.name, columns, keys)
         cached = self._statements.get(key)
         if cached is None:
             if kind == "insert":
                 cached = table.insert()
             else:
                 where = and_(
-                    *[table.c[k] == bindparam(f"key_{k}") for k in self.key_columns(table)]
+                    *[
+                        table.c[k] == bindparam(f"key_{k}")
+                        for k in (keys if keys is not None else self.key_columns(table))
+                    ]
                 )
                 if kind == "update":
                     cached = table.update().where(where).values({k: bindparam(k) for k in columns})

@@ -9,16 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Connection,
-    Executable,
-    Select,
-    and_,
-    bindparam,
-    literal,
-    select,
-)
+from sqlalchemy import ColumnElement, Connection, Select, and_, literal, select
 
 from idms.sources.model import SourceDef
 from idms.targets.base import Change, ChangeKind, Record
@@ -80,7 +71,6 @@ class ContactAdapter(SourceAdapter):
         self._new_ids: list[str] = []
         self._has_address: set[str] = set()
         self._preferred: dict[str, set[str]] = {}
-        self._address_updates: dict[tuple[str, ...], Executable] = {}
 
     def read_columns(self) -> dict[str, ColumnElement[Any]]:
         cols = super().read_columns()
@@ -228,21 +218,6 @@ class ContactAdapter(SourceAdapter):
         )
         return Write(1, ("insert", "addresses"), self.statement("insert", addresses), row)
 
-    def _address_update(self, columns: tuple[str, ...]) -> Executable:
-        """The UPDATE of ``columns`` of a contact's default-purpose address, built once."""
-        stmt = self._address_updates.get(columns)
-        if stmt is None:
-            a = addresses.c
-            stmt = self._address_updates[columns] = (
-                addresses.update()
-                .where(
-                    a.imis_id == bindparam("key_imis_id"),
-                    a.address_purpose == bindparam("key_address_purpose"),
-                )
-                .values({k: bindparam(k) for k in columns})
-            )
-        return stmt
-
     def writes_update(self, ctx: ApplyContext, before: Record, after: Record) -> list[Write]:
         writes = self.update_writes(contacts, before, after, phase=0)
         old, new = self._address(before), self._address(after)
@@ -256,7 +231,10 @@ class ContactAdapter(SourceAdapter):
                     key_imis_id=before["ImisId"],
                     key_address_purpose=self.policy.default_address_purpose,
                 )
-                stmt = self._address_update(columns)
+                # A contact's addresses share its iMIS ID: the purpose picks the default one.
+                stmt = self.statement(
+                    "update", addresses, columns, keys=("imis_id", "address_purpose")
+                )
                 writes.append(Write(1, ("update", "addresses", columns), stmt, params))
             else:
                 writes.append(self._address_insert(after, self._preferred.get(key, set())))
