@@ -31,11 +31,12 @@ from idms.cli.app import app
 from idms.cli.worker import Pool, worker_warnings
 from idms.config import Settings
 from idms.errors import IdmsError
-from idms.execution.celery_app import CeleryExecutor, display_broker, visibility_timeout
+from idms.execution.celery_app import CeleryExecutor, visibility_timeout
 from idms.execution.context import Workspace
 from idms.execution.queue import enqueue_job
 from idms.jobs.model import build_job
 from idms.state.runs import RunInfo, RunStore
+from idms.state.store import display_url
 from idms.targets.embedded.target import EmbeddedTarget
 
 BROKERS = {
@@ -71,7 +72,7 @@ def broker(request: pytest.FixtureRequest) -> str:
     url = BROKERS[request.param]
     if not reachable(url):
         pytest.skip(
-            f"no {request.param} broker at {display_broker(url)}; set {VARIABLE[request.param]}"
+            f"no {request.param} broker at {display_url(url)}; set {VARIABLE[request.param]}"
         )
     return url
 

@@ -113,7 +113,7 @@ def test_a_failing_part_does_not_stop_the_others(workspace: Workspace, people: P
         def submit(self, run_id: str) -> None:
             raise RuntimeError("the broker is down")
 
-        def close(self) -> None:
+        def close(self, *, cancel_pending: bool = False) -> None:
             return None
 
     run_id = queued_run(workspace, people)

@@ -44,15 +44,16 @@ class CliState:
         """``idms`` with the global options given explicitly, for examples to copy."""
         parts = ["idms"]
         if self.workspace is not None:
-            parts += ["--workspace", _quote(str(self.workspace))]
+            parts += ["--workspace", quote_arg(str(self.workspace))]
         if self.target is not None:
-            parts += ["--target", _quote(self.target)]
+            parts += ["--target", quote_arg(self.target)]
         if self.platform is not None:
             parts += ["--platform", self.platform]
         return " ".join(parts)
 
 
-def _quote(text: str) -> str:
+def quote_arg(text: str) -> str:
+    """``text`` as one shell argument in a hint (quoted when it holds spaces)."""
     return f'"{text}"' if any(c.isspace() for c in text) else text
 
 

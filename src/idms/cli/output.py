@@ -183,7 +183,7 @@ def print_records(source: SourceDef, records: Sequence[Mapping[str, Any]]) -> No
     rows = [[cell(record.get(c), types[c]) for c in columns] for record in records]
     console = out()
     if not console.is_terminal:
-        lines = ["\t".join(columns)] + ["\t".join(_tsv(text) for text in row) for row in rows]
+        lines = ["\t".join(columns)] + ["\t".join(tsv_text(text) for text in row) for row in rows]
         sys.stdout.write("\n".join(lines) + "\n")
         sys.stdout.flush()
         return
@@ -230,5 +230,6 @@ def _type_of(source: SourceDef, name: str) -> FieldType:
     return fdef.type if fdef is not None else FieldType.STRING
 
 
-def _tsv(text: str) -> str:
+def tsv_text(text: str) -> str:
+    """``text`` fit for one tab-separated cell (tabs and line breaks become spaces)."""
     return text.replace("\t", " ").replace("\r", " ").replace("\n", " ")

@@ -11,7 +11,7 @@ import typer
 from rich.syntax import Syntax
 from rich.text import Text
 
-from idms.cli.context import get_settings, open_target, suite_engine
+from idms.cli.context import get_settings, open_target, quote_arg, suite_engine
 from idms.cli.output import (
     cell,
     err,
@@ -23,6 +23,7 @@ from idms.cli.output import (
     print_note,
     print_table,
     stdin_is_terminal,
+    tsv_text,
 )
 from idms.cli.reports import row_progress
 from idms.errors import EXIT_FAILED
@@ -85,7 +86,7 @@ def save_command(
     verb = "saved" if new else "replaced"
     print_line(f"Query '{query.name}' {verb}.")
     prompts = "".join(f" --param {name}=VALUE" for name in compiled.prompts)
-    print_note(f"Run it with: idms query run {_quoted(query.name)}{prompts}")
+    print_note(f"Run it with: idms query run {quote_arg(query.name)}{prompts}")
 
 
 @query_app.command("list")
@@ -117,7 +118,7 @@ def list_command(
             q.name,
             q.from_ or "(an IQA of iMIS)",
             str(len(q.columns)) if q.from_ else "",
-            ", ".join(_prompt_text(name, required) for name, required in prompts_of(q)),
+            ", ".join(_prompt_text(name, required) for name, required in q.prompt_list()),
             q.iqa_path,
             info.updated_at.astimezone().strftime("%Y-%m-%d %H:%M"),
         )
@@ -151,7 +152,7 @@ def show_command(
     header = [f"# Query '{q.name}'"]
     if q.description:
         header.append(f"# {q.description}")
-    prompts = prompts_of(q)
+    prompts = q.prompt_list()
     if prompts:
         shown = ", ".join(_prompt_text(p, required) for p, required in prompts)
         header.append(f"# prompts: {shown} (give them with --param NAME=VALUE)")
@@ -347,12 +348,8 @@ def _print_tsv(result: QueryResult, compiled: CompiledQuery) -> None:
     write = sys.stdout.write
     write("\t".join(result.columns) + "\n")
     for row in result:
-        write("\t".join(_tsv(cell(v, t)) for v, t in zip(row, types, strict=True)) + "\n")
+        write("\t".join(tsv_text(cell(v, t)) for v, t in zip(row, types, strict=True)) + "\n")
     sys.stdout.flush()
-
-
-def _tsv(text: str) -> str:
-    return text.replace("\t", " ").replace("\r", " ").replace("\n", " ")
 
 
 def _export(
@@ -379,19 +376,6 @@ def _export(
     print_line(f"{count:,} row{'' if count == 1 else 's'} written to {path}")
 
 
-def prompts_of(query: SavedQuery) -> list[tuple[str, bool]]:
-    """The query's prompts in order (its filters', then each relation's), with whether each is
-    required; an IQA known by path lists its ``prompts``."""
-    if query.from_ is None:
-        return [(name, False) for name in query.prompts]
-    found: dict[str, bool] = {}
-    specs = [*query.filters, *(f for r in query.related.values() for f in r.filters)]
-    for spec in specs:
-        if spec.prompt is not None:
-            found[spec.prompt] = found.get(spec.prompt, False) or spec.required
-    return list(found.items())
-
-
 def _prompt_text(name: str, required: bool) -> str:
     return f"{name} (required)" if required else name
 
@@ -403,13 +387,9 @@ def _as_dict(info: QueryInfo) -> dict[str, Any]:
         "description": q.description,
         "from": q.from_,
         "columns": len(q.columns),
-        "prompts": [{"name": p, "required": r} for p, r in prompts_of(q)],
+        "prompts": [{"name": p, "required": r} for p, r in q.prompt_list()],
         "iqa_path": q.iqa_path,
         "document": q.to_document(),
         "created_at": info.created_at,
         "updated_at": info.updated_at,
     }
-
-
-def _quoted(text: str) -> str:
-    return f'"{text}"' if any(c.isspace() for c in text) else text

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.text import Text
 
-from idms.cli.context import get_settings, get_state, open_target, suite_engine
+from idms.cli.context import get_settings, get_state, open_target, quote_arg, suite_engine
 from idms.cli.output import (
     new_table,
     out,
@@ -170,7 +170,7 @@ def add_command(
 
     Example: idms schedule add Year-end --job close.yml --at 2026-12-31T18:00 --tz Europe/London
     """
-    from idms.jobs.compile import compile_job
+    from idms.jobs.compile import compile_without_input
     from idms.schedules.define import define_schedule
     from idms.schedules.jobs import input_path
     from idms.schedules.store import ScheduleStore
@@ -200,9 +200,7 @@ def add_command(
             description=description,
         )
         with open_target(settings) as target:
-            # The input is read when the schedule fires: the columns the job maps stand in.
-            columns = [m.column for m in new.job.mappings if m.column is not None]
-            compile_job(new.job, target, columns)
+            compile_without_input(new.job, target)  # the input is read when it fires
         info = ScheduleStore(engine).add(new)
     if as_json:
         print_json(info.to_dict())
@@ -214,7 +212,7 @@ def add_command(
         print_note(f"Note: {source} is not there now; each run reads it as it is then.")
     print_note(
         "Schedules run while 'idms serve' is running. Try this one now: "
-        f"{get_state(ctx).command_prefix()} schedule run-now {_quoted(info.name)}"
+        f"{get_state(ctx).command_prefix()} schedule run-now {quote_arg(info.name)}"
     )
 
 
@@ -512,10 +510,6 @@ def _utc(moment: datetime | None) -> str:
     if moment is None:
         return ""
     return moment.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%d %H:%M")
-
-
-def _quoted(text: str) -> str:
-    return f'"{text}"' if any(c.isspace() for c in text) else text
 
 
 STATE_STYLE = {"active": "green", "paused": "yellow", "disabled": "red", "done": "dim"}

@@ -9,7 +9,7 @@ import typer
 from rich.syntax import Syntax
 from rich.text import Text
 
-from idms.cli.context import embedded_target, get_settings, suite_engine
+from idms.cli.context import embedded_target, get_settings, quote_arg, suite_engine
 from idms.cli.output import (
     new_table,
     out,
@@ -77,16 +77,14 @@ def save_command(
     Example: idms template save attendance.yml --name "Webinar attendance"
     """
     from idms.jobs.assemble import job_from_file
-    from idms.jobs.compile import compile_job
+    from idms.jobs.compile import compile_without_input
     from idms.state.templates import TemplateStore
 
     settings = get_settings(ctx)
     with suite_engine(settings) as engine, embedded_target(settings) as target:
         store = TemplateStore(engine)
         job = job_from_file(job_file, templates=store)
-        # No input to check the columns against: the columns the job maps stand in for it.
-        columns = [m.column for m in job.mappings if m.column is not None]
-        compile_job(job, target, columns)
+        compile_without_input(job, target)
         template_name = (name or "").strip() or (job.name if "name" in job.model_fields_set else "")
         if not template_name:
             raise InvalidInputError(
@@ -104,7 +102,7 @@ def save_command(
     verb = "saved" if new else "replaced"
     print_line(f"Template '{template_name}' {verb}.")
     run_with = "" if by_query else " --input FILE"
-    print_note(f"Run it with: idms run --template {_quoted(template_name)}{run_with}")
+    print_note(f"Run it with: idms run --template {quote_arg(template_name)}{run_with}")
 
 
 @template_app.command("list")
@@ -213,7 +211,3 @@ def _as_dict(info: TemplateInfo) -> dict[str, Any]:
         "created_at": info.created_at,
         "updated_at": info.updated_at,
     }
-
-
-def _quoted(text: str) -> str:
-    return f'"{text}"' if any(c.isspace() for c in text) else text

@@ -96,7 +96,6 @@ def worker_command(
         DEFAULT_QUEUE,
         broker_url_of,
         create_app,
-        display_broker,
         prepare_worker,
     )
     from idms.state.store import display_url
@@ -117,7 +116,7 @@ def worker_command(
     size = concurrency or settings.workers
     node = host_format(default_nodename(hostname or f"idms-{os.getpid()}@%h"))
     print_note(
-        f"idms worker {node}: runs from {display_broker(broker)} (queue {', '.join(names)}), "
+        f"idms worker {node}: runs from {display_url(broker)} (queue {', '.join(names)}), "
         f"suite database {display_url(settings.suite_url)}, {size} at a time ({pool.value}). "
         "Stop with Ctrl-C."
     )

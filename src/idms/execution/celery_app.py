@@ -28,13 +28,13 @@ import os
 import threading
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from celery import Celery
 
 from idms.config import Settings
 from idms.errors import ConfigError, IdmsError, InvalidInputError
 from idms.execution.context import Workspace
+from idms.state.store import display_url
 
 log = logging.getLogger("idms.execution")
 
@@ -55,24 +55,9 @@ def broker_url_of(settings: Settings) -> str:
     if scheme not in BROKER_SCHEMES:
         raise ConfigError(
             f"IDMS_BROKER_URL must be a redis://, rediss://, amqp:// or amqps:// URL, not "
-            f"'{display_broker(url)}'."
+            f"'{display_url(url)}'."
         )
     return url
-
-
-def display_broker(url: str) -> str:
-    """The broker URL without its password (for messages and logs)."""
-    try:
-        parts = urlsplit(url)
-        if parts.password is None:
-            return url
-        host = parts.hostname or ""
-        if parts.port is not None:
-            host = f"{host}:{parts.port}"
-        user = f"{parts.username}:***@" if parts.username else ":***@"
-        return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))
-    except ValueError:
-        return "(an unreadable URL)"
 
 
 def visibility_timeout(settings: Settings) -> int:
@@ -224,12 +209,12 @@ class CeleryExecutor:
         except Exception as exc:  # kombu's OperationalError and the transports' own errors
             raise IdmsError(
                 f"Cannot hand run {run_id} to the Celery workers: the broker at "
-                f"{display_broker(self.app.conf.broker_url or '')} did not take it "
+                f"{display_url(self.app.conf.broker_url or '')} did not take it "
                 f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})."
             ) from None
 
-    def close(self) -> None:
-        self.app.close()
+    def close(self, *, cancel_pending: bool = False) -> None:
+        self.app.close()  # runs handed over wait in the broker for any worker
 
 
 # ---- ``celery -A idms.execution.celery_app worker`` ---------------------------------------------

@@ -32,6 +32,13 @@ def execute_run(workspace: Workspace, run_id: str) -> RunReport | None:
         return None
     info = runs.get(run_id)
     durable.trigger, durable.schedule_id = info.trigger, info.schedule_id
+
+    def fail(message: str) -> None:
+        runs.finish(
+            run_id, status=RunStatus.FAILED, counts=runs.get(run_id).counts, message=message
+        )
+        after_run(workspace, run_id)
+
     settings = workspace.settings.with_changes(target=info.target)
     try:
         from idms.config import parse_platform
@@ -39,9 +46,8 @@ def execute_run(workspace: Workspace, run_id: str) -> RunReport | None:
         settings = settings.with_changes(platform=parse_platform(info.platform))
         target = open_target(settings)
     except IdmsError as exc:
-        runs.finish(run_id, status=RunStatus.FAILED, counts=info.counts, message=exc.message)
         log.warning("run %s failed: %s", run_id, exc.message)
-        after_run(workspace, run_id)
+        fail(exc.message)
         return None
     try:
         report = resume_run(
@@ -53,20 +59,15 @@ def execute_run(workspace: Workspace, run_id: str) -> RunReport | None:
             error_dir=workspace.runs_folder,
         )
     except IdmsError as exc:
-        runs.finish(run_id, status=RunStatus.FAILED, counts=info.counts, message=exc.message)
         log.warning("run %s failed: %s", run_id, exc.message)
-        after_run(workspace, run_id)
+        fail(exc.message)
         return None
     except Exception as exc:
         # A bug, not a condition: failing the run says so, where leaving it running would
         # have it resumed, and crash again, every time its lease expired.
         log.exception("run %s crashed", run_id)
         lines = str(exc).strip().splitlines()
-        message = f"Unexpected error: {type(exc).__name__}" + (f": {lines[0]}" if lines else "")
-        runs.finish(
-            run_id, status=RunStatus.FAILED, counts=runs.get(run_id).counts, message=message
-        )
-        after_run(workspace, run_id)
+        fail(f"Unexpected error: {type(exc).__name__}" + (f": {lines[0]}" if lines else ""))
         return None
     finally:
         target.close()

@@ -22,7 +22,10 @@ class Executor(Protocol):
         """Have ``run_id`` executed soon (at most once at a time: the lease sees to that)."""
         ...
 
-    def close(self) -> None: ...
+    def close(self, *, cancel_pending: bool = False) -> None:
+        """Let go of the executor; with ``cancel_pending``, runs handed over but not started
+        yet are left queued for the next executor (where the executor can tell)."""
+        ...
 
 
 class InlineExecutor:
@@ -34,7 +37,7 @@ class InlineExecutor:
     def submit(self, run_id: str) -> None:
         execute_run(self.workspace, run_id)
 
-    def close(self) -> None:
+    def close(self, *, cancel_pending: bool = False) -> None:
         return None
 
 

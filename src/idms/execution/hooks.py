@@ -13,13 +13,9 @@ log = logging.getLogger("idms.execution")
 
 def after_run(workspace: Workspace, run_id: str) -> None:
     """Called once a run has finished (any terminal status)."""
-    steps: list[tuple[str, object]] = []
-    # Filled in by iSchedule and notifications: (name, callable(workspace, run_id)).
-    steps.append(("schedule", _schedule))
-    steps.append(("notifications", _notify))
-    for name, step in steps:
+    for name, step in (("schedule", _schedule), ("notifications", _notify)):
         try:
-            step(workspace, run_id)  # type: ignore[operator]
+            step(workspace, run_id)
         except Exception:
             log.exception("after run %s: %s failed", run_id, name)
 

@@ -15,12 +15,14 @@ from pathlib import Path
 from stat import S_ISREG as stat_is_file
 from typing import Any
 
+from idms.errors import UnknownSourceError
 from idms.execution.context import Workspace
 from idms.jobs.durable import file_identity
 from idms.jobs.model import Job
 from idms.jobs.rows import MASK
 from idms.sources.catalog import BUILTIN_SOURCES
-from idms.sources.model import fold
+from idms.sources.model import SourceDef
+from idms.sources.registry import resolve_source
 from idms.state.runs import RunStore, new_run_id
 
 
@@ -73,9 +75,13 @@ def queued_run(
         input_ref = {"kind": "query", "spool": str(folder / "input.rows")}
     kind = "update" if spec is not None and spec.query is not None else "import"
     document = job.model_dump(mode="json", exclude_none=True)
-    secret = _secret_fields(job.source)
+    try:
+        source: SourceDef | None = resolve_source(job.source, BUILTIN_SOURCES)
+    except UnknownSourceError:
+        source = None  # a panel: panels have no secret fields
     for mapping in document.get("mappings", []):
-        if "value" in mapping and fold(str(mapping.get("field", ""))) in secret:
+        field = source.find_field(str(mapping.get("field", ""))) if source is not None else None
+        if "value" in mapping and field is not None and field.secret:
             mapping["value"] = MASK
     return {
         "run_id": run_id,
@@ -118,12 +124,3 @@ def input_copy(runs_folder: Path, source: str) -> Path | None:
         shutil.copyfile(source, part)
         os.replace(part, copy)
     return copy
-
-
-def _secret_fields(source: str) -> frozenset[str]:
-    """The secret fields of a built-in source (passwords), by every name a job may use."""
-    for sdef in BUILTIN_SOURCES:
-        if fold(sdef.name) == fold(source) or fold(sdef.label) == fold(source):
-            names = [(f.name, f.label, *f.aliases) for f in sdef.fields if f.secret]
-            return frozenset(fold(name) for group in names for name in group)
-    return frozenset()  # panels have no secret fields

@@ -46,6 +46,12 @@ class CompiledJob:
         return frozenset(m.column for m in self.mappings if m.secret and m.column)
 
 
+def compile_without_input(job: Job, target: Target) -> CompiledJob:
+    """``compile_job`` for a job whose input is not at hand (a template, a schedule's file read
+    when it fires): the columns the job maps stand in for the input's."""
+    return compile_job(job, target, [m.column for m in job.mappings if m.column is not None])
+
+
 def compile_job(job: Job, target: Target, columns: Sequence[str]) -> CompiledJob:
     """The job ready to run, or JobInvalid listing every problem."""
     problems: list[str] = []

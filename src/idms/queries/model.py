@@ -139,6 +139,17 @@ class SavedQuery(BaseModel):
         """The IQA a REST target runs for this query."""
         return self.iqa or f"{DEFAULT_IQA_FOLDER}/{self.name}"
 
+    def prompt_list(self) -> list[tuple[str, bool]]:
+        """The query's prompts in order (its filters', then each relation's), with whether each is
+        required; an IQA known by path lists its ``prompts``."""
+        if self.from_ is None:
+            return [(name, False) for name in self.prompts]
+        found: dict[str, bool] = {}
+        for spec in [*self.filters, *(f for r in self.related.values() for f in r.filters)]:
+            if spec.prompt is not None:
+                found[spec.prompt] = found.get(spec.prompt, False) or spec.required
+        return list(found.items())
+
     def to_document(self) -> dict[str, Any]:
         """The query as a plain document (what the suite database stores)."""
         return self.model_dump(mode="json", by_alias=True, exclude_defaults=True)

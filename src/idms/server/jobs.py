@@ -24,14 +24,20 @@ from idms.server.schemas import PlanOut, RowOut, RunOut
 from idms.state.runs import RunInfo
 
 
-def job_from_document(context: ServerContext, document: dict[str, Any]) -> Job:
-    """A job document (as a job file holds it), merged onto the template it names."""
+def with_server_input(context: ServerContext, document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` with its input file (if it names one) as the server's path to it."""
     document = dict(document)
     spec = document.get("input")
     if isinstance(spec, str):
         document["input"] = {"file": server_path(context, spec)}
     elif isinstance(spec, dict) and isinstance(spec.get("file"), str):
         document["input"] = {**spec, "file": server_path(context, spec["file"])}
+    return document
+
+
+def job_from_document(context: ServerContext, document: dict[str, Any]) -> Job:
+    """A job document (as a job file holds it), merged onto the template it names."""
+    document = with_server_input(context, document)
     return finish_document(document, templates=context.templates, input_file=None)
 
 

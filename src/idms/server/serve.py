@@ -157,10 +157,7 @@ def drain(workspace: Workspace, executor: Executor) -> list[str]:
     releaser = threading.Thread(target=release, name="idms-release", daemon=True)
     releaser.start()
     try:
-        if isinstance(executor, LocalExecutor):
-            executor.close(cancel_pending=True)
-        else:
-            executor.close()
+        executor.close(cancel_pending=True)
     finally:
         done.set()
         releaser.join()

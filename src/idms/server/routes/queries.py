@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from idms.queries.compile import compile_query
-from idms.queries.model import SavedQuery, build_query
+from idms.queries.model import build_query
 from idms.server.auth import Context
 from idms.server.lookup import query_or_404
 from idms.server.schemas import Deleted, ErrorBody, PromptOut, QueryOut, QueryRows
@@ -33,17 +33,6 @@ QUERY_EXAMPLE: dict[str, Any] = {
 PARAM_PREFIX = "param."
 
 
-def prompts_of(query: SavedQuery) -> list[PromptOut]:
-    """The query's prompts in order, each with whether it is required."""
-    if query.from_ is None:
-        return [PromptOut(name=name, required=False) for name in query.prompts]
-    found: dict[str, bool] = {}
-    for spec in [*query.filters, *(f for r in query.related.values() for f in r.filters)]:
-        if spec.prompt is not None:
-            found[spec.prompt] = found.get(spec.prompt, False) or spec.required
-    return [PromptOut(name=name, required=required) for name, required in found.items()]
-
-
 def query_out(info: QueryInfo) -> QueryOut:
     q = info.query
     return QueryOut(
@@ -51,7 +40,7 @@ def query_out(info: QueryInfo) -> QueryOut:
         description=q.description,
         from_=q.from_,
         columns=len(q.columns),
-        prompts=prompts_of(q),
+        prompts=[PromptOut(name=n, required=r) for n, r in q.prompt_list()],
         iqa_path=q.iqa_path,
         document=q.to_document(),
         created_at=info.created_at,

@@ -16,13 +16,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from idms.errors import InvalidInputError
-from idms.jobs.compile import compile_job
+from idms.jobs.compile import compile_without_input
 from idms.jobs.model import Job
 from idms.schedules import ScheduleInfo, Scheduler, ScheduleStore, define_schedule, next_times
 from idms.server.auth import Context
 from idms.server.context import ServerContext
 from idms.server.errors import conflict, not_found
-from idms.server.jobs import check_job, server_path
+from idms.server.jobs import check_job, server_path, with_server_input
 from idms.server.schemas import Deleted, ErrorBody, RunOut
 from idms.server.urls import absolute
 
@@ -234,21 +234,15 @@ def _check(context: ServerContext, job: Job) -> None:
     yet (it will be, when the schedule fires) is checked by the columns the job maps."""
     spec = job.input
     if spec is not None and spec.file is not None and not Path(spec.file).is_file():
-        columns = [m.column for m in job.mappings if m.column is not None]
         with context.target() as target:
-            compile_job(job, target, columns)
+            compile_without_input(job, target)
         return
     check_job(context, job)
 
 
 def _job_document_file(context: ServerContext, name: str, document: dict[str, Any]) -> Path:
     """An inline job document kept as a job file of the workspace (a schedule runs a file)."""
-    document = dict(document)
-    spec = document.get("input")
-    if isinstance(spec, str):
-        document["input"] = {"file": server_path(context, spec)}
-    elif isinstance(spec, dict) and isinstance(spec.get("file"), str):
-        document["input"] = {**spec, "file": server_path(context, spec["file"])}
+    document = with_server_input(context, document)
     folder = _jobs_folder(context)
     folder.mkdir(parents=True, exist_ok=True)
     safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in name).strip("-")[:60]

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from idms.jobs.compile import compile_job
+from idms.jobs.compile import compile_without_input
 from idms.jobs.model import build_job
 from idms.server.auth import Context
 from idms.server.idempotency import Caller, IdempotencyKey, queue_once
@@ -84,10 +84,8 @@ def put_template(
 ) -> Response:
     fields = {k: v for k, v in document.items() if k != "template"}
     job = build_job({"name": name, **fields})
-    # No input to check the columns against: the columns the job maps stand in for it.
-    columns = [m.column for m in job.mappings if m.column is not None]
     with context.target() as target:
-        compile_job(job, target, columns)
+        compile_without_input(job, target)
     saved = job.to_document()
     store = context.templates
     new = store.save(name, saved, job.description)
