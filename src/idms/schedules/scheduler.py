@@ -41,7 +41,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     Connection,
-    Engine,
     Update,
     bindparam,
     func,
@@ -397,7 +396,7 @@ class Scheduler:
         # Whether a schedule is busy (overlap skip) is decided inside the write transaction
         # (_record_batch); preparing a run that then turns out skipped costs next to nothing.
         for plan in plans:
-            self._prepare(plan, set())
+            self._prepare(plan)
         recorded: set[str] = set()
         try:
             result = self._record(plans, recorded)
@@ -414,12 +413,9 @@ class Scheduler:
                 after_run(self.workspace, str(plan.run["run_id"]))
         return result
 
-    def _prepare(self, plan: _Fire, busy: set[str]) -> None:
-        """Skip a busy schedule (overlap policy skip); copy the input and seal the job of a run
-        to create (outside the write transaction: files take time)."""
-        if plan.action == "fire" and plan.overlap == "skip" and plan.id in busy:
-            _skip_busy(plan)
-            return
+    def _prepare(self, plan: _Fire) -> None:
+        """Copy the input and seal the job of a run to create (outside the write transaction:
+        files take time). Whether the schedule is busy is decided in that transaction."""
         if plan.action == "fire":
             assert plan.job is not None
             try:
@@ -514,22 +510,21 @@ class Scheduler:
                 yield conn
 
     @staticmethod
-    def _busy(db: Connection | Engine, ids: Sequence[str]) -> set[str]:
+    def _busy(conn: Connection, ids: Sequence[str]) -> set[str]:
         """Which of the schedules ``ids`` have a run queued or running."""
         busy: set[str] = set()
         if not ids:
             return busy
-        with _connection(db) as conn:
-            for start in range(0, len(ids), _IN_CHUNK):
-                chunk = list(ids[start : start + _IN_CHUNK])
-                busy.update(
-                    str(i)
-                    for i in conn.execute(
-                        select(Run.schedule_id)
-                        .where(Run.schedule_id.in_(chunk), Run.status.in_(("queued", "running")))
-                        .distinct()
-                    ).scalars()
-                )
+        for start in range(0, len(ids), _IN_CHUNK):
+            chunk = list(ids[start : start + _IN_CHUNK])
+            busy.update(
+                str(i)
+                for i in conn.execute(
+                    select(Run.schedule_id)
+                    .where(Run.schedule_id.in_(chunk), Run.status.in_(("queued", "running")))
+                    .distinct()
+                ).scalars()
+            )
         return busy
 
 
@@ -606,15 +601,6 @@ def _advance_statement(*, done: bool, skip: bool) -> Update:
         )
         .values(values)
     )
-
-
-@contextmanager
-def _connection(db: Connection | Engine) -> Iterator[Connection]:
-    if isinstance(db, Connection):
-        yield db
-        return
-    with db.connect() as conn:
-        yield conn
 
 
 def _aware(moment: datetime) -> datetime:
