@@ -36,10 +36,10 @@ from sqlalchemy import create_engine, text
 
 from idms.config import Settings
 from idms.execution.celery_app import CeleryExecutor
-from idms.execution.context import Workspace
-from idms.execution.queue import enqueue_job
+from idms.jobs.enqueue import enqueue_job
 from idms.jobs.model import build_job
-from idms.state.runs import RunStore
+from idms.runs.record import RunStore
+from idms.workspace import Workspace
 
 GOAL = 1.0
 BROKERS = {

@@ -146,7 +146,7 @@ import json, resource, sys, time
 from idms.demo.generate import fill_demo
 from idms.jobs.model import build_job
 from idms.jobs.runner import run_job
-from idms.state.runs import RunStore
+from idms.runs.record import RunStore
 from idms.state.store import open_suite
 from idms.targets.embedded.target import EmbeddedTarget
 
@@ -163,7 +163,7 @@ job = build_job({"input": csv_path, "source": "Contact", "action": "insert-updat
 # As `idms run` does: durable (every batch staged, sealed and journalled, so a crash resumes).
 from pathlib import Path
 from cryptography.fernet import Fernet
-from idms.jobs.durable import Durable
+from idms.runs.durable import Durable
 from idms.secrets import SecretBox
 durable = Durable(box=SecretBox([Fernet.generate_key()]), run_dir=Path(work) / "runs")
 start = time.perf_counter()

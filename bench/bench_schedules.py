@@ -88,12 +88,12 @@ def main() -> None:
     from sqlalchemy import func, insert, select
 
     from idms.config import Settings
-    from idms.execution.context import Workspace
     from idms.jobs.model import load_job_file
     from idms.schedules.scheduler import Scheduler
     from idms.schedules.timing import next_fire, parse_cron
     from idms.state.models import Run, Schedule, utcnow
     from idms.state.templates import TemplateStore
+    from idms.workspace import Workspace
 
     rng = random.Random(7)
     with tempfile.TemporaryDirectory() as tmp:

@@ -2,13 +2,17 @@
 
 Every error idms raises on purpose is an :class:`IdmsError`. Interfaces (CLI, API) catch only this
 root and turn it into a message and an exit code (INTERFACES.md: 2 = invalid input, nothing written;
-3 = the run failed). Third-party errors (SQLAlchemy, httpx, ...) are translated into this tree at
-exactly one boundary per target; nothing above a target catches them.
+3 = the run failed) or an HTTP status, each in one place per shell. An error's ``hint`` is for the
+command line only (what to type next); its ``message`` stands alone everywhere. Third-party errors
+(SQLAlchemy, httpx, ...) are translated into this tree at exactly one boundary per target; nothing
+above a target catches them.
 
 ::
 
     IdmsError                          exit 3 unless a subclass says otherwise
-    ├── InvalidInputError              exit 2: the job, file or command line is wrong
+    ├── InvalidInputError              exit 2: the job, file or command line is wrong (HTTP 400)
+    │   ├── NotFound                   no such run, template, query, schedule... (HTTP 404)
+    │   ├── Conflict                   its state forbids it: cancel a finished run (HTTP 409)
     │   ├── ConfigError                a setting (flag, IDMS_* variable) is wrong
     │   ├── UnknownSourceError         no such source (suggests the closest name)
     │   ├── UnknownFieldError          no such field on a source (suggests the closest name)
@@ -38,9 +42,10 @@ class IdmsError(Exception):
 
     exit_code: int = EXIT_FAILED
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.hint = hint
 
     def __str__(self) -> str:
         return self.message
@@ -50,6 +55,15 @@ class InvalidInputError(IdmsError):
     """The user's input (job, file, flags, values) is wrong; nothing has been written."""
 
     exit_code = EXIT_INVALID
+
+
+class NotFound(InvalidInputError):
+    """What a command or a request names does not exist (a run, a template, a schedule...)."""
+
+
+class Conflict(InvalidInputError):
+    """What was asked cannot be done in the state the thing is in (undo a run twice, cancel a
+    finished run, resume a run another process holds)."""
 
 
 class ConfigError(InvalidInputError):

@@ -21,9 +21,9 @@ from sqlalchemy import insert
 
 from idms.jobs.model import Job, build_job
 from idms.jobs.runner import RunReport, run_job
+from idms.runs.record import RunStore
 from idms.sandbox.app import create_app
 from idms.sandbox.server import running_sandbox
-from idms.state.runs import RunStore
 from idms.state.store import open_suite
 from idms.targets.base import Change, ChangeKind, Filter, Operator, Record, Target
 from idms.targets.embedded import schema

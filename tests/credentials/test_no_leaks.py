@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from idms.cli.app import app
-from idms.state.runs import RunStore
+from idms.runs.record import RunStore
 from idms.state.store import open_suite
 from idms.targets.base import Target
 

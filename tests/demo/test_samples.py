@@ -8,7 +8,7 @@ from idms.demo.generate import fill_demo
 from idms.demo.samples import write_samples
 from idms.jobs.assemble import job_from_file
 from idms.jobs.runner import run_job
-from idms.state.runs import RunStore
+from idms.runs.record import RunStore
 from idms.state.store import open_suite
 from idms.targets.embedded.target import EmbeddedTarget
 

@@ -32,12 +32,12 @@ from idms.cli.worker import Pool, worker_warnings
 from idms.config import Settings
 from idms.errors import IdmsError
 from idms.execution.celery_app import CeleryExecutor, visibility_timeout
-from idms.execution.context import Workspace
-from idms.execution.queue import enqueue_job
+from idms.jobs.enqueue import enqueue_job
 from idms.jobs.model import build_job
-from idms.state.runs import RunInfo, RunStore
+from idms.runs.record import RunInfo, RunStore
 from idms.state.store import display_url
 from idms.targets.embedded.target import EmbeddedTarget
+from idms.workspace import Workspace
 
 BROKERS = {
     "redis": os.environ.get("IDMS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"),

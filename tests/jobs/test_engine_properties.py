@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from idms.demo.generate import fill_demo
 from idms.jobs.model import build_job
 from idms.jobs.runner import run_job
-from idms.state.runs import RunStore
+from idms.runs.record import RunStore
 from idms.state.store import open_suite
 from idms.targets.embedded.target import EmbeddedTarget
 

@@ -28,13 +28,13 @@ from standardwebhooks import Webhook
 
 from idms.config import Settings
 from idms.errors import ConfigError
-from idms.execution.context import Workspace
 from idms.execution.execute import execute_run
-from idms.execution.queue import enqueue_job
+from idms.jobs.enqueue import enqueue_job
 from idms.jobs.model import build_job
 from idms.notify.email import SmtpServer
 from idms.notify.webhook import display_endpoint, retry_after, send_webhook
-from idms.state.runs import RunStore
+from idms.runs.record import RunStore
+from idms.workspace import Workspace
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 SMTP_USER, SMTP_PASSWORD = "notifier", "S3cret-pass!"

@@ -19,8 +19,8 @@ from idms.demo.generate import fill_demo
 from idms.jobs.model import build_job
 from idms.jobs.runner import RunReport, run_job
 from idms.jobs.undo import undo_run
+from idms.runs.record import RunStore
 from idms.sandbox.faults import FaultPlan
-from idms.state.runs import RunStore
 from idms.state.store import open_suite
 from idms.targets.base import Target
 from idms.targets.embedded.target import EmbeddedTarget

@@ -15,14 +15,14 @@ from sqlalchemy import update
 
 from idms.config import Settings
 from idms.errors import InvalidInputError
-from idms.execution.context import Workspace
 from idms.execution.execute import execute_run
-from idms.execution.queue import enqueue_job
+from idms.jobs.enqueue import enqueue_job
 from idms.jobs.model import Job, build_job
 from idms.jobs.runner import resume_run
+from idms.runs.record import RunStore
 from idms.state.models import Run, utcnow
-from idms.state.runs import RunStore
 from idms.targets.embedded.target import EmbeddedTarget
+from idms.workspace import Workspace
 
 
 def people(path: Path, rows: int) -> Path:
@@ -104,7 +104,7 @@ def test_the_input_is_copied_when_queued(workspace: Workspace, tmp_path: Path) -
 def test_cancel_a_queued_run_and_a_running_one(workspace: Workspace, tmp_path: Path) -> None:
     runs = RunStore(workspace.suite)
     queued = enqueue_job(workspace, job_for(people(tmp_path / "a.csv", 5)), trigger="api")
-    assert runs.request_cancel(queued) == "cancelled"
+    assert workspace.leases.request_cancel(queued) == "cancelled"
     assert execute_run(workspace, queued) is None
     assert runs.get(queued).status == "cancelled"
 
@@ -116,7 +116,7 @@ def test_cancel_a_queued_run_and_a_running_one(workspace: Workspace, tmp_path: P
     deadline = time.monotonic() + 60
     while runs.get(running).checkpoint_rows < 100 and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert runs.request_cancel(running) == "running"
+    assert workspace.leases.request_cancel(running) == "running"
     worker.join(timeout=60)
     info = runs.get(running)
     assert info.status == "cancelled"
@@ -131,8 +131,8 @@ def test_a_run_whose_process_died_is_requeued_then_resumed(
 ) -> None:
     runs = RunStore(workspace.suite)
     run_id = enqueue_job(workspace, job_for(people(tmp_path / "p.csv", 300)), trigger="api")
-    assert runs.claim(run_id, "a-dead-worker", 60)
-    assert runs.requeue_expired() == []  # its lease is still running
+    assert workspace.leases.claim(run_id, "a-dead-worker", 60)
+    assert workspace.leases.requeue_expired() == []  # its lease is still running
     assert execute_run(workspace, run_id) is None  # and nobody else may take it
     with workspace.suite.begin() as conn:
         conn.execute(
@@ -140,7 +140,7 @@ def test_a_run_whose_process_died_is_requeued_then_resumed(
             .where(Run.id == run_id)
             .values(lease_expires_at=utcnow() - timedelta(seconds=1))
         )
-    assert runs.requeue_expired() == [run_id]
+    assert workspace.leases.requeue_expired() == [run_id]
     assert runs.get(run_id).status == "queued"
     report = execute_run(workspace, run_id)
     assert report is not None
@@ -154,7 +154,7 @@ def test_resume_refuses_an_input_file_that_changed(workspace: Workspace, tmp_pat
     run_id = enqueue_job(workspace, job_for(source), trigger="api")
     copy = Path(str(runs.get(run_id).input_ref["path"]))  # type: ignore[index]
     people(copy, 40)
-    assert runs.claim(run_id, "me", 60)
+    assert workspace.leases.claim(run_id, "me", 60)
     store = EmbeddedTarget.from_settings(workspace.settings)
     try:
         with pytest.raises(InvalidInputError, match="has changed since the run started"):

@@ -10,7 +10,7 @@ import pytest
 from schedules_support import JOB, Cli, write_people
 
 from idms.config import Settings
-from idms.execution.context import Workspace
+from idms.workspace import Workspace
 
 IDMS_VARIABLES = (
     "IDMS_WORKSPACE",

@@ -9,9 +9,9 @@ from pathlib import Path
 from typer.testing import CliRunner, Result
 
 from idms.cli.app import app
-from idms.execution.context import Workspace
 from idms.schedules import ScheduleInfo, ScheduleStore, define_schedule
 from idms.state.templates import TemplateStore
+from idms.workspace import Workspace
 
 JOB = """\
 name: People by e-mail

@@ -20,9 +20,9 @@ from schedules_support import add, utc
 from sqlalchemy import func, select
 
 from idms.config import Settings
-from idms.execution.context import Workspace
 from idms.schedules import Scheduler, ScheduleStore
 from idms.state.models import Run
+from idms.workspace import Workspace
 
 SCHEDULES = 30
 SLOTS = 12
@@ -106,7 +106,7 @@ WORKER = r"""
 import sys, time
 from datetime import datetime, timedelta
 from idms.config import Settings
-from idms.execution.context import Workspace
+from idms.workspace import Workspace
 from idms.schedules import Scheduler
 
 workspace_dir, suite, start_at, elect, first, count = sys.argv[1:7]

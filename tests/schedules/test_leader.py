@@ -11,10 +11,10 @@ from schedules_support import add, utc
 from sqlalchemy import func, select, text
 
 from idms.config import Settings
-from idms.execution.context import Workspace
 from idms.schedules import Scheduler, ScheduleStore
 from idms.schedules.leader import AdvisoryLockLeadership, LeaseLeadership
 from idms.state.models import Run, SchedulerLease
+from idms.workspace import Workspace
 
 NOON = utc(2026, 6, 1, 12, 10)
 

@@ -18,14 +18,14 @@ from sqlalchemy import select
 
 from idms.config import Settings
 from idms.errors import InvalidInputError
-from idms.execution.context import Workspace
 from idms.execution.execute import execute_run
-from idms.execution.hooks import after_run
+from idms.runs.events import run_finished
+from idms.runs.record import RunStore
 from idms.schedules import Scheduler, ScheduleStore, define_schedule, next_times
 from idms.schedules.outcomes import record_run_outcome
 from idms.state.models import Run
-from idms.state.runs import RunStore
 from idms.state.templates import TemplateStore
+from idms.workspace import Workspace
 
 NOON = utc(2026, 6, 1, 12, 10)
 
@@ -334,11 +334,11 @@ def test_an_outcome_is_counted_once_and_a_cancelled_run_counts_neither_way(
     failed = scheduler.tick(utc(2026, 6, 1, 13))[0]
     execute_run(workspace, failed)
     record_run_outcome(workspace, failed)  # again: nothing changes
-    after_run(workspace, failed)
+    run_finished(workspace, failed)
     assert store.get("hourly").consecutive_failures == 1
     cancelled = scheduler.tick(utc(2026, 6, 1, 14))[0]
-    assert RunStore(workspace.suite).request_cancel(cancelled) == "cancelled"
-    after_run(workspace, cancelled)
+    assert workspace.leases.request_cancel(cancelled) == "cancelled"
+    run_finished(workspace, cancelled)
     after = store.get("hourly")
     assert (after.consecutive_failures, after.last_outcome) == (1, "cancelled")
     scheduler.close()

@@ -10,12 +10,12 @@ import httpx
 import pytest
 from server_support import PEOPLE, Api, settings_for, write_csv
 
-from idms.execution.context import Workspace
 from idms.execution.executors import LocalExecutor
 from idms.sandbox.server import running_sandbox
 from idms.server.app import create_server_app
 from idms.server.loop import ServerLoop
 from idms.state.tokens import TokenStore
+from idms.workspace import Workspace
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 
 from idms.config import Settings
-from idms.execution.context import Workspace
 from idms.execution.executors import LocalExecutor
 from idms.server.loop import ServerLoop
+from idms.workspace import Workspace
 
 PEOPLE = [
     {"First": "Ada", "Last": "Lovelace", "E-mail": "ada@example.org"},

@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 from server_support import CONTACT_JOB, PEOPLE, Api, settings_for, write_csv
 
-from idms.execution.context import Workspace
 from idms.execution.executors import InlineExecutor
-from idms.execution.queue import enqueue_job
+from idms.jobs.enqueue import enqueue_job
 from idms.jobs.model import build_job
+from idms.runs.record import RunStore
 from idms.server.loop import ServerLoop
 from idms.state.models import utcnow
-from idms.state.runs import RunStore
+from idms.workspace import Workspace
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def queued_run(workspace: Workspace, people: Path) -> str:
 
 def die_holding(workspace: Workspace, run_id: str, *, lease: float) -> None:
     """Claim the run as a process that then dies: its lease runs ``lease`` seconds."""
-    assert RunStore(workspace.suite).claim(run_id, "gone-host:1:1", lease)
+    assert workspace.leases.claim(run_id, "gone-host:1:1", lease)
 
 
 def test_a_run_whose_process_died_is_resumed_once_its_lease_expires(
@@ -80,7 +80,7 @@ def test_the_first_step_takes_over_runs_handed_to_a_previous_server(
 ) -> None:
     runs = RunStore(workspace.suite)
     run_id = queued_run(workspace, people)
-    assert runs.take_undispatched() == [run_id]  # handed to an executor that went away
+    assert workspace.leases.take_undispatched() == [run_id]  # handed to an executor that went away
     loop = ServerLoop(workspace, InlineExecutor(workspace), schedules=False)
 
     assert loop.step().dispatched == [run_id]
@@ -145,11 +145,10 @@ def test_resume_through_the_api(make_api: Callable[..., Api], tmp_path: Path) ->
 
 def queued_run_held(api: Api, people: Path) -> str:
     """A run queued and at once held by a process that died (before the loop hands it over)."""
-    runs = RunStore(api.workspace.suite)
     deadline = time.monotonic() + 10
     while True:
         run_id = queued_run(api.workspace, people)
-        if runs.claim(run_id, "gone-host:1:1", 60):
+        if api.workspace.leases.claim(run_id, "gone-host:1:1", 60):
             return run_id
         assert time.monotonic() < deadline
 

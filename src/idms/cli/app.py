@@ -41,6 +41,11 @@ from idms.config import Platform
 from idms.errors import EXIT_FAILED, IdmsError
 
 
+def error_text(exc: IdmsError) -> str:
+    """An error as the command line shows it: its message, then what to type next."""
+    return f"{exc.message} {exc.hint}" if exc.hint else exc.message
+
+
 class IdmsGroup(TyperGroup):
     """The root command group: turns errors into a red message and an exit code."""
 
@@ -50,7 +55,7 @@ class IdmsGroup(TyperGroup):
         except (typer.Exit, typer.TyperException):
             raise  # Typer's own signals: --help, usage errors (exit 2), explicit exits
         except IdmsError as exc:
-            print_error(exc.message)
+            print_error(error_text(exc))
             raise typer.Exit(exc.exit_code) from None
         except BrokenPipeError:
             # The reader went away (``idms records ... | head``): stop quietly, as Unix tools do.
@@ -188,7 +193,7 @@ def main() -> None:
     try:
         app(prog_name="idms")
     except IdmsError as exc:  # the group handles these; this is the last line of defence
-        print_error(exc.message)
+        print_error(error_text(exc))
         sys.exit(exc.exit_code)
 
 

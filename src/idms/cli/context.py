@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # imported when used: --help and version stay quick
 
     from idms.targets.base import Target
     from idms.targets.embedded.target import EmbeddedTarget
+    from idms.workspace import Workspace
 
 
 @dataclass
@@ -68,6 +69,18 @@ def get_state(ctx: typer.Context) -> CliState:
 
 def get_settings(ctx: typer.Context) -> Settings:
     return get_state(ctx).settings
+
+
+@contextmanager
+def open_workspace(settings: Settings) -> Iterator[Workspace]:
+    """The workspace facade the settings name (created if new), closed afterwards."""
+    from idms.workspace import Workspace
+
+    workspace = Workspace.open(settings)
+    try:
+        yield workspace
+    finally:
+        workspace.close()
 
 
 @contextmanager

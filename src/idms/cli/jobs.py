@@ -1,7 +1,8 @@
 """``idms run`` and ``idms import``: check a job, run it (or plan it) and report what it did.
 
-Both build a job (from a job file, a saved template, or flags), check it against the input and
-the target before anything is written, then hand it to :func:`idms.jobs.runner.run_job`.
+Both build a job (from a job file, a saved template, or flags), have the workspace check it
+against the input and the target before anything is written, then plan or run it
+(:class:`idms.workspace.Workspace`).
 Exit codes: 0 every row succeeded (or a clean plan), 1 some rows errored, 2 the job is invalid
 (nothing written), 3 the run failed.
 """
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.text import Text
 
-from idms.cli.context import get_state, open_target, suite_engine
+from idms.cli.context import get_state, open_workspace
 from idms.cli.output import (
     out,
     print_error,
@@ -33,18 +34,15 @@ from idms.cli.reports import (
     print_next_steps,
     print_rows,
     row_progress,
-    runs_folder,
     status_text,
 )
-from idms.errors import EXIT_FAILED, EXIT_OK, EXIT_ROW_ERRORS, InvalidInputError
+from idms.errors import EXIT_FAILED, InvalidInputError
 
 if TYPE_CHECKING:
-    from idms.config import Settings
     from idms.jobs.compile import CompiledJob
-    from idms.jobs.durable import Durable
     from idms.jobs.model import Job
-    from idms.jobs.runner import RunReport
-    from idms.state.runs import RunStore
+    from idms.jobs.report import RunReport
+    from idms.runs.record import RunStore
     from idms.state.templates import TemplateStore
 
 PLAN_ROWS = 20
@@ -139,7 +137,7 @@ def run_command(
     given = parse_params(params or [])
 
     def build(templates: TemplateStore) -> Job:
-        from idms.jobs.assemble import job_from_file, job_from_template
+        from idms.jobs.assemble import job_from_file, job_from_template, with_params
 
         if job_file is not None:
             job = job_from_file(job_file, templates=templates, input_file=input_file)
@@ -162,18 +160,6 @@ def parse_params(items: list[str]) -> dict[str, str]:
             )
         out[name.strip()] = value
     return out
-
-
-def with_params(job: Job, params: dict[str, str]) -> Job:
-    """The job with ``params`` merged into its query's parameters."""
-    if not params:
-        return job
-    if job.input is None or job.input.query is None:
-        raise InvalidInputError(
-            "--param gives a saved query's prompts; this job reads a file, not a query."
-        )
-    spec = job.input.model_copy(update={"params": {**job.input.params, **params}})
-    return job.model_copy(update={"input": spec})
 
 
 def import_command(
@@ -313,61 +299,33 @@ def execute(
     yes: bool,
     save_template: str | None = None,
 ) -> None:
-    """Build, check, confirm, run and report a job; exits with the run's exit code."""
-    from idms.jobs.runner import prepare_job, run_job
-    from idms.state.queries import QueryStore
-    from idms.state.runs import RunStore
-    from idms.state.templates import TemplateStore
-
+    """Build, check, confirm, run (or plan) and report a job; exits with the run's exit code."""
     state = get_state(ctx)
-    settings = state.settings
     terminal = out().is_terminal and not as_json
-    with suite_engine(settings) as engine, open_target(settings) as target:
-        templates = TemplateStore(engine)
-        job = build(templates)
-        queries = QueryStore(engine)
+    with open_workspace(state.settings) as workspace:
+        job = build(workspace.templates)
         # JobInvalid / QueryInvalid (exit 2) before anything is written
-        cjob, reader = prepare_job(job, target, queries)
-        with reader:
-            detected = reader.detected.to_dict()
-        if save_template:
-            _save_template(templates, save_template, job)
-        if terminal:
-            _print_preamble(job, cjob, detected, plan=plan)
-        if cjob.action.value == "delete" and not plan:
-            _confirm_delete(cjob, settings.target, yes=yes)
-        runs = RunStore(engine)
-        durable = None if plan else cli_durable(settings)
-        watch = Stopwatch()
-        with row_progress("Planning" if plan else "Running", on_stderr=as_json) as progress:
-            report = run_job(
-                job,
-                target=target,
-                runs=runs,
-                plan=plan,
-                progress=progress,
-                error_dir=runs_folder(settings),
-                target_label=settings.target,
-                queries=queries,
-                durable=durable,
-            )
+        with workspace.prepare(job, plan=plan) as prepared:
+            if save_template:
+                _save_template(workspace.templates, save_template, job)
+            if terminal:
+                _print_preamble(job, prepared.compiled, prepared.detected, plan=plan)
+            if prepared.compiled.action.value == "delete" and not plan:
+                _confirm_delete(prepared.compiled, state.settings.target, yes=yes)
+            watch = Stopwatch()
+            with row_progress("Planning" if plan else "Running", on_stderr=as_json) as progress:
+                if plan:
+                    report = workspace.plan(prepared, progress=progress)
+                else:
+                    report = workspace.run(prepared, progress=progress)
         finish_report(
-            report, runs, state.command_prefix(), as_json=as_json, terminal=terminal, watch=watch
+            report,
+            workspace.runs,
+            state.command_prefix(),
+            as_json=as_json,
+            terminal=terminal,
+            watch=watch,
         )
-
-
-def cli_durable(settings: Settings) -> Durable:
-    """How a run started from the command line is kept resumable (``idms runs resume``)."""
-    from idms.jobs.durable import Durable
-    from idms.secrets import SecretBox, load_keys
-
-    folder = runs_folder(settings)
-    folder.mkdir(parents=True, exist_ok=True)
-    return Durable(
-        box=SecretBox(load_keys(settings)),
-        run_dir=folder,
-        lease_seconds=float(settings.lease_seconds),
-    )
 
 
 def finish_report(
@@ -384,11 +342,9 @@ def finish_report(
         print_json(report.summary())
     else:
         _print_report(report, runs, prefix, terminal=terminal, watch=watch)
-    if report.status.value in ("failed", "cancelled", "running"):
-        if as_json and report.message:
-            print_error(f"The run {report.status.value}: {report.message}")
-        raise typer.Exit(EXIT_FAILED)
-    raise typer.Exit(EXIT_ROW_ERRORS if report.counts.errors else EXIT_OK)
+    if report.exit_code == EXIT_FAILED and as_json and report.message:
+        print_error(f"The run {report.status.value}: {report.message}")
+    raise typer.Exit(report.exit_code)
 
 
 def _save_template(templates: TemplateStore, name: str, job: Job) -> None:

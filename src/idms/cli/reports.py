@@ -30,7 +30,7 @@ from idms.cli.output import err, new_table, out, print_line, print_table
 from idms.config import Settings
 
 if TYPE_CHECKING:
-    from idms.state.runs import RowResult, RunInfo, RunStore
+    from idms.runs.record import RowResult, RunInfo, RunStore
 
 # The outcome rows of a counts table, in this order; the run's "rows" is their sum.
 COUNT_ROWS = (

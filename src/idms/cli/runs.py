@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.text import Text
 
-from idms.cli.context import get_settings, get_state, open_target, suite_engine
+from idms.cli.context import get_settings, get_state, open_workspace, suite_engine
 from idms.cli.output import (
     new_table,
     out,
@@ -33,11 +33,11 @@ from idms.cli.reports import (
     status_text,
 )
 from idms.errors import EXIT_FAILED, EXIT_OK, EXIT_ROW_ERRORS, InvalidInputError
-from idms.jobs.outcomes import Outcome
+from idms.runs.status import Outcome, RunStatus
 
 if TYPE_CHECKING:
     from idms.jobs.undo import UndoReport
-    from idms.state.runs import RowResult, RunInfo, RunStore
+    from idms.runs.record import RowResult, RunInfo, RunStore
 
 REFUSED_ROWS = 20
 NARROW = 120  # below this terminal width, source and action go under the run's name
@@ -90,7 +90,7 @@ def list_command(
 
 
 def _list(ctx: typer.Context, limit: int, as_json: bool) -> None:
-    from idms.state.runs import RunStore
+    from idms.runs.record import RunStore
 
     settings = get_settings(ctx)
     with suite_engine(settings) as engine:
@@ -164,7 +164,7 @@ def show_command(
 
     Example: idms runs show 1ee7d121 --outcome error --rows 50
     """
-    from idms.state.runs import RunStore
+    from idms.runs.record import RunStore
 
     settings = get_settings(ctx)
     wanted = [o.value for o in outcomes] if outcomes else None
@@ -263,7 +263,8 @@ def errors_command(
     Example: idms runs errors 1ee7d121 -o failed.xlsx
     """
     from idms.jobs.errorfile import write_error_file
-    from idms.state.runs import JOB_KINDS, RunStore
+    from idms.runs.record import RunStore
+    from idms.runs.status import JOB_KINDS
 
     with suite_engine(get_settings(ctx)) as engine:
         store = RunStore(engine)
@@ -309,31 +310,20 @@ def undo_command(
 
     Example: idms runs undo 1ee7d121 --yes
     """
-    from idms.jobs.undo import undo_run
-    from idms.state.runs import JOB_KINDS, RunStore
-
     state = get_state(ctx)
-    settings = state.settings
-    with suite_engine(settings) as engine, open_target(settings) as target:
-        store = RunStore(engine)
-        info = store.get(run)
-        undoable = info.kind in JOB_KINDS and not info.plan_only and not info.undone_by
-        if undoable and not yes:  # the library refuses the others, with the reason
+    with open_workspace(state.settings) as workspace:
+        info = workspace.runs.get(run)
+        if info.undoable and not yes:  # the library refuses the others, with the reason
             _confirm_undo(info)
         with row_progress("Undoing", on_stderr=as_json) as progress:
             watch = Stopwatch()
-            report = undo_run(
-                info.id,
-                target=target,
-                runs=store,
-                force=force,
-                progress=progress,
-                target_label=settings.target,
-            )
+            report = workspace.undo(info.id, force=force, progress=progress)
         if as_json:
             print_json(report.summary())
         else:
-            _print_undo(report, info, store, state.command_prefix(), watch=watch, force=force)
+            _print_undo(
+                report, info, workspace.runs, state.command_prefix(), watch=watch, force=force
+            )
     raise typer.Exit(EXIT_ROW_ERRORS if report.counts.errors else EXIT_OK)
 
 
@@ -410,58 +400,24 @@ def resume_command(
 
     Example: idms runs resume 1ee7d121
     """
-    from idms.cli.jobs import cli_durable, finish_report
-    from idms.cli.reports import row_progress, runs_folder
-    from idms.jobs.runner import resume_run
-    from idms.state.queries import QueryStore
-    from idms.state.runs import RunStore
+    from idms.cli.jobs import finish_report
 
     state = get_state(ctx)
-    settings = state.settings
-    with suite_engine(settings) as engine:
-        store = RunStore(engine)
-        info = store.get(run)
-        if info.finished:
-            raise InvalidInputError(
-                f"Run {info.id} has finished ({info.status}): there is nothing to resume."
-            )
-        if info.sealed_job is None:
-            raise InvalidInputError(f"Run {info.id} cannot be resumed: run the job again.")
-        durable = cli_durable(settings)
-        if not store.claim(info.id, durable.owner, durable.lease_seconds):
-            until = (
-                info.lease_expires_at.isoformat(timespec="seconds")
-                if info.lease_expires_at
-                else "?"
-            )
-            raise InvalidInputError(
-                f"Run {info.id} is running in another process ({info.lease_owner}, lease until "
-                f"{until} UTC). If that process is gone, try again once the lease has expired."
-            )
-        from idms.config import parse_platform
-
-        run_settings = settings.with_changes(
-            target=info.target, platform=parse_platform(info.platform)
-        )
-        terminal = out().is_terminal and not as_json
+    terminal = out().is_terminal and not as_json
+    with open_workspace(state.settings) as workspace:
+        info = workspace.resumable(run)
         if terminal:
             print_note(f"Resuming run {info.id} ({info.name}) after {info.checkpoint_rows:,} rows.")
         watch = Stopwatch()
-        with (
-            open_target(run_settings) as target,
-            row_progress("Resuming", on_stderr=as_json) as progress,
-        ):
-            report = resume_run(
-                info.id,
-                target=target,
-                runs=store,
-                durable=durable,
-                queries=QueryStore(engine),
-                progress=progress,
-                error_dir=runs_folder(settings),
-            )
+        with row_progress("Resuming", on_stderr=as_json) as progress:
+            report = workspace.resume(info.id, progress=progress)
         finish_report(
-            report, store, state.command_prefix(), as_json=as_json, terminal=terminal, watch=watch
+            report,
+            workspace.runs,
+            state.command_prefix(),
+            as_json=as_json,
+            terminal=terminal,
+            watch=watch,
         )
 
 
@@ -474,15 +430,9 @@ def cancel_command(ctx: typer.Context, run: RunArgument) -> None:
 
     Example: idms runs cancel 1ee7d121
     """
-    from idms.state.runs import RunStore
-
-    with suite_engine(get_settings(ctx)) as engine:
-        store = RunStore(engine)
-        info = store.get(run)
-        if info.finished:
-            raise InvalidInputError(f"Run {info.id} has finished ({info.status}).")
-        status = store.request_cancel(info.id)
-    if status == "cancelled":
+    with open_workspace(get_settings(ctx)) as workspace:
+        info = workspace.cancel(run)
+    if info.status == RunStatus.CANCELLED:
         print_line(f"Run {info.id} cancelled before it started.")
     else:
         print_line(f"Run {info.id} will stop after the batch it is writing.")
@@ -507,11 +457,9 @@ def prune_command(
 
     Example: idms runs prune --days 30
     """
-    from idms.state.runs import RunStore
-
     settings = get_settings(ctx)
     max_age = days if days is not None or keep is not None else settings.history_days
     max_count = keep if days is not None or keep is not None else settings.history_max
-    with suite_engine(settings) as engine:
-        deleted = RunStore(engine).prune(max_age_days=max_age, max_count=max_count)
+    with open_workspace(settings) as workspace:
+        deleted = workspace.prune(max_age_days=max_age, max_count=max_count)
     print_line(f"{deleted:,} finished run{'s' if deleted != 1 else ''} deleted.")

@@ -11,7 +11,14 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.text import Text
 
-from idms.cli.context import get_settings, get_state, open_target, quote_arg, suite_engine
+from idms.cli.context import (
+    get_settings,
+    get_state,
+    open_target,
+    open_workspace,
+    quote_arg,
+    suite_engine,
+)
 from idms.cli.output import (
     new_table,
     out,
@@ -22,7 +29,7 @@ from idms.cli.output import (
     print_table,
     stdin_is_terminal,
 )
-from idms.errors import EXIT_FAILED, EXIT_OK, EXIT_ROW_ERRORS, InvalidInputError
+from idms.errors import EXIT_FAILED, InvalidInputError
 
 if TYPE_CHECKING:
     from idms.schedules.model import ScheduleInfo
@@ -407,25 +414,16 @@ def run_now_command(
     Example: idms schedule run-now "Nightly members"
     """
     from idms.cli.reports import print_counts, status_text
-    from idms.execution.context import Workspace
-    from idms.execution.executors import InlineExecutor
-    from idms.schedules.scheduler import Scheduler
-    from idms.state.runs import RunStore
 
     state = get_state(ctx)
-    workspace = Workspace.open(state.settings)
-    try:
-        run_id = Scheduler(workspace, elect=False).run_now(name)
-        if queue_only:
-            if as_json:
-                print_json(RunStore(workspace.suite).get(run_id).summary())
-            else:
-                print_line(f"Run {run_id} of schedule '{name}' queued.")
-            return
-        InlineExecutor(workspace).submit(run_id)
-        info = RunStore(workspace.suite).get(run_id)
-    finally:
-        workspace.close()
+    with open_workspace(state.settings) as workspace:
+        info = workspace.run_schedule_now(name, wait=not queue_only)
+    if queue_only:
+        if as_json:
+            print_json(info.summary())
+        else:
+            print_line(f"Run {info.id} of schedule '{name}' queued.")
+        return
     if as_json:
         print_json(info.summary())
     else:
@@ -438,9 +436,7 @@ def run_now_command(
         print_counts(info.counts)
         if out().is_terminal:
             print_note(f"See its rows with: {state.command_prefix()} runs show {info.id}")
-    if info.status in ("failed", "cancelled", "queued", "running"):
-        raise typer.Exit(EXIT_FAILED)
-    raise typer.Exit(EXIT_ROW_ERRORS if info.counts["errors"] else EXIT_OK)
+    raise typer.Exit(info.exit_code)
 
 
 @schedule_app.command("remove")

@@ -33,7 +33,8 @@ from celery import Celery
 
 from idms.config import Settings
 from idms.errors import ConfigError, IdmsError, InvalidInputError
-from idms.execution.context import Workspace
+from idms.execution.listeners import subscribe_defaults
+from idms.runs.context import RunContext
 from idms.state.store import display_url
 
 log = logging.getLogger("idms.execution")
@@ -104,19 +105,19 @@ def create_app(settings: Settings, *, queue: str = DEFAULT_QUEUE) -> Celery:
 
 # ---- the task -----------------------------------------------------------------------------------
 
-_workspaces: dict[int, Workspace] = {}
+_workspaces: dict[int, RunContext] = {}
 _workspaces_lock = threading.Lock()
 
 
-def _workspace(settings: Settings) -> Workspace:
-    """This process's Workspace, opened on first use (after the fork, never shared across it)."""
+def _workspace(settings: Settings) -> RunContext:
+    """This process's workspace, opened on first use (after the fork, never shared across it)."""
     pid = os.getpid()
     with _workspaces_lock:
         workspace = _workspaces.get(pid)
         if workspace is None:
             # One inherited from a parent process stays where it is, untouched: closing (or
             # collecting) it here would close the parent's connections.
-            workspace = Workspace.open(settings)
+            workspace = _open(settings)
             _workspaces[pid] = workspace
         return workspace
 
@@ -127,7 +128,7 @@ def prepare_worker(settings: Settings, *, forking: bool) -> None:
     prefork pool as soon as it is forked (connections never cross a fork)."""
     from celery.signals import worker_process_init
 
-    workspace = Workspace.open(settings)
+    workspace = _open(settings)
     if not forking:
         with _workspaces_lock:
             _workspaces[os.getpid()] = workspace
@@ -143,15 +144,22 @@ def prepare_worker(settings: Settings, *, forking: bool) -> None:
     worker_process_init.connect(open_in_child, weak=False)
 
 
+def _open(settings: Settings) -> RunContext:
+    """The workspace as a worker process opens it: the schedules and notifications hear of the
+    runs it ends (prefork children inherit the subscription)."""
+    subscribe_defaults()
+    return RunContext.open(settings)
+
+
 def _execute(task: Any, settings: Settings, run_id: str) -> str:
     """Run ``run_id``; when its lease is held elsewhere, try again once that lease can have
     expired. Returns the run's status as this delivery left it."""
     from idms.execution.execute import execute_run
-    from idms.state.runs import RunStore
+    from idms.runs.record import RunStore
 
     workspace = _workspace(settings)
     report = execute_run(workspace, run_id)
-    if report is not None and report.status.value not in ("queued", "running"):
+    if report is not None and report.status.finished:
         return str(report.status.value)
     # Not claimed, or its lease lost midway: while the run is unfinished, this message stays
     # alive (as a retry) so that someone resumes it if its holder dies too.

@@ -1,77 +1,109 @@
-"""``execute_run(run_id)``: the one function every executor calls.
+"""``execute_run(context, run_id)``: the one function that carries out every run.
 
-It claims the run's lease (a queued run, or a running one whose process died), opens the run's
-target under the run's platform, and carries the run on from its checkpoint
-(:func:`idms.jobs.runner.resume_run`). A run someone else holds is left alone, so delivering the
-same run twice (a broker redelivering, a reaper and a worker racing) never runs it twice.
+Every way of running something ends here: executors (threads in ``idms serve``, Celery workers),
+``idms run`` and ``idms import`` (which record their run and execute it at once), ``idms runs
+resume`` and a schedule's ``run-now``. It claims the run's lease (a queued run, a running one
+whose process died, or one this process already holds), opens the run's target under the run's
+platform, carries the run on from its checkpoint (:func:`idms.jobs.runner.resume_run`), and
+announces that it ended (:func:`idms.runs.events.run_finished`). A run someone else holds is
+left alone, so delivering the same run twice (a broker redelivering, a reaper and a worker
+racing) never runs it twice.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
+from idms.config import parse_platform
 from idms.errors import IdmsError
-from idms.execution.context import Workspace
-from idms.execution.hooks import after_run
-from idms.jobs.outcomes import RunStatus
-from idms.jobs.runner import RunReport, resume_run
+from idms.jobs.prepare import PreparedJob
+from idms.jobs.report import RunReport
+from idms.jobs.runner import resume_run
+from idms.runs.context import RunContext
+from idms.runs.durable import Durable
+from idms.runs.events import run_finished
+from idms.runs.leases import Leases
+from idms.runs.record import RunStore
+from idms.runs.status import Counts, RunStatus
 from idms.state.queries import QueryStore
-from idms.state.runs import RunStore
+from idms.targets.base import Target
 from idms.targets.factory import open_target
 
 log = logging.getLogger("idms.execution")
 
+OpenTarget = Callable[..., Target]
 
-def execute_run(workspace: Workspace, run_id: str) -> RunReport | None:
+
+def execute_run(
+    context: RunContext,
+    run_id: str,
+    *,
+    durable: Durable | None = None,
+    progress: Callable[[int], None] | None = None,
+    prepared: PreparedJob | None = None,
+    target: Target | None = None,
+    target_opener: OpenTarget = open_target,
+) -> RunReport | None:
     """Run (or resume) ``run_id`` if it can be claimed; None when another holds it or it is
-    finished. Failures end the run as ``failed`` with the reason; nothing is raised for them."""
-    runs = RunStore(workspace.suite)
-    durable = workspace.durable()
-    if not runs.claim(run_id, durable.owner, durable.lease_seconds):
+    finished. Failures end the run as ``failed`` with the reason; nothing is raised for them.
+
+    ``durable`` says who holds the run (default: this thread); ``prepared`` is the run's job
+    as its starter prepared it on ``target`` (neither is opened again, and ``target`` stays
+    open: it is the caller's); otherwise ``target_opener`` opens the run's target from the
+    settings (a test double may wrap it).
+    """
+    runs = RunStore(context.suite)
+    durable = durable or context.durable()
+    if not Leases(context.suite).claim(run_id, durable.owner, durable.lease_seconds):
         log.info("run %s: not claimed (finished, or held by another worker)", run_id)
+        if prepared is not None:
+            prepared.close()
         return None
     info = runs.get(run_id)
-    durable.trigger, durable.schedule_id = info.trigger, info.schedule_id
 
-    def fail(message: str) -> None:
-        runs.finish(
-            run_id, status=RunStatus.FAILED, counts=runs.get(run_id).counts, message=message
-        )
-        after_run(workspace, run_id)
+    def fail(message: str) -> RunReport:
+        counts = runs.get(run_id).counts
+        runs.finish(run_id, status=RunStatus.FAILED, counts=counts, message=message)
+        run_finished(context, run_id)
+        return RunReport(run_id, RunStatus.FAILED, Counts.of(counts), None, {}, message)
 
-    settings = workspace.settings.with_changes(target=info.target)
+    owned = target is None
     try:
-        from idms.config import parse_platform
-
-        settings = settings.with_changes(platform=parse_platform(info.platform))
-        target = open_target(settings)
+        if target is None:
+            settings = context.settings.with_changes(
+                target=info.target, platform=parse_platform(info.platform)
+            )
+            target = target_opener(settings)
     except IdmsError as exc:
         log.warning("run %s failed: %s", run_id, exc.message)
-        fail(exc.message)
-        return None
+        if prepared is not None:
+            prepared.close()
+        return fail(exc.message)
     try:
         report = resume_run(
             run_id,
             target=target,
             runs=runs,
             durable=durable,
-            queries=QueryStore(workspace.suite),
-            error_dir=workspace.runs_folder,
+            queries=QueryStore(context.suite),
+            progress=progress,
+            error_dir=context.runs_folder,
+            prepared=prepared,
         )
     except IdmsError as exc:
         log.warning("run %s failed: %s", run_id, exc.message)
-        fail(exc.message)
-        return None
+        return fail(exc.message)
     except Exception as exc:
         # A bug, not a condition: failing the run says so, where leaving it running would
         # have it resumed, and crash again, every time its lease expired.
         log.exception("run %s crashed", run_id)
         lines = str(exc).strip().splitlines()
-        fail(f"Unexpected error: {type(exc).__name__}" + (f": {lines[0]}" if lines else ""))
-        return None
+        return fail(f"Unexpected error: {type(exc).__name__}" + (f": {lines[0]}" if lines else ""))
     finally:
-        target.close()
+        if owned:
+            target.close()
     log.info("run %s: %s %s", run_id, report.status.value, report.counts.as_dict())
-    if report.status.value not in ("running", "queued"):
-        after_run(workspace, run_id)
+    if report.status.finished:
+        run_finished(context, run_id)
     return report

@@ -12,9 +12,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from typing import Protocol
 
-from idms.execution.context import Workspace
-from idms.execution.execute import execute_run
-from idms.jobs.runner import RunReport
+from idms.jobs.report import RunReport
+
+
+class Executes(Protocol):
+    """What an executor hands run IDs to: the workspace facade (``Workspace.execute``), which
+    claims the run and carries it out (:func:`idms.execution.execute.execute_run`)."""
+
+    def execute(self, run_id: str) -> RunReport | None: ...
 
 
 class Executor(Protocol):
@@ -31,11 +36,11 @@ class Executor(Protocol):
 class InlineExecutor:
     """Runs each run at once, in the caller's thread (the CLI)."""
 
-    def __init__(self, workspace: Workspace) -> None:
+    def __init__(self, workspace: Executes) -> None:
         self.workspace = workspace
 
     def submit(self, run_id: str) -> None:
-        execute_run(self.workspace, run_id)
+        self.workspace.execute(run_id)
 
     def close(self, *, cancel_pending: bool = False) -> None:
         return None
@@ -45,7 +50,7 @@ class LocalExecutor:
     """A pool of threads inside ``idms serve``; a run already submitted is not submitted again
     until it ends."""
 
-    def __init__(self, workspace: Workspace, workers: int = 2) -> None:
+    def __init__(self, workspace: Executes, workers: int = 2) -> None:
         self.workspace = workspace
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="idms-run")
         self._busy: set[str] = set()
@@ -56,7 +61,7 @@ class LocalExecutor:
             if run_id in self._busy:
                 return
             self._busy.add(run_id)
-        future = self._pool.submit(execute_run, self.workspace, run_id)
+        future = self._pool.submit(self.workspace.execute, run_id)
         future.add_done_callback(partial(self._done, run_id))
 
     def _done(self, run_id: str, future: Future[RunReport | None]) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -102,3 +102,14 @@ def job_from_flags(
         "options": opts,
     }
     return build_job(document)
+
+
+def with_params(job: Job, params: Mapping[str, Any]) -> Job:
+    """The job with ``params`` merged into its saved query's parameters (its prompts' values).
+    A job that reads a file has no prompts: giving it parameters is refused."""
+    if not params:
+        return job
+    if job.input is None or job.input.query is None:
+        raise JobInvalid(["params: the job reads a file, not a saved query; it has no prompts"])
+    spec = job.input.model_copy(update={"params": {**job.input.params, **params}})
+    return job.model_copy(update={"input": spec})

@@ -13,8 +13,8 @@ from typing import Any
 
 from idms.jobs.compile import CompiledJob
 from idms.jobs.mapping import NOT_GIVEN
-from idms.jobs.outcomes import Outcome
 from idms.jobs.rows import WorkRow
+from idms.runs.status import Outcome
 from idms.sources.model import Action, FieldDef
 from idms.targets.base import ChangeKind, Record, Target
 from idms.values.types import FieldType

@@ -20,57 +20,18 @@ gone, is taken as done and never sent twice.
 from __future__ import annotations
 
 import os
-import pickle
-import socket
 import threading
-import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from idms.errors import InvalidInputError
 from idms.jobs.mapping import NOT_GIVEN
 from idms.jobs.rows import WorkRow
-from idms.secrets import SecretBox
+from idms.runs.leases import Leases
 from idms.sources.model import SourceDef
-from idms.state.runs import RunStore
 from idms.targets.base import ApplyResult, Change, ChangeKind, Record, Target
-
-DEFAULT_LEASE_SECONDS = 60.0
-
-
-def worker_name() -> str:
-    """Who holds a lease: host, process and thread, so two threads never share one."""
-    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
-
-
-@dataclass
-class Durable:
-    """How a run is kept durable: the key that seals its job and stages, its lease, its folder."""
-
-    box: SecretBox
-    run_dir: Path  # the runs folder of the workspace; each run gets a sub-folder
-    owner: str = field(default_factory=worker_name)
-    lease_seconds: float = DEFAULT_LEASE_SECONDS
-    trigger: str = "cli"
-    schedule_id: str | None = None
-
-    def folder(self, run_id: str) -> Path:
-        path = self.run_dir / run_id
-        path.mkdir(parents=True, exist_ok=True)
-        return path
-
-    def seal(self, value: Any) -> str:
-        # Compressed before it is encrypted: a staged batch is written and cleared once per
-        # batch, and compressing (level 1) costs less than the bytes it saves writing.
-        raw = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-        return self.box.encrypt_bytes(zlib.compress(raw, 1))
-
-    def unseal(self, token: str) -> Any:
-        raw = zlib.decompress(self.box.decrypt_bytes(token, name="the run's staged batch"))
-        return pickle.loads(raw)  # our own data, sealed with the workspace's key
-
 
 # ---- the input's identity -----------------------------------------------------------------------
 
@@ -106,8 +67,8 @@ def check_file_identity(ref: dict[str, Any]) -> None:
 class Lease:
     """Renews a run's lease in the background while it works; ``lost`` once another took it."""
 
-    def __init__(self, runs: RunStore, run_id: str, owner: str, seconds: float) -> None:
-        self.runs, self.run_id, self.owner, self.seconds = runs, run_id, owner, seconds
+    def __init__(self, leases: Leases, run_id: str, owner: str, seconds: float) -> None:
+        self.leases, self.run_id, self.owner, self.seconds = leases, run_id, owner, seconds
         self.lost = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name=f"lease-{run_id}", daemon=True)
@@ -123,7 +84,7 @@ class Lease:
     def _beat(self) -> None:
         while not self._stop.wait(self.seconds / 3):
             try:
-                if not self.runs.heartbeat(self.run_id, self.owner, self.seconds):
+                if not self.leases.heartbeat(self.run_id, self.owner, self.seconds):
                     self.lost = True
                     return
             except Exception:  # a missed beat is retried: the lease has slack
@@ -131,7 +92,7 @@ class Lease:
 
     def renew(self) -> bool:
         """Renew now (between batches); False when the lease is lost."""
-        if self.lost or not self.runs.heartbeat(self.run_id, self.owner, self.seconds):
+        if self.lost or not self.leases.heartbeat(self.run_id, self.owner, self.seconds):
             self.lost = True
         return not self.lost
 

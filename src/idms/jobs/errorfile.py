@@ -10,7 +10,8 @@ from pathlib import Path
 
 from idms.errors import InvalidInputError
 from idms.jobs.writers import WRITE_EXTENSIONS, write_table
-from idms.state.runs import JOB_KINDS, RowResult, RunStore
+from idms.runs.record import RowResult, RunStore
+from idms.runs.status import JOB_KINDS
 
 ERROR_COLUMN = "Error"
 

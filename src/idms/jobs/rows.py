@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from dataclasses import field as default
 from typing import Any
 
-from idms.jobs.outcomes import Outcome
+from idms.runs.status import Outcome
 from idms.targets.base import Record
 
 MASK = "********"

@@ -12,16 +12,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from idms.errors import InvalidInputError
+from idms.errors import Conflict, InvalidInputError
 from idms.jobs.decide import same_value
-from idms.jobs.outcomes import Counts, Outcome, RunStatus
+from idms.runs.record import NewRun, RowResult, RunStore
+from idms.runs.status import JOB_KINDS, Counts, Outcome, RunKind, RunStatus
 from idms.sources.model import SourceDef
-from idms.state.runs import JOB_KINDS, RowResult, RunStore
 from idms.targets.base import ApplyOptions, Change, ChangeKind, Record, Target
 from idms.values.coerce import coerce
 
 BATCH = 500
-UNDOABLE = ("inserted", "updated", "deleted")
+UNDOABLE = (Outcome.INSERTED, Outcome.UPDATED, Outcome.DELETED)
 IGNORED = frozenset({"UpdatedOn", "CreatedOn"})
 
 
@@ -57,22 +57,21 @@ def undo_run(
     if original.plan_only:
         raise InvalidInputError(f"Run {original.id} was a plan: it wrote nothing to undo.")
     if original.undone_by:
-        raise InvalidInputError(
-            f"Run {original.id} was already undone by run {original.undone_by}."
-        )
-    if original.status == "running":
-        raise InvalidInputError(f"Run {original.id} is still running.")
+        raise Conflict(f"Run {original.id} was already undone by run {original.undone_by}.")
+    if not original.finished:
+        raise Conflict(f"Run {original.id} is {original.status}: undo it once it has ended.")
     source = target.describe(original.source)
     undo_id = runs.create(
-        kind="undo",
-        name=f"Undo of {original.name}",
-        source=source.name,
-        action="undo",
-        target=target_label,
-        platform=original.platform,
-        plan_only=False,
-        job={"undo_of": original.id, "force": force},
-        undo_of=original.id,
+        NewRun(
+            kind=RunKind.UNDO,
+            name=f"Undo of {original.name}",
+            source=source.name,
+            action="undo",
+            target=target_label,
+            platform=original.platform,
+            job={"undo_of": original.id, "force": force},
+            undo_of=original.id,
+        )
     )
     counts = Counts()
     seq = 0

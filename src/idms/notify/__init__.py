@@ -17,11 +17,11 @@ from idms.notify.message import FAILURE_STATUSES, RunNotice
 
 if TYPE_CHECKING:
     from idms.config import Settings
-    from idms.execution.context import Workspace
+    from idms.runs.context import RunContext
 
 log = logging.getLogger("idms.notify")
 
-__all__ = ["RunNotice", "notify_run", "should_notify"]
+__all__ = ["RunNotice", "notify_run", "should_notify", "subscribe"]
 
 
 def should_notify(settings: Settings, status: str) -> bool:
@@ -33,18 +33,18 @@ def should_notify(settings: Settings, status: str) -> bool:
     return status in FAILURE_STATUSES
 
 
-def notify_run(workspace: Workspace, run_id: str) -> None:
+def notify_run(workspace: RunContext, run_id: str) -> None:
     """Send the notifications the settings ask for about ``run_id``, which has just ended."""
     settings = workspace.settings
     wants_mail = bool(settings.notify_email)
     wants_hook = bool(settings.notify_webhook_url)
     if settings.notify_on == "never" or not (wants_mail or wants_hook):
         return
-    from idms.state.runs import RunStore
+    from idms.runs.record import RunStore
 
     runs = RunStore(workspace.suite)
     info = runs.get(run_id)
-    if not info.finished or not should_notify(settings, info.status):
+    if info.trigger == "cli" or not info.finished or not should_notify(settings, info.status):
         return
     notice = RunNotice.of(info, runs, workspace=str(settings.workspace))
     if wants_mail:
@@ -60,3 +60,11 @@ def notify_run(workspace: Workspace, run_id: str) -> None:
             notice.payload(),
             message_id=notice.message_id,
         )
+
+
+def subscribe() -> None:
+    """Hear of every run that ends in the background (a run started on the command line is
+    reported there, on the screen)."""
+    from idms.runs.events import on_run_finished
+
+    on_run_finished("notifications", notify_run)

@@ -6,11 +6,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from idms.state.runs import RowResult, RunInfo, RunStore
+from idms.runs.record import RowResult, RunInfo, RunStore
+from idms.runs.status import COUNT_KEYS, RunStatus
 
-FAILURE_STATUSES = frozenset({"failed", "completed_with_errors"})
+FAILURE_STATUSES = frozenset({RunStatus.FAILED, RunStatus.COMPLETED_WITH_ERRORS})
 FIRST_ERRORS = 5
-COUNT_ORDER = ("inserted", "updated", "unchanged", "deleted", "skipped", "errors")
+COUNT_ORDER = COUNT_KEYS
 HEADLINE = {
     "succeeded": "succeeded",
     "completed_with_errors": "completed with errors",

@@ -1,4 +1,4 @@
-"""What a finished run tells its schedule (a step of :func:`idms.execution.hooks.after_run`).
+"""What a finished run tells its schedule (a listener of "run finished", :mod:`idms.runs.events`).
 
 A run that ``failed`` adds one to the schedule's consecutive failures; at ``max_failures`` the
 schedule is disabled, with the reason, until ``idms schedule resume``. A run that
@@ -13,15 +13,22 @@ from __future__ import annotations
 
 from sqlalchemy import or_, select, update
 
-from idms.execution.context import Workspace
+from idms.runs.context import RunContext
+from idms.runs.events import on_run_finished
+from idms.runs.status import RunStatus
 from idms.state.models import Run, Schedule, utcnow
 from idms.state.store import translate_errors
 
-FAILED = frozenset({"failed"})
-SUCCEEDED = frozenset({"succeeded", "completed_with_errors"})
+FAILED = frozenset({RunStatus.FAILED})
+SUCCEEDED = frozenset({RunStatus.SUCCEEDED, RunStatus.COMPLETED_WITH_ERRORS})
 
 
-def record_run_outcome(workspace: Workspace, run_id: str) -> None:
+def subscribe() -> None:
+    """Hear of every run that ends (its schedule, if it has one, counts its outcome)."""
+    on_run_finished("schedule", record_run_outcome)
+
+
+def record_run_outcome(workspace: RunContext, run_id: str) -> None:
     """Count run ``run_id``'s outcome on its schedule, once (calling again changes nothing);
     disable the schedule when its failures in a row reach its ``max_failures``."""
     engine = workspace.suite

@@ -31,9 +31,9 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -52,18 +52,20 @@ from sqlalchemy import (
 
 from idms.bulk import execute_many
 from idms.errors import IdmsError, StateError
-from idms.execution.context import Workspace
-from idms.execution.hooks import after_run
-from idms.execution.queue import enqueue_job, queued_run
-from idms.jobs.durable import worker_name
+from idms.jobs.enqueue import enqueue_job, queued_run
 from idms.jobs.model import Job
+from idms.jobs.prepare import SPOOL_NAME
+from idms.runs.context import RunContext
+from idms.runs.durable import worker_name
+from idms.runs.events import run_finished
+from idms.runs.record import NewRun, RunStore, dumps, new_run_id
+from idms.runs.status import RunKind, RunStatus
 from idms.schedules.jobs import CachedTemplates, schedule_job
 from idms.schedules.leader import Leadership, leadership_for
 from idms.schedules.model import cron_of
 from idms.schedules.store import ScheduleStore
 from idms.schedules.timing import next_fire, next_fire_cached
 from idms.state.models import Run, Schedule, utcnow
-from idms.state.runs import RunStore, dumps, new_run_id
 from idms.state.store import translate_errors
 
 log = logging.getLogger("idms.schedules")
@@ -113,7 +115,7 @@ class _Fire:
     job: Job | None = None
     reason: str | None = None  # why it failed or was skipped
     document: dict[str, Any] = field(default_factory=dict)
-    run: dict[str, Any] | None = None  # the run to record (RunStore.create's arguments)
+    run: NewRun | None = None  # the run to record
 
 
 class Scheduler:
@@ -125,7 +127,7 @@ class Scheduler:
 
     def __init__(
         self,
-        workspace: Workspace,
+        workspace: RunContext,
         *,
         owner: str | None = None,
         lease_seconds: float = 10.0,
@@ -141,7 +143,7 @@ class Scheduler:
         self._jobs: dict[tuple[Any, ...], Job] = {}
         # What a fire records, built ahead (the input copied, the job sealed) and reused while
         # the schedule's job and its input file stay the same: a fire then only records a row.
-        self._payloads: dict[tuple[Any, ...], tuple[Job, dict[str, Any]]] = {}
+        self._payloads: dict[tuple[Any, ...], tuple[Job, NewRun]] = {}
         self._runs_folder = str(workspace.runs_folder)
         self._warm_mark: tuple[datetime, str] | None = None
         self.leadership: Leadership | None = (
@@ -353,7 +355,7 @@ class Scheduler:
             self._jobs[key] = job
         return job
 
-    def _payload(self, schedule_id: str, job: Job, target: str, platform: str) -> dict[str, Any]:
+    def _payload(self, schedule_id: str, job: Job, target: str, platform: str) -> NewRun:
         """What a fire of this schedule records (but its run ID), built once per version of
         its job and of its input file (whose size and time are looked at each time)."""
         spec = job.input
@@ -380,9 +382,10 @@ class Scheduler:
             )
             if stamp is None and spec is not None and spec.file is not None:
                 return payload  # no file: the run will fail, saying so; nothing to keep
-            payload["job"] = dumps(payload["job"])  # as recorded, once
-            if payload.get("input_ref") is not None and spec is not None and spec.file:
-                payload["input_ref"] = dumps(payload["input_ref"])
+            # As recorded, once.
+            payload = replace(payload, job=_text(payload.job))
+            if payload.input_ref is not None and spec is not None and spec.file:
+                payload = replace(payload, input_ref=_text(payload.input_ref))
             if len(self._payloads) >= _JOB_CACHE:
                 self._payloads.pop(next(iter(self._payloads)))
             self._payloads[key] = (job, payload)
@@ -402,15 +405,15 @@ class Scheduler:
             result = self._record(plans, recorded)
         finally:
             for plan in plans:  # input files copied for runs that were not recorded
-                run_id = str(plan.run["run_id"]) if plan.run else None
+                run_id = plan.run.run_id if plan.run else None
                 if run_id is not None and run_id not in recorded:
                     shutil.rmtree(self.workspace.runs_folder / run_id, ignore_errors=True)
         if result is None:
             return None
         for plan in plans:
-            if plan.action == "fail" and plan.run and plan.run["run_id"] in recorded:
+            if plan.action == "fail" and plan.run and plan.run.run_id in recorded:
                 log.warning("schedule %s: %s", plan.name, plan.reason)
-                after_run(self.workspace, str(plan.run["run_id"]))
+                run_finished(self.workspace, plan.run.run_id)
         return result
 
     def _prepare(self, plan: _Fire) -> None:
@@ -421,11 +424,11 @@ class Scheduler:
             try:
                 payload = self._payload(plan.id, plan.job, plan.target, plan.platform)
                 run_id = new_run_id()
-                plan.run = {**payload, "run_id": run_id}
-                ref = payload.get("input_ref")
+                plan.run = replace(payload, run_id=run_id)
+                ref = payload.input_ref
                 if isinstance(ref, dict) and ref.get("kind") == "query":  # its own rows' copy
-                    spool = os.path.join(self._runs_folder, run_id, "input.rows")
-                    plan.run["input_ref"] = {"kind": "query", "spool": spool}
+                    spool = os.path.join(self._runs_folder, run_id, SPOOL_NAME)
+                    plan.run = replace(plan.run, input_ref={"kind": "query", "spool": spool})
                 return
             except OSError as exc:  # the input file cannot be copied
                 plan.action = "fail"
@@ -433,20 +436,19 @@ class Scheduler:
         if plan.action == "fail":
             document = plan.document
             spec = document.get("input")
-            plan.run = {
-                "run_id": new_run_id(),
-                "kind": "update" if isinstance(spec, dict) and spec.get("query") else "import",
-                "name": str(document.get("name") or plan.name),
-                "source": str(document.get("source") or ""),
-                "action": str(document.get("action") or ""),
-                "target": plan.target,
-                "platform": plan.platform,
-                "plan_only": False,
-                "job": document,
-                "status": "failed",
-                "trigger": "schedule",
-                "schedule_id": plan.id,
-            }
+            by_query = isinstance(spec, dict) and spec.get("query")
+            plan.run = NewRun(
+                kind=RunKind.UPDATE if by_query else RunKind.IMPORT,
+                name=str(document.get("name") or plan.name),
+                source=str(document.get("source") or ""),
+                action=str(document.get("action") or ""),
+                target=plan.target,
+                platform=plan.platform,
+                job=document,
+                status=RunStatus.FAILED,
+                trigger="schedule",
+                schedule_id=plan.id,
+            )
 
     def _record(self, plans: Sequence[_Fire], recorded: set[str]) -> tuple[list[str], int] | None:
         """Advance the schedules nobody else has and record their runs, in one transaction;
@@ -483,10 +485,10 @@ class Scheduler:
                     raise StateError(
                         "Cannot fire the schedules: they changed while locked; nothing was fired."
                     )
-            runs = [p.run for p in mine if p.action in ("fire", "fail") and p.run]
+            runs = [p.run for p in mine if p.action in ("fire", "fail") and p.run is not None]
             created = RunStore(self.engine).create_many(runs, connection=conn)
             failed = [
-                {"rid": p.run["run_id"], "message": p.reason, "finished": utcnow()}
+                {"rid": p.run.run_id, "message": p.reason, "finished": utcnow()}
                 for p in mine
                 if p.action == "fail" and p.run
             ]
@@ -569,7 +571,7 @@ def _advance_params(plan: _Fire) -> dict[str, Any]:
         params["skip"] = plan.reason
     else:
         assert plan.run is not None
-        params["run_id"] = plan.run["run_id"]
+        params["run_id"] = plan.run.run_id
     return params
 
 
@@ -611,3 +613,8 @@ def _aware(moment: datetime) -> datetime:
 
 def _local(moment: datetime, zone: ZoneInfo) -> str:
     return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _text(value: Mapping[str, Any] | str) -> str:
+    """``value`` as the JSON text a run records (text already, as it is)."""
+    return value if isinstance(value, str) else str(dumps(dict(value)))

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from idms.db import writer
-from idms.errors import InvalidInputError, suggest
+from idms.errors import Conflict, InvalidInputError, NotFound, suggest
 from idms.schedules.define import NewSchedule
 from idms.schedules.model import ScheduleInfo, cron_of
 from idms.schedules.timing import next_fire
@@ -93,14 +93,14 @@ class ScheduleStore:
             names = list(session.scalars(select(Schedule.name)))
         close = suggest(name, names)
         hint = f" Did you mean '{close}'?" if close else ""
-        raise InvalidInputError(f"No schedule '{name}'.{hint} 'idms schedule list' shows them.")
+        raise NotFound(f"No schedule '{name}'.{hint}", hint="'idms schedule list' shows them.")
 
     def pause(self, name: str) -> ScheduleInfo:
         """Stop firing until resumed. A paused (or disabled) schedule stays as it is; a one-time
         schedule that has fired cannot be paused."""
         info = self.get(name)
         if info.state == "done":
-            raise InvalidInputError(f"Schedule '{name}' has fired already: nothing to pause.")
+            raise Conflict(f"Schedule '{name}' has fired already: nothing to pause.")
         if info.state != "active":
             return info
         with translate_errors("Cannot pause the schedule"), self._writer.begin() as conn:
@@ -129,11 +129,11 @@ class ScheduleStore:
         else:
             assert info.run_at is not None
             if info.state == "done":
-                raise InvalidInputError(
+                raise Conflict(
                     f"Schedule '{name}' ran once already (it was one-time): add a new one."
                 )
             if info.run_at <= now:
-                raise InvalidInputError(
+                raise Conflict(
                     f"Schedule '{name}' was to run once at {info.run_at.isoformat()}, which has "
                     "passed: remove it and add a new one (or use 'idms schedule run-now')."
                 )

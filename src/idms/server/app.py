@@ -12,13 +12,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, FastAPI
 
 from idms import __version__
-from idms.execution.context import Workspace
 from idms.execution.executors import Executor
 from idms.server.auth import require_token
 from idms.server.context import API_PREFIX, ServerContext
 from idms.server.errors import install_error_handlers
 from idms.server.routes import queries, runs, schedules, templates, triggers
 from idms.server.schemas import ErrorBody
+from idms.workspace import Workspace
 
 DESCRIPTION = """\
 The JSON API of idms: queue and plan jobs, follow runs and download their failed rows, keep

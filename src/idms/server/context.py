@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from idms.config import Settings
-from idms.execution.context import Workspace
 from idms.execution.executors import Executor
+from idms.runs.record import RunStore
 from idms.server.dispatch import dispatch_queued
 from idms.state.queries import QueryStore
-from idms.state.runs import RunStore
 from idms.state.templates import TemplateStore
 from idms.state.tokens import TokenStore
 from idms.targets.base import Target
+from idms.workspace import Workspace
 
 log = logging.getLogger("idms.server")
 
@@ -38,30 +37,23 @@ class ServerContext:
 
     @property
     def runs(self) -> RunStore:
-        return RunStore(self.workspace.suite)
+        return self.workspace.runs
 
     @property
     def templates(self) -> TemplateStore:
-        return TemplateStore(self.workspace.suite)
+        return self.workspace.templates
 
     @property
     def queries(self) -> QueryStore:
-        return QueryStore(self.workspace.suite)
+        return self.workspace.queries
 
     @property
     def tokens(self) -> TokenStore:
-        return TokenStore(self.workspace.suite)
+        return self.workspace.tokens
 
-    @contextmanager
-    def target(self) -> Iterator[Target]:
+    def target(self) -> AbstractContextManager[Target]:
         """The settings' target, opened for one request and closed after it."""
-        from idms.targets.factory import open_target
-
-        target = open_target(self.settings)
-        try:
-            yield target
-        finally:
-            target.close()
+        return self.workspace.target()
 
     def dispatch(self) -> None:
         """Hand the queued runs to the executor now (the loop would within half a second)."""

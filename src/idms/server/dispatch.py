@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from idms.execution.context import Workspace
 from idms.execution.executors import Executor
-from idms.state.runs import RunStore
+from idms.workspace import Workspace
 
 log = logging.getLogger("idms.server")
 
@@ -28,9 +27,8 @@ def dispatch_queued(
     after ``REDISPATCH_AFTER`` seconds; its lease keeps a run handed over twice from running
     twice.
     """
-    runs = RunStore(workspace.suite)
     handed: list[str] = []
-    for run_id in runs.take_undispatched(redispatch_after=redispatch_after):
+    for run_id in workspace.leases.take_undispatched(redispatch_after=redispatch_after):
         try:
             executor.submit(run_id)
         except Exception:

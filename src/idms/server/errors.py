@@ -1,7 +1,8 @@
 """Errors as the API answers them: ``{"error": true, "message": ..., "problems": [...]}``.
 
-Routes raise :class:`ApiError` for HTTP-level refusals (401, 404, 409) and let the library's
-own errors through; the handlers here turn each into its status:
+Routes raise :class:`ApiError` for HTTP-level refusals and let the library's own errors through
+(``NotFound``, ``Conflict`` and the rest of the one error tree); the handlers here turn each into
+its status, once:
 
 | error                                           | status |
 |-------------------------------------------------|--------|
@@ -28,7 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from idms.errors import IdmsError, InvalidInputError, TargetError
+from idms.errors import Conflict, IdmsError, InvalidInputError, NotFound, TargetError
 
 log = logging.getLogger("idms.server")
 
@@ -89,6 +90,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def idms_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, IdmsError)
+        if isinstance(exc, NotFound):
+            return error_response(404, exc.message)
+        if isinstance(exc, Conflict):
+            return error_response(409, exc.message)
         if isinstance(exc, InvalidInputError):
             return error_response(400, headline(exc), problems_of(exc))
         if isinstance(exc, TargetError):

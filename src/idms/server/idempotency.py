@@ -15,12 +15,12 @@ from typing import Annotated
 
 from fastapi import Depends, Header
 
+from idms.runs.record import RunInfo
 from idms.server.auth import require_token
 from idms.server.context import ServerContext
 from idms.server.errors import ApiError, conflict
 from idms.state.models import NAME_LENGTH
 from idms.state.request_keys import PENDING, RequestKeys
-from idms.state.runs import RunInfo
 from idms.state.tokens import TokenInfo
 
 REPLAYED = "Idempotent-Replayed"

@@ -9,19 +9,15 @@ workspace folder) or a saved query.
 
 from __future__ import annotations
 
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from idms.errors import InvalidInputError
-from idms.execution.queue import enqueue_job
-from idms.jobs.assemble import finish_document
-from idms.jobs.model import Job, JobInvalid
-from idms.jobs.runner import prepare_job, run_job
+from idms.jobs.assemble import finish_document, with_params
+from idms.jobs.model import Job
+from idms.runs.record import RunInfo
 from idms.server.context import ServerContext
-from idms.server.lookup import template_or_404
 from idms.server.schemas import PlanOut, RowOut, RunOut
-from idms.state.runs import RunInfo
 
 
 def with_server_input(context: ServerContext, document: dict[str, Any]) -> dict[str, Any]:
@@ -49,52 +45,26 @@ def job_from_template(
     params: dict[str, Any] | None = None,
 ) -> Job:
     """A saved template as a job; ``input_file`` replaces its input, ``params`` fill its query's
-    prompts. An unknown template is a 404."""
-    template_or_404(context, name)
+    prompts. An unknown template is refused (NotFound: 404)."""
+    context.templates.get(name)
     path = server_path(context, input_file) if input_file else None
     job = finish_document({"template": name}, templates=context.templates, input_file=path)
     return with_params(job, params or {})
 
 
-def with_params(job: Job, params: dict[str, Any]) -> Job:
-    """The job with ``params`` merged into its saved query's parameters."""
-    if not params:
-        return job
-    if job.input is None or job.input.query is None:
-        raise JobInvalid(["params: the job reads a file, not a saved query; it has no prompts"])
-    spec = job.input.model_copy(update={"params": {**job.input.params, **params}})
-    return job.model_copy(update={"input": spec})
-
-
-def check_job(context: ServerContext, job: Job) -> None:
-    """Refuse ``job`` (JobInvalid, QueryInvalid...) unless it can run: nothing is written."""
-    with context.target() as target:
-        _, reader = prepare_job(job, target, context.queries)
-        reader.close()
-
-
 def queue_job(context: ServerContext, job: Job, *, trigger: str) -> RunInfo:
     """Check ``job``, record it as a queued run and hand it to the executor."""
-    check_job(context, job)
-    run_id = enqueue_job(context.workspace, job, trigger=trigger)
+    run_id = context.workspace.submit(job, trigger=trigger)
     context.dispatch()
     return context.runs.get(run_id)
 
 
 def plan_job(context: ServerContext, job: Job, *, rows: int) -> PlanOut:
     """Plan ``job`` now (nothing is written): the plan run and its first ``rows`` rows."""
+    report = context.workspace.plan(job)
     runs = context.runs
-    with context.target() as target:
-        report = run_job(
-            job,
-            target=target,
-            runs=runs,
-            plan=True,
-            target_label=context.settings.target,
-            queries=context.queries,
-        )
     info = runs.get(report.run_id)
-    shown = [RowOut.of(r) for r in islice(runs.rows(info.id), rows)]
+    shown = [RowOut.of(r) for r in runs.rows(info.id, limit=rows)]
     return PlanOut(run=RunOut.of(info, context.prefix), rows=shown)
 
 

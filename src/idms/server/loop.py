@@ -24,13 +24,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from idms.execution.context import Workspace
 from idms.execution.executors import Executor
+from idms.runs.record import RunStore
 from idms.schedules import Scheduler
 from idms.server.dispatch import REDISPATCH_AFTER, dispatch_queued
 from idms.state.models import utcnow
 from idms.state.request_keys import RequestKeys
-from idms.state.runs import RunStore
+from idms.workspace import Workspace
 
 log = logging.getLogger("idms.server")
 
@@ -83,7 +83,7 @@ class ServerLoop:
         report = StepReport()
         if self.schedules and schedule:
             report.scheduled = self._guard("schedules", lambda: self._schedule(now), [])
-        report.requeued = self._guard("auto-resume", self.runs.requeue_expired, [])
+        report.requeued = self._guard("auto-resume", self.workspace.leases.requeue_expired, [])
         # The first step hands over every queued run: those a previous server took and never
         # started are this one's now.
         again = 0.0 if not self._started else REDISPATCH_AFTER

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from idms.state.runs import RowResult, RunInfo
+from idms.runs.record import RowResult, RunInfo
 from idms.state.store import display_url
 
 

@@ -28,12 +28,12 @@ import uvicorn
 
 from idms.config import Settings
 from idms.errors import EXIT_FAILED, IdmsError
-from idms.execution.context import Workspace
 from idms.execution.executors import Executor, LocalExecutor
+from idms.runs.status import RunStatus
 from idms.server.app import create_server_app
 from idms.server.context import API_PREFIX
 from idms.server.loop import ServerLoop
-from idms.state.runs import RunStore
+from idms.workspace import Workspace
 
 log = logging.getLogger("idms.server")
 
@@ -138,7 +138,7 @@ def serve(
 def drain(workspace: Workspace, executor: Executor) -> list[str]:
     """Stop the executor: pending runs stay queued, running ones stop after their batch with
     their lease released. The IDs of the runs so stopped."""
-    runs = RunStore(workspace.suite)
+    leases = workspace.leases
     mine = f"{socket.gethostname()}:{os.getpid()}:"
     released: set[str] = set()
     done = threading.Event()
@@ -148,7 +148,7 @@ def drain(workspace: Workspace, executor: Executor) -> list[str]:
         # is released too.
         while True:
             try:
-                released.update(runs.release_leases(mine))
+                released.update(leases.release_leases(mine))
             except IdmsError:
                 log.exception("releasing the leases of the runs in progress failed")
             if done.wait(0.2):
@@ -161,9 +161,9 @@ def drain(workspace: Workspace, executor: Executor) -> list[str]:
     finally:
         done.set()
         releaser.join()
-        released.update(runs.release_leases(mine))
-        runs.expire_released(sorted(released))
-    still = {i for i in released if runs.get(i).status == "running"}
+        released.update(leases.release_leases(mine))
+        leases.expire_released(sorted(released))
+    still = {i for i in released if workspace.runs.get(i).status == RunStatus.RUNNING}
     return sorted(still)
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from idms.db import writer
-from idms.errors import InvalidInputError, suggest
+from idms.errors import InvalidInputError, NotFound, suggest
 from idms.queries.model import SavedQuery, build_query
 from idms.state.models import Query, utcnow
 from idms.state.store import translate_errors
@@ -66,7 +66,7 @@ class QueryStore:
                 names = list(session.scalars(select(Query.name)))
                 close = suggest(name, names)
                 hint = f" Did you mean '{close}'?" if close else ""
-                raise InvalidInputError(f"No query '{name}'.{hint} 'idms query list' shows them.")
+                raise NotFound(f"No query '{name}'.{hint}", hint="'idms query list' shows them.")
             return _info(row)
 
     def find(self, name: str) -> QueryInfo | None:

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from idms.db import writer
-from idms.errors import InvalidInputError, suggest
+from idms.errors import NotFound, suggest
 from idms.state.models import Template, utcnow
 from idms.state.store import translate_errors
 
@@ -60,8 +60,8 @@ class TemplateStore:
                 names = list(session.scalars(select(Template.name)))
                 close = suggest(name, names)
                 hint = f" Did you mean '{close}'?" if close else ""
-                raise InvalidInputError(
-                    f"No template '{name}'.{hint} 'idms template list' shows them."
+                raise NotFound(
+                    f"No template '{name}'.{hint}", hint="'idms template list' shows them."
                 )
             return _info(row)
 

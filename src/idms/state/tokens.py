@@ -18,7 +18,7 @@ from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from idms.db import writer
-from idms.errors import InvalidInputError, suggest
+from idms.errors import InvalidInputError, NotFound, suggest
 from idms.state.models import NAME_LENGTH, ApiToken, utcnow
 from idms.state.store import translate_errors
 
@@ -102,7 +102,7 @@ class TokenStore:
                 names = list(conn.execute(select(ApiToken.name)).scalars())
                 close = suggest(name, names)
                 hint = f" Did you mean '{close}'?" if close else ""
-                raise InvalidInputError(f"No token '{name}'.{hint} 'idms token list' shows them.")
+                raise NotFound(f"No token '{name}'.{hint}", hint="'idms token list' shows them.")
             if row[0] is not None:
                 return False
             conn.execute(update(ApiToken).where(ApiToken.name == name).values(revoked_at=utcnow()))

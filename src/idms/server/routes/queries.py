@@ -15,7 +15,6 @@ from starlette.responses import JSONResponse, Response
 from idms.queries.compile import compile_query
 from idms.queries.model import build_query
 from idms.server.auth import Context
-from idms.server.lookup import query_or_404
 from idms.server.schemas import Deleted, ErrorBody, PromptOut, QueryOut, QueryRows
 from idms.state.queries import QueryInfo
 
@@ -65,7 +64,7 @@ def list_queries(context: Context) -> Response:
     responses={404: {"model": ErrorBody}},
 )
 def get_query(context: Context, name: str) -> Response:
-    return _json(query_out(query_or_404(context, name)))
+    return _json(query_out(context.queries.get(name)))
 
 
 @router.put(
@@ -105,7 +104,7 @@ def put_query(
     responses={404: {"model": ErrorBody}},
 )
 def delete_query(context: Context, name: str) -> Deleted:
-    query_or_404(context, name)
+    context.queries.get(name)
     context.queries.delete(name)
     return Deleted(deleted=name)
 
@@ -123,7 +122,7 @@ def query_rows(
     limit: Annotated[int, Query(ge=1, le=10000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> QueryRows:
-    info = query_or_404(context, name)
+    info = context.queries.get(name)
     params = {
         key[len(PARAM_PREFIX) :]: value
         for key, value in request.query_params.multi_items()

@@ -11,15 +11,13 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
-from idms.jobs.outcomes import Outcome, RunStatus
+from idms.runs.status import JOB_KINDS, Outcome, RunStatus
 from idms.server.auth import Context
-from idms.server.errors import conflict, not_found
+from idms.server.errors import not_found
 from idms.server.idempotency import Caller, IdempotencyKey, queue_once
 from idms.server.jobs import job_from_document, plan_job, queue_job
-from idms.server.lookup import run_or_404
 from idms.server.schemas import ErrorBody, PlanOut, RowOut, RowsPage, RunOut, RunSummary
 from idms.server.urls import absolute, polling_headers
-from idms.state.runs import JOB_KINDS
 
 router = APIRouter(tags=["runs"])
 
@@ -103,7 +101,7 @@ def list_runs(
     responses={404: {"model": ErrorBody}},
 )
 def get_run(context: Context, run_id: str) -> RunOut:
-    return RunOut.of(run_or_404(context, run_id), context.prefix)
+    return RunOut.of(context.runs.get(run_id), context.prefix)
 
 
 @router.get(
@@ -121,7 +119,7 @@ def get_run(context: Context, run_id: str) -> RunOut:
     },
 )
 def run_status(context: Context, request: Request, run_id: str) -> Response:
-    info = run_or_404(context, run_id)
+    info = context.runs.get(run_id)
     body = RunSummary.of(info).model_dump(mode="json")
     if info.finished:
         return JSONResponse(body)
@@ -144,7 +142,7 @@ def run_rows(
     limit: Annotated[int, Query(ge=1, le=10000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> RowsPage:
-    info = run_or_404(context, run_id)
+    info = context.runs.get(run_id)
     wanted = [o.value for o in outcome] if outcome else None
     runs = context.runs
     keys = wanted or [o.value for o in Outcome]
@@ -169,7 +167,7 @@ def run_errors(context: Context, run_id: str, extension: str) -> Response:
         raise not_found(
             f"The failed rows come as errors.csv or errors.xlsx, not errors.{extension}"
         )
-    info = run_or_404(context, run_id)
+    info = context.runs.get(run_id)
     if info.kind not in JOB_KINDS:
         raise not_found(f"Run {info.id} is an undo: it has no input rows to write back.")
     if not info.counts["errors"]:
@@ -191,11 +189,7 @@ def run_errors(context: Context, run_id: str, extension: str) -> Response:
     responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}},
 )
 def cancel_run(context: Context, run_id: str) -> RunOut:
-    info = run_or_404(context, run_id)
-    if info.finished:
-        raise conflict(f"Run {info.id} has finished ({info.status}): there is nothing to cancel.")
-    context.runs.request_cancel(info.id)
-    return RunOut.of(context.runs.get(info.id), context.prefix)
+    return RunOut.of(context.workspace.cancel(run_id), context.prefix)
 
 
 @router.post(
@@ -206,23 +200,9 @@ def cancel_run(context: Context, run_id: str) -> RunOut:
     responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}},
 )
 def resume_run(context: Context, request: Request, run_id: str) -> Response:
-    info = run_or_404(context, run_id)
-    if info.finished:
-        raise conflict(f"Run {info.id} has finished ({info.status}): there is nothing to resume.")
-    if info.sealed_job is None:
-        raise conflict(f"Run {info.id} was not recorded as resumable: run the job again.")
-    runs = context.runs
-    if info.status == "running":
-        runs.requeue_expired()
-        info = runs.get(info.id)
-        if info.status == "running":
-            until = info.lease_expires_at.isoformat() if info.lease_expires_at else "?"
-            raise conflict(
-                f"Run {info.id} is running ({info.lease_owner}, lease until {until}); if its "
-                "process is gone, it is resumed once the lease expires."
-            )
+    info = context.workspace.requeue(run_id)
     context.dispatch()
-    out = RunOut.of(runs.get(info.id), context.prefix)
+    out = RunOut.of(context.runs.get(info.id), context.prefix)
     return JSONResponse(
         out.model_dump(mode="json"),
         status_code=202,
@@ -243,21 +223,7 @@ def undo(
         bool, Query(description="Undo records changed since the run too (their changes are lost)")
     ] = False,
 ) -> RunOut:
-    from idms.jobs.undo import undo_run
-
-    info = run_or_404(context, run_id)
-    if not info.finished:
-        raise conflict(f"Run {info.id} is {info.status}: undo it once it has ended.")
-    if info.undone_by:
-        raise conflict(f"Run {info.id} was already undone by run {info.undone_by}.")
-    with context.target() as target:
-        report = undo_run(
-            info.id,
-            target=target,
-            runs=context.runs,
-            force=force,
-            target_label=context.settings.target,
-        )
+    report = context.workspace.undo(run_id, force=force)
     return RunOut.of(context.runs.get(report.run_id), context.prefix)
 
 

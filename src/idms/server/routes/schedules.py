@@ -18,11 +18,10 @@ from starlette.responses import JSONResponse, Response
 from idms.errors import InvalidInputError
 from idms.jobs.compile import compile_without_input
 from idms.jobs.model import Job
-from idms.schedules import ScheduleInfo, Scheduler, ScheduleStore, define_schedule, next_times
+from idms.schedules import ScheduleInfo, ScheduleStore, define_schedule, next_times
 from idms.server.auth import Context
 from idms.server.context import ServerContext
-from idms.server.errors import conflict, not_found
-from idms.server.jobs import check_job, server_path, with_server_input
+from idms.server.jobs import server_path, with_server_input
 from idms.server.schemas import Deleted, ErrorBody, RunOut
 from idms.server.urls import absolute
 
@@ -84,13 +83,6 @@ def schedule_out(info: ScheduleInfo) -> ScheduleOut:
     return ScheduleOut.model_validate(info.to_dict())
 
 
-def schedule_or_404(context: ServerContext, name: str) -> ScheduleInfo:
-    try:
-        return ScheduleStore(context.workspace.suite).get(name)
-    except InvalidInputError as exc:
-        raise not_found(exc.message.replace(" 'idms schedule list' shows them.", "")) from None
-
-
 @router.get("/schedules", response_model=list[ScheduleOut], summary="Every schedule")
 def list_schedules(context: Context) -> list[ScheduleOut]:
     return [schedule_out(s) for s in ScheduleStore(context.workspace.suite).list()]
@@ -103,7 +95,7 @@ def list_schedules(context: Context) -> list[ScheduleOut]:
     responses={404: {"model": ErrorBody}},
 )
 def get_schedule(context: Context, name: str) -> ScheduleOut:
-    return schedule_out(schedule_or_404(context, name))
+    return schedule_out(context.workspace.schedules.get(name))
 
 
 @router.post(
@@ -161,7 +153,7 @@ def add_schedule(
     responses={404: {"model": ErrorBody}},
 )
 def remove_schedule(context: Context, name: str) -> Deleted:
-    schedule_or_404(context, name)
+    context.workspace.schedules.get(name)
     info = ScheduleStore(context.workspace.suite).remove(name)
     if info.job_file and Path(info.job_file).parent == _jobs_folder(context):
         Path(info.job_file).unlink(missing_ok=True)  # the document it was added with
@@ -175,11 +167,8 @@ def remove_schedule(context: Context, name: str) -> Deleted:
     responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}},
 )
 def pause_schedule(context: Context, name: str) -> ScheduleOut:
-    schedule_or_404(context, name)
-    try:
-        return schedule_out(ScheduleStore(context.workspace.suite).pause(name))
-    except InvalidInputError as exc:
-        raise conflict(exc.message) from None
+    context.workspace.schedules.get(name)
+    return schedule_out(context.workspace.schedules.pause(name))
 
 
 @router.post(
@@ -189,11 +178,8 @@ def pause_schedule(context: Context, name: str) -> ScheduleOut:
     responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}},
 )
 def resume_schedule(context: Context, name: str) -> ScheduleOut:
-    schedule_or_404(context, name)
-    try:
-        return schedule_out(ScheduleStore(context.workspace.suite).resume(name))
-    except InvalidInputError as exc:
-        raise conflict(exc.message) from None
+    context.workspace.schedules.get(name)
+    return schedule_out(context.workspace.schedules.resume(name))
 
 
 @router.post(
@@ -204,11 +190,9 @@ def resume_schedule(context: Context, name: str) -> ScheduleOut:
     responses={404: {"model": ErrorBody}},
 )
 def run_schedule_now(context: Context, request: Request, name: str) -> Response:
-    schedule_or_404(context, name)
-    # run_now only queues; the leader election is for tick, which this scheduler never does.
-    run_id = Scheduler(context.workspace, elect=False).run_now(name)
+    info = context.workspace.run_schedule_now(name, wait=False)
     context.dispatch()
-    out = RunOut.of(context.runs.get(run_id), context.prefix)
+    out = RunOut.of(info, context.prefix)
     return JSONResponse(
         out.model_dump(mode="json"),
         status_code=202,
@@ -225,7 +209,7 @@ def run_schedule_now(context: Context, request: Request, name: str) -> Response:
 def next_fire_times(
     context: Context, name: str, count: Annotated[int, Query(ge=1, le=100)] = 5
 ) -> NextTimes:
-    info = schedule_or_404(context, name)
+    info = context.workspace.schedules.get(name)
     return NextTimes(name=info.name, times=next_times(info, count))
 
 
@@ -237,7 +221,7 @@ def _check(context: ServerContext, job: Job) -> None:
         with context.target() as target:
             compile_without_input(job, target)
         return
-    check_job(context, job)
+    context.workspace.check(job)
 
 
 def _job_document_file(context: ServerContext, name: str, document: dict[str, Any]) -> Path:

@@ -10,13 +10,12 @@ from starlette.responses import JSONResponse, Response
 
 from idms.jobs.compile import compile_without_input
 from idms.jobs.model import build_job
+from idms.runs.record import RunInfo
 from idms.server.auth import Context
 from idms.server.idempotency import Caller, IdempotencyKey, queue_once
 from idms.server.jobs import job_from_template, queue_job
-from idms.server.lookup import template_or_404
 from idms.server.schemas import Deleted, ErrorBody, RunOut, TemplateOut, TemplateRunRequest
 from idms.server.urls import absolute
-from idms.state.runs import RunInfo
 from idms.state.templates import TemplateInfo
 
 router = APIRouter(tags=["templates"])
@@ -57,7 +56,7 @@ def list_templates(context: Context) -> list[TemplateOut]:
     responses={404: {"model": ErrorBody}},
 )
 def get_template(context: Context, name: str) -> TemplateOut:
-    return template_out(template_or_404(context, name))
+    return template_out(context.templates.get(name))
 
 
 @router.put(
@@ -100,7 +99,7 @@ def put_template(
     responses={404: {"model": ErrorBody}},
 )
 def delete_template(context: Context, name: str) -> Deleted:
-    template_or_404(context, name)
+    context.templates.get(name)
     context.templates.delete(name)
     return Deleted(deleted=name)
 

@@ -20,13 +20,13 @@ from pydantic import ConfigDict
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from idms.runs.record import RunInfo
 from idms.server.auth import Context
 from idms.server.context import ServerContext
 from idms.server.idempotency import Caller, IdempotencyKey, queue_once
 from idms.server.jobs import job_from_template, queue_job
 from idms.server.schemas import ErrorBody, HookAnswer, RunSummary, TemplateRunRequest
 from idms.server.urls import polling_headers
-from idms.state.runs import RunInfo
 
 router = APIRouter(tags=["triggers"])
 TRIGGER = "trigger"

@@ -1,5 +1,7 @@
 """Runs and their row results in the suite database: the record a run leaves behind.
 
+The lease and queue protocol (who carries a run on) is :mod:`idms.runs.leases`.
+
 Row results are written a batch at a time with executemany; they are read back in order (for
 reports and error files) or in reverse (for undo). Values are stored as JSON: dates as ISO text,
 decimals as text, multi-select values as lists; readers turn them back with the field types.
@@ -16,29 +18,16 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from idms.bulk import execute_many
 from idms.db import writer
-from idms.errors import InvalidInputError
+from idms.errors import InvalidInputError, NotFound
 from idms.jsontext import compact
+from idms.runs.status import COUNT_KEYS, JOB_KINDS, TERMINAL, RunStatus, exit_code_for
 from idms.state.models import Run, RunRow, RunStage, utcnow
 from idms.state.store import translate_errors
-
-# Runs of a job (rows in, outcomes out): from a file (import) or from a saved query (update).
-JOB_KINDS = frozenset({"import", "update"})
-TERMINAL = frozenset({"succeeded", "completed_with_errors", "failed", "cancelled", "planned"})
-RELEASED = "(released)"  # the lease owner of a run whose process let go of it
-OUTCOMES = ("inserted", "updated", "unchanged", "deleted", "skipped", "error")
-COUNT_OF = {
-    "inserted": "inserted",
-    "updated": "updated",
-    "unchanged": "unchanged",
-    "deleted": "deleted",
-    "skipped": "skipped",
-    "error": "errors",
-}
 
 
 def _default(value: Any) -> Any:
@@ -119,8 +108,20 @@ class RunInfo:
         return self.status in TERMINAL
 
     @property
+    def undoable(self) -> bool:
+        """Whether undo can take this run: a job run that wrote, not undone yet, ended."""
+        return (
+            self.kind in JOB_KINDS and not self.plan_only and not self.undone_by and self.finished
+        )
+
+    @property
     def rows(self) -> int:
         return self.counts["rows"]
+
+    @property
+    def exit_code(self) -> int:
+        """The command line's exit code for the run as it stands (see ``exit_code_for``)."""
+        return exit_code_for(self.status, self.counts["errors"])
 
     def summary(self) -> dict[str, Any]:
         """The INTERFACES.md ``--json`` object."""
@@ -133,54 +134,11 @@ class RunStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def create(
-        self,
-        *,
-        kind: str,
-        name: str,
-        source: str,
-        action: str,
-        target: str,
-        platform: str,
-        plan_only: bool,
-        job: Mapping[str, Any],
-        columns: Sequence[str] = (),
-        detected: Mapping[str, Any] | None = None,
-        undo_of: str | None = None,
-        status: str = "running",
-        owner: str | None = None,
-        lease_seconds: float = 60.0,
-        trigger: str = "cli",
-        schedule_id: str | None = None,
-        sealed_job: str | None = None,
-        input_ref: Mapping[str, Any] | None = None,
-        run_id: str | None = None,
-        connection: Connection | None = None,
-    ) -> str:
-        """Record a new run: ``running`` (held by ``owner``, its lease renewed while it works)
-        or ``queued`` (for an executor to claim). With ``connection``, the run is recorded in
-        that connection's transaction (the scheduler's, with the schedule it advances)."""
-        values = run_values(
-            kind=kind,
-            name=name,
-            source=source,
-            action=action,
-            target=target,
-            platform=platform,
-            plan_only=plan_only,
-            job=job,
-            columns=columns,
-            detected=detected,
-            undo_of=undo_of,
-            status=status,
-            owner=owner,
-            lease_seconds=lease_seconds,
-            trigger=trigger,
-            schedule_id=schedule_id,
-            sealed_job=sealed_job,
-            input_ref=input_ref,
-            run_id=run_id,
-        )
+    def create(self, run: NewRun, *, connection: Connection | None = None) -> str:
+        """Record a new run: ``running`` (held by ``run.owner``, its lease renewed while it
+        works) or ``queued`` (for an executor to claim). With ``connection``, the run is recorded
+        in that connection's transaction (the scheduler's, with the schedule it advances)."""
+        values = run.values()
         with (
             translate_errors("Cannot record the run"),
             _transaction(self.engine, connection) as conn,
@@ -190,11 +148,11 @@ class RunStore:
         return str(values["id"])
 
     def create_many(
-        self, runs: Sequence[Mapping[str, Any]], *, connection: Connection | None = None
+        self, runs: Sequence[NewRun], *, connection: Connection | None = None
     ) -> list[str]:
-        """Record several runs with one statement (the scheduler's batches); each is given as
-        :meth:`create`'s keyword arguments. Returns their IDs, in order."""
-        values = [run_values(**run) for run in runs]
+        """Record several runs with one statement (the scheduler's batches). Returns their
+        IDs, in order."""
+        values = [run.values() for run in runs]
         if values:
             with (
                 translate_errors("Cannot record the runs"),
@@ -203,48 +161,7 @@ class RunStore:
                 execute_many(conn, ("insert", "runs"), insert(Run), values)
         return [str(v["id"]) for v in values]
 
-    def _any(self, stmt: Select[Any]) -> bool:
-        with translate_errors("Cannot read the runs"), self.engine.connect() as conn:
-            return conn.execute(stmt.limit(1)).first() is not None
-
-    # ---- durable runs: lease, heartbeat, checkpoint, stage -------------------------------------
-
-    def claim(self, run_id: str, owner: str, lease_seconds: float) -> bool:
-        """Take a run to execute: a queued one, or a running one whose lease has expired (its
-        process died). False when someone else holds it or it has finished."""
-        now = utcnow()
-        with translate_errors("Cannot claim the run"), self.engine.begin() as conn:
-            claimed = conn.execute(
-                update(Run)
-                .where(
-                    Run.id == run_id,
-                    or_(
-                        Run.status == "queued",
-                        (Run.status == "running")
-                        & or_(Run.lease_expires_at.is_(None), Run.lease_expires_at < now),
-                    ),
-                )
-                .values(
-                    status="running",
-                    lease_owner=owner,
-                    lease_expires_at=now + timedelta(seconds=lease_seconds),
-                    heartbeat_at=now,
-                    attempts=Run.attempts + 1,
-                    started_at=func.coalesce(Run.started_at, now),
-                )
-            ).rowcount
-        return bool(claimed)
-
-    def heartbeat(self, run_id: str, owner: str, lease_seconds: float) -> bool:
-        """Renew ``owner``'s lease; False when the lease is no longer its own."""
-        now = utcnow()
-        with translate_errors("Cannot renew the run's lease"), self.engine.begin() as conn:
-            renewed = conn.execute(
-                update(Run)
-                .where(Run.id == run_id, Run.lease_owner == owner, Run.status == "running")
-                .values(lease_expires_at=now + timedelta(seconds=lease_seconds), heartbeat_at=now)
-            ).rowcount
-        return bool(renewed)
+    # ---- checkpoint and stage (durable runs) -------------------------------------------------
 
     def record_batch(
         self,
@@ -291,124 +208,6 @@ class RunStore:
                 select(func.max(RunRow.seq)).where(RunRow.run_id == run_id)
             ).scalar()
         return int(value or 0)
-
-    def request_cancel(self, run_id: str) -> str:
-        """Cancel a run: a queued one at once, a running one between two batches. Returns the
-        run's status afterwards."""
-        now = utcnow()
-        with translate_errors("Cannot cancel the run"), self.engine.begin() as conn:
-            conn.execute(
-                update(Run)
-                .where(Run.id == run_id, Run.status == "queued")
-                .values(
-                    status="cancelled",
-                    finished_at=now,
-                    message="Cancelled before it started.",
-                    cancel_requested=True,
-                )
-            )
-            conn.execute(
-                update(Run)
-                .where(Run.id == run_id, Run.status == "running")
-                .values(cancel_requested=True)
-            )
-            status = conn.execute(select(Run.status).where(Run.id == run_id)).scalar()
-        return str(status)
-
-    def is_cancel_requested(self, run_id: str) -> bool:
-        with self.engine.connect() as conn:
-            flag = conn.execute(select(Run.cancel_requested).where(Run.id == run_id)).scalar()
-        return bool(flag)
-
-    def release_leases(self, owner_prefix: str) -> list[str]:
-        """Give up the leases of running runs whose owner starts with ``owner_prefix`` (a
-        process shutting down). Each run stops after the batch it is writing (its lease no
-        longer renews); the lease still runs to its end, so nobody takes the run over while
-        that batch is written. :meth:`expire_released` then lets them lapse at once."""
-        owned = Run.lease_owner.startswith(owner_prefix, autoescape=True)
-        with translate_errors("Cannot release the leases"), writer(self.engine).begin() as conn:
-            ids = [
-                str(i)
-                for i in conn.execute(
-                    select(Run.id).where(Run.status == "running", owned)
-                ).scalars()
-            ]
-            if ids:
-                conn.execute(
-                    update(Run)
-                    .where(Run.id.in_(ids), Run.status == "running", owned)
-                    .values(lease_owner=RELEASED)
-                )
-        return ids
-
-    def expire_released(self, run_ids: Sequence[str]) -> None:
-        """End the released leases of ``run_ids`` now: the runs (still ``running``, their
-        writers stopped) are resumed from their checkpoint by the next ``requeue_expired``."""
-        if not run_ids:
-            return
-        past = utcnow() - timedelta(seconds=1)
-        with translate_errors("Cannot release the leases"), self.engine.begin() as conn:
-            conn.execute(
-                update(Run)
-                .where(
-                    Run.id.in_(list(run_ids)), Run.status == "running", Run.lease_owner == RELEASED
-                )
-                .values(lease_owner=None, lease_expires_at=past)
-            )
-
-    def requeue_expired(self) -> list[str]:
-        """Runs whose process died (lease expired while running): queued again, to be resumed
-        from their checkpoint by whoever claims them next."""
-        now = utcnow()
-        expired = select(Run.id).where(
-            Run.status == "running",
-            Run.plan_only.is_(False),
-            Run.sealed_job.is_not(None),
-            Run.lease_expires_at < now,
-        )
-        if not self._any(expired):  # the usual case, without taking the write lock
-            return []
-        with translate_errors("Cannot requeue runs"), writer(self.engine).begin() as conn:
-            ids = [str(i) for i in conn.execute(expired).scalars()]
-            if ids:
-                conn.execute(
-                    update(Run)
-                    .where(Run.id.in_(ids), Run.status == "running", Run.lease_expires_at < now)
-                    .values(
-                        status="queued", lease_owner=None, lease_expires_at=None, dispatched_at=None
-                    )
-                )
-        return ids
-
-    def take_undispatched(self, *, redispatch_after: float = 300.0, limit: int = 100) -> list[str]:
-        """Queued runs not yet handed to an executor (or handed over ``redispatch_after``
-        seconds ago and still not claimed: a lost message), marked as handed over now."""
-        now = utcnow()
-        stale = now - timedelta(seconds=redispatch_after)
-        waiting = (
-            select(Run.id)
-            .where(
-                Run.status == "queued",
-                or_(Run.dispatched_at.is_(None), Run.dispatched_at < stale),
-            )
-            .order_by(Run.queued_at, Run.created_at)
-            .limit(limit)
-        )
-        if not self._any(waiting):  # the usual case, without taking the write lock
-            return []
-        with translate_errors("Cannot dispatch runs"), writer(self.engine).begin() as conn:
-            ids = [str(i) for i in conn.execute(waiting).scalars()]
-            if ids:
-                conn.execute(
-                    update(Run)
-                    .where(
-                        Run.id.in_(ids),
-                        Run.status == "queued",
-                        or_(Run.dispatched_at.is_(None), Run.dispatched_at < stale),
-                    )
-                    .values(dispatched_at=now)
-                )
-        return ids
 
     def prune(self, *, max_age_days: int | None, max_count: int | None) -> int:
         """Delete finished runs older than ``max_age_days`` or beyond the newest ``max_count``
@@ -499,7 +298,7 @@ class RunStore:
                 conn.execute(select(Run.id).where(Run.id.startswith(ref, autoescape=True)).limit(2))
             )
         if not ref or not ids:
-            raise InvalidInputError(f"No run '{ref}'. 'idms runs list' shows the runs.")
+            raise NotFound(f"No run '{ref}'.", hint="'idms runs list' shows the runs.")
         if len(ids) > 1:
             raise InvalidInputError(f"'{ref}' starts more than one run ID; give more of it.")
         return str(ids[0][0])
@@ -563,66 +362,71 @@ class RunStore:
             return {str(o): int(n) for o, n in rows}
 
 
-def run_values(
-    *,
-    kind: str,
-    name: str,
-    source: str,
-    action: str,
-    target: str,
-    platform: str,
-    plan_only: bool,
-    job: Mapping[str, Any] | str,
-    columns: Sequence[str] = (),
-    detected: Mapping[str, Any] | None = None,
-    undo_of: str | None = None,
-    status: str = "running",
-    owner: str | None = None,
-    lease_seconds: float = 60.0,
-    trigger: str = "cli",
-    schedule_id: str | None = None,
-    sealed_job: str | None = None,
-    input_ref: Mapping[str, Any] | str | None = None,
-    run_id: str | None = None,
-) -> dict[str, Any]:
-    """The ``runs`` row of a new run (see :meth:`RunStore.create`). ``job`` and ``input_ref``
-    may come as their JSON text already (the scheduler builds a schedule's once)."""
-    now = utcnow()
-    running = status == "running"
-    return {
-        "id": run_id or new_run_id(),
-        "kind": kind,
-        "name": name,
-        "source": source,
-        "action": action,
-        "target": target,
-        "platform": platform,
-        "status": status,
-        "plan_only": plan_only,
-        "created_at": now,
-        "queued_at": now,
-        "started_at": now if running else None,
-        "job": job if isinstance(job, str) else dumps(dict(job)),
-        "columns": dumps(list(columns)),
-        "detected": dumps(dict(detected or {})),
-        "undo_of": undo_of,
-        "trigger": trigger,
-        "schedule_id": schedule_id,
-        "sealed_job": sealed_job,
-        "input_ref": (
-            input_ref if isinstance(input_ref, str) or input_ref is None else dumps(dict(input_ref))
-        ),
-        "lease_owner": owner if running else None,
-        "lease_expires_at": now + timedelta(seconds=lease_seconds) if running else None,
-        "heartbeat_at": now if running else None,
-        "attempts": 1 if running else 0,
-        # Every column with a default, given: the insert then covers every bind and runs at
-        # driver speed (bulk.execute_many).
-        **dict.fromkeys(("rows", "inserted", "updated", "unchanged", "deleted", "skipped"), 0),
-        "errors": 0,
-        "checkpoint_rows": 0,
-        "cancel_requested": False,
-    }
+@dataclass
+class NewRun:
+    """A run about to be recorded (:meth:`RunStore.create`). ``job`` and ``input_ref`` may come
+    as their JSON text already (the scheduler builds a schedule's once)."""
+
+    kind: str
+    name: str
+    source: str
+    action: str
+    target: str
+    platform: str
+    job: Mapping[str, Any] | str
+    plan_only: bool = False
+    columns: Sequence[str] = ()
+    detected: Mapping[str, Any] | None = None
+    undo_of: str | None = None
+    status: str = RunStatus.RUNNING
+    owner: str | None = None
+    lease_seconds: float = 60.0
+    trigger: str = "cli"
+    schedule_id: str | None = None
+    sealed_job: str | None = field(default=None, repr=False)
+    input_ref: Mapping[str, Any] | str | None = None
+    run_id: str = field(default_factory=lambda: new_run_id())
+
+    def values(self) -> dict[str, Any]:
+        """The ``runs`` row of this run."""
+        now = utcnow()
+        running = self.status == RunStatus.RUNNING
+        input_ref = self.input_ref
+        return {
+            "id": self.run_id,
+            "kind": str(self.kind),
+            "name": self.name,
+            "source": self.source,
+            "action": self.action,
+            "target": self.target,
+            "platform": self.platform,
+            "status": str(self.status),
+            "plan_only": self.plan_only,
+            "created_at": now,
+            "queued_at": now,
+            "started_at": now if running else None,
+            "job": self.job if isinstance(self.job, str) else dumps(dict(self.job)),
+            "columns": dumps(list(self.columns)),
+            "detected": dumps(dict(self.detected or {})),
+            "undo_of": self.undo_of,
+            "trigger": self.trigger,
+            "schedule_id": self.schedule_id,
+            "sealed_job": self.sealed_job,
+            "input_ref": (
+                input_ref
+                if isinstance(input_ref, str) or input_ref is None
+                else dumps(dict(input_ref))
+            ),
+            "lease_owner": self.owner if running else None,
+            "lease_expires_at": now + timedelta(seconds=self.lease_seconds) if running else None,
+            "heartbeat_at": now if running else None,
+            "attempts": 1 if running else 0,
+            # Every column with a default, given: the insert then covers every bind and runs at
+            # driver speed (bulk.execute_many).
+            **dict.fromkeys(("rows", *COUNT_KEYS), 0),
+            "checkpoint_rows": 0,
+            "cancel_requested": False,
+        }
 
 
 @contextmanager
@@ -657,15 +461,7 @@ def _row_params(run_id: str, r: RowResult) -> dict[str, Any]:
 
 
 def _info(run: Run) -> RunInfo:
-    counts = {
-        "rows": run.rows,
-        "inserted": run.inserted,
-        "updated": run.updated,
-        "unchanged": run.unchanged,
-        "deleted": run.deleted,
-        "skipped": run.skipped,
-        "errors": run.errors,
-    }
+    counts = {key: int(getattr(run, key)) for key in ("rows", *COUNT_KEYS)}
     return RunInfo(
         id=run.id,
         kind=run.kind,

@@ -1,4 +1,4 @@
-"""Queued runs: a job recorded now, to be run by an executor (``execute.py``).
+"""Queued runs: a job recorded now, to be run by an executor (:mod:`idms.execution`).
 
 The job is sealed with the run (it may hold a password constant), and its input file is copied
 (``runs/inputs``, one copy per version of a file), so that what runs later, or resumes after a
@@ -11,44 +11,47 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from stat import S_ISREG as stat_is_file
-from typing import Any
 
 from idms.errors import UnknownSourceError
-from idms.execution.context import Workspace
 from idms.jobs.durable import file_identity
 from idms.jobs.model import Job
-from idms.jobs.rows import MASK
+from idms.jobs.prepare import SPOOL_NAME, PreparedJob, new_run
+from idms.runs.context import RunContext
+from idms.runs.record import NewRun, RunStore, new_run_id
+from idms.runs.status import RunStatus
 from idms.sources.catalog import BUILTIN_SOURCES
 from idms.sources.model import SourceDef
 from idms.sources.registry import resolve_source
-from idms.state.runs import RunStore, new_run_id
 
 
 def enqueue_job(
-    workspace: Workspace,
+    context: RunContext,
     job: Job,
     *,
     trigger: str,
     schedule_id: str | None = None,
     target: str | None = None,
     platform: str | None = None,
+    prepared: PreparedJob | None = None,
 ) -> str:
     """Record ``job`` as a queued run on ``target`` (default: the settings' target)."""
     run = queued_run(
-        workspace,
+        context,
         job,
         trigger=trigger,
         schedule_id=schedule_id,
         target=target,
         platform=platform,
+        prepared=prepared,
     )
-    return RunStore(workspace.suite).create(**run)
+    return RunStore(context.suite).create(run)
 
 
 def queued_run(
-    workspace: Workspace,
+    context: RunContext,
     job: Job,
     *,
     trigger: str,
@@ -56,49 +59,47 @@ def queued_run(
     target: str | None = None,
     platform: str | None = None,
     run_id: str | None = None,
-) -> dict[str, Any]:
-    """What :func:`enqueue_job` records, as :meth:`RunStore.create`'s keyword arguments: the
-    input file is copied into the run's folder now and the job sealed; nothing is recorded yet
-    (the scheduler records a batch of them with :meth:`RunStore.create_many`)."""
-    settings = workspace.settings
+    prepared: PreparedJob | None = None,
+) -> NewRun:
+    """What :func:`enqueue_job` records: the input file is copied into the runs folder now and
+    the job sealed; nothing is recorded yet (the scheduler records a batch of them with
+    :meth:`RunStore.create_many`). ``prepared`` is the job as checked, when it was."""
+    settings = context.settings
     run_id = run_id or new_run_id()
-    folder = workspace.runs_folder / run_id
     spec = job.input
     input_ref: dict[str, object] | None = None
     if spec is not None and spec.file is not None:
-        copy = input_copy(workspace.runs_folder, spec.file)
+        copy = input_copy(context.runs_folder, spec.file)
         if copy is not None:
             job = job.model_copy(update={"input": spec.model_copy(update={"file": str(copy)})})
             input_ref = file_identity(copy)
         # A missing file is left as it is: the run fails when it starts, saying so.
     elif spec is not None and spec.query is not None:
-        input_ref = {"kind": "query", "spool": str(folder / "input.rows")}
-    kind = "update" if spec is not None and spec.query is not None else "import"
-    document = job.model_dump(mode="json", exclude_none=True)
-    try:
-        source: SourceDef | None = resolve_source(job.source, BUILTIN_SOURCES)
-    except UnknownSourceError:
-        source = None  # a panel: panels have no secret fields
-    for mapping in document.get("mappings", []):
-        field = source.find_field(str(mapping.get("field", ""))) if source is not None else None
-        if "value" in mapping and field is not None and field.secret:
-            mapping["value"] = MASK
-    return {
-        "run_id": run_id,
-        "kind": kind,
-        "name": job.name,
-        "source": job.source,
-        "action": job.action.value,
-        "target": target or settings.target,
-        "platform": platform or settings.platform.value,
-        "plan_only": False,
-        "job": document,
-        "status": "queued",
-        "trigger": trigger,
-        "schedule_id": schedule_id,
-        "sealed_job": workspace.box.encrypt(job.model_dump_json(exclude_unset=True)),
-        "input_ref": input_ref,
-    }
+        input_ref = {"kind": "query", "spool": str(context.runs_folder / run_id / SPOOL_NAME)}
+    source: SourceDef | None
+    if prepared is not None:
+        source = prepared.compiled.source
+    else:
+        try:
+            source = resolve_source(job.source, BUILTIN_SOURCES)
+        except UnknownSourceError:
+            source = None  # a panel: panels have no secret fields
+    record = new_run(
+        job,
+        source=source,
+        target=target or settings.target,
+        platform=platform or settings.platform.value,
+    )
+    return replace(
+        record,
+        source=job.source,
+        run_id=run_id,
+        status=RunStatus.QUEUED,
+        trigger=trigger,
+        schedule_id=schedule_id,
+        sealed_job=context.box.encrypt(job.model_dump_json(exclude_unset=True)),
+        input_ref=input_ref,
+    )
 
 
 def input_copy(runs_folder: Path, source: str) -> Path | None:

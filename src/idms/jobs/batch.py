@@ -1,0 +1,377 @@
+"""One batch of a run: map -> decide -> plan or apply -> record.
+
+:class:`BatchEngine` holds a run's state between batches (counts, write order, what a plan has
+already decided) and carries each batch through the steps every run shares; the loop that feeds
+it batches, and starts, resumes and finishes runs, is :mod:`idms.jobs.runner`.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator, Sequence
+from contextlib import nullcontext
+from dataclasses import replace
+from typing import Any
+
+from idms.gcpause import gc_paused
+from idms.jobs.compile import CompiledJob
+from idms.jobs.decide import decide_batch, match_key
+from idms.jobs.durable import StagedBatch, reconcile, results_in_order
+from idms.jobs.mapping import NOT_GIVEN, MappingError
+from idms.jobs.readers import InputRow
+from idms.jobs.rows import MASK, WorkRow
+from idms.runs.durable import Durable
+from idms.runs.record import RowResult, RunStore
+from idms.runs.status import Counts, Outcome
+from idms.sources.model import Action
+from idms.targets.base import ApplyOptions, ApplyResult, Change, ChangeKind, Record, Target
+
+KIND = {"insert": ChangeKind.INSERT, "update": ChangeKind.UPDATE, "delete": ChangeKind.DELETE}
+DONE = {"insert": Outcome.INSERTED, "update": Outcome.UPDATED, "delete": Outcome.DELETED}
+
+
+class BatchEngine:
+    """The per-run state: counts, write order, and what a plan has already decided."""
+
+    def __init__(
+        self,
+        cjob: CompiledJob,
+        target: Target,
+        runs: RunStore,
+        run_id: str,
+        plan: bool,
+        *,
+        durable: Durable | None = None,
+        counts: Counts | None = None,
+        seq: int = 0,
+    ):
+        self.cjob = cjob
+        self.target = target
+        self.runs = runs
+        self.run_id = run_id
+        self.plan = plan
+        self.durable = durable
+        self.counts = counts or Counts()
+        self.seq = seq
+        self._in_flight: str | None = None  # the batch key of a segment sent, not yet recorded
+        self._recorded: str | None = None  # a batch key recorded, whose results can go
+        # Over REST a batch is bound by the network, not by the cycle collector.
+        self._pause_gc = target.capabilities.kind == "embedded"
+        self.pending: dict[tuple[Any, ...], Record] | None = {} if plan else None
+        self.stopped = False
+        self.options = ApplyOptions(skip_validation=cjob.job.options.skip_validation)
+        self.column_of = {m.field.name: m.column for m in cjob.mappings + cjob.contact_mappings}
+        self.secret_columns = cjob.secret_columns
+        self.writable = {f.name for f in cjob.source.fields if not f.read_only}
+        limit = cjob.job.options.stop_after_errors
+        self.error_limit = limit
+
+    def process(self, batch: Sequence[InputRow]) -> None:
+        with gc_paused() if self._pause_gc else nullcontext():
+            self._process(batch)
+
+    def _process(self, batch: Sequence[InputRow]) -> None:
+        if self.stopped:
+            self._record(self._not_processed([WorkRow(r.number, r.values) for r in batch]))
+            return
+        rows = [self._map(r) for r in batch]
+        for segment in self._segments(rows):
+            if self.stopped:
+                self._record(self._not_processed(segment))
+                continue
+            decide_batch(self.cjob, self.target, segment, pending=self.pending)
+            for row in segment:
+                if row.outcome is Outcome.UNCHANGED and row.matches:
+                    row.identity = _one_or_many([self._identity(r) for r in row.matches])
+            if self.plan:
+                self._plan(segment)
+            else:
+                self._apply(segment)
+            self._record(segment)
+            if self.error_limit and self.counts.errors >= self.error_limit:
+                self.stopped = True
+
+    def _not_processed(self, rows: list[WorkRow]) -> list[WorkRow]:
+        """Rows after the error limit: each still gets an outcome, none is written."""
+        for row in rows:
+            row.outcome = None
+            row.skip("not_processed", self._stop_message())
+        return rows
+
+    def _stop_message(self) -> str:
+        return (
+            f"Not processed: the run stopped after {self.error_limit} errors (stop_after_errors)."
+        )
+
+    # ---- mapping -------------------------------------------------------------------------------
+
+    def _map(self, source_row: InputRow) -> WorkRow:
+        row = WorkRow(source_row.number, source_row.values)
+        if source_row.problem:
+            row.fail("malformed_row", source_row.problem)
+            return row
+        append = set()
+        for m in self.cjob.mappings:
+            try:
+                value = m.extract(source_row.values)
+            except MappingError as exc:
+                row.fail(exc.code, exc.message, exc.field, exc.column)
+                return row
+            if value is NOT_GIVEN:
+                if m.match:
+                    row.values[m.field.name] = NOT_GIVEN
+                continue
+            row.values[m.field.name] = value
+            if m.append:
+                append.add(m.field.name)
+        for m in self.cjob.contact_mappings:
+            try:
+                value = m.extract(source_row.values)
+            except MappingError as exc:
+                row.fail(exc.code, exc.message, exc.field, exc.column)
+                return row
+            row.contact_values[m.field.name] = None if value is NOT_GIVEN else value
+        row.append = frozenset(append)
+        return row
+
+    def _segments(self, rows: list[WorkRow]) -> Iterator[list[WorkRow]]:
+        """Cut where a match key repeats, so a later row sees what an earlier one wrote."""
+        fields = self.cjob.match_fields
+        matching = self.cjob.action not in (Action.INSERT,) and fields
+        if not matching:
+            yield rows
+            return
+        segment: list[WorkRow] = []
+        seen: set[tuple[Any, ...]] = set()
+        for row in rows:
+            key = match_key(row, fields) if not row.decided else None
+            if key is not None and key in seen:
+                yield segment
+                segment, seen = [], set()
+            segment.append(row)
+            if key is not None:
+                seen.add(key)
+        if segment:
+            yield segment
+
+    # ---- plan and apply ------------------------------------------------------------------------
+
+    def _values_for(self, row: WorkRow, kind: str) -> dict[str, Any]:
+        # Read-only match keys (SEQN, Ordinal) address the record; they are not written.
+        writable = self.writable
+        return {k: v for k, v in row.values.items() if v is not NOT_GIVEN and k in writable}
+
+    def _identity(self, record: Record) -> dict[str, Any]:
+        return {k: record.get(k) for k in self.cjob.source.identity}
+
+    def _public(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Values fit to record: never a secret (passwords) or a write-only field."""
+        fields = self.cjob.source
+        return {
+            k: v
+            for k, v in values.items()
+            if not ((f := fields.find_field(k)) is not None and (f.secret or f.write_only))
+        }
+
+    def _plan(self, rows: list[WorkRow]) -> None:
+        for row in rows:
+            if row.write is None:
+                continue
+            values = self._public(self._values_for(row, row.write))
+            if row.write == "insert":
+                row.after = values
+                if self.pending is not None and self.cjob.match_fields:
+                    self.pending[match_key(row, self.cjob.match_fields)] = {
+                        **{k: v for k, v in row.values.items() if v is not NOT_GIVEN}
+                    }
+            elif row.write == "update":
+                before, after = _diff(row.matches, values, row.append)
+                row.identity = _one_or_many([self._identity(r) for r in row.matches])
+                row.before, row.after = before, after
+            else:
+                row.identity = _one_or_many([self._identity(r) for r in row.matches])
+                row.before = _one_or_many(list(row.matches))
+            row.outcome = DONE[row.write]
+
+    def _apply(self, rows: list[WorkRow]) -> None:
+        staged = self.staged_batch(rows)
+        if not staged.changes:
+            return
+        options = self.options
+        if self.durable is not None:
+            key = f"{self.run_id}:{self.seq + 1}"
+            self.runs.stage(self.run_id, key, self.durable.seal(rows))
+            options = replace(options, batch_key=key, forget_key=self._recorded)
+            self._in_flight, self._recorded = key, None
+        results = self.target.apply(self.cjob.source.name, staged.changes, options)
+        if self.durable is not None:
+            _crash_point()
+        self._settle_all(rows, staged.owners, results)
+
+    def staged_batch(self, rows: list[WorkRow]) -> StagedBatch:
+        """The changes decided ``rows`` ask of the target, and which row owns each."""
+        changes: list[Change] = []
+        owners: list[int] = []
+        befores: list[Record | None] = []
+        for index, row in enumerate(rows):
+            if row.write is None:
+                continue
+            values = self._values_for(row, row.write)
+            targets: list[Record | None] = list(row.matches) if row.write != "insert" else [None]
+            for record in targets:
+                identity = self._identity(record) if record is not None else None
+                own = values if len(targets) == 1 else dict(values)
+                changes.append(Change(KIND[row.write], own, identity, row.append, ref=len(changes)))
+                owners.append(index)
+                befores.append(record)
+        return StagedBatch(rows, changes, owners, befores)
+
+    def _settle_all(
+        self, rows: list[WorkRow], owners: list[int], results: Sequence[ApplyResult]
+    ) -> None:
+        grouped: dict[int, list[ApplyResult]] = {}
+        for index, result in zip(owners, results, strict=True):
+            grouped.setdefault(index, []).append(result)
+        for index, row in enumerate(rows):
+            if row.write is None:
+                continue
+            self._settle(row, grouped.get(index, []))
+
+    def settle_staged(self, key: str, staged: StagedBatch) -> None:
+        """Finish the segment a run was writing when its process died: whatever of it was
+        written is recorded as written, and only the rest is sent (never twice)."""
+        options = replace(self.options, batch_key=key)
+        self._in_flight = key
+        source = self.cjob.source
+        results = self.target.applied_batch(key)
+        if results is None and self.target.capabilities.transactional:
+            results = self.target.apply(source.name, staged.changes, options)
+        elif results is None:
+            done = reconcile(self.target, source, staged)
+            again = [
+                replace(change, ref=i)
+                for i, (change, found) in enumerate(
+                    (c, d) for c, d in zip(staged.changes, done, strict=True) if d is None
+                )
+            ]
+            sent = self.target.apply(source.name, again, options) if again else []
+            results = results_in_order(done, sent)
+        self._settle_all(staged.rows, staged.owners, results)
+        self._record(staged.rows)
+
+    def _settle(self, row: WorkRow, results: list[ApplyResult]) -> None:
+        failed = next((r for r in results if not r.ok), None)
+        if failed is not None and failed.error is not None:
+            error = failed.error
+            column = self.column_of.get(error.field or "") if error.field else None
+            row.fail(error.code, error.message, error.field, column)
+            return
+        kind = row.write or ""
+        if kind == "insert":
+            after = results[0].after or {}
+            row.identity = self._identity(after)
+            # What undo needs: the identity and the fields this run wrote.
+            written = row.values.keys() | set(self.cjob.source.identity)
+            row.after = {k: after.get(k) for k in written if k in after}
+        elif kind == "update":
+            befores = [r.before or {} for r in results]
+            afters = [r.after or {} for r in results]
+            changed = [_changed(b, a) for b, a in zip(befores, afters, strict=True)]
+            row.identity = _one_or_many([self._identity(b) for b in befores])
+            row.before = _one_or_many(
+                [{k: b.get(k) for k in c} for b, c in zip(befores, changed, strict=True)]
+            )
+            row.after = _one_or_many(
+                [{k: a.get(k) for k in c} for a, c in zip(afters, changed, strict=True)]
+            )
+            if not any(changed):
+                row.outcome = Outcome.UNCHANGED
+                return
+        else:
+            befores = [r.before or {} for r in results]
+            row.identity = _one_or_many([self._identity(b) for b in befores])
+            row.before = _one_or_many(befores)
+        row.outcome = DONE[kind]
+
+    # ---- recording -----------------------------------------------------------------------------
+
+    def _record(self, rows: list[WorkRow]) -> None:
+        records: list[RowResult] = []
+        for row in rows:
+            assert row.outcome is not None, f"row {row.number} has no outcome"
+            self.counts.add(row.outcome)
+            self.seq += 1
+            records.append(
+                RowResult(
+                    seq=self.seq,
+                    row_number=row.number,
+                    outcome=row.outcome.value,
+                    code=row.code,
+                    message=row.message,
+                    field=row.field,
+                    column=row.column,
+                    identity=row.identity,
+                    before=row.before,
+                    after=row.after,
+                    input=self._masked(row.cells) if row.outcome is Outcome.ERROR else None,
+                )
+            )
+        if self.durable is None:
+            self.runs.add_rows(self.run_id, records)
+            return
+        self.runs.record_batch(
+            self.run_id, records, checkpoint_rows=self.counts.rows, counts=self.counts.as_dict()
+        )
+        if self._in_flight is not None:
+            # Forgotten with the next batch written (or by ``finish``).
+            self._recorded, self._in_flight = self._in_flight, None
+
+    def finish(self) -> None:
+        """Let go of what the target keeps for this run's last recorded batch."""
+        if self._recorded is not None:
+            self.target.forget_batch(self._recorded)
+            self._recorded = None
+
+    def _masked(self, cells: dict[str, Any]) -> dict[str, Any]:
+        return {
+            k: (MASK if k in self.secret_columns and v not in (None, "") else v)
+            for k, v in cells.items()
+        }
+
+
+_APPLIED = [0]
+
+
+def _crash_point() -> None:
+    """Fault injection for crash tests: with IDMS_FAULT_KILL_AFTER_APPLY=N the process kills
+    itself (SIGKILL) right after its N-th batch was written and before it was recorded, the
+    window in which a batch's writes are in doubt."""
+    limit = os.environ.get("IDMS_FAULT_KILL_AFTER_APPLY")
+    if not limit:
+        return
+    _APPLIED[0] += 1
+    if _APPLIED[0] >= int(limit):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _changed(before: Record, after: Record) -> list[str]:
+    return [k for k in after if after.get(k) != before.get(k) and k not in ("UpdatedOn",)]
+
+
+def _diff(records: list[Record], values: dict[str, Any], append: frozenset[str]) -> tuple[Any, Any]:
+    befores, afters = [], []
+    for record in records:
+        before, after = {}, {}
+        for name, value in values.items():
+            if name in append and isinstance(value, tuple):
+                value = tuple(dict.fromkeys(tuple(record.get(name) or ()) + value))
+            if record.get(name) != value:
+                before[name], after[name] = record.get(name), value
+        befores.append(before)
+        afters.append(after)
+    return _one_or_many(befores), _one_or_many(afters)
+
+
+def _one_or_many(items: list[Any]) -> Any:
+    return items[0] if len(items) == 1 else items

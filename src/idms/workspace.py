@@ -1,0 +1,303 @@
+"""The library facade: one object through which every shell does everything.
+
+The command line, the JSON API, Celery workers and schedules (and next, workflow steps and the
+web UI) call the few methods of :class:`Workspace` and nothing else: a shell parses what it was
+given, calls one method, and presents the result or the error. The rules of what may be done
+with a run (resume, cancel, undo) live here or below, never in a shell, so every shell answers
+the same way; errors come as :class:`~idms.errors.NotFound` and :class:`~idms.errors.Conflict`
+(and the rest of the one error tree), which each shell translates once (exit code 2, HTTP 404,
+409 or 400).
+
+::
+
+    with Workspace.open(Settings.load()) as workspace:
+        job = job_from_file("attendance.yml")
+        report = workspace.plan(job)              # what would change; nothing written
+        report = workspace.run(job)               # run it here and now (durable, resumable)
+        run_id = workspace.submit(job, trigger="api")  # queue it for an executor
+        workspace.undo(report.run_id)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Self
+
+from idms.config import Settings
+from idms.errors import Conflict
+from idms.execution.execute import OpenTarget, execute_run
+from idms.execution.listeners import subscribe_defaults
+from idms.jobs.enqueue import enqueue_job
+from idms.jobs.model import Job
+from idms.jobs.prepare import SPOOL_NAME, PreparedJob, prepare_job
+from idms.jobs.report import RunReport
+from idms.jobs.runner import run_job, start_record
+from idms.runs.context import RunContext
+from idms.runs.leases import Leases
+from idms.runs.record import RunInfo, RunStore, new_run_id
+from idms.runs.status import RunStatus
+from idms.state.queries import QueryStore
+from idms.state.templates import TemplateStore
+from idms.targets.base import Target
+from idms.targets.factory import open_target
+
+if TYPE_CHECKING:
+    from idms.jobs.undo import UndoReport
+    from idms.schedules.store import ScheduleStore
+    from idms.state.tokens import TokenStore
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class Workspace(RunContext):
+    """A workspace opened: its stores, its target, and everything that can be done with jobs
+    and runs. Open it once per process (or request scope) and close it (or use ``with``)."""
+
+    target_opener: OpenTarget = field(default=open_target, repr=False)
+
+    @classmethod
+    def open(cls, settings: Settings) -> Self:
+        """Open the workspace the settings name (created if new); the schedules and
+        notifications hear of every run that ends in this process."""
+        subscribe_defaults()
+        return super().open(settings)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- the stores and the target ------------------------------------------------------------
+
+    @property
+    def runs(self) -> RunStore:
+        return RunStore(self.suite)
+
+    @property
+    def leases(self) -> Leases:
+        return Leases(self.suite)
+
+    @property
+    def templates(self) -> TemplateStore:
+        return TemplateStore(self.suite)
+
+    @property
+    def queries(self) -> QueryStore:
+        return QueryStore(self.suite)
+
+    @property
+    def schedules(self) -> ScheduleStore:
+        from idms.schedules.store import ScheduleStore
+
+        return ScheduleStore(self.suite)
+
+    @property
+    def tokens(self) -> TokenStore:
+        from idms.state.tokens import TokenStore
+
+        return TokenStore(self.suite)
+
+    @contextmanager
+    def target(self) -> Iterator[Target]:
+        """The settings' target, opened for one use and closed after it."""
+        target = self.target_opener(self.settings)
+        try:
+            yield target
+        finally:
+            target.close()
+
+    # ---- jobs: check, plan, run, submit --------------------------------------------------------
+
+    def prepare(self, job: Job, *, plan: bool = False) -> PreparedJob:
+        """Open the job's input and check the whole job against it and the target (JobInvalid,
+        QueryInvalid... with every problem listed; nothing is written). The prepared job holds
+        its input and target open until it runs (or is closed)."""
+        run_id = new_run_id()
+        spool = None
+        if not plan and job.input is not None and job.input.query is not None:
+            # A durable run keeps its own copy of its query's rows, to resume from.
+            spool = self.runs_folder / run_id / SPOOL_NAME
+            spool.parent.mkdir(parents=True, exist_ok=True)
+        target = self.target_opener(self.settings)
+        try:
+            prepared = prepare_job(job, target, self.queries, spool=spool, run_id=run_id)
+        except BaseException:
+            target.close()
+            raise
+        prepared.target = target
+        return prepared
+
+    def check(self, job: Job) -> None:
+        """Refuse ``job`` unless it can run (every problem listed); nothing is written."""
+        with self.prepare(job, plan=True):
+            pass
+
+    def plan(self, job: Job | PreparedJob, *, progress: Progress | None = None) -> RunReport:
+        """What ``job`` would do, row by row, computed without writing (a ``planned`` run)."""
+        prepared = job if isinstance(job, PreparedJob) else self.prepare(job, plan=True)
+        with prepared:
+            assert prepared.target is not None
+            return run_job(
+                prepared,
+                target=prepared.target,
+                runs=self.runs,
+                plan=True,
+                progress=progress,
+                target_label=self.settings.target,
+            )
+
+    def run(
+        self,
+        job: Job | PreparedJob,
+        *,
+        progress: Progress | None = None,
+        trigger: str = "cli",
+    ) -> RunReport:
+        """Run ``job`` here and now. The run is durable: if this process dies, ``resume``
+        carries it on from its checkpoint, writing nothing twice. It is executed as every run
+        is (:func:`~idms.execution.execute.execute_run`): a failure ends it as ``failed`` with
+        the reason, and the schedules and notifications hear of it."""
+        prepared = job if isinstance(job, PreparedJob) else self.prepare(job)
+        with prepared:
+            assert prepared.target is not None
+            durable = self.durable()
+            record = start_record(
+                prepared,
+                run_id=prepared.run_id,
+                target_label=self.settings.target,
+                durable=durable,
+                trigger=trigger,
+            )
+            self.runs.create(record)
+            report = execute_run(
+                self,
+                prepared.run_id,
+                durable=durable,
+                progress=progress,
+                prepared=prepared,
+                target=prepared.target,
+            )
+        if report is None:  # cannot happen: the run was recorded as this thread's own
+            raise Conflict(f"Run {prepared.run_id} was taken over by another process.")
+        return report
+
+    def submit(
+        self,
+        job: Job,
+        *,
+        trigger: str,
+        schedule_id: str | None = None,
+        target: str | None = None,
+        platform: str | None = None,
+    ) -> str:
+        """Check ``job`` (refused with every problem listed), then record it as a queued run
+        for an executor; returns the run's ID."""
+        with self.prepare(job, plan=True) as prepared:
+            return enqueue_job(
+                self,
+                job,
+                trigger=trigger,
+                schedule_id=schedule_id,
+                target=target,
+                platform=platform,
+                prepared=prepared,
+            )
+
+    # ---- runs: execute, resume, cancel, undo ---------------------------------------------------
+
+    def execute(self, run_id: str, *, progress: Progress | None = None) -> RunReport | None:
+        """Carry out (or carry on) a recorded run if it can be claimed; None when another
+        process holds it or it has ended. What every executor calls."""
+        return execute_run(self, run_id, progress=progress, target_opener=self.target_opener)
+
+    def resumable(self, run_ref: str) -> RunInfo:
+        """The run ``run_ref`` names, if it can be resumed (Conflict otherwise, saying why)."""
+        info = self.runs.get(run_ref)
+        if info.finished:
+            raise Conflict(
+                f"Run {info.id} has finished ({info.status}): there is nothing to resume."
+            )
+        if info.sealed_job is None:
+            raise Conflict(f"Run {info.id} was not recorded as resumable: run the job again.")
+        return info
+
+    def resume(self, run_ref: str, *, progress: Progress | None = None) -> RunReport:
+        """Carry on, here and now, a run whose process died, from its checkpoint (nothing is
+        written twice). A run still held by a live process is refused (Conflict)."""
+        info = self.resumable(run_ref)
+        report = self.execute(info.id, progress=progress)
+        if report is None:
+            info = self.runs.get(info.id)
+            if info.finished:
+                raise Conflict(f"Run {info.id} has finished ({info.status}).")
+            until = (
+                info.lease_expires_at.isoformat(timespec="seconds")
+                if info.lease_expires_at
+                else "?"
+            )
+            raise Conflict(
+                f"Run {info.id} is running in another process ({info.lease_owner}, lease until "
+                f"{until} UTC). If that process is gone, it can be resumed once the lease has "
+                "expired."
+            )
+        return report
+
+    def requeue(self, run_ref: str) -> RunInfo:
+        """Queue again a run whose process died (its lease expired), for an executor to resume;
+        one still held by a live process is refused (Conflict)."""
+        info = self.resumable(run_ref)
+        if info.status == RunStatus.RUNNING:
+            self.leases.requeue_expired()
+            info = self.runs.get(info.id)
+            if info.status == RunStatus.RUNNING:
+                until = info.lease_expires_at.isoformat() if info.lease_expires_at else "?"
+                raise Conflict(
+                    f"Run {info.id} is running ({info.lease_owner}, lease until {until}); if "
+                    "its process is gone, it is resumed once the lease expires."
+                )
+        return info
+
+    def cancel(self, run_ref: str) -> RunInfo:
+        """Cancel a run: a queued one at once, a running one after the batch it is writing."""
+        info = self.runs.get(run_ref)
+        if info.finished:
+            raise Conflict(
+                f"Run {info.id} has finished ({info.status}): there is nothing to cancel."
+            )
+        self.leases.request_cancel(info.id)
+        return self.runs.get(info.id)
+
+    def undo(
+        self, run_ref: str, *, force: bool = False, progress: Progress | None = None
+    ) -> UndoReport:
+        """Put back what a run inserted, updated and deleted (the undo is a run of its own)."""
+        from idms.jobs.undo import undo_run
+
+        with self.target() as target:
+            return undo_run(
+                run_ref,
+                target=target,
+                runs=self.runs,
+                force=force,
+                progress=progress,
+                target_label=self.settings.target,
+            )
+
+    def run_schedule_now(self, name: str, *, wait: bool = True) -> RunInfo:
+        """Run a schedule's job now, whatever its state (its next fire is not affected):
+        queued, then executed here unless ``wait`` is False."""
+        from idms.schedules.scheduler import Scheduler
+
+        run_id = Scheduler(self, elect=False).run_now(name)
+        if wait:
+            self.execute(run_id)
+        return self.runs.get(run_id)
+
+    def prune(self, *, max_age_days: int | None, max_count: int | None) -> int:
+        """Delete finished runs older than ``max_age_days`` or beyond the newest
+        ``max_count`` (their rows and files with them)."""
+        return self.runs.prune(max_age_days=max_age_days, max_count=max_count)
