@@ -20,10 +20,11 @@ the same way; errors come as :class:`~idms.errors.NotFound` and :class:`~idms.er
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Self
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Self
 
 from idms.config import Settings
 from idms.errors import Conflict
@@ -40,11 +41,15 @@ from idms.runs.record import RunInfo, RunStore, new_run_id
 from idms.runs.status import RunStatus
 from idms.state.queries import QueryStore
 from idms.state.templates import TemplateStore
-from idms.targets.base import Target
+from idms.targets.base import QueryResult, Target
 from idms.targets.factory import open_target
 
 if TYPE_CHECKING:
     from idms.jobs.undo import UndoReport
+    from idms.queries.compile import CompiledQuery
+    from idms.queries.model import SavedQuery
+    from idms.schedules.define import NewSchedule
+    from idms.schedules.model import ScheduleInfo
     from idms.schedules.store import ScheduleStore
     from idms.state.tokens import TokenStore
 
@@ -109,6 +114,28 @@ class Workspace(RunContext):
             yield target
         finally:
             target.close()
+
+    # ---- saved queries ---------------------------------------------------------------------------
+
+    @contextmanager
+    def run_query(
+        self,
+        query: SavedQuery,
+        params: Mapping[str, Any],
+        *,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> Iterator[tuple[CompiledQuery, QueryResult]]:
+        """Run ``query`` on the target with its prompts' ``params`` (a missing required prompt
+        is refused before anything runs): the query as compiled, and its rows, streamed."""
+        from idms.queries.compile import compile_query
+
+        with self.target() as target:
+            compiled = compile_query(query, target.sources())
+            if compiled.source is not None:
+                compiled.bind(params)
+            with target.query(compiled, params, offset=offset, limit=limit) as result:
+                yield compiled, result
 
     # ---- jobs: check, plan, run, submit --------------------------------------------------------
 
@@ -206,6 +233,40 @@ class Workspace(RunContext):
                 platform=platform,
                 prepared=prepared,
             )
+
+    def check_definition(self, job: Job) -> None:
+        """Check a job kept to run later (a template, a schedule's job) against the target: its
+        fields, action and options, and the columns it maps, against its input file when the
+        file is there now (it is read again when the job runs)."""
+        spec = job.input
+        if spec is not None and spec.file is not None and not Path(spec.file).is_file():
+            from idms.jobs.compile import compile_without_input
+
+            with self.target() as target:
+                compile_without_input(job, target)
+            return
+        self.check(job)
+
+    def save_template(
+        self, name: str, job: Job, *, description: str | None = None, keep_file: bool = False
+    ) -> bool:
+        """Check ``job`` and save it as template ``name`` (True: a new one, False: replaced).
+        A query-fed job keeps its input (the query and its parameters); a file input is kept
+        only with ``keep_file`` (a template usually gets its file when it runs)."""
+        from idms.jobs.compile import compile_without_input
+
+        with self.target() as target:
+            compile_without_input(job, target)
+        document = job.to_document()
+        by_query = job.input is not None and job.input.query is not None
+        if not by_query and not keep_file:
+            document.pop("input", None)
+        return self.templates.save(name, document, description or job.description)
+
+    def add_schedule(self, new: NewSchedule) -> ScheduleInfo:
+        """Check a schedule's job (:meth:`check_definition`), then add the schedule."""
+        self.check_definition(new.job)
+        return self.schedules.add(new)
 
     # ---- runs: execute, resume, cancel, undo ---------------------------------------------------
 

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from idms.jobs.report import RunReport
     from idms.runs.record import RunStore
     from idms.state.templates import TemplateStore
+    from idms.workspace import Workspace
 
 PLAN_ROWS = 20
 ERROR_ROWS = 10
@@ -307,7 +308,7 @@ def execute(
         # JobInvalid / QueryInvalid (exit 2) before anything is written
         with workspace.prepare(job, plan=plan) as prepared:
             if save_template:
-                _save_template(workspace.templates, save_template, job)
+                _save_template(workspace, save_template, job)
             if terminal:
                 _print_preamble(job, prepared.compiled, prepared.detected, plan=plan)
             if prepared.compiled.action.value == "delete" and not plan:
@@ -347,13 +348,10 @@ def finish_report(
     raise typer.Exit(report.exit_code)
 
 
-def _save_template(templates: TemplateStore, name: str, job: Job) -> None:
-    document = job.to_document()
-    by_query = job.input is not None and job.input.query is not None
-    if not by_query:
-        document.pop("input", None)
-    new = templates.save(name, document, job.description)
+def _save_template(workspace: Workspace, name: str, job: Job) -> None:
+    new = workspace.save_template(name, job)
     verb = "saved" if new else "replaced"
+    by_query = job.input is not None and job.input.query is not None
     run_with = "" if by_query else " --input FILE"
     print_note(f"Template '{name}' {verb}. Run it with: idms run --template {name}{run_with}")
 

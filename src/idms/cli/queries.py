@@ -11,7 +11,7 @@ import typer
 from rich.syntax import Syntax
 from rich.text import Text
 
-from idms.cli.context import get_settings, open_target, quote_arg, suite_engine
+from idms.cli.context import get_settings, open_target, open_workspace, quote_arg, suite_engine
 from idms.cli.output import (
     cell,
     err,
@@ -271,30 +271,25 @@ def run_command(
     Example: idms query run members.yml --limit 10 --json
     """
     from idms.cli.jobs import parse_params
-    from idms.queries.compile import compile_query
-    from idms.state.queries import QueryStore
 
-    settings = get_settings(ctx)
     given = parse_params(params or [])
-    with suite_engine(settings) as engine, open_target(settings) as target:
-        query = _resolve(name, QueryStore(engine))
-        compiled = compile_query(query, target.sources())
-        if compiled.source is not None:
-            compiled.bind(given)  # a missing required prompt is refused before anything runs
-        if output is not None:
-            _export(target.query(compiled, given, limit=limit), output, limit, as_json, compiled,
-                    escape=not no_escape_formulas)  # fmt: skip
-            return
-        if as_json or not out().is_terminal:
-            with target.query(compiled, given, limit=limit) as result:
-                if as_json:
-                    print_json_array(result.records())
-                else:
-                    _print_tsv(result, compiled)
-            return
-        cap = limit or SHOWN_ROWS
-        with target.query(compiled, given, limit=cap + 1) as result:  # one more: are there more?
-            _print_table(result, compiled, cap)
+    table = output is None and not as_json and out().is_terminal
+    cap = limit or SHOWN_ROWS
+    with open_workspace(get_settings(ctx)) as workspace:
+        query = _resolve(name, workspace.queries)
+        # One more row than a table shows: are there more?
+        with workspace.run_query(query, given, limit=cap + 1 if table else limit) as (
+            compiled,
+            result,
+        ):
+            if output is not None:
+                _export(result, output, limit, as_json, compiled, escape=not no_escape_formulas)
+            elif as_json:
+                print_json_array(result.records())
+            elif not table:
+                _print_tsv(result, compiled)
+            else:
+                _print_table(result, compiled, cap)
 
 
 def _resolve(name: str, store: QueryStore) -> SavedQuery:

@@ -27,7 +27,6 @@ from rich.progress import (
 from rich.text import Text
 
 from idms.cli.output import err, new_table, out, print_line, print_table
-from idms.config import Settings
 
 if TYPE_CHECKING:
     from idms.runs.record import RowResult, RunInfo, RunStore
@@ -61,11 +60,6 @@ ARROW = "→"
 STAMPS = frozenset({"CreatedOn", "UpdatedOn"})  # set by the store on every write: not news
 
 Progress_ = Callable[[int], None]
-
-
-def runs_folder(settings: Settings) -> Path:
-    """Where runs leave their files (failed-rows files): ``WORKSPACE/runs``."""
-    return settings.workspace.resolve() / "runs"
 
 
 def error_file_of(info: RunInfo) -> Path | None:
@@ -306,25 +300,10 @@ def print_errors(rows: Iterable[RowResult], *, total: int, limit: int = 10) -> N
 # ---- runs as data --------------------------------------------------------------------------
 
 
-def run_dict(info: RunInfo, settings: Settings) -> dict[str, Any]:
+def run_dict(info: RunInfo) -> dict[str, Any]:
     """A run as JSON: the ``--json`` summary of INTERFACES.md, then what else is known of it."""
     error_file = error_file_of(info)
-    return {
-        **info.summary(),
-        "error_file": str(error_file) if error_file else None,
-        "kind": info.kind,
-        "name": info.name,
-        "source": info.source,
-        "action": info.action,
-        "target": info.target,
-        "platform": info.platform,
-        "plan_only": info.plan_only,
-        "created_at": info.created_at,
-        "finished_at": info.finished_at,
-        "message": info.message,
-        "undo_of": info.undo_of,
-        "undone_by": info.undone_by,
-    }
+    return {**info.as_dict(), "error_file": str(error_file) if error_file else None}
 
 
 def row_dict(row: RowResult) -> dict[str, Any]:

@@ -96,7 +96,7 @@ def _list(ctx: typer.Context, limit: int, as_json: bool) -> None:
     with suite_engine(settings) as engine:
         infos = RunStore(engine).list(limit)
     if as_json:
-        print_json([run_dict(info, settings) for info in infos])
+        print_json([run_dict(info) for info in infos])
         return
     if not infos:
         print_note("No runs yet. Import a file with 'idms import' or run a job with 'idms run'.")
@@ -173,7 +173,7 @@ def show_command(
         info = store.get(run)
         shown = first_rows(store, info.id, wanted, rows)
     if as_json:
-        data: dict[str, Any] = run_dict(info, settings)
+        data: dict[str, Any] = run_dict(info)
         data["detected"] = info.detected
         data["columns"] = info.columns
         data["job"] = info.job

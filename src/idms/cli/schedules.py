@@ -14,7 +14,6 @@ from rich.text import Text
 from idms.cli.context import (
     get_settings,
     get_state,
-    open_target,
     open_workspace,
     quote_arg,
     suite_engine,
@@ -177,11 +176,8 @@ def add_command(
 
     Example: idms schedule add Year-end --job close.yml --at 2026-12-31T18:00 --tz Europe/London
     """
-    from idms.jobs.compile import compile_without_input
     from idms.schedules.define import define_schedule
     from idms.schedules.jobs import input_path
-    from idms.schedules.store import ScheduleStore
-    from idms.state.templates import TemplateStore
 
     if workflow is not None:
         raise InvalidInputError(
@@ -189,10 +185,10 @@ def add_command(
             "(--template) for now."
         )
     settings = get_settings(ctx)
-    with suite_engine(settings) as engine:
+    with open_workspace(settings) as workspace:
         new = define_schedule(
             name,
-            templates=TemplateStore(engine),
+            templates=workspace.templates,
             target=settings.target,
             platform=settings.platform.value,
             job_file=job_file,
@@ -206,9 +202,7 @@ def add_command(
             max_failures=max_failures,
             description=description,
         )
-        with open_target(settings) as target:
-            compile_without_input(new.job, target)  # the input is read when it fires
-        info = ScheduleStore(engine).add(new)
+        info = workspace.add_schedule(new)
     if as_json:
         print_json(info.to_dict())
         return

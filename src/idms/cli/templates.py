@@ -9,7 +9,7 @@ import typer
 from rich.syntax import Syntax
 from rich.text import Text
 
-from idms.cli.context import embedded_target, get_settings, quote_arg, suite_engine
+from idms.cli.context import get_settings, open_workspace, quote_arg, suite_engine
 from idms.cli.output import (
     new_table,
     out,
@@ -77,28 +77,16 @@ def save_command(
     Example: idms template save attendance.yml --name "Webinar attendance"
     """
     from idms.jobs.assemble import job_from_file
-    from idms.jobs.compile import compile_without_input
-    from idms.state.templates import TemplateStore
 
-    settings = get_settings(ctx)
-    with suite_engine(settings) as engine, embedded_target(settings) as target:
-        store = TemplateStore(engine)
-        job = job_from_file(job_file, templates=store)
-        compile_without_input(job, target)
+    with open_workspace(get_settings(ctx)) as workspace:
+        job = job_from_file(job_file, templates=workspace.templates)
         template_name = (name or "").strip() or (job.name if "name" in job.model_fields_set else "")
         if not template_name:
             raise InvalidInputError(
                 f"{job_file} has no name: give the template one with --name NAME."
             )
-        document = job.to_document()
-        by_query = job.input is not None and job.input.query is not None
-        if not by_query:
-            document.pop("input", None)
-        new = store.save(
-            template_name,
-            document,
-            description if description is not None else job.description,
-        )
+        new = workspace.save_template(template_name, job, description=description)
+    by_query = job.input is not None and job.input.query is not None
     verb = "saved" if new else "replaced"
     print_line(f"Template '{template_name}' {verb}.")
     run_with = "" if by_query else " --input FILE"

@@ -67,6 +67,31 @@ class RowResult:
     input: dict[str, Any] | None = None
 
 
+# What a run shows beyond its summary, in the order the API and ``runs --json`` list it.
+SHOWN = (
+    "error_file",
+    "kind",
+    "name",
+    "source",
+    "action",
+    "target",
+    "platform",
+    "plan_only",
+    "trigger",
+    "schedule_id",
+    "created_at",
+    "queued_at",
+    "started_at",
+    "finished_at",
+    "attempts",
+    "checkpoint_rows",
+    "cancel_requested",
+    "message",
+    "undo_of",
+    "undone_by",
+)
+
+
 @dataclass
 class RunInfo:
     id: str
@@ -126,6 +151,11 @@ class RunInfo:
     def summary(self) -> dict[str, Any]:
         """The INTERFACES.md ``--json`` object."""
         return {"run_id": self.id, "status": self.status, **self.counts}
+
+    def as_dict(self) -> dict[str, Any]:
+        """The run as every shell shows it: the summary, then what else is known of it (never
+        the sealed job, the input's identity or the lease's owner)."""
+        return {**self.summary(), **{name: getattr(self, name) for name in SHOWN}}
 
 
 class RunStore:

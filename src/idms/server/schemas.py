@@ -77,27 +77,7 @@ class RunOut(BaseModel):
     def of(cls, info: RunInfo, prefix: str) -> RunOut:
         base = f"{prefix}/runs/{info.id}"
         return cls(
-            **info.summary(),
-            error_file=info.error_file,
-            kind=info.kind,
-            name=info.name,
-            source=info.source,
-            action=info.action,
-            target=display_url(info.target),
-            platform=info.platform,
-            plan_only=info.plan_only,
-            trigger=info.trigger,
-            schedule_id=info.schedule_id,
-            created_at=info.created_at,
-            queued_at=info.queued_at,
-            started_at=info.started_at,
-            finished_at=info.finished_at,
-            attempts=info.attempts,
-            checkpoint_rows=info.checkpoint_rows,
-            cancel_requested=info.cancel_requested,
-            message=info.message,
-            undo_of=info.undo_of,
-            undone_by=info.undone_by,
+            **{**info.as_dict(), "target": display_url(info.target)},
             links=RunLinks(
                 self=base,
                 status=f"{base}/status",

@@ -128,17 +128,16 @@ def query_rows(
         for key, value in request.query_params.multi_items()
         if key.startswith(PARAM_PREFIX)
     }
-    with context.target() as target:
-        compiled = compile_query(info.query, target.sources())
-        if compiled.source is not None:
-            compiled.bind(params)  # a missing required prompt is refused (400)
-        with target.query(compiled, params, offset=offset, limit=limit) as result:
-            columns = list(result.columns)
-            rows = [
-                {c: jsonable(v) for c, v in zip(columns, row, strict=False)}
-                for row in islice(result, limit)
-            ]
-            total = result.count() if result.count is not None else None
+    with context.workspace.run_query(info.query, params, offset=offset, limit=limit) as (
+        _,
+        result,
+    ):
+        columns = list(result.columns)
+        rows = [
+            {c: jsonable(v) for c, v in zip(columns, row, strict=False)}
+            for row in islice(result, limit)
+        ]
+        total = result.count() if result.count is not None else None
     return QueryRows(
         query=info.name, columns=columns, offset=offset, limit=limit, total=total, rows=rows
     )

@@ -16,8 +16,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from idms.errors import InvalidInputError
-from idms.jobs.compile import compile_without_input
-from idms.jobs.model import Job
 from idms.schedules import ScheduleInfo, ScheduleStore, define_schedule, next_times
 from idms.server.auth import Context
 from idms.server.context import ServerContext
@@ -133,8 +131,7 @@ def add_schedule(
             max_failures=body.max_failures,
             description=body.description,
         )
-        _check(context, new.job)
-        info = ScheduleStore(context.workspace.suite).add(new)
+        info = context.workspace.add_schedule(new)
     except BaseException:
         if written is not None:
             written.unlink(missing_ok=True)
@@ -211,17 +208,6 @@ def next_fire_times(
 ) -> NextTimes:
     info = context.workspace.schedules.get(name)
     return NextTimes(name=info.name, times=next_times(info, count))
-
-
-def _check(context: ServerContext, job: Job) -> None:
-    """Check the schedule's job as a queued job is checked; an input file that is not there
-    yet (it will be, when the schedule fires) is checked by the columns the job maps."""
-    spec = job.input
-    if spec is not None and spec.file is not None and not Path(spec.file).is_file():
-        with context.target() as target:
-            compile_without_input(job, target)
-        return
-    context.workspace.check(job)
 
 
 def _job_document_file(context: ServerContext, name: str, document: dict[str, Any]) -> Path:

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Body
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from idms.jobs.compile import compile_without_input
 from idms.jobs.model import build_job
 from idms.runs.record import RunInfo
 from idms.server.auth import Context
@@ -83,12 +82,8 @@ def put_template(
 ) -> Response:
     fields = {k: v for k, v in document.items() if k != "template"}
     job = build_job({"name": name, **fields})
-    with context.target() as target:
-        compile_without_input(job, target)
-    saved = job.to_document()
-    store = context.templates
-    new = store.save(name, saved, job.description)
-    out = template_out(store.get(name))
+    new = context.workspace.save_template(name, job, keep_file=True)
+    out = template_out(context.templates.get(name))
     return JSONResponse(out.model_dump(mode="json"), status_code=201 if new else 200)
 
 
