@@ -35,11 +35,11 @@ from idms.jobs.model import Job
 from idms.jobs.prepare import SPOOL_NAME, PreparedJob, prepare_job
 from idms.jobs.report import RunReport
 from idms.jobs.runner import run_job, start_record
+from idms.queries.store import QueryStore
 from idms.runs.context import RunContext
 from idms.runs.leases import Leases
 from idms.runs.record import RunInfo, RunStore, new_run_id
 from idms.runs.status import RunStatus
-from idms.state.queries import QueryStore
 from idms.state.templates import TemplateStore
 from idms.targets.base import QueryResult, Target
 from idms.targets.factory import open_target

@@ -19,8 +19,8 @@ from idms.demo.generate import DEMO_PASSWORD, fill_demo
 from idms.jobs.assemble import job_from_file
 from idms.jobs.runner import run_job
 from idms.queries.model import load_query_file
+from idms.queries.store import QueryStore
 from idms.runs.record import RunStore
-from idms.state.queries import QueryStore
 from idms.state.store import open_suite
 from idms.targets.base import Filter, Operator
 from idms.targets.embedded.target import EmbeddedTarget

@@ -11,10 +11,10 @@ from idms.demo.generate import DEMO_PASSWORD, fill_demo
 from idms.jobs.assemble import job_from_file
 from idms.jobs.runner import run_job
 from idms.queries.model import load_query_file
+from idms.queries.store import QueryStore
 from idms.runs.record import RunStore
 from idms.sandbox.app import create_app
 from idms.sandbox.server import running_sandbox
-from idms.state.queries import QueryStore
 from idms.state.store import open_suite
 from idms.targets.base import Filter, Operator
 from idms.targets.embedded.target import EmbeddedTarget

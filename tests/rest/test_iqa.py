@@ -21,7 +21,7 @@ from idms.demo.generate import fill_demo
 from idms.errors import ConfigError, TerminalTargetError
 from idms.queries.compile import CompiledQuery, compile_query
 from idms.queries.model import QueryInvalid, SavedQuery, build_query, iqa_only
-from idms.state.queries import QueryStore
+from idms.queries.store import QueryStore
 from idms.state.store import open_suite
 from idms.targets.embedded.target import EmbeddedTarget
 from idms.targets.factory import open_target

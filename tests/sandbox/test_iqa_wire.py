@@ -27,10 +27,10 @@ from sandbox_support import MANAGER_PASSWORD, Api, Known, Serve
 from idms.config import Settings
 from idms.queries.compile import CompiledQuery, compile_query
 from idms.queries.model import SavedQuery, build_query
+from idms.queries.store import QueryStore
 from idms.sandbox.app import create_app
 from idms.sandbox.iqa import entity_type_name, strip_operator
 from idms.sandbox.server import running_sandbox
-from idms.state.queries import QueryStore
 from idms.state.store import open_suite
 from idms.targets.embedded.target import EmbeddedTarget
 from idms.targets.imis import wire

@@ -32,7 +32,7 @@ from idms.values.types import FieldType
 if TYPE_CHECKING:
     from idms.queries.compile import CompiledQuery
     from idms.queries.model import SavedQuery
-    from idms.state.queries import QueryInfo, QueryStore
+    from idms.queries.store import QueryInfo, QueryStore
     from idms.targets.base import QueryResult
 
 query_app = typer.Typer(
@@ -75,7 +75,7 @@ def save_command(
     """
     from idms.queries.compile import compile_query
     from idms.queries.model import load_query_file
-    from idms.state.queries import QueryStore
+    from idms.queries.store import QueryStore
 
     settings = get_settings(ctx)
     query = load_query_file(query_file)
@@ -100,7 +100,7 @@ def list_command(
 
     Example: idms query list
     """
-    from idms.state.queries import QueryStore
+    from idms.queries.store import QueryStore
 
     with suite_engine(get_settings(ctx)) as engine:
         infos = QueryStore(engine).list()
@@ -141,7 +141,7 @@ def show_command(
     """
     import yaml
 
-    from idms.state.queries import QueryStore
+    from idms.queries.store import QueryStore
 
     with suite_engine(get_settings(ctx)) as engine:
         info = QueryStore(engine).get(name)
@@ -184,7 +184,7 @@ def delete_command(
 
     Example: idms query delete "Locked out users" --yes
     """
-    from idms.state.queries import QueryStore
+    from idms.queries.store import QueryStore
 
     with suite_engine(get_settings(ctx)) as engine:
         store = QueryStore(engine)

@@ -66,10 +66,10 @@ def sandbox_command(
 
     Example: idms sandbox --port 8081 --prefix /Asi.Scheduler_iMIS --faults 429=0.05
     """
+    from idms.queries.store import QueryStore
     from idms.sandbox.app import create_app
     from idms.sandbox.faults import FaultPlan
     from idms.sandbox.server import base_url, serve
-    from idms.state.queries import QueryStore
 
     settings = get_settings(ctx)
     if platform is not None:

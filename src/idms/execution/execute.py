@@ -20,13 +20,13 @@ from idms.errors import IdmsError
 from idms.jobs.prepare import PreparedJob
 from idms.jobs.report import RunReport
 from idms.jobs.runner import resume_run
+from idms.queries.store import QueryStore
 from idms.runs.context import RunContext
 from idms.runs.durable import Durable
 from idms.runs.events import run_finished
 from idms.runs.leases import Leases
 from idms.runs.record import RunStore
 from idms.runs.status import Counts, RunStatus
-from idms.state.queries import QueryStore
 from idms.targets.base import Target
 from idms.targets.factory import open_target
 

@@ -11,10 +11,10 @@ from idms.jobs.compile import CompiledJob, compile_job
 from idms.jobs.model import Job, JobInvalid
 from idms.jobs.readers import InputReader, ReadOptions, open_input
 from idms.jobs.rows import MASK
+from idms.queries.store import QueryStore
 from idms.runs.record import NewRun, new_run_id
 from idms.runs.status import RunKind
 from idms.sources.model import SourceDef
-from idms.state.queries import QueryStore
 from idms.targets.base import Target
 
 SPOOL_NAME = "input.rows"  # a durable iUpdate run's copy of its query's rows

@@ -26,7 +26,7 @@ from idms.jobs.model import InputSpec, JobInvalid
 from idms.jobs.readers import Detected, InputReader, InputRow
 from idms.queries.compile import compile_query
 from idms.queries.model import SavedQuery, iqa_only
-from idms.state.queries import QueryStore
+from idms.queries.store import QueryStore
 from idms.targets.base import QueryResult, Target
 
 

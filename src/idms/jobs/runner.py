@@ -23,11 +23,11 @@ from idms.jobs.model import Job, build_job
 from idms.jobs.prepare import SPOOL_NAME, PreparedJob, new_run, prepare_job
 from idms.jobs.readers import InputRow
 from idms.jobs.report import RunReport
+from idms.queries.store import QueryStore
 from idms.runs.durable import Durable
 from idms.runs.leases import Leases
 from idms.runs.record import NewRun, RunStore, new_run_id
 from idms.runs.status import Counts, RunStatus
-from idms.state.queries import QueryStore
 from idms.targets.base import Target
 
 Progress = Callable[[int], None]

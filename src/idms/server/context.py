@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 from idms.config import Settings
 from idms.execution.executors import Executor
+from idms.queries.store import QueryStore
 from idms.runs.record import RunStore
 from idms.server.dispatch import dispatch_queued
-from idms.state.queries import QueryStore
 from idms.state.templates import TemplateStore
 from idms.state.tokens import TokenStore
 from idms.targets.base import Target

@@ -14,9 +14,9 @@ from starlette.responses import JSONResponse, Response
 
 from idms.queries.compile import compile_query
 from idms.queries.model import build_query
+from idms.queries.store import QueryInfo
 from idms.server.auth import Context
 from idms.server.schemas import Deleted, ErrorBody, PromptOut, QueryOut, QueryRows
-from idms.state.queries import QueryInfo
 
 router = APIRouter(tags=["queries"])
 
