@@ -37,6 +37,7 @@ from idms.cli.reports import (
     status_text,
 )
 from idms.errors import EXIT_FAILED, InvalidInputError
+from idms.runs.status import RunStatus
 
 if TYPE_CHECKING:
     from idms.jobs.compile import CompiledJob
@@ -403,7 +404,7 @@ def _print_report(
     report: RunReport, runs: RunStore, prefix: str, *, terminal: bool, watch: Stopwatch
 ) -> None:
     counts = report.counts.as_dict()
-    plan = report.status.value == "planned"
+    plan = report.status == RunStatus.PLANNED
     title = Text(f"Run {report.run_id} ", style="bold")
     title.append_text(status_text(report.status.value, explain=True))
     out().print(title, soft_wrap=True)

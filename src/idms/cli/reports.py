@@ -27,6 +27,7 @@ from rich.progress import (
 from rich.text import Text
 
 from idms.cli.output import err, new_table, out, print_line, print_table
+from idms.runs.status import RunStatus
 
 if TYPE_CHECKING:
     from idms.runs.record import RowResult, RunInfo, RunStore
@@ -40,13 +41,13 @@ COUNT_ROWS = (
     ("skipped", "skipped"),
     ("errors", "errors"),
 )
-STATUS_TEXT = {
-    "succeeded": ("succeeded", "green"),
-    "completed_with_errors": ("completed with errors", "yellow"),
-    "failed": ("failed", "red"),
-    "cancelled": ("cancelled", "red"),
-    "planned": ("planned", "cyan"),
-    "running": ("running", "cyan"),
+STATUS_TEXT: dict[str, tuple[str, str]] = {
+    RunStatus.SUCCEEDED: ("succeeded", "green"),
+    RunStatus.COMPLETED_WITH_ERRORS: ("completed with errors", "yellow"),
+    RunStatus.FAILED: ("failed", "red"),
+    RunStatus.CANCELLED: ("cancelled", "red"),
+    RunStatus.PLANNED: ("planned", "cyan"),
+    RunStatus.RUNNING: ("running", "cyan"),
 }
 OUTCOME_STYLE = {
     "inserted": "green",
@@ -159,7 +160,7 @@ def describe_detected(detected: Mapping[str, Any]) -> str:
 
 def status_text(status: str, *, explain: bool = False) -> Text:
     words, style = STATUS_TEXT.get(status, (status, ""))
-    if explain and status == "planned":
+    if explain and status == RunStatus.PLANNED:
         words += " (nothing was written)"
     return Text(words, style=f"bold {style}".strip())
 

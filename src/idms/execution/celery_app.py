@@ -35,6 +35,7 @@ from idms.config import Settings
 from idms.errors import ConfigError, IdmsError, InvalidInputError
 from idms.execution.listeners import subscribe_defaults
 from idms.runs.context import RunContext
+from idms.runs.status import RunStatus
 from idms.state.store import display_url
 
 log = logging.getLogger("idms.execution")
@@ -176,7 +177,7 @@ def _execute(task: Any, settings: Settings, run_id: str) -> str:
         return "unknown"
     if info.finished:
         return info.status
-    wait = _seconds_until(info.lease_expires_at) if info.status == "running" else 1
+    wait = _seconds_until(info.lease_expires_at) if info.status == RunStatus.RUNNING else 1
     log.info("run %s: held by %s; trying again in %d s", run_id, info.lease_owner, wait)
     raise task.retry(countdown=wait, max_retries=None)
 

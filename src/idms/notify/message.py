@@ -12,11 +12,11 @@ from idms.runs.status import COUNT_KEYS, RunStatus
 FAILURE_STATUSES = frozenset({RunStatus.FAILED, RunStatus.COMPLETED_WITH_ERRORS})
 FIRST_ERRORS = 5
 COUNT_ORDER = COUNT_KEYS
-HEADLINE = {
-    "succeeded": "succeeded",
-    "completed_with_errors": "completed with errors",
-    "failed": "failed",
-    "cancelled": "was cancelled",
+HEADLINE: dict[str, str] = {
+    RunStatus.SUCCEEDED: "succeeded",
+    RunStatus.COMPLETED_WITH_ERRORS: "completed with errors",
+    RunStatus.FAILED: "failed",
+    RunStatus.CANCELLED: "was cancelled",
 }
 
 
@@ -85,7 +85,7 @@ class RunNotice:
         name = _one_line(info.name, 120)
         what = f"idms run {HEADLINE.get(info.status, info.status)}: {name}"
         errors, rows = info.counts.get("errors", 0), info.counts.get("rows", 0)
-        if info.status == "completed_with_errors":
+        if info.status == RunStatus.COMPLETED_WITH_ERRORS:
             what += f" ({errors:,} of {rows:,} rows failed)"
         return what
 

@@ -41,7 +41,7 @@ def record_run_outcome(workspace: RunContext, run_id: str) -> None:
             if run is None or run.schedule_id is None:
                 return
             status = str(run.status)
-            if status not in FAILED | SUCCEEDED | {"cancelled"}:
+            if status not in FAILED | SUCCEEDED | {RunStatus.CANCELLED}:
                 return  # not finished (or a plan): nothing to count
             once = or_(Schedule.counted_run_id.is_(None), Schedule.counted_run_id != run_id)
             values: dict[str, object] = {"last_outcome": status, "counted_run_id": run_id}

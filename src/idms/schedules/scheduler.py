@@ -523,7 +523,10 @@ class Scheduler:
                 str(i)
                 for i in conn.execute(
                     select(Run.schedule_id)
-                    .where(Run.schedule_id.in_(chunk), Run.status.in_(("queued", "running")))
+                    .where(
+                        Run.schedule_id.in_(chunk),
+                        Run.status.in_((RunStatus.QUEUED, RunStatus.RUNNING)),
+                    )
                     .distinct()
                 ).scalars()
             )
