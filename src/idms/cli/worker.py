@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from enum import StrEnum
 from typing import Annotated
@@ -89,14 +88,12 @@ def worker_command(
 
     Example: IDMS_BROKER_URL=redis://queue.example.org:6379/0 idms worker --concurrency 4
     """
-    from celery.signals import worker_shutting_down
-    from celery.utils.nodenames import default_nodename, host_format
-
     from idms.execution.celery_app import (
         DEFAULT_QUEUE,
         broker_url_of,
-        create_app,
         prepare_worker,
+        run_worker,
+        worker_node_name,
     )
     from idms.state.store import display_url
 
@@ -114,35 +111,15 @@ def worker_command(
         print_note(f"Warning: {warning}", style="yellow")
     prepare_worker(settings, forking=pool is Pool.PREFORK)  # a wrong database or key: fail now
     size = concurrency or settings.workers
-    node = host_format(default_nodename(hostname or f"idms-{os.getpid()}@%h"))
+    node = worker_node_name(hostname)
     print_note(
         f"idms worker {node}: runs from {display_url(broker)} (queue {', '.join(names)}), "
         f"suite database {display_url(settings.suite_url)}, {size} at a time ({pool.value}). "
         "Stop with Ctrl-C."
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)  # no migration chatter per process
-    app = create_app(settings, queue=names[0])
-    worker = app.Worker(
-        hostname=node,
-        pool_cls=pool.value,
-        concurrency=1 if pool is Pool.SOLO else size,
-        loglevel=loglevel.value.upper(),
-        queues=names,
-        without_mingle=True,
-        without_gossip=True,
-        quiet=True,
-    )
-    stopped: list[str] = []
-
-    def on_shutdown(sig: str = "", **_: object) -> None:
-        stopped.append(sig)
-
-    worker_shutting_down.connect(on_shutdown, weak=False)
-    try:
-        worker.start()
-    finally:
-        worker_shutting_down.disconnect(on_shutdown)
-    if worker.exitcode and not stopped:  # it could not start, or failed; Ctrl-C is not a failure
+    concurrency = 1 if pool is Pool.SOLO else size
+    if not run_worker(settings, names, node, pool.value, concurrency, loglevel.value.upper()):
         raise typer.Exit(EXIT_FAILED)
 
 

@@ -104,6 +104,50 @@ def create_app(settings: Settings, *, queue: str = DEFAULT_QUEUE) -> Celery:
     return app
 
 
+def worker_node_name(hostname: str | None) -> str:
+    """The worker's Celery node name (``idms-PID@HOST`` unless one is given)."""
+    from celery.utils.nodenames import default_nodename, host_format
+
+    return str(host_format(default_nodename(hostname or f"idms-{os.getpid()}@%h")))
+
+
+def run_worker(
+    settings: Settings,
+    queues: list[str],
+    node: str,
+    pool: str,
+    concurrency: int,
+    loglevel: str,
+) -> bool:
+    """Run a Celery worker in this process until it is stopped (Ctrl-C, SIGTERM): it takes run
+    IDs from ``queues`` and executes them. False when it could not start or failed (being
+    stopped is not a failure)."""
+    from celery.signals import worker_shutting_down
+
+    app = create_app(settings, queue=queues[0])
+    worker = app.Worker(
+        hostname=node,
+        pool_cls=pool,
+        concurrency=concurrency,
+        loglevel=loglevel,
+        queues=queues,
+        without_mingle=True,
+        without_gossip=True,
+        quiet=True,
+    )
+    stopped: list[str] = []
+
+    def on_shutdown(sig: str = "", **_: object) -> None:
+        stopped.append(sig)
+
+    worker_shutting_down.connect(on_shutdown, weak=False)
+    try:
+        worker.start()
+    finally:
+        worker_shutting_down.disconnect(on_shutdown)
+    return not (worker.exitcode and not stopped)
+
+
 # ---- the task -----------------------------------------------------------------------------------
 
 _workspaces: dict[int, RunContext] = {}
