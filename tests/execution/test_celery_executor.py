@@ -293,8 +293,6 @@ def test_a_pool_process_killed_mid_run_is_replaced_and_the_run_resumed(cluster: 
 def test_worker_without_a_broker_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in [n for n in os.environ if n.startswith("IDMS_")]:
-        monkeypatch.delenv(name)
     monkeypatch.setenv("IDMS_WORKSPACE", str(tmp_path / "ws"))
     result = CliRunner().invoke(app, ["worker"])
     assert result.exit_code == 2
