@@ -1,6 +1,6 @@
 """Shared fixtures: no ``IDMS_*`` setting from the shell leaks into a test; a fresh PostgreSQL
-database per test that needs one, skipped with a reason where no server answers (CI has one on
-127.0.0.1:5432)."""
+database per test that needs one, skipped with a reason where no server answers (failed under CI,
+which has one on 127.0.0.1:5432)."""
 
 from __future__ import annotations
 
