@@ -1,21 +1,32 @@
 # One command runs the suite (`make run`), one runs the tests (`make test`).
-# Each creates .venv and installs what it needs on first use.
+# Each creates .venv and installs what it needs on first use, at the versions pinned in
+# constraints.txt (`make constraints` moves the pins to the newest versions pyproject.toml allows).
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+CONSTRAINTS := constraints.txt
 WORKSPACE ?= idms-data
 
-.PHONY: run test lint typecheck pytest install clean bench
+.PHONY: run test lint typecheck pytest install constraints clean bench
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --upgrade pip -c $(CONSTRAINTS)
+	$(BIN)/python -m pip install --quiet -e ".[dev]" -c $(CONSTRAINTS)
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The newest versions pyproject.toml allows, pinned again (the file's comment lines kept; the build
+# tools, setuptools and wheel, left to pyproject's build-system). Run `make test`, then commit.
+constraints: $(STAMP)
+	$(BIN)/python -m pip install --quiet --upgrade --upgrade-strategy eager pip -e ".[dev]"
+	{ grep '^#' $(CONSTRAINTS); $(BIN)/python -m pip freeze --all --exclude-editable \
+		| grep -v -e '^setuptools==' -e '^wheel=='; } > $(CONSTRAINTS).new
+	mv $(CONSTRAINTS).new $(CONSTRAINTS)
+	touch $(STAMP)
 
 IDMS := $(BIN)/idms --workspace $(WORKSPACE)
 

@@ -1,5 +1,6 @@
-"""Shared fixtures: a fresh PostgreSQL database per test that needs one, skipped with a reason
-where no server answers (CI has one on 127.0.0.1:5432)."""
+"""Shared fixtures: no ``IDMS_*`` setting from the shell leaks into a test; a fresh PostgreSQL
+database per test that needs one, skipped with a reason where no server answers (failed under CI,
+which has one on 127.0.0.1:5432)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,17 @@ from pathlib import Path
 
 import pytest
 
+from idms_env import idms_settings_in_environment
 from pgdb import fresh_database
+
+
+@pytest.fixture(autouse=True)
+def no_idms_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts from the defaults, whatever the shell running pytest has set: every
+    ``IDMS_*`` variable but the harness's is cleared; a test sets the ones it is about with
+    ``monkeypatch.setenv``."""
+    for name in idms_settings_in_environment():
+        monkeypatch.delenv(name)
 
 
 @pytest.fixture

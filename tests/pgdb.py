@@ -1,4 +1,5 @@
-"""Throw-away PostgreSQL databases for tests, skipped with a reason where no server answers."""
+"""Throw-away PostgreSQL databases for tests; without a server, skipped with the reason (failed
+under CI)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
+
+from services import need_service
 
 ADMIN_URL = os.environ.get(
     "IDMS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -18,7 +20,7 @@ ADMIN_URL = os.environ.get(
 
 @contextmanager
 def fresh_database(prefix: str = "idms_test") -> Iterator[str]:
-    """The URL of a new, empty database, dropped afterwards; skips the test without a server."""
+    """The URL of a new, empty database, dropped afterwards; without a server, see need_service."""
     admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     try:
@@ -27,7 +29,8 @@ def fresh_database(prefix: str = "idms_test") -> Iterator[str]:
     except OperationalError as exc:
         admin.dispose()
         first = str(exc).splitlines()[0]
-        pytest.skip(f"no PostgreSQL server at {ADMIN_URL} ({first}); set IDMS_TEST_POSTGRES_URL")
+        reason = f"no server at {ADMIN_URL} ({first}); set IDMS_TEST_POSTGRES_URL"
+        need_service("PostgreSQL", reason)
     try:
         yield f"{ADMIN_URL.rsplit('/', 1)[0]}/{name}"
     finally:

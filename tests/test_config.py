@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ast
+import re
 from pathlib import Path
 
 import pytest
 
 from idms.config import Platform, Settings
 from idms.errors import EXIT_INVALID, ConfigError
+from idms_env import idms_settings_in_environment
 
 
 def test_defaults() -> None:
@@ -81,3 +84,44 @@ def test_secrets_in_settings_are_never_printed() -> None:
     assert settings.secret_key == key
     assert key not in repr(settings)
     assert "Pa55word" not in repr(settings)
+
+
+# ---- every IDMS_* variable: documented, and cleared for every test --------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+VARIABLE = re.compile(r"\bIDMS_[A-Z][A-Z0-9_]*")
+# Read by idms but not settings a user sets, so not in the settings table; each with its reason.
+NOT_SETTINGS = {
+    "IDMS_FAULT_KILL_AFTER_APPLY": "a crash-test hook of the runner (SIGKILL after batch N)",
+}
+
+
+def variables_in_source() -> dict[str, set[str]]:
+    """Every ``IDMS_*`` name in a string literal (f-strings included) of src/idms, with the
+    modules it appears in."""
+    found: dict[str, set[str]] = {}
+    package = ROOT / "src" / "idms"
+    for path in sorted(package.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                for name in VARIABLE.findall(node.value):
+                    found.setdefault(name, set()).add(str(path.relative_to(package)))
+    return found
+
+
+def test_every_idms_variable_read_by_the_code_is_documented() -> None:
+    read = variables_in_source()
+    assert "IDMS_WORKSPACE" in read, "the scan finds the variables the settings read"
+    docs = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    documented = set(VARIABLE.findall("\n".join(p.read_text(encoding="utf-8") for p in docs)))
+    missing = {n: sorted(where) for n, where in read.items() if n not in documented}
+    missing = {n: where for n, where in missing.items() if n not in NOT_SETTINGS}
+    assert not missing, f"read by idms but in neither README.md nor docs/: {missing}"
+    assert not set(NOT_SETTINGS) - set(read), "no longer read: drop it from NOT_SETTINGS"
+
+
+def test_no_idms_setting_from_the_shell_reaches_a_test() -> None:
+    # tests/conftest.py clears them all before every test (IDMS_TEST_* excepted: the services).
+    assert idms_settings_in_environment() == []
+    assert Settings.load() == Settings.load(environ={})

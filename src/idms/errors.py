@@ -18,12 +18,15 @@ above a target catches them.
     │   ├── UnknownFieldError          no such field on a source (suggests the closest name)
     │   ├── CoercionError              a value cannot be read as the field's type
     │   ├── FilterError                a filter operator or value is wrong
-    │   └── PanelDefinitionError       a panel definition file is malformed
+    │   ├── PanelDefinitionError       a panel definition file is malformed
+    │   ├── JobInvalid                 the job is wrong (every problem, with its location)
+    │   └── QueryInvalid               the query is wrong, or a prompt is missing (every problem)
     ├── SecretError                    a secret cannot be stored or read (bad key, tampered data)
     ├── StateError                     the suite database is unusable
     └── TargetError                    talking to the target failed
         ├── RetryableTargetError       worth trying again (busy, time-out, 429, 5xx)
         └── TerminalTargetError        trying again will not help (schema missing, refused)
+            └── ImisRefused            iMIS refused a request (400, 404, 409 ...)
 """
 
 from __future__ import annotations

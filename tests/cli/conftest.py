@@ -12,23 +12,10 @@ from idms.cli.app import app
 from idms.config import Settings
 from idms.targets.embedded.target import EmbeddedTarget
 
-IDMS_VARIABLES = (
-    "IDMS_WORKSPACE",
-    "IDMS_TARGET",
-    "IDMS_PLATFORM",
-    "IDMS_SECRET_KEY",
-    "IDMS_SUITE_DATABASE",
-    "IDMS_LOCKOUT_THRESHOLD",
-    "IDMS_PASSWORD_MIN_LENGTH",
-    "IDMS_DEBUG",
-)
-
 
 @pytest.fixture
 def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty workspace folder (not created yet), named by IDMS_WORKSPACE; wide output."""
-    for name in IDMS_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
     ws = tmp_path / "ws"
     monkeypatch.setenv("IDMS_WORKSPACE", str(ws))
     monkeypatch.setenv("COLUMNS", "250")

@@ -1,18 +1,16 @@
-"""idms demo (skipped until the demo generator exists)."""
+"""idms demo: fills an empty store once, with a summary and how to browse it."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
 
-import pytest
 from typer.testing import Result
 
 Invoke = Callable[..., Result]
 
 
 def test_demo_fills_an_empty_store_once(cli: Invoke) -> None:
-    pytest.importorskip("idms.demo.generate")
     result = cli("demo", "--contacts", "200", "--seed", "1")
     assert result.exit_code == 0, result.output
     assert "Contacts" in result.stdout

@@ -70,7 +70,6 @@ def test_installed_script_errors_and_secrets(env: dict[str, str]) -> None:
 
 
 def test_installed_script_demo(env: dict[str, str]) -> None:
-    pytest.importorskip("idms.demo.generate")
     demo = idms(env, "demo", "--contacts", "50", "--seed", "3")
     assert demo.returncode == 0, demo.stderr
     assert "Contacts" in demo.stdout

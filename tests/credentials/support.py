@@ -32,6 +32,7 @@ from idms.targets.embedded.passwords import fast_hash_password, username_key
 from idms.targets.embedded.target import EmbeddedTarget
 from idms.targets.imis.client import ImisClient
 from idms.targets.imis.target import RestTarget
+from input_rows import data_rows
 
 MANAGER = "MANAGER"
 MANAGER_PASSWORD = "Manager-Secret-9"
@@ -140,6 +141,7 @@ class World:
             target_label=label,
         )
         assert report.message is None, report.message
+        assert report.counts.rows == data_rows(job.input.file)  # every row written gets an outcome
         return report
 
     def outcomes(self, report: RunReport, label: str = "embedded") -> list[tuple[Any, ...]]:

@@ -127,16 +127,6 @@ class Cli:
 
 @pytest.fixture
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
-    for name in (
-        "IDMS_TARGET",
-        "IDMS_PLATFORM",
-        "IDMS_SUITE_DATABASE",
-        "IDMS_SECRET_KEY",
-        "IDMS_LOCKOUT_THRESHOLD",
-        "IDMS_PASSWORD_MIN_LENGTH",
-        "IDMS_DEBUG",
-    ):
-        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("IDMS_WORKSPACE", str(tmp_path / "ws"))
     monkeypatch.setenv("COLUMNS", "250")
     return Cli()

@@ -39,17 +39,15 @@ class Demo:
         self.queries.save(load_query_file(EXAMPLES / example / "query.yml"))
 
     def run(self, example: str, **params: Any) -> dict[str, int]:
-        """The example's job run; its outcome counts (which always add up to the rows)."""
+        """The example's job run; its outcome counts (each test checks ``rows`` against the
+        records it expects the query to select, worked out without the query)."""
         job = job_from_file(EXAMPLES / example / "job.yml")
         if params:
             assert job.input is not None
             job.input.params.update(params)
         report = run_job(job, target=self.store, runs=self.runs, queries=self.queries)
         assert report.message is None, report.message
-        counts = report.counts.as_dict()
-        outcomes = sum(v for k, v in counts.items() if k != "rows")
-        assert outcomes == counts["rows"]
-        return counts
+        return report.counts.as_dict()
 
     def read(self, source: str, *filters: Filter) -> list[dict[str, Any]]:
         return list(self.store.read(source, filters))
@@ -107,7 +105,7 @@ def test_unlock_only_the_last_names_the_prompt_names(demo: Demo) -> None:
     demo.save("unlock-locked-out")
     report = demo.run("unlock-locked-out", last_name=initial)
 
-    assert report["updated"] == len(chosen)
+    assert report["updated"] == report["rows"] == len(chosen)
     still = {
         u["ImisId"] for u in demo.read("UserCredentials", Filter("IsLockedOut", Operator.IS_TRUE))
     }
@@ -156,6 +154,7 @@ def test_set_member_type_from_a_panel_field(demo: Demo) -> None:
     demo.save("member-type-from-panel")
     report = demo.run("member-type-from-panel")
 
+    assert report["rows"] == len(chosen)
     assert report["updated"] == len(changing)
     assert report["unchanged"] == len(chosen) - len(changing)
     after = {c["ImisId"]: c for c in demo.read("Contact")}

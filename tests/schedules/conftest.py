@@ -12,15 +12,6 @@ from schedules_support import JOB, Cli, write_people
 from idms.config import Settings
 from idms.workspace import Workspace
 
-IDMS_VARIABLES = (
-    "IDMS_WORKSPACE",
-    "IDMS_TARGET",
-    "IDMS_PLATFORM",
-    "IDMS_SECRET_KEY",
-    "IDMS_SUITE_DATABASE",
-    "IDMS_DEBUG",
-)
-
 
 @pytest.fixture
 def job_file(tmp_path: Path) -> Path:
@@ -56,8 +47,6 @@ def any_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
-    for name in IDMS_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("IDMS_WORKSPACE", str(tmp_path / "ws"))
     monkeypatch.setenv("COLUMNS", "250")
     monkeypatch.chdir(tmp_path)
