@@ -28,18 +28,9 @@ from typing import Any
 import pytest
 
 from idms.errors import FilterError, UnknownFieldError, UnknownSourceError
+from idms.sources.filters import Filter, Operator, parse_operator
 from idms.sources.model import Action
-from idms.targets.base import (
-    ApplyOptions,
-    ApplyResult,
-    Change,
-    ChangeKind,
-    Filter,
-    Operator,
-    Record,
-    Target,
-    parse_operator,
-)
+from idms.targets.base import ApplyOptions, ApplyResult, Change, ChangeKind, Record, Target
 from idms.values.types import FieldType
 
 # ---- the reference data a contract store starts from --------------------------------------------

@@ -19,10 +19,10 @@ from idms.demo.generate import DEMO_PASSWORD, fill_demo
 from idms.jobs.assemble import job_from_file
 from idms.jobs.runner import run_job
 from idms.queries.model import load_query_file
+from idms.sources.filters import Filter, Operator
 from idms.state.queries import QueryStore
 from idms.state.runs import RunStore
 from idms.state.store import open_suite
-from idms.targets.base import Filter, Operator
 from idms.targets.embedded.target import EmbeddedTarget
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"

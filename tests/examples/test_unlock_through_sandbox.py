@@ -13,10 +13,10 @@ from idms.jobs.runner import run_job
 from idms.queries.model import load_query_file
 from idms.sandbox.app import create_app
 from idms.sandbox.server import running_sandbox
+from idms.sources.filters import Filter, Operator
 from idms.state.queries import QueryStore
 from idms.state.runs import RunStore
 from idms.state.store import open_suite
-from idms.targets.base import Filter, Operator
 from idms.targets.embedded.target import EmbeddedTarget
 from idms.targets.imis.client import ImisClient
 from idms.targets.imis.target import RestTarget

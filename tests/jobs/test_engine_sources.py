@@ -15,9 +15,9 @@ from idms.jobs.errorfile import write_error_file
 from idms.jobs.model import build_job
 from idms.jobs.runner import run_job
 from idms.jobs.undo import undo_run
+from idms.sources.filters import Filter, Operator
 from idms.state.runs import RunStore
 from idms.state.store import open_suite
-from idms.targets.base import Filter, Operator
 from idms.targets.embedded.target import EmbeddedTarget
 
 

@@ -14,7 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from idms.targets.base import Change, ChangeKind, Filter
+from idms.sources.filters import Filter
+from idms.targets.base import Change, ChangeKind
 from idms.targets.embedded.passwords import LoginOutcome
 from idms.targets.embedded.target import EmbeddedTarget
 from idms.targets.imis import entities, wire

@@ -18,6 +18,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from idms.config import Settings
 from idms.errors import InvalidInputError, RetryableTargetError, TerminalTargetError
 from idms.sources import catalog
+from idms.sources.filters import Filter
 from idms.sources.model import Action, SourceDef
 from idms.sources.panels import PanelDefinition, panel_source
 from idms.sources.registry import resolve_source
@@ -27,7 +28,6 @@ from idms.targets.base import (
     Capabilities,
     Change,
     ChangeKind,
-    Filter,
     QueryResult,
     Record,
     RowError,

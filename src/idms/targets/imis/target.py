@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from idms.config import parse_query_endpoint
 from idms.errors import CoercionError, TargetError
+from idms.sources.filters import Filter, Operator
 from idms.sources.model import Action, SourceDef
 from idms.sources.registry import resolve_source
 from idms.targets.base import (
@@ -37,8 +38,6 @@ from idms.targets.base import (
     Capabilities,
     Change,
     ChangeKind,
-    Filter,
-    Operator,
     QueryResult,
     Record,
     RowError,
