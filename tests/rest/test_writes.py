@@ -296,9 +296,10 @@ def test_credentials_create_and_unlock_on_ems(new_store: NewStore, serve: Serve)
 
 def test_credentials_unlock_on_2017(new_store: NewStore, serve: Serve) -> None:
     served, target, wire_log, store = setup(new_store, serve, platform="2017")
-    assert target.capabilities.platform == "2017"
-    assert "UserData" in target.capabilities.sources
-    assert "EventRegistration" not in target.capabilities.sources
+    assert target.platform == "2017"
+    names = {s.name for s in target.sources()}
+    assert "UserData" in names
+    assert "EventRegistration" not in names
     people = store.apply(
         "Contact",
         [

@@ -37,7 +37,16 @@ from idms.jobs.rows import MASK, WorkRow
 from idms.sources.model import Action
 from idms.state.queries import QueryStore
 from idms.state.runs import RowResult, RunStore, new_run_id
-from idms.targets.base import ApplyOptions, ApplyResult, Change, ChangeKind, Record, Target
+from idms.targets.base import (
+    ApplyOptions,
+    ApplyResult,
+    BatchJournal,
+    Change,
+    ChangeKind,
+    Record,
+    Target,
+    capability,
+)
 
 Progress = Callable[[int], None]
 SPOOL_NAME = "input.rows"  # a durable iUpdate run's copy of its query's rows
@@ -349,8 +358,9 @@ class _Engine:
         self.seq = seq
         self._in_flight: str | None = None  # the batch key of a segment sent, not yet recorded
         self._recorded: str | None = None  # a batch key recorded, whose results can go
-        # Over REST a batch is bound by the network, not by the cycle collector.
-        self._pause_gc = target.capabilities.kind == "embedded"
+        # A target with a journal writes a batch in one local transaction, bound by the CPU and
+        # the cycle collector; over REST a batch is bound by the network.
+        self._pause_gc = capability(target, BatchJournal) is not None
         self.pending: dict[tuple[Any, ...], Record] | None = {} if plan else None
         self.stopped = False
         self.options = ApplyOptions(skip_validation=cjob.job.options.skip_validation)
@@ -537,8 +547,9 @@ class _Engine:
         options = replace(self.options, batch_key=key)
         self._in_flight = key
         source = self.cjob.source
-        results = self.target.applied_batch(key)
-        if results is None and self.target.capabilities.transactional:
+        journal = capability(self.target, BatchJournal)
+        results = journal.applied_batch(key) if journal is not None else None
+        if results is None and journal is not None:
             results = self.target.apply(source.name, staged.changes, options)
         elif results is None:
             done = reconcile(self.target, source, staged)
@@ -622,9 +633,10 @@ class _Engine:
 
     def finish(self) -> None:
         """Let go of what the target keeps for this run's last recorded batch."""
-        if self._recorded is not None:
-            self.target.forget_batch(self._recorded)
-            self._recorded = None
+        journal = capability(self.target, BatchJournal)
+        if self._recorded is not None and journal is not None:
+            journal.forget_batch(self._recorded)
+        self._recorded = None
 
     def _masked(self, cells: dict[str, Any]) -> dict[str, Any]:
         return {

@@ -15,7 +15,7 @@ from idms.state.queries import QueryStore
 from idms.state.runs import RunStore
 from idms.state.templates import TemplateStore
 from idms.state.tokens import TokenStore
-from idms.targets.base import Target
+from idms.targets.base import FullTarget
 
 log = logging.getLogger("idms.server")
 
@@ -53,7 +53,7 @@ class ServerContext:
         return TokenStore(self.workspace.suite)
 
     @contextmanager
-    def target(self) -> Iterator[Target]:
+    def target(self) -> Iterator[FullTarget]:
         """The settings' target, opened for one request and closed after it."""
         from idms.targets.factory import open_target
 
