@@ -41,7 +41,7 @@ from idms.runs.leases import Leases
 from idms.runs.record import RunInfo, RunStore, new_run_id
 from idms.runs.status import RunStatus
 from idms.state.templates import TemplateStore
-from idms.targets.base import QueryResult, Target
+from idms.targets.base import FullTarget, QueryResult
 from idms.targets.factory import open_target
 
 if TYPE_CHECKING:
@@ -107,7 +107,7 @@ class Workspace(RunContext):
         return TokenStore(self.suite)
 
     @contextmanager
-    def target(self) -> Iterator[Target]:
+    def target(self) -> Iterator[FullTarget]:
         """The settings' target, opened for one use and closed after it."""
         target = self.target_opener(self.settings)
         try:

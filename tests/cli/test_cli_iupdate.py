@@ -8,7 +8,7 @@ from pathlib import Path
 
 from typer.testing import Result
 
-from idms.targets.base import Filter, Operator
+from idms.sources.filters import Filter, Operator
 from idms.targets.embedded.target import EmbeddedTarget
 
 Cli = Callable[..., Result]

@@ -14,9 +14,12 @@ from cli_support import CONTACT_FLAGS, COUNT_KEYS, JOB, PEOPLE, records, run_jso
 from typer.testing import Result
 
 from idms.cli import jobs as jobs_module
+from idms.config import Settings
 from idms.errors import TerminalTargetError
+from idms.targets import factory
 from idms.targets.base import Change, ChangeKind
 from idms.targets.embedded.target import EmbeddedTarget
+from idms.targets.testing import FaultyTarget
 from input_rows import data_rows
 
 Invoke = Callable[..., Result]
@@ -311,10 +314,14 @@ def test_json_on_a_terminal_is_still_only_json(
 def test_a_run_whose_target_fails_exits_3(
     cli: Invoke, people_csv: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def unreachable(self: EmbeddedTarget, *args: object, **kwargs: object) -> None:
-        raise TerminalTargetError("The embedded store failed: disk on fire")
+    disk_on_fire = TerminalTargetError("The embedded store failed: disk on fire")
+    opened = factory.open_target
 
-    monkeypatch.setattr(EmbeddedTarget, "apply", unreachable)
+    def failing(settings: Settings, **options: Any) -> FaultyTarget:
+        target = opened(settings, **options)
+        return FaultyTarget(target, error=disk_on_fire, fail_rate=1.0, methods=("apply",))
+
+    monkeypatch.setattr(factory, "open_target", failing)  # where every command gets its target
     result = cli("import", str(people_csv), *CONTACT_FLAGS, "--json")
     data = run_json(result, code=3)
     assert data["status"] == "failed"

@@ -9,11 +9,11 @@ panels) and provides:
   methods, communication preference definitions); the embedded store writes its tables, a REST
   sandbox does the same on its side;
 * ``seed_panels(target)`` (panels only): creates the panels of :data:`PANELS`;
-* ``expected_kind`` and ``expected_platform``: what its capabilities report.
+* ``expected_platform`` and ``keeps_journal``: its platform, and whether it is a BatchJournal.
 
 Everything else, lookup codes included, is written through ``target.apply`` by the contract
-itself, and every check goes through the protocol: ``describe``, ``sources``, ``capabilities``,
-``lookup_codes``, ``match``, ``apply`` and ``read``.
+itself, and every check goes through the protocol: ``platform``, ``describe``, ``match``,
+``apply``, and the optional ``sources``, ``lookup_codes`` and ``read``.
 """
 
 from __future__ import annotations
@@ -28,17 +28,18 @@ from typing import Any
 import pytest
 
 from idms.errors import FilterError, UnknownFieldError, UnknownSourceError
+from idms.sources.filters import Filter, Operator, parse_operator
 from idms.sources.model import Action
 from idms.targets.base import (
     ApplyOptions,
     ApplyResult,
+    BatchJournal,
     Change,
     ChangeKind,
-    Filter,
-    Operator,
+    FullTarget,
     Record,
     Target,
-    parse_operator,
+    capability,
 )
 from idms.values.types import FieldType
 
@@ -228,7 +229,7 @@ def readable_fields(target: Target, source: str) -> set[str]:
 class TargetContract:
     """The Target protocol's contract. Subclasses provide ``target`` and the seeding hook."""
 
-    expected_kind: str = "embedded"
+    keeps_journal: bool = True
     expected_platform: str = "ems"
 
     def seed_reference_data(self, target: Target) -> None:
@@ -292,28 +293,28 @@ class TargetContract:
 
     def test_target_satisfies_the_protocol(self, target: Target) -> None:
         assert isinstance(target, Target)
+        assert isinstance(target, FullTarget)  # it reads and runs saved queries as well
 
-    def test_capabilities_kind_and_platform(self, target: Target) -> None:
-        caps = target.capabilities
-        assert caps.kind == self.expected_kind
-        assert caps.platform == self.expected_platform
-        assert caps.max_batch >= 1000
+    def test_platform_and_batch_journal(self, target: Target) -> None:
+        assert target.platform == self.expected_platform
+        assert (capability(target, BatchJournal) is not None) == self.keeps_journal
 
-    def test_capabilities_contacts_are_never_deleted(self, target: Target) -> None:
-        caps = target.capabilities
-        assert caps.sources["Contact"] == frozenset(
+    def test_contacts_are_never_deleted(self, target: Target) -> None:
+        def actions(source: str) -> frozenset[Action]:
+            return target.describe(source).actions_on(target.platform)
+
+        assert actions("Contact") == frozenset(
             {Action.INSERT, Action.INSERT_WITH_MATCHING, Action.UPDATE, Action.INSERT_UPDATE}
         )
-        assert not caps.allows("Contact", Action.DELETE)
-        assert caps.allows("Activity", Action.DELETE)
-        assert caps.sources["Gift"] == frozenset({Action.INSERT})
-        assert caps.sources["EventRegistration"] == frozenset({Action.INSERT})
-        assert not caps.allows("NoSuchSource", Action.INSERT)
+        assert Action.DELETE in actions("Activity")
+        assert actions("Gift") == frozenset({Action.INSERT})
+        assert actions("EventRegistration") == frozenset({Action.INSERT})
+        with pytest.raises(UnknownSourceError):
+            target.describe("NoSuchSource")
 
-    def test_capabilities_list_every_source(self, target: Target) -> None:
+    def test_sources_list_every_source_once(self, target: FullTarget) -> None:
         names = [s.name for s in target.sources()]
         assert len(names) == len(set(names))
-        assert set(target.capabilities.sources) == set(names)
         assert {
             "Contact",
             "Address",
@@ -1700,7 +1701,8 @@ class PanelContract:
             ("ImisId",),
         )
         assert panelled.describe("panel profile").name == "Profile"
-        assert panelled.capabilities.sources["Volunteering"] == frozenset(Action)
+        volunteering = panelled.describe("Volunteering")
+        assert volunteering.actions_on(panelled.platform) == frozenset(Action)
         assert {"Profile", "Volunteering"} <= {s.name for s in panelled.sources()}
 
     def test_multi_panel_insert_assigns_ordinals(

@@ -24,8 +24,9 @@ from idms.jobs.runner import RunReport, run_job
 from idms.runs.record import RunStore
 from idms.sandbox.app import create_app
 from idms.sandbox.server import running_sandbox
+from idms.sources.filters import Filter, Operator
 from idms.state.store import open_suite
-from idms.targets.base import Change, ChangeKind, Filter, Operator, Record, Target
+from idms.targets.base import Change, ChangeKind, Record, Target
 from idms.targets.embedded import schema
 from idms.targets.embedded.adapters.base import StorePolicy
 from idms.targets.embedded.passwords import fast_hash_password, username_key

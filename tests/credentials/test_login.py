@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from idms.targets.base import Filter, Operator
+from idms.sources.filters import Filter, Operator
 
 from .support import INCORRECT, LOCKED, World, counts, expect
 

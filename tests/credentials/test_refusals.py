@@ -14,7 +14,8 @@ import pytest
 
 from idms.config import Settings
 from idms.jobs.model import JobInvalid
-from idms.targets.base import Change, ChangeKind, Filter, Operator, Target
+from idms.sources.filters import Filter, Operator
+from idms.targets.base import Change, ChangeKind, Target
 from idms.targets.embedded.adapters import credentials as credentials_adapter
 from idms.targets.embedded.target import EmbeddedTarget
 

@@ -21,8 +21,8 @@ from idms.jobs.runner import run_job
 from idms.queries.model import load_query_file
 from idms.queries.store import QueryStore
 from idms.runs.record import RunStore
+from idms.sources.filters import Filter, Operator
 from idms.state.store import open_suite
-from idms.targets.base import Filter, Operator
 from idms.targets.embedded.target import EmbeddedTarget
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"

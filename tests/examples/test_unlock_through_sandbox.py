@@ -15,8 +15,8 @@ from idms.queries.store import QueryStore
 from idms.runs.record import RunStore
 from idms.sandbox.app import create_app
 from idms.sandbox.server import running_sandbox
+from idms.sources.filters import Filter, Operator
 from idms.state.store import open_suite
-from idms.targets.base import Filter, Operator
 from idms.targets.embedded.target import EmbeddedTarget
 from idms.targets.imis.client import ImisClient
 from idms.targets.imis.target import RestTarget

@@ -16,8 +16,8 @@ from idms.jobs.model import build_job
 from idms.jobs.runner import run_job
 from idms.jobs.undo import undo_run
 from idms.runs.record import RunStore
+from idms.sources.filters import Filter, Operator
 from idms.state.store import open_suite
-from idms.targets.base import Filter, Operator
 from idms.targets.embedded.target import EmbeddedTarget
 from input_rows import data_rows
 

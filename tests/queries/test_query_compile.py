@@ -10,9 +10,9 @@ import pytest
 from idms.queries.compile import CompiledQuery, compile_query
 from idms.queries.model import QueryInvalid, SavedQuery, build_query, iqa_only
 from idms.sources import catalog
+from idms.sources.filters import Operator
 from idms.sources.model import SourceDef
 from idms.sources.panels import panel_source, parse_panel
-from idms.targets.base import Operator
 
 PANEL = """
 name: MemberProfile

@@ -18,7 +18,8 @@ from idms.demo.generate import fill_demo
 from idms.errors import InvalidInputError
 from idms.queries.compile import CompiledQuery, compile_query
 from idms.queries.model import build_query, iqa_only
-from idms.targets.base import Change, ChangeKind, Filter
+from idms.sources.filters import Filter
+from idms.targets.base import Change, ChangeKind
 from idms.targets.embedded.target import EmbeddedTarget
 
 Row = tuple[Any, ...]

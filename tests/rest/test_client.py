@@ -154,7 +154,7 @@ def test_filters_are_checked_on_every_row(new_store: NewStore, serve: Serve) -> 
     )  # fmt: skip
     served = serve(store)
     deaf = served.rest(transport=IgnoreFilters())
-    from idms.targets.base import Filter
+    from idms.sources.filters import Filter
 
     assert [r["FirstName"] for r in deaf.read("Contact", [Filter.parse("LastName=hopper")])] == [
         "Grace"

@@ -35,7 +35,7 @@ STORES: dict[int, EmbeddedTarget] = {}
 
 
 class TestRestSandbox(TargetContract, PanelContract):
-    expected_kind = "rest"
+    keeps_journal = False
     expected_platform = "ems"
 
     @pytest.fixture

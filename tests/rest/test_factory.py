@@ -20,10 +20,9 @@ def settings(tmp_path: Path, target: str, platform: str = "ems") -> Settings:
 
 def test_embedded_targets(tmp_path: Path) -> None:
     for name in ("embedded", f"sqlite:///{tmp_path / 'other.db'}"):
-        target = open_target(settings(tmp_path, name), environ={})
-        assert isinstance(target, EmbeddedTarget)
-        assert target.capabilities.kind == "embedded"
-        target.close()
+        with open_target(settings(tmp_path, name), environ={}) as target:
+            assert isinstance(target, EmbeddedTarget)
+            assert target.platform == "ems"
 
 
 def test_rest_target_with_the_account_from_variables(tmp_path: Path) -> None:

@@ -14,7 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from idms.targets.base import Change, ChangeKind, Filter
+from idms.sources.filters import Filter
+from idms.targets.base import Change, ChangeKind
 from idms.targets.embedded.passwords import LoginOutcome
 from idms.targets.embedded.target import EmbeddedTarget
 from idms.targets.imis import entities, wire
@@ -295,9 +296,10 @@ def test_credentials_create_and_unlock_on_ems(new_store: NewStore, serve: Serve)
 
 def test_credentials_unlock_on_2017(new_store: NewStore, serve: Serve) -> None:
     served, target, wire_log, store = setup(new_store, serve, platform="2017")
-    assert target.capabilities.platform == "2017"
-    assert "UserData" in target.capabilities.sources
-    assert "EventRegistration" not in target.capabilities.sources
+    assert target.platform == "2017"
+    names = {s.name for s in target.sources()}
+    assert "UserData" in names
+    assert "EventRegistration" not in names
     people = store.apply(
         "Contact",
         [

@@ -15,7 +15,7 @@ from idms.config import Settings
 if TYPE_CHECKING:  # imported when used: --help and version stay quick
     from sqlalchemy import Engine
 
-    from idms.targets.base import Target
+    from idms.targets.base import FullTarget
     from idms.targets.embedded.target import EmbeddedTarget
     from idms.workspace import Workspace
 
@@ -108,7 +108,7 @@ def embedded_target(settings: Settings) -> Iterator[EmbeddedTarget]:
 
 
 @contextmanager
-def open_target(settings: Settings) -> Iterator[Target]:
+def open_target(settings: Settings) -> Iterator[FullTarget]:
     """The target the settings name (the embedded store, or an iMIS over REST), closed after.
 
     Commands that only read, match and write records use this one; commands that need the

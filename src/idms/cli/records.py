@@ -9,7 +9,7 @@ import typer
 
 from idms.cli.context import get_settings, open_target
 from idms.cli.output import print_json_array, print_note, print_records
-from idms.targets.base import Filter
+from idms.sources.filters import Filter
 
 
 def records_command(

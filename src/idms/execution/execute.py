@@ -27,12 +27,12 @@ from idms.runs.events import run_finished
 from idms.runs.leases import Leases
 from idms.runs.record import RunStore
 from idms.runs.status import Counts, RunStatus
-from idms.targets.base import Target
+from idms.targets.base import FullTarget, Target
 from idms.targets.factory import open_target
 
 log = logging.getLogger("idms.execution")
 
-OpenTarget = Callable[..., Target]
+OpenTarget = Callable[..., FullTarget]
 
 
 def execute_run(

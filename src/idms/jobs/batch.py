@@ -25,7 +25,16 @@ from idms.runs.durable import Durable
 from idms.runs.record import RowResult, RunStore
 from idms.runs.status import Counts, Outcome
 from idms.sources.model import Action
-from idms.targets.base import ApplyOptions, ApplyResult, Change, ChangeKind, Record, Target
+from idms.targets.base import (
+    ApplyOptions,
+    ApplyResult,
+    BatchJournal,
+    Change,
+    ChangeKind,
+    Record,
+    Target,
+    capability,
+)
 
 KIND = {"insert": ChangeKind.INSERT, "update": ChangeKind.UPDATE, "delete": ChangeKind.DELETE}
 DONE = {"insert": Outcome.INSERTED, "update": Outcome.UPDATED, "delete": Outcome.DELETED}
@@ -56,8 +65,9 @@ class BatchEngine:
         self.seq = seq
         self._in_flight: str | None = None  # the batch key of a segment sent, not yet recorded
         self._recorded: str | None = None  # a batch key recorded, whose results can go
-        # Over REST a batch is bound by the network, not by the cycle collector.
-        self._pause_gc = target.capabilities.kind == "embedded"
+        # A target with a journal writes a batch in one local transaction, bound by the CPU and
+        # the cycle collector; over REST a batch is bound by the network.
+        self._pause_gc = capability(target, BatchJournal) is not None
         self.pending: dict[tuple[Any, ...], Record] | None = {} if plan else None
         self.stopped = False
         self.options = ApplyOptions(skip_validation=cjob.job.options.skip_validation)
@@ -244,8 +254,9 @@ class BatchEngine:
         options = replace(self.options, batch_key=key)
         self._in_flight = key
         source = self.cjob.source
-        results = self.target.applied_batch(key)
-        if results is None and self.target.capabilities.transactional:
+        journal = capability(self.target, BatchJournal)
+        results = journal.applied_batch(key) if journal is not None else None
+        if results is None and journal is not None:
             results = self.target.apply(source.name, staged.changes, options)
         elif results is None:
             done = reconcile(self.target, source, staged)
@@ -329,9 +340,10 @@ class BatchEngine:
 
     def finish(self) -> None:
         """Let go of what the target keeps for this run's last recorded batch."""
-        if self._recorded is not None:
-            self.target.forget_batch(self._recorded)
-            self._recorded = None
+        journal = capability(self.target, BatchJournal)
+        if self._recorded is not None and journal is not None:
+            journal.forget_batch(self._recorded)
+        self._recorded = None
 
     def _masked(self, cells: dict[str, Any]) -> dict[str, Any]:
         return {

@@ -55,7 +55,7 @@ def compile_without_input(job: Job, target: Target) -> CompiledJob:
 def compile_job(job: Job, target: Target, columns: Sequence[str]) -> CompiledJob:
     """The job ready to run, or JobInvalid listing every problem."""
     problems: list[str] = []
-    platform = target.capabilities.platform
+    platform = target.platform
     try:
         source = target.describe(job.source)
     except IdmsError as exc:

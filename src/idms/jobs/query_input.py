@@ -27,7 +27,7 @@ from idms.jobs.readers import Detected, InputReader, InputRow
 from idms.queries.compile import compile_query
 from idms.queries.model import SavedQuery, iqa_only
 from idms.queries.store import QueryStore
-from idms.targets.base import QueryResult, Target
+from idms.targets.base import Queryable, QueryResult, Target, require
 
 
 def resolve_query(name: str, queries: QueryStore | None) -> SavedQuery:
@@ -62,15 +62,16 @@ def open_query_input(
         detected = Detected("query", columns, 0, query=spec.query, params=detected_params)
         return InputReader(detected, lambda reader: _rows(columns, _replay(spool)), [])
     saved = resolve_query(spec.query, queries)
-    compiled = compile_query(saved, target.sources())
+    queryable = require(target, Queryable, "run saved queries")
+    compiled = compile_query(saved, queryable.sources())
     if compiled.source is not None:
         compiled.bind(params)  # a missing required prompt is refused before anything runs
-    result = target.query(compiled, params)
+    result = queryable.query(compiled, params)
     columns = result.columns
     if not columns and compiled.source is None:
         columns = mapped_columns  # an IQA with no rows says nothing of its columns
     columns = tuple(columns)
-    to_file = spool is not None or target.capabilities.kind == "rest"
+    to_file = spool is not None or not result.snapshot
     files: list[IO[bytes]] = []
     detected = Detected("query", columns, 0, query=spec.query, params=detected_params)
 

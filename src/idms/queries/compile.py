@@ -5,7 +5,7 @@ reports every problem at once (unknown fields with the closest name, operators i
 have, values that are not of the field's type, fields that are never read back).
 
 :meth:`CompiledQuery.bind` then turns the filters into concrete
-:class:`~idms.targets.base.Filter` objects for one run's parameters: a missing required prompt is
+:class:`~idms.sources.filters.Filter` objects for one run's parameters: a missing required prompt is
 refused, a missing optional one drops its filter (as IQA does), and a value written as a Liquid
 template (``"{{ today | date: '%Y' }}-01-01"``) is rendered with ``now``, ``today`` and
 ``params``.
@@ -26,8 +26,8 @@ from liquid.exceptions import LiquidError
 
 from idms.errors import CoercionError, IdmsError, suggest
 from idms.queries.model import FilterSpec, QueryInvalid, RelationSpec, SavedQuery
+from idms.sources.filters import Filter, Operator, parse_operator
 from idms.sources.model import FieldDef, SourceDef, fold
-from idms.targets.base import Filter, Operator, parse_operator
 from idms.values.coerce import coerce, is_blank
 from idms.values.types import FieldType
 

@@ -16,8 +16,9 @@ from idms.sandbox.context import Sandbox, changed, writable
 from idms.sandbox.http import Reply, created, invalid, not_found, ok
 from idms.sandbox.paging import ListQuery, Properties, page_in_memory
 from idms.sources.catalog import ENTITY_LOOKUPS
+from idms.sources.filters import Operator
 from idms.sources.model import SourceDef
-from idms.targets.base import Change, ChangeKind, Operator, Record
+from idms.targets.base import Change, ChangeKind, Record
 from idms.targets.imis import wire
 from idms.targets.imis.entities import EntitySpec, entity_from_record, values_from_entity
 

@@ -29,7 +29,7 @@ from idms.queries.model import QueryInvalid, SavedQuery
 from idms.sandbox.context import Sandbox
 from idms.sandbox.http import ApiError, Reply, invalid, ok
 from idms.sandbox.paging import ListQuery
-from idms.targets.base import parse_operator
+from idms.sources.filters import parse_operator
 from idms.targets.imis import wire
 
 Endpoint = Literal["iqa", "query"]

@@ -15,8 +15,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 
 from idms.errors import FilterError
+from idms.sources.filters import Filter, Operator
 from idms.sources.model import FieldDef, SourceDef
-from idms.targets.base import Filter, Operator, Record
+from idms.targets.base import Record
 from idms.targets.embedded.filters import filter_clause
 from idms.targets.embedded.target import EmbeddedTarget
 from idms.targets.imis import wire

@@ -15,7 +15,8 @@ from idms.errors import CoercionError
 from idms.sandbox.context import Sandbox, changed, writable
 from idms.sandbox.http import Reply, created, invalid, not_found, ok
 from idms.sandbox.paging import ListQuery, Properties, page_in_memory
-from idms.targets.base import Change, ChangeKind, Filter, Operator, Record
+from idms.sources.filters import Filter, Operator
+from idms.targets.base import Change, ChangeKind, Record
 from idms.targets.imis import wire
 from idms.targets.imis.entities import ATTRIBUTES, party_from_record, values_from_party
 

@@ -4,7 +4,7 @@
 ``next_fire_at`` (only due rows are read, however many schedules there are), and for each one,
 in one transaction: locks the schedule's row and checks it is still at the slot it read,
 advances ``next_fire_at`` with a compare-and-set (``UPDATE ... WHERE id = ? AND next_fire_at =
-<the slot it read>``), and records the queued run (:func:`idms.execution.queue.queued_run`, the
+<the slot it read>``), and records the queued run (:func:`idms.jobs.enqueue.queued_run`, the
 input file copied and the job sealed as ``enqueue_job`` does). A slot therefore fires at most
 once, whoever else ticks; and the run and the advance are committed together, so a crash never
 loses a fire nor repeats one. Due schedules are handled in batches of ``batch_size``, one

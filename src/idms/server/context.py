@@ -13,7 +13,7 @@ from idms.runs.record import RunStore
 from idms.server.dispatch import dispatch_queued
 from idms.state.templates import TemplateStore
 from idms.state.tokens import TokenStore
-from idms.targets.base import Target
+from idms.targets.base import FullTarget
 from idms.workspace import Workspace
 
 log = logging.getLogger("idms.server")
@@ -51,7 +51,7 @@ class ServerContext:
     def tokens(self) -> TokenStore:
         return self.workspace.tokens
 
-    def target(self) -> AbstractContextManager[Target]:
+    def target(self) -> AbstractContextManager[FullTarget]:
         """The settings' target, opened for one request and closed after it."""
         return self.workspace.target()
 

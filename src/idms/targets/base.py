@@ -1,8 +1,10 @@
 """The Target protocol: the one seam between the engine and wherever iMIS data lives.
 
-A target only describes, matches, applies and reads, in batches; policy (mapping, plan, retries,
-undo) stays in the engine. Two implementations: the embedded store (``targets/embedded``) and a
-real iMIS over REST (``targets/imis``). Both pass the contract suite in ``tests/contract``.
+A target describes, matches and applies, in batches (the core, :class:`Target`); some can also
+read, run saved queries or keep a journal of their batches (optional capabilities, checked
+before a run). Policy (mapping, plan, retries, undo) stays in the engine. Two implementations:
+the embedded store (``targets/embedded``) and a real iMIS over REST (``targets/imis``). Both
+pass the contract suite in ``tests/contract``; ``targets/testing.py`` has doubles for tests.
 
 Records are plain dicts keyed by canonical field names, holding typed values (str, int, Decimal,
 bool, date, datetime, None). Secret fields (passwords) never appear in a record.
@@ -14,125 +16,16 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar, cast, runtime_checkable
 
-from idms.errors import FilterError
-from idms.sources.model import Action, SourceDef
+from idms.errors import ConfigError
+from idms.sources.filters import Filter
+from idms.sources.model import SourceDef
 
 if TYPE_CHECKING:
     from idms.queries.compile import CompiledQuery
 
 Record = dict[str, Any]
-
-
-class Operator(StrEnum):
-    """The iMIS filter operators (imis-rest-api.md §2.1), by their short names."""
-
-    EQ = "eq"
-    NE = "ne"
-    GT = "gt"
-    GE = "ge"
-    LT = "lt"
-    LE = "le"
-    CONTAINS = "contains"
-    NOT_CONTAIN = "notContain"
-    STARTS_WITH = "startsWith"
-    ENDS_WITH = "endsWith"
-    IN = "in"
-    BETWEEN = "between"
-    IS_EMPTY = "isEmpty"
-    NOT_EMPTY = "notEmpty"
-    IS_TRUE = "isTrue"
-    IS_FALSE = "isFalse"
-
-    @property
-    def takes_value(self) -> bool:
-        return self not in _NO_VALUE
-
-
-_NO_VALUE = frozenset({Operator.IS_EMPTY, Operator.NOT_EMPTY, Operator.IS_TRUE, Operator.IS_FALSE})
-
-# Every spelling iMIS accepts, folded to lower case, including the long forms.
-_ALIASES: dict[str, Operator] = {
-    "between": Operator.BETWEEN,
-    "contains": Operator.CONTAINS,
-    "endswith": Operator.ENDS_WITH,
-    "eq": Operator.EQ,
-    "==": Operator.EQ,
-    "equal": Operator.EQ,
-    "gt": Operator.GT,
-    ">": Operator.GT,
-    "greaterthan": Operator.GT,
-    "ge": Operator.GE,
-    ">=": Operator.GE,
-    "greaterthanorequal": Operator.GE,
-    "in": Operator.IN,
-    "isempty": Operator.IS_EMPTY,
-    "empty": Operator.IS_EMPTY,
-    "isfalse": Operator.IS_FALSE,
-    "false": Operator.IS_FALSE,
-    "istrue": Operator.IS_TRUE,
-    "true": Operator.IS_TRUE,
-    "lt": Operator.LT,
-    "<": Operator.LT,
-    "lessthan": Operator.LT,
-    "le": Operator.LE,
-    "<=": Operator.LE,
-    "lessthanorequal": Operator.LE,
-    "notcontain": Operator.NOT_CONTAIN,
-    "!contain": Operator.NOT_CONTAIN,
-    "notempty": Operator.NOT_EMPTY,
-    "!empty": Operator.NOT_EMPTY,
-    "ne": Operator.NE,
-    "!=": Operator.NE,
-    "notequal": Operator.NE,
-    "startswith": Operator.STARTS_WITH,
-}
-
-
-def parse_operator(name: str) -> Operator:
-    """An operator from any iMIS spelling (``eq``, ``==``, ``Equal``, ``!empty`` ...)."""
-    op = _ALIASES.get(name.strip().lower())
-    if op is None:
-        known = ", ".join(o.value for o in Operator)
-        raise FilterError(f"Unknown filter operator '{name}'. Use one of: {known}.")
-    return op
-
-
-@dataclass(frozen=True)
-class Filter:
-    """``field op value``. ``in`` takes a sequence; ``between`` a (low, high) pair."""
-
-    field: str
-    op: Operator
-    value: Any = None
-
-    @classmethod
-    def parse(cls, expression: str) -> Filter:
-        """``Field=value`` (equality) or ``Field=op:value``, the iMIS query-string form."""
-        name, sep, rest = expression.partition("=")
-        if not sep or not name.strip():
-            raise FilterError(
-                f"A filter looks like FIELD=VALUE or FIELD=op:VALUE, not '{expression}'."
-            )
-        op_name, colon, value = rest.partition(":")
-        if colon and op_name.strip().lower() in _ALIASES:
-            op = _ALIASES[op_name.strip().lower()]
-        else:
-            op, value = Operator.EQ, rest
-        if op is Operator.IN:
-            return cls(name.strip(), op, tuple(_split_list(value)))
-        if op is Operator.BETWEEN:
-            parts = _split_list(value)
-            if len(parts) != 2:
-                raise FilterError(f"'between' takes two values, LOW|HIGH, not '{value}'.")
-            return cls(name.strip(), op, (parts[0], parts[1]))
-        return cls(name.strip(), op, value if op.takes_value else None)
-
-
-def _split_list(value: str) -> list[str]:
-    sep = "|" if "|" in value else ","
-    return [v.strip() for v in value.split(sep)]
 
 
 class ChangeKind(StrEnum):
@@ -184,34 +77,23 @@ class ApplyOptions:
     """Switches a job passes down to the target for one batch."""
 
     skip_validation: bool = False  # iDMS "Skip Validation": lookup codes are not checked
-    # A durable run's name for this batch. A transactional target keeps the batch's results under
-    # it, written with the batch itself, so that after a crash ``applied_batch`` can say exactly
-    # what was written (see jobs/durable.py).
+    # A durable run's name for this batch. A target with a BatchJournal keeps the batch's results
+    # under it, written with the batch itself, so that after a crash ``applied_batch`` can say
+    # exactly what was written (see jobs/durable.py); other targets ignore it.
     batch_key: str | None = None
     # The key of an earlier batch whose rows are now recorded: its results can go, in this
     # batch's own transaction (one write fewer per batch than ``forget_batch``).
     forget_key: str | None = None
 
 
-@dataclass(frozen=True)
-class Capabilities:
-    """What a target can do, checked before a run starts (not halfway through)."""
-
-    kind: Literal["embedded", "rest"]
-    platform: str
-    sources: Mapping[str, frozenset[Action]]
-    max_batch: int
-    transactional: bool
-
-    def allows(self, source: str, action: Action) -> bool:
-        return action in self.sources.get(source, frozenset())
-
-
 class QueryResult:
     """A query's rows, streamed: tuples of typed values in ``columns`` order (the aliases).
 
     ``count`` (when the target can say) counts every row of the query, ignoring offset and
-    limit; it may cost a query of its own. Iterate once; close when done (or use ``with``).
+    limit; it may cost a query of its own. ``snapshot`` says the rows are read from one
+    snapshot, so writes made while they stream cannot move them (a database cursor); without
+    it (REST pages), a caller that writes as it reads keeps the rows first. Iterate once; close
+    when done (or use ``with``).
     """
 
     def __init__(
@@ -221,11 +103,13 @@ class QueryResult:
         *,
         count: Callable[[], int] | None = None,
         closer: Callable[[], None] | None = None,
+        snapshot: bool = False,
     ) -> None:
         self.columns = tuple(columns)
         self._rows = rows
         self.count = count
         self._closer = closer
+        self.snapshot = snapshot
 
     def __iter__(self) -> Iterator[tuple[Any, ...]]:
         return self._rows
@@ -258,21 +142,21 @@ class QueryResult:
 
 @runtime_checkable
 class Target(Protocol):
-    """Where iMIS data lives. Every method works on whole batches."""
+    """Where iMIS data lives: what every target does. Every method works on whole batches.
+
+    A target is a context manager: ``with open_target(settings) as target:`` closes it after.
+    What only some targets can do is an optional capability below (:class:`Readable`,
+    :class:`Queryable`, :class:`BatchJournal`); the engine asks with :func:`capability` or
+    :func:`require` before a run starts, never halfway through.
+    """
 
     @property
-    def capabilities(self) -> Capabilities: ...
-
-    def sources(self) -> list[SourceDef]:
-        """Every source available on this target and platform, dynamic fields included."""
+    def platform(self) -> str:
+        """The iMIS platform whose rules the target follows (``ems``, ``2017``...)."""
         ...
 
     def describe(self, source: str) -> SourceDef:
         """One source with its fields, including panel fields and communication preferences."""
-        ...
-
-    def lookup_codes(self, table: str) -> dict[str, str]:
-        """The codes of a lookup table, code → description."""
         ...
 
     def match(
@@ -292,6 +176,33 @@ class Target(Protocol):
         """Apply a batch; one result per change, in order, with before and after images."""
         ...
 
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+# ---- optional capabilities -----------------------------------------------------------------------
+
+
+@runtime_checkable
+class Readable(Protocol):
+    """A target whose records can be listed and read (``idms records``, ``idms sources``)."""
+
+    def sources(self) -> list[SourceDef]:
+        """Every source available on this target and platform, dynamic fields included."""
+        ...
+
+    def lookup_codes(self, table: str) -> dict[str, str]:
+        """The codes of a lookup table, code → description."""
+        ...
+
     def read(
         self,
         source: str,
@@ -303,16 +214,13 @@ class Target(Protocol):
         """Stream the source's records that pass every filter (ANDed)."""
         ...
 
-    def applied_batch(self, key: str) -> list[ApplyResult] | None:
-        """The results of the batch applied under ``key``, or None.
 
-        On a transactional target None means the batch was not written (its transaction never
-        committed); elsewhere it means "not known", and the caller re-matches what it sent.
-        """
-        ...
+@runtime_checkable
+class Queryable(Protocol):
+    """A target that runs saved queries (compiled against its ``sources``)."""
 
-    def forget_batch(self, key: str) -> None:
-        """Drop what ``applied_batch`` keeps for ``key`` (its row results are recorded now)."""
+    def sources(self) -> list[SourceDef]:
+        """Every source available on this target and platform, dynamic fields included."""
         ...
 
     def query(
@@ -331,4 +239,61 @@ class Target(Protocol):
         """
         ...
 
-    def close(self) -> None: ...
+
+@runtime_checkable
+class BatchJournal(Protocol):
+    """A transactional target that keeps each batch's results under its ``batch_key``.
+
+    The results are written in the batch's own transaction, so after a crash ``applied_batch``
+    says exactly what was written (see jobs/durable.py). A target without a journal (REST)
+    cannot say: the engine re-matches what it sent instead.
+    """
+
+    def applied_batch(self, key: str) -> list[ApplyResult] | None:
+        """The results of the batch applied under ``key``, or None: it was not written (its
+        transaction never committed)."""
+        ...
+
+    def forget_batch(self, key: str) -> None:
+        """Drop what ``applied_batch`` keeps for ``key`` (its row results are recorded now)."""
+        ...
+
+
+class FullTarget(Target, Readable, Queryable, Protocol):
+    """The core, reading and queries: what :func:`~idms.targets.factory.open_target` opens
+    (both the embedded store and the REST target offer them)."""
+
+
+C = TypeVar("C")
+
+
+def capability(target: Target, wanted: Callable[..., C]) -> C | None:
+    """``target`` as the optional capability ``wanted`` (a protocol above), or None.
+
+    Asked by name, not by ``isinstance``, so that a wrapper (``FaultyTarget``) that forwards
+    what it does not define answers for the target it wraps. (``wanted`` is typed as a callable
+    because mypy accepts no protocol where ``type[C]`` is expected.)
+    """
+    return cast(C, target) if not _missing(target, wanted) else None
+
+
+def require(target: Target, wanted: Callable[..., C], doing: str) -> C:
+    """``target`` as ``wanted``, or a ConfigError saying it cannot do ``doing``.
+
+    Called before a run starts: ``require(target, Queryable, "run saved queries")``.
+    """
+    missing = _missing(target, wanted)
+    if missing:
+        names = ", ".join(missing[:-1]) + " or " + missing[-1] if len(missing) > 1 else missing[0]
+        kind = type(target).__name__
+        raise ConfigError(f"This target ({kind}) cannot {doing}: it has no {names}.")
+    return cast(C, target)
+
+
+def _missing(target: Target, wanted: Callable[..., Any]) -> list[str]:
+    """The public members of the protocol ``wanted`` (its bases' included) ``target`` lacks."""
+    members: dict[str, None] = {}
+    for cls in getattr(wanted, "__mro__", ()):
+        if getattr(cls, "_is_protocol", False) and cls is not Protocol:
+            members.update(dict.fromkeys(n for n in vars(cls) if not n.startswith("_")))
+    return [name for name in members if getattr(target, name, None) is None]

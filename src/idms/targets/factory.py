@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 from idms.config import Settings, target_kind
 from idms.errors import ConfigError, SecretError
-from idms.targets.base import Target
+from idms.targets.base import FullTarget
 
 USERNAME_VARIABLE = "IDMS_IMIS_USERNAME"
 PASSWORD_VARIABLE = "IDMS_IMIS_PASSWORD"
@@ -22,8 +22,9 @@ USERNAME_SECRET = "imis.username"
 PASSWORD_SECRET = "imis.password"
 
 
-def open_target(settings: Settings, *, environ: Mapping[str, str] | None = None) -> Target:
-    """The target ``settings.target`` names, opened (close it when done)."""
+def open_target(settings: Settings, *, environ: Mapping[str, str] | None = None) -> FullTarget:
+    """The target ``settings.target`` names, opened: ``with open_target(settings) as target:``
+    closes it after."""
     if target_kind(settings.target) != "rest":
         from idms.targets.embedded.target import EmbeddedTarget
 

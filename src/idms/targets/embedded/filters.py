@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, literal, not_, or_
 
 from idms.errors import CoercionError, FilterError
+from idms.sources.filters import Filter, Operator
 from idms.sources.model import FieldDef, SourceDef
-from idms.targets.base import Filter, Operator
 from idms.values.coerce import coerce
 from idms.values.types import FieldType
 

@@ -10,7 +10,8 @@ import sqlite3
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from sqlalchemy import Connection, Engine, Select, delete, insert, select
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
@@ -18,16 +19,15 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from idms.config import Settings
 from idms.errors import InvalidInputError, RetryableTargetError, TerminalTargetError
 from idms.sources import catalog
+from idms.sources.filters import Filter
 from idms.sources.model import Action, SourceDef
 from idms.sources.panels import PanelDefinition, panel_source
 from idms.sources.registry import resolve_source
 from idms.targets.base import (
     ApplyOptions,
     ApplyResult,
-    Capabilities,
     Change,
     ChangeKind,
-    Filter,
     QueryResult,
     Record,
     RowError,
@@ -59,7 +59,6 @@ from idms.targets.embedded.store import open_store
 if TYPE_CHECKING:
     from idms.queries.compile import CompiledQuery
 
-MAX_BATCH = 5000
 STREAM_CHUNK = 2000  # rows fetched at a time by a query
 T = TypeVar("T")
 
@@ -148,6 +147,21 @@ class EmbeddedTarget:
         )
         return cls(settings.store_url, policy)
 
+    @property
+    def platform(self) -> str:
+        return self.policy.platform
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
     # ---- plumbing ------------------------------------------------------------------------------
 
     @contextmanager
@@ -214,17 +228,6 @@ class EmbeddedTarget:
                 adapter = FACTORIES[sdef.name](sdef, self.policy)
             self._adapters[sdef.name] = adapter
         return adapter
-
-    @property
-    def capabilities(self) -> Capabilities:
-        platform = self.policy.platform
-        return Capabilities(
-            kind="embedded",
-            platform=platform,
-            sources={s.name: s.actions_on(platform) for s in self.sources()},
-            max_batch=MAX_BATCH,
-            transactional=True,
-        )
 
     def lookup_codes(self, table: str) -> dict[str, str]:
         with self._connect() as conn:
@@ -361,7 +364,7 @@ class EmbeddedTarget:
         else:
             chunks = self._stream(windowed)
         rows = typed_rows(chunks, convert)
-        return QueryResult(query.aliases, rows, count=count, closer=chunks.close)
+        return QueryResult(query.aliases, rows, count=count, closer=chunks.close, snapshot=True)
 
     def _stream(self, stmt: Select[Any]) -> Generator[Sequence[Sequence[Any]], None, None]:
         """The rows of ``stmt`` in chunks, fetched on a connection held while they are read

@@ -19,17 +19,19 @@ The first page is fetched by :func:`run_query` itself, so ``columns`` and ``coun
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from idms.config import QueryEndpoint
 from idms.errors import TerminalTargetError
-from idms.queries.compile import CompiledQuery
 from idms.queries.model import QueryInvalid
 from idms.sources.model import FieldDef
 from idms.targets.base import QueryResult
 from idms.targets.imis import entities, wire
 from idms.targets.imis.client import PAGE_LIMIT, ImisClient, ImisRefused
 from idms.values.types import FieldType
+
+if TYPE_CHECKING:
+    from idms.queries.compile import CompiledQuery
 
 Row = dict[str, Any]
 Page = tuple[list[Row], bool, int, int]  # rows, has_next, next_offset, total

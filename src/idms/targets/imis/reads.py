@@ -15,8 +15,9 @@ from functools import cmp_to_key
 from typing import Any
 
 from idms.errors import CoercionError, FilterError
+from idms.sources.filters import Filter, Operator
 from idms.sources.model import FieldDef, SourceDef
-from idms.targets.base import Filter, Operator, Record
+from idms.targets.base import Record
 from idms.targets.imis import entities, wire
 from idms.targets.imis.entities import EntitySpec
 from idms.values.coerce import coerce

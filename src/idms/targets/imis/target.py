@@ -19,26 +19,26 @@
 REST is not transactional: a change refused by iMIS, or lost to an outage that outlasts the
 client's retries, fails alone (its RowError says why) and the others of its batch stand. Only
 when every change of a batch fails for want of the target does ``apply`` raise, so that a run
-stops instead of reporting every row as an error.
+stops instead of reporting every row as an error. Nor does iMIS keep a journal of a batch (the
+target is no ``BatchJournal``): a run that died while writing re-matches what it had sent.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
 
 from idms.config import parse_query_endpoint
 from idms.errors import CoercionError, TargetError
+from idms.sources.filters import Filter, Operator
 from idms.sources.model import Action, SourceDef
 from idms.sources.registry import resolve_source
 from idms.targets.base import (
     ApplyOptions,
     ApplyResult,
-    Capabilities,
     Change,
     ChangeKind,
-    Filter,
-    Operator,
     QueryResult,
     Record,
     RowError,
@@ -63,7 +63,6 @@ from idms.values.types import FieldType
 if TYPE_CHECKING:
     from idms.queries.compile import CompiledQuery
 
-MAX_BATCH = 1000
 KIND_ACTIONS = {
     ChangeKind.INSERT: {Action.INSERT, Action.INSERT_WITH_MATCHING, Action.INSERT_UPDATE},
     ChangeKind.UPDATE: {Action.UPDATE, Action.INSERT_UPDATE},
@@ -116,6 +115,17 @@ class RestTarget:
     def close(self) -> None:
         self.client.close()
 
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
     # ---- sources -------------------------------------------------------------------------------
 
     def sources(self) -> list[SourceDef]:
@@ -125,16 +135,6 @@ class RestTarget:
 
     def describe(self, source: str) -> SourceDef:
         return resolve_source(source, self.sources())
-
-    @property
-    def capabilities(self) -> Capabilities:
-        return Capabilities(
-            kind="rest",
-            platform=self.platform,
-            sources={s.name: s.actions_on(self.platform) for s in self.sources()},
-            max_batch=MAX_BATCH,
-            transactional=False,
-        )
 
     def lookup_codes(self, table: str) -> dict[str, str]:
         codes: dict[str, str] = {}
@@ -183,13 +183,6 @@ class RestTarget:
         return [list(by_key[key]) for key in wanted]
 
     # ---- read ----------------------------------------------------------------------------------
-
-    def applied_batch(self, key: str) -> list[ApplyResult] | None:
-        """iMIS keeps no journal of a batch: None means "not known" (the run re-matches)."""
-        return None
-
-    def forget_batch(self, key: str) -> None:
-        return None
 
     def read(
         self,

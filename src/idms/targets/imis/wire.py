@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from idms.errors import FilterError
-from idms.targets.base import Filter, Operator, parse_operator
+from idms.sources.filters import Filter, Operator, parse_operator
 
 CONTRACTS = "Asi.Contracts"
 GENERIC_ENTITY = "Asi.Soa.Core.DataContracts.GenericEntityData, Asi.Contracts"

@@ -28,16 +28,9 @@ from sqlalchemy import (
 )
 
 from idms.errors import FilterError
+from idms.sources.filters import Filter
 from idms.sources.model import DefaultRule, FieldDef, SourceDef
-from idms.targets.base import (
-    ApplyOptions,
-    ApplyResult,
-    Change,
-    ChangeKind,
-    Filter,
-    Record,
-    RowError,
-)
+from idms.targets.base import ApplyOptions, ApplyResult, Change, ChangeKind, Record, RowError
 from idms.targets.embedded.adapters.execution import (
     PlannedChange,
     Write,
