@@ -41,8 +41,8 @@ from idms.runs.leases import Leases
 from idms.runs.record import RunInfo, RunStore, new_run_id
 from idms.runs.status import RunStatus
 from idms.state.templates import TemplateStore
+from idms.targets import factory
 from idms.targets.base import FullTarget, QueryResult
-from idms.targets.factory import open_target
 
 if TYPE_CHECKING:
     from idms.jobs.undo import UndoReport
@@ -61,7 +61,9 @@ class Workspace(RunContext):
     """A workspace opened: its stores, its target, and everything that can be done with jobs
     and runs. Open it once per process (or request scope) and close it (or use ``with``)."""
 
-    target_opener: OpenTarget = field(default=open_target, repr=False)
+    # How the target is opened from the settings (default: the factory, looked up at each
+    # call); a test may wrap it, e.g. in a FaultyTarget.
+    target_opener: OpenTarget | None = field(default=None, repr=False)
 
     @classmethod
     def open(cls, settings: Settings) -> Self:
@@ -106,10 +108,16 @@ class Workspace(RunContext):
 
         return TokenStore(self.suite)
 
+    def open_target(self, settings: Settings) -> FullTarget:
+        """The target ``settings`` name, opened (the caller closes it)."""
+        if self.target_opener is not None:
+            return self.target_opener(settings)
+        return factory.open_target(settings)
+
     @contextmanager
     def target(self) -> Iterator[FullTarget]:
         """The settings' target, opened for one use and closed after it."""
-        target = self.target_opener(self.settings)
+        target = self.open_target(self.settings)
         try:
             yield target
         finally:
@@ -149,7 +157,7 @@ class Workspace(RunContext):
             # A durable run keeps its own copy of its query's rows, to resume from.
             spool = self.runs_folder / run_id / SPOOL_NAME
             spool.parent.mkdir(parents=True, exist_ok=True)
-        target = self.target_opener(self.settings)
+        target = self.open_target(self.settings)
         try:
             prepared = prepare_job(job, target, self.queries, spool=spool, run_id=run_id)
         except BaseException:
@@ -273,7 +281,7 @@ class Workspace(RunContext):
     def execute(self, run_id: str, *, progress: Progress | None = None) -> RunReport | None:
         """Carry out (or carry on) a recorded run if it can be claimed; None when another
         process holds it or it has ended. What every executor calls."""
-        return execute_run(self, run_id, progress=progress, target_opener=self.target_opener)
+        return execute_run(self, run_id, progress=progress, target_opener=self.open_target)
 
     def resumable(self, run_ref: str) -> RunInfo:
         """The run ``run_ref`` names, if it can be resumed (Conflict otherwise, saying why)."""

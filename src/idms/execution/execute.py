@@ -27,8 +27,8 @@ from idms.runs.events import run_finished
 from idms.runs.leases import Leases
 from idms.runs.record import RunStore
 from idms.runs.status import Counts, RunStatus
+from idms.targets import factory
 from idms.targets.base import FullTarget, Target
-from idms.targets.factory import open_target
 
 log = logging.getLogger("idms.execution")
 
@@ -43,7 +43,7 @@ def execute_run(
     progress: Callable[[int], None] | None = None,
     prepared: PreparedJob | None = None,
     target: Target | None = None,
-    target_opener: OpenTarget = open_target,
+    target_opener: OpenTarget | None = None,
 ) -> RunReport | None:
     """Run (or resume) ``run_id`` if it can be claimed; None when another holds it or it is
     finished. Failures end the run as ``failed`` with the reason; nothing is raised for them.
@@ -74,7 +74,7 @@ def execute_run(
             settings = context.settings.with_changes(
                 target=info.target, platform=parse_platform(info.platform)
             )
-            target = target_opener(settings)
+            target = (target_opener or factory.open_target)(settings)
     except IdmsError as exc:
         log.warning("run %s failed: %s", run_id, exc.message)
         if prepared is not None:
