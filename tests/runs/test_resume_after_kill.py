@@ -1,10 +1,11 @@
 """Runs that survive their process: killed with SIGKILL mid-import, resumed to exactly the right
 counts with no duplicate records, on the embedded store and over REST (through the sandbox).
 
-The kills are real (``kill -9`` of an ``idms run`` process). Two kinds: at a moment the test
-picks while batches are being written, and — with the fault point IDMS_FAULT_KILL_AFTER_APPLY —
-exactly in the window where a batch is written but not yet recorded, the case that would write
-rows twice if a resumed run simply sent its batch again.
+The kills are real (``kill -9`` of a process running a job). Two kinds: at a moment the test
+picks while batches are being written (an ``idms run``), and — with a FaultyTarget whose
+``crash_after_apply`` kills its own process — exactly in the window where a batch is written but
+not yet recorded, the case that would write rows twice if a resumed run simply sent its batch
+again.
 """
 
 from __future__ import annotations
@@ -65,6 +66,32 @@ def environment(workspace: Path, **extra: str) -> dict[str, str]:
         **extra,
     )
     return env
+
+
+# A job run as ``idms run`` runs it (the workspace facade), on a target that SIGKILLs its own
+# process right after the N-th batch it writes: argv is JOB N [TARGET].
+CRASHING_RUN = r"""
+import sys
+from idms.config import Settings
+from idms.jobs.assemble import job_from_file
+from idms.targets import factory
+from idms.targets.testing import FaultyTarget
+from idms.workspace import Workspace
+
+job, crash_after, *target = sys.argv[1:]
+workspace = Workspace.open(Settings.load(target=target[0] if target else None))
+workspace.target_opener = lambda settings: FaultyTarget(
+    factory.open_target(settings), crash_after_apply=int(crash_after)
+)
+workspace.run(job_from_file(job, templates=workspace.templates))
+"""
+
+
+def run_crashing(
+    env: dict[str, str], job: Path, after: int, *target: str
+) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-c", CRASHING_RUN, str(job), str(after), *target[1:]]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
 
 
 def idms(env: dict[str, str], *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
@@ -154,7 +181,7 @@ def test_killed_between_writing_a_batch_and_recording_it(tmp_path: Path, action:
     job = job_file(tmp_path, action=action, rows=1000)
     env = environment(workspace)
     assert idms(env, "init").returncode == 0
-    killed = idms({**env, "IDMS_FAULT_KILL_AFTER_APPLY": "3"}, "run", str(job), "--yes", "--json")
+    killed = run_crashing(env, job, 3)
     assert killed.returncode == -signal.SIGKILL
     run = only_run(workspace)
     assert run["checkpoint"] == 2 * BATCH  # two batches recorded, the third in doubt
@@ -197,14 +224,7 @@ def test_over_rest_a_batch_in_doubt_is_re_matched_not_sent_twice(tmp_path: Path)
         with running_sandbox(create_app(store, manager_password=password)) as url:
             target = ("--target", f"imis+{url}/")
             assert idms(env, "init").returncode == 0
-            killed = idms(
-                {**env, "IDMS_FAULT_KILL_AFTER_APPLY": "2"},
-                *target,
-                "run",
-                str(job),
-                "--yes",
-                "--json",
-            )
+            killed = run_crashing(env, job, 2, *target)
             assert killed.returncode == -signal.SIGKILL, killed.stderr
             assert only_run(workspace)["checkpoint"] == BATCH
             assert sum(emails(store_url).values()) == 2 * BATCH

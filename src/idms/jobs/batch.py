@@ -7,8 +7,6 @@ it batches, and starts, resumes and finishes runs, is :mod:`idms.jobs.runner`.
 
 from __future__ import annotations
 
-import os
-import signal
 from collections.abc import Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import replace
@@ -215,8 +213,6 @@ class BatchEngine:
             options = replace(options, batch_key=key, forget_key=self._recorded)
             self._in_flight, self._recorded = key, None
         results = self.target.apply(self.cjob.source.name, staged.changes, options)
-        if self.durable is not None:
-            _crash_point()
         self._settle_all(rows, staged.owners, results)
 
     def staged_batch(self, rows: list[WorkRow]) -> StagedBatch:
@@ -350,21 +346,6 @@ class BatchEngine:
             k: (MASK if k in self.secret_columns and v not in (None, "") else v)
             for k, v in cells.items()
         }
-
-
-_APPLIED = [0]
-
-
-def _crash_point() -> None:
-    """Fault injection for crash tests: with IDMS_FAULT_KILL_AFTER_APPLY=N the process kills
-    itself (SIGKILL) right after its N-th batch was written and before it was recorded, the
-    window in which a batch's writes are in doubt."""
-    limit = os.environ.get("IDMS_FAULT_KILL_AFTER_APPLY")
-    if not limit:
-        return
-    _APPLIED[0] += 1
-    if _APPLIED[0] >= int(limit):
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _changed(before: Record, after: Record) -> list[str]:
