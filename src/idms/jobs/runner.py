@@ -18,6 +18,8 @@ from typing import Any
 
 from idms.errors import IdmsError, InvalidInputError
 from idms.gcpause import gc_paused
+from idms.io.reader import open_input
+from idms.io.records import InputReader, InputRow, ReadOptions
 from idms.jobs.compile import CompiledJob, compile_job
 from idms.jobs.decide import decide_batch, match_key
 from idms.jobs.durable import (
@@ -32,7 +34,6 @@ from idms.jobs.durable import (
 from idms.jobs.mapping import NOT_GIVEN, MappingError
 from idms.jobs.model import Job, JobInvalid, build_job
 from idms.jobs.outcomes import Counts, Outcome, RunStatus
-from idms.jobs.readers import InputReader, InputRow, ReadOptions, open_input
 from idms.jobs.rows import MASK, WorkRow
 from idms.sources.model import Action
 from idms.state.queries import QueryStore
@@ -296,7 +297,7 @@ def _execute(
         spool.unlink(missing_ok=True)
     error_file = None
     if counts.errors and not engine.plan and error_dir is not None:
-        from idms.jobs.errorfile import write_error_file
+        from idms.io.errorfile import write_error_file
 
         error_file = write_error_file(runs, run_id, error_dir / f"{run_id}-failed.csv")
         runs.set_error_file(run_id, str(error_file))
