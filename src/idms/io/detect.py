@@ -66,7 +66,7 @@ ENCODING_LABELS = {
 
 @dataclass(frozen=True)
 class Detected:
-    """What :func:`open_input` found (or was told): enough to explain how the file was read."""
+    """What a reader found (or was told): enough to explain how the file was read."""
 
     format: Literal["csv", "xlsx", "query"]
     columns: tuple[str, ...]

@@ -14,7 +14,7 @@ __all__ = ["InputReader", "InputRow", "ReadOptions"]
 
 @dataclass(frozen=True)
 class ReadOptions:
-    """How to read an input file; ``auto`` lets :func:`open_input` detect the setting."""
+    """How to read an input file; ``auto`` lets the reader detect the setting."""
 
     encoding: str = "auto"  # or any Python codec name ("cp1252", "utf-16", ...)
     delimiter: str = "auto"  # or one character; "\\t" and "tab" mean tab
