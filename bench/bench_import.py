@@ -207,7 +207,7 @@ def xlsx_rates(path: Path, rows: int) -> tuple[float, float]:
     import xlsxwriter
     from python_calamine import CalamineWorkbook
 
-    from idms.jobs.readers import open_input
+    from idms.io.reader import open_input
 
     book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
     sheet = book.add_worksheet("Contacts")

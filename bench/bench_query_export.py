@@ -110,7 +110,7 @@ def reference(db_path: Path, out: Path) -> tuple[int, float]:
 EXPORT_SCRIPT = r"""
 import json, resource, sys, time
 from idms.queries.compile import compile_query
-from idms.queries.export import export_query
+from idms.io.writer import export_query
 from idms.queries.model import build_query
 from idms.targets.embedded.target import EmbeddedTarget
 

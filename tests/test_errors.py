@@ -25,7 +25,7 @@ from idms.errors import (
 INTERNAL = {
     "idms.jobs.mapping.MappingError": "a cell that cannot be mapped: the runner records it as "
     "the row's error",
-    "idms.jobs.readers._Undecodable": "the line source's signal that the bytes do not fit the "
+    "idms.io.csv._Undecodable": "the line source's signal that the bytes do not fit the "
     "encoding: the reader retries or reports it",
     "idms.targets.embedded.adapters.base.RowRejected": "a planning hook refusing one change: the "
     "adapter records it as the row's error",

@@ -13,9 +13,9 @@ import pytest
 import xlsxwriter
 
 from idms.demo.generate import fill_demo
-from idms.jobs.errorfile import write_error_file
+from idms.io.errorfile import write_error_file
+from idms.io.reader import open_input
 from idms.jobs.model import JobInvalid, build_job
-from idms.jobs.readers import open_input
 from idms.jobs.runner import run_job
 from idms.jobs.undo import undo_run
 from idms.runs.record import RunStore

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from idms.demo.generate import fill_demo
-from idms.jobs.errorfile import write_error_file
+from idms.io.errorfile import write_error_file
 from idms.jobs.model import build_job
 from idms.jobs.runner import run_job
 from idms.jobs.undo import undo_run

@@ -12,7 +12,9 @@ import openpyxl
 import pytest
 
 from idms.errors import InvalidInputError
-from idms.jobs.readers import Detected, InputRow, ReadOptions, open_input
+from idms.io.detect import Detected
+from idms.io.reader import open_input
+from idms.io.records import InputRow, ReadOptions
 
 
 def read_all(path: Path, options: ReadOptions = ReadOptions()) -> tuple[Detected, list[InputRow]]:

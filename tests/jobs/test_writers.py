@@ -16,8 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from idms.errors import InvalidInputError
-from idms.jobs.readers import open_input
-from idms.jobs.writers import render_text, write_table
+from idms.io.cells import render_text
+from idms.io.reader import open_input
+from idms.io.writer import write_table
 
 COLUMNS = ["Name", "Zip", "Joined", "Last seen", "Dues", "Active", "Formula-like", "Tags", "Empty"]
 ROWS: list[list[Any]] = [

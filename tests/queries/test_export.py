@@ -16,8 +16,8 @@ from python_calamine import CalamineWorkbook
 
 from idms.demo.generate import fill_demo
 from idms.errors import InvalidInputError
+from idms.io.writer import export_query, export_rows
 from idms.queries.compile import compile_query
-from idms.queries.export import export_query, export_rows
 from idms.queries.model import build_query
 from idms.targets.base import QueryResult
 from idms.targets.embedded.target import EmbeddedTarget

@@ -7,14 +7,9 @@ strings of plain digits (never floats, so no cents are lost).
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime
-from decimal import Decimal
-from enum import Enum
-from pathlib import Path
 from typing import Any
 
 from rich import box
@@ -22,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from idms import jsontext
 from idms.sources.model import SourceDef
 from idms.values.types import FieldType
 
@@ -75,23 +71,8 @@ def print_line(message: str = "", *, style: str | None = None) -> None:
 # ---- JSON ----------------------------------------------------------------------------------
 
 
-def json_default(value: object) -> object:
-    """What ``json.dumps`` cannot write itself: dates, Decimals, sets, paths, enums."""
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, set | frozenset):
-        return sorted(value, key=str)
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def dumps(data: object, *, indent: int | None = 2) -> str:
-    return json.dumps(data, indent=indent, ensure_ascii=False, default=json_default)
+def dumps(data: object, *, indent: bool = True) -> str:
+    return jsontext.dumps(data, indent=indent)
 
 
 def print_json(data: object) -> None:

@@ -356,7 +356,7 @@ def _export(
     *,
     escape: bool,
 ) -> None:
-    from idms.queries.export import export_query
+    from idms.io.writer import export_query
 
     console = err() if as_json else out()  # stdout carries only the JSON summary
     with result:

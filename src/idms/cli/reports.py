@@ -135,7 +135,7 @@ class Stopwatch:
 
 def describe_detected(detected: Mapping[str, Any]) -> str:
     """What the reader found, in words: "CSV, cp1252, ';'-separated, ..., 5 columns"."""
-    from idms.jobs.readers import Detected
+    from idms.io.detect import Detected
 
     try:
         found = Detected(
@@ -287,7 +287,7 @@ def print_rows(rows: Iterable[RowResult], *, title: str) -> int:
 
 def print_errors(rows: Iterable[RowResult], *, total: int, limit: int = 10) -> None:
     """The first ``limit`` errors, one line each: "Row 7, column 'E-mail': message"."""
-    from idms.jobs.errorfile import error_text
+    from idms.io.errorfile import error_text
 
     listed = list(rows)
     if not listed:

@@ -262,7 +262,7 @@ def errors_command(
 
     Example: idms runs errors 1ee7d121 -o failed.xlsx
     """
-    from idms.jobs.errorfile import write_error_file
+    from idms.io.errorfile import write_error_file
     from idms.runs.record import RunStore
     from idms.runs.status import JOB_KINDS
 

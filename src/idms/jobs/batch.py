@@ -13,11 +13,11 @@ from dataclasses import replace
 from typing import Any
 
 from idms.gcpause import gc_paused
+from idms.io.records import InputRow
 from idms.jobs.compile import CompiledJob
 from idms.jobs.decide import decide_batch, match_key
 from idms.jobs.durable import StagedBatch, reconcile, results_in_order
 from idms.jobs.mapping import NOT_GIVEN, MappingError
-from idms.jobs.readers import InputRow
 from idms.jobs.rows import MASK, WorkRow
 from idms.runs.durable import Durable
 from idms.runs.record import RowResult, RunStore

@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from idms.io.reader import open_input
+from idms.io.records import InputReader, ReadOptions
 from idms.jobs.compile import CompiledJob, compile_job
 from idms.jobs.model import Job, JobInvalid
-from idms.jobs.readers import InputReader, ReadOptions, open_input
 from idms.jobs.rows import MASK
 from idms.queries.store import QueryStore
 from idms.runs.record import NewRun, new_run_id

@@ -22,8 +22,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from idms.io.detect import Detected
+from idms.io.records import InputReader, InputRow
 from idms.jobs.model import InputSpec, JobInvalid
-from idms.jobs.readers import Detected, InputReader, InputRow
 from idms.queries.compile import compile_query
 from idms.queries.model import SavedQuery, iqa_only
 from idms.queries.store import QueryStore

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from idms.errors import IdmsError, InvalidInputError
+from idms.io.records import InputRow
 from idms.jobs.batch import BatchEngine
 from idms.jobs.durable import Lease, StagedBatch, check_file_identity, file_identity
 from idms.jobs.model import Job, build_job
 from idms.jobs.prepare import SPOOL_NAME, PreparedJob, new_run, prepare_job
-from idms.jobs.readers import InputRow
 from idms.jobs.report import RunReport
 from idms.queries.store import QueryStore
 from idms.runs.durable import Durable
@@ -245,7 +245,7 @@ def _execute(
         spool.unlink(missing_ok=True)
     error_file = None
     if counts.errors and not engine.plan and error_dir is not None:
-        from idms.jobs.errorfile import write_error_file
+        from idms.io.errorfile import write_error_file
 
         error_file = write_error_file(runs, run_id, error_dir / f"{run_id}-failed.csv")
         runs.set_error_file(run_id, str(error_file))

@@ -9,45 +9,31 @@ decimals as text, multi-select values as lists; readers turn them back with the 
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from idms import jsontext
 from idms.bulk import execute_many
 from idms.db import writer
 from idms.errors import InvalidInputError, NotFound
-from idms.jsontext import compact
 from idms.runs.status import COUNT_KEYS, JOB_KINDS, TERMINAL, RunStatus, exit_code_for
 from idms.state.models import Run, RunRow, RunStage, utcnow
 from idms.state.store import translate_errors
 
 
-def _default(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, tuple | set | frozenset):
-        return list(value)
-    raise TypeError(f"cannot store {type(value).__name__} in a run record")
-
-
 def dumps(value: Any) -> str | None:
-    if value is None:
-        return None
-    return compact(value, _default)
+    return None if value is None else jsontext.dumps(value)
 
 
 def loads(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
+    return None if text is None else jsontext.loads(text)
 
 
 @dataclass

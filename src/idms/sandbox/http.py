@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 from starlette.responses import Response
@@ -76,18 +74,8 @@ def wrong_arity() -> ApiError:
     return invalid(ARITY, "identity_arity")
 
 
-def _default(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return wire.wire_date(value)
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, tuple | set | frozenset):
-        return list(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
 def encode(body: Any) -> bytes:
-    return json.dumps(body, default=_default, ensure_ascii=False).encode("utf-8")
+    return wire.dumps(body).encode("utf-8")
 
 
 def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Response:

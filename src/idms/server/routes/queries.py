@@ -3,8 +3,6 @@ their rows read as JSON."""
 
 from __future__ import annotations
 
-import datetime as dt
-from decimal import Decimal
 from itertools import islice
 from typing import Annotated, Any
 
@@ -12,6 +10,7 @@ from fastapi import APIRouter, Body, Query
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from idms import jsontext
 from idms.queries.compile import compile_query
 from idms.queries.model import build_query
 from idms.queries.store import QueryInfo
@@ -134,21 +133,10 @@ def query_rows(
     ):
         columns = list(result.columns)
         rows = [
-            {c: jsonable(v) for c, v in zip(columns, row, strict=False)}
+            {c: jsontext.plain(v) for c, v in zip(columns, row, strict=False)}
             for row in islice(result, limit)
         ]
         total = result.count() if result.count is not None else None
     return QueryRows(
         query=info.name, columns=columns, offset=offset, limit=limit, total=total, rows=rows
     )
-
-
-def jsonable(value: Any) -> Any:
-    """A typed value as JSON holds it: dates and times as ISO text, amounts as exact text."""
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, dt.date | dt.datetime | dt.time):
-        return value.isoformat()
-    if isinstance(value, list | tuple | set | frozenset):
-        return [jsonable(v) for v in value]
-    return value

@@ -161,7 +161,7 @@ def run_rows(
     },
 )
 def run_errors(context: Context, run_id: str, extension: str) -> Response:
-    from idms.jobs.errorfile import write_error_file
+    from idms.io.errorfile import write_error_file
 
     if extension not in ("csv", "xlsx"):
         raise not_found(

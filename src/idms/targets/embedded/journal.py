@@ -7,24 +7,10 @@ results of the call itself would have.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from datetime import date, datetime
-from decimal import Decimal
-from typing import Any
 
-from idms.jsontext import compact
+from idms import jsontext
 from idms.targets.base import ApplyResult, RowError
-
-
-def _default(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, tuple | set | frozenset):
-        return list(value)
-    raise TypeError(f"cannot journal {type(value).__name__}")
 
 
 def journal_text(results: Sequence[ApplyResult]) -> str:
@@ -42,12 +28,12 @@ def journal_text(results: Sequence[ApplyResult]) -> str:
         }
         for r in results
     ]
-    return compact(items, _default)
+    return jsontext.dumps(items)
 
 
 def journal_results(text: str) -> list[ApplyResult]:
     out: list[ApplyResult] = []
-    for item in json.loads(text):
+    for item in jsontext.loads(text):
         error = item.get("error")
         out.append(
             ApplyResult(

@@ -30,14 +30,11 @@ The password never appears in a log line, an exception or a ``repr``.
 from __future__ import annotations
 
 import email.utils
-import json
 import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any, TypeVar
 
 import httpx
@@ -253,7 +250,7 @@ class ImisClient:
         ``path`` is relative to the base URL (``api/Party`` or ``/api/Party``).
         """
         url = path.lstrip("/")
-        content = None if json_body is None else json.dumps(json_body, default=_json_default)
+        content = None if json_body is None else wire.dumps(json_body)
         headers = {"Content-Type": "application/json"} if content is not None else {}
         token = self._current_token()
         reauthenticated = False
@@ -421,17 +418,6 @@ def _decode(response: httpx.Response) -> Any:
         return response.json()
     except ValueError:
         return response.text
-
-
-def _json_default(value: Any) -> Any:
-    """Plain JSON for what the codec leaves typed: dates as iMIS writes them, decimals."""
-    if isinstance(value, date | datetime):
-        return wire.wire_date(value)
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, tuple | set | frozenset):
-        return list(value)
-    raise TypeError(f"{type(value).__name__} cannot be sent as JSON")
 
 
 def _retry_after_seconds(value: str | None) -> float | None:

@@ -15,6 +15,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from idms import jsontext
 from idms.errors import FilterError
 from idms.sources.filters import Filter, Operator, parse_operator
 
@@ -80,6 +81,23 @@ def wire_date(value: date | datetime) -> str:
     if isinstance(value, datetime):
         return value.replace(tzinfo=None).isoformat(timespec="seconds")
     return f"{value.isoformat()}T00:00:00"
+
+
+def json_default(value: Any) -> Any:
+    """What JSON has no type for, as iMIS writes it: dates without a zone, decimals as numbers.
+
+    Everything else as the suite's one JSON codec writes it (:func:`idms.jsontext.default`).
+    """
+    if isinstance(value, datetime | date):
+        return wire_date(value)
+    if isinstance(value, Decimal):
+        return float(value)
+    return jsontext.default(value)
+
+
+def dumps(body: Any) -> str:
+    """A request or response body as JSON text (compact, UTF-8, dates in the wire's form)."""
+    return jsontext.dumps(body, default=json_default, native_dates=False)
 
 
 def box(value: Any) -> Any:

@@ -6,12 +6,16 @@ column is simply not mapped. Passwords are masked in it (``********``): type the
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from idms.errors import InvalidInputError
-from idms.jobs.writers import WRITE_EXTENSIONS, write_table
+from idms.io.writer import TABLE_EXTENSIONS, write_table
 from idms.runs.record import RowResult, RunStore
 from idms.runs.status import JOB_KINDS
+
+__all__ = ["ERROR_COLUMN", "error_text", "write_error_file"]
 
 ERROR_COLUMN = "Error"
 
@@ -24,7 +28,7 @@ def error_text(row: RowResult) -> str:
 
 
 def write_error_file(runs: RunStore, run_ref: str, path: str | Path) -> Path:
-    """Write the run's failed rows to ``path`` (.csv or .xlsx); returns the path."""
+    """Write the run's failed rows to ``path`` (.csv or .xlsx; the folder is made); the path."""
     run = runs.get(run_ref)
     if run.kind not in JOB_KINDS:
         raise InvalidInputError(f"Run {run.id} is an undo; it has no input rows to write back.")
@@ -32,17 +36,14 @@ def write_error_file(runs: RunStore, run_ref: str, path: str | Path) -> Path:
     error_column = ERROR_COLUMN
     while error_column in columns:
         error_column = f"idms {error_column}"
-    target = Path(path)
-    if target.suffix.lower() not in WRITE_EXTENSIONS:
-        raise InvalidInputError(
-            f"The failed-rows file must end in .csv or .xlsx, not '{target.suffix or target.name}'."
-        )
-    target.parent.mkdir(parents=True, exist_ok=True)
 
-    def rows() -> object:
+    def rows() -> Iterator[list[Any]]:
         for row in runs.rows(run.id, outcomes=["error"]):
             cells = row.input or {}
             yield [cells.get(c) for c in columns] + [error_text(row)]
 
-    write_table(target, [*columns, error_column], rows())  # type: ignore[arg-type]
+    target = Path(path)
+    write_table(
+        target, [*columns, error_column], rows(), extensions=TABLE_EXTENSIONS, make_folder=True
+    )
     return target

@@ -1,0 +1,169 @@
+"""Writing tables to files: the one place that decides where and how a file may be written.
+
+Every table the suite writes (the failed-rows file, query exports) goes through
+:func:`write_table`, so the output rules hold for all of them alike:
+
+* the format follows the extension, and only the formats the caller accepts are written
+  (a failed-rows file must be readable again: ``.csv`` or ``.xlsx``; an export may also be
+  ``.json``);
+* the folder must exist (or is made, when the caller says so);
+* the file is written to a temporary file next to the target and renamed at the end, so a
+  failure never leaves a half-written file under the final name, and an existing file is only
+  replaced by a complete one;
+* a CSV text cell that a spreadsheet could run as a formula is escaped when the caller asks
+  (exports do by default; a failed-rows file, which is imported again, does not).
+
+Rows are consumed a chunk at a time, so any number of them is written in constant memory;
+``progress`` is called with the number of rows written after each chunk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import chain, islice
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from idms.errors import InvalidInputError
+from idms.io.csv import write_csv
+from idms.io.jsonrows import write_json_rows
+from idms.io.xlsx import write_xlsx
+
+if TYPE_CHECKING:
+    from idms.targets.base import QueryResult
+
+__all__ = [
+    "EXPORT_EXTENSIONS",
+    "TABLE_EXTENSIONS",
+    "Progress",
+    "export_query",
+    "export_rows",
+    "output_path",
+    "write_table",
+]
+
+TABLE_EXTENSIONS = (".csv", ".xlsx")  # tables the readers can read back
+EXPORT_EXTENSIONS = (".csv", ".json", ".xlsx")
+
+Progress = Callable[[int], None]
+
+# Rows taken at a time: big enough for C-level column work to pay off, small enough to stay
+# constant in memory (a few megabytes at most). Progress is reported after each chunk.
+CHUNK = 2048
+
+
+def output_path(
+    path: str | Path, extensions: Sequence[str] = TABLE_EXTENSIONS, *, make_folder: bool = False
+) -> Path:
+    """``path`` checked as a file to write: an accepted extension, a folder that exists.
+
+    With ``make_folder``, a missing folder is made instead of refused.
+    """
+    path = Path(path)
+    if path.suffix.lower() not in extensions:
+        shown = f"'{path.suffix}'" if path.suffix else "no extension"
+        accepted = f"{', '.join(extensions[:-1])} or {extensions[-1]}"
+        raise InvalidInputError(
+            f"Cannot write {path.name}: files with {shown} are not supported. Use {accepted}."
+        )
+    if make_folder:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InvalidInputError(f"Cannot write {path}: {exc.strerror or exc}") from None
+    if not path.parent.is_dir():
+        raise InvalidInputError(f"Cannot write {path}: the folder {path.parent} does not exist.")
+    return path
+
+
+def write_table(
+    path: str | Path,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    extensions: Sequence[str] = TABLE_EXTENSIONS,
+    escape_formulas: bool = False,
+    make_folder: bool = False,
+    progress: Progress | None = None,
+) -> int:
+    """Write ``columns`` as a header row and then ``rows``; the number of rows written.
+
+    The format follows the extension (one of ``extensions``); see the module docstring for the
+    rules and :mod:`idms.io.csv`, :mod:`idms.io.xlsx` and :mod:`idms.io.jsonrows` for the formats.
+    """
+    path = output_path(path, extensions, make_folder=make_folder)
+    extension = path.suffix.lower()
+    chunks = _chunks(rows, progress)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        if extension == ".csv":
+            with temporary.open("w", encoding="utf-8", newline="") as file:
+                count = write_csv(file, columns, chunks, escape_formulas=escape_formulas)
+        elif extension == ".json":
+            with temporary.open("w", encoding="utf-8", newline="\n") as file:
+                count = write_json_rows(file, columns, chunks)
+        else:
+            count = write_xlsx(temporary, columns, chain.from_iterable(chunks))
+        os.replace(temporary, path)
+    except OSError as exc:
+        raise InvalidInputError(f"Cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
+    return count
+
+
+def export_rows(
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    path: str | Path,
+    *,
+    escape_formulas: bool = True,
+    progress: Progress | None = None,
+) -> int:
+    """Any header and rows of typed values to ``path`` (.csv, .json or .xlsx); the row count.
+
+    CSV text cells are escaped against formula injection unless ``escape_formulas`` is False.
+    """
+    return write_table(
+        path,
+        columns,
+        rows,
+        extensions=EXPORT_EXTENSIONS,
+        escape_formulas=escape_formulas,
+        progress=progress,
+    )
+
+
+def export_query(
+    result: QueryResult,
+    path: str | Path,
+    *,
+    escape_formulas: bool = True,
+    progress: Progress | None = None,
+) -> int:
+    """Write every row of a query's ``result`` to ``path`` (.csv, .json or .xlsx); the row count.
+
+    ``progress`` is called now and then with the number of rows written so far. The result is
+    read to its end but not closed (use it as a context manager).
+    """
+    return export_rows(
+        result.columns, result, path, escape_formulas=escape_formulas, progress=progress
+    )
+
+
+def _chunks(
+    rows: Iterable[Sequence[Any]], progress: Progress | None
+) -> Iterator[list[Sequence[Any]]]:
+    """The rows, ``CHUNK`` at a time; ``progress`` hears the count once each chunk is written."""
+    iterator = iter(rows)
+    count = 0
+    while chunk := list(islice(iterator, CHUNK)):
+        yield chunk
+        count += len(chunk)
+        if progress is not None:
+            progress(count)
+    if progress is not None and count == 0:
+        progress(0)
