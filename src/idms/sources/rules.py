@@ -93,6 +93,17 @@ def refused_change(source: SourceDef, platform: str, kind: str) -> RowRefused | 
     return RowRefused("action_not_allowed", message or f"{source.label} does not allow {kind}s.")
 
 
+def refused_changes(source: SourceDef, platform: str) -> dict[str, RowRefused]:
+    """Every kind of change (insert, update, delete) ``source`` refuses on ``platform``, with
+    why: what a target answers, before writing anything, for a batch that asks for one."""
+    out: dict[str, RowRefused] = {}
+    for kind in CHANGE_ACTIONS:
+        refusal = refused_change(source, platform, kind)
+        if refusal is not None:
+            out[kind] = refusal
+    return out
+
+
 def action_problem(source: SourceDef, platform: str, action: Action) -> str | None:
     """Why a job may not run ``action`` on ``source`` under ``platform``, or None."""
     allowed = source.actions_on(platform)
