@@ -176,13 +176,6 @@ class ContactAdapter(SourceAdapter):
                 "OrganizationId",
             )
 
-    def check_delete(self, ctx: ApplyContext, before: Record) -> None:
-        raise RowRefused(
-            "contacts_never_deleted",
-            "Contacts cannot be deleted in iMIS. Update Mark Contact for Erasure instead and run "
-            "the contact-erasure task.",
-        )
-
     def _address(self, record: Record) -> dict[str, Any]:
         return {name: record.get(name) for name in ADDRESS_FIELDS}
 
