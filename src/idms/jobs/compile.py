@@ -2,28 +2,22 @@
 
 Every problem is collected, each pointing at its mapping, and reported at once (``JobInvalid``).
 What passes becomes a ``CompiledJob``: the source as the target describes it, compiled mappings,
-match keys, and the vendor's job-level rules already enforced.
+match keys, and the vendor's job-level rules already enforced. The rules themselves live with the
+sources (``idms.sources.rules``); what this module decides per source it reads from the source's
+declaration, never from its name.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from idms.errors import IdmsError, suggest
 from idms.jobs.mapping import CompiledMapping, compile_mapping
 from idms.jobs.model import Job, JobInvalid, MappingSpec
+from idms.sources import rules
 from idms.sources.model import Action, FieldDef, SourceDef, fold
 from idms.targets.base import Target
-
-# Sources where one contact has many records: a delete matched on iMIS ID alone removes them all.
-BROAD_DELETE_RISK = frozenset({"Activity", "GroupMember", "Relationship", "Address"})
-# What a User Credentials update may map, said when it maps something else.
-UNLOCK_ONLY = (
-    "an update of User Credentials only unlocks accounts; map the match key(s) (for example "
-    "the iMIS ID, match: true) and Unlock User Account, nothing else"
-)
 
 
 @dataclass
@@ -61,12 +55,12 @@ def compile_job(job: Job, target: Target, columns: Sequence[str]) -> CompiledJob
     except IdmsError as exc:
         raise JobInvalid([f"source: {exc.message}"], name=f"Job '{job.name}'") from None
     action = job.action
-    allowed = source.actions_on(platform)
-    if action not in allowed:
-        problems.append(_action_problem(source, action, platform, allowed))
+    refused = rules.action_problem(source, platform, action)
+    if refused is not None:
+        problems.append(f"action: {refused}")
 
     contact: SourceDef | None = None
-    if action is Action.INSERT_WITH_MATCHING and source.name != "Contact":
+    if action is Action.INSERT_WITH_MATCHING and source.insert_with_matching == "find_contact":
         contact = target.describe("Contact")
 
     by_column = {fold(c): c for c in columns}
@@ -125,34 +119,20 @@ def compile_job(job: Job, target: Target, columns: Sequence[str]) -> CompiledJob
         (contact_mappings if on_contact else mappings).append(compiled)
 
     match_fields = [m.field.name for m in mappings if m.match]
-    role_mapped = any(m.field.name == "RoleName" for m in mappings)
-    adds_role = source.name == "GroupMember" and role_mapped and bool(match_fields)
-    if adds_role and "RoleName" not in match_fields:
+    if match_fields:
         # iDMS: a mapped Role Name that is not matched adds the role; matched, it updates it.
         # Either way the role takes part in finding the membership record.
-        match_fields.append("RoleName")
+        mapped = {m.field.name for m in mappings}
+        for name in source.match_when_mapped:
+            if name in mapped and name not in match_fields:
+                match_fields.append(name)
     problems.extend(_action_rules(job, source, action, mappings, contact_mappings, match_fields))
-    problems.extend(_login_rules(job, source, action, mappings))
+    problems.extend(rules.job_problems(source, platform, action, _mapped(job, mappings)))
     if problems:
         raise JobInvalid(problems, name=f"Job '{job.name}'")
     return CompiledJob(
         job, source, action, platform, mappings, contact_mappings, match_fields, tuple(columns)
     )
-
-
-def _action_problem(
-    source: SourceDef, action: Action, platform: str, allowed: frozenset[Action]
-) -> str:
-    if source.name == "Contact" and action is Action.DELETE:
-        return (
-            "action: contacts cannot be deleted in iMIS. Update the contacts with "
-            "'Mark Contact for Erasure' (MarkForErasure) = Yes instead, then run iMIS's "
-            "contact-erasure task."
-        )
-    note = source.platform_notes.get(platform)
-    names = ", ".join(a.value for a in Action if a in allowed) or "none"
-    text = f"action: {source.label} does not allow '{action.value}'"
-    return f"{text} on iMIS {platform}. {note}" if note else f"{text}; it allows: {names}."
 
 
 def _resolve_field(
@@ -193,14 +173,8 @@ def _field_problems(
     on_contact: bool,
     where: str,
 ) -> list[str]:
-    problems = []
-    if fdef.unsupported:
-        problems.append(f"{where}: {fdef.label} cannot be mapped: it is {fdef.unsupported}.")
-    if fdef.read_only and not spec.match and not on_contact:
-        problems.append(
-            f"{where}: {fdef.label} is set by iMIS and cannot be written; it can only be a "
-            "match key (match: true)."
-        )
+    writability = rules.field_problems(fdef, matched=spec.match, on_contact=on_contact)
+    problems = [f"{where}: {problem}" for problem in writability]
     if fdef.secret and spec.match:
         problems.append(f"{where}: {fdef.label} cannot be matched on.")
     if spec.format and fdef.type.value not in ("date", "datetime"):
@@ -227,8 +201,9 @@ def _action_rules(
             "mappings: an insert does not match existing records; remove 'match: true' or use "
             "insert-update or insert-with-matching."
         )
+    finds_contact = source.insert_with_matching == "find_contact"
     needs_keys = action in (Action.UPDATE, Action.INSERT_UPDATE, Action.DELETE) or (
-        action is Action.INSERT_WITH_MATCHING and source.name == "Contact"
+        action is Action.INSERT_WITH_MATCHING and not finds_contact
     )
     if needs_keys and not match_fields:
         problems.append(
@@ -236,7 +211,7 @@ def _action_rules(
             "least one mapping with 'match: true' (for example the iMIS ID, or SEQN for "
             "activities)."
         )
-    if action is Action.INSERT_WITH_MATCHING and source.name != "Contact":
+    if action is Action.INSERT_WITH_MATCHING and finds_contact:
         if not contact_mappings:
             problems.append(
                 "mappings: insert-with-matching finds the contact from contact fields marked "
@@ -247,7 +222,7 @@ def _action_rules(
                 "mappings: with the iMIS ID in hand, use insert (it matches the contact by iMIS "
                 "ID); insert-with-matching is for rows without it."
             )
-    broad = source.name in BROAD_DELETE_RISK and set(match_fields) == {"ImisId"}
+    broad = source.many_per_contact and set(match_fields) == {"ImisId"}
     if action is Action.DELETE and broad and not job.options.allow_broad_delete:
         problems.append(
             f"mappings: a delete of {source.label} matched on iMIS ID alone would remove "
@@ -256,12 +231,10 @@ def _action_rules(
             "allow_broad_delete: true if that is what you mean."
         )
     inserting = action in (Action.INSERT, Action.INSERT_WITH_MATCHING, Action.INSERT_UPDATE)
-    if inserting and source.kind not in ("contact", "credentials"):
+    if inserting and not source.required_per_row:
         provided = mapped | ({"ImisId"} if contact_mappings else set())
         for f in source.fields:
             if f.required_on_insert and f.name not in provided and f.default is None:
-                if f.name == "ImisId" and action is Action.INSERT_UPDATE and "ImisId" in mapped:
-                    continue
                 problems.append(
                     f"mappings: {f.label} ({f.name}) is required to insert {source.label} "
                     "records; map it."
@@ -269,60 +242,14 @@ def _action_rules(
     return problems
 
 
-def _login_rules(
-    job: Job, source: SourceDef, action: Action, mappings: list[CompiledMapping]
-) -> list[str]:
-    """The vendor's rules for logins that a job breaks whatever its rows hold.
-
-    User Credentials are never updated: an update only unlocks (Username or Password in an
-    update is refused, and so is any other written field); locking is not supported, so a
-    constant that locks is refused here rather than on every row. iMIS 2017's UserData unlocks
-    through Is Locked Out = No, which an update must map.
-    """
-    problems: list[str] = []
-
-    def where(m: CompiledMapping) -> str:
-        return f"mappings[{m.index}] (field '{job.mappings[m.index].field}')"
-
-    def constant(m: CompiledMapping) -> Any:
-        return m.extract({}) if m.source_label == "the constant" else None
-
-    if source.kind == "credentials":
-        for m in mappings:
-            if m.field.name == "UnlockUserAccount" and constant(m) is False:
-                problems.append(
-                    f"{where(m)}: locking user accounts is not supported; Unlock User Account "
-                    "= 1/T/True/Y/Yes unlocks."
-                )
-        if action is Action.UPDATE:
-            written = [m for m in mappings if not m.match]
-            for m in written:
-                if m.field.unsupported or m.field.read_only:
-                    continue  # already refused, with the reason
-                if m.field.name in ("Username", "Password"):
-                    problems.append(
-                        f"{where(m)}: credentials cannot be updated; delete them and insert new "
-                        f"ones ({m.field.label} cannot be changed by an update)."
-                    )
-                elif m.field.name != "UnlockUserAccount":
-                    problems.append(f"{where(m)}: {UNLOCK_ONLY}.")
-            if not any(m.field.name == "UnlockUserAccount" for m in written):
-                problems.append(
-                    "mappings: an update of User Credentials unlocks accounts: map Unlock User "
-                    "Account (UnlockUserAccount) with 1/T/True/Y/Yes."
-                )
-    if source.kind == "userdata":
-        for m in mappings:
-            if m.field.name == "IsLockedOut" and not m.match and constant(m) is True:
-                problems.append(
-                    f"{where(m)}: locking user accounts is not supported; Is Locked Out = "
-                    "0/F/False/N/No unlocks."
-                )
-        if action is Action.UPDATE and not any(
-            m.field.name == "IsLockedOut" and not m.match for m in mappings
-        ):
-            problems.append(
-                "mappings: an update of UserData unlocks accounts: map Is Locked Out "
-                "(IsLockedOut) with 0/F/False/N/No."
-            )
-    return problems
+def _mapped(job: Job, mappings: list[CompiledMapping]) -> list[rules.Mapped]:
+    """The mappings as the source's job rules see them."""
+    return [
+        rules.Mapped(
+            m.field,
+            m.match,
+            m.extract({}) if m.source_label == "the constant" else None,
+            f"mappings[{m.index}] (field '{job.mappings[m.index].field}')",
+        )
+        for m in mappings
+    ]

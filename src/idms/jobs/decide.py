@@ -15,7 +15,7 @@ from idms.jobs.compile import CompiledJob
 from idms.jobs.mapping import NOT_GIVEN
 from idms.jobs.rows import WorkRow
 from idms.runs.status import Outcome
-from idms.sources.model import Action, FieldDef
+from idms.sources.model import Action, FieldDef, SourceDef
 from idms.targets.base import ChangeKind, Record, Target
 from idms.values.types import FieldType
 
@@ -51,13 +51,14 @@ def decide_batch(
     live = [r for r in rows if not r.decided]
     if cjob.contact_mappings:
         live = _find_contacts(cjob, target, live)
+    source = cjob.source
     if cjob.action is Action.INSERT or (
-        cjob.action is Action.INSERT_WITH_MATCHING and cjob.source.name != "Contact"
+        cjob.action is Action.INSERT_WITH_MATCHING and source.insert_with_matching == "find_contact"
     ):
         for row in live:
             row.write = "insert"
-        if cjob.source.name == "EventRegistration" and options.duplicate_check:
-            _skip_duplicate_registrations(target, live)
+        if source.duplicate_check is not None and options.duplicate_check:
+            _skip_duplicates(target, source, live)
         return
     fields = cjob.match_fields
     to_match: list[WorkRow] = []
@@ -119,9 +120,9 @@ def _decide_row(cjob: CompiledJob, row: WorkRow) -> None:
         )
         return
     row.write = "update"
-    # UserData's Is Locked Out is an action, not a value: Yes is refused (locking is not
-    # supported) even on an account that is locked already, so the store always judges it.
-    judged = cjob.source.kind == "userdata"
+    # An update that is an action (UserData's Is Locked Out: Yes is refused, as locking is not
+    # supported, even on an account that is locked already) is always judged by the target.
+    judged = cjob.source.update_is_an_action
     if not judged and all(is_unchanged(cjob, row, record) for record in row.matches):
         row.outcome = Outcome.UNCHANGED
         row.write = None
@@ -189,19 +190,17 @@ def _find_contacts(cjob: CompiledJob, target: Target, rows: list[WorkRow]) -> li
     return out
 
 
-def _skip_duplicate_registrations(target: Target, rows: list[WorkRow]) -> None:
+def _skip_duplicates(target: Target, source: SourceDef, rows: list[WorkRow]) -> None:
     """iMIS does not refuse a second identical registration; idms does (duplicate_check)."""
-    fields = ["RegistrantId", "EventCode", "FunctionCode"]
+    check = source.duplicate_check
+    assert check is not None
+    fields = list(check.fields)
     criteria = [{f: _criterion(r.values.get(f, NOT_GIVEN)) for f in fields} for r in rows]
-    found = target.match("EventRegistration", fields, criteria) if rows else []
+    found = target.match(source.name, fields, criteria) if rows else []
     seen: set[tuple[Any, ...]] = set()
     for row, wanted, existing in zip(rows, criteria, found, strict=True):
         key = tuple(_fold(c) for c in wanted.values())
         if existing or key in seen:
             row.write = None
-            row.skip(
-                "already_registered",
-                "Skipped: this contact is already registered for this event and function "
-                "(duplicate check; switch it off with duplicate_check: false).",
-            )
+            row.skip(check.code, check.message)
         seen.add(key)

@@ -8,12 +8,15 @@ Panels and communication preferences get their fields from the store at run time
 
 from __future__ import annotations
 
+from idms.sources import rules
 from idms.sources.model import (
     ALL_ACTIONS,
     COUNTER,
     NEW_GUID,
     TODAY,
     Action,
+    ActionNote,
+    DuplicateCheck,
     FieldDef,
     SourceDef,
     constant,
@@ -73,6 +76,16 @@ CONTACT = SourceDef(
     name="Contact",
     label="Contact Details",
     kind="contact",
+    insert_with_matching="match_self",
+    required_per_row=True,
+    action_notes={
+        D: ActionNote(
+            job="contacts cannot be deleted in iMIS. Update the contacts with 'Mark Contact for "
+            "Erasure' (MarkForErasure) = Yes instead, then run iMIS's contact-erasure task.",
+            row="Contacts cannot be deleted in iMIS: update Mark Contact for Erasure instead.",
+        )
+    },
+    checks=rules.CONTACT_CHECKS,
     description="People and organizations. Never deleted: mark them for erasure instead.",
     identity=("ImisId",),
     keys="ImisId (or ContactKey)",
@@ -146,6 +159,7 @@ ADDRESS = SourceDef(
     name="Address",
     label="Address",
     description="A contact's addresses, one per address purpose.",
+    many_per_contact=True,
     identity=("ImisId", "AddressPurpose"),
     keys="ImisId + AddressPurpose",
     actions=frozenset({I, IM, U, IU}),
@@ -182,6 +196,7 @@ ACTIVITY = SourceDef(
     name="Activity",
     label="Activities",
     description="Activity records (SEQN-keyed): webinars attended, certifications, notes.",
+    many_per_contact=True,
     identity=("Seqn",),
     keys="Seqn (the only safe key for update and delete)",
     actions=ALL_ACTIONS,
@@ -227,6 +242,8 @@ USER_CREDENTIALS = SourceDef(
     name="UserCredentials",
     label="User Credentials",
     kind="credentials",
+    required_per_row=True,
+    checks=rules.CREDENTIALS_CHECKS,
     description="Logins of contacts: create, unlock, delete. Credentials are never updated.",
     identity=("ImisId",),
     keys="ImisId",
@@ -307,6 +324,8 @@ USER_DATA = SourceDef(
     name="UserData",
     label="UserData (business object)",
     kind="userdata",
+    update_is_an_action=True,
+    checks=rules.USERDATA_CHECKS,
     description="iMIS 2017's UserData business object: unlock locked-out accounts.",
     identity=("ImisId",),
     keys="ImisId",
@@ -337,6 +356,8 @@ GROUP_MEMBER = SourceDef(
     name="GroupMember",
     label="Group Members",
     description="Membership of contacts in groups (committees, chapters, companies), with roles.",
+    many_per_contact=True,
+    match_when_mapped=("RoleName",),
     identity=("ImisId", "GroupName", "RoleName"),
     keys="ImisId + GroupName (+ RoleName when matched)",
     actions=ALL_ACTIONS,
@@ -361,6 +382,7 @@ RELATIONSHIP = SourceDef(
     name="Relationship",
     label="Relationships",
     description="Relationships between contacts (parent of, employee of ...).",
+    many_per_contact=True,
     identity=("ImisId", "RelationshipType", "TargetImisId"),
     keys="ImisId + RelationshipType + TargetImisId",
     actions=ALL_ACTIONS,
@@ -453,6 +475,12 @@ EVENT_REGISTRATION = SourceDef(
     name="EventRegistration",
     label="Event Registration",
     description="Registrations of contacts for events (EMS only; insert only).",
+    duplicate_check=DuplicateCheck(
+        ("RegistrantId", "EventCode", "FunctionCode"),
+        "already_registered",
+        "Skipped: this contact is already registered for this event and function "
+        "(duplicate check; switch it off with duplicate_check: false).",
+    ),
     identity=("RegistrationId",),
     keys="EventCode + RegistrantId (+ FunctionCode)",
     actions=frozenset({I}),

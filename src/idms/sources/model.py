@@ -10,10 +10,13 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from idms.errors import UnknownFieldError
 from idms.values.types import FieldType
+
+if TYPE_CHECKING:
+    from idms.sources.rules import SourceChecks
 
 
 class Action(StrEnum):
@@ -119,12 +122,36 @@ class FieldDef:
 
 
 @dataclass(frozen=True)
+class ActionNote:
+    """Why a source refuses an action on every platform: said to a job before it runs, and to
+    a row that asks for it anyway (a change sent to a target directly)."""
+
+    job: str
+    row: str
+
+
+@dataclass(frozen=True)
+class DuplicateCheck:
+    """Rows that would insert a record like one already stored (or inserted earlier in the run)
+    are skipped, when the job's ``duplicate_check`` option is on (iMIS itself would not refuse
+    them): two records are alike when they agree on ``fields``."""
+
+    fields: tuple[str, ...]
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
 class SourceDef:
     """One iMIS data area a job can write to.
 
     ``identity`` names the fields that address exactly one stored record (what ``apply`` uses for
     updates and deletes); ``keys`` is the vendor's match-key guidance shown to users. ``rules``
-    are the vendor rules in words, shown by ``idms sources SOURCE``.
+    are the vendor rules in words, shown by ``idms sources SOURCE``; ``checks`` are those of them
+    idms enforces itself, as functions (``rules.py``), applied by every target and the job check.
+
+    The fields after ``panel_kind`` say how the engine treats the source, so that the engine never
+    branches on a source's name: adding a source is adding a declaration.
     """
 
     name: str
@@ -141,6 +168,22 @@ class SourceDef:
     rules: tuple[str, ...] = ()
     kind: Literal["contact", "table", "panel", "credentials", "userdata", "preferences"] = "table"
     panel_kind: Literal["single", "multi", "standalone"] | None = None
+    # Insert with matching: "find_contact" finds each row's contact from Contact fields first
+    # (most sources); "match_self" matches the source's own records and inserts when none does.
+    insert_with_matching: Literal["find_contact", "match_self"] = "find_contact"
+    # What a new record requires depends on the row (a person or an organization; an existing
+    # contact or a new one), so the store checks it per row, not the job per mapping.
+    required_per_row: bool = False
+    # One contact has many records: a delete matched on the iMIS ID alone would remove them all.
+    many_per_contact: bool = False
+    # Fields that take part in matching whenever they are mapped (a mapped Role Name that is not
+    # matched adds the role; matched, it updates it: either way it finds the membership).
+    match_when_mapped: tuple[str, ...] = ()
+    duplicate_check: DuplicateCheck | None = None
+    # An update is an action (unlock), not new values: always sent, never judged unchanged.
+    update_is_an_action: bool = False
+    action_notes: Mapping[Action, ActionNote] = field(default_factory=dict)
+    checks: SourceChecks | None = None
 
     def __post_init__(self) -> None:
         names = [f.name for f in self.fields]
@@ -151,6 +194,8 @@ class SourceDef:
             raise ValueError(f"{self.name}: identity fields {missing} are not fields")
         object.__setattr__(self, "_by_fold", self._index())
         object.__setattr__(self, "_by_name", {f.name: f for f in self.fields})
+        plain = frozenset(f.name for f in self.fields if f.unsupported is None and not f.read_only)
+        object.__setattr__(self, "_plain_writable", plain)
 
     def _index(self) -> dict[str, FieldDef]:
         index: dict[str, FieldDef] = {}
@@ -162,6 +207,12 @@ class SourceDef:
             for alias in f.aliases:
                 index.setdefault(fold(alias), f)
         return index
+
+    @property
+    def plain_writable(self) -> frozenset[str]:
+        """Canonical names of the fields a change may write (neither read-only nor unsupported)."""
+        plain: frozenset[str] = self._plain_writable  # type: ignore[attr-defined]
+        return plain
 
     @property
     def field_names(self) -> list[str]:

@@ -20,14 +20,14 @@ from idms.config import Settings
 from idms.errors import InvalidInputError, RetryableTargetError, TerminalTargetError
 from idms.sources import catalog
 from idms.sources.filters import Filter
-from idms.sources.model import Action, SourceDef
+from idms.sources.model import SourceDef
 from idms.sources.panels import PanelDefinition, panel_source
 from idms.sources.registry import resolve_source
+from idms.sources.rules import refused_changes
 from idms.targets.base import (
     ApplyOptions,
     ApplyResult,
     Change,
-    ChangeKind,
     QueryResult,
     Record,
     RowError,
@@ -61,13 +61,6 @@ if TYPE_CHECKING:
 
 STREAM_CHUNK = 2000  # rows fetched at a time by a query
 T = TypeVar("T")
-
-# Which actions allow each kind of change.
-KIND_ACTIONS = {
-    ChangeKind.INSERT: {Action.INSERT, Action.INSERT_WITH_MATCHING, Action.INSERT_UPDATE},
-    ChangeKind.UPDATE: {Action.UPDATE, Action.INSERT_UPDATE},
-    ChangeKind.DELETE: {Action.DELETE},
-}
 
 
 def _plain(
@@ -246,8 +239,7 @@ class EmbeddedTarget:
         self, source: str, changes: Sequence[Change], options: ApplyOptions = ApplyOptions()
     ) -> list[ApplyResult]:
         adapter = self.adapter(source)
-        allowed = adapter.source.actions_on(self.policy.platform)
-        refused = self._refused_kinds(adapter.source, allowed)
+        refused = self._refused_kinds(adapter.source)
         if any(c.kind in refused for c in changes):
             return [
                 ApplyResult(c.ref, False, error=refused[c.kind])
@@ -290,21 +282,12 @@ class EmbeddedTarget:
             self.refresh()
         return results
 
-    def _refused_kinds(
-        self, source: SourceDef, allowed: frozenset[Action]
-    ) -> dict[ChangeKind, RowError]:
-        refused: dict[ChangeKind, RowError] = {}
-        for kind, actions in KIND_ACTIONS.items():
-            if not actions & allowed:
-                note = source.platform_notes.get(self.policy.platform, "")
-                if kind is ChangeKind.DELETE and source.name == "Contact":
-                    note = (
-                        "Contacts cannot be deleted in iMIS: update Mark Contact for Erasure "
-                        "instead."
-                    )
-                message = note or f"{source.label} does not allow {kind.value}s."
-                refused[kind] = RowError("action_not_allowed", message)
-        return refused
+    def _refused_kinds(self, source: SourceDef) -> dict[str, RowError]:
+        """The source's rule (``idms.sources.rules``), as every target applies it."""
+        return {
+            kind: RowError(r.code, r.message, r.field)
+            for kind, r in refused_changes(source, self.policy.platform).items()
+        }
 
     def applied_batch(self, key: str) -> list[ApplyResult] | None:
         with self._connect() as conn:

@@ -32,13 +32,13 @@ from typing import TYPE_CHECKING, Any, Self
 from idms.config import parse_query_endpoint
 from idms.errors import CoercionError, TargetError
 from idms.sources.filters import Filter, Operator
-from idms.sources.model import Action, SourceDef
+from idms.sources.model import SourceDef
 from idms.sources.registry import resolve_source
+from idms.sources.rules import refused_changes
 from idms.targets.base import (
     ApplyOptions,
     ApplyResult,
     Change,
-    ChangeKind,
     QueryResult,
     Record,
     RowError,
@@ -63,11 +63,6 @@ from idms.values.types import FieldType
 if TYPE_CHECKING:
     from idms.queries.compile import CompiledQuery
 
-KIND_ACTIONS = {
-    ChangeKind.INSERT: {Action.INSERT, Action.INSERT_WITH_MATCHING, Action.INSERT_UPDATE},
-    ChangeKind.UPDATE: {Action.UPDATE, Action.INSERT_UPDATE},
-    ChangeKind.DELETE: {Action.DELETE},
-}
 # Fields naming contacts, per source (default: ImisId): changes naming one contact share a lane.
 CONTACT_REFS: dict[str, tuple[str, ...]] = {
     "Contact": ("ImisId",),
@@ -275,20 +270,12 @@ class RestTarget:
             raise failures[0]
         return [r for r in results if r is not None]
 
-    def _refused_kinds(self, source: SourceDef) -> dict[ChangeKind, RowError]:
-        allowed = source.actions_on(self.platform)
-        refused: dict[ChangeKind, RowError] = {}
-        for kind, actions in KIND_ACTIONS.items():
-            if not actions & allowed:
-                note = source.platform_notes.get(self.platform, "")
-                if kind is ChangeKind.DELETE and source.name == "Contact":
-                    note = (
-                        "Contacts cannot be deleted in iMIS: update Mark Contact for Erasure "
-                        "instead."
-                    )
-                message = note or f"{source.label} does not allow {kind.value}s."
-                refused[kind] = RowError("action_not_allowed", message)
-        return refused
+    def _refused_kinds(self, source: SourceDef) -> dict[str, RowError]:
+        """The source's rule (``idms.sources.rules``), as every target applies it."""
+        return {
+            kind: RowError(r.code, r.message, r.field)
+            for kind, r in refused_changes(source, self.platform).items()
+        }
 
 
 def _criterion(ftype: FieldType, value: Any) -> Any:

@@ -16,9 +16,10 @@ first (``GET``) for an update or delete and its after image taken from the answe
 * EventRegistration: ``_execute RegisterEvent``; Gift: ``POST /api/GiftInformationBatch``.
 
 What idms decides from the source declaration alone (read-only and unsupported fields, key
-changes, what a credentials update may do) is refused here without a call, with the embedded
-store's codes; everything else is iMIS's to refuse, and a 400 ValidationResults becomes a
-RowError with the answer's code (``imis_validation`` when iMIS gives none) and field.
+changes, what a credentials update may do) is refused without a call, by the source's rules
+(``idms.sources.rules``, as on the embedded store); everything else is iMIS's to refuse, and a 400
+ValidationResults becomes a RowError with the answer's code (``imis_validation`` when iMIS gives
+none) and field.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import Any
 
 from idms.sources.catalog import CONTACT
 from idms.sources.model import SourceDef
+from idms.sources.rules import RowRefused, insert_values, update_values
 from idms.targets.base import ApplyOptions, ApplyResult, Change, ChangeKind, Record, RowError
 from idms.targets.imis import entities, wire
 from idms.targets.imis.client import ImisClient, ImisRefused
@@ -51,14 +53,6 @@ REGISTRATION_PROPERTIES = {
 }
 ADDRESS_FIELDS = ("Address1", "Address2", "Address3", "City", "StateProvince", "PostalCode",
                   "Country")  # fmt: skip
-
-
-class Refused(Exception):
-    """A change refused before or while it is written (caught per change)."""
-
-    def __init__(self, code: str, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.error = RowError(code, message, field)
 
 
 @dataclass
@@ -93,8 +87,8 @@ class Writer:
             if change.kind is ChangeKind.UPDATE:
                 return self.update(change)
             return self.delete(change)
-        except Refused as exc:
-            return ApplyResult(change.ref, False, error=exc.error)
+        except RowRefused as exc:
+            return ApplyResult(change.ref, False, error=RowError(exc.code, exc.message, exc.field))
         except ImisRefused as exc:
             return ApplyResult(change.ref, False, error=self.refusal(exc, change))
 
@@ -109,10 +103,7 @@ class Writer:
     def update(self, change: Change) -> ApplyResult:
         stored = self.stored(change)
         before = self.record(stored)
-        values = self.writable(change.values)
-        self.check_keys(before, values)
-        values = self.appended(before, values, change)
-        self.check_update(before, values)
+        values = self.appended(before, self.writable(change.values, before), change)
         answer = self.client.put(self.path(self.url(before)), self.modified(stored, values))
         return ApplyResult(change.ref, True, before, self.after_update(answer, before))
 
@@ -130,7 +121,7 @@ class Writer:
 
     def record(self, obj: Any) -> Record:
         if not isinstance(obj, Mapping):
-            raise Refused("imis_error", f"iMIS sent no {self.source.label} record.")
+            raise RowRefused("imis_error", f"iMIS sent no {self.source.label} record.")
         return record_of(self.spec, self.source, obj)
 
     def modified(self, stored: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
@@ -169,40 +160,12 @@ class Writer:
 
     # ---- what idms refuses itself ----------------------------------------------------------
 
-    def writable(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for name, value in values.items():
-            fdef = self.source.field(name)
-            if fdef.unsupported:
-                raise Refused(
-                    "unsupported_field", f"{fdef.label} is {fdef.unsupported}.", fdef.name
-                )
-            if fdef.read_only and value is not None:
-                raise Refused(
-                    "read_only_field",
-                    f"{fdef.label} is set by iMIS and cannot be written.",
-                    fdef.name,
-                )
-            if not fdef.read_only:
-                out[fdef.name] = value
-        return out
-
-    def check_keys(self, before: Record, values: Mapping[str, Any]) -> None:
-        for name in self.source.identity:
-            if name in values and _fold(values[name]) != _fold(before.get(name)):
-                raise Refused(
-                    "key_changed",
-                    f"{self.source.field(name).label} identifies the record and cannot be changed.",
-                    name,
-                )
-
-    def check_update(self, before: Record, values: Mapping[str, Any]) -> None:
-        if self.source.name == "UserData" and values.get("IsLockedOut") is True:
-            raise Refused(
-                "locking_not_supported",
-                "Locking user accounts is not supported; Is Locked Out = No unlocks.",
-                "IsLockedOut",
-            )
+    def writable(self, values: Mapping[str, Any], before: Record | None = None) -> dict[str, Any]:
+        """The values a new record (``before`` None) or ``before`` may be given: the source's
+        rules, the same the embedded store applies, refuse the rest with RowRefused."""
+        if before is None:
+            return insert_values(self.source, self.platform, values)
+        return update_values(self.source, self.platform, before, values)
 
     @staticmethod
     def appended(before: Record, values: dict[str, Any], change: Change) -> dict[str, Any]:
@@ -245,16 +208,6 @@ class ContactWriter(Writer):
         kind = "Organization" if values.get("IsOrganization") else "Person"
         answer = self.client.post(self.path(f"api/{kind}"), body)
         return ApplyResult(change.ref, True, None, self.record(answer))
-
-    def check_update(self, before: Record, values: Mapping[str, Any]) -> None:
-        if "IsOrganization" in values and bool(values["IsOrganization"]) != bool(
-            before.get("IsOrganization")
-        ):
-            raise Refused(
-                "contact_kind_changed",
-                "A person cannot become an organization (or the reverse).",
-                "IsOrganization",
-            )
 
     def modified(self, stored: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
         before = self.record(stored)
@@ -366,8 +319,6 @@ class CredentialsWriter(Writer):
 
     def insert(self, change: Change) -> ApplyResult:
         values = self.writable(change.values)
-        if values.get("UnlockUserAccount") is False:
-            raise _no_locking()
         if values.get("ImisId") not in (None, "") and values.get("Username") in (None, ""):
             # Without a Username the login is named after the contact's e-mail, as iMIS's own
             # "create logins for contacts with e-mail addresses" does; sent explicitly, so that
@@ -397,25 +348,9 @@ class CredentialsWriter(Writer):
 
     def update(self, change: Change) -> ApplyResult:
         before = self.record(self.stored(change))
-        values = self.writable(change.values)
-        for name in ("Username", "Password"):
-            if name in values:
-                raise Refused(
-                    "credentials_not_updatable",
-                    "Credentials cannot be updated; delete them and insert new ones.",
-                    name,
-                )
-        others = [n for n in values if n not in ("UnlockUserAccount", "ImisId")]
-        if others:
-            raise Refused(
-                "credentials_not_updatable",
-                "An update of user credentials only unlocks accounts (Unlock User Account).",
-                others[0],
-            )
-        unlock = values.get("UnlockUserAccount")
-        if unlock is False:
-            raise _no_locking()
-        if not unlock:
+        # What an update may do (only unlock) is the source's rule.
+        values = self.writable(change.values, before)
+        if not values.get("UnlockUserAccount"):
             return ApplyResult(change.ref, True, before, dict(before))
         # EMS only: on 2017 User Credentials allows no action (the target refuses it before this)
         # and accounts are unlocked through the UserData business object (the generic Writer).
@@ -429,12 +364,6 @@ class CredentialsWriter(Writer):
         path = "api/UserSecurity" + entities.identity_path(self.source, before)
         self.client.delete(self.path(path))
         return ApplyResult(change.ref, True, before, None)
-
-
-def _no_locking() -> Refused:
-    return Refused(
-        "locking_not_supported", "Locking user accounts is not supported.", "UnlockUserAccount"
-    )
 
 
 class RegistrationWriter(Writer):
@@ -464,7 +393,7 @@ class RegistrationWriter(Writer):
         if isinstance(answer, Mapping) and answer.get("IsSuccessStatusCode") is False:
             errors = wire.validation_errors(answer)
             message, code, prop = errors[0] if errors else (str(answer.get("Message")), None, None)
-            raise Refused(code or "imis_validation", message, self.field_of(prop))
+            raise RowRefused(code or "imis_validation", message, self.field_of(prop))
         result = answer.get("Result") if isinstance(answer, Mapping) else None
         return ApplyResult(change.ref, True, None, self.record(result))
 
@@ -495,7 +424,3 @@ def writer_for(
         "Gift": GiftWriter,
     }
     return kinds.get(source.name, Writer)(client, source, spec, platform, options)
-
-
-def _fold(value: Any) -> Any:
-    return value.strip().lower() if isinstance(value, str) else value

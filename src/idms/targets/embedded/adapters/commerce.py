@@ -7,8 +7,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from idms.sources.rules import RowRefused
 from idms.targets.base import Change, Record
-from idms.targets.embedded.adapters.base import ApplyContext, RowRejected
+from idms.targets.embedded.adapters.base import ApplyContext
 from idms.targets.embedded.adapters.numbered import NumberedAdapter
 from idms.targets.embedded.schema import event_functions, event_registrations, payment_methods
 
@@ -37,7 +38,7 @@ class EventRegistrationAdapter(NumberedAdapter):
         key = (str(record["EventCode"]).casefold(), str(record["FunctionCode"]).casefold())
         function = self._functions.get(key)
         if function is None:
-            raise RowRejected(
+            raise RowRefused(
                 "invalid_function",
                 f"Function Code '{record['FunctionCode']}' is not a registration option or program "
                 f"item of event {record['EventCode']}.",
@@ -49,7 +50,7 @@ class EventRegistrationAdapter(NumberedAdapter):
         )
         if record.get("Price") is None:
             if function["price"] is None:
-                raise RowRejected(
+                raise RowRefused(
                     "no_price",
                     f"Registration option {function['function_code']} has no price in iMIS; "
                     "give it one (or map Price) before registering.",
@@ -60,7 +61,7 @@ class EventRegistrationAdapter(NumberedAdapter):
         taken = self._taken.get(key, 0)
         if capacity is not None and taken >= capacity:
             if not record.get("Waitlist"):
-                raise RowRejected(
+                raise RowRefused(
                     "function_full",
                     f"{function['function_code']} is full ({capacity} places); map Wait List = Yes "
                     "to join the wait list.",
@@ -87,7 +88,7 @@ class GiftAdapter(NumberedAdapter):
     def check_insert(self, ctx: ApplyContext, record: Record) -> None:
         method = str(record["PaymentMethodId"])
         if self._types.get(method.casefold()) == "CREDIT_CARD":
-            raise RowRejected(
+            raise RowRefused(
                 "credit_card_gift",
                 f"Payment method {method} is a credit card; gifts paid by card cannot be "
                 "imported. Use a cash-type payment method for imported card gifts.",

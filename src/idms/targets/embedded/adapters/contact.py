@@ -12,13 +12,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Select, and_, literal, select
 
 from idms.sources.model import SourceDef
+from idms.sources.rules import RowRefused
 from idms.targets.base import Change, ChangeKind, Record
 from idms.targets.embedded import counters
 from idms.targets.embedded.adapters.address import PREFERRED
 from idms.targets.embedded.adapters.base import (
     MATCH_CHUNK,
     ApplyContext,
-    RowRejected,
     SourceAdapter,
     StorePolicy,
     fold_text,
@@ -127,7 +127,7 @@ class ContactAdapter(SourceAdapter):
         if supplied:
             imis_id = str(supplied).strip()
             if not ctx.claim(TAKEN, imis_id.lower()):
-                raise RowRejected(
+                raise RowRefused(
                     "imis_id_taken",
                     f"iMIS ID {imis_id} is already used by another contact; leave it blank to "
                     "get the next free ID.",
@@ -144,7 +144,7 @@ class ContactAdapter(SourceAdapter):
     def check_insert(self, ctx: ApplyContext, record: Record) -> None:
         if record.get("IsOrganization"):
             if not record.get("OrganizationName"):
-                raise RowRejected(
+                raise RowRefused(
                     "required",
                     "Organization Name is required for a new organization.",
                     "OrganizationName",
@@ -152,20 +152,13 @@ class ContactAdapter(SourceAdapter):
         else:
             for name, label in (("FirstName", "First Name"), ("LastName", "Last Name")):
                 if not record.get(name):
-                    raise RowRejected("required", f"{label} is required for a new person.", name)
+                    raise RowRefused("required", f"{label} is required for a new person.", name)
         self._check_organization(ctx, record)
 
     def check_update(
         self, ctx: ApplyContext, before: Record, after: Record, values: Mapping[str, Any]
     ) -> None:
-        if "IsOrganization" in values and bool(after.get("IsOrganization")) != bool(
-            before.get("IsOrganization")
-        ):
-            raise RowRejected(
-                "contact_kind_changed",
-                "A person cannot become an organization (or the reverse).",
-                "IsOrganization",
-            )
+        # A person stays a person (and an organization one): the source's rule, checked before.
         if "OrganizationId" in values:
             self._check_organization(ctx, after)
         if any(after.get(k) != before.get(k) for k in values):
@@ -177,18 +170,11 @@ class ContactAdapter(SourceAdapter):
             return
         found = ctx.contacts.get(fold_text(org))
         if found is not None and not found["IsOrganization"]:
-            raise RowRejected(
+            raise RowRefused(
                 "not_an_organization",
                 f"Organization ID {org} is a person, not an organization.",
                 "OrganizationId",
             )
-
-    def check_delete(self, ctx: ApplyContext, before: Record) -> None:
-        raise RowRejected(
-            "contacts_never_deleted",
-            "Contacts cannot be deleted in iMIS. Update Mark Contact for Erasure instead and run "
-            "the contact-erasure task.",
-        )
 
     def _address(self, record: Record) -> dict[str, Any]:
         return {name: record.get(name) for name in ADDRESS_FIELDS}

@@ -15,11 +15,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, case, func, select
 
 from idms.sources.model import SourceDef
+from idms.sources.rules import RowRefused, insert_values, update_values
 from idms.targets.base import Change, ChangeKind, Record
 from idms.targets.embedded.adapters.base import (
     MATCH_CHUNK,
     ApplyContext,
-    RowRejected,
     SourceAdapter,
     StorePolicy,
     fold_text,
@@ -95,13 +95,7 @@ class CredentialsAdapter(SourceAdapter):
         self._new_ids.reverse()
 
     def plan_insert(self, ctx: ApplyContext, change: Change) -> Record:
-        values = self.writable_values(change.values, inserting=True)
-        if values.get("UnlockUserAccount") is False:
-            raise RowRejected(
-                "locking_not_supported",
-                "Locking user accounts is not supported.",
-                "UnlockUserAccount",
-            )
+        values = insert_values(self.source, self.policy.platform, change.values)
         imis_id = values.get("ImisId")
         if imis_id:
             record = self._for_existing(ctx, str(imis_id).strip(), values)
@@ -110,7 +104,7 @@ class CredentialsAdapter(SourceAdapter):
         username = str(record["Username"])
         key = username_key(username)
         if key in ctx.claims.setdefault(USERNAMES, set()):
-            raise RowRejected(
+            raise RowRefused(
                 "username_taken",
                 f"The username '{username}' is already used (usernames ignore case).",
                 "Username",
@@ -120,7 +114,7 @@ class CredentialsAdapter(SourceAdapter):
         if password is not None:
             problem = password_problem(str(password), self.policy.password_min_length)
             if problem:
-                raise RowRejected("weak_password", problem, "Password")
+                raise RowRefused("weak_password", problem, "Password")
             record["_password_hash"] = hash_password(str(password))
         # Every check passed: only now are the username and the contact taken for the batch, so
         # that a refused row leaves them free for a later row (as one call per row over REST).
@@ -140,14 +134,14 @@ class CredentialsAdapter(SourceAdapter):
     def _for_existing(self, ctx: ApplyContext, imis_id: str, values: Mapping[str, Any]) -> Record:
         contact = ctx.contacts.get(fold_text(imis_id))
         if contact is None:
-            raise RowRejected(
+            raise RowRefused(
                 "contact_not_found", f"iMIS ID {imis_id}: no contact has this iMIS ID.", "ImisId"
             )
         for name in ("FirstName", "LastName", "Email"):
             # The contact's own values may come along (a record read back, an undo); others
             # would be silently ignored, so they are refused.
             if values.get(name) is not None and fold_text(values[name]) != fold_text(contact[name]):
-                raise RowRejected(
+                raise RowRefused(
                     "contact_field_on_existing",
                     f"{self.fields[name].label} '{values[name]}' is not contact "
                     f"{contact['ImisId']}'s: contact details can only be given when the "
@@ -155,14 +149,14 @@ class CredentialsAdapter(SourceAdapter):
                     name,
                 )
         if not contact["Email"]:
-            raise RowRejected(
+            raise RowRefused(
                 "contact_has_no_email",
                 f"Contact {contact['ImisId']} has no e-mail address; iMIS needs one to create "
                 "credentials.",
                 "ImisId",
             )
         if fold_text(imis_id) in ctx.claims.setdefault(HAS_CREDENTIALS, set()):
-            raise RowRejected(
+            raise RowRefused(
                 "credentials_exist",
                 f"Contact {contact['ImisId']} already has user credentials; delete them first "
                 "to create new ones.",
@@ -183,7 +177,7 @@ class CredentialsAdapter(SourceAdapter):
         missing = [n for n in NEW_CONTACT_FIELDS if values.get(n) in (None, "")]
         if missing:
             labels = ", ".join(self.fields[n].label for n in missing)
-            raise RowRejected(
+            raise RowRefused(
                 "required",
                 f"Creating a new contact with credentials needs First name, Last name, Email, "
                 f"Username and Password; missing: {labels}.",
@@ -201,30 +195,10 @@ class CredentialsAdapter(SourceAdapter):
         return record
 
     def plan_update(self, ctx: ApplyContext, before: Record, change: Change) -> Record:
-        values = self.writable_values(change.values, inserting=False)
-        for name in ("Username", "Password"):
-            if name in values:
-                raise RowRejected(
-                    "credentials_not_updatable",
-                    "Credentials cannot be updated; delete them and insert new ones.",
-                    name,
-                )
-        others = [n for n in values if n not in ("UnlockUserAccount", "ImisId")]
-        if others:
-            raise RowRejected(
-                "credentials_not_updatable",
-                "An update of user credentials only unlocks accounts (Unlock User Account).",
-                others[0],
-            )
-        unlock = values.get("UnlockUserAccount")
-        if unlock is False:
-            raise RowRejected(
-                "locking_not_supported",
-                "Locking user accounts is not supported.",
-                "UnlockUserAccount",
-            )
+        # What an update may do (only unlock) is the source's rule (idms.sources.rules).
+        values = update_values(self.source, self.policy.platform, before, change.values)
         after = dict(before)
-        if unlock:
+        if values.get("UnlockUserAccount"):
             after.update(IsLockedOut=False, FailedPasswordAttemptCount=0)
         return after
 
@@ -297,16 +271,10 @@ class UserDataAdapter(SourceAdapter):
         )
 
     def plan_update(self, ctx: ApplyContext, before: Record, change: Change) -> Record:
-        values = self.writable_values(change.values, inserting=False)
-        locked = values.get("IsLockedOut")
-        if locked is True:
-            raise RowRejected(
-                "locking_not_supported",
-                "Locking user accounts is not supported; Is Locked Out = No unlocks.",
-                "IsLockedOut",
-            )
+        # Is Locked Out = Yes (locking) is refused by the source's rule (idms.sources.rules).
+        values = update_values(self.source, self.policy.platform, before, change.values)
         after = dict(before)
-        if locked is False:
+        if values.get("IsLockedOut") is False:
             after.update(IsLockedOut=False, FailedPasswordAttemptCount=0)
         return after
 

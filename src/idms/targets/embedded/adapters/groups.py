@@ -7,8 +7,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from idms.sources.rules import RowRefused
 from idms.targets.base import Change, Record
-from idms.targets.embedded.adapters.base import ApplyContext, RowRejected, SourceAdapter
+from idms.targets.embedded.adapters.base import ApplyContext, SourceAdapter
 from idms.targets.embedded.schema import group_roles
 
 ROLES = "group_roles"
@@ -29,7 +30,7 @@ class GroupMemberAdapter(SourceAdapter):
         record = super().plan_insert(ctx, change)
         roles = self._roles.get(str(record["GroupName"]).casefold(), {})
         if not explicit_role and "member" not in roles:
-            raise RowRejected(
+            raise RowRefused(
                 "required",
                 f"Group {record['GroupName']} has no Member role: map Role Name.",
                 "RoleName",
@@ -49,7 +50,7 @@ class GroupMemberAdapter(SourceAdapter):
         canonical = roles.get(role.casefold())
         if canonical is None:
             known = ", ".join(sorted(roles.values())) or "none"
-            raise RowRejected(
+            raise RowRefused(
                 "invalid_role",
                 f"Role Name '{role}' is not a role of group {record['GroupName']} "
                 f"(roles: {known}).",

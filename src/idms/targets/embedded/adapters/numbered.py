@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from sqlalchemy import Table
 
 from idms.sources.model import SourceDef
+from idms.sources.rules import RowRefused
 from idms.targets.base import Change, ChangeKind, Record
 from idms.targets.embedded import counters
 from idms.targets.embedded.adapters.base import (
     ApplyContext,
-    RowRejected,
     SourceAdapter,
     StorePolicy,
 )
@@ -50,7 +50,7 @@ class NumberedAdapter(SourceAdapter):
 class ActivityAdapter(NumberedAdapter):
     def check_delete(self, ctx: ApplyContext, before: Record) -> None:
         if before.get("OriginatingTransNum"):
-            raise RowRejected(
+            raise RowRefused(
                 "financial_activity",
                 f"Activity {before['Seqn']} is tied to financial transaction "
                 f"{before['OriginatingTransNum']} and must not be deleted.",

@@ -5,11 +5,11 @@ from __future__ import annotations
 from sqlalchemy import Table
 
 from idms.sources.model import SourceDef
+from idms.sources.rules import RowRefused
 from idms.targets.base import Change, Record
 from idms.targets.embedded import counters
 from idms.targets.embedded.adapters.base import (
     ApplyContext,
-    RowRejected,
     SourceAdapter,
     StorePolicy,
 )
@@ -41,7 +41,7 @@ class SinglePanelAdapter(SourceAdapter):
     def plan_insert(self, ctx: ApplyContext, change: Change) -> Record:
         record = super().plan_insert(ctx, change)
         if not ctx.claim("panel_rows", str(record["ImisId"]).lower()):
-            raise RowRejected(
+            raise RowRefused(
                 "panel_row_exists",
                 f"Contact {record['ImisId']} already has a {self.source.name} row (a "
                 "single-instance panel holds one per contact): use update.",

@@ -11,10 +11,10 @@ from typing import Any
 from sqlalchemy import Boolean, ColumnElement, Select, case, cast, func, select
 
 from idms.sources.model import FieldDef, SourceDef
+from idms.sources.rules import RowRefused
 from idms.targets.base import Change, Record
 from idms.targets.embedded.adapters.base import (
     ApplyContext,
-    RowRejected,
     SourceAdapter,
     StorePolicy,
 )
@@ -58,7 +58,7 @@ class PreferencesAdapter(SourceAdapter):
     def plan_insert(self, ctx: ApplyContext, change: Change) -> Record:
         record = super().plan_insert(ctx, change)
         if not ctx.claim("has_preferences", str(record["ImisId"]).casefold()):
-            raise RowRejected(
+            raise RowRefused(
                 "preferences_exist",
                 f"Contact {record['ImisId']} already has communication preferences: use update "
                 "or insert-update.",

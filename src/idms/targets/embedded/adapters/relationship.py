@@ -12,10 +12,10 @@ from typing import Any
 
 from sqlalchemy import select
 
+from idms.sources.rules import RowRefused
 from idms.targets.base import Change, ChangeKind, Record
 from idms.targets.embedded.adapters.base import (
     ApplyContext,
-    RowRejected,
     SourceAdapter,
     spellings,
 )
@@ -73,7 +73,7 @@ class RelationshipAdapter(SourceAdapter):
 
     def check_insert(self, ctx: ApplyContext, record: Record) -> None:
         if str(record["ImisId"]).casefold() == str(record["TargetImisId"]).casefold():
-            raise RowRejected(
+            raise RowRefused(
                 "self_relationship", "A contact cannot be related to itself.", "TargetImisId"
             )
 

@@ -1,0 +1,49 @@
+"""What one batch's rules may consult: the store's settings, the connection, batch claims."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from idms.targets.base import ApplyOptions, Record
+from idms.targets.embedded.lookups import LookupCache
+
+
+@dataclass
+class StorePolicy:
+    """The store's own settings that rules need (from Settings)."""
+
+    platform: str = "ems"
+    lockout_threshold: int = 5
+    password_min_length: int = 6
+    default_address_purpose: str = "Address"
+
+
+@dataclass
+class ApplyContext:
+    """Everything one batch's rules may consult."""
+
+    conn: Connection
+    options: ApplyOptions
+    policy: StorePolicy
+    lookups: LookupCache
+    now: datetime
+    today: date
+    claims: dict[str, set[Any]] = field(default_factory=dict)
+    # Contacts referenced by the batch, by folded iMIS ID: ImisId, IsOrganization, Email,
+    # FirstName, LastName.
+    contacts: dict[str, Record] = field(default_factory=dict)
+
+    def claim(self, name: str, value: Any) -> bool:
+        """Reserve ``value`` in namespace ``name`` for this batch; False if already reserved."""
+        taken = self.claims.setdefault(name, set())
+        if value in taken:
+            return False
+        taken.add(value)
+        return True
+
+    def release(self, name: str, value: Any) -> None:
+        self.claims.get(name, set()).discard(value)

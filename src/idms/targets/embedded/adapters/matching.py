@@ -1,0 +1,105 @@
+"""Matching: for each row's criteria, the records that match, one set-based query per chunk."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Select, Table, bindparam, func, literal, or_
+
+from idms.errors import FilterError
+from idms.sources.model import SourceDef
+from idms.targets.base import Record
+from idms.targets.embedded.adapters.context import StorePolicy
+from idms.targets.embedded.adapters.folding import MATCH_CHUNK, fold_text, is_key_like, spellings
+from idms.targets.embedded.adapters.reading import Reading
+
+
+class Matching(Reading):
+    """Matches rows against a source's records, text compared without case."""
+
+    def __init__(self, source: SourceDef, table: Table, policy: StorePolicy) -> None:
+        super().__init__(source, table, policy)
+        self._match_statements: dict[tuple[str, ...], Select[Any]] = {}
+
+    def match(
+        self, conn: Connection, fields: Sequence[str], criteria: Sequence[Mapping[str, Any]]
+    ) -> list[list[Record]]:
+        names = [self.source.field(f).name for f in fields]
+        for name in names:
+            if name not in self.columns:
+                raise FilterError(f"{name} cannot be matched on: it is never read back.")
+        keyed = {f: self.source.field(f).name for c in criteria[:1] for f in c}
+        rows = [
+            {keyed.get(k) or self.source.field(k).name: v for k, v in c.items()} for c in criteria
+        ]
+        wanted = [tuple(self._match_key(name, c.get(name)) for name in names) for c in rows]
+        found: dict[tuple[Any, ...], list[Record]] = {}
+        unique = list(dict.fromkeys(wanted))
+        for start in range(0, len(unique), MATCH_CHUNK):
+            chunk = unique[start : start + MATCH_CHUNK]
+            if any(v is None for key in chunk for v in key):
+                parts = [self._match_part(i, name, chunk) for i, name in enumerate(names)]
+                stmt = self.base_select().where(*parts).order_by(*self._identity_order())
+                params: dict[str, Any] = {}
+            else:  # the usual case: one statement per field list, built once
+                stmt = self._match_statement(tuple(names))
+                params = {
+                    f"m{i}": self._in_values(name, {key[i] for key in chunk})
+                    for i, name in enumerate(names)
+                }
+            chunk_keys = set(chunk)
+            for row in conn.execute(stmt, params).mappings():
+                record = self.to_record(row)
+                key = tuple(self._match_key(name, record.get(name)) for name in names)
+                if key in chunk_keys:
+                    found.setdefault(key, []).append(record)
+        return [list(found.get(key, [])) for key in wanted]
+
+    def _identity_order(self) -> list[ColumnElement[Any]]:
+        return [self.columns[k].asc() for k in self.source.identity]
+
+    def _match_statement(self, names: tuple[str, ...]) -> Select[Any]:
+        """``field IN (:m0) AND ...`` with expanding parameters, cached per field list."""
+        cached = self._match_statements.get(names)
+        if cached is None:
+            parts = []
+            for i, name in enumerate(names):
+                col, fdef = self.columns[name], self.fields[name]
+                param: Any = bindparam(f"m{i}", expanding=True)
+                folded = fdef.type.is_text and not is_key_like(fdef)
+                parts.append(func.lower(col).in_(param) if folded else col.in_(param))
+            cached = self.base_select().where(*parts).order_by(*self._identity_order())
+            self._match_statements[names] = cached
+        return cached
+
+    def _in_values(self, name: str, values: set[Any]) -> list[Any]:
+        """The values ``in_clause`` would compare for ``name``, as a parameter list."""
+        fdef = self.fields[name]
+        if not fdef.type.is_text:
+            return sorted(values, key=repr)
+        if is_key_like(fdef):
+            return spellings(values)
+        return sorted(str(v).lower() for v in values)
+
+    def _match_key(self, name: str, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if isinstance(value, tuple):
+            return tuple(fold_text(v) for v in value)
+        return fold_text(value)
+
+    def _match_part(self, i: int, name: str, chunk: list[tuple[Any, ...]]) -> ColumnElement[bool]:
+        col = self.columns[name]
+        values = {key[i] for key in chunk}
+        text = self.fields[name].type.is_text
+        blank = None in values
+        values.discard(None)
+        options: list[ColumnElement[bool]] = []
+        if values:
+            options.append(self.in_clause(name, values))
+        if blank:
+            options.append(col.is_(None))
+            if text:
+                options.append(col == literal(""))
+        return or_(*options) if len(options) > 1 else options[0]

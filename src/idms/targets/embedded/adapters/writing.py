@@ -1,0 +1,143 @@
+"""The writes a planned change makes: INSERT, UPDATE and DELETE statements of the source's tables,
+built once per shape and run together (``execution.py``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Executable, Table, and_, bindparam
+
+from idms.sources.model import SourceDef
+from idms.targets.base import Record
+from idms.targets.embedded.adapters.context import ApplyContext, StorePolicy
+from idms.targets.embedded.adapters.execution import Write
+from idms.targets.embedded.adapters.reading import Reading
+from idms.targets.embedded.schema import snake
+
+
+class Writing(Reading):
+    """Turns planned records into statement executions (``Write``), with statements cached."""
+
+    def __init__(self, source: SourceDef, table: Table, policy: StorePolicy) -> None:
+        super().__init__(source, table, policy)
+        self._table_columns: dict[str, dict[str, str]] = {}
+        self._templates: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+        self._statements: dict[tuple[Any, ...], Executable] = {}
+
+    def table_columns(self, table: Table) -> dict[str, str]:
+        """Field -> column of ``table`` for this source's fields stored there (cached)."""
+        cached = self._table_columns.get(table.name)
+        if cached is None:
+            cached = {f.name: snake(f.name) for f in self.source.fields if snake(f.name) in table.c}
+            self._table_columns[table.name] = cached
+        return cached
+
+    def row_values(self, record: Mapping[str, Any], table: Table) -> dict[str, Any]:
+        """A record's values for ``table``'s columns (multi-select joined with commas)."""
+        pairs = self.table_columns(table).items()
+        return {
+            col: ",".join(v) if type(v := record[name]) is tuple else v
+            for name, col in pairs
+            if name in record
+        }
+
+    def writes_insert(self, ctx: ApplyContext, after: Record) -> list[Write]:
+        return [self.insert_write(self.table, after, phase=0)]
+
+    def insert_write(
+        self, table: Table, record: Record, *, phase: int, extra: Mapping[str, Any] | None = None
+    ) -> Write:
+        """An insert of every column of ``table`` (one shape for the whole batch)."""
+        template, defaults = self._insert_template(table)
+        row = dict(template)
+        row.update(self.row_values(record, table))
+        for col, value in defaults.items():
+            if col in row and row[col] is None:
+                row[col] = value
+        if extra:
+            row.update(extra)
+        return Write(phase, ("insert", table.name), self.statement("insert", table), row)
+
+    def statement(
+        self,
+        kind: str,
+        table: Table,
+        columns: tuple[str, ...] = (),
+        keys: tuple[str, ...] | None = None,
+    ) -> Executable:
+        """The INSERT, UPDATE (of ``columns``) or DELETE of one ``table`` row, addressed by
+        ``keys`` (bound as ``key_<column>``; by default its :meth:`key_columns`), built once:
+        SQLAlchemy statements are immutable and cost more to build than to run."""
+        key = (kind, table.name, columns, keys)
+        cached = self._statements.get(key)
+        if cached is None:
+            if kind == "insert":
+                cached = table.insert()
+            else:
+                where = and_(
+                    *[
+                        table.c[k] == bindparam(f"key_{k}")
+                        for k in (keys if keys is not None else self.key_columns(table))
+                    ]
+                )
+                if kind == "update":
+                    cached = table.update().where(where).values({k: bindparam(k) for k in columns})
+                else:
+                    cached = table.delete().where(where)
+            self._statements[key] = cached
+        return cached
+
+    def _insert_template(self, table: Table) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Every column of ``table`` with its default (the autoincrement key left out)."""
+        cached = self._templates.get(table.name)
+        if cached is None:
+            defaults = {
+                c.name: c.default.arg  # type: ignore[attr-defined]
+                for c in table.c
+                if c.default is not None
+            }
+            skip = table.c[0].name if table.c[0].autoincrement is True else None
+            template = {c.name: defaults.get(c.name) for c in table.c if c.name != skip}
+            cached = self._templates[table.name] = (template, defaults)
+        return cached
+
+    def writes_update(self, ctx: ApplyContext, before: Record, after: Record) -> list[Write]:
+        return self.update_writes(self.table, before, after, phase=0)
+
+    def update_writes(
+        self,
+        table: Table,
+        before: Record,
+        after: Record,
+        *,
+        phase: int,
+        extra: Mapping[str, Any] | None = None,
+    ) -> list[Write]:
+        old = self.row_values(before, table)
+        new = self.row_values(after, table)
+        changed = {k: v for k, v in new.items() if old.get(k) != v}
+        if not changed:
+            return []
+        changed.update(extra or {})
+        columns = tuple(sorted(changed))
+        stmt = self.statement("update", table, columns)
+        params = dict(changed)
+        params.update({f"key_{k}": old[k] for k in self.key_columns(table)})
+        return [Write(phase, ("update", table.name, columns), stmt, params)]
+
+    def key_columns(self, table: Table) -> list[str]:
+        """The columns that address one row: the source identity where the table holds it."""
+        identity = [snake(k) for k in self.source.identity]
+        if all(c in table.c for c in identity):
+            return identity
+        return [c.name for c in table.primary_key.columns]
+
+    def writes_delete(self, ctx: ApplyContext, before: Record) -> list[Write]:
+        return [self.delete_write(self.table, before, phase=0)]
+
+    def delete_write(self, table: Table, before: Record, *, phase: int) -> Write:
+        keys = self.key_columns(table)
+        old = self.row_values(before, table)
+        stmt = self.statement("delete", table)
+        return Write(phase, ("delete", table.name), stmt, {f"key_{k}": old[k] for k in keys})
