@@ -27,10 +27,6 @@ INTERNAL = {
     "the row's error",
     "idms.io.csv._Undecodable": "the line source's signal that the bytes do not fit the "
     "encoding: the reader retries or reports it",
-    "idms.targets.embedded.adapters.base.RowRejected": "a planning hook refusing one change: the "
-    "adapter records it as the row's error",
-    "idms.targets.imis.writes.Refused": "a change refused before or while it is written: recorded "
-    "as the row's error",
     "idms.sandbox.http.ApiError": "the sandbox's error answer: its app turns it into the HTTP "
     "response",
     "idms.server.errors.ApiError": "the API's error answer: its app turns it into the HTTP "

@@ -20,7 +20,8 @@ above a target catches them.
     │   ├── FilterError                a filter operator or value is wrong
     │   ├── PanelDefinitionError       a panel definition file is malformed
     │   ├── JobInvalid                 the job is wrong (every problem, with its location)
-    │   └── QueryInvalid               the query is wrong, or a prompt is missing (every problem)
+    │   ├── QueryInvalid               the query is wrong, or a prompt is missing (every problem)
+    │   └── RowRefused                 an iMIS rule refuses one change (becomes that row's error)
     ├── SecretError                    a secret cannot be stored or read (bad key, tampered data)
     ├── StateError                     the suite database is unusable
     └── TargetError                    talking to the target failed
