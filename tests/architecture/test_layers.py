@@ -60,6 +60,10 @@ def _type_checking_lines(tree: ast.AST) -> set[int]:
     return lines
 
 
+def _is_module(name: str) -> bool:
+    return (ROOT / f"{name}.py").is_file() or (ROOT / name).is_dir()
+
+
 def imports() -> dict[tuple[str, str], list[str]]:
     """(importing package, imported package) -> the modules where that edge is made."""
     edges: dict[tuple[str, str], list[str]] = defaultdict(list)
@@ -75,8 +79,11 @@ def imports() -> dict[tuple[str, str], list[str]]:
                 names = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 names = [node.module]
-                if node.module == "idms":
-                    names = [f"idms.{a.name}" for a in node.names]
+                if node.module == "idms":  # a module of the package, or a name of __init__
+                    names = [
+                        f"idms.{a.name}" if _is_module(a.name) else "idms.__init__"
+                        for a in node.names
+                    ]
             for name in names:
                 if name == "idms" or name.startswith("idms."):
                     source, target = package_of(module), package_of(name)
