@@ -8,6 +8,7 @@ import csv
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -22,6 +23,7 @@ import httpx
 import pytest
 from server_support import CONTACT_JOB
 
+from idms.server.serve import bind
 from idms.targets.embedded.target import EmbeddedTarget
 
 IDMS = str(Path(sys.executable).with_name("idms"))
@@ -193,3 +195,14 @@ def test_sigterm_stops_a_run_between_batches_and_the_next_serve_resumes_it(
         store.close()
     assert len(emails) == rows
     assert max(emails.values()) == 1  # nobody twice
+
+
+def test_the_announced_address_takes_connections_before_uvicorn_accepts_them() -> None:
+    """``idms serve`` prints its address before uvicorn starts: a client that connects at once
+    must wait in the backlog, not be refused."""
+    sock = bind("127.0.0.1", 0)
+    try:
+        with socket.create_connection(sock.getsockname()[:2], timeout=5):
+            pass
+    finally:
+        sock.close()

@@ -49,12 +49,15 @@ def make_executor(workspace: Workspace) -> Executor:
 
 
 def bind(host: str, port: int) -> socket.socket:
-    """A socket bound to ``host:port`` (0: a free port), or an IdmsError saying why not."""
+    """A socket bound to ``host:port`` (0: a free port) and listening, or an IdmsError saying
+    why not. It listens at once: the address is announced before uvicorn starts accepting, and
+    a client that connects in between waits in the backlog instead of being refused."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        sock.listen(2048)  # uvicorn's own backlog
     except OSError as exc:
         sock.close()
         raise IdmsError(f"Cannot listen on {host}:{port}: {exc.strerror or exc}.") from None
