@@ -32,9 +32,9 @@ from idms.execution.execute import OpenTarget, execute_run
 from idms.execution.listeners import subscribe_defaults
 from idms.jobs.enqueue import enqueue_job
 from idms.jobs.model import Job
-from idms.jobs.prepare import SPOOL_NAME, PreparedJob, prepare_job
+from idms.jobs.prepare import PreparedJob, prepare_job
 from idms.jobs.report import RunReport
-from idms.jobs.runner import run_job, start_record
+from idms.jobs.runner import run_job, spool_path, start_record
 from idms.queries.store import QueryStore
 from idms.runs.context import RunContext
 from idms.runs.leases import Leases
@@ -114,14 +114,9 @@ class Workspace(RunContext):
             return self.target_opener(settings)
         return factory.open_target(settings)
 
-    @contextmanager
-    def target(self) -> Iterator[FullTarget]:
-        """The settings' target, opened for one use and closed after it."""
-        target = self.open_target(self.settings)
-        try:
-            yield target
-        finally:
-            target.close()
+    def target(self) -> FullTarget:
+        """The settings' target, opened: ``with workspace.target() as target:`` closes it."""
+        return self.open_target(self.settings)
 
     # ---- saved queries ---------------------------------------------------------------------------
 
@@ -152,11 +147,7 @@ class Workspace(RunContext):
         QueryInvalid... with every problem listed; nothing is written). The prepared job holds
         its input and target open until it runs (or is closed)."""
         run_id = new_run_id()
-        spool = None
-        if not plan and job.input is not None and job.input.query is not None:
-            # A durable run keeps its own copy of its query's rows, to resume from.
-            spool = self.runs_folder / run_id / SPOOL_NAME
-            spool.parent.mkdir(parents=True, exist_ok=True)
+        spool = spool_path(job, None if plan else self.durable(), run_id)
         target = self.open_target(self.settings)
         try:
             prepared = prepare_job(job, target, self.queries, spool=spool, run_id=run_id)

@@ -18,7 +18,7 @@ from stat import S_ISREG as stat_is_file
 from idms.errors import UnknownSourceError
 from idms.jobs.durable import file_identity
 from idms.jobs.model import Job
-from idms.jobs.prepare import SPOOL_NAME, PreparedJob, new_run
+from idms.jobs.prepare import PreparedJob, new_run, spool_file
 from idms.runs.context import RunContext
 from idms.runs.record import NewRun, RunStore, new_run_id
 from idms.runs.status import RunStatus
@@ -75,7 +75,7 @@ def queued_run(
             input_ref = file_identity(copy)
         # A missing file is left as it is: the run fails when it starts, saying so.
     elif spec is not None and spec.query is not None:
-        input_ref = {"kind": "query", "spool": str(context.runs_folder / run_id / SPOOL_NAME)}
+        input_ref = {"kind": "query", "spool": str(spool_file(context.runs_folder, run_id))}
     source: SourceDef | None
     if prepared is not None:
         source = prepared.compiled.source

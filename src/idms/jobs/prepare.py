@@ -18,7 +18,11 @@ from idms.runs.status import RunKind
 from idms.sources.model import SourceDef
 from idms.targets.base import Target
 
-SPOOL_NAME = "input.rows"  # a durable iUpdate run's copy of its query's rows
+
+def spool_file(runs_folder: Path, run_id: str) -> Path:
+    """Where a durable run of a query-fed job (iUpdate) keeps its copy of the query's rows, to
+    resume from the rows it began with."""
+    return runs_folder / run_id / "input.rows"
 
 
 @dataclass

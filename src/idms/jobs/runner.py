@@ -21,7 +21,7 @@ from idms.io.records import InputRow
 from idms.jobs.batch import BatchEngine
 from idms.jobs.durable import Lease, StagedBatch, check_file_identity, file_identity
 from idms.jobs.model import Job, build_job
-from idms.jobs.prepare import SPOOL_NAME, PreparedJob, new_run, prepare_job
+from idms.jobs.prepare import PreparedJob, new_run, prepare_job, spool_file
 from idms.jobs.report import RunReport
 from idms.queries.store import QueryStore
 from idms.runs.durable import Durable
@@ -77,7 +77,8 @@ def spool_path(job: Job, durable: Durable | None, run_id: str) -> Path | None:
     file input, or a run that is not durable)."""
     if durable is None or job.input is None or job.input.query is None:
         return None
-    return durable.folder(run_id) / SPOOL_NAME
+    durable.folder(run_id)  # made now: the query's rows are written as they are read
+    return spool_file(durable.run_dir, run_id)
 
 
 def start_record(
@@ -241,8 +242,7 @@ def _execute(
         status = RunStatus.SUCCEEDED
     runs.finish(run_id, status=status, counts=counts.as_dict(), message=message)
     if durable is not None:
-        spool = durable.run_dir / run_id / SPOOL_NAME
-        spool.unlink(missing_ok=True)
+        spool_file(durable.run_dir, run_id).unlink(missing_ok=True)
     error_file = None
     if counts.errors and not engine.plan and error_dir is not None:
         from idms.io.errorfile import write_error_file

@@ -54,7 +54,7 @@ from idms.bulk import execute_many
 from idms.errors import IdmsError, StateError
 from idms.jobs.enqueue import enqueue_job, queued_run
 from idms.jobs.model import Job
-from idms.jobs.prepare import SPOOL_NAME
+from idms.jobs.prepare import spool_file
 from idms.runs.context import RunContext
 from idms.runs.durable import worker_name
 from idms.runs.events import run_finished
@@ -144,7 +144,7 @@ class Scheduler:
         # What a fire records, built ahead (the input copied, the job sealed) and reused while
         # the schedule's job and its input file stay the same: a fire then only records a row.
         self._payloads: dict[tuple[Any, ...], tuple[Job, NewRun]] = {}
-        self._runs_folder = str(workspace.runs_folder)
+        self._runs_folder = workspace.runs_folder
         self._warm_mark: tuple[datetime, str] | None = None
         self.leadership: Leadership | None = (
             leadership_for(self.engine, self.owner, lease_seconds=lease_seconds) if elect else None
@@ -427,7 +427,7 @@ class Scheduler:
                 plan.run = replace(payload, run_id=run_id)
                 ref = payload.input_ref
                 if isinstance(ref, dict) and ref.get("kind") == "query":  # its own rows' copy
-                    spool = os.path.join(self._runs_folder, run_id, SPOOL_NAME)
+                    spool = str(spool_file(self._runs_folder, run_id))
                     plan.run = replace(plan.run, input_ref={"kind": "query", "spool": spool})
                 return
             except OSError as exc:  # the input file cannot be copied

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from idms.config import Settings
@@ -51,8 +50,8 @@ class ServerContext:
     def tokens(self) -> TokenStore:
         return self.workspace.tokens
 
-    def target(self) -> AbstractContextManager[FullTarget]:
-        """The settings' target, opened for one request and closed after it."""
+    def target(self) -> FullTarget:
+        """The settings' target, opened (``with context.target() as target:`` closes it)."""
         return self.workspace.target()
 
     def dispatch(self) -> None:
