@@ -8,7 +8,7 @@ it batches, and starts, resumes and finishes runs, is :mod:`idms.jobs.runner`.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import replace
 from typing import Any
 
@@ -30,6 +30,7 @@ from idms.targets.base import (
     Change,
     ChangeKind,
     Record,
+    Rehearsal,
     Target,
     capability,
 )
@@ -68,7 +69,7 @@ class BatchEngine:
         self._pause_gc = capability(target, BatchJournal) is not None
         self.pending: dict[tuple[Any, ...], Record] | None = {} if plan else None
         self.stopped = False
-        self.options = ApplyOptions(skip_validation=cjob.job.options.skip_validation)
+        self.options = ApplyOptions(skip_validation=cjob.job.options.skip_validation, dry_run=plan)
         self.column_of = {m.field.name: m.column for m in cjob.mappings + cjob.contact_mappings}
         self.secret_columns = cjob.secret_columns
         self.writable = {f.name for f in cjob.source.fields if not f.read_only}
@@ -92,10 +93,7 @@ class BatchEngine:
             for row in segment:
                 if row.outcome is Outcome.UNCHANGED and row.matches:
                     row.identity = _one_or_many([self._identity(r) for r in row.matches])
-            if self.plan:
-                self._plan(segment)
-            else:
-                self._apply(segment)
+            self._apply(segment)
             self._record(segment)
             if self.error_limit and self.counts.errors >= self.error_limit:
                 self.stopped = True
@@ -173,36 +171,9 @@ class BatchEngine:
     def _identity(self, record: Record) -> dict[str, Any]:
         return {k: record.get(k) for k in self.cjob.source.identity}
 
-    def _public(self, values: dict[str, Any]) -> dict[str, Any]:
-        """Values fit to record: never a secret (passwords) or a write-only field."""
-        fields = self.cjob.source
-        return {
-            k: v
-            for k, v in values.items()
-            if not ((f := fields.find_field(k)) is not None and (f.secret or f.write_only))
-        }
-
-    def _plan(self, rows: list[WorkRow]) -> None:
-        for row in rows:
-            if row.write is None:
-                continue
-            values = self._public(self._values_for(row, row.write))
-            if row.write == "insert":
-                row.after = values
-                if self.pending is not None and self.cjob.match_fields:
-                    self.pending[match_key(row, self.cjob.match_fields)] = {
-                        **{k: v for k, v in row.values.items() if v is not NOT_GIVEN}
-                    }
-            elif row.write == "update":
-                before, after = _diff(row.matches, values, row.append)
-                row.identity = _one_or_many([self._identity(r) for r in row.matches])
-                row.before, row.after = before, after
-            else:
-                row.identity = _one_or_many([self._identity(r) for r in row.matches])
-                row.before = _one_or_many(list(row.matches))
-            row.outcome = DONE[row.write]
-
     def _apply(self, rows: list[WorkRow]) -> None:
+        """Send the decided rows to the target; a plan sends them the same way, as a dry run:
+        the target judges each change as it would apply it and keeps nothing."""
         staged = self.staged_batch(rows)
         if not staged.changes:
             return
@@ -213,7 +184,35 @@ class BatchEngine:
             options = replace(options, batch_key=key, forget_key=self._recorded)
             self._in_flight, self._recorded = key, None
         results = self.target.apply(self.cjob.source.name, staged.changes, options)
+        if self.pending is not None and self.cjob.match_fields:
+            self._remember_planned(rows, staged, results)
         self._settle_all(rows, staged.owners, results)
+
+    def _remember_planned(
+        self, rows: list[WorkRow], staged: StagedBatch, results: Sequence[ApplyResult]
+    ) -> None:
+        """A plan on a target that cannot rehearse: what it would insert, by match key, for
+        later rows of the run to match (as they would match what the run wrote)."""
+        assert self.pending is not None
+        for owner, change, result in zip(staged.owners, staged.changes, results, strict=True):
+            if change.kind is ChangeKind.INSERT and result.ok:
+                row = rows[owner]
+                planned = {k: v for k, v in row.values.items() if v is not NOT_GIVEN}
+                planned.update(result.after or {})
+                self.pending[match_key(row, self.cjob.match_fields)] = planned
+
+    @contextmanager
+    def rehearsal(self) -> Iterator[None]:
+        """The scope of a whole plan: a target that can rehearse (:class:`Rehearsal`) shows
+        each batch what the plan's earlier batches did, exactly as a run would; for another
+        target the engine remembers planned inserts itself (``pending``)."""
+        rehearsing = capability(self.target, Rehearsal) if self.plan else None
+        if rehearsing is None:
+            yield
+            return
+        with rehearsing.rehearse():
+            self.pending = None
+            yield
 
     def staged_batch(self, rows: list[WorkRow]) -> StagedBatch:
         """The changes decided ``rows`` ask of the target, and which row owns each."""
@@ -275,6 +274,9 @@ class BatchEngine:
             row.fail(error.code, error.message, error.field, column)
             return
         kind = row.write or ""
+        notes = [r.note for r in results if r.note]
+        if notes:
+            row.message = notes[0]
         if kind == "insert":
             after = results[0].after or {}
             row.identity = self._identity(after)
@@ -350,20 +352,6 @@ class BatchEngine:
 
 def _changed(before: Record, after: Record) -> list[str]:
     return [k for k in after if after.get(k) != before.get(k) and k not in ("UpdatedOn",)]
-
-
-def _diff(records: list[Record], values: dict[str, Any], append: frozenset[str]) -> tuple[Any, Any]:
-    befores, afters = [], []
-    for record in records:
-        before, after = {}, {}
-        for name, value in values.items():
-            if name in append and isinstance(value, tuple):
-                value = tuple(dict.fromkeys(tuple(record.get(name) or ()) + value))
-            if record.get(name) != value:
-                before[name], after[name] = record.get(name), value
-        befores.append(before)
-        afters.append(after)
-    return _one_or_many(befores), _one_or_many(afters)
 
 
 def _one_or_many(items: list[Any]) -> Any:

@@ -199,27 +199,29 @@ def _execute(
     cancelled = False
     with lease if lease is not None else nullcontext():
         try:
-            rows = iter(prepared.reader)
-            for _ in range(skip):
-                if next(rows, None) is None:
-                    break
-            if pending is not None:
-                engine.settle_staged(*pending)
-                if progress is not None:
-                    progress(engine.counts.rows)
-            for batch in _batches(rows, size):
-                if lease is not None:
-                    if not lease.renew():
-                        lost = "Another worker took this run over (its lease was lost)."
-                        return RunReport(
-                            run_id, RunStatus.RUNNING, engine.counts, None, detected, lost
-                        )
-                    if leases.is_cancel_requested(run_id):
-                        cancelled = True
+            # A plan rehearses on a target that can: each batch sees what the earlier ones did.
+            with engine.rehearsal():
+                rows = iter(prepared.reader)
+                for _ in range(skip):
+                    if next(rows, None) is None:
                         break
-                engine.process(batch)
-                if progress is not None:
-                    progress(engine.counts.rows)
+                if pending is not None:
+                    engine.settle_staged(*pending)
+                    if progress is not None:
+                        progress(engine.counts.rows)
+                for batch in _batches(rows, size):
+                    if lease is not None:
+                        if not lease.renew():
+                            lost = "Another worker took this run over (its lease was lost)."
+                            return RunReport(
+                                run_id, RunStatus.RUNNING, engine.counts, None, detected, lost
+                            )
+                        if leases.is_cancel_requested(run_id):
+                            cancelled = True
+                            break
+                    engine.process(batch)
+                    if progress is not None:
+                        progress(engine.counts.rows)
         except IdmsError as exc:
             runs.finish(
                 run_id,

@@ -13,6 +13,7 @@ bool, date, datetime, None). Secret fields (passwords) never appear in a record.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import TracebackType
@@ -70,6 +71,9 @@ class ApplyResult:
     before: Record | None = None
     after: Record | None = None
     error: RowError | None = None
+    # A dry run that could not judge the change completely says here what it could not check
+    # (the run may still refuse it); None when the result is what applying would give.
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,11 @@ class ApplyOptions:
     # The key of an earlier batch whose rows are now recorded: its results can go, in this
     # batch's own transaction (one write fewer per batch than ``forget_batch``).
     forget_key: str | None = None
+    # A plan (``--plan``): the target judges every change exactly as it would apply it and
+    # returns the ApplyResults it would give (before and after images, errors, defaults it
+    # would fill in) but keeps nothing. Inside a :class:`Rehearsal` it also remembers what it
+    # planned, so that later batches see it as they would see what the run wrote.
+    dry_run: bool = False
 
 
 class QueryResult:
@@ -256,6 +265,18 @@ class BatchJournal(Protocol):
 
     def forget_batch(self, key: str) -> None:
         """Drop what ``applied_batch`` keeps for ``key`` (its row results are recorded now)."""
+        ...
+
+
+@runtime_checkable
+class Rehearsal(Protocol):
+    """A target that can rehearse a whole plan: inside ``rehearse()``, ``match`` and a dry-run
+    ``apply`` see what earlier dry-run batches of the rehearsal planned, exactly as a run sees
+    what its earlier batches wrote; leaving it forgets all of it. A plan on a target without
+    this capability remembers planned inserts itself, by match key (see jobs/batch.py)."""
+
+    def rehearse(self) -> AbstractContextManager[None]:
+        """The scope of one plan (its docstring says what it holds while open)."""
         ...
 
 

@@ -7,6 +7,7 @@ retryable, anything else terminal. Nothing above this module sees ``sqlalchemy.e
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -126,6 +127,7 @@ class EmbeddedTarget:
         self.engine: Engine = open_store(url)
         self._adapters: dict[str, SourceAdapter] = {}
         self._sources: list[SourceDef] | None = None
+        self._local = threading.local()  # the rehearsal a thread holds (see rehearse)
         with self._connect() as conn:
             self.policy.default_address_purpose = admin.get_setting(
                 conn, "default_address_purpose", self.policy.default_address_purpose
@@ -158,13 +160,31 @@ class EmbeddedTarget:
     # ---- plumbing ------------------------------------------------------------------------------
 
     @contextmanager
-    def _connect(self, *, write: bool = False) -> Iterator[Connection]:
+    def _connect(
+        self, *, write: bool = False, keep: bool = True, own: bool = False
+    ) -> Iterator[Connection]:
+        """A connection; with ``write``, in a write transaction committed at the end (rolled
+        back instead when not ``keep``). Inside :meth:`rehearse`, the rehearsal's connection
+        (its transaction, never committed), unless ``own`` asks for a connection of its own
+        (a query's rows stream on one, as in a run)."""
         try:
+            pinned: Connection | None = None if own else getattr(self._local, "rehearsal", None)
+            if pinned is not None:
+                yield pinned
+                return
             with self.engine.connect() as conn:
                 if write:
                     conn = conn.execution_options(sqlite_immediate=True)
-                    with conn.begin():
+                    transaction = conn.begin()
+                    try:
                         yield conn
+                    except BaseException:
+                        transaction.rollback()
+                        raise
+                    if keep:
+                        transaction.commit()
+                    else:
+                        transaction.rollback()
                 else:
                     yield conn
         except OperationalError as exc:
@@ -173,6 +193,34 @@ class EmbeddedTarget:
             ) from None
         except SQLAlchemyError as exc:
             raise TerminalTargetError(f"The embedded store failed: {_first(exc)}") from None
+
+    @contextmanager
+    def rehearse(self) -> Iterator[None]:
+        """The scope of a plan (the :class:`~idms.targets.base.Rehearsal` capability).
+
+        One connection is held, with one write transaction open, for the whole plan: every
+        ``match``, ``read``, ``lookup_codes`` and dry-run ``apply`` of this thread goes through
+        it, so each batch of the plan is planned by the same code the run uses, on the store as
+        the earlier batches of the plan left it (its inserts, counters, defaults), and leaving
+        the scope rolls all of it back. Nothing is ever committed.
+
+        The lock it holds, while the plan lasts: on SQLite the store file's write lock (BEGIN
+        IMMEDIATE; readers are not blocked, thanks to WAL, but another writer waits up to the
+        busy timeout, then is told the store is busy); on PostgreSQL the row locks of what the
+        plan updated and of the counters it drew from, which make concurrent writers of those
+        rows wait. The suite database, where the plan itself is recorded, is another database
+        and is not held. Not nestable across threads: the connection belongs to the thread
+        that opened the scope.
+        """
+        if getattr(self._local, "rehearsal", None) is not None:
+            yield  # already rehearsing in this thread: one scope
+            return
+        with self._connect(write=True, keep=False) as conn:
+            self._local.rehearsal = conn
+            try:
+                yield
+            finally:
+                self._local.rehearsal = None
 
     def refresh(self) -> None:
         """Forget cached source definitions (after panels or preferences change)."""
@@ -253,8 +301,13 @@ class EmbeddedTarget:
                 )
                 for c in changes
             ]
+        if not options.dry_run and getattr(self._local, "rehearsal", None) is not None:
+            raise TerminalTargetError("A rehearsal (a plan) cannot write: apply with dry_run.")
         now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
-        with self._connect(write=True) as conn:
+        # A dry run is the same apply, in the same transaction, rolled back instead of committed
+        # (or left to the rehearsal it is part of): defaults, counters, the store's constraints
+        # and every rule give exactly what the run would get.
+        with self._connect(write=True, keep=not options.dry_run) as conn:
             ctx = ApplyContext(
                 conn=conn,
                 options=options,
@@ -264,13 +317,13 @@ class EmbeddedTarget:
                 today=now.date(),
             )
             results = adapter.apply(ctx, changes)
-            if options.forget_key is not None:
+            if options.forget_key is not None and not options.dry_run:
                 conn.execute(
                     delete(schema.applied_batches).where(
                         schema.applied_batches.c.batch_key == options.forget_key
                     )
                 )
-            if options.batch_key is not None:
+            if options.batch_key is not None and not options.dry_run:
                 conn.execute(
                     insert(schema.applied_batches).values(
                         batch_key=options.batch_key,
@@ -278,7 +331,7 @@ class EmbeddedTarget:
                         created_on=now,
                     )
                 )
-        if adapter.source.name == "LookupTable":
+        if adapter.source.name == "LookupTable" and not options.dry_run:
             self.refresh()
         return results
 
@@ -335,7 +388,7 @@ class EmbeddedTarget:
         convert = converters(query)
 
         def count() -> int:
-            with self._connect() as conn:
+            with self._connect(own=True) as conn:
                 return int(conn.execute(count_statement(stmt, query)).scalar_one())
 
         windowed = window(stmt, query, offset, limit)
@@ -352,7 +405,7 @@ class EmbeddedTarget:
     def _stream(self, stmt: Select[Any]) -> Generator[Sequence[Sequence[Any]], None, None]:
         """The rows of ``stmt`` in chunks, fetched on a connection held while they are read
         (a server-side cursor where the database has them)."""
-        with self._connect() as conn:
+        with self._connect(own=True) as conn:
             try:
                 result = conn.execution_options(yield_per=STREAM_CHUNK).execute(stmt)
                 yield from result.partitions()
@@ -366,7 +419,7 @@ class EmbeddedTarget:
         SQLAlchemy executes ``stmt`` (so its parameters are bound as usual), then the chunks
         are read from the DBAPI cursor itself, as stored (see :func:`stored_value_processors`).
         """
-        with self._connect() as conn:
+        with self._connect(own=True) as conn:
             try:
                 result = conn.execute(stmt)
                 try:
