@@ -14,6 +14,7 @@ from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import Connection, select, update
 
+from idms.sources.checks import password_problem, username_key
 from idms.targets.embedded.schema import users
 
 _STANDARD = PasswordHash((Argon2Hasher(),))
@@ -33,15 +34,6 @@ def verify_password(password: str, password_hash: str | None) -> bool:
     if not password_hash:
         return False
     return _STANDARD.verify(password, password_hash)
-
-
-def password_problem(password: str, min_length: int) -> str | None:
-    """Why a password breaks the policy (iMIS default: at least 6 characters), or None."""
-    if len(password) < min_length:
-        return f"The password is too short: it needs at least {min_length} characters."
-    if password.strip() != password:
-        return "The password starts or ends with a space."
-    return None
 
 
 class LoginOutcome(StrEnum):
@@ -114,11 +106,6 @@ def attempt_login(
 def unlock_values() -> dict[str, object]:
     """The column values that unlock an account (lock cleared, failed-attempt count reset)."""
     return {"is_locked_out": False, "failed_password_attempt_count": 0}
-
-
-def username_key(username: str) -> str:
-    """The folded form that carries the case-insensitive uniqueness of usernames."""
-    return username.strip().casefold()
 
 
 __all__ = [

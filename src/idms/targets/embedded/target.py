@@ -64,24 +64,18 @@ STREAM_CHUNK = 2000  # rows fetched at a time by a query
 T = TypeVar("T")
 
 
-def _plain(
-    table: Any, refs: tuple[str, ...] = ()
-) -> Callable[[SourceDef, StorePolicy], SourceAdapter]:
+def _plain(table: Any) -> Callable[[SourceDef, StorePolicy], SourceAdapter]:
     def make(source: SourceDef, policy: StorePolicy) -> SourceAdapter:
-        adapter = SourceAdapter(source, table, policy)
-        adapter.contact_refs = refs
-        return adapter
+        return SourceAdapter(source, table, policy)
 
     return make
 
 
 def _numbered(
-    cls: Any, table: Any, field: str, counter: str, refs: tuple[str, ...]
+    cls: Any, table: Any, field: str, counter: str
 ) -> Callable[[SourceDef, StorePolicy], SourceAdapter]:
     def make(source: SourceDef, policy: StorePolicy) -> SourceAdapter:
-        adapter: SourceAdapter = cls(
-            source, table, policy, number_field=field, counter=counter, contact_refs=refs
-        )
+        adapter: SourceAdapter = cls(source, table, policy, number_field=field, counter=counter)
         return adapter
 
     return make
@@ -90,30 +84,21 @@ def _numbered(
 FACTORIES: dict[str, Callable[[SourceDef, StorePolicy], SourceAdapter]] = {
     "Contact": ContactAdapter,
     "Address": lambda s, p: AddressAdapter(s, schema.addresses, p),
-    "Activity": _numbered(
-        ActivityAdapter, schema.activities, "Seqn", counters.SEQN, ("ImisId", "OrganizationId")
-    ),
+    "Activity": _numbered(ActivityAdapter, schema.activities, "Seqn", counters.SEQN),
     "UserCredentials": CredentialsAdapter,
     "UserData": UserDataAdapter,
     "GroupMember": lambda s, p: GroupMemberAdapter(s, schema.group_members, p),
     "Relationship": lambda s, p: RelationshipAdapter(s, schema.relationships, p),
     "CommunicationPreferences": PreferencesAdapter,
-    "Event": _plain(schema.events, ("EventContactId",)),
+    "Event": _plain(schema.events),
     "EventFunction": _plain(schema.event_functions),
     "EventRegistration": _numbered(
         EventRegistrationAdapter,
         schema.event_registrations,
         "RegistrationId",
         counters.REGISTRATION,
-        ("RegistrantId", "RegisteredById", "BillToId"),
     ),
-    "Gift": _numbered(
-        GiftAdapter,
-        schema.gifts,
-        "GiftId",
-        counters.GIFT,
-        ("DonorId", "SoftCreditId", "TributeNameId", "MovesManagerId", "NotifyContactId"),
-    ),
+    "Gift": _numbered(GiftAdapter, schema.gifts, "GiftId", counters.GIFT),
     "LookupTable": _plain(schema.lookup_codes),
 }
 

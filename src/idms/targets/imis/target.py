@@ -25,7 +25,9 @@ target is no ``BatchJournal``): a run that died while writing re-matches what it
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
@@ -45,6 +47,7 @@ from idms.targets.base import (
 )
 from idms.targets.imis import discovery, entities, wire
 from idms.targets.imis.client import PAGE_LIMIT, ImisClient
+from idms.targets.imis.dryrun import Judge, Planned
 from idms.targets.imis.iqa import run_query
 from idms.targets.imis.reads import (
     Check,
@@ -99,6 +102,7 @@ class RestTarget:
         self.ordered = ordered
         self.query_endpoint = parse_query_endpoint(query_endpoint)
         self._sources: list[SourceDef] | None = None
+        self._local = threading.local()  # the plan a thread rehearses (see rehearse)
 
     def __repr__(self) -> str:
         return f"RestTarget({self.client!r}, platform={self.platform!r})"
@@ -120,6 +124,45 @@ class RestTarget:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+    # ---- plans ---------------------------------------------------------------------------------
+
+    @contextmanager
+    def rehearse(self) -> Iterator[None]:
+        """The scope of a plan (the :class:`~idms.targets.base.Rehearsal` capability).
+
+        iMIS has no dry run: a dry-run ``apply`` judges each change here (``dryrun.py``) and
+        writes nothing. Within the scope the records the plan would have written are kept in
+        memory (``match`` and later changes see them, as a run sees what it wrote), with the
+        lookup tables and contacts read; leaving it forgets them. Nothing is locked on iMIS.
+        """
+        if getattr(self._local, "planned", None) is not None:
+            yield
+            return
+        self._local.planned = Planned()
+        try:
+            yield
+        finally:
+            self._local.planned = None
+
+    def _planned(self) -> Planned | None:
+        planned: Planned | None = getattr(self._local, "planned", None)
+        return planned
+
+    def _judge(self, planned: Planned) -> Judge:
+        """The look-ups of one change of a dry run, over REST (the lanes of a batch run on
+        threads of their own, so ``planned`` is handed down rather than read per thread)."""
+
+        def match(
+            source: str, fields: Sequence[str], criteria: Sequence[Mapping[str, Any]]
+        ) -> list[list[Record]]:
+            return self._match(source, fields, criteria, planned)
+
+        def contact(imis_id: str) -> Record | None:
+            found = match("Contact", ["ImisId"], [{"ImisId": imis_id}])[0]
+            return found[0] if found else None
+
+        return Judge(planned, self.lookup_codes, contact, match)
 
     # ---- sources -------------------------------------------------------------------------------
 
@@ -147,6 +190,16 @@ class RestTarget:
     def match(
         self, source: str, fields: Sequence[str], criteria: Sequence[Mapping[str, Any]]
     ) -> list[list[Record]]:
+        return self._match(source, fields, criteria, self._planned())
+
+    def _match(
+        self,
+        source: str,
+        fields: Sequence[str],
+        criteria: Sequence[Mapping[str, Any]],
+        planned: Planned | None,
+    ) -> list[list[Record]]:
+        """``match``, with what the plan being rehearsed (``planned``) would have written."""
         sdef = self.describe(source)
         spec = entities.spec_for(sdef)
         defs = [readable(sdef, f, verb="matched on") for f in fields]
@@ -175,6 +228,10 @@ class RestTarget:
             return found
 
         by_key = dict(zip(unique, self.client.map_concurrent(lookup, unique), strict=True))
+        if planned is not None:
+            for key, found in by_key.items():
+                folded = tuple(match_key(v) for v in key)
+                by_key[key] = planned.merged(sdef, names, folded, found)
         return [list(by_key[key]) for key in wanted]
 
     # ---- read ----------------------------------------------------------------------------------
@@ -244,7 +301,14 @@ class RestTarget:
                 "batch_refused", "Not written: another change in its batch was refused."
             )
             return [ApplyResult(c.ref, False, error=refused.get(c.kind, batch)) for c in changes]
-        writer = writer_for(self.client, sdef, self.platform, options)
+        judge = None
+        if options.dry_run:
+            planned = self._planned() or Planned()  # outside a rehearsal: this batch's own
+
+            def judge() -> Judge:
+                return self._judge(planned)
+
+        writer = writer_for(self.client, sdef, self.platform, options, judge)
         failures: list[TargetError] = []
 
         def run(lane: list[int]) -> list[tuple[int, ApplyResult]]:

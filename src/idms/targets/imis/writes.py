@@ -25,16 +25,19 @@ none) and field.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
+from idms.sources import checks
 from idms.sources.catalog import CONTACT
 from idms.sources.model import SourceDef
 from idms.sources.rules import RowRefused, insert_values, update_values
 from idms.targets.base import ApplyOptions, ApplyResult, Change, ChangeKind, Record, RowError
 from idms.targets.imis import entities, wire
 from idms.targets.imis.client import ImisClient, ImisRefused
+from idms.targets.imis.dryrun import Judge
 from idms.targets.imis.entities import EntitySpec
 from idms.targets.imis.reads import record_of
 
@@ -64,6 +67,8 @@ class Writer:
     spec: EntitySpec
     platform: str
     options: ApplyOptions
+    # A dry run (``options.dry_run``): each change's look-ups, over REST (see dryrun.py).
+    judge: Callable[[], Judge] | None = None
 
     @property
     def collection(self) -> str:
@@ -82,6 +87,8 @@ class Writer:
 
     def write(self, change: Change) -> ApplyResult:
         try:
+            if self.judge is not None:
+                return self.rehearse(change, self.judge())
             if change.kind is ChangeKind.INSERT:
                 return self.insert(change)
             if change.kind is ChangeKind.UPDATE:
@@ -158,6 +165,79 @@ class Writer:
         rows = [r for r in rows if r.get("Ordinal")]
         return max(rows, key=lambda r: int(r["Ordinal"]), default=None)
 
+    # ---- a dry run: every rule the write would meet, judged here ----------------------------
+
+    def rehearse(self, change: Change, judge: Judge) -> ApplyResult:
+        """What writing ``change`` would give, judged by the rules the store applies when it
+        writes (``idms.sources.checks``), without writing anything."""
+        planned = judge.planned
+        if change.kind is ChangeKind.INSERT:
+            after = self.judge_insert(judge, self.writable(change.values))
+            planned.keep(self.source, None, after)
+            return ApplyResult(change.ref, True, None, after, note=self.note(judge))
+        known, before = planned.find(self.source, change.identity or {})
+        if not known:
+            before = self.record(self.stored(change))
+        if before is None:
+            raise ImisRefused("GET", self.collection, 404, None)  # the plan deleted it
+        if change.kind is ChangeKind.DELETE:
+            self.judge_delete(judge, before)
+            planned.keep(self.source, before, None)
+            return ApplyResult(change.ref, True, before, None, note=self.note(judge))
+        values = self.appended(before, self.writable(change.values, before), change)
+        after = self.judge_update(judge, before, values)
+        planned.keep(self.source, before, after)
+        return ApplyResult(change.ref, True, before, after, note=self.note(judge))
+
+    def judge_insert(self, judge: Judge, values: Mapping[str, Any]) -> Record:
+        source = self.source
+        record: Record = {f.name: None for f in source.fields if not (f.secret or f.write_only)}
+        record.update(values)
+        checks.fill_defaults(checks.defaults_of(source), record, _today(), lambda: None)
+        for fdef in source.fields:
+            counted = fdef.default is not None and fdef.default.kind == "counter"
+            if counted and record.get(fdef.name) in (None, ""):
+                record[fdef.name] = judge.planned.new_id()  # iMIS numbers it on write
+        checks.check_required([f for f in source.fields if f.required_on_insert], record)
+        refs = checks.contact_refs(source)
+        checks.check_contact_refs(source, refs, record, list(record), judge)
+        self.check_codes(judge, record, values)
+        self.check_insert(judge, record)
+        return record
+
+    def judge_update(self, judge: Judge, before: Record, values: Mapping[str, Any]) -> Record:
+        after = dict(before)
+        after.update(values)
+        refs = checks.contact_refs(self.source)
+        checks.check_contact_refs(self.source, refs, after, list(values), judge)
+        self.check_codes(judge, after, values)
+        self.check_update(judge, before, after, values)
+        return after
+
+    def judge_delete(self, judge: Judge, before: Record) -> None:
+        if self.source.name == "Activity":
+            checks.activity_delete(before)
+
+    def check_codes(self, judge: Judge, record: Record, values: Mapping[str, Any]) -> None:
+        if self.options.skip_validation:
+            return
+        lookup = {f.name: f for f in self.source.fields if f.lookup is not None}
+        checks.check_lookups(lookup, record, values, judge)
+
+    def check_insert(self, judge: Judge, record: Record) -> None:
+        """The source's own rules for a new record (a subclass's)."""
+
+    def check_update(
+        self, judge: Judge, before: Record, after: Record, values: Mapping[str, Any]
+    ) -> None:
+        """The source's own rules for a change (a subclass's)."""
+
+    def note(self, judge: Judge) -> str | None:
+        unchecked = checks.checked_only_on_write(self.source)
+        if unchecked:
+            judge.notes.append(f"iMIS checks {unchecked} only when the run writes.")
+        return judge.note()
+
     # ---- what idms refuses itself ----------------------------------------------------------
 
     def writable(self, values: Mapping[str, Any], before: Record | None = None) -> dict[str, Any]:
@@ -212,6 +292,27 @@ class ContactWriter(Writer):
     def modified(self, stored: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
         before = self.record(stored)
         return modify_party(stored, {**before, **values}, values)
+
+    def judge_insert(self, judge: Judge, values: Mapping[str, Any]) -> Record:
+        supplied = values.get("ImisId")
+        record = super().judge_insert(judge, values)
+        if supplied:
+            imis_id = str(supplied).strip()
+            if judge.contact(imis_id) is not None:
+                raise checks.imis_id_taken(imis_id)
+            record["ImisId"] = imis_id
+        record["IsOrganization"] = bool(record.get("IsOrganization"))
+        record["MarkForErasure"] = bool(record.get("MarkForErasure"))
+        return record
+
+    def check_insert(self, judge: Judge, record: Record) -> None:
+        checks.contact_insert(record, judge)
+
+    def check_update(
+        self, judge: Judge, before: Record, after: Record, values: Mapping[str, Any]
+    ) -> None:
+        if "OrganizationId" in values:
+            checks.contact_organization(after, judge)
 
 
 def modify_party(
@@ -359,6 +460,36 @@ class CredentialsWriter(Writer):
         after = self.record(self.client.get(self.url(before)))
         return ApplyResult(change.ref, True, before, after)
 
+    def judge_insert(self, judge: Judge, values: Mapping[str, Any]) -> Record:
+        imis_id = values.get("ImisId")
+        record: Record = {f.name: None for f in self.source.fields if not f.secret}
+        if imis_id:
+            contact = checks.credentials_contact(self.source, str(imis_id).strip(), values, judge)
+            if judge.exists("UserCredentials", "ImisId", str(contact["ImisId"])):
+                raise checks.credentials_exist(contact)
+            record.update(
+                ImisId=contact["ImisId"],
+                FirstName=contact["FirstName"],
+                LastName=contact["LastName"],
+                Email=contact["Email"],
+                Username=values.get("Username") or contact["Email"],
+            )
+        else:
+            checks.credentials_new_contact(self.source, values)
+            record.update(
+                ImisId=judge.planned.new_id(),
+                **{k: values[k] for k in ("FirstName", "LastName", "Email", "Username")},
+            )
+        if judge.exists("UserCredentials", "Username", str(record["Username"])):
+            raise checks.username_taken(str(record["Username"]))
+        if values.get("Password") is not None:
+            judge.notes.append("iMIS checks the password against its policy when it is written.")
+        record.update(IsLockedOut=False, FailedPasswordAttemptCount=0, IsDisabled=False)
+        return record
+
+    def judge_update(self, judge: Judge, before: Record, values: Mapping[str, Any]) -> Record:
+        return checks.unlocked(self.source, before, values)
+
     def delete(self, change: Change) -> ApplyResult:
         before = self.record(self.stored(change))
         path = "api/UserSecurity" + entities.identity_path(self.source, before)
@@ -414,7 +545,11 @@ class GiftWriter(Writer):
 
 
 def writer_for(
-    client: ImisClient, source: SourceDef, platform: str, options: ApplyOptions
+    client: ImisClient,
+    source: SourceDef,
+    platform: str,
+    options: ApplyOptions,
+    judge: Callable[[], Judge] | None = None,
 ) -> Writer:
     spec = entities.spec_for(source)
     kinds: dict[str, type[Writer]] = {
@@ -423,4 +558,17 @@ def writer_for(
         "EventRegistration": RegistrationWriter,
         "Gift": GiftWriter,
     }
-    return kinds.get(source.name, Writer)(client, source, spec, platform, options)
+    if source.name == "UserData":
+        return UserDataWriter(client, source, spec, platform, options, judge)
+    return kinds.get(source.name, Writer)(client, source, spec, platform, options, judge)
+
+
+class UserDataWriter(Writer):
+    """iMIS 2017's UserData: the generic business object, whose update only unlocks."""
+
+    def judge_update(self, judge: Judge, before: Record, values: Mapping[str, Any]) -> Record:
+        return checks.unlocked(self.source, before, values)
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()

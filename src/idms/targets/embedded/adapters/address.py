@@ -20,8 +20,6 @@ PREFERRED = ("IsPreferredMailing", "IsPreferredBilling", "IsPreferredShipping")
 
 
 class AddressAdapter(SourceAdapter):
-    contact_refs = ("ImisId",)
-
     def plan_insert(self, ctx: ApplyContext, change: Any) -> Record:
         record = super().plan_insert(ctx, change)
         for flag in PREFERRED:

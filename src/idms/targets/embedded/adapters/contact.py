@@ -11,8 +11,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Select, and_, literal, select
 
+from idms.sources import checks
 from idms.sources.model import SourceDef
-from idms.sources.rules import RowRefused
 from idms.targets.base import Change, ChangeKind, Record
 from idms.targets.embedded import counters
 from idms.targets.embedded.adapters.address import PREFERRED
@@ -21,7 +21,6 @@ from idms.targets.embedded.adapters.base import (
     ApplyContext,
     SourceAdapter,
     StorePolicy,
-    fold_text,
     spellings,
 )
 from idms.targets.embedded.adapters.execution import Write
@@ -63,8 +62,6 @@ def allocate_contact_ids(ctx: ApplyContext, count: int, reserved: set[str]) -> l
 
 
 class ContactAdapter(SourceAdapter):
-    contact_refs = ("OrganizationId",)
-
     def __init__(self, source: SourceDef, policy: StorePolicy) -> None:
         self.address = addresses.alias("primary_address")
         super().__init__(source, contacts, policy)
@@ -127,12 +124,7 @@ class ContactAdapter(SourceAdapter):
         if supplied:
             imis_id = str(supplied).strip()
             if not ctx.claim(TAKEN, imis_id.lower()):
-                raise RowRefused(
-                    "imis_id_taken",
-                    f"iMIS ID {imis_id} is already used by another contact; leave it blank to "
-                    "get the next free ID.",
-                    "ImisId",
-                )
+                raise checks.imis_id_taken(imis_id)
             record["ImisId"] = imis_id
         else:
             record["ImisId"] = self._new_ids.pop()
@@ -142,39 +134,16 @@ class ContactAdapter(SourceAdapter):
         return record
 
     def check_insert(self, ctx: ApplyContext, record: Record) -> None:
-        if record.get("IsOrganization"):
-            if not record.get("OrganizationName"):
-                raise RowRefused(
-                    "required",
-                    "Organization Name is required for a new organization.",
-                    "OrganizationName",
-                )
-        else:
-            for name, label in (("FirstName", "First Name"), ("LastName", "Last Name")):
-                if not record.get(name):
-                    raise RowRefused("required", f"{label} is required for a new person.", name)
-        self._check_organization(ctx, record)
+        checks.contact_insert(record, ctx)
 
     def check_update(
         self, ctx: ApplyContext, before: Record, after: Record, values: Mapping[str, Any]
     ) -> None:
         # A person stays a person (and an organization one): the source's rule, checked before.
         if "OrganizationId" in values:
-            self._check_organization(ctx, after)
+            checks.contact_organization(after, ctx)
         if any(after.get(k) != before.get(k) for k in values):
             after["UpdatedOn"] = ctx.now
-
-    def _check_organization(self, ctx: ApplyContext, record: Record) -> None:
-        org = record.get("OrganizationId")
-        if not org:
-            return
-        found = ctx.contacts.get(fold_text(org))
-        if found is not None and not found["IsOrganization"]:
-            raise RowRefused(
-                "not_an_organization",
-                f"Organization ID {org} is a person, not an organization.",
-                "OrganizationId",
-            )
 
     def _address(self, record: Record) -> dict[str, Any]:
         return {name: record.get(name) for name in ADDRESS_FIELDS}

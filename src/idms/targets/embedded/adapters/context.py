@@ -37,6 +37,15 @@ class ApplyContext:
     # FirstName, LastName.
     contacts: dict[str, Record] = field(default_factory=dict)
 
+    # ---- idms.sources.checks.StoreLookups: what the shared checks ask of the store ----------
+
+    def canonical_code(self, table: str, value: str) -> str | None:
+        return self.lookups.canonical(table, value)
+
+    def contact(self, imis_id: str) -> Record | None:
+        """A contact the batch references (read by ``load_contacts`` before planning)."""
+        return self.contacts.get(imis_id.strip().lower())
+
     def claim(self, name: str, value: Any) -> bool:
         """Reserve ``value`` in namespace ``name`` for this batch; False if already reserved."""
         taken = self.claims.setdefault(name, set())

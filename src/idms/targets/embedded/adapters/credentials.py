@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, case, func, select
 
+from idms.sources import checks
 from idms.sources.model import SourceDef
 from idms.sources.rules import RowRefused, insert_values, update_values
 from idms.targets.base import Change, ChangeKind, Record
@@ -38,7 +39,6 @@ from idms.targets.embedded.schema import contacts, users
 USERNAMES = "usernames"
 HAS_CREDENTIALS = "has_credentials"
 CONTACT_COLUMNS = {"FirstName": "first_name", "LastName": "last_name", "Email": "email"}
-NEW_CONTACT_FIELDS = ("FirstName", "LastName", "Email", "Username", "Password")
 
 
 def taken_usernames(conn: Any, names: Sequence[str]) -> set[str]:
@@ -56,8 +56,6 @@ def taken_usernames(conn: Any, names: Sequence[str]) -> set[str]:
 
 
 class CredentialsAdapter(SourceAdapter):
-    contact_refs = ("ImisId",)
-
     def __init__(self, source: SourceDef, policy: StorePolicy) -> None:
         super().__init__(source, users, policy)
         self._new_ids: list[str] = []
@@ -104,11 +102,7 @@ class CredentialsAdapter(SourceAdapter):
         username = str(record["Username"])
         key = username_key(username)
         if key in ctx.claims.setdefault(USERNAMES, set()):
-            raise RowRefused(
-                "username_taken",
-                f"The username '{username}' is already used (usernames ignore case).",
-                "Username",
-            )
+            raise checks.username_taken(username)
         password = values.get("Password")
         record["_password_hash"] = None
         if password is not None:
@@ -132,36 +126,9 @@ class CredentialsAdapter(SourceAdapter):
         return record
 
     def _for_existing(self, ctx: ApplyContext, imis_id: str, values: Mapping[str, Any]) -> Record:
-        contact = ctx.contacts.get(fold_text(imis_id))
-        if contact is None:
-            raise RowRefused(
-                "contact_not_found", f"iMIS ID {imis_id}: no contact has this iMIS ID.", "ImisId"
-            )
-        for name in ("FirstName", "LastName", "Email"):
-            # The contact's own values may come along (a record read back, an undo); others
-            # would be silently ignored, so they are refused.
-            if values.get(name) is not None and fold_text(values[name]) != fold_text(contact[name]):
-                raise RowRefused(
-                    "contact_field_on_existing",
-                    f"{self.fields[name].label} '{values[name]}' is not contact "
-                    f"{contact['ImisId']}'s: contact details can only be given when the "
-                    "credentials create a new contact (leave iMIS ID blank for that).",
-                    name,
-                )
-        if not contact["Email"]:
-            raise RowRefused(
-                "contact_has_no_email",
-                f"Contact {contact['ImisId']} has no e-mail address; iMIS needs one to create "
-                "credentials.",
-                "ImisId",
-            )
+        contact = checks.credentials_contact(self.source, imis_id, values, ctx)
         if fold_text(imis_id) in ctx.claims.setdefault(HAS_CREDENTIALS, set()):
-            raise RowRefused(
-                "credentials_exist",
-                f"Contact {contact['ImisId']} already has user credentials; delete them first "
-                "to create new ones.",
-                "ImisId",
-            )
+            raise checks.credentials_exist(contact)
         record: Record = dict.fromkeys(self.columns)
         record.update(
             ImisId=contact["ImisId"],
@@ -174,15 +141,7 @@ class CredentialsAdapter(SourceAdapter):
         return record
 
     def _for_new_contact(self, ctx: ApplyContext, values: Mapping[str, Any]) -> Record:
-        missing = [n for n in NEW_CONTACT_FIELDS if values.get(n) in (None, "")]
-        if missing:
-            labels = ", ".join(self.fields[n].label for n in missing)
-            raise RowRefused(
-                "required",
-                f"Creating a new contact with credentials needs First name, Last name, Email, "
-                f"Username and Password; missing: {labels}.",
-                missing[0],
-            )
+        checks.credentials_new_contact(self.source, values)
         record: Record = dict.fromkeys(self.columns)
         record.update(
             ImisId=self._new_ids.pop(),
@@ -197,10 +156,7 @@ class CredentialsAdapter(SourceAdapter):
     def plan_update(self, ctx: ApplyContext, before: Record, change: Change) -> Record:
         # What an update may do (only unlock) is the source's rule (idms.sources.rules).
         values = update_values(self.source, self.policy.platform, before, change.values)
-        after = dict(before)
-        if values.get("UnlockUserAccount"):
-            after.update(IsLockedOut=False, FailedPasswordAttemptCount=0)
-        return after
+        return checks.unlocked(self.source, before, values)
 
     def writes_insert(self, ctx: ApplyContext, after: Record) -> list[Write]:
         writes = []
@@ -273,10 +229,7 @@ class UserDataAdapter(SourceAdapter):
     def plan_update(self, ctx: ApplyContext, before: Record, change: Change) -> Record:
         # Is Locked Out = Yes (locking) is refused by the source's rule (idms.sources.rules).
         values = update_values(self.source, self.policy.platform, before, change.values)
-        after = dict(before)
-        if values.get("IsLockedOut") is False:
-            after.update(IsLockedOut=False, FailedPasswordAttemptCount=0)
-        return after
+        return checks.unlocked(self.source, before, values)
 
     def writes_update(self, ctx: ApplyContext, before: Record, after: Record) -> list[Write]:
         if before == after:

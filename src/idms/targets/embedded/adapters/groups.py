@@ -16,8 +16,6 @@ ROLES = "group_roles"
 
 
 class GroupMemberAdapter(SourceAdapter):
-    contact_refs = ("ImisId",)
-
     def prepare_batch(self, ctx: ApplyContext, changes: Sequence[Change]) -> None:
         self._roles: dict[str, dict[str, str]] = {}
         for group, role in ctx.conn.execute(

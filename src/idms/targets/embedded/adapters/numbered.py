@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 from sqlalchemy import Table
 
+from idms.sources import checks
 from idms.sources.model import SourceDef
-from idms.sources.rules import RowRefused
 from idms.targets.base import Change, ChangeKind, Record
 from idms.targets.embedded import counters
 from idms.targets.embedded.adapters.base import (
@@ -28,12 +28,10 @@ class NumberedAdapter(SourceAdapter):
         *,
         number_field: str,
         counter: str,
-        contact_refs: tuple[str, ...] = (),
     ) -> None:
         super().__init__(source, table, policy)
         self.number_field = number_field
         self.counter = counter
-        self.contact_refs = contact_refs
         self._numbers: list[int] = []
 
     def prepare_batch(self, ctx: ApplyContext, changes: Sequence[Change]) -> None:
@@ -49,10 +47,4 @@ class NumberedAdapter(SourceAdapter):
 
 class ActivityAdapter(NumberedAdapter):
     def check_delete(self, ctx: ApplyContext, before: Record) -> None:
-        if before.get("OriginatingTransNum"):
-            raise RowRefused(
-                "financial_activity",
-                f"Activity {before['Seqn']} is tied to financial transaction "
-                f"{before['OriginatingTransNum']} and must not be deleted.",
-                "Seqn",
-            )
+        checks.activity_delete(before)

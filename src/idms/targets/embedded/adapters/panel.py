@@ -19,20 +19,16 @@ from idms.targets.embedded.adapters.numbered import NumberedAdapter
 def panel_adapter(source: SourceDef, table: Table, policy: StorePolicy) -> SourceAdapter:
     if source.panel_kind == "single":
         return SinglePanelAdapter(source, table, policy)
-    refs = ("ImisId",) if source.panel_kind == "multi" else ()
     return NumberedAdapter(
         source,
         table,
         policy,
         number_field="Ordinal",
         counter=counters.panel_counter(source.name),
-        contact_refs=refs,
     )
 
 
 class SinglePanelAdapter(SourceAdapter):
-    contact_refs = ("ImisId",)
-
     def prepare_batch(self, ctx: ApplyContext, changes: list[Change]) -> None:  # type: ignore[override]
         ids = [str(c.values["ImisId"]).strip().lower() for c in changes if c.values.get("ImisId")]
         having = self.fetch(ctx.conn, [(i,) for i in ids])

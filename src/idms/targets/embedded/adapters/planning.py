@@ -14,12 +14,12 @@ from typing import Any
 
 from sqlalchemy import Table
 
-from idms.sources.model import DefaultRule, FieldDef, SourceDef
+from idms.sources import checks
+from idms.sources.model import SourceDef
 from idms.sources.rules import RowRefused, insert_values, update_values
 from idms.targets.base import ApplyResult, Change, ChangeKind, Record, RowError
 from idms.targets.embedded.adapters.context import ApplyContext, StorePolicy
 from idms.targets.embedded.adapters.execution import PlannedChange, execute_segment, segments
-from idms.targets.embedded.adapters.folding import fold_text
 from idms.targets.embedded.adapters.reading import load_contacts
 from idms.targets.embedded.adapters.writing import Writing
 from idms.targets.embedded.keys import new_guid
@@ -28,17 +28,14 @@ from idms.targets.embedded.keys import new_guid
 class Planning(Writing):
     """Plans and applies a batch of changes; subclasses add rules through the hooks."""
 
-    # Fields holding iMIS IDs that must name existing contacts.
-    contact_refs: tuple[str, ...] = ()
-
     def __init__(self, source: SourceDef, table: Table, policy: StorePolicy) -> None:
         super().__init__(source, table, policy)
+        # Fields holding iMIS IDs that must name existing contacts.
+        self.contact_refs = checks.contact_refs(source)
         # The rules' field lists, worked out once rather than per row.
         self._required = [f for f in source.fields if f.required_on_insert]
-        with_default = [f for f in source.fields if f.default is not None]
-        self._fixed_defaults = [f for f in with_default if f.default and f.default.kind != "field"]
-        self._copied_defaults = [f for f in with_default if f.default and f.default.kind == "field"]
-        self._lookup_names = frozenset(f.name for f in source.fields if f.lookup is not None)
+        self._defaults = checks.defaults_of(source)
+        self._lookup_fields = {f.name: f for f in source.fields if f.lookup is not None}
 
     def apply(self, ctx: ApplyContext, changes: Sequence[Change]) -> list[ApplyResult]:
         results: list[ApplyResult] = [ApplyResult(ref=c.ref, ok=False) for c in changes]
@@ -115,20 +112,8 @@ class Planning(Writing):
             ctx.contacts.update(load_contacts(ctx.conn, ids))
 
     def check_contact_refs(self, ctx: ApplyContext, record: Record, names: Any) -> None:
-        """Each reference in ``names`` must be a contact's iMIS ID (compared without case); it
-        is kept in the contact's own spelling, as lookup codes are."""
-        for name in self.contact_refs:
-            value = record.get(name)
-            if name not in names or value in (None, ""):
-                continue
-            contact = ctx.contacts.get(fold_text(value))
-            if contact is None:
-                raise RowRefused(
-                    "contact_not_found",
-                    f"{self.fields[name].label} {value}: no contact has this iMIS ID.",
-                    name,
-                )
-            record[name] = contact["ImisId"]
+        """Each reference in ``names`` must be a contact's iMIS ID (``idms.sources.checks``)."""
+        checks.check_contact_refs(self.source, self.contact_refs, record, names, ctx)
 
     def prepare_batch(self, ctx: ApplyContext, changes: Sequence[Change]) -> None:
         """Set-based look-ups the rules need for the whole batch (taken IDs, parents...)."""
@@ -140,8 +125,8 @@ class Planning(Writing):
         values = insert_values(self.source, self.policy.platform, change.values)
         record: Record = dict.fromkeys(self.columns)
         record.update(values)
-        self.apply_defaults(ctx, record, values)
-        self.check_required(record)
+        checks.fill_defaults(self._defaults, record, ctx.today, new_guid)
+        checks.check_required(self._required, record)
         self.check_contact_refs(ctx, record, record.keys())
         self.check_lookups(ctx, record, values)
         self.check_insert(ctx, record)
@@ -159,64 +144,9 @@ class Planning(Writing):
         self.check_update(ctx, before, after, values)
         return after
 
-    def apply_defaults(self, ctx: ApplyContext, record: Record, values: Mapping[str, Any]) -> None:
-        # Fixed defaults first, then those copied from other fields (GiftDate = TransactionDate).
-        for fdef in (*self._fixed_defaults, *self._copied_defaults):
-            if fdef.default is None or record.get(fdef.name) is not None:
-                continue
-            value = self.default_value(ctx, fdef.default, record)
-            if value is not None:
-                record[fdef.name] = value
-
-    def default_value(self, ctx: ApplyContext, rule: DefaultRule, record: Record) -> Any:
-        if rule.kind == "today":
-            return ctx.today
-        if rule.kind == "constant":
-            return rule.value
-        if rule.kind == "field":
-            return record.get(rule.value)
-        if rule.kind == "guid":
-            return new_guid()
-        return None  # counters are assigned by the subclass that owns them
-
-    def check_required(self, record: Record) -> None:
-        for fdef in self._required:
-            if record.get(fdef.name) in (None, ""):
-                raise RowRefused(
-                    "required", f"{fdef.label} is required for a new record.", fdef.name
-                )
-
     def check_lookups(self, ctx: ApplyContext, record: Record, values: Mapping[str, Any]) -> None:
-        if ctx.options.skip_validation:
-            return
-        lookups = self._lookup_names
-        for name in values:
-            value = record.get(name)
-            if name not in lookups or value is None:
-                continue
-            fdef = self.fields[name]
-            assert fdef.lookup is not None
-            if isinstance(value, tuple):
-                fixed = []
-                for item in value:
-                    code = ctx.lookups.canonical(fdef.lookup, item)
-                    if code is None:
-                        raise self.bad_code(fdef, item)
-                    fixed.append(code)
-                record[name] = tuple(dict.fromkeys(fixed))
-            else:
-                code = ctx.lookups.canonical(fdef.lookup, str(value))
-                if code is None:
-                    raise self.bad_code(fdef, value)
-                record[name] = code
-
-    @staticmethod
-    def bad_code(fdef: FieldDef, value: Any) -> RowRefused:
-        return RowRefused(
-            "invalid_code",
-            f"{fdef.label} '{value}' is not a code in the {fdef.lookup} lookup table.",
-            fdef.name,
-        )
+        if not ctx.options.skip_validation:
+            checks.check_lookups(self._lookup_fields, record, values, ctx)
 
     def check_insert(self, ctx: ApplyContext, record: Record) -> None:
         """Source rules for a new record; raise RowRefused to refuse it."""

@@ -31,8 +31,6 @@ def preference_fields(definitions: list[tuple[str, str, str]]) -> list[FieldDef]
 
 
 class PreferencesAdapter(SourceAdapter):
-    contact_refs = ("ImisId",)
-
     def __init__(self, source: SourceDef, policy: StorePolicy) -> None:
         self.codes = [f.name for f in source.fields if f.name != "ImisId"]
         # max() over 1/0 gives one column per preference: 1 opted in, 0 out, NULL never said;

@@ -40,8 +40,6 @@ def _mirror(record: Record) -> Record:
 
 
 class RelationshipAdapter(SourceAdapter):
-    contact_refs = ("ImisId", "TargetImisId")
-
     def prepare_batch(self, ctx: ApplyContext, changes: Sequence[Change]) -> None:
         """The mirror records that exist already, for every relationship the batch touches.
 

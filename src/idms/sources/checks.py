@@ -1,0 +1,342 @@
+"""The rules that need the store's data, written once for every target.
+
+``idms.sources.rules`` holds what idms decides from the declarations alone; this module holds
+the checks iMIS makes against what is stored: required fields and defaults of a new record,
+lookup codes, iMIS IDs that must name contacts, and the data-dependent rules of Contact and
+User Credentials. They work over :class:`StoreLookups`, a few questions about the store:
+
+* the embedded store answers them from the batch's connection
+  (``targets/embedded/adapters``), and applies these checks when it writes, so the sandbox
+  (the embedded store served as iMIS) refuses with exactly these sentences;
+* the REST target answers them with REST reads, to judge a change in a plan (a dry run:
+  iMIS has none) exactly as the write would be judged.
+
+Every check raises :class:`~idms.sources.rules.RowRefused`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date
+from typing import Any, Protocol
+
+from idms.sources.model import DefaultRule, FieldDef, SourceDef
+from idms.sources.rules import RowRefused
+
+Values = Mapping[str, Any]
+
+# Fields holding iMIS IDs that must name existing contacts, per source (panels: see below).
+CONTACT_REFS: dict[str, tuple[str, ...]] = {
+    "Contact": ("OrganizationId",),
+    "Address": ("ImisId",),
+    "Activity": ("ImisId", "OrganizationId"),
+    "UserCredentials": ("ImisId",),
+    "GroupMember": ("ImisId",),
+    "Relationship": ("ImisId", "TargetImisId"),
+    "CommunicationPreferences": ("ImisId",),
+    "Event": ("EventContactId",),
+    "EventRegistration": ("RegistrantId", "RegisteredById", "BillToId"),
+    "Gift": ("DonorId", "SoftCreditId", "TributeNameId", "MovesManagerId", "NotifyContactId"),
+}
+
+
+class StoreLookups(Protocol):
+    """What the checks ask of a store (text compared without case, as iMIS's collation does)."""
+
+    def canonical_code(self, table: str, value: str) -> str | None:
+        """The stored spelling of ``value`` in lookup ``table``, or None: not a code."""
+        ...
+
+    def contact(self, imis_id: str) -> Mapping[str, Any] | None:
+        """The contact with this iMIS ID (``ImisId``, ``IsOrganization``, ``Email``,
+        ``FirstName``, ``LastName``), or None."""
+        ...
+
+
+def contact_refs(source: SourceDef) -> tuple[str, ...]:
+    """The fields of ``source`` that must name existing contacts."""
+    if source.kind == "panel":
+        return ("ImisId",) if source.panel_kind in ("single", "multi") else ()
+    return CONTACT_REFS.get(source.name, ())
+
+
+# ---- every source ----------------------------------------------------------------------------
+
+
+def defaults_of(source: SourceDef) -> list[FieldDef]:
+    """The fields with a default, in the order they are filled in: fixed ones first, then those
+    copied from other fields (GiftDate = TransactionDate)."""
+    with_default = [f for f in source.fields if f.default is not None]
+    fixed = [f for f in with_default if f.default and f.default.kind != "field"]
+    return fixed + [f for f in with_default if f.default and f.default.kind == "field"]
+
+
+def fill_defaults(
+    defaults: Iterable[FieldDef],
+    record: dict[str, Any],
+    today: date,
+    new_guid: Callable[[], Any],
+) -> None:
+    """The defaults (``defaults_of``) of the fields a new record leaves blank. Counters are the
+    store's to assign."""
+    for fdef in defaults:
+        if fdef.default is None or record.get(fdef.name) is not None:
+            continue
+        value = default_value(fdef.default, record, today, new_guid)
+        if value is not None:
+            record[fdef.name] = value
+
+
+def default_value(
+    rule: DefaultRule, record: Mapping[str, Any], today: date, new_guid: Callable[[], Any]
+) -> Any:
+    if rule.kind == "today":
+        return today
+    if rule.kind == "constant":
+        return rule.value
+    if rule.kind == "field":
+        return record.get(rule.value)
+    if rule.kind == "guid":
+        return new_guid()
+    return None  # counters are assigned by the store
+
+
+def check_required(fields: Iterable[FieldDef], record: Mapping[str, Any]) -> None:
+    """Each field of ``fields`` (the source's required on insert) must have a value."""
+    for fdef in fields:
+        if record.get(fdef.name) in (None, ""):
+            raise RowRefused("required", f"{fdef.label} is required for a new record.", fdef.name)
+
+
+def check_contact_refs(
+    source: SourceDef,
+    refs: Iterable[str],
+    record: dict[str, Any],
+    names: Iterable[str],
+    lookups: StoreLookups,
+) -> None:
+    """Each reference in ``names`` must be a contact's iMIS ID (compared without case); it
+    is kept in the contact's own spelling, as lookup codes are."""
+    given = set(names)
+    for name in refs:
+        value = record.get(name)
+        if name not in given or value in (None, ""):
+            continue
+        contact = lookups.contact(str(value))
+        if contact is None:
+            raise RowRefused(
+                "contact_not_found",
+                f"{source.field(name).label} {value}: no contact has this iMIS ID.",
+                name,
+            )
+        record[name] = contact["ImisId"]
+
+
+def check_lookups(
+    lookup_fields: Mapping[str, FieldDef],
+    record: dict[str, Any],
+    values: Iterable[str],
+    lookups: StoreLookups,
+) -> None:
+    """Each code field written (``values``) holds codes of its lookup table; they are kept in
+    the table's own spelling (``gld`` is stored as ``GLD``)."""
+    for name in values:
+        fdef = lookup_fields.get(name)
+        value = record.get(name)
+        if fdef is None or value is None:
+            continue
+        assert fdef.lookup is not None
+        if isinstance(value, tuple):
+            fixed = []
+            for item in value:
+                code = lookups.canonical_code(fdef.lookup, item)
+                if code is None:
+                    raise bad_code(fdef, item)
+                fixed.append(code)
+            record[name] = tuple(dict.fromkeys(fixed))
+        else:
+            code = lookups.canonical_code(fdef.lookup, str(value))
+            if code is None:
+                raise bad_code(fdef, value)
+            record[name] = code
+
+
+def bad_code(fdef: FieldDef, value: Any) -> RowRefused:
+    return RowRefused(
+        "invalid_code",
+        f"{fdef.label} '{value}' is not a code in the {fdef.lookup} lookup table.",
+        fdef.name,
+    )
+
+
+# ---- Contact -----------------------------------------------------------------------------------
+
+
+def imis_id_taken(imis_id: str) -> RowRefused:
+    return RowRefused(
+        "imis_id_taken",
+        f"iMIS ID {imis_id} is already used by another contact; leave it blank to get the next "
+        "free ID.",
+        "ImisId",
+    )
+
+
+def contact_insert(record: Mapping[str, Any], lookups: StoreLookups) -> None:
+    """A person needs first and last name, an organization its name; an Organization ID must
+    name an organization."""
+    if record.get("IsOrganization"):
+        if not record.get("OrganizationName"):
+            raise RowRefused(
+                "required",
+                "Organization Name is required for a new organization.",
+                "OrganizationName",
+            )
+    else:
+        for name, label in (("FirstName", "First Name"), ("LastName", "Last Name")):
+            if not record.get(name):
+                raise RowRefused("required", f"{label} is required for a new person.", name)
+    contact_organization(record, lookups)
+
+
+def contact_organization(record: Mapping[str, Any], lookups: StoreLookups) -> None:
+    org = record.get("OrganizationId")
+    if not org:
+        return
+    found = lookups.contact(str(org))
+    if found is not None and not found["IsOrganization"]:
+        raise RowRefused(
+            "not_an_organization",
+            f"Organization ID {org} is a person, not an organization.",
+            "OrganizationId",
+        )
+
+
+# ---- User Credentials --------------------------------------------------------------------------
+
+NEW_CONTACT_FIELDS = ("FirstName", "LastName", "Email", "Username", "Password")
+
+
+def credentials_contact(
+    source: SourceDef, imis_id: str, values: Values, lookups: StoreLookups
+) -> Mapping[str, Any]:
+    """The existing contact new credentials are for: it must exist and have an e-mail, and
+    contact details given along must be its own."""
+    contact = lookups.contact(imis_id)
+    if contact is None:
+        raise RowRefused(
+            "contact_not_found", f"iMIS ID {imis_id}: no contact has this iMIS ID.", "ImisId"
+        )
+    for name in ("FirstName", "LastName", "Email"):
+        # The contact's own values may come along (a record read back, an undo); others would
+        # be silently ignored, so they are refused.
+        if values.get(name) is not None and _fold(values[name]) != _fold(contact[name]):
+            raise RowRefused(
+                "contact_field_on_existing",
+                f"{source.field(name).label} '{values[name]}' is not contact "
+                f"{contact['ImisId']}'s: contact details can only be given when the credentials "
+                "create a new contact (leave iMIS ID blank for that).",
+                name,
+            )
+    if not contact["Email"]:
+        raise RowRefused(
+            "contact_has_no_email",
+            f"Contact {contact['ImisId']} has no e-mail address; iMIS needs one to create "
+            "credentials.",
+            "ImisId",
+        )
+    return contact
+
+
+def credentials_exist(contact: Mapping[str, Any]) -> RowRefused:
+    return RowRefused(
+        "credentials_exist",
+        f"Contact {contact['ImisId']} already has user credentials; delete them first to "
+        "create new ones.",
+        "ImisId",
+    )
+
+
+def credentials_new_contact(source: SourceDef, values: Values) -> None:
+    """Credentials that create their contact need its names, e-mail, username and password."""
+    missing = [n for n in NEW_CONTACT_FIELDS if values.get(n) in (None, "")]
+    if missing:
+        labels = ", ".join(source.field(n).label for n in missing)
+        raise RowRefused(
+            "required",
+            "Creating a new contact with credentials needs First name, Last name, Email, "
+            f"Username and Password; missing: {labels}.",
+            missing[0],
+        )
+
+
+def username_taken(username: str) -> RowRefused:
+    return RowRefused(
+        "username_taken",
+        f"The username '{username}' is already used (usernames ignore case).",
+        "Username",
+    )
+
+
+def username_key(username: str) -> str:
+    """The folded form that carries the case-insensitive uniqueness of usernames."""
+    return username.strip().casefold()
+
+
+def password_problem(password: str, min_length: int) -> str | None:
+    """Why a password breaks the policy (iMIS default: at least 6 characters), or None."""
+    if len(password) < min_length:
+        return f"The password is too short: it needs at least {min_length} characters."
+    if password.strip() != password:
+        return "The password starts or ends with a space."
+    return None
+
+
+def unlocked(source: SourceDef, before: Values, values: Values) -> dict[str, Any]:
+    """What an update of a login source (User Credentials, UserData) leaves: it only unlocks
+    (Unlock User Account = Yes, or Is Locked Out = No), which also clears the failed attempts."""
+    after = dict(before)
+    if source.name == "UserData":
+        unlock = values.get("IsLockedOut") is False
+    else:
+        unlock = bool(values.get("UnlockUserAccount"))
+    if unlock:
+        after.update(IsLockedOut=False, FailedPasswordAttemptCount=0)
+    return after
+
+
+# ---- what a store without these data cannot judge before writing ---------------------------
+
+# The rules of a source that need data a REST client cannot read before the write (iMIS checks
+# them when the run writes): a plan over REST says so on each row it plans for these sources.
+CHECKED_ONLY_ON_WRITE: dict[str, str] = {
+    "GroupMember": "the group's roles",
+    "Relationship": "the relationship's reciprocal record",
+    "EventRegistration": "the event's functions, their prices and places",
+    "Gift": "the payment method's type (credit cards are refused)",
+    "CommunicationPreferences": "the contact's preferences",
+}
+
+
+def checked_only_on_write(source: SourceDef) -> str | None:
+    """What of ``source``'s rules a REST dry run cannot judge (see CHECKED_ONLY_ON_WRITE)."""
+    if source.kind == "panel" and source.panel_kind == "single":
+        return "that the contact has no row of this panel yet"
+    return CHECKED_ONLY_ON_WRITE.get(source.name)
+
+
+# ---- Activity ----------------------------------------------------------------------------------
+
+
+def activity_delete(before: Values) -> None:
+    """An activity tied to a financial transaction is never deleted."""
+    if before.get("OriginatingTransNum"):
+        raise RowRefused(
+            "financial_activity",
+            f"Activity {before['Seqn']} is tied to financial transaction "
+            f"{before['OriginatingTransNum']} and must not be deleted.",
+            "Seqn",
+        )
+
+
+def _fold(value: Any) -> Any:
+    return value.strip().casefold() if isinstance(value, str) else value
