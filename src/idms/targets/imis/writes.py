@@ -194,15 +194,15 @@ class Writer:
         record: Record = {f.name: None for f in source.fields if not (f.secret or f.write_only)}
         record.update(values)
         checks.fill_defaults(checks.defaults_of(source), record, _today(), lambda: None)
-        for fdef in source.fields:
-            counted = fdef.default is not None and fdef.default.kind == "counter"
-            if counted and record.get(fdef.name) in (None, ""):
-                record[fdef.name] = judge.planned.new_id()  # iMIS numbers it on write
         checks.check_required([f for f in source.fields if f.required_on_insert], record)
         refs = checks.contact_refs(source)
         checks.check_contact_refs(source, refs, record, list(record), judge)
         self.check_codes(judge, record, values)
         self.check_insert(judge, record)
+        for fdef in source.fields:
+            counted = fdef.default is not None and fdef.default.kind == "counter"
+            if counted and record.get(fdef.name) in (None, ""):
+                record[fdef.name] = judge.planned.new_id()  # iMIS numbers it on write
         return record
 
     def judge_update(self, judge: Judge, before: Record, values: Mapping[str, Any]) -> Record:
