@@ -216,7 +216,8 @@ def test_the_unlock_plan_shows_each_account_unlocked(world: World, through: str)
     assert planned == done
     assert [row[1] for row in planned] == ["updated"] * len(locked)
     for row in planned:
-        assert row[6]["IsLockedOut"] is True and row[7]["IsLockedOut"] is False
+        assert row[6]["IsLockedOut"] is True
+        assert row[7]["IsLockedOut"] is False
         assert row[7]["FailedPasswordAttemptCount"] == 0
 
 
