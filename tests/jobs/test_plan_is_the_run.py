@@ -242,3 +242,29 @@ def test_what_would_change_lists_only_changes(tmp_path: Path, monkeypatch: Any) 
     assert "the first 20" not in result.stdout
     assert "LastName: L0 → Changed" in result.stdout
     assert "Skipped: the match value" not in result.stdout
+
+
+def test_a_plan_over_rest_says_what_only_imis_checks_on_write(world: World) -> None:
+    """What a REST client cannot read before writing (a group's roles; a lookup table iMIS
+    does not list) is said on the planned row, never passed over in silence."""
+    contact = next(iter(world.store.read("Contact", limit=1)))
+    group = sorted(world.store.lookup_codes("GROUP"))[0]
+    file = write_csv(world.folder / "members.csv", ["ID", "Group"], [[contact["ImisId"], group]])
+    job = build_job(
+        {
+            "input": {"file": str(file)},
+            "source": "GroupMember",
+            "action": "insert",
+            "mappings": [
+                {"field": "ImisId", "column": "ID"},
+                {"field": "GroupName", "column": "Group"},
+            ],
+        }
+    )
+    with world.target("rest") as target:
+        plan = run_job(job, target=target, runs=world.runs, plan=True)
+    (row,) = list(world.runs.rows(plan.run_id))
+    assert row.outcome == "inserted"
+    assert row.message is not None
+    assert row.message.startswith("Planned, but not fully checked:")
+    assert "iMIS checks the group's roles only when the run writes." in row.message

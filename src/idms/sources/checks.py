@@ -16,7 +16,7 @@ Every check raises :class:`~idms.sources.rules.RowRefused`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import date
 from typing import Any, Protocol
 
@@ -112,15 +112,14 @@ def check_contact_refs(
     source: SourceDef,
     refs: Iterable[str],
     record: dict[str, Any],
-    names: Iterable[str],
+    names: Collection[str],
     lookups: StoreLookups,
 ) -> None:
-    """Each reference in ``names`` must be a contact's iMIS ID (compared without case); it
-    is kept in the contact's own spelling, as lookup codes are."""
-    given = set(names)
+    """Each reference in ``names`` (the fields written) must be a contact's iMIS ID (compared
+    without case); it is kept in the contact's own spelling, as lookup codes are."""
     for name in refs:
         value = record.get(name)
-        if name not in given or value in (None, ""):
+        if name not in names or value in (None, ""):
             continue
         contact = lookups.contact(str(value))
         if contact is None:

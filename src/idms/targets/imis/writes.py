@@ -196,7 +196,7 @@ class Writer:
         checks.fill_defaults(checks.defaults_of(source), record, _today(), lambda: None)
         checks.check_required([f for f in source.fields if f.required_on_insert], record)
         refs = checks.contact_refs(source)
-        checks.check_contact_refs(source, refs, record, list(record), judge)
+        checks.check_contact_refs(source, refs, record, record.keys(), judge)
         self.check_codes(judge, record, values)
         self.check_insert(judge, record)
         for fdef in source.fields:
@@ -209,7 +209,7 @@ class Writer:
         after = dict(before)
         after.update(values)
         refs = checks.contact_refs(self.source)
-        checks.check_contact_refs(self.source, refs, after, list(values), judge)
+        checks.check_contact_refs(self.source, refs, after, values.keys(), judge)
         self.check_codes(judge, after, values)
         self.check_update(judge, before, after, values)
         return after
