@@ -18,6 +18,7 @@ from typing import Any
 
 from idms.sources.model import SourceDef
 from idms.targets.base import Record
+from idms.targets.imis.client import ImisRefused
 from idms.targets.imis.reads import match_key
 
 # How a record iMIS would number shows its identity in a plan (iMIS gives the number on write).
@@ -111,7 +112,10 @@ class Judge:
         key = table.upper()
         codes = self.planned.codes.get(key)
         if codes is None:
-            codes = {c.casefold(): c for c in self._codes(table)}
+            try:
+                codes = {c.casefold(): c for c in self._codes(table)}
+            except ImisRefused:  # an iMIS that does not list this table
+                codes = {}
             self.planned.codes[key] = codes
         if not codes:
             self.notes.append(

@@ -172,7 +172,7 @@ class Writer:
         writes (``idms.sources.checks``), without writing anything."""
         planned = judge.planned
         if change.kind is ChangeKind.INSERT:
-            after = self.judge_insert(judge, self.writable(change.values))
+            after = self.public(self.judge_insert(judge, self.writable(change.values)))
             planned.keep(self.source, None, after)
             return ApplyResult(change.ref, True, None, after, note=self.note(judge))
         known, before = planned.find(self.source, change.identity or {})
@@ -185,9 +185,14 @@ class Writer:
             planned.keep(self.source, before, None)
             return ApplyResult(change.ref, True, before, None, note=self.note(judge))
         values = self.appended(before, self.writable(change.values, before), change)
-        after = self.judge_update(judge, before, values)
+        after = self.public(self.judge_update(judge, before, values))
         planned.keep(self.source, before, after)
         return ApplyResult(change.ref, True, before, after, note=self.note(judge))
+
+    def public(self, record: Record) -> Record:
+        """A record as iMIS answers it: never a secret (a password) or a write-only field."""
+        hidden = {f.name for f in self.source.fields if f.secret or f.write_only}
+        return {k: v for k, v in record.items() if k not in hidden}
 
     def judge_insert(self, judge: Judge, values: Mapping[str, Any]) -> Record:
         source = self.source
