@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from typer.testing import CliRunner
 
 from idms.cli.app import app as cli_app
 from idms.demo.generate import fill_demo
+from idms.errors import TerminalTargetError
 from idms.jobs.assemble import job_from_file
 from idms.jobs.model import Job, build_job
 from idms.jobs.runner import run_job
@@ -26,7 +28,7 @@ from idms.sandbox.app import create_app
 from idms.sandbox.server import running_sandbox
 from idms.sources.filters import Filter, Operator
 from idms.state.store import open_suite
-from idms.targets.base import Target
+from idms.targets.base import ApplyOptions, Change, ChangeKind, Target
 from idms.targets.embedded.target import EmbeddedTarget
 from idms.targets.imis.client import ImisClient
 from idms.targets.imis.target import RestTarget
@@ -268,3 +270,22 @@ def test_a_plan_over_rest_says_what_only_imis_checks_on_write(world: World) -> N
     assert row.message is not None
     assert row.message.startswith("Planned, but not fully checked:")
     assert "iMIS checks the group's roles only when the run writes." in row.message
+
+
+def test_a_rehearsal_is_seen_only_by_the_plan_and_keeps_nothing(world: World) -> None:
+    """The plan's own thread sees what it planned; another reader is not blocked and sees
+    the store as it is; leaving the rehearsal forgets everything; a real write is refused."""
+    store = world.store
+    wanted = [{"Email": "rehearsed@example.org"}]
+    values = {"FirstName": "Re", "LastName": "Hearsed", "Email": "rehearsed@example.org"}
+    with store.rehearse():
+        (result,) = store.apply(
+            "Contact", [Change(ChangeKind.INSERT, values)], ApplyOptions(dry_run=True)
+        )
+        assert result.ok
+        assert len(store.match("Contact", ["Email"], wanted)[0]) == 1
+        with ThreadPoolExecutor(1) as other:
+            assert other.submit(store.match, "Contact", ["Email"], wanted).result() == [[]]
+        with pytest.raises(TerminalTargetError):
+            store.apply("Contact", [Change(ChangeKind.INSERT, values)])
+    assert store.match("Contact", ["Email"], wanted) == [[]]
