@@ -309,7 +309,6 @@ def unlocked(source: SourceDef, before: Values, values: Values) -> dict[str, Any
 # them when the run writes): a plan over REST says so on each row it plans for these sources.
 CHECKED_ONLY_ON_WRITE: dict[str, str] = {
     "GroupMember": "the group's roles",
-    "Relationship": "the relationship's reciprocal record",
     "EventRegistration": "the event's functions, their prices and places",
     "Gift": "the payment method's type (credit cards are refused)",
     "CommunicationPreferences": "the contact's preferences",
@@ -335,6 +334,64 @@ def activity_delete(before: Values) -> None:
             f"{before['OriginatingTransNum']} and must not be deleted.",
             "Seqn",
         )
+
+
+# ---- Relationship ------------------------------------------------------------------------------
+
+
+def relationship_insert(record: Mapping[str, Any], lookups: StoreLookups) -> None:
+    if _fold(str(record["ImisId"])) == _fold(str(record["TargetImisId"])):
+        raise RowRefused(
+            "self_relationship", "A contact cannot be related to itself.", "TargetImisId"
+        )
+
+
+# ---- each source's own checks, by source -------------------------------------------------------
+
+InsertRule = Callable[[Mapping[str, Any], StoreLookups], None]
+UpdateRule = Callable[[Mapping[str, Any], Mapping[str, Any], Values, StoreLookups], None]
+
+
+def _contact_update(
+    before: Mapping[str, Any], after: Mapping[str, Any], values: Values, lookups: StoreLookups
+) -> None:
+    if "OrganizationId" in values:
+        contact_organization(after, lookups)
+
+
+INSERT_RULES: dict[str, InsertRule] = {
+    "Contact": contact_insert,
+    "Relationship": relationship_insert,
+}
+UPDATE_RULES: dict[str, UpdateRule] = {"Contact": _contact_update}
+DELETE_RULES: dict[str, Callable[[Values], None]] = {"Activity": activity_delete}
+
+
+def source_insert(source: SourceDef, record: Mapping[str, Any], lookups: StoreLookups) -> None:
+    """The source's own data-dependent rules for a new record."""
+    rule = INSERT_RULES.get(source.name)
+    if rule is not None:
+        rule(record, lookups)
+
+
+def source_update(
+    source: SourceDef,
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+    values: Values,
+    lookups: StoreLookups,
+) -> None:
+    """The source's own data-dependent rules for a change of ``before`` into ``after``."""
+    rule = UPDATE_RULES.get(source.name)
+    if rule is not None:
+        rule(before, after, values, lookups)
+
+
+def source_delete(source: SourceDef, before: Mapping[str, Any]) -> None:
+    """The source's own rules for a delete."""
+    rule = DELETE_RULES.get(source.name)
+    if rule is not None:
+        rule(before)
 
 
 def _fold(value: Any) -> Any:

@@ -220,8 +220,7 @@ class Writer:
         return after
 
     def judge_delete(self, judge: Judge, before: Record) -> None:
-        if self.source.name == "Activity":
-            checks.activity_delete(before)
+        checks.source_delete(self.source, before)
 
     def check_codes(self, judge: Judge, record: Record, values: Mapping[str, Any]) -> None:
         if self.options.skip_validation:
@@ -230,12 +229,14 @@ class Writer:
         checks.check_lookups(lookup, record, values, judge)
 
     def check_insert(self, judge: Judge, record: Record) -> None:
-        """The source's own rules for a new record (a subclass's)."""
+        """The source's own rules for a new record."""
+        checks.source_insert(self.source, record, judge)
 
     def check_update(
         self, judge: Judge, before: Record, after: Record, values: Mapping[str, Any]
     ) -> None:
-        """The source's own rules for a change (a subclass's)."""
+        """The source's own rules for a change."""
+        checks.source_update(self.source, before, after, values, judge)
 
     def note(self, judge: Judge) -> str | None:
         unchecked = checks.checked_only_on_write(self.source)
@@ -309,15 +310,6 @@ class ContactWriter(Writer):
         record["IsOrganization"] = bool(record.get("IsOrganization"))
         record["MarkForErasure"] = bool(record.get("MarkForErasure"))
         return record
-
-    def check_insert(self, judge: Judge, record: Record) -> None:
-        checks.contact_insert(record, judge)
-
-    def check_update(
-        self, judge: Judge, before: Record, after: Record, values: Mapping[str, Any]
-    ) -> None:
-        if "OrganizationId" in values:
-            checks.contact_organization(after, judge)
 
 
 def modify_party(

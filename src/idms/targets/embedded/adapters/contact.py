@@ -133,15 +133,11 @@ class ContactAdapter(SourceAdapter):
         record["MarkForErasure"] = bool(record.get("MarkForErasure"))
         return record
 
-    def check_insert(self, ctx: ApplyContext, record: Record) -> None:
-        checks.contact_insert(record, ctx)
-
     def check_update(
         self, ctx: ApplyContext, before: Record, after: Record, values: Mapping[str, Any]
     ) -> None:
         # A person stays a person (and an organization one): the source's rule, checked before.
-        if "OrganizationId" in values:
-            checks.contact_organization(after, ctx)
+        super().check_update(ctx, before, after, values)
         if any(after.get(k) != before.get(k) for k in values):
             after["UpdatedOn"] = ctx.now
 

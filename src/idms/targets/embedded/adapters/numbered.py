@@ -6,7 +6,6 @@ from collections.abc import Sequence
 
 from sqlalchemy import Table
 
-from idms.sources import checks
 from idms.sources.model import SourceDef
 from idms.targets.base import Change, ChangeKind, Record
 from idms.targets.embedded import counters
@@ -46,5 +45,4 @@ class NumberedAdapter(SourceAdapter):
 
 
 class ActivityAdapter(NumberedAdapter):
-    def check_delete(self, ctx: ApplyContext, before: Record) -> None:
-        checks.activity_delete(before)
+    """Activities: SEQN from its counter; the delete rule is the source's (sources/checks.py)."""

@@ -149,12 +149,16 @@ class Planning(Writing):
             checks.check_lookups(self._lookup_fields, record, values, ctx)
 
     def check_insert(self, ctx: ApplyContext, record: Record) -> None:
-        """Source rules for a new record; raise RowRefused to refuse it."""
+        """Source rules for a new record (``idms.sources.checks``, and a subclass's own that
+        need the store's tables); raise RowRefused to refuse it."""
+        checks.source_insert(self.source, record, ctx)
 
     def check_update(
         self, ctx: ApplyContext, before: Record, after: Record, values: Mapping[str, Any]
     ) -> None:
         """Source rules for a change; raise RowRefused to refuse it."""
+        checks.source_update(self.source, before, after, values, ctx)
 
     def check_delete(self, ctx: ApplyContext, before: Record) -> None:
         """Source rules for a delete; raise RowRefused to refuse it."""
+        checks.source_delete(self.source, before)

@@ -12,7 +12,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from idms.sources.rules import RowRefused
 from idms.targets.base import Change, ChangeKind, Record
 from idms.targets.embedded.adapters.base import (
     ApplyContext,
@@ -68,12 +67,6 @@ class RelationshipAdapter(SourceAdapter):
                 r.imis_id.in_(spellings(k[0] for k in keys))
             )
             self._mirrors = {_folded(row) for row in ctx.conn.execute(stmt)} & keys
-
-    def check_insert(self, ctx: ApplyContext, record: Record) -> None:
-        if str(record["ImisId"]).casefold() == str(record["TargetImisId"]).casefold():
-            raise RowRefused(
-                "self_relationship", "A contact cannot be related to itself.", "TargetImisId"
-            )
 
     def _mirror_key(self, record: Mapping[str, Any]) -> tuple[str, str, str]:
         """The folded identity of the record that mirrors ``record``."""
