@@ -16,9 +16,11 @@ know nothing of targets or jobs. A refused row is :class:`RowRefused` (a code, a
 field); a target turns it into its row result, the compiler into a problem of ``JobInvalid``.
 
 What lives here is what idms decides from the declarations alone. The checks that need a store's
-data (lookup codes, taken iMIS IDs and usernames, a group's roles, a contact's e-mail) are iMIS's
-to make: the embedded store makes them as iMIS does (``targets/embedded/adapters``), and a real
-iMIS over REST makes its own.
+data (lookup codes, required fields and defaults, taken iMIS IDs and usernames, a contact's
+e-mail) are in ``idms.sources.checks``, over a few store look-ups: the embedded store applies
+them when it writes, and the REST target judges a plan's changes with them (a real iMIS makes
+its own when written). The few that need a store's own tables (a group's roles, an event's
+places) stay with the embedded store's adapters.
 """
 
 from __future__ import annotations

@@ -20,6 +20,10 @@ changes, what a credentials update may do) is refused without a call, by the sou
 (``idms.sources.rules``, as on the embedded store); everything else is iMIS's to refuse, and a 400
 ValidationResults becomes a RowError with the answer's code (``imis_validation`` when iMIS gives
 none) and field.
+
+A plan (``ApplyOptions.dry_run``) makes no write: each change is judged here (``rehearse``) by
+the rules the store applies when it writes (``idms.sources.checks``), over REST reads
+(``dryrun.py``), and its result is what the write would answer.
 """
 
 from __future__ import annotations

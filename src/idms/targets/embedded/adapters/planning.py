@@ -2,9 +2,11 @@
 counters, lookups, contact references, the source's own checks) and the writes it makes.
 
 The rules idms decides from the declarations alone (writability, key changes, what a login
-source's update may do) come from ``idms.sources.rules``, as for every target; the checks here
-are those that need the store's data, made as iMIS makes them. A refused change is
-:class:`~idms.sources.rules.RowRefused`, which becomes that change's RowError.
+source's update may do) come from ``idms.sources.rules``, and those that need the store's data
+(required fields, defaults, lookup codes, contact references, a source's own data rules) from
+``idms.sources.checks``, as for every target, over the batch's look-ups (ApplyContext). A
+refused change is :class:`~idms.sources.rules.RowRefused`, which becomes that change's RowError.
+A plan runs this same code (ApplyOptions.dry_run), in a transaction that is rolled back.
 """
 
 from __future__ import annotations
