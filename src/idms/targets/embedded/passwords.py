@@ -15,6 +15,7 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import Connection, select, update
 
 from idms.targets.embedded.schema import users
+from idms.values.folding import fold
 
 _STANDARD = PasswordHash((Argon2Hasher(),))
 _FAST = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=8192, parallelism=1),))
@@ -75,7 +76,7 @@ def attempt_login(
     A good login resets the count. The caller commits.
     """
     row = (
-        conn.execute(select(users).where(users.c.username_key == username.strip().casefold()))
+        conn.execute(select(users).where(users.c.username_key == username_key(username)))
         .mappings()
         .first()
     )
@@ -117,8 +118,8 @@ def unlock_values() -> dict[str, object]:
 
 
 def username_key(username: str) -> str:
-    """The folded form that carries the case-insensitive uniqueness of usernames."""
-    return username.strip().casefold()
+    """The folded form that carries the case-insensitive uniqueness of usernames (``fold``)."""
+    return fold(username.strip())
 
 
 __all__ = [
