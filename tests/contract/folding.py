@@ -12,15 +12,18 @@ from __future__ import annotations
 import csv
 import unicodedata
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from idms.jobs.model import build_job
 from idms.jobs.runner import run_job
+from idms.queries.compile import compile_query
+from idms.queries.model import SavedQuery, build_query
 from idms.runs.record import RunStore
 from idms.sources.filters import Filter, Operator
 from idms.state.store import open_suite
-from idms.targets.base import Target
+from idms.targets.base import ApplyOptions, Change, ChangeKind, Target
 
 from .suite import insert, inserted, refused, rows
 
@@ -55,6 +58,51 @@ IDS = [f"p{i}" for i in range(len(NAMES))]
 
 def spelled(pair: tuple[str, str]) -> str:
     return f"{pair[0]!r} looked for as {pair[1]!r}"
+
+
+# ---- saved queries (tests/queries/test_query_folding.py, tests/rest/test_query_folding.py) -----
+
+# Supplied iMIS IDs, in the order a query sorting on ID must give them (numbers, then others).
+IDS = ["7", "99", "106", "0110", "1000", "1045", "1046", "2000", "10000", "10001", "10002"]
+IDS += ["20000", "20001", "20002", "20003", "20004", "A20", "a3"]
+
+BY_LAST_NAME = build_query(
+    {
+        "name": "By last name",
+        "from": "Contact",
+        "columns": {"ID": "ImisId", "Last": "LastName"},
+        "filters": [{"field": "LastName", "op": "eq", "prompt": "last"}],
+        "order_by": ["ID"],
+    }
+)
+EVERYONE = build_query(
+    {
+        "name": "Everyone",
+        "from": "Contact",
+        "columns": {"ID": "ImisId", "Last": "LastName"},
+        "order_by": ["ID"],
+    }
+)
+
+
+def people() -> list[tuple[str, str]]:
+    """(iMIS ID, stored last name) for every name, the IDs written out of order."""
+    return list(zip(reversed(IDS), [stored for stored, _ in NAMES], strict=True))
+
+
+def seed_numbered(target: Target) -> None:
+    """One person per name of NAMES, each with a supplied iMIS ID of IDS (written out of order)."""
+    changes = [
+        Change(ChangeKind.INSERT, {"ImisId": i, "FirstName": "Test", "LastName": last}, ref=n)
+        for n, (i, last) in enumerate(people(), start=1)
+    ]
+    results = target.apply("Contact", changes, ApplyOptions(skip_validation=True))
+    assert all(r.ok for r in results), [r.error for r in results if not r.ok]
+
+
+def run_saved(target: Any, query: SavedQuery, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    with target.query(compile_query(query, target.sources()), params) as result:
+        return list(result)
 
 
 class CaseFoldingContract:
