@@ -48,7 +48,11 @@ def fold(text: str) -> str:
 
 def fold_value(value: Any) -> Any:
     """A value as comparisons ignoring case see it: text stripped and folded, others as given."""
-    return fold(value.strip()) if isinstance(value, str) else value
+    if isinstance(value, str):
+        text = value.strip()
+        # fold's ASCII shortcut, inlined: matching calls this for every criterion and record.
+        return text.lower() if text.isascii() else fold(text)
+    return value
 
 
 def same_text(a: str, b: str) -> bool:

@@ -63,9 +63,8 @@ def is_key_like(fdef: FieldDef) -> bool:
     return fdef.type in (FieldType.CODE, FieldType.GUID) or fdef.name.endswith("Id")
 
 
-def fold_text(value: Any) -> Any:
-    """The form a value takes for case-insensitive comparison (``idms_fold`` of it, stripped)."""
-    return fold_value(value)
+# The form a value takes for case-insensitive comparison (``idms_fold`` of it, stripped).
+fold_text = fold_value
 
 
 def order_terms(col: ColumnElement[Any], fdef: FieldDef, descending: bool) -> list[Any]:

@@ -80,13 +80,14 @@ class Matching(Reading):
         return cached
 
     def _in_values(self, name: str, values: set[Any]) -> list[Any]:
-        """The values ``in_clause`` would compare for ``name``, as a parameter list."""
+        """The values ``in_clause`` would compare for ``name``, as a parameter list (``values``
+        are match keys, text already folded)."""
         fdef = self.fields[name]
         if not fdef.type.is_text:
             return sorted(values, key=repr)
         if is_key_like(fdef):
             return spellings(values)
-        return sorted({fold_text(str(v)) for v in values})
+        return sorted({str(v) for v in values})
 
     def _match_key(self, name: str, value: Any) -> Any:
         if value is None or (isinstance(value, str) and not value.strip()):
