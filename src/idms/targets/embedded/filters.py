@@ -113,8 +113,8 @@ def _membership(col: ColumnElement[Any], fdef: FieldDef, flt: Filter) -> ColumnE
     codes = [str(v).strip() for v in raw if v is not None and str(v).strip()]
     if not codes:
         raise FilterError(f"Filter on {fdef.name} with '{flt.op.value}' needs a value.")
-    wrapped = literal(",") + col + literal(",")
-    held = or_(*[wrapped.icontains(f",{code},", autoescape=True) for code in codes])
+    wrapped = folded(literal(",") + col + literal(","))
+    held = or_(*[wrapped.contains(f",{fold(code)},", autoescape=True) for code in codes])
     if flt.op is Operator.NE:
         return or_(col.is_(None), not_(held))
     return held
