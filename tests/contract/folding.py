@@ -62,9 +62,9 @@ def spelled(pair: tuple[str, str]) -> str:
 
 # ---- saved queries (tests/queries/test_query_folding.py, tests/rest/test_query_folding.py) -----
 
-# Supplied iMIS IDs, in the order a query sorting on ID must give them (numbers, then others).
-IDS = ["7", "99", "106", "0110", "1000", "1045", "1046", "2000", "10000", "10001", "10002"]
-IDS += ["20000", "20001", "20002", "20003", "20004", "A20", "a3"]
+# Supplied iMIS IDs, in the order a query sorting on ID must give them (length, then text).
+IDS = ["7", "99", "a3", "106", "A20", "0110", "1000", "1045", "1046", "2000", "10000", "10001"]
+IDS += ["10002", "20000", "20001", "20002", "20003", "20004"]
 
 BY_LAST_NAME = build_query(
     {
@@ -231,8 +231,8 @@ class CaseFoldingContract:
             "Contact",
             *[{"ImisId": i, "FirstName": "N", "LastName": f"Number {i}"} for i in ids],
         )
-        expected = ["7", "99", "106", "0110", "1000", "1045", "A20", "a3"]
+        expected = ["7", "99", "a3", "106", "A20", "0110", "1000", "1045"]  # length, then text
         assert [r["ImisId"] for r in rows(seeded, "Contact")] == expected
         assert [r["ImisId"] for r in rows(seeded, "Contact", order_by=["ImisId"])] == expected
         ordered = rows(seeded, "Contact", order_by=["-ImisId"], limit=3)
-        assert [r["ImisId"] for r in ordered] == ["a3", "A20", "1045"]
+        assert [r["ImisId"] for r in ordered] == ["1045", "1000", "0110"]

@@ -97,12 +97,12 @@ def test_a_store_made_before_the_fold_upgrades_its_indexes_and_username_keys(
         target.close()
 
 
-def test_matching_on_email_and_last_name_is_an_index_look_up(database_url: str) -> None:
+def test_matching_and_the_first_page_of_records_are_index_look_ups(database_url: str) -> None:
     target = EmbeddedTarget(database_url)
     statements: list[tuple[str, Any]] = []
 
     def keep(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if "FROM contacts" in statement and "idms_fold" in statement:
+        if "FROM contacts" in statement and ("idms_fold" in statement or "LIMIT" in statement):
             statements.append((statement, parameters))
 
     try:
@@ -116,8 +116,9 @@ def test_matching_on_email_and_last_name_is_an_index_look_up(database_url: str) 
         event.listen(target.engine, "before_cursor_execute", keep)
         target.match("Contact", ["Email"], [{"Email": "ÅSA@EXAMPLE.ORG"}])
         target.match("Contact", ["LastName"], [{"LastName": "ÅBERG7"}])
+        assert len(list(target.read("Contact", limit=5))) == 5  # what `idms records` reads
         event.remove(target.engine, "before_cursor_execute", keep)
-        assert len(statements) == 2
+        assert len(statements) == 3
         plans = []
         with target.engine.connect() as conn:
             cursor = conn.connection.cursor()
@@ -131,5 +132,7 @@ def test_matching_on_email_and_last_name_is_an_index_look_up(database_url: str) 
             cursor.close()
         assert "ix_contacts_email_ci" in plans[0], plans[0]
         assert "ix_contacts_last_name_ci" in plans[1], plans[1]
+        # The first page of contacts in iMIS ID order is read off an index, not sorted.
+        assert "ix_contacts_imis_id_order" in plans[2], plans[2]
     finally:
         target.close()

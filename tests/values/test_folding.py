@@ -58,9 +58,9 @@ def test_fold_is_idempotent_and_values_other_than_text_pass_through() -> None:
     assert fold_value(None) is None
 
 
-def test_imis_ids_sort_as_numbers_then_other_ids() -> None:
+def test_imis_ids_sort_as_numbers_by_length_then_text() -> None:
     ids = ["1045", "106", "A20", "99", "0110", "a3", "7", "1000"]
-    assert sorted(ids, key=id_order) == ["7", "99", "106", "0110", "1000", "1045", "A20", "a3"]
+    assert sorted(ids, key=id_order) == ["7", "99", "a3", "106", "A20", "0110", "1000", "1045"]
 
 
 def test_sqlite_folds_every_character_as_python_does(tmp_path: Path) -> None:

@@ -28,7 +28,6 @@ The embedded store computes this fold in SQL as ``idms_fold(text)`` (see
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from typing import Any
 
@@ -60,16 +59,14 @@ def same_text(a: str, b: str) -> bool:
     return fold(a.strip()) == fold(b.strip())
 
 
-_DIGITS = re.compile(r"[0-9]+")
+def id_order(value: Any) -> tuple[int, str]:
+    """The sort key of an iMIS ID: shorter IDs first, IDs of one length in text order.
 
-
-def id_order(value: Any) -> tuple[int, int, str, str]:
-    """The sort key of an iMIS ID: digit strings by their number (``106`` before ``1045``), then
-    every other ID by its folded text. iMIS numbers contacts from a counter, so an ID column sorted
-    as text (``1045`` before ``106``) reads as shuffled. Leading zeros do not count (``0106`` sorts
-    with ``106``, before ``107``); the text breaks ties."""
-    text = str(value).strip()
-    if _DIGITS.fullmatch(text):
-        number = text.lstrip("0")
-        return (0, len(number), number, text)
-    return (1, 0, fold(text), text)
+    iMIS numbers contacts from a counter, so its IDs are digit strings without leading zeros,
+    and for those this is their number order (``7``, ``99``, ``106``, ``1045``), where text order
+    reads as shuffled (``1045`` before ``106``). Any other ID keeps a place by the same rule
+    (``A20`` after ``999``, before ``1000``). The stores sort by ``length(id), id``, which an
+    index serves, so the first page of a large table comes at once.
+    """
+    text = str(value)
+    return (len(text), text)

@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.types import TypeEngine
 
 from idms.sources.panels import PanelDefinition
-from idms.targets.embedded.adapters.folding import folded
+from idms.targets.embedded.adapters.folding import folded, id_keys
 from idms.values.types import FieldType
 
 metadata = MetaData(
@@ -115,6 +115,8 @@ contacts = Table(
 Index("ix_contacts_email_ci", folded(contacts.c.email))
 Index("ix_contacts_last_name_ci", folded(contacts.c.last_name))
 Index("ix_contacts_organization_id", contacts.c.organization_id)
+# Contacts read in iMIS ID number order (length, then text: see adapters/folding.id_keys).
+Index("ix_contacts_imis_id_order", *id_keys(contacts.c.imis_id))
 
 addresses = Table(
     "addresses",

@@ -4,7 +4,8 @@ SQLite's ``lower()`` folds ASCII only, so ``ÅBERG`` never matched ``Åberg``; P
 on the database's locale. Every comparison now goes through ``idms_fold(text)``, the SQL spelling
 of ``idms.values.folding.fold``: on SQLite the Python function itself, registered on each
 connection; on PostgreSQL the SQL function created here. The e-mail and last-name indexes are
-rebuilt on it, and the usernames' uniqueness keys are recomputed with it.
+rebuilt on it, and the usernames' uniqueness keys are recomputed with it. Contacts get an index in
+iMIS ID number order (length, then text).
 
 Revision ID: 0003_store
 Revises: 0002_store
@@ -80,6 +81,10 @@ def upgrade() -> None:
     op.drop_index("ix_contacts_last_name_ci", table_name="contacts")
     op.create_index("ix_contacts_email_ci", "contacts", [sa.text("idms_fold(email)")])
     op.create_index("ix_contacts_last_name_ci", "contacts", [sa.text("idms_fold(last_name)")])
+    # iMIS IDs sort as numbers: by length, then text (the first page of records, at once).
+    op.create_index(
+        "ix_contacts_imis_id_order", "contacts", [sa.text("length(imis_id)"), sa.text("imis_id")]
+    )
     _refold_usernames(conn)
 
 
@@ -108,6 +113,7 @@ def _refold_usernames(conn: sa.Connection) -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_contacts_imis_id_order", table_name="contacts")
     op.drop_index("ix_contacts_email_ci", table_name="contacts")
     op.drop_index("ix_contacts_last_name_ci", table_name="contacts")
     op.create_index("ix_contacts_email_ci", "contacts", [sa.text("lower(email)")])
