@@ -23,7 +23,8 @@ idms compares values folded in Python with values folded by the database, so bot
 character for character. Accents still count (``Müller`` ≠ ``Muller``), as in iMIS.
 
 The embedded store computes this fold in SQL as ``idms_fold(text)`` (see
-``idms.targets.embedded.folding``); tests check the two agree on every Unicode character.
+``idms.targets.embedded.adapters.folding``); tests check that the two agree on every Unicode
+character (tests/values/test_folding.py).
 """
 
 from __future__ import annotations
