@@ -89,8 +89,9 @@ def upgrade() -> None:
 
 
 def _refold_usernames(conn: sa.Connection) -> None:
-    """Usernames were unique by ``str.casefold``; now by ``fold`` (NFKC, Turkish i). Two that
-    fold alike only now keep their old keys (each can still log in), with a warning."""
+    """Usernames were unique by ``str.casefold``; now by ``fold`` (NFKC, Turkish i). Where two
+    usernames fold alike only now (``İnce`` and ``ince``), the second keeps its old key, so that
+    the store still opens, and a warning names it: rename one of the two."""
     users = sa.table(
         "users", sa.column("imis_id"), sa.column("username"), sa.column("username_key")
     )
@@ -102,7 +103,8 @@ def _refold_usernames(conn: sa.Connection) -> None:
             continue
         if new in taken:
             log.warning(
-                "Username %r (iMIS ID %s) now folds like another username; its key is kept.",
+                "Username %r (iMIS ID %s) is the same as another username ignoring case: "
+                "rename one of them.",
                 username,
                 imis_id,
             )
