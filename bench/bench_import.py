@@ -93,12 +93,14 @@ def raw_into_store(csv_path: Path, db_path: Path) -> float:
     """
     from datetime import UTC, datetime
 
+    from idms.targets.embedded.adapters.folding import register_fold
     from idms.targets.embedded.keys import new_guid
     from idms.targets.embedded.store import open_store
 
     engine = open_store(f"sqlite:///{db_path}")
     engine.dispose()
     conn = sqlite3.connect(db_path)
+    register_fold(conn)  # the e-mail and last-name indexes are on idms_fold(...)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA wal_autocheckpoint=16384")  # as the store's own connections

@@ -49,6 +49,7 @@ def build_store(db_path: Path, rows: int) -> int:
     """N contacts with their addresses, straight into the store's tables; how many are active."""
     from datetime import UTC, datetime
 
+    from idms.targets.embedded.adapters.folding import register_fold
     from idms.targets.embedded.keys import new_guid
     from idms.targets.embedded.store import open_store
 
@@ -57,6 +58,7 @@ def build_store(db_path: Path, rows: int) -> int:
     rng = random.Random(6)
     now = datetime.now(UTC).replace(tzinfo=None).isoformat(" ", "seconds")
     conn = sqlite3.connect(db_path)
+    register_fold(conn)  # the e-mail and last-name indexes are on idms_fold(...)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=OFF")
     contact_sql = (

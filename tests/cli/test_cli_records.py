@@ -149,3 +149,21 @@ def test_json_values_are_strings_for_decimals_and_dates() -> None:
     text = dumps({"Amount": Decimal("125.50"), "On": date(2026, 1, 31), "Tags": ("A", "B")})
     assert json.loads(text) == {"Amount": "125.50", "On": "2026-01-31", "Tags": ["A", "B"]}
     assert json.loads(dumps({"Big": Decimal("1E+3")})) == {"Big": "1000"}
+
+
+def test_where_finds_names_in_every_script_and_ids_sort_as_numbers(
+    cli: Invoke, target: EmbeddedTarget
+) -> None:
+    """The issue's report: ``--where LastName=Åberg`` found nothing for a contact inserted as
+    ``ÅBERG`` (SQLite's lower() folds ASCII only), and ID 1045 came before 106."""
+    names = {"1045": "ÅBERG", "106": "Ó BRIAIN", "99": "ÖZTÜRK"}
+    changes = [
+        Change(ChangeKind.INSERT, {"ImisId": i, "FirstName": "Test", "LastName": last}, ref=n)
+        for n, (i, last) in enumerate(names.items())
+    ]
+    assert all(r.ok for r in target.apply("Contact", changes))
+    for imis_id, last in names.items():
+        typed = last.capitalize()  # Åberg, Ó briain, Öztürk
+        found = records_json(cli, "Contact", "--where", f"LastName={typed}")
+        assert [r["ImisId"] for r in found] == [imis_id], typed
+    assert [r["ImisId"] for r in records_json(cli, "Contact")] == ["99", "106", "1045"]

@@ -20,11 +20,12 @@ from idms.targets.embedded.passwords import LoginOutcome
 from idms.targets.embedded.target import EmbeddedTarget
 from pgdb import fresh_database
 
+from .folding import CaseFoldingContract
 from .seeding import seed_store
 from .suite import PANELS, PASSWORD, PanelContract, TargetContract, inserted, one, update
 
 
-class EmbeddedContract(TargetContract, PanelContract):
+class EmbeddedContract(TargetContract, PanelContract, CaseFoldingContract):
     """The contract's hooks for the embedded store, and its own extras."""
 
     def seed_reference_data(self, target: Target) -> None:

@@ -21,6 +21,7 @@ from idms.queries.model import build_query, iqa_only
 from idms.sources.filters import Filter
 from idms.targets.base import Change, ChangeKind
 from idms.targets.embedded.target import EmbeddedTarget
+from idms.values.folding import fold, id_order
 
 Row = tuple[Any, ...]
 
@@ -51,7 +52,7 @@ def by_id(store: EmbeddedTarget, source: str) -> dict[str, dict[str, Any]]:
 
 def text_key(value: Any) -> tuple[bool, Any]:
     """iMIS's order: blanks first, then text without case."""
-    return (value is not None, value.lower() if isinstance(value, str) else value)
+    return (value is not None, fold(value) if isinstance(value, str) else value)
 
 
 def test_fields_of_a_related_contact_come_with_each_credential(store: EmbeddedTarget) -> None:
@@ -67,7 +68,7 @@ def test_fields_of_a_related_contact_come_with_each_credential(store: EmbeddedTa
         order_by=["ID"],
     )
     contacts = by_id(store, "Contact")
-    users = sorted(store.read("UserCredentials"), key=lambda u: u["ImisId"])
+    users = sorted(store.read("UserCredentials"), key=lambda u: id_order(u["ImisId"]))
     assert rows == [
         (
             u["ImisId"],
@@ -183,7 +184,7 @@ def test_distinct_gives_one_row_per_person(store: EmbeddedTarget) -> None:
         distinct=True,
         order_by=["-ID"],
     )
-    ids = sorted({a["ImisId"] for a in meetings}, key=str.lower, reverse=True)
+    ids = sorted({a["ImisId"] for a in meetings}, key=id_order, reverse=True)
     assert [r[0] for r in rows] == ids
     assert len(ids) < len(meetings)
 
@@ -280,7 +281,7 @@ def test_queries_run_alike_on_postgresql(database_url: str) -> None:
         ids = {a["ImisId"] for a in target.read("Activity")}
         chosen = sorted(
             (i for i in ids if str(contacts[i]["LastName"] or "").lower().startswith("s")),
-            key=lambda i: (text_key(contacts[i]["LastName"]), i.lower()),
+            key=lambda i: (text_key(contacts[i]["LastName"]), id_order(i)),
         )
         assert rows == [
             (i, contacts[i]["LastName"], (profiles.get(i) or {}).get("YearsInPractice"))

@@ -19,7 +19,7 @@ from typing import Any, cast
 
 import pytest
 
-pytest.register_assert_rewrite("contract.suite")
+pytest.register_assert_rewrite("contract.suite", "contract.folding")
 
 from fastapi import FastAPI  # noqa: E402
 from starlette.types import ASGIApp, Receive, Scope, Send  # noqa: E402

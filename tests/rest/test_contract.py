@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from contract.folding import CaseFoldingContract
 from contract.suite import PanelContract, TargetContract
 from idms.targets.base import Target
 from idms.targets.embedded.target import EmbeddedTarget
@@ -34,7 +35,7 @@ ORDER_DEPENDENT = frozenset(
 STORES: dict[int, EmbeddedTarget] = {}
 
 
-class TestRestSandbox(TargetContract, PanelContract):
+class TestRestSandbox(TargetContract, PanelContract, CaseFoldingContract):
     keeps_journal = False
     expected_platform = "ems"
 

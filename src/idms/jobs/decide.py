@@ -17,6 +17,7 @@ from idms.jobs.rows import WorkRow
 from idms.runs.status import Outcome
 from idms.sources.model import Action, FieldDef, SourceDef
 from idms.targets.base import ChangeKind, Record, Target
+from idms.values.folding import fold, fold_value
 from idms.values.types import FieldType
 
 WRITE_OF = {"insert": ChangeKind.INSERT, "update": ChangeKind.UPDATE, "delete": ChangeKind.DELETE}
@@ -24,15 +25,11 @@ WRITE_OF = {"insert": ChangeKind.INSERT, "update": ChangeKind.UPDATE, "delete": 
 
 def match_key(row: WorkRow, fields: Sequence[str]) -> tuple[Any, ...]:
     """The row's match values, folded as the target compares them (text without case)."""
-    return tuple(_fold(_criterion(row.values.get(f, NOT_GIVEN))) for f in fields)
+    return tuple(fold_value(_criterion(row.values.get(f, NOT_GIVEN))) for f in fields)
 
 
 def _criterion(value: Any) -> Any:
     return None if value is NOT_GIVEN else value
-
-
-def _fold(value: Any) -> Any:
-    return value.strip().casefold() if isinstance(value, str) else value
 
 
 def decide_batch(
@@ -150,9 +147,9 @@ def same_value(fdef: FieldDef, current: Any, new: Any) -> bool:
     if current is None or new is None:
         return False
     if fdef.type is FieldType.CODE:
-        return str(current).casefold() == str(new).casefold()
+        return fold(str(current)) == fold(str(new))
     if fdef.type is FieldType.MULTISELECT:
-        return {str(v).casefold() for v in current} == {str(v).casefold() for v in new}
+        return {fold(str(v)) for v in current} == {fold(str(v)) for v in new}
     if fdef.type is FieldType.DECIMAL:
         return Decimal(str(current)) == Decimal(str(new))
     return bool(current == new)
@@ -199,7 +196,7 @@ def _skip_duplicates(target: Target, source: SourceDef, rows: list[WorkRow]) -> 
     found = target.match(source.name, fields, criteria) if rows else []
     seen: set[tuple[Any, ...]] = set()
     for row, wanted, existing in zip(rows, criteria, found, strict=True):
-        key = tuple(_fold(c) for c in wanted.values())
+        key = tuple(fold_value(c) for c in wanted.values())
         if existing or key in seen:
             row.write = None
             row.skip(check.code, check.message)

@@ -19,6 +19,7 @@ from idms.runs.status import JOB_KINDS, Counts, Outcome, RunKind, RunStatus
 from idms.sources.model import SourceDef
 from idms.targets.base import ApplyOptions, Change, ChangeKind, Record, Target
 from idms.values.coerce import coerce
+from idms.values.folding import fold_value
 
 BATCH = 500
 UNDOABLE = (Outcome.INSERTED, Outcome.UPDATED, Outcome.DELETED)
@@ -207,7 +208,7 @@ def _one(items: list[Any]) -> Any:
 
 def _key(source: SourceDef, record: Record) -> tuple[Any, ...]:
     values = [record.get(k) for k in source.identity]
-    return tuple(v.strip().casefold() if isinstance(v, str) else v for v in values)
+    return tuple(fold_value(v) for v in values)
 
 
 def _writable(source: SourceDef, values: dict[str, Any]) -> dict[str, Any]:

@@ -18,10 +18,12 @@ from idms.errors import FilterError
 from idms.sources.filters import Filter, Operator
 from idms.sources.model import FieldDef, SourceDef
 from idms.targets.base import Record
+from idms.targets.embedded.adapters.folding import identity_order, order_terms
 from idms.targets.embedded.filters import filter_clause
 from idms.targets.embedded.target import EmbeddedTarget
 from idms.targets.imis import wire
 from idms.targets.imis.entities import EntitySpec
+from idms.values.folding import fold
 
 TRUE = frozenset({"1", "true", "t", "y", "yes"})
 
@@ -147,9 +149,9 @@ def read_page(
         col = adapter.columns.get(fdef.name)
         if col is None:
             continue
-        key = func.lower(col) if fdef.type.is_text else col
-        keys.append(key.desc().nulls_last() if descending else key.asc().nulls_first())
-    keys.extend(adapter.columns[k].asc() for k in adapter.source.identity)
+        keys.extend(order_terms(col, fdef, descending))
+    for k in adapter.source.identity:
+        keys.extend(identity_order(adapter.columns[k], adapter.source.field(k)))
     with target.engine.connect() as conn:
         total = int(conn.execute(select(func.count()).select_from(stmt.subquery())).scalar() or 0)
         rows = conn.execute(stmt.order_by(*keys).offset(offset).limit(limit)).mappings()
@@ -171,18 +173,18 @@ def page_in_memory(
 
 
 def _sort_key(value: Any) -> tuple[bool, str]:
-    return (value is not None, str(value or "").casefold())
+    return (value is not None, fold(str(value or "")))
 
 
 def _passes(value: Any, flt: Filter) -> bool:
-    text = "" if value is None else str(value).casefold()
+    text = "" if value is None else fold(str(value))
     op = flt.op
     if op is Operator.IS_EMPTY:
         return not text
     if op is Operator.NOT_EMPTY:
         return bool(text)
     if op in (Operator.IN, Operator.BETWEEN):
-        parts = [str(v).casefold() for v in flt.value]
+        parts = [fold(str(v)) for v in flt.value]
         if op is Operator.IN:
             return text in parts
         if len(parts) != 2:
@@ -190,7 +192,7 @@ def _passes(value: Any, flt: Filter) -> bool:
         return parts[0] <= text <= parts[1]
     if op in (Operator.IS_TRUE, Operator.IS_FALSE):
         raise FilterError(f"'{op.value}' applies to Yes/No fields; {flt.field} is not one.")
-    wanted = str(flt.value or "").casefold()
+    wanted = fold(str(flt.value or ""))
     checks = {
         Operator.EQ: lambda: text == wanted,
         Operator.NE: lambda: text != wanted,

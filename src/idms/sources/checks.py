@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from idms.sources.model import DefaultRule, FieldDef, SourceDef
 from idms.sources.rules import RowRefused
+from idms.values.folding import fold
 
 Values = Mapping[str, Any]
 
@@ -277,8 +278,8 @@ def username_taken(username: str) -> RowRefused:
 
 
 def username_key(username: str) -> str:
-    """The folded form that carries the case-insensitive uniqueness of usernames."""
-    return username.strip().casefold()
+    """The folded form that carries the case-insensitive uniqueness of usernames (``fold``)."""
+    return fold(username.strip())
 
 
 def password_problem(password: str, min_length: int) -> str | None:
@@ -395,4 +396,4 @@ def source_delete(source: SourceDef, before: Mapping[str, Any]) -> None:
 
 
 def _fold(value: Any) -> Any:
-    return value.strip().casefold() if isinstance(value, str) else value
+    return fold(value.strip()) if isinstance(value, str) else value

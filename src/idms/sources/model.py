@@ -102,6 +102,12 @@ class FieldDef:
     def writable(self) -> bool:
         return not self.read_only and self.unsupported is None
 
+    @property
+    def is_imis_id(self) -> bool:
+        """Text naming a contact by iMIS ID (ImisId, OrganizationId, DonorId ...): sorted as a
+        number (``idms.values.folding.id_order``), as iMIS's counter assigns them."""
+        return self.type is FieldType.STRING and self.name.endswith("Id")
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,

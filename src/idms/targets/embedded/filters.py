@@ -1,7 +1,7 @@
 """iMIS filter operators turned into SQL, with values read as the field's type.
 
-Text compares without case, as iMIS's SQL Server collation does: ``ilike`` renders as
-``lower(x) LIKE lower(y)`` on SQLite and ``ILIKE`` on PostgreSQL.
+Text compares without case, as iMIS's SQL Server collation does, in every script: the column is
+folded by the database (``idms_fold``) and the value in Python (``fold``), the same way.
 """
 
 from __future__ import annotations
@@ -9,12 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, literal, not_, or_
+from sqlalchemy import ColumnElement, and_, literal, not_, or_
 
 from idms.errors import CoercionError, FilterError
 from idms.sources.filters import Filter, Operator
 from idms.sources.model import FieldDef, SourceDef
+from idms.targets.embedded.adapters.folding import folded
 from idms.values.coerce import coerce
+from idms.values.folding import fold
 from idms.values.types import FieldType
 
 
@@ -54,7 +56,7 @@ def filter_clause(
         values = _as_list(flt.value)
         typed = [filter_value(fdef, v) for v in values]
         if text:
-            return func.lower(col).in_([str(v).lower() for v in typed if v is not None])
+            return folded(col).in_([fold(str(v)) for v in typed if v is not None])
         return col.in_([v for v in typed if v is not None])
     if op is Operator.BETWEEN:
         pair = _as_list(flt.value)
@@ -62,7 +64,7 @@ def filter_clause(
             raise FilterError(f"'between' on {fdef.name} takes two values, LOW|HIGH.")
         low, high = (filter_value(fdef, v) for v in pair)
         if text:
-            return func.lower(col).between(str(low).lower(), str(high).lower())
+            return folded(col).between(fold(str(low)), fold(str(high)))
         return col.between(low, high)
     value = filter_value(fdef, flt.value)
     if value is None:
@@ -72,16 +74,10 @@ def filter_clause(
             return and_(col.is_not(None), col != literal("")) if text else col.is_not(None)
         raise FilterError(f"Filter on {fdef.name} with '{op.value}' needs a value.")
     if op in (Operator.CONTAINS, Operator.NOT_CONTAIN, Operator.STARTS_WITH, Operator.ENDS_WITH):
-        s = str(value)
-        if op is Operator.CONTAINS:
-            return col.icontains(s, autoescape=True)
-        if op is Operator.NOT_CONTAIN:
-            return or_(col.is_(None), not_(col.icontains(s, autoescape=True)))
-        if op is Operator.STARTS_WITH:
-            return col.istartswith(s, autoescape=True)
-        return col.iendswith(s, autoescape=True)
-    target: ColumnElement[Any] = func.lower(col) if text else col
-    operand = str(value).lower() if text else value
+        part = _like(col, op, value, text)
+        return or_(col.is_(None), not_(part)) if op is Operator.NOT_CONTAIN else part
+    target: ColumnElement[Any] = folded(col) if text else col
+    operand = fold(str(value)) if text else value
     comparisons = {
         Operator.EQ: lambda: target == operand,
         Operator.NE: lambda: or_(target != operand, col.is_(None)),
@@ -93,14 +89,32 @@ def filter_clause(
     return comparisons[op]()
 
 
+def _like(col: ColumnElement[Any], op: Operator, value: Any, text: bool) -> ColumnElement[bool]:
+    """contains / startsWith / endsWith: text folded on both sides (so LIKE's own case rules,
+    ASCII-only on SQLite, never come into it); other types as their text, without case."""
+    if not text:
+        s = str(value)
+        if op is Operator.STARTS_WITH:
+            return col.istartswith(s, autoescape=True)
+        if op is Operator.ENDS_WITH:
+            return col.iendswith(s, autoescape=True)
+        return col.icontains(s, autoescape=True)
+    key, s = folded(col), fold(str(value))
+    if op is Operator.STARTS_WITH:
+        return key.startswith(s, autoescape=True)
+    if op is Operator.ENDS_WITH:
+        return key.endswith(s, autoescape=True)
+    return key.contains(s, autoescape=True)
+
+
 def _membership(col: ColumnElement[Any], fdef: FieldDef, flt: Filter) -> ColumnElement[bool]:
     """Multi-select fields hold several codes: eq/in ask whether one of them is stored."""
     raw = _as_list(flt.value) if flt.op is Operator.IN else [flt.value]
     codes = [str(v).strip() for v in raw if v is not None and str(v).strip()]
     if not codes:
         raise FilterError(f"Filter on {fdef.name} with '{flt.op.value}' needs a value.")
-    wrapped = literal(",") + col + literal(",")
-    held = or_(*[wrapped.icontains(f",{code},", autoescape=True) for code in codes])
+    wrapped = folded(literal(",") + col + literal(","))
+    held = or_(*[wrapped.contains(f",{fold(code)},", autoescape=True) for code in codes])
     if flt.op is Operator.NE:
         return or_(col.is_(None), not_(held))
     return held

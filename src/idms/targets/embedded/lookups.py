@@ -16,6 +16,7 @@ from idms.targets.embedded.schema import (
     lookup_codes,
     payment_methods,
 )
+from idms.values.folding import fold
 
 
 def load_codes(conn: Connection, table: str) -> dict[str, str]:
@@ -53,13 +54,13 @@ class LookupCache:
     def canonical(self, table: str, value: str) -> str | None:
         """The stored spelling of ``value`` in ``table``, or None when it is not a valid code."""
         folded = self._folded(table)
-        return folded.get(value.strip().casefold())
+        return folded.get(fold(value.strip()))
 
     def _folded(self, table: str) -> dict[str, str]:
         key = table.upper()
         if key not in self._tables:
             codes = load_codes(self._conn, key)
-            self._tables[key] = {c.casefold(): c for c in codes}
+            self._tables[key] = {fold(c): c for c in codes}
         return self._tables[key]
 
     def forget(self, table: str) -> None:

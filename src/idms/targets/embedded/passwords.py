@@ -67,7 +67,7 @@ def attempt_login(
     A good login resets the count. The caller commits.
     """
     row = (
-        conn.execute(select(users).where(users.c.username_key == username.strip().casefold()))
+        conn.execute(select(users).where(users.c.username_key == username_key(username)))
         .mappings()
         .first()
     )

@@ -4,8 +4,8 @@ The query's own source is read through its adapter's FROM clause and columns (so
 primary-address fields come with it); each relation is the related adapter's SELECT as a
 subquery, joined on its ``on`` pairs plus the relation's own filters (a LEFT JOIN unless the
 relation is required). Text compares and sorts without case, blanks first, as iMIS's SQL Server
-collation does; rows come in the query's order and then by the source's identity, so paging
-through them never shows a row twice.
+collation does, and iMIS IDs sort as numbers (``order_terms``); rows come in the query's order and
+then by the source's identity, so paging through them never shows a row twice.
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, Dialect, Select, and_, func, select, true
 
+from idms.sources.model import FieldDef
 from idms.targets.embedded.adapters.base import SourceAdapter
+from idms.targets.embedded.adapters.folding import identity_order, order_terms
 from idms.targets.embedded.filters import filter_clause
 from idms.values.types import FieldType
 
@@ -36,7 +38,9 @@ def build_query(
     main = adapter_for(cquery.source.name)
     columns: dict[str | None, Columns] = {None: dict(main.columns)}
     from_clause = main.base_select().get_final_froms()[0]
-    identity_order: list[ColumnElement[Any]] = [main.columns[k] for k in main.source.identity]
+    identity: list[tuple[ColumnElement[Any], FieldDef]] = [
+        (main.columns[k], main.source.field(k)) for k in main.source.identity
+    ]
     for index, relation in enumerate(cquery.relations.values()):
         related = adapter_for(relation.source.name)
         sub = related.base_select().subquery(f"r{index}")
@@ -54,7 +58,7 @@ def build_query(
             from_clause = from_clause.join(sub, on)
         else:
             from_clause = from_clause.outerjoin(sub, on)
-        identity_order.extend(rel_columns[k] for k in related.source.identity)
+        identity.extend((rel_columns[k], related.source.field(k)) for k in related.source.identity)
 
     selected = [columns[c.relation][c.field.name].label(c.alias) for c in cquery.columns]
     stmt = select(*selected).select_from(from_clause)
@@ -73,20 +77,17 @@ def build_query(
             same = [c for c in cquery.columns if (c.relation, c.field) == (o.relation, o.field)]
             alias = same[0].alias if same else None
             if alias is not None:
-                order.append(_sort(by_alias[alias], o.field.type, o.descending))
-        order.extend(_sort(by_alias[c.alias], c.field.type, False) for c in cquery.columns)
+                order.extend(order_terms(by_alias[alias], o.field, o.descending))
+        for c in cquery.columns:
+            order.extend(order_terms(by_alias[c.alias], c.field, False))
         return outer.order_by(*order)
 
-    order = [
-        _sort(columns[o.relation][o.field.name], o.field.type, o.descending) for o in cquery.order
-    ]
-    order.extend(col.asc() for col in identity_order)
+    order = []
+    for o in cquery.order:
+        order.extend(order_terms(columns[o.relation][o.field.name], o.field, o.descending))
+    for col, fdef in identity:
+        order.extend(identity_order(col, fdef))
     return stmt.order_by(*order)
-
-
-def _sort(col: ColumnElement[Any], ftype: FieldType, descending: bool) -> ColumnElement[Any]:
-    key = func.lower(col) if ftype.is_text else col
-    return key.desc().nulls_last() if descending else key.asc().nulls_first()
 
 
 def window(stmt: Select[Any], cquery: CompiledQuery, offset: int, limit: int | None) -> Select[Any]:

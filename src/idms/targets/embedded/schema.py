@@ -27,11 +27,11 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    func,
 )
 from sqlalchemy.types import TypeEngine
 
 from idms.sources.panels import PanelDefinition
+from idms.targets.embedded.adapters.folding import folded, id_keys
 from idms.values.types import FieldType
 
 metadata = MetaData(
@@ -111,9 +111,12 @@ contacts = Table(
     Column("created_on", DateTime, nullable=False),
     Column("updated_on", DateTime, nullable=False),
 )
-Index("ix_contacts_email_ci", func.lower(contacts.c.email))
-Index("ix_contacts_last_name_ci", func.lower(contacts.c.last_name))
+# Matching on e-mail and last name ignores case as every text comparison does (idms_fold).
+Index("ix_contacts_email_ci", folded(contacts.c.email))
+Index("ix_contacts_last_name_ci", folded(contacts.c.last_name))
 Index("ix_contacts_organization_id", contacts.c.organization_id)
+# Contacts read in iMIS ID number order (length, then text: see adapters/folding.id_keys).
+Index("ix_contacts_imis_id_order", *id_keys(contacts.c.imis_id))
 
 addresses = Table(
     "addresses",

@@ -20,6 +20,7 @@ from idms.sources.model import SourceDef
 from idms.targets.base import Record
 from idms.targets.imis.client import ImisRefused
 from idms.targets.imis.reads import match_key
+from idms.values.folding import fold
 
 # How a record iMIS would number shows its identity in a plan (iMIS gives the number on write).
 NEW_ID = "(new {n})"
@@ -113,7 +114,7 @@ class Judge:
         codes = self.planned.codes.get(key)
         if codes is None:
             try:
-                codes = {c.casefold(): c for c in self._codes(table)}
+                codes = {fold(c): c for c in self._codes(table)}
             except ImisRefused:  # an iMIS that does not list this table
                 codes = {}
             self.planned.codes[key] = codes
@@ -123,7 +124,7 @@ class Judge:
                 "(iMIS does not list that table's codes)."
             )
             return value.strip()
-        return codes.get(value.strip().casefold())
+        return codes.get(fold(value.strip()))
 
     def contact(self, imis_id: str) -> Record | None:
         key = match_key(imis_id)

@@ -21,6 +21,7 @@ from idms.targets.base import Record
 from idms.targets.imis import entities, wire
 from idms.targets.imis.entities import EntitySpec
 from idms.values.coerce import coerce
+from idms.values.folding import fold, fold_value, id_order
 from idms.values.types import FieldType
 
 Check = Callable[[Record], bool]
@@ -136,7 +137,7 @@ def compile_filter(source: SourceDef, flt: Filter) -> Check:
             return lambda r: not blank(r)
         raise FilterError(f"Filter on {name} with '{op.value}' needs a value.")
     if op in (Operator.CONTAINS, Operator.NOT_CONTAIN, Operator.STARTS_WITH, Operator.ENDS_WITH):
-        part = str(value).lower()
+        part = fold(str(value))
         tests: dict[Operator, Callable[[str], bool]] = {
             Operator.CONTAINS: lambda s: part in s,
             Operator.NOT_CONTAIN: lambda s: part in s,
@@ -145,8 +146,8 @@ def compile_filter(source: SourceDef, flt: Filter) -> Check:
         }
         test = tests[op]
         if op is Operator.NOT_CONTAIN:
-            return lambda r: r.get(name) is None or not test(_as_text(r[name]).lower())
-        return lambda r: r.get(name) is not None and test(_as_text(r[name]).lower())
+            return lambda r: r.get(name) is None or not test(fold(_as_text(r[name])))
+        return lambda r: r.get(name) is not None and test(fold(_as_text(r[name])))
     operand = _key(value, text)
     if op is Operator.NE:
         return lambda r: r.get(name) is None or _compare(_key(r[name], text), operand) != 0
@@ -163,7 +164,7 @@ def compile_filter(source: SourceDef, flt: Filter) -> Check:
 
 def _membership(fdef: FieldDef, flt: Filter) -> Check:
     raw = _as_list(flt.value) if flt.op is Operator.IN else [flt.value]
-    codes = {str(v).strip().lower() for v in raw if v is not None and str(v).strip()}
+    codes = {fold_value(str(v)) for v in raw if v is not None and str(v).strip()}
     if not codes:
         raise FilterError(f"Filter on {fdef.name} with '{flt.op.value}' needs a value.")
     name = fdef.name
@@ -173,7 +174,7 @@ def _membership(fdef: FieldDef, flt: Filter) -> Check:
         if value is None:
             return False
         items = value if isinstance(value, tuple | list) else str(value).split(",")
-        return any(str(item).strip().lower() in codes for item in items)
+        return any(fold_value(str(item)) in codes for item in items)
 
     if flt.op is Operator.NE:
         return lambda r: r.get(name) is None or not held(r)
@@ -220,7 +221,7 @@ def _as_text(value: Any) -> str:
 
 
 def _key(value: Any, text: bool) -> Any:
-    return _as_text(value).lower() if text else value
+    return fold(_as_text(value)) if text else value
 
 
 def _compare(a: Any, b: Any) -> int:
@@ -252,27 +253,35 @@ def _as_list(value: Any) -> list[Any]:
 def order_key(source: SourceDef, order_by: Sequence[str]) -> Callable[[Record], Any]:
     """A sort key with the embedded store's order: text without case, blanks first ascending
     and last descending, then the identity ascending."""
-    terms: list[tuple[str, bool, bool]] = []
+    terms: list[tuple[str, bool, Callable[[Any], Any]]] = []
     for name in order_by:
         descending = name.startswith("-")
         fdef = readable(source, name.lstrip("-"), verb="ordered by")
-        terms.append((fdef.name, descending, fdef.type.is_text))
-    terms.extend((k, False, source.field(k).type.is_text) for k in source.identity)
+        terms.append((fdef.name, descending, _sort_key(fdef)))
+    terms.extend((k, False, _sort_key(source.field(k))) for k in source.identity)
 
     def compare(a: Record, b: Record) -> int:
-        for name, descending, text in terms:
+        for name, descending, key in terms:
             va, vb = a.get(name), b.get(name)
             if va is None and vb is None:
                 continue
             if va is None or vb is None:
                 result = -1 if va is None else 1  # blanks first ascending ...
             else:
-                result = _compare(_key(va, text), _key(vb, text))
+                result = _compare(key(va), key(vb))
             if result:
                 return -result if descending else result  # ... and so last descending
         return 0
 
     return cmp_to_key(compare)
+
+
+def _sort_key(fdef: FieldDef) -> Callable[[Any], Any]:
+    """How values of ``fdef`` sort: iMIS IDs as numbers, text without case, others as they are."""
+    if fdef.is_imis_id:
+        return id_order
+    text = fdef.type.is_text
+    return lambda value: _key(value, text)
 
 
 # ---- match keys --------------------------------------------------------------------------------
@@ -283,9 +292,5 @@ def match_key(value: Any) -> Any:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, tuple | list):
-        return tuple(_fold(v) for v in value)
-    return _fold(value)
-
-
-def _fold(value: Any) -> Any:
-    return value.strip().lower() if isinstance(value, str) else value
+        return tuple(fold_value(v) for v in value)
+    return fold_value(value)

@@ -61,6 +61,7 @@ from idms.targets.imis.reads import (
 )
 from idms.targets.imis.writes import writer_for
 from idms.values.coerce import coerce
+from idms.values.folding import fold_value
 from idms.values.types import FieldType
 
 if TYPE_CHECKING:
@@ -384,16 +385,12 @@ def lane_keys(source: SourceDef, change: Change) -> list[Hashable]:
     keys: list[Hashable] = []
     known = {**values, **identity}
     if all(known.get(k) not in (None, "") for k in source.identity):
-        keys.append(("record", tuple(_fold(known[k]) for k in source.identity)))
+        keys.append(("record", tuple(fold_value(known[k]) for k in source.identity)))
     refs = CONTACT_REFS.get(source.name, ("ImisId",))
     for name in refs:
         if known.get(name) not in (None, ""):
-            keys.append(("contact", _fold(known[name])))
+            keys.append(("contact", fold_value(known[name])))
     for name in SHARED_VALUES.get(source.name, ()):
         if known.get(name) not in (None, ""):
-            keys.append((name, _fold(known[name])))
+            keys.append((name, fold_value(known[name])))
     return keys
-
-
-def _fold(value: Any) -> Any:
-    return value.strip().lower() if isinstance(value, str) else value

@@ -12,6 +12,7 @@ from idms.targets.base import Change, Record
 from idms.targets.embedded.adapters.base import ApplyContext
 from idms.targets.embedded.adapters.numbered import NumberedAdapter
 from idms.targets.embedded.schema import event_functions, event_registrations, payment_methods
+from idms.values.folding import fold
 
 
 class EventRegistrationAdapter(NumberedAdapter):
@@ -21,7 +22,7 @@ class EventRegistrationAdapter(NumberedAdapter):
         super().prepare_batch(ctx, changes)
         f = event_functions.c
         self._functions: dict[tuple[str, str], dict[str, Any]] = {
-            (row.event_code.casefold(), row.function_code.casefold()): dict(row._mapping)
+            (fold(row.event_code), fold(row.function_code)): dict(row._mapping)
             for row in ctx.conn.execute(select(f.event_code, f.function_code, f.price, f.capacity))
         }
         r = event_registrations.c
@@ -30,12 +31,10 @@ class EventRegistrationAdapter(NumberedAdapter):
             .where(r.status == "Registered")
             .group_by(r.event_code, r.function_code)
         )
-        self._taken = {
-            (e.casefold(), fn.casefold()): int(n) for e, fn, n in ctx.conn.execute(counts)
-        }
+        self._taken = {(fold(e), fold(fn)): int(n) for e, fn, n in ctx.conn.execute(counts)}
 
     def check_insert(self, ctx: ApplyContext, record: Record) -> None:
-        key = (str(record["EventCode"]).casefold(), str(record["FunctionCode"]).casefold())
+        key = (fold(str(record["EventCode"])), fold(str(record["FunctionCode"])))
         function = self._functions.get(key)
         if function is None:
             raise RowRefused(
@@ -81,13 +80,13 @@ class GiftAdapter(NumberedAdapter):
         super().prepare_batch(ctx, changes)
         p = payment_methods.c
         self._types = {
-            code.casefold(): kind
+            fold(code): kind
             for code, kind in ctx.conn.execute(select(p.payment_method_id, p.payment_type))
         }
 
     def check_insert(self, ctx: ApplyContext, record: Record) -> None:
         method = str(record["PaymentMethodId"])
-        if self._types.get(method.casefold()) == "CREDIT_CARD":
+        if self._types.get(fold(method)) == "CREDIT_CARD":
             raise RowRefused(
                 "credit_card_gift",
                 f"Payment method {method} is a credit card; gifts paid by card cannot be "

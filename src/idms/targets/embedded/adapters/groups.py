@@ -11,6 +11,7 @@ from idms.sources.rules import RowRefused
 from idms.targets.base import Change, Record
 from idms.targets.embedded.adapters.base import ApplyContext, SourceAdapter
 from idms.targets.embedded.schema import group_roles
+from idms.values.folding import fold
 
 ROLES = "group_roles"
 
@@ -21,12 +22,12 @@ class GroupMemberAdapter(SourceAdapter):
         for group, role in ctx.conn.execute(
             select(group_roles.c.group_name, group_roles.c.role_name)
         ):
-            self._roles.setdefault(group.casefold(), {})[role.casefold()] = role
+            self._roles.setdefault(fold(group), {})[fold(role)] = role
 
     def plan_insert(self, ctx: ApplyContext, change: Change) -> Record:
         explicit_role = change.values.get("RoleName")
         record = super().plan_insert(ctx, change)
-        roles = self._roles.get(str(record["GroupName"]).casefold(), {})
+        roles = self._roles.get(fold(str(record["GroupName"])), {})
         if not explicit_role and "member" not in roles:
             raise RowRefused(
                 "required",
@@ -41,11 +42,11 @@ class GroupMemberAdapter(SourceAdapter):
     def check_update(
         self, ctx: ApplyContext, before: Record, after: Record, values: Mapping[str, Any]
     ) -> None:
-        self._check_role(after, self._roles.get(str(after["GroupName"]).casefold(), {}))
+        self._check_role(after, self._roles.get(fold(str(after["GroupName"])), {}))
 
     def _check_role(self, record: Record, roles: dict[str, str]) -> None:
         role = str(record.get("RoleName") or "")
-        canonical = roles.get(role.casefold())
+        canonical = roles.get(fold(role))
         if canonical is None:
             known = ", ".join(sorted(roles.values())) or "none"
             raise RowRefused(

@@ -5,13 +5,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, Table, bindparam, func, literal, or_
+from sqlalchemy import ColumnElement, Connection, Select, Table, bindparam, literal, or_
 
 from idms.errors import FilterError
 from idms.sources.model import SourceDef
 from idms.targets.base import Record
 from idms.targets.embedded.adapters.context import StorePolicy
-from idms.targets.embedded.adapters.folding import MATCH_CHUNK, fold_text, is_key_like, spellings
+from idms.targets.embedded.adapters.folding import (
+    MATCH_CHUNK,
+    fold_text,
+    folded,
+    is_key_like,
+    spellings,
+)
 from idms.targets.embedded.adapters.reading import Reading
 
 
@@ -67,20 +73,21 @@ class Matching(Reading):
             for i, name in enumerate(names):
                 col, fdef = self.columns[name], self.fields[name]
                 param: Any = bindparam(f"m{i}", expanding=True)
-                folded = fdef.type.is_text and not is_key_like(fdef)
-                parts.append(func.lower(col).in_(param) if folded else col.in_(param))
+                text = fdef.type.is_text and not is_key_like(fdef)
+                parts.append(folded(col).in_(param) if text else col.in_(param))
             cached = self.base_select().where(*parts).order_by(*self._identity_order())
             self._match_statements[names] = cached
         return cached
 
     def _in_values(self, name: str, values: set[Any]) -> list[Any]:
-        """The values ``in_clause`` would compare for ``name``, as a parameter list."""
+        """The values ``in_clause`` would compare for ``name``, as a parameter list (``values``
+        are match keys, text already folded)."""
         fdef = self.fields[name]
         if not fdef.type.is_text:
             return sorted(values, key=repr)
         if is_key_like(fdef):
             return spellings(values)
-        return sorted(str(v).lower() for v in values)
+        return sorted({str(v) for v in values})
 
     def _match_key(self, name: str, value: Any) -> Any:
         if value is None or (isinstance(value, str) and not value.strip()):

@@ -6,14 +6,22 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, Table, and_, func, select
+from sqlalchemy import ColumnElement, Connection, Select, Table, and_, select
 
 from idms.errors import FilterError
 from idms.sources.filters import Filter
 from idms.sources.model import FieldDef, SourceDef
 from idms.targets.base import Record
 from idms.targets.embedded.adapters.context import StorePolicy
-from idms.targets.embedded.adapters.folding import MATCH_CHUNK, fold_text, is_key_like, spellings
+from idms.targets.embedded.adapters.folding import (
+    MATCH_CHUNK,
+    fold_text,
+    folded,
+    identity_order,
+    is_key_like,
+    order_terms,
+    spellings,
+)
 from idms.targets.embedded.filters import filter_clause
 from idms.targets.embedded.schema import snake
 from idms.values.types import FieldType
@@ -88,7 +96,7 @@ class Reading:
             return col.in_(sorted(values, key=repr))
         if is_key_like(fdef):
             return col.in_(spellings(values))
-        return func.lower(col).in_(sorted(str(v).lower() for v in values))
+        return folded(col).in_(sorted({fold_text(str(v)) for v in values}))
 
     def read(
         self,
@@ -107,11 +115,9 @@ class Reading:
             col = self.columns.get(fdef.name)
             if col is None:
                 raise FilterError(f"Cannot order by {fdef.name}: it is not readable.")
-            # Sorted as iMIS's SQL Server collation sorts, on every backend: text without case,
-            # blanks before any value.
-            key = func.lower(col) if fdef.type.is_text else col
-            order.append(key.desc().nulls_last() if descending else key.asc().nulls_first())
-        order.extend(self.columns[k].asc() for k in self.source.identity)
+            order.extend(order_terms(col, fdef, descending))
+        for k in self.source.identity:
+            order.extend(identity_order(self.columns[k], self.fields[k]))
         stmt = stmt.order_by(*order)
         if limit is not None:
             stmt = stmt.limit(limit)
