@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from difflib import get_close_matches
+from difflib import SequenceMatcher
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -251,20 +251,20 @@ class SourceDef:
     field = resolve
 
     def close_spellings(self, reference: str, n: int = 3) -> list[str]:
-        """The spellings of up to ``n`` fields closest to ``reference`` (best first), each as it is
-        written in the declaration: the label when the reference looks like one (has a space),
+        """The spellings of up to ``n`` fields closest to ``reference`` (best first; others only
+        when about as close as the best: 'Phone' -> HomePhone, WorkPhone, MobilePhone), each as
+        the declaration writes it: the label when the reference looks like one (has a space),
         else the canonical name."""
-        spellings: dict[str, FieldDef] = {}
+        wanted = fold(reference)
+        scored: dict[FieldDef, float] = {}
         for f in self.fields:
             for spelling in (f.name, f.label, *f.aliases):
-                spellings.setdefault(fold(spelling), f)
-        wanted = fold(reference)
-        found: list[FieldDef] = []
-        for key in get_close_matches(wanted, list(spellings), n=n * 3, cutoff=0.6):
-            if spellings[key] not in found:
-                found.append(spellings[key])
+                score = SequenceMatcher(None, wanted, fold(spelling)).ratio()
+                scored[f] = max(score, scored.get(f, 0.0))
+        ranked = sorted((f for f in scored if scored[f] >= 0.6), key=lambda f: -scored[f])
+        close = [f for f in ranked if scored[f] >= scored[ranked[0]] - 0.05][:n] if ranked else []
         as_label = " " in reference.strip()
-        return [f.label if as_label else f.name for f in found[:n]]
+        return [f.label if as_label else f.name for f in close]
 
     def actions_on(self, platform: str) -> frozenset[Action]:
         """The actions allowed under a platform's rules."""
