@@ -208,7 +208,8 @@ def import_command(
             "--match",
             "-k",
             metavar="FIELD",
-            help="Match existing records on this mapped FIELD. Repeat for a compound key.",
+            help="Match existing records on this mapped FIELD (its name or label). Repeat for a "
+            "compound key.",
             show_default=False,
         ),
     ] = None,
