@@ -46,6 +46,7 @@ run: $(STAMP)
 	@echo "Locked-out accounts (idms records UserCredentials --where IsLockedOut=true):"
 	@$(IDMS) records UserCredentials --where IsLockedOut=true
 	@echo
+	@echo "The idms command is .venv/bin/idms: '. $(VENV)/bin/activate' puts it on your PATH (or: pipx install -e .)."
 	@echo "Try next:  .venv/bin/idms --workspace $(WORKSPACE) runs"
 	@echo "           .venv/bin/idms --workspace $(WORKSPACE) run $(WORKSPACE)/samples/member-levels.yml --plan"
 	@echo "           .venv/bin/idms --workspace $(WORKSPACE) sources"

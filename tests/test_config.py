@@ -123,3 +123,13 @@ def test_no_idms_setting_from_the_shell_reaches_a_test() -> None:
     # tests/conftest.py clears them all before every test (IDMS_TEST_* excepted: the services).
     assert idms_settings_in_environment() == []
     assert Settings.load() == Settings.load(environ={})
+
+
+def test_the_readme_settings_table_names_each_variable_once() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = text[text.index("## Settings") :].split("\n\n", 2)[1]
+    rows = [line for line in table.splitlines() if line.startswith("|")]
+    named = [name for row in rows for name in VARIABLE.findall(row)]
+    assert "IDMS_WORKSPACE" in named, "the table is where the test looks"
+    twice = sorted({name for name in named if named.count(name) > 1})
+    assert not twice, f"listed more than once in README's settings table: {twice}"

@@ -125,7 +125,7 @@ def test_suggestions() -> None:
     err = UnknownSourceError("Contcat", ["Contact", "Activity"])
     assert err.suggestion == "Contact"
     assert "Did you mean 'Contact'?" in str(err)
-    field = UnknownFieldError("Contact", "Emial", ["Email", "FirstName"])
+    field = UnknownFieldError("Contact", "Emial", ["Email"])
     assert field.suggestion == "Email"
     assert "Did you mean 'Email'?" in str(field)
     none = UnknownSourceError("zzzzzz", ["Contact"])

@@ -32,7 +32,7 @@ above a target catches them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from difflib import get_close_matches
 
 EXIT_OK = 0
@@ -81,6 +81,15 @@ def suggest(name: str, choices: Iterable[str]) -> str | None:
     return by_folded[found[0]] if found else None
 
 
+def did_you_mean(suggestions: Sequence[str], *, prefix: str = "") -> str:
+    """`` Did you mean 'A'?`` (or `` 'A', 'B' or 'C'?``), or nothing when there is no suggestion."""
+    quoted = [f"'{prefix}{s}'" for s in suggestions]
+    if not quoted:
+        return ""
+    listed = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+    return f" Did you mean {listed}?"
+
+
 def _with_suggestion(message: str, name: str, choices: Iterable[str]) -> str:
     close = suggest(name, choices)
     return f"{message} Did you mean '{close}'?" if close else message
@@ -101,20 +110,19 @@ class UnknownSourceError(InvalidInputError):
 
 
 class UnknownFieldError(InvalidInputError):
-    """The source has no field with this name or label."""
+    """The source has no field answering to this reference (name, label or alias).
 
-    def __init__(self, source: str, name: str, choices: Iterable[str]) -> None:
-        choices = list(choices)
+    ``suggestions`` are the closest spellings (at most three, best first), found by the source's
+    resolver (``SourceDef.resolve``); ``suggestion`` is the best of them, or None."""
+
+    def __init__(self, source: str, name: str, suggestions: Iterable[str]) -> None:
         self.source = source
         self.name = name
-        self.suggestion = suggest(name, choices)
+        self.suggestions = list(suggestions)
+        self.suggestion = self.suggestions[0] if self.suggestions else None
         super().__init__(
-            _with_suggestion(
-                f"Source '{source}' has no field '{name}'. "
-                f"Run 'idms sources {source}' to list its fields.",
-                name,
-                choices,
-            )
+            f"{source} has no field '{name}'.{did_you_mean(self.suggestions)}",
+            hint=f"Run 'idms sources {source}' to list its fields.",
         )
 
 

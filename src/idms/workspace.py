@@ -255,7 +255,7 @@ class Workspace(RunContext):
         from idms.jobs.compile import compile_without_input
 
         with self.target() as target:
-            compile_without_input(job, target)
+            job = compile_without_input(job, target).job  # its --match keys on their mappings
         document = job.to_document()
         by_query = job.input is not None and job.input.query is not None
         if not by_query and not keep_file:

@@ -208,7 +208,8 @@ def import_command(
             "--match",
             "-k",
             metavar="FIELD",
-            help="Match existing records on this mapped FIELD. Repeat for a compound key.",
+            help="Match existing records on this mapped FIELD (its name or label). Repeat for a "
+            "compound key.",
             show_default=False,
         ),
     ] = None,
@@ -370,7 +371,7 @@ def _print_preamble(
     line = Text(f"{file_name}: ", style="bold")
     line.append(describe_detected(detected))
     console.print(line, soft_wrap=True)
-    keys = ", ".join(cjob.match_fields) or "(none)"
+    keys = ", ".join(cjob.match_keys) or "(none)"
     line = Text("Job: ", style="bold")
     line.append(
         f"{job.name} — {cjob.action.value} into {cjob.source.name}, "
@@ -385,7 +386,7 @@ def _print_preamble(
 def _confirm_delete(cjob: CompiledJob, target: str, *, yes: bool) -> None:
     if yes:
         return
-    keys = ", ".join(cjob.match_fields) or "(none)"
+    keys = ", ".join(cjob.match_keys) or "(none)"
     if not stdin_is_terminal():
         raise InvalidInputError(
             f"This job deletes {cjob.source.name} records (matched on {keys}). Nothing was "

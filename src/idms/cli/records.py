@@ -9,7 +9,7 @@ import typer
 
 from idms.cli.context import get_settings, open_target
 from idms.cli.output import print_json_array, print_note, print_records
-from idms.sources.filters import Filter
+from idms.sources.filters import Filter, resolve_order
 
 
 def records_command(
@@ -61,14 +61,12 @@ def records_command(
 
     Example: idms records Contact --where LastName=startsWith:Sm --limit 20
     """
-    filters = [Filter.parse(expression) for expression in where or ()]
-    order_by = list(order or ())
+    parsed = [Filter.parse(expression) for expression in where or ()]
     with open_target(get_settings(ctx)) as target:
         sdef = target.describe(source)
-        for flt in filters:  # an unknown field is refused before anything is read
-            sdef.field(flt.field)
-        for name in order_by:
-            sdef.field(name.removeprefix("-"))
+        # Fields by any name, read as canonical names; an unknown one is refused before reading.
+        filters = [flt.resolved(sdef) for flt in parsed]
+        order_by = resolve_order(sdef, order or ())
         secret = sdef.secret_fields()
         stream = (
             {k: v for k, v in record.items() if k not in secret}

@@ -74,13 +74,9 @@ def job_from_flags(
             problems.append(f"--set '{text}': write FIELD=VALUE, e.g. --set ActivityType=WEBINAR")
             continue
         mappings.append({"field": field.strip(), "value": value})
-    for field in matches:
-        wanted = field.strip().casefold()
-        found = [m for m in mappings if m["field"].casefold() == wanted]
-        if not found:
-            problems.append(f"--match {field}: map {field} first (with --map COLUMN={field})")
-        for m in found:
-            m["match"] = True
+    # Which mapping a --match names is decided against the source, when the job is checked:
+    # "--map 'iMIS ID=iMIS ID' --match ImisId" names one field twice (SourceDef.resolve).
+    match_on = [field.strip() for field in matches if field.strip()]
     opts: dict[str, Any] = {}
     for text in options:
         key, sep, value = text.partition("=")
@@ -101,6 +97,8 @@ def job_from_flags(
         "mappings": mappings,
         "options": opts,
     }
+    if match_on:
+        document["match_on"] = match_on
     return build_job(document)
 
 

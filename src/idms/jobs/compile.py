@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from idms.errors import IdmsError, suggest
+from idms.errors import IdmsError, UnknownFieldError, suggest
 from idms.jobs.mapping import CompiledMapping, compile_mapping
 from idms.jobs.model import Job, JobInvalid, MappingSpec
 from idms.sources import rules
@@ -34,6 +34,13 @@ class CompiledJob:
     @property
     def contact_match_fields(self) -> list[str]:
         return [m.field.name for m in self.contact_mappings]
+
+    @property
+    def match_keys(self) -> list[str]:
+        """Every field the rows are matched on, as the job's preamble and confirmations name
+        them: the contact's fields that find the contact (insert with matching), as
+        ``Contact.Field``, then the source's own match fields."""
+        return [f"Contact.{name}" for name in self.contact_match_fields] + self.match_fields
 
     @property
     def secret_columns(self) -> frozenset[str]:
@@ -70,7 +77,8 @@ def compile_job(job: Job, target: Target, columns: Sequence[str]) -> CompiledJob
     contact_mappings: list[CompiledMapping] = []
     blank_clears = job.options.blank_values == "clear"
 
-    for i, spec in enumerate(job.mappings):
+    specs = _with_match_on(job, source, contact, problems)
+    for i, spec in enumerate(specs):
         where = f"mappings[{i}] (field '{spec.field}')"
         fdef, on_contact = _resolve_field(spec, source, contact, problems, where)
         if fdef is None:
@@ -130,9 +138,65 @@ def compile_job(job: Job, target: Target, columns: Sequence[str]) -> CompiledJob
     problems.extend(rules.job_problems(source, platform, action, _mapped(job, mappings)))
     if problems:
         raise JobInvalid(problems, name=f"Job '{job.name}'")
+    # The job as it runs: its match keys on the mappings they name (what a template keeps).
+    job = job.model_copy(update={"mappings": specs, "match_on": []})
     return CompiledJob(
         job, source, action, platform, mappings, contact_mappings, match_fields, tuple(columns)
     )
+
+
+def _with_match_on(
+    job: Job, source: SourceDef, contact: SourceDef | None, problems: list[str]
+) -> list[MappingSpec]:
+    """The mappings, each one that ``match_on`` names marked ``match: true``. A reference names a
+    mapping when both resolve to the same field (``--match ImisId`` names the mapping of
+    ``iMIS ID``); one that names no mapping is a problem."""
+    specs = list(job.mappings)
+    for reference in job.match_on:
+        where = f"match key '{reference}'"
+        named = [
+            k for k, spec in enumerate(specs) if _same_field(reference, spec.field, source, contact)
+        ]
+        if named:
+            for k in named:
+                specs[k] = specs[k].model_copy(update={"match": True})
+            continue
+        try:
+            fdef = _lookup(reference, source, contact)
+        except UnknownFieldError as exc:
+            problems.append(f"{where}: {exc.message}")
+            continue
+        problems.append(
+            f"{where}: {fdef.label} ({fdef.name}) is not mapped; map a column (or a constant) to "
+            "it first, then match on it."
+        )
+    return specs
+
+
+def _lookup(reference: str, source: SourceDef, contact: SourceDef | None) -> FieldDef:
+    """The field ``reference`` names: the contact's (insert with matching), else the source's."""
+    if contact is not None and (found := contact.find_field(_contact_part(reference)[1])):
+        return found
+    return source.resolve(reference)
+
+
+def _same_field(a: str, b: str, source: SourceDef, contact: SourceDef | None) -> bool:
+    """Whether two references name the same field: of the contact (that an insert with matching
+    finds its contact by), else of the source."""
+    spaces = [(contact, True), (source, False)] if contact is not None else [(source, False)]
+    for space, is_contact in spaces:
+        first = space.find_field(_contact_part(a)[1] if is_contact else a)
+        second = space.find_field(_contact_part(b)[1] if is_contact else b)
+        if first is not None and second is not None:
+            return first is second
+    return False
+
+
+def _contact_part(reference: str) -> tuple[bool, str]:
+    """``Contact.Email`` -> (True, "Email"); ``Email`` -> (False, "Email")."""
+    if reference.lower().startswith("contact."):
+        return True, reference.split(".", 1)[1]
+    return False, reference
 
 
 def _resolve_field(
@@ -142,9 +206,7 @@ def _resolve_field(
     problems: list[str],
     where: str,
 ) -> tuple[FieldDef | None, bool]:
-    name = spec.field
-    explicit_contact = name.lower().startswith("contact.")
-    bare = name.split(".", 1)[1] if explicit_contact else name
+    explicit_contact, bare = _contact_part(spec.field)
     if contact is not None and spec.match:
         # Insert with matching: match keys find the contact (Email, LastName ...).
         found = contact.find_field(bare)
@@ -155,14 +217,11 @@ def _resolve_field(
             f"{where}: Contact fields only find the contact in an insert-with-matching job."
         )
         return None, False
-    found = source.find_field(name)
-    if found is None:
-        choices = [f.name for f in source.fields] + [f.label for f in source.fields]
-        close = suggest(name, choices)
-        hint = f" Did you mean '{close}'?" if close else ""
-        problems.append(f"{where}: {source.name} has no field '{name}'.{hint}")
+    try:
+        return source.resolve(spec.field), False
+    except UnknownFieldError as exc:
+        problems.append(f"{where}: {exc.message}")
         return None, False
-    return found, False
 
 
 def _field_problems(
@@ -205,7 +264,7 @@ def _action_rules(
     needs_keys = action in (Action.UPDATE, Action.INSERT_UPDATE, Action.DELETE) or (
         action is Action.INSERT_WITH_MATCHING and not finds_contact
     )
-    if needs_keys and not match_fields:
+    if needs_keys and not match_fields and not job.match_on:  # a bad match_on is said already
         problems.append(
             f"mappings: a{'n' if action.value[0] in 'aeiou' else ''} {action.value} job needs at "
             "least one mapping with 'match: true' (for example the iMIS ID, or SEQN for "

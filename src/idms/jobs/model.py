@@ -133,6 +133,9 @@ class Job(BaseModel):
     source: str
     action: Action
     mappings: list[MappingSpec] = Field(min_length=1)
+    # Further match keys, by any name of a mapped field (what ``--match FIELD`` gives): each
+    # marks the mapping of the same field as ``match: true`` once the job is checked.
+    match_on: list[str] = Field(default_factory=list)
     options: Options = Field(default_factory=Options)
 
     @field_validator("input", mode="before")

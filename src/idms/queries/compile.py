@@ -24,7 +24,7 @@ from typing import Any
 from liquid import Environment
 from liquid.exceptions import LiquidError
 
-from idms.errors import CoercionError, IdmsError, suggest
+from idms.errors import CoercionError, IdmsError, UnknownFieldError, did_you_mean, suggest
 from idms.queries.model import FilterSpec, QueryInvalid, RelationSpec, SavedQuery
 from idms.sources.filters import Filter, Operator, parse_operator
 from idms.sources.model import FieldDef, SourceDef, fold
@@ -291,21 +291,28 @@ class _Compiler:
         return relation
 
     def _plain_field(self, source: SourceDef, name: str, where: str) -> FieldDef | None:
-        found = source.find_field(name)
-        if found is None:
-            close = suggest(name, [f.name for f in source.fields])
-            hint = f" Did you mean '{close}'?" if close else ""
-            self.problems.append(f"{where}: {source.name} has no field '{name}'.{hint}")
+        found = self._resolve(source, name, where)
+        return None if found is None else self._readable(found, where, "related on")
+
+    def _resolve(
+        self, source: SourceDef, reference: str, where: str, prefix: str = ""
+    ) -> FieldDef | None:
+        """``source.resolve``, its refusal kept as a problem (a relation's fields suggested
+        with ``prefix``: ``Registered.EventCode``)."""
+        try:
+            return source.resolve(reference)
+        except UnknownFieldError as exc:
+            hint = did_you_mean(exc.suggestions, prefix=prefix)
+            self.problems.append(f"{where}: {source.name} has no field '{reference}'.{hint}")
             return None
-        return self._readable(found, where, "related on")
 
     def _field(self, path: str, where: str, *, verb: str) -> tuple[str | None, FieldDef] | None:
         """``Field`` of the query's source, or ``Relation.Field`` / ``Source.Field``."""
         assert self.source is not None
         own = self.source.find_field(path)
         if own is not None or "." not in path:
+            own = own or self._resolve(self.source, path, where)
             if own is None:
-                self._unknown(self.source, path, where)
                 return None
             checked = self._readable(own, where, verb)
             return (None, checked) if checked is not None else None
@@ -313,9 +320,8 @@ class _Compiler:
         relation = self._implicit_relation(prefix.strip(), where)
         if relation is None:
             return None
-        found = relation.source.find_field(name.strip())
+        found = self._resolve(relation.source, name.strip(), where, prefix=f"{relation.name}.")
         if found is None:
-            self._unknown(relation.source, name.strip(), where, prefix=f"{relation.name}.")
             return None
         checked = self._readable(found, where, verb)
         return (relation.name, checked) if checked is not None else None
@@ -336,11 +342,6 @@ class _Compiler:
         hint = f" Did you mean '{close}'?" if close else ""
         self.problems.append(f"{where}: '{prefix}' is neither a source nor a relation.{hint}")
         return None
-
-    def _unknown(self, source: SourceDef, name: str, where: str, prefix: str = "") -> None:
-        close = suggest(name, [f.name for f in source.fields] + [f.label for f in source.fields])
-        hint = f" Did you mean '{prefix}{close}'?" if close else ""
-        self.problems.append(f"{where}: {source.name} has no field '{name}'.{hint}")
 
     def _readable(self, fdef: FieldDef, where: str, verb: str) -> FieldDef | None:
         if fdef.secret:

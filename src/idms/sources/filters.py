@@ -7,11 +7,15 @@ targets and the queries, so that both can use it without importing each other.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from idms.errors import FilterError
+
+if TYPE_CHECKING:
+    from idms.sources.model import SourceDef
 
 
 class Operator(StrEnum):
@@ -117,6 +121,21 @@ class Filter:
                 raise FilterError(f"'between' takes two values, LOW|HIGH, not '{value}'.")
             return cls(name.strip(), op, (parts[0], parts[1]))
         return cls(name.strip(), op, value if op.takes_value else None)
+
+    def resolved(self, source: SourceDef) -> Filter:
+        """This filter on the canonical name of the field it names (``SourceDef.resolve``; an
+        unknown field raises UnknownFieldError with the closest names)."""
+        return replace(self, field=source.resolve(self.field).name)
+
+
+def resolve_order(source: SourceDef, order_by: Iterable[str]) -> list[str]:
+    """Sort fields (``-Field`` for high to low) by any name, as canonical names."""
+    out = []
+    for entry in order_by:
+        text = entry.strip()
+        sign = "-" if text.startswith("-") else ""
+        out.append(sign + source.resolve(text.removeprefix("-").strip()).name)
+    return out
 
 
 def _split_list(value: str) -> list[str]:

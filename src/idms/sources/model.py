@@ -6,9 +6,9 @@ declarations; adding a source means adding a declaration (``catalog.py``) and it
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -36,8 +36,9 @@ PLATFORM_NAMES = ("embedded", "ems", "2017")
 
 
 def fold(name: str) -> str:
-    """Compare names without case, spaces or punctuation: 'iMIS ID' == 'imisid' == 'ImisId'."""
-    return re.sub(r"[^0-9a-z]", "", name.casefold())
+    """A name as people write it, compared without case, spaces, underscores or punctuation, in
+    any script: 'iMIS ID' == 'imis_id' == 'ImisId', 'Größe' == 'GRÖSSE'."""
+    return "".join(c for c in name.casefold() if c.isalnum())
 
 
 @dataclass(frozen=True)
@@ -195,15 +196,23 @@ class SourceDef:
         names = [f.name for f in self.fields]
         if len(set(names)) != len(names):
             raise ValueError(f"{self.name}: duplicate field names")
-        missing = [k for k in self.identity if k not in names]
-        if missing:
-            raise ValueError(f"{self.name}: identity fields {missing} are not fields")
+        declared = {
+            "identity": self.identity,
+            "match_when_mapped": self.match_when_mapped,
+            "duplicate_check": self.duplicate_check.fields if self.duplicate_check else (),
+        }
+        for what, fields in declared.items():
+            missing = [k for k in fields if k not in names]
+            if missing:
+                raise ValueError(f"{self.name}: {what} fields {missing} are not fields")
         object.__setattr__(self, "_by_fold", self._index())
         object.__setattr__(self, "_by_name", {f.name: f for f in self.fields})
         plain = frozenset(f.name for f in self.fields if f.unsupported is None and not f.read_only)
         object.__setattr__(self, "_plain_writable", plain)
 
     def _index(self) -> dict[str, FieldDef]:
+        # Canonical names first: a label or alias that folds like another field's name never
+        # takes that name away (the catalog test and the panel check refuse such spellings).
         index: dict[str, FieldDef] = {}
         for f in self.fields:
             index.setdefault(fold(f.name), f)
@@ -224,21 +233,44 @@ class SourceDef:
     def field_names(self) -> list[str]:
         return [f.name for f in self.fields]
 
-    def find_field(self, name: str) -> FieldDef | None:
-        """The field called ``name`` by canonical name or iDMS label, compared loosely."""
-        exact: FieldDef | None = self._by_name.get(name)  # type: ignore[attr-defined]
+    def resolve(self, reference: str) -> FieldDef:
+        """The field a user means by ``reference``: the one way every field reference is read
+        (mappings, match keys, ``--set``, filters and ``--where``, query columns, orderings,
+        relations). It accepts the canonical name (``ImisId``), the iDMS label (``iMIS ID``) or
+        an alias, compared without case, spaces, underscores or punctuation (``imis_id``).
+        An unknown reference raises :class:`UnknownFieldError` naming it, with the closest
+        spellings. After resolution, code compares canonical names (``FieldDef.name``) only."""
+        found = self.find_field(reference)
+        if found is None:
+            raise UnknownFieldError(self.name, reference, self.close_spellings(reference))
+        return found
+
+    def find_field(self, reference: str) -> FieldDef | None:
+        """:meth:`resolve`, answering None instead of raising for an unknown reference."""
+        exact: FieldDef | None = self._by_name.get(reference)  # type: ignore[attr-defined]
         if exact is not None:
             return exact
         by_fold: dict[str, FieldDef] = self._by_fold  # type: ignore[attr-defined]
-        return by_fold.get(fold(name))
+        return by_fold.get(fold(reference))
 
-    def field(self, name: str) -> FieldDef:
-        """Like :meth:`find_field`, but an unknown name raises with the closest suggestion."""
-        found = self.find_field(name)
-        if found is None:
-            choices = [f.name for f in self.fields] + [f.label for f in self.fields]
-            raise UnknownFieldError(self.name, name, choices)
-        return found
+    # The resolver's older name, kept for the targets and tests that call it.
+    field = resolve
+
+    def close_spellings(self, reference: str, n: int = 3) -> list[str]:
+        """The spellings of up to ``n`` fields closest to ``reference`` (best first; others only
+        when about as close as the best: 'Phone' -> HomePhone, WorkPhone, MobilePhone), each as
+        the declaration writes it: the label when the reference looks like one (has a space),
+        else the canonical name."""
+        wanted = fold(reference)
+        scored: dict[FieldDef, float] = {}
+        for f in self.fields:
+            for spelling in (f.name, f.label, *f.aliases):
+                score = SequenceMatcher(None, wanted, fold(spelling)).ratio()
+                scored[f] = max(score, scored.get(f, 0.0))
+        ranked = sorted((f for f in scored if scored[f] >= 0.6), key=lambda f: -scored[f])
+        close = [f for f in ranked if scored[f] >= scored[ranked[0]] - 0.05][:n] if ranked else []
+        as_label = " " in reference.strip()
+        return [f.label if as_label else f.name for f in close]
 
     def actions_on(self, platform: str) -> frozenset[Action]:
         """The actions allowed under a platform's rules."""

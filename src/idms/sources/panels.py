@@ -110,7 +110,19 @@ def check_panel(panel: PanelDefinition, reserved_names: set[str] | frozenset[str
     if fold(panel.name) in {fold(n) for n in reserved_names}:
         problems.append(f"name: '{panel.name}' is already the name of a source")
     seen: set[str] = set()
+    names = {fold(f.name) for f in panel.fields}
+    labels: set[str] = set()
     for i, f in enumerate(panel.fields):
+        label = fold(f.label) if f.label else None
+        # A field is named by its name or label alike (SourceDef.resolve): no label may name
+        # another field.
+        if label is not None and label != fold(f.name):
+            if label in names or label in labels or label in RESERVED_FIELDS:
+                problems.append(
+                    f"fields.{i} ({f.name}): the label '{f.label}' is already another field's "
+                    "name or label"
+                )
+            labels.add(label)
         where = f"fields.{i} ({f.name})"
         if not NAME_PATTERN.match(f.name):
             problems.append(
