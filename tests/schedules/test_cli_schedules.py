@@ -30,7 +30,7 @@ def test_add_list_show_next(cli: Cli, job_file: Path) -> None:
     hourly = next(line for line in lines if line.startswith("Hourly"))
     nightly = next(line for line in lines if line.startswith("Nightly"))
     assert "hourly (0 * * * *) in UTC" in hourly
-    assert "enabled" in nightly
+    assert " active " in nightly
     assert nightly.rstrip().endswith("0/3")
     assert " EST" in nightly or " EDT" in nightly
 
@@ -38,7 +38,9 @@ def test_add_list_show_next(cli: Cli, job_file: Path) -> None:
     assert [d["name"] for d in data] == ["Hourly", "Nightly"]
     assert data[1]["timezone"] == "America/New_York"
     assert data[1]["max_failures"] == 3
-    assert data[1]["enabled"] is True
+    # One word for a schedule that fires, as the table says it and the API answers it.
+    assert data[1]["state"] == "active"
+    assert "enabled" not in data[1]
 
     show = ok(cli("schedule", "show", "Nightly"))
     assert "Schedule 'Nightly'" in show
@@ -57,8 +59,17 @@ def test_add_list_show_next(cli: Cli, job_file: Path) -> None:
 
 def test_pause_next_resume_remove(cli: Cli, job_file: Path) -> None:
     ok(cli("schedule", "add", "Daily", "--job", str(job_file), "--cron", "daily"))
-    assert "paused" in ok(cli("schedule", "pause", "Daily"))
+    assert ok(cli("schedule", "pause", "Daily")).strip() == (
+        "Schedule 'Daily' paused. Resume it with: idms schedule resume Daily"
+    )
     assert "is paused already" in ok(cli("schedule", "pause", "Daily"))
+    ok(cli("schedule", "add", "Nightly members", "--job", str(job_file), "--cron", "daily"))
+    assert (
+        ok(cli("schedule", "pause", "Nightly members"))
+        .strip()
+        .endswith('Resume it with: idms schedule resume "Nightly members"')
+    )
+    ok(cli("schedule", "remove", "Nightly members", "--yes"))
     result = cli("schedule", "next", "Daily", "-n", "2")
     assert "is paused: if it were resumed now, it would run" in result.stderr
     assert len(ok(result).splitlines()) == 2
@@ -66,7 +77,7 @@ def test_pause_next_resume_remove(cli: Cli, job_file: Path) -> None:
     out = ok(cli("schedule", "resume", "Daily"))
     assert "Schedule 'Daily' resumed." in out
     assert "Next run: " in out
-    assert "is running already" in ok(cli("schedule", "resume", "Daily"))
+    assert "is active already" in ok(cli("schedule", "resume", "Daily"))
     assert "Schedule 'Daily' removed." in ok(cli("schedule", "remove", "Daily", "--yes"))
     assert "No schedules yet" in cli("schedule", "list").stderr
 
