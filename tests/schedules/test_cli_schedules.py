@@ -144,6 +144,7 @@ def test_a_template_schedule_with_an_input_and_a_one_time_schedule(
         (["--at", "tomorrow"], "is not an ISO 8601 date and time"),
         (["--cron", "daily", "--at", "2099-01-01T09:00"], "one of the two"),
         ([], "Say when the schedule runs"),
+        ([], "one of the two. Give --cron or --at."),
     ],
 )
 def test_bad_timing_is_refused_with_exit_2(
@@ -160,10 +161,13 @@ def test_other_mistakes_are_refused_with_exit_2(cli: Cli, job_file: Path, tmp_pa
     ok(cli("template", "save", str(job_file), "--name", "People"))
     cases = [
         (["--template", "Peple", "--cron", "daily"], "No template 'Peple'. Did you mean 'People'?"),
-        (["--template", "People", "--cron", "daily"], "give the file with --input FILE"),
-        (["--cron", "daily"], "Say what the schedule runs"),
+        (
+            ["--template", "People", "--cron", "daily"],
+            "must name the file to read. Give it with --input FILE.",
+        ),
+        (["--cron", "daily"], "Give --job JOB.yml or --template NAME."),
         (["--job", str(job_file), "--template", "People", "--cron", "daily"], "one of the two"),
-        (["--job", str(job_file), "--input", "x.csv", "--cron", "daily"], "--input goes with"),
+        (["--job", str(job_file), "--input", "x.csv", "--cron", "daily"], "Leave --input out"),
         (["--workflow", "W", "--cron", "daily"], "workflows come later"),
         (["--job", str(tmp_path / "nope.yml"), "--cron", "daily"], "no job file at"),
     ]
