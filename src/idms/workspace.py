@@ -37,6 +37,7 @@ from idms.jobs.report import RunReport
 from idms.jobs.runner import run_job, spool_path, start_record
 from idms.queries.store import QueryStore
 from idms.runs.context import RunContext
+from idms.runs.durable import describe_holder, holder_is_here
 from idms.runs.leases import Leases
 from idms.runs.record import RunInfo, RunStore, new_run_id
 from idms.runs.status import RunStatus
@@ -287,39 +288,44 @@ class Workspace(RunContext):
 
     def resume(self, run_ref: str, *, progress: Progress | None = None) -> RunReport:
         """Carry on, here and now, a run whose process died, from its checkpoint (nothing is
-        written twice). A run still held by a live process is refused (Conflict)."""
+        written twice): at once when that process was on this machine, once its lease has
+        expired when it was on another. A run still held by a live process is refused
+        (Conflict)."""
         info = self.resumable(run_ref)
         report = self.execute(info.id, progress=progress)
         if report is None:
             info = self.runs.get(info.id)
             if info.finished:
                 raise Conflict(f"Run {info.id} has finished ({info.status}).")
-            until = (
-                info.lease_expires_at.isoformat(timespec="seconds")
-                if info.lease_expires_at
-                else "?"
-            )
-            raise Conflict(
-                f"Run {info.id} is running in another process ({info.lease_owner}, lease until "
-                f"{until} UTC). If that process is gone, it can be resumed once the lease has "
-                "expired."
-            )
+            raise self._held(info)
         return report
 
     def requeue(self, run_ref: str) -> RunInfo:
-        """Queue again a run whose process died (its lease expired), for an executor to resume;
-        one still held by a live process is refused (Conflict)."""
+        """Queue again a run whose process died, for an executor to resume (as :meth:`resume`
+        says when); one still held by a live process is refused (Conflict)."""
         info = self.resumable(run_ref)
         if info.status == RunStatus.RUNNING:
             self.leases.requeue_expired()
             info = self.runs.get(info.id)
             if info.status == RunStatus.RUNNING:
-                until = info.lease_expires_at.isoformat() if info.lease_expires_at else "?"
-                raise Conflict(
-                    f"Run {info.id} is running ({info.lease_owner}, lease until {until}); if "
-                    "its process is gone, it is resumed once the lease expires."
-                )
+                raise self._held(info)
         return info
+
+    @staticmethod
+    def _held(info: RunInfo) -> Conflict:
+        """Why run ``info``, still running, cannot be taken over."""
+        holder = describe_holder(info.lease_owner)
+        if holder_is_here(info.lease_owner):
+            return Conflict(
+                f"Run {info.id} is running in another process ({holder}), which is still alive: "
+                "wait for it to finish, or cancel the run."
+            )
+        expiry = info.lease_expires_at
+        until = expiry.strftime("%Y-%m-%d %H:%M:%S UTC") if expiry is not None else "unknown"
+        return Conflict(
+            f"Run {info.id} is running in another process ({holder}, lease until {until}). "
+            "If that process is gone, the run can be resumed once the lease has expired."
+        )
 
     def cancel(self, run_ref: str) -> RunInfo:
         """Cancel a run: a queued one at once, a running one after the batch it is writing."""

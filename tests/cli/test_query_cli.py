@@ -297,7 +297,7 @@ def test_run_by_iqa_path_on_the_embedded_store(demo: Invoke, tmp_path: Path) -> 
     assert run_rows(demo, "$/idms/locked out users") == by_name  # a saved query's IQA path
     result = demo("query", "run", "$/Common/Queries/Members")
     assert result.exit_code == 2
-    assert "runs only on a REST target" in result.stderr
+    assert "runs only on an iMIS target" in result.stderr
 
 
 def test_piped_output_is_tab_separated(demo: Invoke, tmp_path: Path) -> None:

@@ -169,9 +169,9 @@ def test_a_missing_required_prompt_and_an_unknown_parameter_are_refused() -> Non
     with pytest.raises(QueryInvalid) as caught:
         q.bind({})
     assert caught.value.problems == [
-        "the prompt 'last' is required (filters[0]: LastName startsWith); give it with "
-        "--param last=VALUE"
+        "the prompt 'last' is required (filters[0]: LastName startsWith): give it a value"
     ]
+    assert caught.value.hint == "Give --param last=VALUE."  # the command line's words
     with pytest.raises(
         QueryInvalid, match=r"'lst' is not a prompt of this query\. Did you mean 'last'\?"
     ):

@@ -255,7 +255,7 @@ def test_each_operator_selects_what_a_read_with_the_same_filter_selects(
 
 def test_an_iqa_known_only_by_path_is_refused_on_the_embedded_store(store: EmbeddedTarget) -> None:
     query = compile_query(iqa_only("$/Common/Queries/Locked"), store.sources())
-    with pytest.raises(InvalidInputError, match="runs only on a REST target"):
+    with pytest.raises(InvalidInputError, match="runs only on an iMIS target"):
         store.query(query)
 
 

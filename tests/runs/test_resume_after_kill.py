@@ -1,11 +1,12 @@
 """Runs that survive their process: killed with SIGKILL mid-import, resumed to exactly the right
 counts with no duplicate records, on the embedded store and over REST (through the sandbox).
 
-The kills are real (``kill -9`` of a process running a job). Two kinds: at a moment the test
-picks while batches are being written (an ``idms run``), and — with a FaultyTarget whose
-``crash_after_apply`` kills its own process — exactly in the window where a batch is written but
-not yet recorded, the case that would write rows twice if a resumed run simply sent its batch
-again.
+The kills are real (``kill -9`` of a process running a job), and the resume follows at once: the
+dead process was on this machine, so its lease does not have to expire first. Two kinds: at a
+moment the test picks while batches are being written (an ``idms run``), and — with a
+FaultyTarget whose ``crash_after_apply`` kills its own process — exactly in the window where a
+batch is written but not yet recorded, the case that would write rows twice if a resumed run
+simply sent its batch again.
 """
 
 from __future__ import annotations
@@ -16,24 +17,28 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, insert, select
+from sqlalchemy import create_engine, insert, select, update
 
 from idms.sandbox.app import create_app
 from idms.sandbox.server import running_sandbox
-from idms.state.models import Run
+from idms.state.models import Run, Schedule
 from idms.targets.embedded import schema
 from idms.targets.embedded.target import EmbeddedTarget
 
 IDMS = str(Path(sys.executable).with_name("idms"))
 ROWS = 3000
 BATCH = 150
-LEASE = 2  # seconds: a killed run's lease expires quickly
+LEASE = 120  # seconds: longer than any test here, so a resume cannot wait for it to expire
 
 
 def job_file(folder: Path, *, action: str, rows: int = ROWS) -> Path:
@@ -123,29 +128,20 @@ def emails(store_url: str) -> Counter[str]:
 
 
 def resume(env: dict[str, str], workspace: Path, *target: str) -> dict[str, Any]:
+    """``idms runs resume RUN`` right after the kill: its process on this machine is gone, so the
+    run is taken over at once, though its lease has most of its time left."""
     run = only_run(workspace)
     assert run["status"] == "running", run  # dead, but still holding its lease
-    resumed = idms(env, *target, "runs", "resume", run["id"], "--json")
-    if resumed.returncode == 2:
-        # Until the lease expires, the run might still be alive somewhere: resume refuses.
-        assert "is running in another process" in resumed.stderr + resumed.stdout
-        time.sleep(LEASE + 0.5)
-        resumed = idms(env, *target, "runs", "resume", run["id"], "--json")
+    resumed = idms(env, *target, "runs", "resume", run["id"], "--json", timeout=LEASE / 2)
     assert resumed.returncode == 0, resumed.stderr + resumed.stdout
     summary: dict[str, Any] = json.loads(resumed.stdout)
     return summary
 
 
-def test_killed_at_a_moment_mid_import_resumes_to_exact_counts(tmp_path: Path) -> None:
-    workspace = tmp_path / "ws"
-    job = job_file(tmp_path, action="insert-update")
-    env = environment(workspace)
-    assert idms(env, "init").returncode == 0
+def kill_mid_run(env: dict[str, str], workspace: Path, *args: str) -> None:
+    """Start ``idms ARGS...`` and SIGKILL it once three batches of its run are recorded."""
     process = subprocess.Popen(
-        [IDMS, "run", str(job), "--yes", "--json"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        [IDMS, *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
         deadline = time.monotonic() + 120
@@ -160,6 +156,14 @@ def test_killed_at_a_moment_mid_import_resumes_to_exact_counts(tmp_path: Path) -
         process.wait(timeout=30)
     killed_at = only_run(workspace)["checkpoint"]
     assert 0 < killed_at < ROWS
+
+
+def test_killed_at_a_moment_mid_import_resumes_to_exact_counts(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    job = job_file(tmp_path, action="insert-update")
+    env = environment(workspace)
+    assert idms(env, "init").returncode == 0
+    kill_mid_run(env, workspace, "run", str(job), "--yes", "--json")
 
     summary = resume(env, workspace)
 
@@ -238,3 +242,65 @@ def test_over_rest_a_batch_in_doubt_is_re_matched_not_sent_twice(tmp_path: Path)
     found = emails(store_url)
     assert len(found) == 600
     assert max(found.values()) == 1
+
+
+@contextmanager
+def webhook_receiver() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """An HTTP endpoint on loopback that keeps the JSON bodies POSTed to it."""
+    received: list[dict[str, Any]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("content-length", "0"))
+            received.append(json.loads(self.rfile.read(length)))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hooks/idms", received
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_a_resumed_scheduled_run_counts_on_its_schedule_and_notifies(tmp_path: Path) -> None:
+    """``idms runs resume`` ends a run as every execution does: its schedule hears of the
+    outcome (its failures in a row go back to 0) and the notification goes out."""
+    workspace = tmp_path / "ws"
+    job = job_file(tmp_path, action="insert-update")
+    with webhook_receiver() as (url, received):
+        env = environment(workspace, IDMS_NOTIFY_ON="always", IDMS_NOTIFY_WEBHOOK_URL=url)
+        assert idms(env, "init").returncode == 0
+        added = idms(env, "schedule", "add", "Nightly", "--job", str(job), "--cron", "daily")
+        assert added.returncode == 0, added.stderr
+        engine = create_engine(f"sqlite:///{workspace / 'suite.db'}")
+        try:
+            with engine.begin() as conn:  # two failed runs before this one
+                conn.execute(update(Schedule).values(consecutive_failures=2, last_outcome="failed"))
+            kill_mid_run(env, workspace, "schedule", "run-now", "Nightly")
+            assert received == []  # the killed run said nothing
+            run_id = only_run(workspace)["id"]
+
+            summary = resume(env, workspace)
+
+            with engine.connect() as conn:
+                schedule = conn.execute(
+                    select(Schedule.last_outcome, Schedule.consecutive_failures)
+                ).one()
+        finally:
+            engine.dispose()
+    assert (summary["status"], summary["inserted"]) == ("succeeded", ROWS)
+    assert tuple(schedule) == ("succeeded", 0)
+    [notice] = received
+    assert notice["data"]["run_id"] == run_id
+    assert (notice["data"]["status"], notice["data"]["inserted"]) == ("succeeded", ROWS)
+    assert notice["data"]["trigger"] == "manual"
+    assert notice["data"]["schedule_id"] is not None

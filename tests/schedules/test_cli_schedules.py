@@ -30,7 +30,7 @@ def test_add_list_show_next(cli: Cli, job_file: Path) -> None:
     hourly = next(line for line in lines if line.startswith("Hourly"))
     nightly = next(line for line in lines if line.startswith("Nightly"))
     assert "hourly (0 * * * *) in UTC" in hourly
-    assert "enabled" in nightly
+    assert " active " in nightly
     assert nightly.rstrip().endswith("0/3")
     assert " EST" in nightly or " EDT" in nightly
 
@@ -38,7 +38,9 @@ def test_add_list_show_next(cli: Cli, job_file: Path) -> None:
     assert [d["name"] for d in data] == ["Hourly", "Nightly"]
     assert data[1]["timezone"] == "America/New_York"
     assert data[1]["max_failures"] == 3
-    assert data[1]["enabled"] is True
+    # One word for a schedule that fires, as the table says it and the API answers it.
+    assert data[1]["state"] == "active"
+    assert "enabled" not in data[1]
 
     show = ok(cli("schedule", "show", "Nightly"))
     assert "Schedule 'Nightly'" in show
@@ -57,8 +59,17 @@ def test_add_list_show_next(cli: Cli, job_file: Path) -> None:
 
 def test_pause_next_resume_remove(cli: Cli, job_file: Path) -> None:
     ok(cli("schedule", "add", "Daily", "--job", str(job_file), "--cron", "daily"))
-    assert "paused" in ok(cli("schedule", "pause", "Daily"))
+    assert ok(cli("schedule", "pause", "Daily")).strip() == (
+        "Schedule 'Daily' paused. Resume it with: idms schedule resume Daily"
+    )
     assert "is paused already" in ok(cli("schedule", "pause", "Daily"))
+    ok(cli("schedule", "add", "Nightly members", "--job", str(job_file), "--cron", "daily"))
+    assert (
+        ok(cli("schedule", "pause", "Nightly members"))
+        .strip()
+        .endswith('Resume it with: idms schedule resume "Nightly members"')
+    )
+    ok(cli("schedule", "remove", "Nightly members", "--yes"))
     result = cli("schedule", "next", "Daily", "-n", "2")
     assert "is paused: if it were resumed now, it would run" in result.stderr
     assert len(ok(result).splitlines()) == 2
@@ -66,7 +77,7 @@ def test_pause_next_resume_remove(cli: Cli, job_file: Path) -> None:
     out = ok(cli("schedule", "resume", "Daily"))
     assert "Schedule 'Daily' resumed." in out
     assert "Next run: " in out
-    assert "is running already" in ok(cli("schedule", "resume", "Daily"))
+    assert "is active already" in ok(cli("schedule", "resume", "Daily"))
     assert "Schedule 'Daily' removed." in ok(cli("schedule", "remove", "Daily", "--yes"))
     assert "No schedules yet" in cli("schedule", "list").stderr
 
@@ -133,6 +144,7 @@ def test_a_template_schedule_with_an_input_and_a_one_time_schedule(
         (["--at", "tomorrow"], "is not an ISO 8601 date and time"),
         (["--cron", "daily", "--at", "2099-01-01T09:00"], "one of the two"),
         ([], "Say when the schedule runs"),
+        ([], "one of the two. Give --cron or --at."),
     ],
 )
 def test_bad_timing_is_refused_with_exit_2(
@@ -149,10 +161,13 @@ def test_other_mistakes_are_refused_with_exit_2(cli: Cli, job_file: Path, tmp_pa
     ok(cli("template", "save", str(job_file), "--name", "People"))
     cases = [
         (["--template", "Peple", "--cron", "daily"], "No template 'Peple'. Did you mean 'People'?"),
-        (["--template", "People", "--cron", "daily"], "give the file with --input FILE"),
-        (["--cron", "daily"], "Say what the schedule runs"),
+        (
+            ["--template", "People", "--cron", "daily"],
+            "must name the file to read. Give it with --input FILE.",
+        ),
+        (["--cron", "daily"], "Give --job JOB.yml or --template NAME."),
         (["--job", str(job_file), "--template", "People", "--cron", "daily"], "one of the two"),
-        (["--job", str(job_file), "--input", "x.csv", "--cron", "daily"], "--input goes with"),
+        (["--job", str(job_file), "--input", "x.csv", "--cron", "daily"], "Leave --input out"),
         (["--workflow", "W", "--cron", "daily"], "workflows come later"),
         (["--job", str(tmp_path / "nope.yml"), "--cron", "daily"], "no job file at"),
     ]

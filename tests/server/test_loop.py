@@ -131,7 +131,7 @@ def test_resume_through_the_api(make_api: Callable[..., Api], tmp_path: Path) ->
 
     live = api.client.post(f"/api/v1/runs/{run_id}/resume")
     assert live.status_code == 409
-    assert "is running (gone-host:1:1, lease until" in live.json()["message"]
+    assert "is running in another process ('gone-host:1:1', lease until" in live.json()["message"]
 
     die_holding_expired(api.workspace, run_id)
     resumed = api.client.post(f"/api/v1/runs/{run_id}/resume")

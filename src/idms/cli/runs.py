@@ -394,9 +394,10 @@ def resume_command(
     """Resume a run whose process died (killed, a crash, a lost machine), from its checkpoint.
 
     Rows already recorded are not read again; the batch that was being written when the
-    process died is settled first, and nothing is ever written twice. A run still held by a
-    live process is left alone: wait for its lease to expire (IDMS_LEASE_SECONDS, 60 by
-    default), as 'idms serve' does before resuming it by itself.
+    process died is settled first, and nothing is ever written twice. A run whose process was
+    on this machine is taken over at once; one held by a process on another machine is left
+    alone until its lease expires (IDMS_LEASE_SECONDS, 60 by default), as 'idms serve' does
+    before resuming it by itself. A run still held by a live process is left alone.
 
     Example: idms runs resume 1ee7d121
     """

@@ -354,14 +354,16 @@ def pause_command(ctx: typer.Context, name: NameArgument) -> None:
     """
     from idms.schedules.store import ScheduleStore
 
-    with suite_engine(get_settings(ctx)) as engine:
+    state = get_state(ctx)
+    with suite_engine(state.settings) as engine:
         store = ScheduleStore(engine)
         before = store.get(name)
         info = store.pause(name)
     if before.state != "active":
         print_line(f"Schedule '{info.name}' is {before.state} already.")
     else:
-        print_line(f"Schedule '{info.name}' paused. Resume it with: idms schedule resume")
+        resume = f"{state.command_prefix()} schedule resume {quote_arg(info.name)}"
+        print_line(f"Schedule '{info.name}' paused. Resume it with: {resume}")
 
 
 @schedule_app.command("resume")
@@ -380,7 +382,7 @@ def resume_command(ctx: typer.Context, name: NameArgument) -> None:
         before = store.get(name)
         info = store.resume(name)
     if before.state == "active":
-        print_line(f"Schedule '{info.name}' is running already.")
+        print_line(f"Schedule '{info.name}' is active already.")
     else:
         print_line(f"Schedule '{info.name}' resumed.")
     _print_next(info)
@@ -503,11 +505,10 @@ def _utc(moment: datetime | None) -> str:
 
 
 STATE_STYLE = {"active": "green", "paused": "yellow", "disabled": "red", "done": "dim"}
-STATE_WORDS = {"active": "enabled", "paused": "paused", "disabled": "disabled", "done": "done"}
 
 
 def _state_text(info: ScheduleInfo, *, reason: bool = False) -> Text:
-    text = Text(STATE_WORDS.get(info.state, info.state), style=STATE_STYLE.get(info.state, ""))
+    text = Text(info.state, style=STATE_STYLE.get(info.state, ""))
     if reason and info.state_reason:
         text.append(f": {info.state_reason}")
     return text

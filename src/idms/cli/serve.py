@@ -36,11 +36,12 @@ def serve_command(
     """Serve the JSON API and run the jobs: queued, scheduled or triggered by URL.
 
     One process holds the JSON API under /api/v1 (OpenAPI at /api/v1/docs), a background loop
-    that fires due schedules, resumes runs whose process died once their lease expires, hands
-    queued runs to the executor and prunes old runs hourly, and the executor itself (threads
-    here; Celery workers with IDMS_EXECUTOR=celery). Requests need an API token: create one
-    with 'idms token create NAME'. Ctrl-C (or SIGTERM) stops it: runs in progress stop after
-    the batch they are writing and the next 'idms serve' resumes them.
+    that fires due schedules, resumes runs whose process died (at once on this machine,
+    elsewhere once their lease expires), hands queued runs to the executor and prunes old runs
+    hourly, and the executor itself (threads here; Celery workers with IDMS_EXECUTOR=celery).
+    Requests need an API token: create one with 'idms token create NAME'. Ctrl-C (or SIGTERM)
+    stops it: runs in progress stop after the batch they are writing and the next 'idms serve'
+    resumes them.
 
     Example: idms serve --host 0.0.0.0 --port 8000 --workers 4
     """

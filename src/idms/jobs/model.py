@@ -21,10 +21,12 @@ from idms.sources.model import Action
 class JobInvalid(InvalidInputError):
     """The job is wrong; ``problems`` lists every issue with its location. Nothing was written."""
 
-    def __init__(self, problems: list[str], *, name: str = "the job") -> None:
+    def __init__(
+        self, problems: list[str], *, name: str = "the job", hint: str | None = None
+    ) -> None:
         self.problems = problems
         lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"{name} cannot run; nothing was written:\n{lines}")
+        super().__init__(f"{name} cannot run; nothing was written:\n{lines}", hint=hint)
 
 
 class InputSpec(BaseModel):

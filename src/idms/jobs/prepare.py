@@ -67,7 +67,7 @@ def open_job_input(
     """The job's rows: a file, or a saved query run on ``target`` (the iUpdate case)."""
     spec = job.input
     if spec is None:
-        raise JobInvalid(["input: the job names no input file (give one with --input FILE)"])
+        raise JobInvalid(["input: the job names no input file"], hint="Give one with --input FILE.")
     if spec.file is None:
         if target is None:
             raise JobInvalid([f"input: the query '{spec.query}' needs a target to run on"])

@@ -154,7 +154,9 @@ def _undo_batch(
                     problem = "the record no longer exists"
                     break
                 if not force and _changed_since(source, existing, after):
-                    problem = "the record was changed after the run (use --force to undo anyway)"
+                    problem = (
+                        "the record was changed after the run (an undo with force overwrites it)"
+                    )
                     break
                 if row.outcome == "inserted":
                     if source.name == "Contact":

@@ -144,6 +144,7 @@ class CompiledQuery:
         scope = {"now": moment, "today": moment.date(), "params": dict(params)}
         bound = BoundFilters()
         problems: list[str] = []
+        unprompted: list[str] = []  # the required prompts given no value
         for qf in self.all_filters():
             value = qf.value
             if qf.prompt is not None:
@@ -155,9 +156,10 @@ class CompiledQuery:
                     problems.append(f"{qf.where}: {qf.describe()} needs a value")
                 elif qf.required:
                     problems.append(
-                        f"the prompt '{qf.prompt}' is required ({qf.where}: {qf.describe()}); "
-                        f"give it with --param {qf.prompt}=VALUE"
+                        f"the prompt '{qf.prompt}' is required ({qf.where}: {qf.describe()}): "
+                        "give it a value"
                     )
+                    unprompted.append(qf.prompt)
                 continue  # an optional prompt left blank: the filter does not apply
             try:
                 flt = Filter(qf.field.name, qf.op, _typed(qf, _render(value, scope)))
@@ -170,7 +172,17 @@ class CompiledQuery:
             else:
                 bound.where.append((qf.relation, flt))
         if problems:
-            raise QueryInvalid(problems, name=self.name)
+            raise QueryInvalid(
+                problems,
+                name=self.name,
+                hint=(
+                    "Give "
+                    + " ".join(f"--param {p}=VALUE" for p in dict.fromkeys(unprompted))
+                    + "."
+                )
+                if unprompted
+                else None,
+            )
         return bound
 
     def parameter_values(self, params: Mapping[str, Any]) -> list[str]:

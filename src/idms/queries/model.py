@@ -33,10 +33,12 @@ DEFAULT_IQA_FOLDER = "$/idms"
 class QueryInvalid(InvalidInputError):
     """The query is wrong, or cannot run with these parameters; ``problems`` lists every issue."""
 
-    def __init__(self, problems: list[str], *, name: str = "the query") -> None:
+    def __init__(
+        self, problems: list[str], *, name: str = "the query", hint: str | None = None
+    ) -> None:
         self.problems = problems
         lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"Query '{name}' cannot run:\n{lines}")
+        super().__init__(f"Query '{name}' cannot run:\n{lines}", hint=hint)
 
 
 class FilterSpec(BaseModel):

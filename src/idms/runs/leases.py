@@ -2,7 +2,10 @@
 
 A run is claimed by one owner at a time (a lease with an expiry, renewed by heartbeats while it
 works); a run whose lease lapses (its process died) is queued again and resumed from its
-checkpoint by whoever claims it next. Queued runs are handed to executors once
+checkpoint by whoever claims it next. A lease whose holder is known to be gone — a process on
+this machine that no longer exists (:func:`~idms.runs.durable.holder_is_gone`) — lapses at once:
+the run is taken over without waiting for its expiry. Leases held on other machines guard
+until they expire. Queued runs are handed to executors once
 (``take_undispatched``); a cancel is a flag the owner reads between batches.
 """
 
@@ -15,6 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, Select, case, func, or_, select, update
 
 from idms.db import writer
+from idms.runs.durable import holder_is_gone
 from idms.runs.status import RunStatus
 from idms.state.models import Run, utcnow
 from idms.state.store import translate_errors
@@ -33,11 +37,26 @@ class Leases:
             return conn.execute(stmt.limit(1)).first() is not None
 
     def claim(self, run_id: str, owner: str, lease_seconds: float) -> bool:
-        """Take a run to execute: a queued one, a running one whose lease has expired (its
-        process died), or one ``owner`` holds already (it recorded the run to execute it at
-        once). False when someone else holds it or it has finished."""
+        """Take a run to execute: a queued one, a running one whose lease has expired or whose
+        holder is gone (its process died), or one ``owner`` holds already (it recorded the run
+        to execute it at once). False when someone else holds it or it has finished."""
+        if self._claim(run_id, owner, lease_seconds):
+            return True
+        with translate_errors("Cannot claim the run"), self.engine.connect() as conn:
+            holder = conn.execute(
+                select(Run.lease_owner).where(Run.id == run_id, Run.status == RunStatus.RUNNING)
+            ).scalar()
+        # Taken from that holder only: another claimant may have taken it meanwhile.
+        return holder_is_gone(holder) and self._claim(run_id, owner, lease_seconds, gone=holder)
+
+    def _claim(
+        self, run_id: str, owner: str, lease_seconds: float, *, gone: str | None = None
+    ) -> bool:
         now = utcnow()
         held = (Run.status == RunStatus.RUNNING) & (Run.lease_owner == owner)
+        lapsed = or_(Run.lease_expires_at.is_(None), Run.lease_expires_at < now)
+        if gone is not None:
+            lapsed = or_(lapsed, Run.lease_owner == gone)
         with translate_errors("Cannot claim the run"), self.engine.begin() as conn:
             claimed = conn.execute(
                 update(Run)
@@ -45,8 +64,7 @@ class Leases:
                     Run.id == run_id,
                     or_(
                         Run.status == RunStatus.QUEUED,
-                        (Run.status == RunStatus.RUNNING)
-                        & or_(Run.lease_expires_at.is_(None), Run.lease_expires_at < now),
+                        (Run.status == RunStatus.RUNNING) & lapsed,
                         held,
                     ),
                 )
@@ -139,32 +157,42 @@ class Leases:
             )
 
     def requeue_expired(self) -> list[str]:
-        """Runs whose process died (lease expired while running): queued again, to be resumed
-        from their checkpoint by whoever claims them next."""
+        """Runs whose process died (their lease expired while running, or their holder is a
+        process of this machine that is gone): queued again, to be resumed from their
+        checkpoint by whoever claims them next."""
         now = utcnow()
-        expired = select(Run.id).where(
-            Run.status == RunStatus.RUNNING,
-            Run.plan_only.is_(False),
-            Run.sealed_job.is_not(None),
-            Run.lease_expires_at < now,
+        resumable = (
+            (Run.status == RunStatus.RUNNING)
+            & Run.plan_only.is_(False)
+            & Run.sealed_job.is_not(None)
         )
-        if not self._any(expired):  # the usual case, without taking the write lock
+        with translate_errors("Cannot requeue runs"), self.engine.connect() as conn:
+            running = conn.execute(
+                select(Run.id, Run.lease_owner, Run.lease_expires_at).where(resumable)
+            ).all()
+        lapsed: list[tuple[str, Any]] = []  # each run, and what says its lease has lapsed
+        for run_id, holder, until in running:
+            if until is not None and until < now:
+                lapsed.append((str(run_id), Run.lease_expires_at < now))
+            elif holder_is_gone(holder):
+                lapsed.append((str(run_id), Run.lease_owner == holder))
+        if not lapsed:  # the usual case, without taking the write lock
             return []
+        ids: list[str] = []
         with translate_errors("Cannot requeue runs"), writer(self.engine).begin() as conn:
-            ids = [str(i) for i in conn.execute(expired).scalars()]
-            if ids:
-                conn.execute(
+            for run_id, still in lapsed:  # still lapsed: nobody renewed or took it meanwhile
+                requeued = conn.execute(
                     update(Run)
-                    .where(
-                        Run.id.in_(ids), Run.status == RunStatus.RUNNING, Run.lease_expires_at < now
-                    )
+                    .where(Run.id == run_id, resumable, still)
                     .values(
                         status=RunStatus.QUEUED,
                         lease_owner=None,
                         lease_expires_at=None,
                         dispatched_at=None,
                     )
-                )
+                ).rowcount
+                if requeued:
+                    ids.append(run_id)
         return ids
 
     def take_undispatched(self, *, redispatch_after: float = 300.0, limit: int = 100) -> list[str]:

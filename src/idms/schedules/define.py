@@ -67,17 +67,19 @@ def define_schedule(
         raise InvalidInputError(f"The schedule's name is longer than {NAME_LENGTH} characters.")
     if (job_file is None) == (template is None):
         raise InvalidInputError(
-            "Say what the schedule runs: a job file (--job JOB.yml) or a template "
-            "(--template NAME), one of the two."
+            "Say what the schedule runs: a job file or a template, one of the two.",
+            hint="Give --job JOB.yml or --template NAME.",
         )
     if input_file is not None and template is None:
         raise InvalidInputError(
-            "--input goes with --template; a job file names its own input ('input: FILE')."
+            "An input file goes with a template; a job file names its own input ('input: FILE').",
+            hint="Leave --input out, or give --template instead of --job.",
         )
     if (cron is None) == (at is None):
         raise InvalidInputError(
-            "Say when the schedule runs: a cron expression or preset (--cron '30 9 * * 1-5', "
-            "--cron daily) or one moment (--at 2026-12-01T09:00), one of the two."
+            "Say when the schedule runs: a cron expression or preset ('30 9 * * 1-5', "
+            "'daily') or one moment (2026-12-01T09:00), one of the two.",
+            hint="Give --cron or --at.",
         )
     if misfire not in MISFIRE_POLICIES:
         raise InvalidInputError(
@@ -88,7 +90,10 @@ def define_schedule(
             f"Unknown overlap policy '{overlap}': use {' or '.join(OVERLAP_POLICIES)}."
         )
     if max_failures is not None and max_failures < 1:
-        raise InvalidInputError("--max-failures must be 1 or more (leave it out for no limit).")
+        raise InvalidInputError(
+            f"The failed runs in a row that disable a schedule (max failures: {max_failures}) "
+            "must be 1 or more; leave it out for no limit."
+        )
     zone = parse_zone(timezone)
     parsed_cron = parse_cron(cron) if cron is not None else None
     run_at = None
@@ -98,7 +103,8 @@ def define_schedule(
         if run_at <= now:
             local = now.astimezone(zone).strftime("%Y-%m-%d %H:%M")
             raise InvalidInputError(
-                f"--at {at} is in the past (it is {local} now in {zone.key}): give a later time."
+                f"The moment {at} is in the past (it is {local} now in {zone.key}): give a "
+                "later time."
             )
     document: dict[str, Any] | None = None
     job_path: str | None = None

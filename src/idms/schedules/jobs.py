@@ -31,8 +31,9 @@ def schedule_job(
         job = job_from_template(template, templates=templates, input_file=input_file)
         if job.input is None:
             raise InvalidInputError(
-                f"Template '{template}' has no input of its own (it is run on a file): give "
-                "the file with --input FILE."
+                f"Template '{template}' has no input of its own (it is run on a file): the "
+                "schedule must name the file to read.",
+                hint="Give it with --input FILE.",
             )
         return job
     assert job_document is not None

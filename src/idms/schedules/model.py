@@ -59,10 +59,6 @@ class ScheduleInfo:
     updated_at: datetime
 
     @property
-    def enabled(self) -> bool:
-        return self.state == "active"
-
-    @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
@@ -99,7 +95,6 @@ class ScheduleInfo:
             "misfire": self.misfire,
             "overlap": self.overlap,
             "max_failures": self.max_failures,
-            "enabled": self.enabled,
             "state": self.state,
             "state_reason": self.state_reason,
             "next_fire_at": _iso(self.next_fire_at),

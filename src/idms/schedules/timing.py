@@ -178,7 +178,7 @@ def parse_at(text: str, zone: ZoneInfo) -> datetime:
         moment = datetime.fromisoformat(given.replace(" ", "T", 1) if " " in given else given)
     except ValueError:
         raise InvalidInputError(
-            f"--at '{given}' is not an ISO 8601 date and time: write e.g. 2026-12-01T09:00 "
+            f"'{given}' is not an ISO 8601 date and time: write e.g. 2026-12-01T09:00 "
             "(in the schedule's time zone) or 2026-12-01T14:00Z."
         ) from None
     if moment.tzinfo is not None:
@@ -186,7 +186,7 @@ def parse_at(text: str, zone: ZoneInfo) -> datetime:
     instants = _instants(moment, zone, every_hour=True)
     if _kind(moment, zone) == "gap":
         raise InvalidInputError(
-            f"--at {given} does not exist in {zone.key}: the clocks go forward over it. "
+            f"{given} does not exist in {zone.key}: the clocks go forward over it. "
             "Give a time after the change, or one with its UTC offset."
         )
     return instants[0]  # the first of two in the autumn repeat

@@ -2,14 +2,21 @@
 
 Everything lives under ``/api/v1``: jobs and runs, templates, saved queries, schedules and the
 trigger URLs, each resource in its own module under ``routes/``. The OpenAPI document is at
-``/api/v1/openapi.json`` and its browsable form at ``/api/v1/docs``; both are open, every other
-route needs an API token (``auth.py``). Routes are plain functions run in the thread pool: each
+``/api/v1/openapi.json`` and its browsable form at ``/api/v1/docs`` (Swagger UI, its script and
+style served from here: the page works without the Internet); both are open, every other route
+needs an API token (``auth.py``). Routes are plain functions run in the thread pool: each
 calls the library and lets its errors become JSON answers (``errors.py``).
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, FastAPI
+from importlib.resources import files
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 
 from idms import __version__
 from idms.execution.executors import Executor
@@ -44,7 +51,7 @@ def create_server_app(
         version=__version__,
         description=DESCRIPTION,
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,  # served by serve_docs, without a CDN
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
     )
@@ -58,4 +65,31 @@ def create_server_app(
     for module in (runs, templates, queries, schedules, triggers):
         api.include_router(module.router)
     app.include_router(api)
+    serve_docs(app)
     return app
+
+
+DOCS_URL = f"{API_PREFIX}/docs"
+DOCS_ASSETS = f"{DOCS_URL}/assets"  # Swagger UI's script, style and icon
+
+
+def serve_docs(app: FastAPI) -> None:
+    """Swagger UI at ``/api/v1/docs``, with its files served by the app itself (the
+    fastapi-offline package ships them) rather than fetched from a CDN: the page works on a
+    server without access to the Internet, and loads nothing from elsewhere."""
+    assets = Path(str(files("fastapi_offline") / "static"))
+    app.mount(DOCS_ASSETS, StaticFiles(directory=assets), name="docs-assets")
+    openapi_url = app.openapi_url or f"{API_PREFIX}/openapi.json"
+
+    @app.get(DOCS_URL, include_in_schema=False)
+    def docs(request: Request) -> HTMLResponse:
+        root = str(request.scope.get("root_path", ""))
+        return get_swagger_ui_html(
+            openapi_url=f"{root}{openapi_url}",
+            title=f"{app.title} API",
+            swagger_js_url=f"{root}{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{DOCS_ASSETS}/favicon.png",
+            # No validator badge: it would be fetched from validator.swagger.io.
+            swagger_ui_parameters={"validatorUrl": None},
+        )

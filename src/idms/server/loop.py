@@ -4,8 +4,8 @@ A step, each part on its own (one failing is logged and never stops the others):
 
 1. **schedules** — if this process is the scheduler leader, the due schedules create their runs
    (the scheduler only queues; it never executes);
-2. **auto-resume** — runs whose process died (their lease expired while running) are queued
-   again, to resume from their checkpoint;
+2. **auto-resume** — runs whose process died (their lease expired while running, or their
+   process on this machine is gone) are queued again, to resume from their checkpoint;
 3. **dispatch** — queued runs not yet handed over go to the executor (threads here, or Celery
    workers); on the first step every queued run is handed over, taking over the runs a
    previous server accepted but never started;

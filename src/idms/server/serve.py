@@ -9,7 +9,8 @@ stops, runs handed over but not started stay queued, and each run being executed
 batch it is writing and stops there**, still ``running``, its lease released. The next
 ``idms serve`` resumes it from its checkpoint at once (``idms runs resume RUN`` does too).
 Nothing is written twice. A second signal during that wait exits at once; the interrupted runs
-are then resumed once their lease expires.
+are then resumed at once by the next ``idms serve`` on this machine (a process elsewhere waits
+for their lease to expire).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import uvicorn
 from idms.config import Settings
 from idms.errors import EXIT_FAILED, IdmsError
 from idms.execution.executors import Executor, LocalExecutor
+from idms.runs.durable import process_name
 from idms.runs.status import RunStatus
 from idms.server.app import create_server_app
 from idms.server.context import API_PREFIX
@@ -142,7 +144,7 @@ def drain(workspace: Workspace, executor: Executor) -> list[str]:
     """Stop the executor: pending runs stay queued, running ones stop after their batch with
     their lease released. The IDs of the runs so stopped."""
     leases = workspace.leases
-    mine = f"{socket.gethostname()}:{os.getpid()}:"
+    mine = f"{process_name()}:"
     released: set[str] = set()
     done = threading.Event()
 

@@ -196,7 +196,7 @@ def cancel_run(context: Context, run_id: str) -> RunOut:
     "/runs/{run_id}/resume",
     status_code=202,
     response_model=RunOut,
-    summary="Queue again a run whose process died (its lease expired), to resume it",
+    summary="Queue again a run whose process died, to resume it",
     responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}},
 )
 def resume_run(context: Context, request: Request, run_id: str) -> Response:

@@ -364,9 +364,9 @@ class EmbeddedTarget:
     ) -> QueryResult:
         if query.source is None:
             raise InvalidInputError(
-                f"'{query.name}' is an IQA of iMIS ({query.iqa_path}): it runs only on a REST "
-                "target (--target imis+https://…). On the embedded store, save it with 'from' "
-                "and 'columns'."
+                f"'{query.name}' is an IQA of iMIS ({query.iqa_path}): it runs only on an iMIS "
+                "target (imis+https://…). On the embedded store, save it with 'from' and "
+                "'columns'."
             )
         bound = query.bind(params or {})
         stmt = build_query(query, bound, self.adapter)
