@@ -198,7 +198,9 @@ def _undo_batch(
     return out
 
 
-def _current(source: SourceDef, target: Target, rows: list[RowResult]) -> dict[tuple[Any, ...], Record]:
+def _current(
+    source: SourceDef, target: Target, rows: list[RowResult]
+) -> dict[tuple[Any, ...], Record]:
     """The records the rows name, as they are now (one match for the batch), by identity."""
     identities: list[dict[str, Any]] = []
     for row in rows:
@@ -284,8 +286,7 @@ def _refusal(source: SourceDef, refused: RowRefused, revert: dict[str, Any]) -> 
     fdef = source.field(refused.field)
     why = fdef.description if refused.code == "read_only_field" and fdef.description else None
     return (
-        f"{fdef.label} cannot be put back to {_shown(revert[refused.field])}. "
-        f"{why or str(refused)}"
+        f"{fdef.label} cannot be put back to {_shown(revert[refused.field])}. {why or str(refused)}"
     )
 
 
