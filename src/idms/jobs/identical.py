@@ -23,7 +23,7 @@ from idms.jobs.compile import CompiledJob
 from idms.jobs.decide import match_key, same_value
 from idms.jobs.mapping import NOT_GIVEN
 from idms.jobs.rows import WorkRow
-from idms.sources.model import SourceDef
+from idms.sources.model import FieldDef
 from idms.targets.base import Record, Target
 from idms.values.types import FieldType
 
@@ -42,25 +42,16 @@ def flag_identical(
     pending: Mapping[tuple[Any, ...], Record] | None = None,
 ) -> None:
     """Warn of (or, with ``skip_identical``, skip) each row to insert that repeats a record."""
-    source = cjob.source
+    # The fields a stored record shows and a job writes (never a password).
+    shown = {f.name for f in cjob.source.fields if not (f.write_only or f.secret or f.read_only)}
     groups: dict[tuple[str, ...], list[WorkRow]] = {}
     for row in rows:
         if row.write == "insert":
-            names = _compared(source, row)
+            names = tuple(n for n, v in row.values.items() if v is not NOT_GIVEN and n in shown)
             if names:
                 groups.setdefault(names, []).append(row)
     for names, group in groups.items():
         _flag_group(cjob, target, names, group, pending)
-
-
-def _compared(source: SourceDef, row: WorkRow) -> tuple[str, ...]:
-    """The row's mapped fields that a stored record shows (never a password)."""
-    return tuple(
-        name
-        for name, value in row.values.items()
-        if value is not NOT_GIVEN
-        and not ((f := source.field(name)).write_only or f.secret or f.read_only)
-    )
 
 
 def _flag_group(
@@ -71,8 +62,9 @@ def _flag_group(
     pending: Mapping[tuple[Any, ...], Record] | None,
 ) -> None:
     source = cjob.source
+    fields = [source.field(n) for n in names]
     # Multi-select values are compared, not matched on (a target matches one value, not a set).
-    matched = [n for n in names if source.field(n).type is not FieldType.MULTISELECT]
+    matched = [f.name for f in fields if f.type is not FieldType.MULTISELECT]
     found: list[list[Record]] = [[] for _ in rows]
     if matched:
         criteria = [{n: row.values[n] for n in matched} for row in rows]
@@ -82,7 +74,7 @@ def _flag_group(
         key = (*_PLANNED, names, *match_key(row, names))
         planned = earlier.get(key) or (pending.get(key) if pending is not None else None)
         candidates = [*records, planned] if planned is not None else records
-        twin = next((r for r in candidates if _same(source, names, row, r)), None)
+        twin = next((r for r in candidates if _same(fields, row, r)), None)
         if twin is not None:
             _flag(cjob, row, twin)
         if row.write == "insert":
@@ -92,8 +84,9 @@ def _flag_group(
             pending.setdefault(key, record)
 
 
-def _same(source: SourceDef, names: tuple[str, ...], row: WorkRow, record: Record) -> bool:
-    return all(same_value(source.field(n), record.get(n), row.values[n]) for n in names)
+def _same(fields: list[FieldDef], row: WorkRow, record: Record) -> bool:
+    values = row.values
+    return all(same_value(f, record.get(f.name), values[f.name]) for f in fields)
 
 
 def _flag(cjob: CompiledJob, row: WorkRow, twin: Record) -> None:
