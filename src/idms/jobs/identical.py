@@ -29,8 +29,8 @@ from idms.values.types import FieldType
 
 CODE = "identical_exists"
 # Keys of a plan's remembered inserts among its pending records (whose other keys are match
-# keys, plain tuples of values): a tuple that starts with this marker is never one of those.
-_PLANNED = ("identical-insert",)
+# keys, tuples of values): a tuple that starts with this marker is never one of those.
+_PLANNED = object()
 _ROW = "\0row"  # the remembered insert's input row number
 
 
@@ -71,7 +71,7 @@ def _flag_group(
         found = target.match(source.name, matched, criteria)
     earlier: dict[tuple[Any, ...], Record] = {}
     for row, records in zip(rows, found, strict=True):
-        key = (*_PLANNED, names, *match_key(row, names))
+        key = (_PLANNED, names, *match_key(row, names))
         planned = earlier.get(key) or (pending.get(key) if pending is not None else None)
         candidates = [*records, planned] if planned is not None else records
         twin = next((r for r in candidates if _same(fields, row, r)), None)
