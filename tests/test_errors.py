@@ -33,6 +33,8 @@ INTERNAL = {
     "response",
     "idms.schedules.scheduler._LostLead": "another scheduler took the lead: the tick's batch is "
     "dropped",
+    "idms.jobs.undo.NotUndone": "a row undo cannot put back: the undo records it as the row's "
+    "skip, with the reason",
 }
 # Modules that cannot be imported outside the tool that runs them.
 NOT_IMPORTABLE = re.compile(r"\.migrations\.env$|\.__main__$")  # Alembic's env: only in a migration

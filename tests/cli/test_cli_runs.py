@@ -173,6 +173,47 @@ def test_undo_of_inserted_contacts_marks_them_for_erasure(
     assert all(r["MarkForErasure"] for r in records(cli, "Contact"))
 
 
+def test_the_undo_says_how_to_restore_what_it_marked_and_that_command_does(
+    cli: Invoke, imported: dict[str, Any]
+) -> None:
+    undo = run_json(cli("runs", "undo", imported["run_id"], "--yes", "--json"))
+    shown = cli("runs", "show", undo["run_id"])
+    assert "undoing this undo run unmarks them" in shown.stdout
+
+    result = cli("runs", "undo", imported["run_id"][:6], "--yes")  # already undone: says by what
+    assert result.exit_code == 2
+    assert f"Undo run {undo['run_id']} to put back what it reverted" in result.stderr
+    erased = cli("runs", "undo", undo["run_id"], "--yes")  # the undo of the undo (a redo)
+    assert erased.exit_code == 0, erased.output
+    redo_id = re.search(r"Undo run (\w+) of undo run " + undo["run_id"], erased.stdout)
+    assert redo_id is not None, erased.stdout
+    hint = f"To put back what it changed, undo this undo run: idms runs undo {redo_id[1]}"
+    assert hint in " ".join(erased.stderr.split())
+    assert not any(r["MarkForErasure"] for r in records(cli, "Contact"))
+
+
+def test_the_undo_of_inserted_contacts_hints_at_undoing_it_to_restore_them(
+    cli: Invoke, imported: dict[str, Any]
+) -> None:
+    result = cli("runs", "undo", imported["run_id"], "--yes")
+    assert result.exit_code == 0, result.output
+    undo_id = re.search(r"Undo run (\w+) of run", result.stdout)
+    assert undo_id is not None, result.stdout
+    hint = (
+        "To restore them (unmark them for erasure), undo this undo run: "
+        f"idms runs undo {undo_id[1]}"
+    )
+    assert hint in " ".join(result.stderr.split())
+    assert "run the job again" not in result.output
+
+    words = hint.split(": ", 1)[1].split()[1:]  # the command it names, run as given
+    restored = cli(*words, "--yes")
+    assert restored.exit_code == 0, restored.output
+    assert re.search(r"updated\s+3", restored.stdout)
+    assert not any(r["MarkForErasure"] for r in records(cli, "Contact"))
+    assert len(records(cli, "Contact")) == 3
+
+
 def test_undo_leaves_records_changed_since_unless_forced(
     cli: Invoke, updated: dict[str, Any], tmp_path: Path
 ) -> None:

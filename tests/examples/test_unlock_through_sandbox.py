@@ -10,6 +10,7 @@ import httpx
 from idms.demo.generate import DEMO_PASSWORD, fill_demo
 from idms.jobs.assemble import job_from_file
 from idms.jobs.runner import run_job
+from idms.jobs.undo import undo_run
 from idms.queries.model import load_query_file
 from idms.queries.store import QueryStore
 from idms.runs.record import RunStore
@@ -67,9 +68,16 @@ def test_locked_accounts_are_unlocked_by_the_job_and_log_in_again(tmp_path: Path
                     queries=queries,
                     target_label=url,
                 )
-            assert report.message is None, report.message
-            assert report.summary()["status"] == "succeeded"
-            assert report.counts.as_dict()["updated"] == report.counts.rows == len(locked)
+                assert report.message is None, report.message
+                assert report.summary()["status"] == "succeeded"
+                assert report.counts.as_dict()["updated"] == report.counts.rows == len(locked)
+
+                # Undone, the unlock says it locks nothing again, row by row, and it does not.
+                undo = undo_run(report.run_id, target=target, runs=RunStore(suite))
+                assert undo.counts.as_dict()["skipped"] == undo.counts.rows == len(locked)
+                reasons = {r.message for r in RunStore(suite).rows(undo.run_id)}
+                assert len(reasons) == 1
+                assert "Locking is not supported" in reasons.pop()
 
             for username in open_users:
                 assert token(username, DEMO_PASSWORD).status_code == 200

@@ -9,6 +9,7 @@ the faults, and a faulted call never wrote anything).
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -154,3 +155,60 @@ def test_the_same_job_gives_the_same_outcome_and_records(
     assert len(emails) == len(set(emails))  # no duplicate from a retried write
     if faults:
         assert rest.client.retried > 0
+
+
+def test_an_identical_insert_is_warned_of_and_skipped_alike_through_rest(
+    new_store: NewStore, serve: Serve, tmp_path: Path
+) -> None:
+    local = demo_store(new_store, "local")
+    remote = demo_store(new_store, "remote")
+    rest = serve(remote).rest()
+    contacts = write_csv(tmp_path / "people.csv", people(6)[:7])
+    made = [counts(run(t, tmp_path, f"people-{n}", contact_job(contacts))) for t, n in
+            ((local, "local"), (rest, "remote"))]  # fmt: skip
+    assert made[0] == made[1]
+
+    def webinars(store: EmbeddedTarget, name: str) -> Path:
+        ids = sorted((str(c["ImisId"]) for c in store.read("Contact")), key=int)
+        rows = [[i, "WEBINAR", f"Session {n}"] for n, i in enumerate(ids)]
+        return write_csv(tmp_path / f"webinars-{name}.csv", [["ID", "Type", "Webinar"], *rows])
+
+    files = {"local": webinars(local, "local"), "remote": webinars(remote, "remote")}
+
+    def activities(file: Path, **options: Any) -> Any:
+        return build_job(
+            {
+                "input": {"file": str(file)},
+                "source": "Activity",
+                "action": "insert",
+                "mappings": [
+                    {"field": "ImisId", "column": "ID"},
+                    {"field": "ActivityType", "column": "Type"},
+                    {"field": "Description", "column": "Webinar"},
+                ],
+                "options": options,
+            }
+        )
+
+    def outcomes(target: Target, name: str, **options: Any) -> list[tuple[Any, ...]]:
+        runs = RunStore(open_suite(f"sqlite:///{tmp_path / name}.db"))
+        try:
+            the_job = activities(files[name.split("-")[1]], **options)
+            report = run_job(the_job, target=target, runs=runs, target_label=name)
+            # each store numbers its own activities: the messages agree but for the SEQN
+            return [
+                (r.outcome, r.code, re.sub(r"SEQN \d+", "SEQN n", r.message or ""))
+                for r in runs.rows(report.run_id)
+            ]
+        finally:
+            runs.engine.dispose()
+
+    for name, options in (("first", {}), ("again", {}), ("skip", {"skip_identical": True})):
+        expected = outcomes(local, f"{name}-local", **options)
+        assert outcomes(rest, f"{name}-remote", **options) == expected
+        codes = {code for _, code, _ in expected}
+        assert codes == ({None} if name == "first" else {"identical_exists"})
+        if name == "skip":
+            assert {outcome for outcome, _, _ in expected} == {"skipped"}
+    stored = [len(list(store.read("Activity"))) for store in (local, remote)]
+    assert stored == [2 * len(list(local.read("Contact")))] * 2  # twice, never three times

@@ -305,8 +305,10 @@ def undo_command(
 
     Inserted records are deleted (inserted contacts are marked for erasure, as iMIS never deletes
     contacts), updated records get their previous values back, deleted records are inserted
-    again. A record changed since the run is left alone and reported, unless --force. The undo
-    is itself a run, shown by 'idms runs'.
+    again. A row that cannot be put back is skipped with the reason: a record changed since the
+    run (unless --force), or a value iMIS sets (an unlocked account is not locked again). The
+    undo is itself a run, shown by 'idms runs', and can be undone in turn to put back what it
+    changed (contacts it marked for erasure are unmarked).
 
     Example: idms runs undo 1ee7d121 --yes
     """
@@ -336,8 +338,10 @@ def _print_undo(
     watch: Stopwatch,
     force: bool,
 ) -> None:
-    """The undo's counts, what it could not undo (and why), and notes such as erasure marks."""
-    title = Text(f"Undo run {report.run_id} of run {info.id} ", style="bold")
+    """The undo's counts, what it could not undo (and why), notes such as erasure marks, and
+    how to put back what it changed (undo the undo)."""
+    of = "undo run" if info.undo_of else "run"
+    title = Text(f"Undo run {report.run_id} of {of} {info.id} ", style="bold")
     title.append_text(status_text(report.status.value))
     out().print(title, soft_wrap=True)
     terminal = out().is_terminal
@@ -364,8 +368,14 @@ def _print_undo(
         print_rows(refused, title=heading)
         if not force and any(r.code == "changed_since" for r in refused):
             print_note("Records changed since the run were left alone; --force undoes them.")
+    counts = report.counts.by_outcome
+    changed = counts[Outcome.INSERTED] + counts[Outcome.UPDATED] + counts[Outcome.DELETED]
+    if changed:
+        erased = any("marked for erasure" in message for message in notes)
+        what = "restore them (unmark them for erasure)" if erased else "put back what it changed"
+        print_note(f"To {what}, undo this undo run: {prefix} runs undo {report.run_id}")
     if terminal:
-        print_next_steps(prefix, report.run_id, plan=False, errors=0, undo=False)
+        print_next_steps(prefix, report.run_id, plan=False, errors=0, undo=bool(changed))
 
 
 def _confirm_undo(info: RunInfo) -> None:

@@ -56,6 +56,9 @@ def decide_batch(
             row.write = "insert"
         if source.duplicate_check is not None and options.duplicate_check:
             _skip_duplicates(target, source, live)
+        from idms.jobs.identical import flag_identical  # it builds on this module
+
+        flag_identical(cjob, target, live, pending=pending)
         return
     fields = cjob.match_fields
     to_match: list[WorkRow] = []

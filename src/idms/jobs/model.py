@@ -104,6 +104,7 @@ class Options(BaseModel):
     stop_after_errors: int | None = Field(default=None, ge=1)
     allow_broad_delete: bool = False
     duplicate_check: bool = True  # event registrations: refuse a second identical registration
+    skip_identical: bool = False  # skip an insert identical to a stored record (else a warning)
 
     @field_validator(
         "skip_update_if_multiple_matches",
@@ -112,6 +113,7 @@ class Options(BaseModel):
         "skip_validation",
         "allow_broad_delete",
         "duplicate_check",
+        "skip_identical",
         mode="before",
     )
     @classmethod

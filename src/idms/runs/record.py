@@ -23,7 +23,7 @@ from idms import jsontext
 from idms.bulk import execute_many
 from idms.db import writer
 from idms.errors import InvalidInputError, NotFound
-from idms.runs.status import COUNT_KEYS, JOB_KINDS, TERMINAL, RunStatus, exit_code_for
+from idms.runs.status import COUNT_KEYS, TERMINAL, RunStatus, exit_code_for
 from idms.state.models import Run, RunRow, RunStage, utcnow
 from idms.state.store import translate_errors
 
@@ -120,10 +120,9 @@ class RunInfo:
 
     @property
     def undoable(self) -> bool:
-        """Whether undo can take this run: a job run that wrote, not undone yet, ended."""
-        return (
-            self.kind in JOB_KINDS and not self.plan_only and not self.undone_by and self.finished
-        )
+        """Whether undo can take this run: a run that wrote (a job run, or an undo, whose undo
+        is a redo), not undone yet, ended."""
+        return not self.plan_only and not self.undone_by and self.finished
 
     @property
     def rows(self) -> int:

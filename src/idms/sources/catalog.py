@@ -301,7 +301,14 @@ USER_CREDENTIALS = SourceDef(
             "The contact's e-mail (required for credentials).",
             max_length=100,
         ),
-        typed("IsLockedOut", "Is Locked Out", T.BOOLEAN, read_only=True),
+        typed(
+            "IsLockedOut",
+            "Is Locked Out",
+            T.BOOLEAN,
+            "iMIS locks an account after too many failed logins; Unlock User Account unlocks "
+            "it. Locking is not supported.",
+            read_only=True,
+        ),
         typed(
             "FailedPasswordAttemptCount", "Failed Password Attempt Count", T.INTEGER, read_only=True
         ),
