@@ -220,12 +220,18 @@ def modify_party(
     """The stored PersonData/OrganizationData with the ``changed`` fields set, the rest kept."""
     obj = copy.deepcopy(dict(stored))
     fresh = entities.party_from_record(merged)
-    names = ("FirstName", "MiddleName", "LastName", "InformalName", "Prefix", "Suffix")
+    names = {
+        **{n: n for n in ("FirstName", "MiddleName", "LastName", "InformalName")},
+        "Prefix": "NamePrefix",
+        "Suffix": "NameSuffix",
+    }
     if any(n in changed for n in names) and isinstance(fresh.get("PersonName"), Mapping):
         person = dict(obj.get("PersonName") or {})
-        person.update(fresh["PersonName"])
+        person.update({m: fresh["PersonName"][m] for n, m in names.items() if n in changed})
+        if any(n in changed for n in ("FirstName", "LastName")):
+            person["FullName"] = fresh["PersonName"]["FullName"]
+            obj["Name"] = fresh["Name"]
         obj["PersonName"] = person
-        obj["Name"] = fresh["Name"]
     if "OrganizationName" in changed and "OrganizationName" in fresh:
         obj["OrganizationName"] = fresh["OrganizationName"]
         obj["Name"] = fresh["Name"]
