@@ -148,7 +148,8 @@ class PartyBody:
     emails_given: bool = False
 
     def problem(self, member: str, message: str) -> None:
-        self.problems.append((member, message))
+        """A member without a place; the sentence names it."""
+        self.problems.append((member, message if member in message else f"{member}: {message}"))
 
     def set(self, name: str, value: Any, member: str) -> None:
         """Set a Contact value; a second, different value for it is a problem (an empty one
@@ -312,7 +313,7 @@ def gender_wire(code: Any) -> Any:
     """A stored Gender code as PersonData sends it: the enum's number for M and F."""
     if isinstance(code, str):
         for number, name in GENDERS.items():
-            if GENDER_CODES[name.casefold()] == code.strip().upper().casefold():
+            if GENDER_CODES[name.casefold()].casefold() == code.strip().casefold():
                 return number
     return code
 
