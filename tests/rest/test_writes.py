@@ -152,8 +152,9 @@ def test_party_update_keeps_what_idms_does_not_manage() -> None:
     assert first["Address"]["AddressId"] == "92"
     assert holiday["AddressPurpose"] == "Holiday"
     attributes = {p["Name"]: p.get("Value") for p in body["AdditionalAttributes"]["$values"]}
-    assert (attributes["Prefix"], attributes["IsMember"]) == ("Ms", True)
-    assert body["PersonName"] == stored["PersonName"]
+    assert attributes["IsMember"] is True
+    # The name prefix is PersonName's NamePrefix in ASI's contract; the rest of the name is kept.
+    assert body["PersonName"] == {**stored["PersonName"], "NamePrefix": "Ms"}
     assert stored["Addresses"]["$values"][0]["Address"]["CityName"] == "London"  # a copy
 
 

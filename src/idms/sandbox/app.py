@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -33,13 +35,21 @@ from idms.sandbox.auth import Accounts, denied
 from idms.sandbox.context import Sandbox
 from idms.sandbox.dispatch import Api
 from idms.sandbox.faults import FaultPlan, fault_error
-from idms.sandbox.http import ApiError, Reply, json_response, parse_json, server_error
+from idms.sandbox.http import (
+    ApiError,
+    Reply,
+    json_response,
+    parse_json,
+    server_error,
+    unrouted,
+)
 from idms.sandbox.paging import ListQuery
 from idms.targets.embedded.target import EmbeddedTarget
 from idms.targets.imis import wire
 
 log = logging.getLogger("idms.sandbox")
 
+_SLASHES = re.compile(r"//+")
 DEFAULT_TOKEN_LIFETIME = 1209599  # the OWIN template's two weeks, less a second
 
 
@@ -114,6 +124,7 @@ def create_app(
         faults=faults,
         latency=max(0, latency_ms) / 1000,
     )
+    app.add_exception_handler(HTTPException, unrouted)
     app.state.prefix = base
     app.state.sandbox = sandbox
     return app
@@ -192,8 +203,10 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 def canonical_path(path: str, prefix: str) -> str:
-    """The path with the prefix, ``/token``, ``/api`` and ``_execute`` in their own case, and
-    no trailing slash, so that routing matches them without case as IIS does."""
+    """The path with the prefix, ``/token``, ``/api`` and ``_execute`` in their own case, no
+    empty segment (``/api//Party`` is ``/api/Party``) and no trailing slash, so that routing
+    matches them as IIS does."""
+    path = _SLASHES.sub("/", path)
     if len(path) > 1 and path.endswith("/"):
         path = path.rstrip("/") or "/"
     if prefix:

@@ -9,7 +9,7 @@ of the store's adapters is never shared between two requests.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -18,7 +18,7 @@ from idms.sandbox.auth import Accounts
 from idms.sandbox.http import ApiError, invalid, not_found, refused, wrong_arity
 from idms.sandbox.paging import ListQuery, Properties, read_page
 from idms.sources.model import SourceDef
-from idms.targets.base import ApplyOptions, ApplyResult, Change, ChangeKind, Record
+from idms.targets.base import ApplyOptions, ApplyResult, Change, ChangeKind, Record, RowError
 from idms.targets.embedded.target import EmbeddedTarget
 from idms.targets.imis import wire
 from idms.targets.imis.entities import EntitySpec, parse_identity_path, spec_for
@@ -131,14 +131,37 @@ class Sandbox:
         identity = {k: result.after.get(k) for k in sdef.identity}
         return self.find(source, identity) or result.after
 
+    @contextmanager
+    def together(self) -> Iterator[Callable[..., Record | None]]:
+        """Several writes as one: the block gets ``write(source, change, members=None)`` (the
+        record as written, or 400/404 raised naming the request member of the refused field,
+        ``members``: field -> member), and a refusal undoes every write of the block."""
+        options = _OPTIONS.get() or ApplyOptions()
+        with self.write_lock, self.target.together(options) as apply:
 
-def failure(result: ApplyResult) -> ApiError:
-    """The answer to a refused change: 404 when the record is not there, else 400."""
+            def write(
+                source: str, change: Change, members: Mapping[str, str] | None = None
+            ) -> Record | None:
+                result = apply(source, [change])[0]
+                if not result.ok:
+                    raise failure(result, members)
+                return result.after
+
+            yield write
+
+
+def failure(result: ApplyResult, members: Mapping[str, str] | None = None) -> ApiError:
+    """The answer to a refused change: 404 when the record is not there, else 400 (its message
+    naming the request member that set the field, when ``members`` knows it; the property
+    stays the field, as the REST target reads it)."""
     error = result.error
     if error is None:
         return invalid("The change was not written.", "not_written")
     if error.code == "not_found":
         return ApiError(404, wire.http_error(error.message))
+    member = (members or {}).get(error.field or "")
+    if member:
+        error = RowError(error.code, f"{error.message} ({member})", error.field)
     return refused([error])
 
 

@@ -6,19 +6,22 @@ Every body is made with ``idms.targets.imis.wire`` so the shapes are the ones th
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from starlette.requests import Request
 from starlette.responses import Response
 
+from idms.sandbox import jsonbody
 from idms.targets.base import RowError
 from idms.targets.imis import wire
 
 SERVER_ERROR = "An error occurred. Please contact the administrator."
 NOT_IMPLEMENTED = "Operation not implemented"
 ARITY = "ArgumentFault: Incorrect number of identity element"
+NO_RESOURCE = "No HTTP resource was found that matches the request URI '{uri}'."
+NO_METHOD = "The requested resource does not support http method '{method}'."
 
 
 @dataclass
@@ -89,11 +92,23 @@ def json_response(status: int, body: Any, headers: Mapping[str, str] | None = No
 
 
 def parse_json(raw: bytes) -> dict[str, Any]:
-    """A request body as a JSON object, or a 400."""
+    """A request body as a JSON object whose member names match without case, or a 400."""
     try:
-        body = json.loads(raw.decode("utf-8-sig") or "null")
+        body = jsonbody.loads(raw.decode("utf-8-sig") or "null")
     except (UnicodeDecodeError, ValueError):
         raise invalid("The request body is not valid JSON.", "invalid_json") from None
     if not isinstance(body, dict):
         raise invalid("The request body must be a JSON object.", "invalid_json")
     return body
+
+
+def unrouted(request: Request, exc: Exception) -> Response:
+    """What ASP.NET Web API answers for a path no route serves (404) or a method a route does
+    not take (405): an HttpError body, as every other iMIS error, not the framework's text."""
+    status = getattr(exc, "status_code", 404)
+    if status == 405:
+        message = NO_METHOD.format(method=request.method)
+    else:
+        status, message = 404, NO_RESOURCE.format(uri=str(request.url))
+    headers = getattr(exc, "headers", None) or {}
+    return json_response(status, wire.http_error(message), headers)

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from idms.errors import CoercionError
-from idms.sandbox.context import Sandbox, changed, writable
-from idms.sandbox.http import Reply, created, invalid, not_found, ok
+from idms.sandbox.context import Sandbox
+from idms.sandbox.http import Reply, created, not_found, ok
 from idms.sandbox.paging import ListQuery, Properties, page_in_memory
+from idms.sandbox.partybody import PartyBodies
 from idms.sources.filters import Filter, Operator
 from idms.targets.base import Change, ChangeKind, Record
 from idms.targets.imis import wire
-from idms.targets.imis.entities import ATTRIBUTES, party_from_record, values_from_party
+from idms.targets.imis.partydata import ATTRIBUTES
 
 CONTACT = "Contact"
 KINDS = {"party": None, "person": False, "organization": True}  # entity -> IsOrganization
@@ -46,10 +46,10 @@ class Parties:
 
     def __init__(self, sandbox: Sandbox) -> None:
         self.sb = sandbox
+        self.bodies = PartyBodies(sandbox)
 
     def _party(self, record: Record) -> dict[str, Any]:
-        purpose = self.sb.target.policy.default_address_purpose
-        return party_from_record(record, address_purpose=purpose)
+        return self.bodies.party(record)
 
     def _props(self) -> Properties:
         return Properties(self.sb.source(CONTACT), aliases=ALIASES)
@@ -65,7 +65,7 @@ class Parties:
     def listing(self, entity: str, query: ListQuery) -> Reply:
         source = self.sb.source(CONTACT)
         records, total = self.sb.page(source, query, self._props(), extra=self._kind_filter(entity))
-        items = [self._party(r) for r in records]
+        items = self.bodies.parties(records)
         item_type = ITEM_TYPES[entity.casefold()]
         return ok(
             wire.paged_result(items, item_type, offset=query.offset, limit=query.limit, total=total)
@@ -83,29 +83,13 @@ class Parties:
 
     # ---- writes ---------------------------------------------------------------------------------
 
-    def _values(self, entity: str, body: dict[str, Any]) -> dict[str, Any]:
-        source = self.sb.source(CONTACT)
-        try:
-            values = values_from_party(body, source)
-        except CoercionError as exc:
-            raise invalid(exc.message, exc.code) from None
-        kind = KINDS[entity.casefold()]
-        if kind is not None:
-            values["IsOrganization"] = kind
-        return writable(source, values)
-
     def create(self, entity: str, body: dict[str, Any]) -> Reply:
-        values = self._values(entity, body)
-        record = self.sb.write(CONTACT, Change(ChangeKind.INSERT, values))
-        assert record is not None
+        record = self.bodies.create(self.bodies.read(body, KINDS[entity.casefold()]))
         return created(self._party(record))
 
     def update(self, entity: str, ident: str, body: dict[str, Any]) -> Reply:
         current = self.one(entity, ident)
-        values = changed(self._values(entity, body), current)
-        identity = {"ImisId": current["ImisId"]}
-        record = self.sb.write(CONTACT, Change(ChangeKind.UPDATE, values, identity=identity))
-        assert record is not None
+        record = self.bodies.update(current, self.bodies.read(body, KINDS[entity.casefold()]))
         return ok(self._party(record))
 
     def delete(self, entity: str, ident: str) -> Reply:

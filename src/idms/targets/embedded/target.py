@@ -274,50 +274,86 @@ class EmbeddedTarget:
         adapter = self.adapter(source)
         refused = self._refused_kinds(adapter.source)
         if any(c.kind in refused for c in changes):
-            return [
-                ApplyResult(c.ref, False, error=refused[c.kind])
-                if c.kind in refused
-                else ApplyResult(
-                    c.ref,
-                    False,
-                    error=RowError(
-                        "batch_refused", "Not written: another change in its batch was refused."
-                    ),
-                )
-                for c in changes
-            ]
+            return self._refused_batch(changes, refused)
         if not options.dry_run and getattr(self._local, "rehearsal", None) is not None:
             raise TerminalTargetError("A rehearsal (a plan) cannot write: apply with dry_run.")
-        now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
         # A dry run is the same apply, in the same transaction, rolled back instead of committed
         # (or left to the rehearsal it is part of): defaults, counters, the store's constraints
         # and every rule give exactly what the run would get.
         with self._connect(write=True, keep=not options.dry_run) as conn:
-            ctx = ApplyContext(
-                conn=conn,
-                options=options,
-                policy=self.policy,
-                lookups=LookupCache(conn),
-                now=now,
-                today=now.date(),
-            )
-            results = adapter.apply(ctx, changes)
-            if options.forget_key is not None and not options.dry_run:
-                conn.execute(
-                    delete(schema.applied_batches).where(
-                        schema.applied_batches.c.batch_key == options.forget_key
-                    )
-                )
-            if options.batch_key is not None and not options.dry_run:
-                conn.execute(
-                    insert(schema.applied_batches).values(
-                        batch_key=options.batch_key,
-                        results=journal_text(results),
-                        created_on=now,
-                    )
-                )
+            results = self._apply_on(conn, adapter, changes, options)
         if adapter.source.name == "LookupTable" and not options.dry_run:
             self.refresh()
+        return results
+
+    @contextmanager
+    def together(
+        self, options: ApplyOptions = ApplyOptions()
+    ) -> Iterator[Callable[[str, Sequence[Change]], list[ApplyResult]]]:
+        """Changes to several sources in one transaction: the block gets an ``apply(source,
+        changes)`` that writes on one connection, and everything it wrote is undone when the
+        block raises (a contact and its addresses, all or nothing)."""
+        with self._connect(write=True) as conn:
+
+            def apply(source: str, changes: Sequence[Change]) -> list[ApplyResult]:
+                adapter = self.adapter(source)
+                refused = self._refused_kinds(adapter.source)
+                if any(c.kind in refused for c in changes):
+                    return self._refused_batch(changes, refused)
+                return self._apply_on(conn, adapter, changes, options)
+
+            yield apply
+
+    @staticmethod
+    def _refused_batch(
+        changes: Sequence[Change], refused: Mapping[str, RowError]
+    ) -> list[ApplyResult]:
+        return [
+            ApplyResult(c.ref, False, error=refused[c.kind])
+            if c.kind in refused
+            else ApplyResult(
+                c.ref,
+                False,
+                error=RowError(
+                    "batch_refused", "Not written: another change in its batch was refused."
+                ),
+            )
+            for c in changes
+        ]
+
+    def _apply_on(
+        self,
+        conn: Connection,
+        adapter: SourceAdapter,
+        changes: Sequence[Change],
+        options: ApplyOptions,
+    ) -> list[ApplyResult]:
+        now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+        ctx = ApplyContext(
+            conn=conn,
+            options=options,
+            policy=self.policy,
+            lookups=LookupCache(conn),
+            now=now,
+            today=now.date(),
+        )
+        results = adapter.apply(ctx, changes)
+        if options.dry_run:
+            return results
+        if options.forget_key is not None:
+            conn.execute(
+                delete(schema.applied_batches).where(
+                    schema.applied_batches.c.batch_key == options.forget_key
+                )
+            )
+        if options.batch_key is not None:
+            conn.execute(
+                insert(schema.applied_batches).values(
+                    batch_key=options.batch_key,
+                    results=journal_text(results),
+                    created_on=now,
+                )
+            )
         return results
 
     def _refused_kinds(self, source: SourceDef) -> dict[str, RowError]:

@@ -14,7 +14,7 @@ Shared by the REST target (records -> requests, responses -> records) and the sa
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Literal
@@ -23,7 +23,8 @@ from urllib.parse import quote, unquote
 from idms.errors import CoercionError
 from idms.sources.model import SourceDef
 from idms.targets.base import Record
-from idms.targets.imis import wire
+from idms.targets.imis import partydata, wire
+from idms.targets.imis.partydata import ATTRIBUTES, PHONES, PRIMARY_EMAIL
 from idms.values.coerce import coerce
 from idms.values.types import FieldType
 
@@ -206,30 +207,22 @@ def _wire_value(ftype: FieldType, value: Any) -> Any:
 PERSON = wire.contract("PersonData")
 ORGANIZATION = wire.contract("OrganizationData")
 PARTY = wire.contract("PartyData")
-ATTRIBUTES = {  # canonical -> AdditionalAttributes name
-    "MemberType": "CustomerTypeCode",
-    "JoinDate": "JoinDate",
-    "PaidThrough": "PaidThruDate",
-    "Chapter": "Chapter",
-    "Designation": "Designation",
-    "MajorKey": "MajorKey",
-    "BillingCategory": "BillingCategory",
-    "MarkForErasure": "MarkForErasure",
-    "Suffix": "Suffix",
-    "Prefix": "Prefix",
-}
-PHONES = {
-    "HomePhone": "_Home Phone",
-    "WorkPhone": "_Work Phone",
-    "MobilePhone": "Mobile",
-    "Fax": "_Fax",
-}
+ADDRESS_FIELDS = ("Address1", "Address2", "Address3", "City", "StateProvince", "PostalCode",
+                  "Country")  # fmt: skip
 
 
 def party_from_record(
-    record: Mapping[str, Any], *, address_purpose: str = "Address"
+    record: Mapping[str, Any],
+    *,
+    address_purpose: str = "Address",
+    addresses: Sequence[Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """A Contact record as PersonData or OrganizationData (imis-rest-api.md §3.2)."""
+    """A Contact record as PersonData or OrganizationData (imis-rest-api.md §3.2).
+
+    ``addresses`` are the contact's Address records, every purpose (the sandbox gives them);
+    without them the contact's own address is sent, as of ``address_purpose``. The default
+    purpose's address comes first and carries the "default" communication reason.
+    """
     is_org = bool(record.get("IsOrganization"))
     obj: dict[str, Any] = {"$type": ORGANIZATION if is_org else PERSON}
     if is_org:
@@ -241,64 +234,63 @@ def party_from_record(
             "MiddleName": record.get("MiddleName"),
             "LastName": record.get("LastName"),
             "InformalName": record.get("InformalName"),
+            "NamePrefix": record.get("Prefix"),
+            "NameSuffix": record.get("Suffix"),
             "FullName": " ".join(
                 str(p) for p in (record.get("FirstName"), record.get("LastName")) if p
             ),
         }
-        if record.get("OrganizationId"):
+        if record.get("OrganizationId") or record.get("OrganizationName"):
             obj["PrimaryOrganization"] = {
                 "$type": wire.contract("PrimaryOrganizationInformationData"),
                 "OrganizationPartyId": record.get("OrganizationId"),
                 "Name": record.get("OrganizationName"),
+                "Title": record.get("Title"),
             }
     obj["Name"] = record.get("OrganizationName") if is_org else obj["PersonName"]["FullName"]
-    obj["Title"] = record.get("Title")
+    if "PrimaryOrganization" not in obj:  # a person's title is the one at their organization
+        obj["Title"] = record.get("Title")
     obj["BirthDate"] = wire.wire_date(record["BirthDate"]) if record.get("BirthDate") else None
-    obj["Gender"] = record.get("Gender")
+    obj["Gender"] = partydata.gender_wire(record.get("Gender"))
     obj["AdditionalAttributes"] = wire.collection(
         wire.PROPERTY_COLLECTION,
         [wire.property_data(name, record.get(canonical)) for canonical, name in ATTRIBUTES.items()],
     )
+    known = addresses is not None  # the Address records say the preferred flags
+    if addresses is None:
+        own = {name: record.get(name) for name in ADDRESS_FIELDS}
+        addresses = [{**own, "AddressPurpose": address_purpose}] if any(own.values()) else []
+    ordered = sorted(
+        addresses,
+        key=lambda a: (str(a.get("AddressPurpose")) != address_purpose,
+                       str(a.get("AddressPurpose") or "").casefold()),
+    )  # fmt: skip
     emails = []
     if record.get("Email"):
         emails.append({"$type": wire.contract("EmailData"), "Address": record["Email"],
-                       "EmailType": "_Primary", "IsPrimary": True})  # fmt: skip
-    obj["Emails"] = wire.collection(wire.contract("EmailDataCollection"), emails)
+                       "EmailType": PRIMARY_EMAIL, "IsPrimary": True})  # fmt: skip
     phones = [
         {"$type": wire.contract("PhoneData"), "Number": record[c], "PhoneType": kind}
         for c, kind in PHONES.items()
         if record.get(c)
     ]
+    for address in ordered:
+        purpose = str(address.get("AddressPurpose") or address_purpose)
+        if address.get("Email"):
+            emails.append({"$type": wire.contract("EmailData"), "Address": address["Email"],
+                           "EmailType": purpose, "IsPrimary": False})  # fmt: skip
+        for name, kind in (("Phone", purpose), ("Fax", purpose + partydata.FAX_SUFFIX)):
+            if address.get(name):
+                phones.append(
+                    {"$type": wire.contract("PhoneData"), "Number": address[name],
+                     "PhoneType": kind}
+                )  # fmt: skip
+    obj["Emails"] = wire.collection(wire.contract("EmailDataCollection"), emails)
     obj["Phones"] = wire.collection(wire.contract("PhoneDataCollection"), phones)
-    address_fields = (
-        "Address1",
-        "Address2",
-        "Address3",
-        "City",
-        "StateProvince",
-        "PostalCode",
-        "Country",
+    obj["Addresses"] = wire.collection(
+        wire.contract("FullAddressDataCollection"),
+        [_full_address(a, address_purpose, reasons=known) for a in ordered],
     )
-    addresses = []
-    if any(record.get(f) for f in address_fields):
-        lines = [record.get(f) for f in ("Address1", "Address2", "Address3") if record.get(f)]
-        addresses.append(
-            {
-                "$type": wire.contract("FullAddressData"),
-                "Address": {
-                    "$type": wire.contract("AddressData"),
-                    "AddressLines": wire.collection(
-                        wire.contract("AddressLineDataCollection"), lines
-                    ),
-                    "CityName": record.get("City"),
-                    "CountryName": record.get("Country"),
-                    "CountrySubEntityCode": record.get("StateProvince"),
-                    "PostalCode": record.get("PostalCode"),
-                },
-                "AddressPurpose": address_purpose,
-            }
-        )
-    obj["Addresses"] = wire.collection(wire.contract("FullAddressDataCollection"), addresses)
     if record.get("ImisId"):
         obj["Id"] = obj["PartyId"] = str(record["ImisId"])
     if record.get("ContactKey"):
@@ -317,6 +309,38 @@ def party_from_record(
     return obj
 
 
+def _full_address(
+    address: Mapping[str, Any], default_purpose: str, *, reasons: bool
+) -> dict[str, Any]:
+    """An Address record as FullAddressData; its communication reasons (the default address,
+    the preferred flags) only when ``reasons`` says the record holds them."""
+    purpose = str(address.get("AddressPurpose") or default_purpose)
+    lines = [address.get(f) for f in ("Address1", "Address2", "Address3") if address.get(f)]
+    said = [partydata.DEFAULT_REASON] if purpose == default_purpose else []
+    said += [r for r, flag in partydata.REASONS.items() if address.get(flag)]
+    out: dict[str, Any] = {
+        "$type": wire.contract("FullAddressData"),
+        "Address": {
+            "$type": wire.contract("AddressData"),
+            "AddressLines": wire.collection(wire.contract("AddressLineDataCollection"), lines),
+            "CityName": address.get("City"),
+            "CountryName": address.get("Country"),
+            "CountrySubEntityCode": address.get("StateProvince"),
+            "PostalCode": address.get("PostalCode"),
+        },
+        "AddressPurpose": purpose,
+    }
+    if reasons:
+        out["CommunicationPreferences"] = wire.collection(
+            wire.contract("CommunicationPreferenceDataCollection"),
+            [{"$type": wire.contract("CommunicationPreferenceData"), "Reason": r} for r in said],
+        )
+    for name, key in (("Email", "Email"), ("Phone", "Phone"), ("Fax", "Fax"), ("Notes", "Note")):
+        if name in address:
+            out[key] = address.get(name)
+    return out
+
+
 def _stamp(value: Any) -> str | None:
     if isinstance(value, datetime):
         return (
@@ -329,79 +353,20 @@ def _stamp(value: Any) -> str | None:
     return None
 
 
-def values_from_party(obj: Mapping[str, Any], source: SourceDef) -> dict[str, Any]:
-    """Canonical Contact values from a PersonData/OrganizationData body (only what it carries)."""
-    values: dict[str, Any] = {}
-    kind = str(obj.get("$type", ""))
-    is_org = "OrganizationData" in kind or (
-        "PersonName" not in obj and obj.get("OrganizationName") is not None
-    )
-    values["IsOrganization"] = is_org
-    name = wire.find(obj, "PersonName")
-    if isinstance(name, Mapping):
-        for key in ("FirstName", "MiddleName", "LastName", "InformalName"):
-            if key in name:
-                values[key] = name.get(key)
-    if "OrganizationName" in obj:
-        values["OrganizationName"] = obj.get("OrganizationName")
-    primary = wire.find(obj, "PrimaryOrganization")
-    if isinstance(primary, Mapping) and "OrganizationPartyId" in primary:
-        values["OrganizationId"] = primary.get("OrganizationPartyId")
-    for key in ("Title", "BirthDate", "Gender"):
-        if key in obj:
-            values[key] = obj.get(key)
-    for prop in wire.values_of(wire.find(obj, "AdditionalAttributes")):
-        for canonical, attr in ATTRIBUTES.items():
-            if (
-                isinstance(prop, Mapping)
-                and str(prop.get("Name", "")).casefold() == attr.casefold()
-            ):
-                values[canonical] = wire.unbox(prop.get("Value"))
-    if "Emails" in obj:
-        emails = wire.values_of(obj.get("Emails"))
-        primary_email = next(
-            (e for e in emails if e.get("IsPrimary")), emails[0] if emails else None
-        )
-        values["Email"] = primary_email.get("Address") if primary_email else None
-    if "Phones" in obj:
-        by_kind = {
-            str(p.get("PhoneType")): p.get("Number") for p in wire.values_of(obj.get("Phones"))
-        }
-        for canonical, kind_name in PHONES.items():
-            values[canonical] = by_kind.get(kind_name)
-    if "Addresses" in obj:
-        addresses = wire.values_of(obj.get("Addresses"))
-        if addresses:
-            address = addresses[0].get("Address") or {}
-            lines = wire.values_of(address.get("AddressLines"))
-            for i, key in enumerate(("Address1", "Address2", "Address3")):
-                values[key] = lines[i] if i < len(lines) else None
-            values["City"] = address.get("CityName")
-            values["StateProvince"] = address.get("CountrySubEntityCode")
-            values["PostalCode"] = address.get("PostalCode")
-            values["Country"] = address.get("CountryName")
-        else:
-            for key in (
-                "Address1",
-                "Address2",
-                "Address3",
-                "City",
-                "StateProvince",
-                "PostalCode",
-                "Country",
-            ):
-                values[key] = None
-    if obj.get("Id") or obj.get("PartyId"):
-        values["ImisId"] = str(obj.get("Id") or obj.get("PartyId"))
-    if obj.get("UniformId"):
-        values["ContactKey"] = str(obj["UniformId"]).upper()
-    status = obj.get("Status")
-    if isinstance(status, Mapping) and status.get("PartyStatusId"):
-        values["Status"] = status["PartyStatusId"]
-    info = obj.get("UpdateInformation")
-    if isinstance(info, Mapping):
-        values["CreatedOn"] = info.get("CreatedOn")
-        values["UpdatedOn"] = info.get("UpdatedOn")
+def values_from_party(
+    obj: Mapping[str, Any], source: SourceDef, *, default_purpose: str | None = None
+) -> dict[str, Any]:
+    """Canonical Contact values from a Party body (only what it carries), typed.
+
+    The address fields are those of the address of ``default_purpose``, or (not known) of the
+    address marked "default", else the first. What has no place in a Contact record is left
+    aside: ``partydata.read_party`` says what it is.
+    """
+    return typed_contact(partydata.read_party(obj).contact(default_purpose), source)
+
+
+def typed_contact(values: Mapping[str, Any], source: SourceDef) -> dict[str, Any]:
+    """Contact values read as their fields' types (CoercionError names the field)."""
     out: dict[str, Any] = {}
     for name, value in values.items():
         fdef = source.find_field(name)

@@ -39,7 +39,7 @@ from idms.sources.catalog import CONTACT
 from idms.sources.model import SourceDef
 from idms.sources.rules import RowRefused, insert_values, update_values
 from idms.targets.base import ApplyOptions, ApplyResult, Change, ChangeKind, Record, RowError
-from idms.targets.imis import entities, wire
+from idms.targets.imis import entities, partydata, wire
 from idms.targets.imis.client import ImisClient, ImisRefused
 from idms.targets.imis.dryrun import Judge
 from idms.targets.imis.entities import EntitySpec
@@ -322,19 +322,27 @@ def modify_party(
     """The stored PersonData/OrganizationData with the ``changed`` fields set, the rest kept."""
     obj = copy.deepcopy(dict(stored))
     fresh = entities.party_from_record(merged)
-    names = ("FirstName", "MiddleName", "LastName", "InformalName")
+    names = {
+        **{n: n for n in ("FirstName", "MiddleName", "LastName", "InformalName")},
+        "Prefix": "NamePrefix",
+        "Suffix": "NameSuffix",
+    }
     if any(n in changed for n in names) and isinstance(fresh.get("PersonName"), Mapping):
         person = dict(obj.get("PersonName") or {})
-        person.update(fresh["PersonName"])
+        person.update({m: fresh["PersonName"][m] for n, m in names.items() if n in changed})
+        if any(n in changed for n in ("FirstName", "LastName")):
+            person["FullName"] = fresh["PersonName"]["FullName"]
+            obj["Name"] = fresh["Name"]
         obj["PersonName"] = person
-        obj["Name"] = fresh["Name"]
     if "OrganizationName" in changed and "OrganizationName" in fresh:
         obj["OrganizationName"] = fresh["OrganizationName"]
         obj["Name"] = fresh["Name"]
     for key in ("Title", "BirthDate", "Gender"):
         if key in changed:
-            obj[key] = fresh[key]
-    if "OrganizationId" in changed:
+            obj[key] = fresh.get(key)
+    if any(n in changed for n in ("OrganizationId", "OrganizationName", "Title")) and (
+        "PersonName" in fresh
+    ):
         if fresh.get("PrimaryOrganization"):
             obj["PrimaryOrganization"] = fresh["PrimaryOrganization"]
         else:
@@ -344,7 +352,7 @@ def modify_party(
     _set_attributes(obj, changed)
     if "Email" in changed:
         _set_email(obj, changed["Email"], fresh)
-    for canonical, kind in entities.PHONES.items():
+    for canonical, kind in partydata.PHONES.items():
         if canonical in changed:
             _set_phone(obj, kind, changed[canonical])
     if any(name in changed for name in ADDRESS_FIELDS):
@@ -361,7 +369,7 @@ def _items(obj: dict[str, Any], key: str, type_name: str) -> list[Any]:
 
 
 def _set_attributes(obj: dict[str, Any], changed: Mapping[str, Any]) -> None:
-    wanted = {a: changed[c] for c, a in entities.ATTRIBUTES.items() if c in changed}
+    wanted = {a: changed[c] for c, a in partydata.ATTRIBUTES.items() if c in changed}
     if not wanted:
         return
     holder = obj.get("AdditionalAttributes")
@@ -411,9 +419,27 @@ def _set_address(obj: dict[str, Any], merged: Mapping[str, Any], fresh: Mapping[
         return
     if not new:
         return  # every address field cleared: the address itself stays, as on the embedded store
-    address = dict(addresses[0].get("Address") or {})
+    index = _own_address(addresses)
+    if index is None:
+        addresses.insert(0, new[0])  # the contact has other addresses, not its own yet
+        return
+    address = dict(addresses[index].get("Address") or {})
     address.update(new[0]["Address"])
-    addresses[0] = {**addresses[0], "Address": address}
+    addresses[index] = {**addresses[index], "Address": address}
+
+
+def _own_address(addresses: list[Any]) -> int | None:
+    """Which of a Party's addresses is the contact's own: the one with the "default"
+    communication reason; None when the addresses say their reasons and none is the default;
+    the first when they say none."""
+    for i, item in enumerate(addresses):
+        reasons = wire.values_of(item.get("CommunicationPreferences"))
+        if any(isinstance(r, Mapping) and str(r.get("Reason")).casefold() == "default"
+               for r in reasons):  # fmt: skip
+            return i
+    if any("CommunicationPreferences" in item for item in addresses):
+        return None
+    return 0
 
 
 class CredentialsWriter(Writer):

@@ -1,0 +1,210 @@
+"""A Party body in and out of the store: the contact with every address it has.
+
+In: ``partydata.read_party`` places each member of the body; a member without a place is a 400
+naming it (never a silent drop). The contact is written, then each address of the body under its
+purpose (the store's default purpose is the contact's own address: its lines are Contact fields,
+its e-mail, phones, note and preferred flags the Address record's), all in one transaction, so a
+refused address leaves nothing written. Out: the contact with its Address records
+(``entities.party_from_record``), the default purpose first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from idms.errors import CoercionError
+from idms.sandbox.context import Sandbox, changed, writable
+from idms.sandbox.http import ApiError, invalid
+from idms.sources.filters import Filter, Operator
+from idms.sources.model import SourceDef
+from idms.targets.base import Change, ChangeKind, Record
+from idms.targets.imis import partydata, wire
+from idms.targets.imis.entities import ADDRESS_FIELDS, party_from_record, typed
+from idms.targets.imis.partydata import PartyBody
+
+CONTACT = "Contact"
+ADDRESS = "Address"
+# What an Address record of the default purpose holds beyond the Contact's address fields.
+ADDRESS_EXTRAS = ("Email", "Phone", "Fax", "Notes", *partydata.REASONS.values())
+NOT_KEPT = "not_kept"
+
+
+@dataclass
+class AddressChange:
+    """The values one address of a body writes, and the members they came from."""
+
+    purpose: str
+    values: dict[str, Any]
+    members: dict[str, str]
+    member: str
+    listed: bool
+
+
+@dataclass
+class ReadBody:
+    """A Party body as the store's changes: Contact values and each address's."""
+
+    contact: dict[str, Any]
+    members: dict[str, str]
+    addresses: list[AddressChange]
+
+
+def _key(value: Any) -> str:
+    return str(value or "").strip().casefold()
+
+
+class PartyBodies:
+    """Reads and writes Party bodies over one sandbox."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sb = sandbox
+
+    @property
+    def default_purpose(self) -> str:
+        return self.sb.target.policy.default_address_purpose
+
+    # ---- out ------------------------------------------------------------------------------------
+
+    def addresses(self, ids: Iterable[Any]) -> dict[str, list[Record]]:
+        """The Address records of the contacts ``ids``, by folded iMIS ID (one query)."""
+        wanted = sorted({str(i) for i in ids if i not in (None, "")})
+        out: dict[str, list[Record]] = {}
+        if not wanted:
+            return out
+        flt = Filter("ImisId", Operator.IN, wanted)
+        for record in self.sb.target.read(ADDRESS, [flt]):
+            out.setdefault(_key(record.get("ImisId")), []).append(record)
+        return out
+
+    def party(self, record: Record, addresses: Sequence[Record] | None = None) -> dict[str, Any]:
+        """A Contact record as PersonData/OrganizationData, every address of it included."""
+        if addresses is None:
+            addresses = self.addresses([record.get("ImisId")]).get(_key(record.get("ImisId")), [])
+        return party_from_record(
+            record, address_purpose=self.default_purpose, addresses=list(addresses)
+        )
+
+    def parties(self, records: Sequence[Record]) -> list[dict[str, Any]]:
+        by_id = self.addresses(r.get("ImisId") for r in records)
+        return [self.party(r, by_id.get(_key(r.get("ImisId")), [])) for r in records]
+
+    # ---- in -------------------------------------------------------------------------------------
+
+    def read(self, body: Mapping[str, Any], is_organization: bool | None) -> ReadBody:
+        """The changes a body makes, or a 400 naming every member that has no place."""
+        party = partydata.read_party(body)
+        if party.problems:
+            raise ApiError(
+                400,
+                wire.validation_results([(m, NOT_KEPT, member) for member, m in party.problems]),
+            )
+        default = self.default_purpose
+        members = party.contact_members(default)
+        source = self.sb.source(CONTACT)
+        values = self._typed(source, party.contact(default), members)
+        if is_organization is not None:
+            values["IsOrganization"] = is_organization
+        return ReadBody(writable(source, values), members, self._addresses(party, default))
+
+    def _addresses(self, party: PartyBody, default: str) -> list[AddressChange]:
+        source = self.sb.source(ADDRESS)
+        out = []
+        for address in party.by_purpose(default):
+            purpose = address.purpose or default
+            own = _key(purpose) == _key(default)
+            raw = {k: v for k, v in address.values.items() if not own or k in ADDRESS_EXTRAS}
+            if not raw and own:
+                continue  # the contact's own address, all of it in Contact fields
+            values = writable(source, self._typed(source, raw, address.members))
+            members = dict(address.members)
+            out.append(AddressChange(purpose, values, members, address.member, address.listed))
+        return out
+
+    @staticmethod
+    def _typed(
+        source: SourceDef, values: Mapping[str, Any], members: Mapping[str, str]
+    ) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, value in values.items():
+            fdef = source.find_field(name)
+            if fdef is None:
+                out[name] = value
+                continue
+            try:
+                out[fdef.name] = typed(fdef.type, value, fdef.label)
+            except CoercionError as exc:
+                member = members.get(name, name)
+                raise invalid(f"{exc.message} ({member})", exc.code, member) from None
+        return out
+
+    # ---- writes ---------------------------------------------------------------------------------
+
+    def create(self, body: ReadBody) -> Record:
+        """Insert the contact and its addresses; the contact as stored."""
+        with self.sb.together() as write:
+            record = write(CONTACT, Change(ChangeKind.INSERT, body.contact), body.members)
+            assert record is not None
+            self._write_addresses(write, record, body.addresses, {})
+        return self._stored(record)
+
+    def update(self, current: Record, body: ReadBody) -> Record:
+        """Update the contact and write each address of the body; the contact as stored."""
+        existing = {
+            _key(a.get("AddressPurpose")): a
+            for a in self.addresses([current["ImisId"]]).get(_key(current["ImisId"]), [])
+        }
+        values = changed(body.contact, current)
+        identity = {"ImisId": current["ImisId"]}
+        with self.sb.together() as write:
+            record = write(
+                CONTACT, Change(ChangeKind.UPDATE, values, identity=identity), body.members
+            )
+            assert record is not None
+            self._write_addresses(write, record, body.addresses, existing)
+        return self._stored(record)
+
+    def _write_addresses(
+        self,
+        write: Callable[..., Record | None],
+        contact: Record,
+        addresses: Sequence[AddressChange],
+        existing: Mapping[str, Record],
+    ) -> None:
+        default = _key(self.default_purpose)
+        for address in addresses:
+            key = _key(address.purpose)
+            current = existing.get(key)
+            if current is None and key == default and any(contact.get(f) for f in ADDRESS_FIELDS):
+                current = {}  # the contact's own address, just written with the contact
+            if current is None and not any(address.values.values()):
+                continue  # nothing to keep of an address the contact does not have
+            if current is None and not address.listed:
+                raise self._no_address(address)
+            if current is None:
+                values = {**address.values, "ImisId": contact["ImisId"],
+                          "AddressPurpose": address.purpose}  # fmt: skip
+                write(ADDRESS, Change(ChangeKind.INSERT, values), address.members)
+                continue
+            values = changed(address.values, current) if current else dict(address.values)
+            if not values:
+                continue
+            purpose = current.get("AddressPurpose") or address.purpose
+            identity = {"ImisId": contact["ImisId"], "AddressPurpose": purpose}
+            write(ADDRESS, Change(ChangeKind.UPDATE, values, identity=identity), address.members)
+
+    def _no_address(self, address: AddressChange) -> ApiError:
+        phones = ", ".join(partydata.PHONES.values())
+        return invalid(
+            f"{address.member} names the address purpose '{address.purpose}', and the contact "
+            f"has no address of that purpose. Phone types: {phones}, or an address purpose "
+            f"(its fax: the purpose and '{partydata.FAX_SUFFIX.strip()}'); e-mail types: "
+            f"{partydata.PRIMARY_EMAIL} or an address purpose.",
+            NOT_KEPT,
+            address.member,
+        )
+
+    def _stored(self, record: Record) -> Record:
+        found = self.sb.find(CONTACT, {"ImisId": record["ImisId"]})
+        return found if found is not None else record
