@@ -15,10 +15,11 @@ from idms.errors import CoercionError
 from idms.sandbox.context import Sandbox, changed, writable
 from idms.sandbox.http import Reply, created, invalid, not_found, ok
 from idms.sandbox.paging import ListQuery, Properties, page_in_memory
+from idms.sandbox.party_properties import ALIASES, DERIVED
 from idms.sources.filters import Filter, Operator
 from idms.targets.base import Change, ChangeKind, Record
 from idms.targets.imis import wire
-from idms.targets.imis.entities import ATTRIBUTES, party_from_record, values_from_party
+from idms.targets.imis.entities import party_from_record, values_from_party
 
 CONTACT = "Contact"
 KINDS = {"party": None, "person": False, "organization": True}  # entity -> IsOrganization
@@ -26,13 +27,6 @@ ITEM_TYPES = {
     "party": wire.contract("PartyData"),
     "person": wire.contract("PersonData"),
     "organization": wire.contract("OrganizationData"),
-}
-ALIASES = {
-    "Id": "ImisId",
-    "PartyId": "ImisId",
-    "UniformId": "ContactKey",
-    "OrganizationPartyId": "OrganizationId",
-    **{attribute: canonical for canonical, attribute in ATTRIBUTES.items()},
 }
 SUMMARY = wire.contract("PartySummaryData")
 
@@ -52,7 +46,7 @@ class Parties:
         return party_from_record(record, address_purpose=purpose)
 
     def _props(self) -> Properties:
-        return Properties(self.sb.source(CONTACT), aliases=ALIASES)
+        return Properties(self.sb.source(CONTACT), aliases=ALIASES, derived=DERIVED)
 
     def _kind_filter(self, entity: str) -> list[Filter]:
         kind = KINDS[entity.casefold()]
