@@ -147,7 +147,8 @@ def test_metadata(api: Api) -> None:
     names = [p for p in prefs["Properties"]["$values"] if p["PropertyTypeName"] == "Boolean"]
     assert len(names) == 5
     assert api.get("/api/metadata/Activity").json()["EntityTypeName"] == "Activity"
-    assert api.get("/api/metadata/Party").status_code == 501
+    assert api.get("/api/metadata/Party").json()["EntityTypeName"] == "Party"
+    assert api.get("/api/metadata/UserSecurity").status_code == 501
 
 
 def test_unknown_entities_and_operations(api: Api) -> None:
