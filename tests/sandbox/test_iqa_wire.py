@@ -342,6 +342,33 @@ def test_blank_parameters_are_not_given_and_values_are_positional(api: Api) -> N
         assert wire.entity_properties(item)["Date"] >= "2026-01-01"
 
 
+@pytest.mark.parametrize("endpoint", ["/api/iqa", "/api/query"])
+def test_named_parameters_bind_to_prompts_of_that_name(api: Api, endpoint: str) -> None:
+    """``?types=...&since=...`` binds like ``parameter=`` in prompt order, names without case."""
+    path = ACTIVITIES.iqa_path
+    _, total = expected(api, ACTIVITIES, {"types": TYPES})
+    _, recent = expected(api, ACTIVITIES, {"types": TYPES, "since": "2026-01-01"})
+    assert recent < total
+    named = body(api, endpoint, [("QueryName", path), ("types", TYPES)])
+    assert named["TotalCount"] == total
+    both = body(api, endpoint, [("QueryName", path), ("Since", "ge:2026-01-01"), ("TYPES", TYPES)])
+    assert both["TotalCount"] == recent
+    mixed = body(
+        api, endpoint, [("QueryName", path), ("parameter", TYPES), ("since", "2026-01-01")]
+    )
+    assert mixed["TotalCount"] == recent
+    # A named value wins over the positional one for the same prompt.
+    over = body(api, endpoint, [("QueryName", path), ("parameter", "NOSUCHTYPE"), ("types", TYPES)])
+    assert over["TotalCount"] == total
+    members = body(api, endpoint, [("QueryName", "$/idms/Members"), ("last", "startsWith:S")])
+    _, starting = expected(api, MEMBERS, {"last": "S"})
+    assert members["TotalCount"] == starting < expected(api, MEMBERS, {})[1]
+    # Without the required prompt, by name or by position, the query is refused as before.
+    answer = call(api, endpoint, [("QueryName", path), ("since", "2026-01-01")])
+    assert answer.status_code == 400
+    assert errors_of(answer)[0][1] == "parameter_required"
+
+
 # ---- refusals ----------------------------------------------------------------------------------
 
 

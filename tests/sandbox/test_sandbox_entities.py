@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from sandbox_support import Api, Serve, errors, generic, identity, props
@@ -146,7 +147,8 @@ def test_metadata(api: Api) -> None:
     names = [p for p in prefs["Properties"]["$values"] if p["PropertyTypeName"] == "Boolean"]
     assert len(names) == 5
     assert api.get("/api/metadata/Activity").json()["EntityTypeName"] == "Activity"
-    assert api.get("/api/metadata/Party").status_code == 501
+    assert api.get("/api/metadata/Party").json()["EntityTypeName"] == "Party"
+    assert api.get("/api/metadata/UserSecurity").status_code == 501
 
 
 def test_unknown_entities_and_operations(api: Api) -> None:
@@ -194,38 +196,94 @@ def test_gifts_read_and_batch_entry(api: Api) -> None:
     assert errors(refused.json())[0][1] == "credit_card_gift"
 
 
-def test_event_registration_register_read_and_cancel(api: Api) -> None:
-    registrant = api.items("/api/Person", limit=1)[0]["Id"]
-    request = {
+def registration_request(event: str, function: str, registrant: str) -> dict[str, Any]:
+    """ASI's EventRegistrationRequest, as ACHPER's integration example sends it."""
+    return {
         "$type": "Asi.Soa.Events.DataContracts.EventRegistrationRequest, Asi.Contracts",
         "EntityTypeName": "EventRegistration",
         "OperationName": "RegisterEvent",
         "RegistrationType": 3,
-        "EventId": "GALA27",
-        "FunctionId": "GALA27/TICKET",
+        "EventId": event,
+        "RegistrationOptionFunctionId": f"{event}/{function}",
+        "FunctionId": f"{event}/{function}",
         "RegistrantId": registrant,
         "RegisteredBy": registrant,
         "BillTo": registrant,
         "Waitlist": False,
     }
+
+
+def functions_of(registration: dict[str, Any]) -> list[str]:
+    return [f["EventFunction"]["EventFunctionCode"] for f in registration["Functions"]["$values"]]
+
+
+def test_event_registration_register_read_and_cancel(api: Api) -> None:
+    registrant = api.items("/api/Person", limit=1)[0]["Id"]
+    request = registration_request("GALA27", "TICKET", registrant)
     answer = api.execute("EventRegistration", request)
     assert answer.status_code == 200, answer.text
     result = answer.json()["Result"]
-    values = props(result)
-    assert (values["EventCode"], values["FunctionCode"]) == ("GALA27", "TICKET")
-    assert values["Price"] == Decimal("175.00")
-    assert values["PartyId"] == registrant
-    (reg_id,) = identity(result)
-    assert props(api.get(f"/api/EventRegistration/{reg_id}").json()) == values
-    assert api.get(f"/api/EventRegistration/GALA27-{registrant}").status_code == 200
+    assert result["$type"] == "Asi.Soa.Events.DataContracts.EventRegistrationData, Asi.Contracts"
+    assert result["EventRegistrationId"] == f"GALA27-{registrant}"
+    assert result["Status"] == 1
+    [ticket] = result["Functions"]["$values"]
+    assert ticket["EventFunction"]["EventFunctionId"] == "GALA27/TICKET"
+    assert ticket["EventFunction"]["Name"] == "Individual Ticket"
+    assert ticket["EventFunction"]["IsEventRegistrationOption"] is True
+    assert ticket["UnitPrice"]["Amount"] == 175.0
+    extra = wire.entity_properties({"Properties": ticket["AdditionalAttributes"]})
+    reg_id = extra["RegistrationId"]
+    assert api.get(f"/api/EventRegistration/GALA27-{registrant}").json() == result
+    assert api.get(f"/api/EventRegistration/{reg_id}").json() == result
     listed = api.items("/api/EventRegistration", EventId="GALA27", PartyId=registrant)
-    assert reg_id in [identity(r)[0] for r in listed]
+    assert listed == [result]
     cancel = wire.execute_request("EventRegistration", "CancelEventRegistration", [reg_id])
     refused = api.execute("EventRegistration", cancel)
     assert refused.status_code == 400
     assert errors(refused.json())[0][1] == "action_not_allowed"
     bad = dict(request, FunctionId="GALA27/BRIEFING")  # an item of another event
     assert errors(api.execute("EventRegistration", bad).json())[0][1] == "invalid_function"
+
+
+def test_registering_an_event_and_party_again_registers_nothing(api: Api) -> None:
+    """RegisterEvent for a registered event and party answers the registration as it is."""
+    taken = {r["RegistrantId"] for r in api.target.read("EventRegistration")}
+    people = api.items("/api/Person", limit=50)
+    registrant = next(p["Id"] for p in people if p["Id"] not in taken)
+    first = api.execute("EventRegistration", registration_request("LS26", "MEMBER", registrant))
+    assert first.status_code == 200, first.text
+    count = api.get("/api/EventRegistration", EventId="LS26").json()["TotalCount"]
+    rows = len(list(api.target.read("EventRegistration")))
+    again = api.execute("EventRegistration", registration_request("LS26", "MEMBER", registrant))
+    assert again.status_code == 200, again.text
+    assert again.json()["Result"] == first.json()["Result"]
+    assert api.get("/api/EventRegistration", EventId="LS26").json()["TotalCount"] == count
+    assert len(list(api.target.read("EventRegistration"))) == rows
+    # A program item not yet registered is added to the same registration, once.
+    for _ in range(2):
+        tour = api.execute("EventRegistration", registration_request("LS26", "TOUR", registrant))
+        assert tour.status_code == 200, tour.text
+        assert functions_of(tour.json()["Result"]) == ["MEMBER", "TOUR"]
+    assert api.get("/api/EventRegistration", EventId="LS26").json()["TotalCount"] == count
+    assert len(list(api.target.read("EventRegistration"))) == rows + 1
+
+
+def test_registrations_read_as_one_per_event_and_party(api: Api) -> None:
+    """The demo's registrant 1 holds LS26's NONMEMBER option and its TOUR item: one registration."""
+    stored = [r for r in api.target.read("EventRegistration") if r["RegistrantId"] == "1"]
+    events = {r["EventCode"] for r in stored}
+    listed = api.items("/api/EventRegistration", PartyId="1")
+    assert {r["Event"]["EventId"] for r in listed} == events
+    assert len(listed) == len(events)
+    for registration in listed:
+        event = registration["Event"]["EventId"]
+        mine = sorted(r["FunctionCode"] for r in stored if r["EventCode"] == event)
+        assert sorted(functions_of(registration)) == mine
+        assert registration["Functions"]["$values"][0]["EventFunction"]["IsEventRegistrationOption"]
+        assert registration["Registrant"]["PartyId"] == "1"
+    total = api.get("/api/EventRegistration").json()["TotalCount"]
+    pairs = {(r["EventCode"], r["RegistrantId"]) for r in api.target.read("EventRegistration")}
+    assert total == len(pairs)
 
 
 def test_standalone_panel_by_ordinal(serve: Serve, store: EmbeddedTarget) -> None:

@@ -15,10 +15,12 @@ from typing import Any
 
 from idms.errors import CoercionError
 from idms.sandbox.context import Sandbox, failure
-from idms.sandbox.entities import entity_of, entity_values
+from idms.sandbox.entities import entity_of, entity_values, properties
 from idms.sandbox.http import ApiError, Reply, created, invalid, not_found, not_implemented, ok
+from idms.sandbox.paging import ListQuery, passes
+from idms.sources.filters import Filter, Operator
 from idms.targets.base import Change, ChangeKind, Record
-from idms.targets.imis import wire
+from idms.targets.imis import registrations, wire
 from idms.targets.imis.entities import spec_for, typed
 
 GIFT = "Gift"
@@ -98,7 +100,6 @@ class Commerce:
 
     def _register(self, request: Mapping[str, Any]) -> Reply:
         source = self.sb.source(REGISTRATION)
-        spec = spec_for(source)
         values: dict[str, Any] = {}
         for key, name in REQUEST_FIELDS.items():
             raw = wire.unbox(wire.find(request, key))
@@ -111,29 +112,85 @@ class Commerce:
                 values[name] = typed(fdef.type, raw, fdef.label)
             except CoercionError as exc:
                 raise invalid(exc.message, exc.code, name) from None
-        record = self.sb.write(REGISTRATION, Change(ChangeKind.INSERT, values))
-        assert record is not None
-        return ok(wire.execute_response(entity_of(spec, source, record)))
+        registered = self._functions_of(values.get("EventCode"), values.get("RegistrantId"))
+        function = str(values.get("FunctionCode") or "").casefold()
+        already = [r for r in registered if str(r["FunctionCode"]).casefold() == function]
+        if registered and (already or not function):
+            return ok(wire.execute_response(self._data(registered)))  # not registered again
+        self.sb.write(REGISTRATION, Change(ChangeKind.INSERT, values))
+        rows = self._functions_of(values["EventCode"], values["RegistrantId"])
+        return ok(wire.execute_response(self._data(rows)))
 
-    def _registration(self, ident: str) -> Record:
-        """A registration by its ID, or by ``{EventId}-{PartyId}`` as ACHPER's scripts name it."""
+    def _functions_of(self, event: Any, party: Any) -> list[Record]:
+        """The records of one event and registrant (text compared without case)."""
+        if event in (None, "") or party in (None, ""):
+            return []
+        keys = {"EventCode": event, "RegistrantId": party}
+        return self.sb.target.match(REGISTRATION, list(keys), [keys])[0]
+
+    def _registration(self, ident: str) -> list[Record]:
+        """A registration's records by ``{EventId}-{PartyId}`` (or one record's RegistrationId)."""
+        rows: list[Record] = []
         if ident.strip().isdigit():
             record = self.sb.find(REGISTRATION, {"RegistrationId": int(ident)})
+            if record is not None:
+                rows = self._functions_of(record["EventCode"], record["RegistrantId"])
         else:
             event, _, party = ident.rpartition("-")
-            keys = {"EventCode": event, "RegistrantId": party}
-            found = self.sb.target.match(REGISTRATION, list(keys), [keys])[0]
-            record = found[0] if found else None
-        if record is None:
+            rows = self._functions_of(event, party)
+        if not rows:
             raise not_found(f"No event registration was found with the identity '{ident}'.")
-        return record
+        return rows
+
+    def _data(self, rows: list[Record]) -> dict[str, Any]:
+        """Records of one event and registrant as EventRegistrationData."""
+        event_code = rows[0]["EventCode"]
+        event = self.sb.find("Event", {"EventCode": event_code})
+        functions = {
+            str(f["FunctionCode"]): f
+            for f in self.sb.target.read(
+                "EventFunction", [Filter("EventCode", Operator.EQ, event_code)]
+            )
+        }
+        party = self.sb.find("Contact", {"ImisId": rows[0]["RegistrantId"]}) or {}
+        name = party.get("OrganizationName") if party.get("IsOrganization") else None
+        if not party.get("IsOrganization"):
+            name = " ".join(str(p) for p in (party.get("FirstName"), party.get("LastName")) if p)
+        return registrations.registration_data(
+            rows, event=event, functions=functions, registrant_name=name or None
+        )
 
     def get_registration(self, ident: str) -> Reply:
+        return ok(self._data(self._registration(ident)))
+
+    def registrations(self, query: ListQuery) -> Reply:
+        """The registrations one of whose functions passes the query's filters, paged."""
         source = self.sb.source(REGISTRATION)
-        return ok(entity_of(spec_for(source), source, self._registration(ident)))
+        filters = properties(source, spec_for(source)).filters(query)
+        groups: dict[tuple[str, str], list[Record]] = {}
+        # In the store's order (registration IDs ascending), each at its first function's place.
+        for record in self.sb.target.read(REGISTRATION, order_by=["RegistrationId"]):
+            key = (str(record["EventCode"]), str(record["RegistrantId"]))
+            groups.setdefault(key, []).append(record)
+        kept = [
+            rows
+            for rows in groups.values()
+            if any(all(passes(r, f) for f in filters) for r in rows)
+        ]
+        page = kept[query.offset : query.offset + query.limit]
+        items = [self._data(rows) for rows in page]
+        return ok(
+            wire.paged_result(
+                items,
+                registrations.REGISTRATION,
+                offset=query.offset,
+                limit=query.limit,
+                total=len(kept),
+            )
+        )
 
     def _cancel(self, ident: str) -> Reply:
-        record = self._registration(ident)
+        record = self._registration(ident)[0]
         identity = {"RegistrationId": record["RegistrationId"]}
         result = self.sb.apply(REGISTRATION, [Change(ChangeKind.DELETE, identity=identity)])[0]
         if not result.ok:

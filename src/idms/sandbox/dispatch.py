@@ -19,6 +19,7 @@ from idms.sandbox.http import Reply, not_found, not_implemented
 from idms.sandbox.iqa import FindQuery, Iqa
 from idms.sandbox.paging import ListQuery
 from idms.sandbox.party import KINDS, Parties
+from idms.sandbox.standard import CS_CONTACT, Standard, is_lookup
 from idms.sandbox.users import Users
 from idms.targets.base import ApplyOptions
 
@@ -37,6 +38,7 @@ class Api:
         self.commerce = Commerce(sandbox)
         self.discovery = Discovery(sandbox)
         self.iqa = Iqa(sandbox, queries)
+        self.standard = Standard(sandbox)
 
     def dispatch(
         self,
@@ -65,8 +67,12 @@ class Api:
             if method == "POST" and ident.casefold() == "_execute":
                 return self.execute(name, body or {})
             raise not_implemented()  # _validate, _haspermission ... are not offered
+        if ident is not None and ident.rpartition("/")[2].casefold() == "changelog":
+            raise not_implemented()  # {id}/changelog: iMIS's change log is not kept
         if name in KINDS:
             return self._party(method, entity, ident, query, body)
+        if is_lookup(name):
+            return self.standard.lookup(method, entity, ident, query)
         special = {
             "partysummary": self._summary,
             "addresspurpose": self._purposes,
@@ -79,6 +85,7 @@ class Api:
             "gift": self._gifts,
             "iqa": self._iqa,
             "query": self._query,
+            "cscontact": self._cs_contact,
         }.get(name)
         if special is not None:
             return special(method, ident, query, body)
@@ -150,14 +157,24 @@ class Api:
     def _metadata(self, method: str, ident: str | None, query: ListQuery, body: Any) -> Reply:
         if method != "GET" or ident is None:
             raise not_implemented()
-        return self.discovery.metadata(ident)
+        return self.standard.metadata(ident) or self.discovery.metadata(ident)
+
+    def _cs_contact(self, method: str, ident: str | None, query: ListQuery, body: Any) -> Reply:
+        source = self.sb.source("Contact")
+        if method == "GET":
+            if ident is None:
+                return self.generic.listing(source, CS_CONTACT, query)
+            return self.generic.get(source, CS_CONTACT, ident)
+        if method == "PUT" and ident is not None and body is not None:
+            return self.generic.update(source, CS_CONTACT, ident, body)
+        raise not_implemented()  # contacts are created as Person or Organization
 
     def _registrations(self, method: str, ident: str | None, query: ListQuery, body: Any) -> Reply:
         if method != "GET":
             raise not_implemented()  # written through _execute RegisterEvent
         if ident is not None:
             return self.commerce.get_registration(ident)
-        return self._generic(method, "EventRegistration", None, query, None)
+        return self.commerce.registrations(query)
 
     def _gifts(self, method: str, ident: str | None, query: ListQuery, body: Any) -> Reply:
         if method != "GET":

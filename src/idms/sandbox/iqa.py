@@ -1,7 +1,9 @@
 """IQA: ``GET /api/iqa`` and ``GET /api/query`` run a saved query found by its IQA path (§7).
 
 The query string names the query (``QueryName`` or ``QueryPath``, without case) and gives one
-``parameter=`` per prompt in the query's prompt order (a blank one is not given); ``limit``
+``parameter=`` per prompt in the query's prompt order (a blank one is not given), or names a
+prompt itself (``?last=Sm``, without case; a named value wins over a positional one, and a
+name that is no prompt is ignored, as any unknown query-string key is); ``limit``
 (default 100, clamped to 500) and ``offset`` select the page. A value may carry an iMIS operator
 prefix (``eq:smith``, ``startsWith:Sm``): the prefix is dropped and the query's own operator
 applies. The query is compiled against the store's sources and run by
@@ -19,7 +21,7 @@ compiles against the store's sources (a panel field was removed) → 500 naming 
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -39,10 +41,11 @@ NAME_KEYS = frozenset({"queryname", "querypath"})
 
 @dataclass
 class IqaCall:
-    """An IQA request's query string: the path, the positional parameters, the page."""
+    """An IQA request's query string: the path, the positional and named parameters, the page."""
 
     path: str | None
     parameters: list[str] = field(default_factory=list)
+    named: dict[str, str] = field(default_factory=dict)  # casefolded name -> value
     limit: int = wire.DEFAULT_LIMIT
     offset: int = 0
 
@@ -56,6 +59,8 @@ class IqaCall:
                 call.path = value.strip()
             elif key == "parameter":
                 call.parameters.append(strip_operator(value))
+            elif key not in NAME_KEYS:
+                call.named[name.strip().casefold()] = strip_operator(value)
         return call
 
 
@@ -92,7 +97,7 @@ class Iqa:
                 "QueryName",
             )
         compiled = self._compile(call.path)
-        params = self._params(compiled, call.parameters)
+        params = self._params(compiled, call.parameters, call.named)
         with self.sb.target.query(compiled, params, offset=call.offset, limit=call.limit) as result:
             rows = list(result)
             total = result.count() if result.count is not None else call.offset + len(rows)
@@ -131,8 +136,10 @@ class Iqa:
                 500, wire.http_error(f"The query at '{path}' cannot run: {problems}")
             ) from None
 
-    def _params(self, compiled: CompiledQuery, values: Sequence[str]) -> dict[str, Any]:
-        """The positional values as prompt name -> value; 400 for what cannot run."""
+    def _params(
+        self, compiled: CompiledQuery, values: Sequence[str], named: Mapping[str, str]
+    ) -> dict[str, Any]:
+        """The positional and named values as prompt name -> value; 400 for what cannot run."""
         prompts = compiled.prompts
         extra = [v for v in values[len(prompts) :] if v.strip()]
         if extra:
@@ -146,6 +153,10 @@ class Iqa:
         params = {
             name: value for name, value in zip(prompts, values, strict=False) if value.strip()
         }
+        for prompt in prompts:
+            value = named.get(prompt.casefold())
+            if value is not None and value.strip():
+                params[prompt] = value
         problems: list[tuple[str, str | None, str | None]] = []
         for qf in compiled.all_filters():
             if qf.prompt is None or not qf.required or qf.prompt in params:

@@ -1,18 +1,22 @@
 """Lists: ``limit``/``offset`` paging, ``Prop=op:value`` filters and ``OrderBy`` (§2.1–§2.3).
 
 Property names are matched without case against a source's canonical field names, its labels
-and the entity's wire names (``SEQN``, ``PartyId``, ``ACTIVITY_TYPE`` ...); a property the
-entity does not have is ignored, as iMIS does. Pages are read straight from the store with SQL
-``OFFSET``/``LIMIT`` and a ``count(*)`` for ``TotalCount``.
+and the entity's wire names (``SEQN``, ``PartyId``, ``ACTIVITY_TYPE`` ...). A property an
+entity returns that is not one stored field is *derived*: it shows any of several fields (a
+Party's ``Phone``: :class:`AnyOf`) or is computed from them (its ``FullName``:
+:class:`Computed`), and is filtered on what it shows. A property the entity does not have is
+ignored, as iMIS does (imis-rest-api.md §2.1: ``Contact?MajorKey=101`` returns every contact).
+Pages are read straight from the store with SQL ``OFFSET``/``LIMIT`` and a ``count(*)`` for
+``TotalCount``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from idms.errors import FilterError
 from idms.sources.filters import Filter, Operator
@@ -24,8 +28,13 @@ from idms.targets.embedded.target import EmbeddedTarget
 from idms.targets.imis import wire
 from idms.targets.imis.entities import EntitySpec
 from idms.values.folding import fold
+from idms.values.types import FieldType
 
 TRUE = frozenset({"1", "true", "t", "y", "yes"})
+# Operators that exclude: a property shown by several fields passes them only when all do
+# (no phone equals X), where the others pass when one does (a phone equals X).
+EXCLUDING = frozenset({Operator.NE, Operator.NOT_CONTAIN, Operator.IS_EMPTY, Operator.IS_FALSE})
+Columns = Mapping[str, ColumnElement[Any]]
 
 
 @dataclass
@@ -80,18 +89,68 @@ def _order(raw: str) -> list[tuple[str, bool]]:
     return out
 
 
+@dataclass(frozen=True)
+class AnyOf:
+    """A property that shows any of several fields: a Party's ``Phone`` is each of its numbers."""
+
+    fields: tuple[str, ...]
+
+    def resolve(self, name: str, raw: str, source: SourceDef) -> AnyFilter:
+        flt = wire.parse_filter_param(name, raw)
+        parts = tuple(replace(flt, field=source.field(f).name) for f in self.fields)
+        return AnyFilter(parts, every=flt.op in EXCLUDING)
+
+
+@dataclass(frozen=True)
+class AnyFilter:
+    """Filters on the fields an :class:`AnyOf` shows: one must pass, or all (``every``)."""
+
+    filters: tuple[Filter, ...]
+    every: bool
+
+
+@dataclass(frozen=True)
+class Computed:
+    """A property computed from fields (a person's ``FullName``), in SQL and in Python alike."""
+
+    sql: Callable[[Columns], ColumnElement[Any]]
+    value: Callable[[Record], Any]
+    type: FieldType = FieldType.STRING
+
+    def resolve(self, name: str, raw: str, source: SourceDef) -> ComputedFilter:
+        fdef = FieldDef(name, name, self.type, "", read_only=True)
+        return ComputedFilter(fdef, self, wire.parse_filter_param(name, raw))
+
+
+@dataclass(frozen=True)
+class ComputedFilter:
+    fdef: FieldDef
+    computed: Computed
+    filter: Filter
+
+
+Derived = AnyOf | Computed
+Resolved = Filter | AnyFilter | ComputedFilter
+
+
 class Properties:
-    """Resolves a wire property name to a source field (None: the entity has no such property)."""
+    """Resolves a wire property name to a source field (None: the entity has no such property).
+
+    ``aliases`` name further wire properties of one field (``UniformId`` -> ContactKey);
+    ``derived`` those that are several fields or computed from them (``Phone``, ``FullName``).
+    """
 
     def __init__(
         self,
         source: SourceDef,
         spec: EntitySpec | None = None,
         aliases: Mapping[str, str] | None = None,
+        derived: Mapping[str, Derived] | None = None,
     ) -> None:
         self.source = source
         self.spec = spec
         self.aliases = {k.casefold(): v for k, v in (aliases or {}).items()}
+        self.derived = {k.casefold(): v for k, v in (derived or {}).items()}
         if "ImisId" in source.field_names:
             self.aliases.setdefault("id", "ImisId")
             self.aliases.setdefault("partyid", "ImisId")
@@ -106,10 +165,14 @@ class Properties:
             return None
         return fdef
 
-    def filters(self, query: ListQuery) -> list[Filter]:
+    def filters(self, query: ListQuery) -> list[Resolved]:
         """The query's filters on known properties, as canonical Filters (others ignored)."""
-        out = []
+        out: list[Resolved] = []
         for name, raw in query.filters:
+            derived = self.derived.get(name.strip().casefold())
+            if derived is not None:
+                out.append(derived.resolve(name.strip(), raw, self.source))
+                continue
             fdef = self.field(name)
             if fdef is None:
                 continue
@@ -129,7 +192,7 @@ class Properties:
 def read_page(
     target: EmbeddedTarget,
     source: str,
-    filters: Sequence[Filter],
+    filters: Sequence[Resolved],
     order: Sequence[tuple[FieldDef, bool]],
     *,
     offset: int,
@@ -143,7 +206,7 @@ def read_page(
     adapter = target.adapter(source)
     stmt = adapter.base_select()
     for flt in filters:
-        stmt = stmt.where(filter_clause(adapter.source, adapter.columns, flt))
+        stmt = stmt.where(sql_clause(adapter.source, adapter.columns, flt))
     keys: list[ColumnElement[Any]] = []
     for fdef, descending in order:
         col = adapter.columns.get(fdef.name)
@@ -159,17 +222,39 @@ def read_page(
     return records, total
 
 
+def sql_clause(source: SourceDef, columns: Columns, flt: Resolved) -> ColumnElement[bool]:
+    """A resolved filter as a WHERE clause over a source's columns."""
+    if isinstance(flt, AnyFilter):
+        parts = [filter_clause(source, columns, f) for f in flt.filters]
+        return and_(*parts) if flt.every else or_(*parts)
+    if isinstance(flt, ComputedFilter):
+        extended = replace(source, fields=(*source.fields, flt.fdef))
+        computed = {**columns, flt.fdef.name: flt.computed.sql(columns)}
+        return filter_clause(extended, computed, flt.filter)
+    return filter_clause(source, columns, flt)
+
+
 def page_in_memory(
     records: Sequence[Record], query: ListQuery, props: Properties
 ) -> tuple[list[Record], int]:
     """Filter, order and page records already in memory (tables that are not one source)."""
     rows = list(records)
     for flt in props.filters(query):
-        rows = [r for r in rows if _passes(r.get(flt.field), flt)]
+        rows = [r for r in rows if passes(r, flt)]
     for fdef, descending in reversed(props.order(query)):
         name = fdef.name
         rows.sort(key=lambda r: _sort_key(r.get(name)), reverse=descending)
     return rows[query.offset : query.offset + query.limit], len(rows)
+
+
+def passes(record: Record, flt: Resolved) -> bool:
+    """Whether a record in memory passes a resolved filter (as :func:`sql_clause` would)."""
+    if isinstance(flt, AnyFilter):
+        results = (_passes(record.get(f.field), f) for f in flt.filters)
+        return all(results) if flt.every else any(results)
+    if isinstance(flt, ComputedFilter):
+        return _passes(flt.computed.value(record), flt.filter)
+    return _passes(record.get(flt.field), flt)
 
 
 def _sort_key(value: Any) -> tuple[bool, str]:

@@ -14,11 +14,11 @@ from typing import Any
 from idms.sandbox.context import Sandbox
 from idms.sandbox.http import Reply, created, not_found, ok
 from idms.sandbox.paging import ListQuery, Properties, page_in_memory
+from idms.sandbox.party_properties import ALIASES, DERIVED
 from idms.sandbox.partybody import PartyBodies
 from idms.sources.filters import Filter, Operator
 from idms.targets.base import Change, ChangeKind, Record
 from idms.targets.imis import wire
-from idms.targets.imis.partydata import ATTRIBUTES
 
 CONTACT = "Contact"
 KINDS = {"party": None, "person": False, "organization": True}  # entity -> IsOrganization
@@ -26,13 +26,6 @@ ITEM_TYPES = {
     "party": wire.contract("PartyData"),
     "person": wire.contract("PersonData"),
     "organization": wire.contract("OrganizationData"),
-}
-ALIASES = {
-    "Id": "ImisId",
-    "PartyId": "ImisId",
-    "UniformId": "ContactKey",
-    "OrganizationPartyId": "OrganizationId",
-    **{attribute: canonical for canonical, attribute in ATTRIBUTES.items()},
 }
 SUMMARY = wire.contract("PartySummaryData")
 
@@ -52,7 +45,7 @@ class Parties:
         return self.bodies.party(record)
 
     def _props(self) -> Properties:
-        return Properties(self.sb.source(CONTACT), aliases=ALIASES)
+        return Properties(self.sb.source(CONTACT), aliases=ALIASES, derived=DERIVED)
 
     def _kind_filter(self, entity: str) -> list[Filter]:
         kind = KINDS[entity.casefold()]

@@ -18,7 +18,7 @@ from idms.errors import CoercionError, FilterError
 from idms.sources.filters import Filter, Operator
 from idms.sources.model import FieldDef, SourceDef
 from idms.targets.base import Record
-from idms.targets.imis import entities, wire
+from idms.targets.imis import entities, registrations, wire
 from idms.targets.imis.entities import EntitySpec
 from idms.values.coerce import coerce
 from idms.values.folding import fold, fold_value, id_order
@@ -62,6 +62,20 @@ def record_of(spec: EntitySpec, source: SourceDef, obj: Mapping[str, Any]) -> Re
     if spec.style == "user" or "Properties" not in obj:
         return record_from_plain(spec, source, obj)
     return entities.record_from_entity(spec, source, obj)
+
+
+def records_of(spec: EntitySpec, source: SourceDef, obj: Mapping[str, Any]) -> list[Record]:
+    """The records one listed object holds: one, or one per function of a registration."""
+    if not registrations.is_registration(obj):
+        return [record_of(spec, source, obj)]
+    return [
+        {
+            f.name: entities.typed(f.type, raw.get(f.name), f.label)
+            for f in source.fields
+            if not f.write_only and not f.secret
+        }
+        for raw in registrations.records_from_registration(obj)
+    ]
 
 
 def record_from_plain(spec: EntitySpec, source: SourceDef, obj: Mapping[str, Any]) -> Record:

@@ -56,7 +56,7 @@ from idms.targets.imis.reads import (
     match_key,
     order_key,
     readable,
-    record_of,
+    records_of,
     server_params,
 )
 from idms.targets.imis.writes import writer_for
@@ -223,9 +223,9 @@ class RestTarget:
             keys = tuple(match_key(v) for v in values)
             found = []
             for obj in self.client.paged(f"api/{spec.entity}", params):
-                record = record_of(spec, sdef, obj)
-                if tuple(match_key(record.get(n)) for n in names) == keys:
-                    found.append(record)
+                for record in records_of(spec, sdef, obj):
+                    if tuple(match_key(record.get(n)) for n in names) == keys:
+                        found.append(record)
             return found
 
         by_key = dict(zip(unique, self.client.map_concurrent(lookup, unique), strict=True))
@@ -267,7 +267,7 @@ class RestTarget:
         if limit is not None and key is None and check is accept_all:
             page = min(PAGE_LIMIT, limit)  # the first rows are all that is wanted
         found = self.client.paged(f"api/{spec.entity}", params, limit=page)
-        records = (record_of(spec, sdef, obj) for obj in found)
+        records = (record for obj in found for record in records_of(spec, sdef, obj))
         passing: Iterator[Record] = (r for r in records if check(r))
         if key is not None:
             passing = iter(sorted(passing, key=key))

@@ -43,7 +43,7 @@ from idms.targets.imis import entities, partydata, wire
 from idms.targets.imis.client import ImisClient, ImisRefused
 from idms.targets.imis.dryrun import Judge
 from idms.targets.imis.entities import EntitySpec
-from idms.targets.imis.reads import record_of
+from idms.targets.imis.reads import record_of, records_of
 
 REGISTRATION_REQUEST = "Asi.Soa.Events.DataContracts.EventRegistrationRequest, Asi.Contracts"
 GIFT_BATCH = "Asi.Soa.Fundraising.DataContracts.GiftInformationBatchData, Asi.Contracts"
@@ -553,7 +553,15 @@ class RegistrationWriter(Writer):
             message, code, prop = errors[0] if errors else (str(answer.get("Message")), None, None)
             raise RowRefused(code or "imis_validation", message, self.field_of(prop))
         result = answer.get("Result") if isinstance(answer, Mapping) else None
-        return ApplyResult(change.ref, True, None, self.record(result))
+        if not isinstance(result, Mapping):
+            raise RowRefused("imis_error", f"iMIS sent no {self.source.label} record.")
+        # The answer is the event's whole registration: the record is the function's.
+        found = records_of(self.spec, self.source, result)
+        wanted = str(v.get("FunctionCode") or "").casefold()
+        mine = [r for r in found if str(r.get("FunctionCode") or "").casefold() == wanted]
+        if not (mine or found):
+            raise RowRefused("imis_error", "iMIS sent a registration without functions.")
+        return ApplyResult(change.ref, True, None, (mine or found)[-1])
 
     def field_of(self, prop: str | None) -> str | None:
         return super().field_of(REGISTRATION_PROPERTIES.get(prop or "", prop))
