@@ -11,13 +11,18 @@
    exports write (:data:`CANDIDATES`); readings that give the same text are one reading, named
    by the first of :data:`CANDIDATES` among them. Each reading's words are then checked for the
    marks of mojibake (:func:`garbled`): a symbol glued to letters (``£ukasiewicz``), accented
-   letters no one language writes together (``Dvoøák`` is fine, ``Rùžièka`` is not), Latin
+   letters no one language writes together (``Dvoøák`` passes, ``Rùžièka`` does not), Latin
    letters mixed with Cyrillic or Greek in one word (``Gьnюenhaven``), a capital inside a word
-   (``MŸller``). The reading with the fewest garbled words wins; how sure that is, is the share of
-   evidence against the best other reading, ``(b + 1) / (a + b + 2)`` for ``a`` garbled words in
-   the winner and ``b`` in the other (with no other reading, ``b`` is every word with a letter
-   beyond ASCII). Under :data:`MIN_CONFIDENCE` the file is refused, naming the likely encodings
-   and a word as each of them reads it: nothing is stored in a guessed encoding.
+   (``MŸller``). A reading's doubts are its garbled words, plus charset-normalizer's mess ratio
+   times its words, plus (for text in another script than Latin, where words alone cannot tell
+   Hebrew from Cyrillic) how much worse its language fit is than the best reading's. The
+   reading with the fewest doubts wins; how sure that is, is the share of the evidence against
+   the runner-up, ``(b + 1) / (a + b + 2)`` for ``a`` doubts of the winner and ``b`` of the
+   runner-up (with no runner-up, ``b`` is every word with a letter beyond ASCII). Under
+   :data:`MIN_CONFIDENCE`, or when a quarter of the winner's words look garbled, the file is
+   refused, naming the likely encodings and a word as each of them reads it: nothing is stored in
+   a guessed encoding. (A few names whose accents read as plausible letters in two code pages,
+   windows-1252's "Zoë" and windows-1257's "Zoė", are such a case.)
 
 Single-byte code pages decode any byte, so the choice between two of them is made on words, not
 on decoding errors; a file whose first 64 KiB hold no letter beyond ASCII is read as UTF-8, and a
