@@ -272,10 +272,10 @@ def test_on_a_terminal_it_says_how_it_read_the_file_and_what_next(
     file = tmp_path / "people.csv"
     text = "First;Last;E-mail\r\nAndré;Lefèvre;andre@example.org\r\n"
     file.write_bytes(text.encode("cp1252"))
-    result = cli("import", str(file), *CONTACT_FLAGS)
+    result = cli("import", str(file), *CONTACT_FLAGS, "--encoding", "windows-1252")
     assert result.exit_code == 0, result.output
     output = ANSI.sub("", result.stdout)
-    assert "people.csv: CSV, cp1252, ';'-separated" in output
+    assert "people.csv: CSV, windows-1252 (as given), ';'-separated" in output
     assert "header on row 1, 3 columns" in output
     assert "insert-update into Contact, matched on Email" in output
     assert "Next:" in output
@@ -283,6 +283,23 @@ def test_on_a_terminal_it_says_how_it_read_the_file_and_what_next(
     assert "runs undo " in output
     assert "rows/s" in output
     assert records(cli, "Contact")[0]["LastName"] == "Lefèvre"
+
+
+def test_a_file_whose_encoding_cannot_be_told_is_refused_with_the_flag_to_choose(
+    cli: Invoke, tmp_path: Path
+) -> None:
+    file = tmp_path / "people.csv"
+    file.write_bytes("First;Last;E-mail\r\nAndré;Lefèvre;andre@example.org\r\n".encode("cp1252"))
+    result = cli("import", str(file), *CONTACT_FLAGS)
+    assert result.exit_code == 2, result.output
+    message = " ".join(result.output.split())
+    assert "“Lefèvre”" in message  # as windows-1252 reads it, and as windows-1250: "Lefčvre"
+    assert "“Lefčvre”" in message
+    assert "On the command line: --encoding windows-1252" in message
+    assert records(cli, "Contact") == []
+
+    result = cli("run", "--help")
+    assert "--encoding" in result.output
 
 
 def test_on_a_terminal_a_plan_says_so(

@@ -104,7 +104,7 @@ def test_show_prints_the_header_counts_and_diffs(cli: Invoke, updated: dict[str,
     out = result.stdout
     assert f"Run {updated['run_id']} — Import of changed.csv" in out
     assert "Read as:" in out
-    assert "CSV, utf-8, ','-separated" in out
+    assert "CSV, utf-8 (valid UTF-8), ','-separated" in out
     assert "LastName: Lovelace → Byron" in out
     assert "not a valid email address" in out
     assert re.search(r"updated\s+1", out)

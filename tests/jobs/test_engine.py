@@ -116,7 +116,10 @@ def test_cp1252_semicolon_csv(target: EmbeddedTarget, runs: RunStore, tmp_path: 
         delimiter=";",
     )
     mappings = [*PEOPLE, {"field": "PostalCode", "column": "Zip"}]
-    report = run(target, runs, job(file, "Contact", "insert-update", mappings))
+    the_job = job(file, "Contact", "insert-update", mappings)
+    # one row cannot tell windows-1252's "Zoë" from windows-1257's "Zoė": the job says which
+    the_job.input.encoding = "cp1252"
+    report = run(target, runs, the_job)
     assert report.detected["encoding"] == "cp1252"
     assert report.detected["delimiter"] == ";"
     (zoe,) = contacts(target, Email="zoe@example.org")

@@ -34,7 +34,11 @@ def test_cp1252_semicolons_with_accents(tmp_path: Path) -> None:
     text = "Name;City;Note\r\nZoë;Müller;café\r\n  Renée ; Zürich;\r\n"
     path.write_bytes(text.encode("cp1252"))
 
-    detected, rows = read_all(path)
+    # Two short rows do not tell windows-1252's "Zoë" from windows-1257's "Zoė": refused
+    # (idms.io.encoding; tests/jobs/test_encodings.py), and read as the job says.
+    with pytest.raises(InvalidInputError, match="windows-1257"):
+        read_all(path)
+    detected, rows = read_all(path, ReadOptions(encoding="cp1252"))
 
     assert detected.format == "csv"
     assert detected.encoding == "cp1252"
@@ -47,7 +51,7 @@ def test_cp1252_semicolons_with_accents(tmp_path: Path) -> None:
     ]
     assert [row.number for row in rows] == [2, 3]
     assert detected.describe() == (
-        "CSV, cp1252, ';'-separated, quoted with '\"', header on row 1, 3 columns"
+        "CSV, cp1252 (as given), ';'-separated, quoted with '\"', header on row 1, 3 columns"
     )
 
 
@@ -131,7 +135,8 @@ def test_undecodable_byte_late_in_a_utf8_file_names_the_row(tmp_path: Path) -> N
     message = str(caught.value)
     assert "Row 5003 of mixed.csv could not be read as UTF-8" in message
     assert "0xE9" in message
-    assert "encoding: cp1252" in message
+    assert "encoding: windows-1252" in message
+    assert caught.value.hint == "On the command line: --encoding windows-1252."
 
 
 def test_explicit_utf8_on_a_cp1252_file_fails_on_the_first_bad_row(tmp_path: Path) -> None:
@@ -229,8 +234,8 @@ def test_quoted_fields_with_delimiters_and_newlines(tmp_path: Path) -> None:
         {"ID": "2", "Address": "line one\r\nline two\nline three", "Note": 'say "hi"'},
         {"ID": "3", "Address": "After", "Note": "row"},
     ]
-    # row numbers are physical lines: the record after a 3-line record starts on line 6
-    assert [row.number for row in rows] == [2, 3, 6]
+    # row numbers are a spreadsheet's: the record after a cell of 3 lines is row 4, not line 6
+    assert [row.number for row in rows] == [2, 3, 4]
 
 
 def test_apostrophes_in_data_do_not_switch_the_quote_character(tmp_path: Path) -> None:
@@ -466,11 +471,14 @@ def test_detected_to_dict(tmp_path: Path) -> None:
         "columns": ["a", "b"],
         "header_row": 1,
         "encoding": "utf-8",
+        "encoding_basis": "utf-8",
+        "encoding_confidence": None,
         "delimiter": ";",
         "quotechar": '"',
         "sheet": None,
         "sheets": [],
     }
+    assert Detected.from_dict(detected.to_dict()) == detected
 
 
 # --- XLSX ---------------------------------------------------------------------------------------

@@ -50,6 +50,15 @@ if TYPE_CHECKING:
 PLAN_ROWS = 20
 ERROR_ROWS = 10
 
+EncodingOption = Annotated[
+    str | None,
+    typer.Option(
+        "--encoding",
+        metavar="NAME",
+        help="The input file's text encoding (e.g. windows-1250, utf-8); default: detected.",
+        show_default=False,
+    ),
+]
 PlanOption = Annotated[
     bool,
     typer.Option(
@@ -112,6 +121,7 @@ def run_command(
             show_default=False,
         ),
     ] = None,
+    encoding: EncodingOption = None,
     plan: PlanOption = False,
     as_json: JsonOption = False,
     yes: YesOption = False,
@@ -142,10 +152,14 @@ def run_command(
         from idms.jobs.assemble import job_from_file, job_from_template, with_params
 
         if job_file is not None:
-            job = job_from_file(job_file, templates=templates, input_file=input_file)
+            job = job_from_file(
+                job_file, templates=templates, input_file=input_file, encoding=encoding
+            )
         else:
             assert template is not None
-            job = job_from_template(template, templates=templates, input_file=input_file)
+            job = job_from_template(
+                template, templates=templates, input_file=input_file, encoding=encoding
+            )
         return with_params(job, given)
 
     execute(ctx, build, plan=plan, as_json=as_json, yes=yes)
@@ -241,6 +255,7 @@ def import_command(
             show_default=False,
         ),
     ] = None,
+    encoding: EncodingOption = None,
     name: Annotated[
         str | None,
         typer.Option(
@@ -284,6 +299,7 @@ def import_command(
             sets=sets or (),
             options=options or (),
             sheet=sheet,
+            encoding=encoding,
             name=name,
         )
 

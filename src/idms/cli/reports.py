@@ -134,22 +134,12 @@ class Stopwatch:
 
 
 def describe_detected(detected: Mapping[str, Any]) -> str:
-    """What the reader found, in words: "CSV, cp1252, ';'-separated, ..., 5 columns"."""
+    """What the reader found, in words: "CSV, windows-1250 (detected, 97% sure), ';'-separated,
+    ..., 5 columns"."""
     from idms.io.detect import Detected
 
     try:
-        found = Detected(
-            format=detected["format"],
-            columns=tuple(detected.get("columns") or ()),
-            header_row=int(detected.get("header_row") or 1),
-            encoding=detected.get("encoding"),
-            delimiter=detected.get("delimiter"),
-            quotechar=detected.get("quotechar"),
-            sheet=detected.get("sheet"),
-            sheets=tuple(detected.get("sheets") or ()),
-            query=detected.get("query"),
-            params=tuple((detected.get("params") or {}).items()),
-        )
+        found = Detected.from_dict(detected)
     except (KeyError, TypeError, ValueError):
         return ", ".join(f"{k} {v}" for k, v in detected.items() if v not in (None, "", []))
     return found.describe()

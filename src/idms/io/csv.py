@@ -6,8 +6,9 @@ stays "02139"); the engine decides what they mean. The encoding and the dialect 
 a row that does not fit the encoding stops the run with its row number, never with silently
 replaced text.
 
-Row numbers are the physical line on which the record starts (a record after a quoted cell
-spanning two lines is one more than a spreadsheet program would show).
+Row numbers are the ones a spreadsheet program shows for the record: the n-th record is row n
+(the header is row 1 when it is the first record), and a quoted cell holding line breaks is still
+one row; a blank line is an (empty) row, as it is in Excel.
 
 Writing (:func:`write_csv`) takes rows a chunk at a time; see its docstring for the format.
 """
@@ -28,15 +29,13 @@ from idms.errors import InvalidInputError
 from idms.io.cells import FORMULA_TRIGGERS, escape_formula, render_text
 from idms.io.detect import (
     DELIMITER_NAMES,
-    ENCODING_LABELS,
     Detected,
-    check_encoding,
     column_names,
     detect_dialect,
-    detect_encoding,
     is_auto,
     one_character,
 )
+from idms.io.encoding import EncodingFound, encoding_label, find_encoding
 from idms.io.records import InputReader, InputRow, ReadOptions
 
 __all__ = ["open_csv", "write_csv"]
@@ -100,22 +99,32 @@ def _decoded_lines(raw: IO[bytes], encoding: str) -> Iterator[str]:
 
 
 def _encoding_error(
-    path: Path, row: int, encoding: str, detected: bool, error: UnicodeDecodeError
+    path: Path, row: int, found: EncodingFound, error: UnicodeDecodeError
 ) -> InvalidInputError:
-    label = ENCODING_LABELS.get(encoding, encoding)
+    encoding = found.name
+    label = encoding_label(encoding)
     bad = error.object[error.start : error.end][:4]
     shown = " ".join(f"0x{b:02X}" for b in bad)
     shown = f"byte {shown} does not fit" if len(bad) == 1 else f"bytes {shown} do not fit"
     if encoding.replace("_", "-").lower().startswith(("utf-8", "utf8")):
-        hint = 'add "encoding: cp1252" to the job (Excel\'s "ANSI" on Windows)'
-    elif encoding.lower() in ("cp1252", "windows-1252"):
-        hint = 'add "encoding: utf-8" to the job (or "encoding: latin-1", which reads any byte)'
+        other = "windows-1252"
+        hint = (
+            'add "encoding: windows-1252" (Excel\'s "ANSI" on Western Windows) or the code page '
+            "it was saved in (windows-1250 Central European, windows-1251 Cyrillic, ...) to the "
+            "job's input"
+        )
     else:
-        hint = 'add "encoding: utf-8" or "encoding: cp1252" to the job'
-    how = "The start of the file looked like" if detected else "The job says the file is"
+        other = "utf-8"
+        hint = 'add "encoding: utf-8" (or the code page it was saved in) to the job\'s input'
+    how = (
+        "The start of the file looked like"
+        if found.basis != "given"
+        else "The job says the file is"
+    )
     return InvalidInputError(
         f"Row {row} of {path.name} could not be read as {label} ({shown}). "
-        f"{how} {label}, so the file probably mixes encodings or is saved in another one: {hint}."
+        f"{how} {label}, so the file probably mixes encodings or is saved in another one: {hint}.",
+        hint=f"On the command line: --encoding {other}.",
     )
 
 
@@ -142,9 +151,9 @@ def _start_csv(
             f"{path.name} looks like an Excel workbook, not a text file. "
             f"Save it with the .xlsx extension (or export it as CSV)."
         )
-    auto_encoding = is_auto(options.encoding)
-    encoding = detect_encoding(sample, at_end) if auto_encoding else options.encoding.strip()
-    encoding = check_encoding(encoding)
+    given = None if is_auto(options.encoding) else options.encoding.strip()
+    found = find_encoding(sample, at_end, given, path.name)
+    encoding = found.name
 
     delimiter: str | None = default_delimiter
     if not is_auto(options.delimiter):
@@ -168,19 +177,24 @@ def _start_csv(
         lines, delimiter=delimiter, quotechar=quotechar, doublequote=True, strict=False
     )
 
+    rows_read = 0  # records so far: a spreadsheet's row number, whatever lines they span
+
     def record() -> tuple[int, list[str]] | None:
-        start = records.line_num + 1
+        nonlocal rows_read
+        number = rows_read + 1
         try:
-            return start, next(records)
+            cells = next(records)
         except StopIteration:
             return None
         except _Undecodable as exc:
-            raise _encoding_error(path, start, encoding, auto_encoding, exc.error) from None
+            raise _encoding_error(path, number, found, exc.error) from None
         except csv.Error as exc:
             raise InvalidInputError(
-                f"Row {start} of {path.name} could not be read ({exc}). A quote ({quotechar}) "
+                f"Row {number} of {path.name} could not be read ({exc}). A quote ({quotechar}) "
                 f"opened in this row is probably never closed."
             ) from None
+        rows_read = number
+        return number, cells
 
     header: tuple[int, list[str]] | None = None
     for _ in range(options.header_row):
@@ -200,6 +214,8 @@ def _start_csv(
         columns=columns,
         header_row=header_line,
         encoding=encoding,
+        encoding_basis=found.basis,
+        encoding_confidence=found.confidence,
         delimiter=delimiter,
         quotechar=quotechar,
     )

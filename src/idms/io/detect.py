@@ -3,10 +3,8 @@
 :class:`Detected` is what a reader found (or was told), shown to people before anything is
 written. Detection, when the job says ``auto``:
 
-* encoding: a byte-order mark wins (UTF-8 -> ``utf-8-sig``, UTF-16 -> ``utf-16``, UTF-32 ->
-  ``utf-32``); without one, many NUL bytes mean UTF-16 (``utf-16-le``/``utf-16-be`` from where the
-  NULs sit); otherwise the first 64 KiB are tried as strict UTF-8 (``utf-8``), else ``cp1252``
-  (Excel's "ANSI" on Windows).
+* encoding: see :mod:`idms.io.encoding` (a byte-order mark, valid UTF-8, or the content weighed,
+  refused when it does not tell).
 * delimiter: ``csv.Sniffer`` over the first lines from the header on, limited to ``, ; tab |``; its
   pick is kept when it occurs in the header line, otherwise the candidate that splits the header
   line into the most columns is taken; ``,`` when the header has none (one column). ``.tsv`` files
@@ -20,22 +18,19 @@ CSV and the XLSX reader: :func:`column_names`.
 
 from __future__ import annotations
 
-import codecs
 import csv
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from idms.errors import InvalidInputError
+from idms.io.encoding import describe_encoding
 
 __all__ = [
     "DELIMITER_NAMES",
-    "ENCODING_LABELS",
     "Detected",
-    "check_encoding",
     "column_names",
     "detect_dialect",
-    "detect_encoding",
     "is_auto",
     "is_blank",
     "join_and",
@@ -53,15 +48,6 @@ DELIMITER_NAMES = {
     "pipe": "|",
     "space": " ",
 }
-ENCODING_LABELS = {
-    "utf-8": "UTF-8",
-    "utf-8-sig": "UTF-8",
-    "utf-16": "UTF-16",
-    "utf-16-le": "UTF-16",
-    "utf-16-be": "UTF-16",
-    "utf-32": "UTF-32",
-    "cp1252": "cp1252 (Windows-1252)",
-}
 
 
 @dataclass(frozen=True)
@@ -71,7 +57,11 @@ class Detected:
     format: Literal["csv", "xlsx", "query"]
     columns: tuple[str, ...]
     header_row: int
-    encoding: str | None = None  # csv: e.g. "utf-8-sig" (BOM), "utf-8", "utf-16", "cp1252"
+    encoding: str | None = None  # csv: e.g. "utf-8-sig" (BOM), "utf-8", "utf-16", "windows-1250"
+    # csv: why that encoding ("given", "bom", "nul-bytes", "utf-8", "detected") and, when detected
+    # from the content, how sure (0..1); see idms.io.encoding
+    encoding_basis: str | None = None
+    encoding_confidence: float | None = None
     delimiter: str | None = None
     quotechar: str | None = None
     sheet: str | None = None  # xlsx
@@ -80,7 +70,8 @@ class Detected:
     params: tuple[tuple[str, str], ...] = ()  # query: the prompts' values, as text
 
     def describe(self) -> str:
-        """One line for people, e.g. "CSV, cp1252, ';'-separated, ..., 12 columns"."""
+        """One line for people, e.g. "CSV, windows-1250 (detected, 97% sure), ';'-separated,
+        ..., 12 columns"."""
         count = len(self.columns)
         columns = f"{count} column" if count == 1 else f"{count} columns"
         if self.format == "query":
@@ -94,8 +85,34 @@ class Detected:
             )
         separator = "tab-separated" if self.delimiter == "\t" else f"{self.delimiter!r}-separated"
         return (
-            f"CSV, {self.encoding}, {separator}, quoted with {self.quotechar!r}, "
+            f"CSV, {self.encoding_text()}, {separator}, quoted with {self.quotechar!r}, "
             f"header on row {self.header_row}, {columns}"
+        )
+
+    def encoding_text(self) -> str:
+        """The encoding and why: "windows-1250 (detected, 97% sure)", "utf-8 (valid UTF-8)"."""
+        if self.encoding is None:
+            return "encoding unknown"
+        return describe_encoding(self.encoding, self.encoding_basis, self.encoding_confidence)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Detected:
+        """What :meth:`to_dict` gave (as a run record keeps it); raises KeyError, TypeError or
+        ValueError when it is not that."""
+        confidence = data.get("encoding_confidence")
+        return cls(
+            format=data["format"],
+            columns=tuple(data.get("columns") or ()),
+            header_row=int(data.get("header_row") or 1),
+            encoding=data.get("encoding"),
+            encoding_basis=data.get("encoding_basis"),
+            encoding_confidence=float(confidence) if confidence is not None else None,
+            delimiter=data.get("delimiter"),
+            quotechar=data.get("quotechar"),
+            sheet=data.get("sheet"),
+            sheets=tuple(data.get("sheets") or ()),
+            query=data.get("query"),
+            params=tuple((data.get("params") or {}).items()),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -105,6 +122,14 @@ class Detected:
             "columns": list(self.columns),
             "header_row": self.header_row,
             "encoding": self.encoding,
+            **(
+                {
+                    "encoding_basis": self.encoding_basis,
+                    "encoding_confidence": self.encoding_confidence,
+                }
+                if self.encoding_basis
+                else {}
+            ),
             "delimiter": self.delimiter,
             "quotechar": self.quotechar,
             "sheet": self.sheet,
@@ -176,42 +201,8 @@ def is_blank(value: Any) -> bool:
 # --- encoding and dialect --------------------------------------------------------------------
 
 
-def detect_encoding(sample: bytes, at_end: bool) -> str:
-    if sample.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
-        return "utf-32"
-    if sample.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    head = sample[:4096]
-    head = head[: len(head) - len(head) % 2]
-    if head:
-        even_nuls = head[0::2].count(0)
-        odd_nuls = head[1::2].count(0)
-        if even_nuls + odd_nuls > len(head) // 4:  # ASCII text in UTF-16: every other byte is 0
-            return "utf-16-le" if odd_nuls >= even_nuls else "utf-16-be"
-    try:
-        codecs.getincrementaldecoder("utf-8")("strict").decode(sample, at_end)
-    except UnicodeDecodeError:
-        return "cp1252"
-    return "utf-8"
-
-
 def is_auto(setting: str | None) -> bool:
     return not setting or setting.strip().lower() == "auto"
-
-
-def check_encoding(name: str) -> str:
-    try:
-        info = codecs.lookup(name)
-    except LookupError:
-        raise InvalidInputError(
-            f"Unknown encoding '{name}'. Common ones: utf-8, cp1252 (Excel's \"ANSI\" on "
-            f"Windows), utf-16, latin-1; or leave encoding out to detect it."
-        ) from None
-    if not getattr(info, "_is_text_encoding", True):
-        raise InvalidInputError(f"'{name}' is not a text encoding. Try utf-8 or cp1252.")
-    return name
 
 
 def one_character(value: str, setting: str, names: dict[str, str]) -> str:

@@ -15,17 +15,25 @@ def job_from_file(
     *,
     templates: TemplateStore | None = None,
     input_file: str | Path | None = None,
+    encoding: str | None = None,
 ) -> Job:
-    """A job file, merged onto the template it names, with its input optionally replaced."""
+    """A job file, merged onto the template it names, with its input optionally replaced (and
+    its encoding given)."""
     document = load_job_file(path)
-    return finish_document(document, templates=templates, input_file=input_file)
+    return finish_document(document, templates=templates, input_file=input_file, encoding=encoding)
 
 
 def job_from_template(
-    name: str, *, templates: TemplateStore, input_file: str | Path | None = None
+    name: str,
+    *,
+    templates: TemplateStore,
+    input_file: str | Path | None = None,
+    encoding: str | None = None,
 ) -> Job:
     """A saved template run as a job (its input replaced when ``input_file`` is given)."""
-    return finish_document({"template": name}, templates=templates, input_file=input_file)
+    return finish_document(
+        {"template": name}, templates=templates, input_file=input_file, encoding=encoding
+    )
 
 
 def finish_document(
@@ -33,7 +41,11 @@ def finish_document(
     *,
     templates: TemplateStore | None,
     input_file: str | Path | None,
+    encoding: str | None = None,
 ) -> Job:
+    """The job a document describes, on its template; ``input_file`` replaces its input file
+    and ``encoding`` sets the input's ``encoding`` (the file's text encoding), as if the document
+    said so."""
     name = document.get("template")
     if name:
         if templates is None:
@@ -44,6 +56,13 @@ def finish_document(
         kept = {k: v for k, v in spec.items() if k != "file"} if isinstance(spec, dict) else {}
         kept.pop("query", None)
         document["input"] = {**kept, "file": str(Path(input_file).resolve())}
+    if encoding is not None:
+        spec = document.get("input")
+        if isinstance(spec, str):
+            spec = {"file": spec}
+        if not isinstance(spec, dict) or spec.get("query") is not None:
+            raise JobInvalid(["input.encoding: the job reads no file, so it has no encoding"])
+        document["input"] = {**spec, "encoding": encoding}
     return build_job(document)
 
 
@@ -57,6 +76,7 @@ def job_from_flags(
     sets: Sequence[str] = (),
     options: Sequence[str] = (),
     sheet: str | None = None,
+    encoding: str | None = None,
     name: str | None = None,
 ) -> Job:
     """``idms import FILE --source S --action A --map COL=FIELD --match FIELD --set F=V ...``."""
@@ -89,6 +109,8 @@ def job_from_flags(
     spec: dict[str, Any] = {"file": str(Path(file).resolve())}
     if sheet:
         spec["sheet"] = sheet
+    if encoding:
+        spec["encoding"] = encoding
     document: dict[str, Any] = {
         "name": name or f"Import of {Path(file).name}",
         "input": spec,
