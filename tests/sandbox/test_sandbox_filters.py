@@ -31,6 +31,9 @@ ITEM_VALUES = {"Phones": ("Number", "Phone"), "Emails": ("Address", "Email")}
 # Nested members that share a top-level member's name, by the name the contract gives them
 # elsewhere (ComboPartyData carries a person's organization as OrganizationName).
 NESTED_NAMES = {("PrimaryOrganization", "Name"): "OrganizationName"}
+# Members an address item carries that the store keeps on Address records, not on the contact:
+# not (yet) filterable on the Party family, whose filters read the contact's own fields.
+ADDRESS_ONLY = frozenset({("Addresses", "Note")})
 
 
 def leaves(item: dict[str, Any]) -> list[tuple[str, str]]:
@@ -61,6 +64,8 @@ def leaves(item: dict[str, Any]) -> list[tuple[str, str]]:
             member, name = ITEM_VALUES[parent]
             if key == member:
                 found.append((name, _text(node)))
+            return
+        if nested and (parent, key) in ADDRESS_ONLY:
             return
         if nested and (parent, key) in NESTED_NAMES:
             found.append((NESTED_NAMES[parent, key], _text(node)))

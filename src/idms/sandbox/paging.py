@@ -129,7 +129,31 @@ class ComputedFilter:
     filter: Filter
 
 
-Derived = AnyOf | Computed
+@dataclass(frozen=True)
+class Encoded:
+    """A property whose wire values spell one field's stored codes another way: a Person's
+    ``Gender`` is 0 or ``Male`` on the wire and M in the store."""
+
+    field: str
+    to_store: Callable[[Any], Any]
+
+    def resolve(self, name: str, raw: str, source: SourceDef) -> Filter:
+        flt = wire.parse_filter_param(name, raw)
+        value = flt.value
+        if isinstance(value, (list, tuple)):
+            value = type(value)(self._stored(v) for v in value)
+        elif value is not None:
+            value = self._stored(value)
+        return replace(flt, field=source.field(self.field).name, value=value)
+
+    def _stored(self, value: Any) -> Any:
+        try:
+            return self.to_store(value)
+        except ValueError:
+            return value
+
+
+Derived = AnyOf | Computed | Encoded
 Resolved = Filter | AnyFilter | ComputedFilter
 
 

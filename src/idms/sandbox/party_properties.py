@@ -17,9 +17,9 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, case, func, literal
 
-from idms.sandbox.paging import AnyOf, Columns, Computed, Derived
+from idms.sandbox.paging import AnyOf, Columns, Computed, Derived, Encoded
 from idms.targets.base import Record
-from idms.targets.imis.partydata import ATTRIBUTES
+from idms.targets.imis.partydata import ATTRIBUTES, gender_code
 
 PHONES = ("HomePhone", "WorkPhone", "MobilePhone", "Fax")
 ADDRESS_LINES = ("Address1", "Address2", "Address3")
@@ -61,4 +61,5 @@ DERIVED: dict[str, Derived] = {
     "AddressLines": AnyOf(ADDRESS_LINES),
     "Name": DISPLAY_NAME,
     "FullName": DISPLAY_NAME,
+    "Gender": Encoded("Gender", gender_code),
 }

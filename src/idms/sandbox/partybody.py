@@ -185,6 +185,11 @@ class PartyBodies:
             if current is None:
                 values = {**address.values, "ImisId": contact["ImisId"],
                           "AddressPurpose": address.purpose}  # fmt: skip
+                if values.get("Country") in (None, "") and contact.get("Country"):
+                    # iMIS keeps an address given without a country (ASI's own ComboPartyData
+                    # sample sends two); the store's Address records need one, so such an
+                    # address takes the country of the contact's own address.
+                    values["Country"] = contact["Country"]
                 write(ADDRESS, Change(ChangeKind.INSERT, values), address.members)
                 continue
             values = changed(address.values, current) if current else dict(address.values)
