@@ -2,4 +2,4 @@
 
 import pytest
 
-pytest.register_assert_rewrite("contract.suite")
+pytest.register_assert_rewrite("contract.suite", "contract.folding")
