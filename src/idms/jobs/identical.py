@@ -72,7 +72,10 @@ def _flag_group(
     earlier: dict[tuple[Any, ...], Record] = {}
     for row, records in zip(rows, found, strict=True):
         key = (_PLANNED, names, *match_key(row, names))
-        planned = earlier.get(key) or (pending.get(key) if pending is not None else None)
+        planned = earlier.get(key)
+        if planned is None and pending is not None and key in pending:
+            # Planned by an earlier batch: the run finds it stored, so it is named as one.
+            planned = {k: v for k, v in pending[key].items() if k != _ROW}
         candidates = [*records, planned] if planned is not None else records
         twin = next((r for r in candidates if _same(fields, row, r)), None)
         if twin is not None:
@@ -91,11 +94,16 @@ def _same(fields: list[FieldDef], row: WorkRow, record: Record) -> bool:
 
 def _flag(cjob: CompiledJob, row: WorkRow, twin: Record) -> None:
     source = cjob.source
+    fields = [source.field(k) for k in source.identity]
     if _ROW in twin:
-        who = f"row {twin[_ROW]} of this input"
+        who = f" (row {twin[_ROW]} of this input)"
+    elif any(f.default is not None and f.read_only for f in fields):
+        # A number the store assigns (SEQN) is known to a run, not to a plan over REST: the
+        # twin is not named by it, so that a plan's words are the run's.
+        who = ""
     else:
-        who = ", ".join(f"{source.field(k).label} {twin.get(k)}" for k in source.identity)
-    record = f"an identical {source.label} record ({who})"
+        who = " (" + ", ".join(f"{f.label} {twin.get(f.name)}" for f in fields) + ")"
+    record = f"an identical {source.label} record{who}"
     if cjob.job.options.skip_identical:
         row.write = None
         row.skip(CODE, f"Skipped: {record} exists; every mapped value is the same.")

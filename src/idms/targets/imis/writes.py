@@ -29,6 +29,7 @@ the rules the store applies when it writes (``idms.sources.checks``), over REST 
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -60,6 +61,10 @@ REGISTRATION_PROPERTIES = {
 }
 ADDRESS_FIELDS = ("Address1", "Address2", "Address3", "City", "StateProvince", "PostalCode",
                   "Country")  # fmt: skip
+
+
+# A request member path at the end of a message: `` (Addresses[0].Address.CountryName)``.
+_MEMBER_SUFFIX = re.compile(r" \((?:[A-Za-z$]+(?:\[\d+\])?\.)+[A-Za-z]+\)$")
 
 
 @dataclass
@@ -278,6 +283,10 @@ class Writer:
         errors = exc.validation_errors
         if errors:
             message, code, prop = errors[0]
+            # The request member iMIS names after the sentence (``… (Addresses[0].Address.
+            # CountryName)``) is where idms put the field in its own body; the row names the
+            # field, and the sentence stays the rule's own, as a plan words it.
+            message = _MEMBER_SUFFIX.sub("", message)
             return RowError(code or "imis_validation", message, self.field_of(prop))
         codes = {409: "conflict", 405: "action_not_allowed", 501: "action_not_allowed"}
         return RowError(codes.get(exc.status, "imis_error"), exc.message)
