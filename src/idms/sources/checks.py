@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from idms.sources.model import DefaultRule, FieldDef, SourceDef
 from idms.sources.rules import RowRefused
-from idms.values.folding import fold
+from idms.values.folding import fold, fold_value
 
 Values = Mapping[str, Any]
 
@@ -229,7 +229,7 @@ def credentials_contact(
     for name in ("FirstName", "LastName", "Email"):
         # The contact's own values may come along (a record read back, an undo); others would
         # be silently ignored, so they are refused.
-        if values.get(name) is not None and _fold(values[name]) != _fold(contact[name]):
+        if values.get(name) is not None and fold_value(values[name]) != fold_value(contact[name]):
             raise RowRefused(
                 "contact_field_on_existing",
                 f"{source.field(name).label} '{values[name]}' is not contact "
@@ -341,7 +341,7 @@ def activity_delete(before: Values) -> None:
 
 
 def relationship_insert(record: Mapping[str, Any], lookups: StoreLookups) -> None:
-    if _fold(str(record["ImisId"])) == _fold(str(record["TargetImisId"])):
+    if fold_value(str(record["ImisId"])) == fold_value(str(record["TargetImisId"])):
         raise RowRefused(
             "self_relationship", "A contact cannot be related to itself.", "TargetImisId"
         )
@@ -393,7 +393,3 @@ def source_delete(source: SourceDef, before: Mapping[str, Any]) -> None:
     rule = DELETE_RULES.get(source.name)
     if rule is not None:
         rule(before)
-
-
-def _fold(value: Any) -> Any:
-    return fold(value.strip()) if isinstance(value, str) else value

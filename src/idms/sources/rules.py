@@ -31,6 +31,7 @@ from typing import Any
 
 from idms.errors import InvalidInputError
 from idms.sources.model import Action, FieldDef, SourceDef
+from idms.values.folding import fold_value
 
 Values = Mapping[str, Any]
 
@@ -188,7 +189,7 @@ def writable_values(source: SourceDef, values: Values) -> dict[str, Any]:
 def check_identity_kept(source: SourceDef, before: Values, values: Values) -> None:
     """An update may not change the fields that identify the record (compared without case)."""
     for name in source.identity:
-        if name in values and _fold(values[name]) != _fold(before.get(name)):
+        if name in values and fold_value(values[name]) != fold_value(before.get(name)):
             raise RowRefused(
                 "key_changed",
                 f"{source.field(name).label} identifies the record and cannot be changed.",
@@ -322,7 +323,3 @@ def userdata_job(source: SourceDef, action: Action, mappings: Sequence[Mapped]) 
 
 
 USERDATA_CHECKS = SourceChecks(update=userdata_update, job=userdata_job)
-
-
-def _fold(value: Any) -> Any:
-    return value.strip().lower() if isinstance(value, str) else value
