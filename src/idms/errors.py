@@ -19,6 +19,7 @@ above a target catches them.
     │   ├── CoercionError              a value cannot be read as the field's type
     │   ├── FilterError                a filter operator or value is wrong
     │   ├── PanelDefinitionError       a panel definition file is malformed
+    │   ├── DocumentError              a YAML/JSON document is malformed, aliased or too deep
     │   ├── JobInvalid                 the job is wrong (every problem, with its location)
     │   ├── QueryInvalid               the query is wrong, or a prompt is missing (every problem)
     │   └── RowRefused                 an iMIS rule refuses one change (becomes that row's error)
@@ -32,6 +33,7 @@ above a target catches them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from difflib import get_close_matches
 
@@ -41,15 +43,56 @@ EXIT_INVALID = 2
 EXIT_FAILED = 3
 
 
+# Characters that act on a terminal or reorder text instead of showing: C0 controls (ESC starts
+# colour, title and clear-screen sequences; BEL, CR, NUL, ...), DEL, C1 controls (0x9B is a
+# one-character CSI), the bidirectional overrides and isolates ("Trojan source"), and the Unicode
+# line and paragraph separators.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    return _NAMED.get(char) or (
+        f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+    )
+
+
+def printable(text: str, *, lines: bool = False) -> str:
+    """``text`` from a file or a request, fit to be put in a message: every control character
+    shown as its escape (``\\x1b``, ``\\r``, ``\\n``, ``\\x00``, ``\\u202e``), so a header
+    such as ``"\\x1b[31mEmail"`` cannot colour, retitle or clear the terminal that shows the
+    message. With ``lines``, line breaks (``\\n``) are kept: a message of several lines.
+
+    Every :class:`IdmsError`'s message, hint and problems pass through it (with ``lines``), so no
+    error idms raises carries a raw control character; quote values with it (without ``lines``)
+    so a line break inside a column name is shown, not obeyed.
+    """
+    if lines:
+        return "\n".join(_CONTROL.sub(_escape, part) for part in text.split("\n"))
+    return _CONTROL.sub(_escape, text)
+
+
+def printable_lines(texts: Iterable[str]) -> list[str]:
+    """Each of ``texts`` through :func:`printable` (a list of an error's problems)."""
+    return [printable(text, lines=True) for text in texts]
+
+
 class IdmsError(Exception):
-    """Root of every error idms raises on purpose."""
+    """Root of every error idms raises on purpose.
+
+    Its message and hint are made :func:`printable` here, whatever built them: a value quoted
+    from a file or a request reaches a terminal, a log or an API answer as text, never as
+    control characters.
+    """
 
     exit_code: int = EXIT_FAILED
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
+        message = printable(message, lines=True)
         super().__init__(message)
         self.message = message
-        self.hint = hint
+        self.hint = None if hint is None else printable(hint, lines=True)
 
     def __str__(self) -> str:
         return self.message
@@ -142,7 +185,7 @@ class PanelDefinitionError(InvalidInputError):
     """A panel definition (PANEL.yml) is malformed; ``problems`` lists every issue found."""
 
     def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
+        self.problems = problems = printable_lines(problems)
         super().__init__("Invalid panel definition:\n" + "\n".join(f"  - {p}" for p in problems))
 
 

@@ -28,6 +28,7 @@ LAYERS: list[tuple[str, frozenset[str]]] = [
                 "secrets",
                 "state",
                 "jsontext",
+                "documents",
                 "bulk",
                 "gcpause",
                 "__init__",

@@ -7,14 +7,13 @@ each with where it is (``mappings[2].field``), and nothing is written until both
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from idms.errors import InvalidInputError
+from idms.documents import DocumentError, read_document
+from idms.errors import InvalidInputError, printable_lines
 from idms.sources.model import Action
 
 
@@ -24,7 +23,7 @@ class JobInvalid(InvalidInputError):
     def __init__(
         self, problems: list[str], *, name: str = "the job", hint: str | None = None
     ) -> None:
-        self.problems = problems
+        self.problems = problems = printable_lines(problems)
         lines = "\n".join(f"  - {p}" for p in problems)
         super().__init__(f"{name} cannot run; nothing was written:\n{lines}", hint=hint)
 
@@ -153,11 +152,12 @@ class Job(BaseModel):
 
 
 def parse_document(text: str, *, where: str = "the job file") -> dict[str, Any]:
-    """A YAML or JSON mapping from text, or JobInvalid saying why not."""
+    """A YAML or JSON mapping from text, or JobInvalid saying why not (see
+    :mod:`idms.documents`: no YAML aliases, bounded nesting)."""
     try:
-        raw = json.loads(text) if text.lstrip().startswith("{") else yaml.safe_load(text)
-    except (yaml.YAMLError, json.JSONDecodeError) as exc:
-        raise JobInvalid([f"{where} is not valid YAML or JSON: {exc}"]) from None
+        raw = read_document(text)
+    except DocumentError as exc:
+        raise JobInvalid([f"{where} {exc.message}"]) from None
     if not isinstance(raw, dict):
         raise JobInvalid([f"{where} must be a mapping with source, action and mappings"])
     return raw

@@ -18,14 +18,13 @@ Both report every problem at once, each with where it is.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from idms.errors import InvalidInputError
+from idms.documents import DocumentError, read_document
+from idms.errors import InvalidInputError, printable_lines
 
 DEFAULT_IQA_FOLDER = "$/idms"
 
@@ -36,7 +35,7 @@ class QueryInvalid(InvalidInputError):
     def __init__(
         self, problems: list[str], *, name: str = "the query", hint: str | None = None
     ) -> None:
-        self.problems = problems
+        self.problems = problems = printable_lines(problems)
         lines = "\n".join(f"  - {p}" for p in problems)
         super().__init__(f"Query '{name}' cannot run:\n{lines}", hint=hint)
 
@@ -160,9 +159,9 @@ class SavedQuery(BaseModel):
 def parse_query_document(text: str, *, where: str = "the query file") -> dict[str, Any]:
     """A YAML or JSON mapping from text, or QueryInvalid saying why not."""
     try:
-        raw = json.loads(text) if text.lstrip().startswith("{") else yaml.safe_load(text)
-    except (yaml.YAMLError, json.JSONDecodeError) as exc:
-        raise QueryInvalid([f"{where} is not valid YAML or JSON: {exc}"]) from None
+        raw = read_document(text)
+    except DocumentError as exc:
+        raise QueryInvalid([f"{where} {exc.message}"]) from None
     if not isinstance(raw, dict):
         raise QueryInvalid([f"{where} must be a mapping with name, from and columns"])
     return raw

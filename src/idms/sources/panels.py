@@ -20,9 +20,9 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from idms.documents import DocumentError, read_yaml
 from idms.errors import PanelDefinitionError
 from idms.sources.model import ALL_ACTIONS, COUNTER, FieldDef, SourceDef, fold
 from idms.values.types import FieldType
@@ -76,9 +76,9 @@ def parse_panel(
 ) -> PanelDefinition:
     """Parse and check a PANEL.yml document; every problem is reported at once."""
     try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise PanelDefinitionError([f"not valid YAML: {exc}"]) from None
+        raw = read_yaml(text)
+    except DocumentError as exc:
+        raise PanelDefinitionError([f"the file {exc.message}"]) from None
     if not isinstance(raw, dict):
         raise PanelDefinitionError(["the file must be a mapping with name, kind and fields"])
     try:

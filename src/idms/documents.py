@@ -1,0 +1,137 @@
+"""The one reader of the YAML and JSON documents people hand idms: job files, templates, saved
+queries, panel definitions (anything a person writes; not what idms stores for itself).
+
+A document is plain data, and reading one costs about as much as its text is long:
+
+* YAML aliases (``*name``, and the ``<<: *name`` merges built on them) are refused. An alias makes
+  one value stand for another, so a 500-byte "billion laughs" (nine levels of ten aliases each)
+  stands for a billion values once anything walks it (validation, JSON, a template's
+  ``to_document``): past 4 GB of memory before this rule. Anchors without aliases are harmless
+  and allowed.
+* Nesting is bounded (:data:`MAX_DEPTH` levels, far more than any job needs): a few kilobytes of
+  ``[[[[...`` would otherwise exhaust Python's recursion in the parser or in validation.
+* Only plain data comes back (PyYAML's safe loader: no Python objects).
+
+Every module reads YAML through :func:`read_yaml` or :func:`read_document`
+(``tests/architecture/test_documents.py`` holds them to it). Problems are :class:`DocumentError`
+(an :class:`~idms.errors.InvalidInputError`), whose message is a predicate ("is not valid YAML:
+...", "uses the YAML alias *x (line 3), ...") that callers put after the document's name.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import yaml
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
+from yaml.events import AliasEvent, CollectionStartEvent
+from yaml.nodes import Node
+from yaml.parser import Parser
+from yaml.reader import Reader
+from yaml.resolver import Resolver
+from yaml.scanner import Scanner
+
+from idms.errors import InvalidInputError, printable
+
+__all__ = ["MAX_DEPTH", "DocumentError", "read_document", "read_json", "read_yaml"]
+
+MAX_DEPTH = 64  # levels of nested mappings and lists; a job uses four or five
+
+
+class DocumentError(InvalidInputError):
+    """A document is not valid YAML or JSON, uses a YAML alias, or nests too deeply."""
+
+
+class _PlainComposer(Composer):
+    """PyYAML's composer, refusing aliases and counting depth as nodes are built."""
+
+    _depth = 0
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node:
+        if self.check_event(AliasEvent):
+            event = self.get_event()
+            line = event.start_mark.line + 1
+            raise DocumentError(
+                f"uses the YAML alias *{printable(str(event.anchor))} (line {line}), which idms "
+                f"does not accept: an alias can make a few lines stand for billions of values. "
+                f"Write the value out in full where it is needed."
+            )
+        if not self.check_event(CollectionStartEvent):
+            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                line = self.peek_event().start_mark.line + 1
+                raise DocumentError(
+                    f"nests lists and mappings more than {MAX_DEPTH} levels deep (line {line})."
+                )
+            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        finally:
+            self._depth -= 1
+
+
+class _PlainLoader(Reader, Scanner, Parser, _PlainComposer, SafeConstructor, Resolver):
+    """``yaml.SafeLoader`` with :class:`_PlainComposer` (pure Python: the C loader cannot be
+    told to refuse aliases; documents are small)."""
+
+    def __init__(self, stream: str) -> None:
+        Reader.__init__(self, stream)
+        Scanner.__init__(self)
+        Parser.__init__(self)
+        _PlainComposer.__init__(self)
+        SafeConstructor.__init__(self)
+        Resolver.__init__(self)
+
+
+def read_yaml(text: str) -> Any:
+    """The plain data of a YAML document (JSON is YAML too); :class:`DocumentError` if it is not
+    valid YAML, uses an alias or nests too deeply."""
+    loader: _PlainLoader | None = None
+    try:
+        loader = _PlainLoader(text)
+        return loader.get_single_data()
+    except yaml.YAMLError as exc:
+        raise DocumentError(f"is not valid YAML: {exc}") from None
+    except RecursionError:  # deeper than the interpreter allows, before MAX_DEPTH was reached
+        raise DocumentError(f"nests lists and mappings more than {MAX_DEPTH} levels deep.") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
+def read_json(text: str | bytes) -> Any:
+    """The data of a JSON document; :class:`DocumentError` if it is not valid JSON or nests more
+    than :data:`MAX_DEPTH` levels deep."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DocumentError(f"is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise DocumentError(f"nests lists and objects more than {MAX_DEPTH} levels deep.") from None
+    _check_depth(data)
+    return data
+
+
+def read_document(text: str) -> Any:
+    """A YAML or JSON document: JSON when it starts with ``{``, YAML otherwise."""
+    if text.lstrip().startswith("{"):
+        return read_json(text)
+    return read_yaml(text)
+
+
+def _check_depth(data: Any) -> None:
+    """Refuse JSON data nested deeper than :data:`MAX_DEPTH` (without recursion)."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children: Any = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > MAX_DEPTH:
+            raise DocumentError(f"nests lists and objects more than {MAX_DEPTH} levels deep.")
+        stack.extend((child, depth + 1) for child in children)
