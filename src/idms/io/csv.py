@@ -20,12 +20,13 @@ import csv
 import datetime as dt
 import io
 import re
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any
 
-from idms.errors import InvalidInputError
+from idms.errors import InvalidInputError, printable
 from idms.io.cells import FORMULA_TRIGGERS, escape_formula, render_text
 from idms.io.detect import (
     DELIMITER_NAMES,
@@ -43,6 +44,10 @@ __all__ = ["open_csv", "write_csv"]
 _SAMPLE_SIZE = 64 * 1024  # bytes read to detect the encoding and the delimiter
 _CHUNK_SIZE = 64 * 1024  # bytes decoded at a time while streaming
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)")
+# The csv module's own cap on a cell (128 KiB by default, and process-wide) is lifted: the line
+# source bounds a row (InputLimits.max_row_chars) and the reader a cell (max_cell_chars), each
+# with a message that says so.
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 
 class _Undecodable(Exception):
@@ -75,27 +80,75 @@ def _valid_prefix(decoder: codecs.IncrementalDecoder, error: UnicodeDecodeError)
         return ""
 
 
-def _decoded_lines(raw: IO[bytes], encoding: str) -> Iterator[str]:
-    """The lines of a binary stream, decoded strictly in chunks (bounded memory).
+class _RowTooLong(Exception):
+    """Raised by the line source when the record being read passes ``max_row_chars``."""
+
+
+# Given to the csv module after the last line. Outside a quoted cell it is a record of its own
+# (the end); inside one, the cell swallows it: a quote that never closed.
+_END = "\x00idms:end-of-file\x00"
+
+
+class _Lines:
+    """The lines of a binary stream, decoded strictly in chunks, then :data:`_END`.
 
     Lines are split like ``open(..., newline="")`` does, so the csv module sees every line end.
     Undecodable bytes raise :class:`_Undecodable` once every complete line before them is out.
+    ``lines`` counts the lines given so far; ``record_chars`` the characters given since
+    :meth:`new_record`, and the source raises :class:`_RowTooLong` as soon as those, with a line
+    still being gathered, pass ``max_row_chars``: memory stays bounded, and each character is
+    looked at a fixed number of times however long its line (a 50 MB cell took 44 seconds when
+    the unfinished line was copied on every chunk).
     """
-    decoder = codecs.getincrementaldecoder(encoding)("strict")
-    pending = ""
-    while True:
-        chunk = raw.read(_CHUNK_SIZE)
-        final = not chunk
-        try:
-            text = decoder.decode(chunk, final)
-        except UnicodeDecodeError as error:
-            lines, _ = _split_lines(pending + _valid_prefix(decoder, error), final=False)
-            yield from lines
-            raise _Undecodable(error) from None
-        lines, pending = _split_lines(pending + text, final)
-        yield from lines
-        if final:
-            return
+
+    def __init__(self, raw: IO[bytes], encoding: str, max_row_chars: int) -> None:
+        self.raw = raw
+        self.encoding = encoding
+        self.max_row_chars = max_row_chars
+        self.lines = 0
+        self.record_chars = 0
+
+    def new_record(self) -> None:
+        self.record_chars = 0
+
+    def __iter__(self) -> Iterator[str]:
+        decoder = codecs.getincrementaldecoder(self.encoding)("strict")
+        pending: list[str] = []  # pieces of the line being gathered (no line end among them)
+        pending_chars = 0
+        while True:
+            chunk = self.raw.read(_CHUNK_SIZE)
+            final = not chunk
+            try:
+                text = decoder.decode(chunk, final)
+            except UnicodeDecodeError as error:
+                lines, _ = _split_lines("".join(pending) + _valid_prefix(decoder, error), False)
+                yield from self._counted(lines)
+                raise _Undecodable(error) from None
+            end = len(text) - 1 if not final and text.endswith("\r") else len(text)
+            cut = max(text.rfind("\n", 0, end), text.rfind("\r", 0, end)) + 1
+            if cut:
+                lines, _ = _split_lines("".join(pending) + text[:cut], final=True)
+                pending, pending_chars = [], 0
+                yield from self._counted(lines)
+                text = text[cut:]
+            if text:
+                pending.append(text)
+                pending_chars += len(text)
+                if self.record_chars + pending_chars > self.max_row_chars:
+                    raise _RowTooLong
+            if final:
+                if pending:
+                    yield from self._counted(["".join(pending)])
+                yield _END
+                return
+
+    def _counted(self, lines: list[str]) -> Iterator[str]:
+        for line in lines:
+            self.lines += 1
+            self.record_chars += len(line)
+            if self.record_chars > self.max_row_chars:
+                raise _RowTooLong
+            yield line
 
 
 def _encoding_error(
@@ -172,27 +225,63 @@ def _start_csv(
             f"The delimiter and the quote character cannot both be {delimiter!r}."
         )
 
-    lines = _decoded_lines(raw, encoding)
+    limits = options.limits
+    lines = _Lines(raw, encoding, limits.max_row_chars)
     records = csv.reader(
         lines, delimiter=delimiter, quotechar=quotechar, doublequote=True, strict=False
     )
 
     rows_read = 0  # records so far: a spreadsheet's row number, whatever lines they span
+    columns: tuple[str, ...] = ()  # once the header is read
+
+    def column(index: int) -> str:
+        """Column ``index`` (0-based) for a message: its number, and its name when it has one."""
+        named = f' ("{printable(columns[index])}")' if index < len(columns) else ""
+        return f"column {index + 1}{named}"
 
     def record() -> tuple[int, list[str]] | None:
         nonlocal rows_read
         number = rows_read + 1
+        first_line = lines.lines + 1
+        lines.new_record()
         try:
             cells = next(records)
         except StopIteration:
             return None
         except _Undecodable as exc:
             raise _encoding_error(path, number, found, exc.error) from None
+        except _RowTooLong:
+            raise InvalidInputError(
+                f"Row {number} of {path.name} (from line {first_line:,} of the file) is longer "
+                f"than {limits.max_row_chars:,} characters, more than idms reads in one row. "
+                f"A quote ({quotechar}) opened in it is probably never closed, or the file has "
+                f"no line breaks idms recognises."
+            ) from None
         except csv.Error as exc:
             raise InvalidInputError(
                 f"Row {number} of {path.name} could not be read ({exc}). A quote ({quotechar}) "
                 f"opened in this row is probably never closed."
             ) from None
+        if cells and cells[-1].endswith(_END):
+            if cells == [_END]:
+                return None
+            last = lines.lines
+            span = f"line {last:,}" if last == first_line else f"lines {first_line:,} to {last:,}"
+            raise InvalidInputError(
+                f"A quote ({quotechar}) opens in row {number} of {path.name}, "
+                f"{column(len(cells) - 1)}, and is never closed, so everything after it "
+                f"({span} of the file) would be one cell. Close the quote, or double a quote "
+                f"that is part of the text ({quotechar * 2})."
+            )
+        if lines.record_chars > limits.max_cell_chars:  # only a long row can hold a long cell
+            for index, text in enumerate(cells):
+                if len(text) > limits.max_cell_chars:
+                    raise InvalidInputError(
+                        f"Row {number} of {path.name}, {column(index)}, holds {len(text):,} "
+                        f"characters; idms reads at most {limits.max_cell_chars:,} in a cell. "
+                        f"If that cell starts with a quote ({quotechar}), the quote is probably "
+                        f"closed much later than meant."
+                    )
         rows_read = number
         return number, cells
 
@@ -208,7 +297,9 @@ def _start_csv(
             )
     assert header is not None
     header_line, header_cells = header
-    _, columns = column_names(header_cells, header_line, lambda i: str(i + 1), path.name)
+    _, columns = column_names(
+        header_cells, header_line, lambda i: str(i + 1), path.name, limits=limits
+    )
     detected = Detected(
         format="csv",
         columns=columns,

@@ -23,8 +23,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from idms.errors import InvalidInputError
+from idms.errors import InvalidInputError, printable
 from idms.io.encoding import describe_encoding
+from idms.io.limits import InputLimits
 
 __all__ = [
     "DELIMITER_NAMES",
@@ -147,16 +148,34 @@ def column_names(
     label: Callable[[int], str],
     where: str,
     skip_leading: bool = False,
+    limits: InputLimits = InputLimits(),
 ) -> tuple[int, tuple[str, ...]]:
     """The index of the first named cell and the column names of a header row.
 
     Cells are stripped (and a stray BOM removed); trailing empty cells are dropped, and leading
     ones too with ``skip_leading`` (a sheet whose table starts in column C under a title in A1).
-    ``label(i)`` names the i-th (0-based) cell for messages ("4", or "D" in a sheet).
+    ``label(i)`` names the i-th (0-based) cell for messages ("4", or "D" in a sheet). A header
+    of more than ``limits.max_columns`` columns (Excel's 16,384), or with a name longer than
+    ``limits.max_name_chars``, is refused.
     """
     names = [cell.strip().lstrip("\ufeff").strip() for cell in cells]
     while names and not names[-1]:
         names.pop()
+    if len(names) > limits.max_columns:
+        raise InvalidInputError(
+            f"The header row (row {header_row}) of {where} has {len(names):,} columns; idms "
+            f"reads at most {limits.max_columns:,} (as many as an Excel sheet holds). Remove "
+            f"the columns the job does not need, or check that the delimiter is right."
+        )
+    for i, name in enumerate(names):
+        if len(name) > limits.max_name_chars:
+            raise InvalidInputError(
+                f"Column {label(i)} of {where} has a name of {len(name):,} characters in the "
+                f'header row (row {header_row}), starting "{printable(name[:40])}..."; a column '
+
+                f"name may have at most {limits.max_name_chars:,}. Is the header row the right "
+                f"one (header_row), and are its quotes closed?"
+            )
     if not names:
         raise InvalidInputError(
             f"Row {header_row} of {where}, the header row, is empty. If the column names are on a "
@@ -180,7 +199,7 @@ def column_names(
     duplicated = [found for found in positions.values() if len(found) > 1]
     if duplicated:
         listed = ", ".join(
-            f'"{names[found[0]]}" (columns {join_and([label(i) for i in found])})'
+            f'"{printable(names[found[0]])}" (columns {join_and([label(i) for i in found])})'
             for found in duplicated
         )
         raise InvalidInputError(

@@ -8,6 +8,7 @@ from types import TracebackType
 from typing import Any
 
 from idms.io.detect import Detected
+from idms.io.limits import InputLimits
 
 __all__ = ["InputReader", "InputRow", "ReadOptions"]
 
@@ -21,6 +22,7 @@ class ReadOptions:
     quotechar: str = "auto"  # or one character
     sheet: str | None = None  # xlsx: sheet name (default: the first sheet); ignored for CSV
     header_row: int = 1  # 1-based row number of the header (rows above it are skipped)
+    limits: InputLimits = InputLimits()  # sizes refused before they cost memory or time
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,14 +15,16 @@ Writing (:func:`write_xlsx`) streams rows into XlsxWriter's constant-memory mode
 from __future__ import annotations
 
 import datetime as dt
+import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from idms.errors import InvalidInputError, suggest
+from idms.errors import InvalidInputError, printable, suggest
 from idms.io.cells import render_text
 from idms.io.detect import Detected, column_names, is_blank, join_and
+from idms.io.limits import InputLimits, describe_bytes
 from idms.io.records import InputReader, InputRow, ReadOptions
 
 if TYPE_CHECKING:
@@ -64,9 +66,52 @@ def _header_text(value: Any) -> str:
     return str(value)
 
 
+def check_archive(path: Path, limits: InputLimits) -> None:
+    """Refuse a workbook whose zip directory says it unpacks to more than ``limits`` allow.
+
+    Only the directory is read (a few kilobytes), so a "zip bomb" is refused before any of it is
+    unpacked; python-calamine then refuses any entry that unpacks to more than its declared size.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as exc:
+        raise InvalidInputError(
+            f"{path.name} could not be opened as an Excel workbook ({exc}). Is it a real .xlsx "
+            f"file, not protected by a password?"
+        ) from None
+    if len(entries) > limits.max_entries:
+        raise InvalidInputError(
+            f"{path.name} is not a workbook idms reads: its archive holds {len(entries):,} "
+            f"entries, more than the {limits.max_entries:,} a workbook needs. Open it in Excel "
+            f"and save it again, or export the sheet as CSV."
+        )
+    total = sum(entry.file_size for entry in entries)
+    if total > limits.max_unpacked_bytes:
+        raise InvalidInputError(
+            f"{path.name} unpacks to {describe_bytes(total)}, more than the "
+            f"{describe_bytes(limits.max_unpacked_bytes)} idms reads from one workbook "
+            f"({describe_bytes(path.stat().st_size)} on disk). Split it into smaller "
+            f"workbooks, or export the sheet as CSV (read as a stream, whatever its size)."
+        )
+    for entry in entries:
+        if entry.file_size <= limits.ratio_floor:
+            continue
+        ratio = entry.file_size / max(entry.compress_size, 1)
+        if ratio > limits.max_ratio:
+            raise InvalidInputError(
+                f"{path.name} is refused as a likely zip bomb: its part "
+                f"{printable(entry.filename)} unpacks to {describe_bytes(entry.file_size)} from "
+                f"{describe_bytes(entry.compress_size)}, {ratio:,.0f} times its size (real "
+                f"workbooks pack 5 to 20 times; idms allows {limits.max_ratio}). If the file is "
+                f"genuine, open it in Excel and save it again, or export the sheet as CSV."
+            )
+
+
 def open_xlsx(path: Path, options: ReadOptions) -> InputReader:
     from python_calamine import CalamineError, CalamineWorkbook
 
+    check_archive(path, options.limits)
     try:
         workbook = CalamineWorkbook.from_path(str(path))
     except (CalamineError, OSError, ValueError) as exc:
@@ -121,7 +166,12 @@ def _start_xlsx(workbook: CalamineWorkbook, path: Path, options: ReadOptions) ->
             )
     assert header is not None
     first, columns = column_names(
-        [_header_text(cell) for cell in header], options.header_row, label, where, True
+        [_header_text(cell) for cell in header],
+        options.header_row,
+        label,
+        where,
+        skip_leading=True,
+        limits=options.limits,
     )
     detected = Detected(
         format="xlsx",
