@@ -1,5 +1,10 @@
 """Shared printing: Rich tables on a terminal, JSON with ``--json``, errors in red on stderr.
 
+Nothing printed carries a control character from the data: both consoles pass every piece of text
+through :func:`~idms.errors.printable` as it is rendered (a cell or a column name read from a
+file, such as ``"\\x1b]0;title\\x07"``, shows as that text instead of retitling the terminal),
+and tab-separated output does the same in :func:`tsv_text`. Rich's own styling is added after.
+
 Typed values (dates, Decimals, multi-select tuples) are shown with
 :func:`~idms.values.coerce.to_text`; in JSON, dates and datetimes are ISO strings and Decimals
 strings of plain digits (never floats, so no cents are lost).
@@ -13,11 +18,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from rich import box
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderableType, RenderHook, RenderResult
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
 from idms import jsontext
+from idms.errors import printable
 from idms.sources.model import SourceDef
 from idms.values.types import FieldType
 
@@ -29,16 +36,42 @@ MANY_COLUMNS = 8
 PIPED_WIDTH = 200
 
 
+class _Printable:
+    """A renderable whose text segments are made :func:`~idms.errors.printable` (line breaks
+    kept); Rich's control segments (cursor moves it makes itself) pass as they are."""
+
+    def __init__(self, renderable: RenderableType) -> None:
+        self.renderable = renderable
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for segment in console.render(self.renderable, options):
+            if segment.control:
+                yield segment
+            else:
+                yield Segment(printable(segment.text, lines=True), segment.style)
+
+
+class _PrintableHook(RenderHook):
+    def process_renderables(self, renderables: list[RenderableType]) -> list[RenderableType]:
+        return [_Printable(r) for r in renderables]
+
+
+def _console(**options: Any) -> Console:
+    console = Console(highlight=False, **options)
+    console.push_render_hook(_PrintableHook())
+    return console
+
+
 def out() -> Console:
     """A console on the current stdout (made per call: tests swap ``sys.stdout``)."""
-    console = Console(highlight=False)
+    console = _console()
     if not console.is_terminal and not os.environ.get("COLUMNS"):
         console.width = PIPED_WIDTH
     return console
 
 
 def err() -> Console:
-    return Console(stderr=True, highlight=False)
+    return _console(stderr=True)
 
 
 def stdout_is_terminal() -> bool:
@@ -164,7 +197,8 @@ def print_records(source: SourceDef, records: Sequence[Mapping[str, Any]]) -> No
     rows = [[cell(record.get(c), types[c]) for c in columns] for record in records]
     console = out()
     if not console.is_terminal:
-        lines = ["\t".join(columns)] + ["\t".join(tsv_text(text) for text in row) for row in rows]
+        lines = ["\t".join(map(tsv_text, columns))]
+        lines += ["\t".join(map(tsv_text, row)) for row in rows]
         sys.stdout.write("\n".join(lines) + "\n")
         sys.stdout.flush()
         return
@@ -212,5 +246,6 @@ def _type_of(source: SourceDef, name: str) -> FieldType:
 
 
 def tsv_text(text: str) -> str:
-    """``text`` fit for one tab-separated cell (tabs and line breaks become spaces)."""
-    return text.replace("\t", " ").replace("\r", " ").replace("\n", " ")
+    """``text`` fit for one tab-separated cell: tabs and line breaks become spaces, any other
+    control character its escape (:func:`~idms.errors.printable`)."""
+    return printable(text.replace("\t", " ").replace("\r", " ").replace("\n", " "))

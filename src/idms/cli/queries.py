@@ -341,7 +341,7 @@ def _print_table(result: QueryResult, compiled: CompiledQuery, cap: int) -> None
 def _print_tsv(result: QueryResult, compiled: CompiledQuery) -> None:
     types = _types(compiled, result.columns)
     write = sys.stdout.write
-    write("\t".join(result.columns) + "\n")
+    write("\t".join(map(tsv_text, result.columns)) + "\n")
     for row in result:
         write("\t".join(tsv_text(cell(v, t)) for v, t in zip(row, types, strict=True)) + "\n")
     sys.stdout.flush()
