@@ -27,6 +27,8 @@ INTERNAL = {
     "the row's error",
     "idms.io.csv._Undecodable": "the line source's signal that the bytes do not fit the "
     "encoding: the reader retries or reports it",
+    "idms.io.csv._RowTooLong": "the line source's signal that a row passed its size limit: the "
+    "reader reports it with the row's number",
     "idms.sandbox.http.ApiError": "the sandbox's error answer: its app turns it into the HTTP "
     "response",
     "idms.server.errors.ApiError": "the API's error answer: its app turns it into the HTTP "

@@ -24,14 +24,8 @@ import json
 from typing import Any
 
 import yaml
-from yaml.composer import Composer
-from yaml.constructor import SafeConstructor
 from yaml.events import AliasEvent, CollectionStartEvent
 from yaml.nodes import Node
-from yaml.parser import Parser
-from yaml.reader import Reader
-from yaml.resolver import Resolver
-from yaml.scanner import Scanner
 
 from idms.errors import InvalidInputError, printable
 
@@ -44,14 +38,15 @@ class DocumentError(InvalidInputError):
     """A document is not valid YAML or JSON, uses a YAML alias, or nests too deeply."""
 
 
-class _PlainComposer(Composer):
-    """PyYAML's composer, refusing aliases and counting depth as nodes are built."""
+class _PlainLoader(yaml.SafeLoader):
+    """PyYAML's pure-Python safe loader, refusing aliases and counting depth as nodes are
+    composed (the C loader cannot be told to; documents are small)."""
 
     _depth = 0
 
-    def compose_node(self, parent: Node | None, index: Any) -> Node:
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
         if self.check_event(AliasEvent):
-            event = self.get_event()
+            event = self.get_event()  # type: ignore[no-untyped-call]
             line = event.start_mark.line + 1
             raise DocumentError(
                 f"uses the YAML alias *{printable(str(event.anchor))} (line {line}), which idms "
@@ -59,30 +54,17 @@ class _PlainComposer(Composer):
                 f"Write the value out in full where it is needed."
             )
         if not self.check_event(CollectionStartEvent):
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            return super().compose_node(parent, index)
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
-                line = self.peek_event().start_mark.line + 1
+                line = self.peek_event().start_mark.line + 1  # type: ignore[no-untyped-call]
                 raise DocumentError(
                     f"nests lists and mappings more than {MAX_DEPTH} levels deep (line {line})."
                 )
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            return super().compose_node(parent, index)
         finally:
             self._depth -= 1
-
-
-class _PlainLoader(Reader, Scanner, Parser, _PlainComposer, SafeConstructor, Resolver):
-    """``yaml.SafeLoader`` with :class:`_PlainComposer` (pure Python: the C loader cannot be
-    told to refuse aliases; documents are small)."""
-
-    def __init__(self, stream: str) -> None:
-        Reader.__init__(self, stream)
-        Scanner.__init__(self)
-        Parser.__init__(self)
-        _PlainComposer.__init__(self)
-        SafeConstructor.__init__(self)
-        Resolver.__init__(self)
 
 
 def read_yaml(text: str) -> Any:
@@ -95,7 +77,9 @@ def read_yaml(text: str) -> Any:
     except yaml.YAMLError as exc:
         raise DocumentError(f"is not valid YAML: {exc}") from None
     except RecursionError:  # deeper than the interpreter allows, before MAX_DEPTH was reached
-        raise DocumentError(f"nests lists and mappings more than {MAX_DEPTH} levels deep.") from None
+        raise DocumentError(
+            f"nests lists and mappings more than {MAX_DEPTH} levels deep."
+        ) from None
     finally:
         if loader is not None:
             loader.dispose()

@@ -31,11 +31,14 @@ def yaml_readers(source: str, module: str) -> list[str]:
                     aliases.add(alias.asname or alias.name.split(".")[0])
                     if READING.search(alias.name):
                         found.append(f"{module}:{node.lineno}: import {alias.name}")
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            if node.module.split(".")[0] in ("yaml", "ruamel"):
-                for alias in node.names:
-                    if READING.search(alias.name) or READING.search(node.module):
-                        found.append(f"{module}:{node.lineno}: from {node.module} import {alias.name}")
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and node.module
+            and node.module.split(".")[0] in ("yaml", "ruamel")
+        ):
+            for alias in node.names:
+                if READING.search(alias.name) or READING.search(node.module):
+                    found.append(f"{module}:{node.lineno}: from {node.module} import {alias.name}")
     for node in ast.walk(tree):
         if (
             isinstance(node, ast.Attribute)

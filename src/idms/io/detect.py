@@ -172,7 +172,6 @@ def column_names(
             raise InvalidInputError(
                 f"Column {label(i)} of {where} has a name of {len(name):,} characters in the "
                 f'header row (row {header_row}), starting "{printable(name[:40])}..."; a column '
-
                 f"name may have at most {limits.max_name_chars:,}. Is the header row the right "
                 f"one (header_row), and are its quotes closed?"
             )

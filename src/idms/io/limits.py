@@ -46,11 +46,7 @@ def describe_bytes(size: int) -> str:
     """``size`` for people: "512 bytes", "3.4 MB", "1.2 GB" (powers of 1,024, as Windows shows)."""
     if size < 1024:
         return f"{size:,} bytes"
-    value = float(size)
-    for unit in ("KB", "MB", "GB"):
-        value /= 1024
-        if value < 1024:
-            break
-    else:
-        value, unit = value / 1024, "TB"
-    return f"{value:,.1f}".removesuffix(".0") + f" {unit}"
+    value, units = size / 1024, ["KB", "MB", "GB", "TB"]
+    while value >= 1024 and len(units) > 1:
+        value, units = value / 1024, units[1:]
+    return f"{value:,.1f}".removesuffix(".0") + f" {units[0]}"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
@@ -22,7 +22,8 @@ class ReadOptions:
     quotechar: str = "auto"  # or one character
     sheet: str | None = None  # xlsx: sheet name (default: the first sheet); ignored for CSV
     header_row: int = 1  # 1-based row number of the header (rows above it are skipped)
-    limits: InputLimits = InputLimits()  # sizes refused before they cost memory or time
+    # Sizes refused before they cost memory or time (idms.io.limits).
+    limits: InputLimits = field(default_factory=InputLimits)
 
 
 @dataclass(frozen=True, slots=True)
