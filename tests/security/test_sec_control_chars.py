@@ -187,3 +187,11 @@ def test_a_hostile_header_is_escaped_in_the_error_json(api: httpx.Client, tmp_pa
     for text in _strings(answer.json()):
         _no_raw_controls(text)
     assert "\\x1b]0;pwned\\x07First" in answer.text.replace("\\\\", "\\")
+
+
+def test_a_row_error_keeps_no_control_character() -> None:
+    from idms.jobs.rows import WorkRow
+
+    row = WorkRow(2, {})
+    row.fail("invalid_value", "Email: 'a\x1b[2J' is not valid", "Email", "\x1b]0;x\x07E-mail")
+    assert (row.message, row.column) == ("Email: 'a\\x1b[2J' is not valid", "\\x1b]0;x\\x07E-mail")

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from dataclasses import field as default
 from typing import Any
 
+from idms.errors import printable
 from idms.runs.status import Outcome
 from idms.targets.base import Record
 
@@ -39,8 +40,14 @@ class WorkRow:
     def fail(
         self, code: str, message: str, field: str | None = None, column: str | None = None
     ) -> None:
-        self.outcome, self.code, self.message = Outcome.ERROR, code, message
-        self.field, self.column = field, column
+        # The row's error is shown to people (report, API, failed-rows file): a value quoted
+        # from the file, or a column's name, carries no control character (errors.printable).
+        self.outcome, self.code, self.message = Outcome.ERROR, code, printable(message, lines=True)
+        self.field, self.column = field, None if column is None else printable(column)
 
     def skip(self, code: str, message: str) -> None:
-        self.outcome, self.code, self.message = Outcome.SKIPPED, code, message
+        self.outcome, self.code, self.message = (
+            Outcome.SKIPPED,
+            code,
+            printable(message, lines=True),
+        )
