@@ -175,6 +175,7 @@ class Workspace(RunContext):
                 plan=True,
                 progress=progress,
                 target_label=self.settings.target,
+                lease_seconds=self.settings.lease_seconds,
             )
 
     def run(
@@ -351,6 +352,7 @@ class Workspace(RunContext):
                 force=force,
                 progress=progress,
                 target_label=self.settings.target,
+                lease_seconds=self.settings.lease_seconds,
             )
 
     def run_schedule_now(self, name: str, *, wait: bool = True) -> RunInfo:

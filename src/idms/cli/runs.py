@@ -90,10 +90,12 @@ def list_command(
 
 
 def _list(ctx: typer.Context, limit: int, as_json: bool) -> None:
+    from idms.runs.leases import Leases
     from idms.runs.record import RunStore
 
     settings = get_settings(ctx)
     with suite_engine(settings) as engine:
+        Leases(engine).recover_lapsed(requeue=False)  # no run left running by a dead process
         infos = RunStore(engine).list(limit)
     if as_json:
         print_json([run_dict(info) for info in infos])
@@ -164,11 +166,13 @@ def show_command(
 
     Example: idms runs show 1ee7d121 --outcome error --rows 50
     """
+    from idms.runs.leases import Leases
     from idms.runs.record import RunStore
 
     settings = get_settings(ctx)
     wanted = [o.value for o in outcomes] if outcomes else None
     with suite_engine(settings) as engine:
+        Leases(engine).recover_lapsed(requeue=False)  # no run left running by a dead process
         store = RunStore(engine)
         info = store.get(run)
         shown = first_rows(store, info.id, wanted, rows)
