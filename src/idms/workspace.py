@@ -329,7 +329,8 @@ class Workspace(RunContext):
         )
 
     def cancel(self, run_ref: str) -> RunInfo:
-        """Cancel a run: a queued one at once, a running one after the batch it is writing."""
+        """Cancel a run: a queued one at once, a running one at its next row (what is recorded
+        stays recorded; the batch in hand is not written)."""
         info = self.runs.get(run_ref)
         if info.finished:
             raise Conflict(

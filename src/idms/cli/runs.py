@@ -438,7 +438,7 @@ def resume_command(
 
 @runs_app.command("cancel")
 def cancel_command(ctx: typer.Context, run: RunArgument) -> None:
-    """Cancel a run: a queued one at once, a running one after the batch it is writing.
+    """Cancel a run: a queued one at once, a running one at its next row.
 
     The rows already written stay written (undo them with 'idms runs undo'); the rest are not
     processed.
@@ -450,7 +450,7 @@ def cancel_command(ctx: typer.Context, run: RunArgument) -> None:
     if info.status == RunStatus.CANCELLED:
         print_line(f"Run {info.id} cancelled before it started.")
     else:
-        print_line(f"Run {info.id} will stop after the batch it is writing.")
+        print_line(f"Run {info.id} will stop at its next row.")
 
 
 @runs_app.command("prune")

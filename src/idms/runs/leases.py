@@ -160,8 +160,8 @@ class Leases:
         return bool(renewed)
 
     def request_cancel(self, run_id: str) -> str:
-        """Cancel a run: a queued one at once, a running one between two batches. Returns the
-        run's status afterwards."""
+        """Cancel a run: a queued one at once, a running one at its next row. Returns the run's
+        status afterwards."""
         now = utcnow()
         with translate_errors("Cannot cancel the run"), self.engine.begin() as conn:
             conn.execute(
@@ -199,9 +199,9 @@ class Leases:
 
     def release_leases(self, owner_prefix: str) -> list[str]:
         """Give up the leases of running runs whose owner starts with ``owner_prefix`` (a
-        process shutting down). Each run stops after the batch it is writing (its lease no
-        longer renews); the lease still runs to its end, so nobody takes the run over while
-        that batch is written. :meth:`expire_released` then lets them lapse at once."""
+        process shutting down). Each run stops at its next row (:class:`StopCheck`), or after
+        the batch it is writing; the lease still runs to its end, so nobody takes the run over
+        while that batch is written. :meth:`expire_released` then lets them lapse at once."""
         owned = Run.lease_owner.startswith(owner_prefix, autoescape=True)
         with translate_errors("Cannot release the leases"), writer(self.engine).begin() as conn:
             ids = [
