@@ -268,7 +268,11 @@ def _let_go(engine: BatchEngine, detected: dict[str, Any]) -> RunReport:
     from its checkpoint; a plan (nothing written, nothing to resume) ends ``failed`` unless
     whoever took it ended it already."""
     runs, run_id = engine.runs, engine.run_id
-    if engine.durable is None and runs.get(run_id).status == RunStatus.RUNNING:
+    info = runs.get(run_id)
+    if info.finished:  # ended by whoever found its lease lapsed
+        status = RunStatus(info.status)
+        return RunReport(run_id, status, engine.counts, None, detected, info.message)
+    if engine.durable is None:
         message = (
             f"Stopped after {engine.counts.rows:,} rows: the process making this plan was "
             "stopping. A plan writes nothing: plan the job again."
