@@ -131,6 +131,7 @@ class Settings:
     executor: Literal["local", "celery"] = "local"
     broker_url: str | None = None  # celery: redis://… or amqp://…
     workers: int = 2  # local executor threads in idms serve
+    stop_grace_seconds: int = 10  # idms serve, stopping: how long runs get to reach their next row
     # Notifications when a background run ends (idms.notify).
     notify_on: NotifyOn = "failure"
     notify_email: tuple[str, ...] = ()
@@ -180,6 +181,9 @@ class Settings:
             executor=_executor(env.get("IDMS_EXECUTOR") or "local"),
             broker_url=env.get("IDMS_BROKER_URL") or None,
             workers=_int_setting("IDMS_WORKERS", env.get("IDMS_WORKERS", "2"), minimum=1),
+            stop_grace_seconds=_int_setting(
+                "IDMS_STOP_GRACE_SECONDS", env.get("IDMS_STOP_GRACE_SECONDS", "10"), minimum=1
+            ),
             notify_on=_notify_on(env.get("IDMS_NOTIFY_ON") or "failure"),
             notify_email=_addresses(env.get("IDMS_NOTIFY_EMAIL") or ""),
             smtp_url=env.get("IDMS_SMTP_URL") or None,

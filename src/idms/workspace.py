@@ -175,6 +175,7 @@ class Workspace(RunContext):
                 plan=True,
                 progress=progress,
                 target_label=self.settings.target,
+                lease_seconds=self.settings.lease_seconds,
             )
 
     def run(
@@ -328,7 +329,8 @@ class Workspace(RunContext):
         )
 
     def cancel(self, run_ref: str) -> RunInfo:
-        """Cancel a run: a queued one at once, a running one after the batch it is writing."""
+        """Cancel a run: a queued one at once, a running one at its next row (what is recorded
+        stays recorded; the batch in hand is not written)."""
         info = self.runs.get(run_ref)
         if info.finished:
             raise Conflict(
@@ -351,6 +353,7 @@ class Workspace(RunContext):
                 force=force,
                 progress=progress,
                 target_label=self.settings.target,
+                lease_seconds=self.settings.lease_seconds,
             )
 
     def run_schedule_now(self, name: str, *, wait: bool = True) -> RunInfo:

@@ -90,10 +90,12 @@ def list_command(
 
 
 def _list(ctx: typer.Context, limit: int, as_json: bool) -> None:
+    from idms.runs.leases import Leases
     from idms.runs.record import RunStore
 
     settings = get_settings(ctx)
     with suite_engine(settings) as engine:
+        Leases(engine).recover_lapsed(requeue=False)  # no run left running by a dead process
         infos = RunStore(engine).list(limit)
     if as_json:
         print_json([run_dict(info) for info in infos])
@@ -164,11 +166,13 @@ def show_command(
 
     Example: idms runs show 1ee7d121 --outcome error --rows 50
     """
+    from idms.runs.leases import Leases
     from idms.runs.record import RunStore
 
     settings = get_settings(ctx)
     wanted = [o.value for o in outcomes] if outcomes else None
     with suite_engine(settings) as engine:
+        Leases(engine).recover_lapsed(requeue=False)  # no run left running by a dead process
         store = RunStore(engine)
         info = store.get(run)
         shown = first_rows(store, info.id, wanted, rows)
@@ -434,7 +438,7 @@ def resume_command(
 
 @runs_app.command("cancel")
 def cancel_command(ctx: typer.Context, run: RunArgument) -> None:
-    """Cancel a run: a queued one at once, a running one after the batch it is writing.
+    """Cancel a run: a queued one at once, a running one at its next row.
 
     The rows already written stay written (undo them with 'idms runs undo'); the rest are not
     processed.
@@ -446,7 +450,7 @@ def cancel_command(ctx: typer.Context, run: RunArgument) -> None:
     if info.status == RunStatus.CANCELLED:
         print_line(f"Run {info.id} cancelled before it started.")
     else:
-        print_line(f"Run {info.id} will stop after the batch it is writing.")
+        print_line(f"Run {info.id} will stop at its next row.")
 
 
 @runs_app.command("prune")

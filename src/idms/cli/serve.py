@@ -40,8 +40,8 @@ def serve_command(
     elsewhere once their lease expires), hands queued runs to the executor and prunes old runs
     hourly, and the executor itself (threads here; Celery workers with IDMS_EXECUTOR=celery).
     Requests need an API token: create one with 'idms token create NAME'. Ctrl-C (or SIGTERM)
-    stops it: runs in progress stop after the batch they are writing and the next 'idms serve'
-    resumes them.
+    stops it within IDMS_STOP_GRACE_SECONDS (10): runs in progress stop at their next row and
+    the next 'idms serve' resumes them.
 
     Example: idms serve --host 0.0.0.0 --port 8000 --workers 4
     """

@@ -7,7 +7,7 @@ it batches, and starts, resumes and finishes runs, is :mod:`idms.jobs.runner`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import replace
 from typing import Any
@@ -75,6 +75,9 @@ class BatchEngine:
         self.writable = {f.name for f in cjob.source.fields if not f.read_only}
         limit = cjob.job.options.stop_after_errors
         self.error_limit = limit
+        # Asked before each row is mapped; raises Interrupted when the run should stop there
+        # (before anything of its batch is written: the batch is done again on resume).
+        self.stop_check: Callable[[], None] | None = None
 
     def process(self, batch: Sequence[InputRow]) -> None:
         with gc_paused() if self._pause_gc else nullcontext():
@@ -84,7 +87,12 @@ class BatchEngine:
         if self.stopped:
             self._record(self._not_processed([WorkRow(r.number, r.values) for r in batch]))
             return
-        rows = [self._map(r) for r in batch]
+        stop_check = self.stop_check
+        rows = []
+        for r in batch:
+            if stop_check is not None:
+                stop_check()
+            rows.append(self._map(r))
         for segment in self._segments(rows):
             if self.stopped:
                 self._record(self._not_processed(segment))

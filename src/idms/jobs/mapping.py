@@ -11,12 +11,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from liquid import Environment
-from liquid.exceptions import LiquidError
-
 from idms.errors import CoercionError
 from idms.sources.model import FieldDef
 from idms.values.coerce import coerce, coercer, is_blank
+from idms.values.liquid import TemplateError, compile_template
 
 
 class _NotGiven:
@@ -37,7 +35,6 @@ class _NotGiven:
 
 
 NOT_GIVEN: Any = _NotGiven()
-_LIQUID = Environment()
 
 
 @dataclass
@@ -109,18 +106,13 @@ def compile_mapping(
         )
 
     if template is not None:
-        try:
-            compiled = _LIQUID.from_string(template)
-        except LiquidError as exc:
-            raise ValueError(f"the template does not parse: {exc}") from None
+        compiled = compile_template(template)  # a TemplateError is a ValueError
 
         def extract(row: Mapping[str, Any]) -> Any:
             try:
                 text = compiled.render(row=dict(row), now=datetime.now(UTC))
-            except LiquidError as exc:
-                raise MappingError(
-                    "template_failed", f"{label}: the template failed ({exc}).", fdef.name, None
-                ) from None
+            except TemplateError as exc:
+                raise MappingError(exc.code, f"{label}: {exc.message}.", fdef.name, None) from None
             return typed(text.strip(), None)
 
         return CompiledMapping(

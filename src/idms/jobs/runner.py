@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -24,8 +23,8 @@ from idms.jobs.model import Job, build_job
 from idms.jobs.prepare import PreparedJob, new_run, prepare_job, spool_file
 from idms.jobs.report import RunReport
 from idms.queries.store import QueryStore
-from idms.runs.durable import Durable
-from idms.runs.leases import Leases
+from idms.runs.durable import DEFAULT_LEASE_SECONDS, Durable, worker_name
+from idms.runs.leases import Interrupted, Leases, StopCheck
 from idms.runs.record import NewRun, RunStore, new_run_id
 from idms.runs.status import Counts, RunStatus
 from idms.targets.base import Target
@@ -44,6 +43,7 @@ def run_job(
     target_label: str = "embedded",
     queries: QueryStore | None = None,
     durable: Durable | None = None,
+    lease_seconds: float = DEFAULT_LEASE_SECONDS,
 ) -> RunReport:
     """Run (or plan) ``job`` against ``target``, recording the run in ``runs``.
 
@@ -51,7 +51,8 @@ def run_job(
     ``durable``, the run can be resumed after its process dies (:func:`resume_run`): its job is
     sealed with it, its lease renewed while it works, each batch staged and checkpointed. A
     job already prepared (:func:`idms.jobs.prepare.prepare_job`, with :func:`spool_path` for
-    ``run_id``) is not checked again.
+    ``run_id``) is not checked again. A run that is not durable (a plan) holds a lease of
+    ``lease_seconds`` all the same: if its process dies, the run is ended, not left running.
     """
     if plan:
         durable = None
@@ -64,12 +65,17 @@ def run_job(
     run_id = prepared.run_id
     with prepared:
         runs.create(
-            start_record(
-                prepared, run_id=run_id, target_label=target_label, plan=plan, durable=durable
+            replace(
+                start_record(
+                    prepared, run_id=run_id, target_label=target_label, plan=plan, durable=durable
+                ),
+                lease_seconds=durable.lease_seconds if durable is not None else lease_seconds,
             )
         )
         engine = BatchEngine(prepared.compiled, target, runs, run_id, plan, durable=durable)
-        return _execute(engine, prepared, progress=progress, error_dir=error_dir)
+        return _execute(
+            engine, prepared, progress=progress, error_dir=error_dir, lease_seconds=lease_seconds
+        )
 
 
 def spool_path(job: Job, durable: Durable | None, run_id: str) -> Path | None:
@@ -187,17 +193,20 @@ def _execute(
     error_dir: Path | None,
     skip: int = 0,
     pending: tuple[str, StagedBatch] | None = None,
+    lease_seconds: float = DEFAULT_LEASE_SECONDS,
 ) -> RunReport:
     """Process the input's rows (after the first ``skip``), batch by batch, and finish the run."""
     runs, run_id, durable = engine.runs, engine.run_id, engine.durable
     detected = prepared.detected
     size = engine.cjob.job.options.batch_size
-    lease: Lease | None = None
     leases = Leases(runs.engine)
-    if durable is not None:
-        lease = Lease(leases, run_id, durable.owner, durable.lease_seconds)
+    # Every run holds a lease while it works (a plan too): one whose process dies is recovered.
+    owner = durable.owner if durable is not None else worker_name()
+    seconds = durable.lease_seconds if durable is not None else lease_seconds
+    lease = Lease(leases, run_id, owner, seconds)
+    engine.stop_check = StopCheck(leases, run_id, owner)
     cancelled = False
-    with lease if lease is not None else nullcontext():
+    with lease:
         try:
             # A plan rehearses on a target that can: each batch sees what the earlier ones did.
             with engine.rehearsal():
@@ -210,18 +219,17 @@ def _execute(
                     if progress is not None:
                         progress(engine.counts.rows)
                 for batch in _batches(rows, size):
-                    if lease is not None:
-                        if not lease.renew():
-                            lost = "Another worker took this run over (its lease was lost)."
-                            return RunReport(
-                                run_id, RunStatus.RUNNING, engine.counts, None, detected, lost
-                            )
-                        if leases.is_cancel_requested(run_id):
-                            cancelled = True
-                            break
+                    if not lease.renew():
+                        raise Interrupted(cancelled=False)
+                    if leases.is_cancel_requested(run_id):
+                        raise Interrupted(cancelled=True)
                     engine.process(batch)
                     if progress is not None:
                         progress(engine.counts.rows)
+        except Interrupted as stop:
+            if not stop.cancelled:
+                return _let_go(engine, detected)
+            cancelled = True
         except IdmsError as exc:
             runs.finish(
                 run_id,
@@ -252,6 +260,29 @@ def _execute(
         error_file = write_error_file(runs, run_id, error_dir / f"{run_id}-failed.csv")
         runs.set_error_file(run_id, str(error_file))
     return RunReport(run_id, status, counts, error_file, detected, message)
+
+
+def _let_go(engine: BatchEngine, detected: dict[str, Any]) -> RunReport:
+    """A run whose lease is no longer its own stops where it is: taken over by another process,
+    or let go of by its own, which is stopping. A resumable run stays as it is, to be resumed
+    from its checkpoint; a plan (nothing written, nothing to resume) ends ``failed`` unless
+    whoever took it ended it already."""
+    runs, run_id = engine.runs, engine.run_id
+    info = runs.get(run_id)
+    if info.finished:  # ended by whoever found its lease lapsed
+        status = RunStatus(info.status)
+        return RunReport(run_id, status, engine.counts, None, detected, info.message)
+    if engine.durable is None:
+        message = (
+            f"Stopped after {engine.counts.rows:,} rows: the process making this plan was "
+            "stopping. A plan writes nothing: plan the job again."
+        )
+        runs.finish(
+            run_id, status=RunStatus.FAILED, counts=engine.counts.as_dict(), message=message
+        )
+        return RunReport(run_id, RunStatus.FAILED, engine.counts, None, detected, message)
+    lost = "Another worker took this run over (its lease was lost)."
+    return RunReport(run_id, RunStatus.RUNNING, engine.counts, None, detected, lost)
 
 
 def _batches(rows: Iterator[InputRow], size: int) -> Iterator[list[InputRow]]:

@@ -20,8 +20,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from idms.errors import Conflict, InvalidInputError
+from idms.errors import Conflict, IdmsError, InvalidInputError
 from idms.jobs.decide import same_value
+from idms.jobs.durable import Lease
+from idms.runs.durable import DEFAULT_LEASE_SECONDS, worker_name
+from idms.runs.leases import Leases
 from idms.runs.record import NewRun, RowResult, RunInfo, RunStore
 from idms.runs.status import Counts, Outcome, RunKind, RunStatus
 from idms.sources.model import SourceDef
@@ -82,10 +85,12 @@ def undo_run(
     force: bool = False,
     progress: Callable[[int], None] | None = None,
     target_label: str = "embedded",
+    lease_seconds: float = DEFAULT_LEASE_SECONDS,
 ) -> UndoReport:
     original = runs.get(run_ref)
     _check_undoable(original, runs)
     source = target.describe(original.source)
+    owner = worker_name()
     undo_id = runs.create(
         NewRun(
             kind=RunKind.UNDO,
@@ -96,19 +101,39 @@ def undo_run(
             platform=original.platform,
             job={"undo_of": original.id, "force": force},
             undo_of=original.id,
+            owner=owner,
+            lease_seconds=lease_seconds,
         )
     )
     counts = Counts()
     seq = 0
-    for batch in _batches(runs.rows(original.id, outcomes=UNDOABLE, reverse=True)):
-        results = _undo_batch(source, target, batch, force)
-        for r in results:
-            seq += 1
-            r.seq = seq
-            counts.add(Outcome(r.outcome))
-        runs.add_rows(undo_id, results)
-        if progress is not None:
-            progress(counts.rows)
+    leases = Leases(runs.engine)
+    # The undo holds a lease while it works: if its process dies, the undo is ended, saying
+    # what it put back (Leases.recover_lapsed), rather than left running.
+    with Lease(leases, undo_id, owner, lease_seconds) as lease:
+        try:
+            for batch in _batches(runs.rows(original.id, outcomes=UNDOABLE, reverse=True)):
+                if not lease.renew():  # ended meanwhile (its lease had lapsed)
+                    info = runs.get(undo_id)
+                    return UndoReport(undo_id, original.id, RunStatus(info.status), counts)
+                results = _undo_batch(source, target, batch, force)
+                for r in results:
+                    seq += 1
+                    r.seq = seq
+                    counts.add(Outcome(r.outcome))
+                runs.record_batch(
+                    undo_id, results, checkpoint_rows=counts.rows, counts=counts.as_dict()
+                )
+                if progress is not None:
+                    progress(counts.rows)
+        except IdmsError as exc:
+            message = (
+                f"{exc.message} The undo stopped after putting back {counts.rows:,} rows "
+                f"(listed with this run). Undo this run to give those rows their values from "
+                f"before it, or undo run {original.id} again once the problem is solved."
+            )
+            runs.finish(undo_id, status=RunStatus.FAILED, counts=counts.as_dict(), message=message)
+            raise
     status = RunStatus.COMPLETED_WITH_ERRORS if counts.errors else RunStatus.SUCCEEDED
     runs.finish(undo_id, status=status, counts=counts.as_dict())
     runs.mark_undone(original.id, undo_id)

@@ -21,17 +21,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from liquid import Environment
-from liquid.exceptions import LiquidError
-
 from idms.errors import CoercionError, IdmsError, UnknownFieldError, did_you_mean, suggest
 from idms.queries.model import FilterSpec, QueryInvalid, RelationSpec, SavedQuery
 from idms.sources.filters import Filter, Operator, parse_operator
 from idms.sources.model import FieldDef, SourceDef, fold
 from idms.values.coerce import coerce, is_blank
+from idms.values.liquid import TemplateError, render_template
 from idms.values.types import FieldType
-
-_LIQUID = Environment()
 
 
 @dataclass(frozen=True)
@@ -163,9 +159,8 @@ class CompiledQuery:
                 continue  # an optional prompt left blank: the filter does not apply
             try:
                 flt = Filter(qf.field.name, qf.op, _typed(qf, _render(value, scope)))
-            except (IdmsError, LiquidError) as exc:
-                text = exc.message if isinstance(exc, IdmsError) else str(exc)
-                problems.append(f"{qf.where}: {text}")
+            except (IdmsError, TemplateError) as exc:
+                problems.append(f"{qf.where}: {exc.message}")
                 continue
             if qf.relation is not None and qf.where.startswith("related."):
                 bound.on.setdefault(qf.relation, []).append(flt)
@@ -439,7 +434,7 @@ def _render(value: Any, scope: dict[str, Any]) -> Any:
     if isinstance(value, list | tuple):
         return [_render(v, scope) for v in value]
     if _is_template(value):
-        return _LIQUID.from_string(value).render(**scope).strip()
+        return render_template(value, **scope).strip()
     return value
 
 

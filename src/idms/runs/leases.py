@@ -1,29 +1,98 @@
 """The lease and queue protocol: which process carries a run on, and for how long.
 
-A run is claimed by one owner at a time (a lease with an expiry, renewed by heartbeats while it
-works); a run whose lease lapses (its process died) is queued again and resumed from its
-checkpoint by whoever claims it next. A lease whose holder is known to be gone — a process on
-this machine that no longer exists (:func:`~idms.runs.durable.holder_is_gone`) — lapses at once:
-the run is taken over without waiting for its expiry. Leases held on other machines guard
-until they expire. Queued runs are handed to executors once
-(``take_undispatched``); a cancel is a flag the owner reads between batches.
+Every running run — an import, an update, a plan, an undo — is held by one owner at a time (a
+lease with an expiry, renewed by heartbeats while it works). A run whose lease lapses (its
+process died) is queued again and resumed from its checkpoint by whoever claims it next when it
+was recorded as resumable; any other (a plan, an undo) ends ``failed``, saying what happened and
+what to do (:meth:`Leases.recover_lapsed`: one rule for every kind). A lease whose holder is
+known to be gone — a process on this machine that no longer exists
+(:func:`~idms.runs.durable.holder_is_gone`) — lapses at once: the run is taken over without
+waiting for its expiry. Leases held on other machines guard until they expire. Queued runs are
+handed to executors once (``take_undispatched``); a cancel, like a lease let go of, is read by
+the run before each row (:class:`StopCheck`).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, Select, case, func, or_, select, update
 
 from idms.db import writer
 from idms.runs.durable import holder_is_gone
-from idms.runs.status import RunStatus
+from idms.runs.status import RunKind, RunStatus
 from idms.state.models import Run, utcnow
 from idms.state.store import translate_errors
 
 RELEASED = "(released)"  # the lease owner of a run whose process let go of it
+STOP_POLL_SECONDS = 0.5  # how often a run at work reads whether it should stop
+
+
+@dataclass
+class Recovered:
+    """What :meth:`Leases.recover_lapsed` did: runs queued again to resume, runs ended."""
+
+    requeued: list[str] = field(default_factory=list)
+    ended: list[str] = field(default_factory=list)
+
+
+def lapsed_message(
+    kind: str, plan_only: bool, undo_of: str | None, rows: int, last_seen: datetime | None
+) -> str:
+    """Why a run that cannot be resumed ended when its lease lapsed, and what to do now."""
+    when = f"at {last_seen.strftime('%Y-%m-%d %H:%M:%S')} UTC" if last_seen is not None else "early"
+    if plan_only:
+        return (
+            f"The process making this plan stopped (killed?) {when}, after {rows:,} rows. "
+            "A plan writes nothing: plan the job again."
+        )
+    if kind == RunKind.UNDO:
+        return (
+            f"The process running this undo stopped (killed?) {when}, after putting back "
+            f"{rows:,} rows (listed with this run). Undo this run to give those rows their "
+            f"values from before it, then undo run {undo_of} again."
+        )
+    return (
+        f"The process running this run stopped (killed?) {when}, after {rows:,} rows (listed "
+        "with this run), and the run was not recorded as resumable: run the job again."
+    )
+
+
+class Interrupted(Exception):
+    """A run at work was asked to stop: ``cancelled``, or its lease is no longer its own
+    (another process took it over, or its own process is stopping and let go of it)."""
+
+    def __init__(self, cancelled: bool) -> None:
+        super().__init__("cancelled" if cancelled else "lease lost")
+        self.cancelled = cancelled
+
+
+class StopCheck:
+    """Asked before each row of a run at work: raises :class:`Interrupted` when the run should
+    stop there. It reads the run's state at most every :data:`STOP_POLL_SECONDS`, so asking per
+    row costs a clock read; a cancel, or a shutdown letting go of the lease, is seen within that
+    time plus the row in hand (which a template's time limit bounds)."""
+
+    def __init__(
+        self, leases: Leases, run_id: str, owner: str, poll: float = STOP_POLL_SECONDS
+    ) -> None:
+        self.leases, self.run_id, self.owner, self.poll = leases, run_id, owner, poll
+        self._next = time.monotonic() + poll
+
+    def __call__(self) -> None:
+        now = time.monotonic()
+        if now < self._next:
+            return
+        self._next = now + self.poll
+        cancelled, owner, status = self.leases.state(self.run_id)
+        if cancelled:
+            raise Interrupted(cancelled=True)
+        if owner != self.owner or status != RunStatus.RUNNING:
+            raise Interrupted(cancelled=False)
 
 
 class Leases:
@@ -91,8 +160,8 @@ class Leases:
         return bool(renewed)
 
     def request_cancel(self, run_id: str) -> str:
-        """Cancel a run: a queued one at once, a running one between two batches. Returns the
-        run's status afterwards."""
+        """Cancel a run: a queued one at once, a running one at its next row. Returns the run's
+        status afterwards."""
         now = utcnow()
         with translate_errors("Cannot cancel the run"), self.engine.begin() as conn:
             conn.execute(
@@ -113,6 +182,16 @@ class Leases:
             status = conn.execute(select(Run.status).where(Run.id == run_id)).scalar()
         return str(status)
 
+    def state(self, run_id: str) -> tuple[bool, str | None, str | None]:
+        """Whether a run was asked to stop, who holds its lease, its status."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(Run.cancel_requested, Run.lease_owner, Run.status).where(Run.id == run_id)
+            ).first()
+        if row is None:
+            return False, None, None
+        return bool(row[0]), row[1], row[2]
+
     def is_cancel_requested(self, run_id: str) -> bool:
         with self.engine.connect() as conn:
             flag = conn.execute(select(Run.cancel_requested).where(Run.id == run_id)).scalar()
@@ -120,9 +199,9 @@ class Leases:
 
     def release_leases(self, owner_prefix: str) -> list[str]:
         """Give up the leases of running runs whose owner starts with ``owner_prefix`` (a
-        process shutting down). Each run stops after the batch it is writing (its lease no
-        longer renews); the lease still runs to its end, so nobody takes the run over while
-        that batch is written. :meth:`expire_released` then lets them lapse at once."""
+        process shutting down). Each run stops at its next row (:class:`StopCheck`), or after
+        the batch it is writing; the lease still runs to its end, so nobody takes the run over
+        while that batch is written. :meth:`expire_released` then lets them lapse at once."""
         owned = Run.lease_owner.startswith(owner_prefix, autoescape=True)
         with translate_errors("Cannot release the leases"), writer(self.engine).begin() as conn:
             ids = [
@@ -157,43 +236,81 @@ class Leases:
             )
 
     def requeue_expired(self) -> list[str]:
-        """Runs whose process died (their lease expired while running, or their holder is a
-        process of this machine that is gone): queued again, to be resumed from their
-        checkpoint by whoever claims them next."""
+        """Recover the runs whose lease lapsed (:meth:`recover_lapsed`); the IDs of those queued
+        again to resume."""
+        return self.recover_lapsed().requeued
+
+    def recover_lapsed(self, *, requeue: bool = True) -> Recovered:
+        """The one rule for a run whose lease lapsed — its lease expired while it was running, or
+        its holder is a process of this machine that is gone (it died, or was killed): a run
+        recorded as resumable is queued again, to be resumed from its checkpoint by whoever
+        claims it next; every other run (a plan, an undo, a run not recorded as resumable) ends
+        ``failed``, its message saying what happened and what to do. No run stays ``running``
+        without a live holder. Without ``requeue`` (a process with no executor, reading the
+        runs), resumable runs are left as they are, to be resumed."""
         now = utcnow()
-        resumable = (
-            (Run.status == RunStatus.RUNNING)
-            & Run.plan_only.is_(False)
-            & Run.sealed_job.is_not(None)
-        )
-        with translate_errors("Cannot requeue runs"), self.engine.connect() as conn:
-            running = conn.execute(
-                select(Run.id, Run.lease_owner, Run.lease_expires_at).where(resumable)
+        running = Run.status == RunStatus.RUNNING
+        with translate_errors("Cannot recover runs"), self.engine.connect() as conn:
+            rows = conn.execute(
+                select(
+                    Run.id,
+                    Run.lease_owner,
+                    Run.lease_expires_at,
+                    Run.plan_only,
+                    Run.sealed_job.is_not(None),
+                ).where(running)
             ).all()
-        lapsed: list[tuple[str, Any]] = []  # each run, and what says its lease has lapsed
-        for run_id, holder, until in running:
+        lapsed: list[tuple[str, Any, bool]] = []  # each run, what says it lapsed, resumable
+        for run_id, holder, until, plan_only, sealed in rows:
+            resumable = bool(sealed) and not plan_only
+            if resumable and not requeue:
+                continue
             if until is not None and until < now:
-                lapsed.append((str(run_id), Run.lease_expires_at < now))
+                lapsed.append((str(run_id), Run.lease_expires_at < now, resumable))
+            elif until is None and holder is None:
+                lapsed.append((str(run_id), Run.lease_owner.is_(None), resumable))
             elif holder_is_gone(holder):
-                lapsed.append((str(run_id), Run.lease_owner == holder))
+                lapsed.append((str(run_id), Run.lease_owner == holder, resumable))
+        recovered = Recovered()
         if not lapsed:  # the usual case, without taking the write lock
-            return []
-        ids: list[str] = []
-        with translate_errors("Cannot requeue runs"), writer(self.engine).begin() as conn:
-            for run_id, still in lapsed:  # still lapsed: nobody renewed or took it meanwhile
-                requeued = conn.execute(
+            return recovered
+        with translate_errors("Cannot recover runs"), writer(self.engine).begin() as conn:
+            for run_id, still, resumable in lapsed:
+                # Still lapsed: nobody renewed or took it meanwhile.
+                where = (Run.id == run_id, running, still)
+                if resumable:
+                    done = conn.execute(
+                        update(Run)
+                        .where(*where)
+                        .values(
+                            status=RunStatus.QUEUED,
+                            lease_owner=None,
+                            lease_expires_at=None,
+                            dispatched_at=None,
+                        )
+                    ).rowcount
+                    if done:
+                        recovered.requeued.append(run_id)
+                    continue
+                run = conn.execute(
+                    select(Run.kind, Run.plan_only, Run.undo_of, Run.rows, Run.heartbeat_at).where(
+                        Run.id == run_id
+                    )
+                ).one()
+                done = conn.execute(
                     update(Run)
-                    .where(Run.id == run_id, resumable, still)
+                    .where(*where)
                     .values(
-                        status=RunStatus.QUEUED,
+                        status=RunStatus.FAILED,
+                        finished_at=now,
                         lease_owner=None,
                         lease_expires_at=None,
-                        dispatched_at=None,
+                        message=lapsed_message(*run),
                     )
                 ).rowcount
-                if requeued:
-                    ids.append(run_id)
-        return ids
+                if done:
+                    recovered.ended.append(run_id)
+        return recovered
 
     def take_undispatched(self, *, redispatch_after: float = 300.0, limit: int = 100) -> list[str]:
         """Queued runs not yet handed to an executor (or handed over ``redispatch_after``

@@ -23,6 +23,7 @@ from idms import jsontext
 from idms.bulk import execute_many
 from idms.db import writer
 from idms.errors import InvalidInputError, NotFound
+from idms.runs.durable import worker_name
 from idms.runs.status import COUNT_KEYS, TERMINAL, RunStatus, exit_code_for
 from idms.state.models import Run, RunRow, RunStage, utcnow
 from idms.state.store import translate_errors
@@ -432,7 +433,8 @@ class NewRun:
                 if isinstance(input_ref, str) or input_ref is None
                 else dumps(dict(input_ref))
             ),
-            "lease_owner": self.owner if running else None,
+            # Every running run has a holder (this thread unless told), whose lease lapses.
+            "lease_owner": (self.owner or worker_name()) if running else None,
             "lease_expires_at": now + timedelta(seconds=self.lease_seconds) if running else None,
             "heartbeat_at": now if running else None,
             "attempts": 1 if running else 0,

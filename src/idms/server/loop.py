@@ -5,7 +5,8 @@ A step, each part on its own (one failing is logged and never stops the others):
 1. **schedules** — if this process is the scheduler leader, the due schedules create their runs
    (the scheduler only queues; it never executes);
 2. **auto-resume** — runs whose process died (their lease expired while running, or their
-   process on this machine is gone) are queued again, to resume from their checkpoint;
+   process on this machine is gone) are queued again, to resume from their checkpoint, or, when
+   they cannot resume (a plan, an undo), ended ``failed`` with the reason;
 3. **dispatch** — queued runs not yet handed over go to the executor (threads here, or Celery
    workers); on the first step every queued run is handed over, taking over the runs a
    previous server accepted but never started;
@@ -25,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from idms.execution.executors import Executor
+from idms.runs.leases import Recovered
 from idms.runs.record import RunStore
 from idms.schedules import Scheduler
 from idms.server.dispatch import REDISPATCH_AFTER, dispatch_queued
@@ -46,6 +48,7 @@ class StepReport:
 
     scheduled: list[str] = field(default_factory=list)  # runs created by due schedules
     requeued: list[str] = field(default_factory=list)  # runs queued again to resume
+    ended: list[str] = field(default_factory=list)  # lapsed runs that cannot resume, ended
     dispatched: list[str] = field(default_factory=list)  # runs handed to the executor
     pruned: int | None = None  # finished runs deleted (None: no pruning this step)
 
@@ -83,7 +86,8 @@ class ServerLoop:
         report = StepReport()
         if self.schedules and schedule:
             report.scheduled = self._guard("schedules", lambda: self._schedule(now), [])
-        report.requeued = self._guard("auto-resume", self.workspace.leases.requeue_expired, [])
+        recovered = self._guard("auto-resume", self.workspace.leases.recover_lapsed, Recovered())
+        report.requeued, report.ended = recovered.requeued, recovered.ended
         # The first step hands over every queued run: those a previous server took and never
         # started are this one's now.
         again = 0.0 if not self._started else REDISPATCH_AFTER
@@ -98,6 +102,8 @@ class ServerLoop:
             report.pruned = self._guard("prune", self._prune, None)
         if report.requeued:
             log.info("resuming runs whose process died: %s", ", ".join(report.requeued))
+        if report.ended:
+            log.info("ended runs whose process died: %s", ", ".join(report.ended))
         return report
 
     def _schedule(self, now: datetime) -> list[str]:

@@ -5,22 +5,27 @@ Start: the workspace is opened, the executor made (threads, or Celery with
 (port 0: a free one; the URL printed says which).
 
 Stop (SIGINT or SIGTERM, i.e. Ctrl-C or ``kill``): the API stops taking requests, the loop
-stops, runs handed over but not started stay queued, and each run being executed **finishes the
-batch it is writing and stops there**, still ``running``, its lease released. The next
-``idms serve`` resumes it from its checkpoint at once (``idms runs resume RUN`` does too).
-Nothing is written twice. A second signal during that wait exits at once; the interrupted runs
-are then resumed at once by the next ``idms serve`` on this machine (a process elsewhere waits
-for their lease to expire).
+stops, runs handed over but not started stay queued, and each run being executed **stops at its
+next row** (before anything of the batch in hand is written), still ``running``, its lease
+released. The next ``idms serve`` resumes it from its checkpoint at once (``idms runs resume
+RUN`` does too). Nothing is written twice. All this within ``IDMS_STOP_GRACE_SECONDS`` (10) of
+the signal: a thread still busy then (a write that hangs) is left behind and the process exits
+(code 3), its runs' leases let go of, so the next ``idms serve`` resumes them at once. A second
+signal exits at once; the interrupted runs are then resumed at once by the next ``idms serve``
+on this machine (a process elsewhere waits for their lease to expire).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
 import signal
 import socket
+import sys
 import threading
+import time
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
@@ -96,7 +101,9 @@ def serve(
         raise
     loop = ServerLoop(workspace, executor)
     app = create_server_app(workspace, executor, retry_after=retry_after)
-    server = uvicorn.Server(
+    grace = float(settings.stop_grace_seconds)
+    letting_go = LettingGo(workspace)
+    server = _Server(
         uvicorn.Config(
             app,
             ws="none",
@@ -104,7 +111,9 @@ def serve(
             server_header=False,
             log_level="info",
             access_log=True,
-        )
+            timeout_graceful_shutdown=max(1, int(grace)),
+        ),
+        on_signal=letting_go.start,
     )
     _mask_tokens_in_access_log()
     base = url_of(sock)
@@ -120,56 +129,140 @@ def serve(
     quiet: Callable[[int, FrameType | None], Any] = lambda signum, frame: None  # noqa: E731
     previous = {sig: signal.signal(sig, quiet) for sig in (signal.SIGINT, signal.SIGTERM)}
     loop.start()
+    clean = True
     try:
         server.run(sockets=[sock])
     finally:
         # uvicorn has stopped taking requests; a second signal from now on means "now".
         for sig in previous:
             signal.signal(sig, _exit_now)
-        announce("Stopping: runs being executed stop after the batch they are writing.")
-        loop.stop()
-        stopped = drain(workspace, executor)
+        letting_go.start()  # a no-op when the signal already started it
+        announce(
+            "Stopping: runs being executed stop at their next row "
+            f"(within {grace:g} seconds), resumable."
+        )
+        loop.stop(timeout=letting_go.remaining(grace))
+        stopped, stuck = drain(workspace, executor, letting_go, grace)
         if stopped:
             announce(
-                f"Stopped {len(stopped)} run(s) between batches; the next 'idms serve' "
-                f"resumes them: {', '.join(stopped)}"
+                f"Stopped {len(stopped)} run(s); the next 'idms serve' resumes them: "
+                f"{', '.join(stopped)}"
+            )
+        if stuck:
+            clean = False
+            announce(
+                f"Still busy after {grace:g} seconds (IDMS_STOP_GRACE_SECONDS): stopping "
+                "anyway. The runs it was executing are resumed from their checkpoint by the "
+                "next 'idms serve'."
             )
         sock.close()
-        workspace.close()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        if clean:
+            workspace.close()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+    if not clean:
+        # Threads still at work cannot be stopped from outside; the process ends without them
+        # (their leases are let go of: nothing waits for them to expire).
+        _flush()
+        os._exit(EXIT_FAILED)
 
 
-def drain(workspace: Workspace, executor: Executor) -> list[str]:
-    """Stop the executor: pending runs stay queued, running ones stop after their batch with
-    their lease released. The IDs of the runs so stopped."""
-    leases = workspace.leases
-    mine = f"{process_name()}:"
-    released: set[str] = set()
-    done = threading.Event()
+class _Server(uvicorn.Server):
+    """uvicorn's server, telling ``on_signal`` at the first SIGINT or SIGTERM: the runs start
+    stopping while uvicorn finishes the requests in hand."""
 
-    def release() -> None:
-        # Again and again while the threads finish: a run claimed a moment after a release
-        # is released too.
+    def __init__(self, config: uvicorn.Config, *, on_signal: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._on_signal = on_signal
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self._on_signal()
+        super().handle_exit(sig, frame)
+
+
+class LettingGo:
+    """This process letting go of the runs it holds, from the moment it is asked to stop: their
+    leases are released again and again (a run claimed a moment after a release is released
+    too), so each run at work stops at its next row (:class:`~idms.runs.leases.StopCheck`),
+    resumable, and nobody takes it over while it writes the batch in hand."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.leases = workspace.leases
+        self.mine = f"{process_name()}:"
+        self.released: set[str] = set()
+        self.started_at: float | None = None
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._release, name="idms-release", daemon=True)
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        with self._lock:
+            if self.started_at is not None:
+                return
+            self.started_at = time.monotonic()
+        self._thread.start()
+
+    def remaining(self, grace: float) -> float:
+        """What is left of ``grace`` seconds counted from the signal (at least a moment)."""
+        begun = self.started_at if self.started_at is not None else time.monotonic()
+        return max(0.5, begun + grace - time.monotonic())
+
+    def release_now(self) -> None:
+        try:
+            self.released.update(self.leases.release_leases(self.mine))
+        except IdmsError:
+            log.exception("releasing the leases of the runs in progress failed")
+
+    def _release(self) -> None:
         while True:
-            try:
-                released.update(leases.release_leases(mine))
-            except IdmsError:
-                log.exception("releasing the leases of the runs in progress failed")
-            if done.wait(0.2):
+            self.release_now()
+            if self._done.wait(0.2):
                 return
 
-    releaser = threading.Thread(target=release, name="idms-release", daemon=True)
-    releaser.start()
-    try:
-        executor.close(cancel_pending=True)
-    finally:
-        done.set()
-        releaser.join()
-        released.update(leases.release_leases(mine))
-        leases.expire_released(sorted(released))
+    def finish(self) -> list[str]:
+        """Stop releasing, release once more, and end the released leases now (the next
+        ``idms serve`` resumes those runs at once). The IDs released."""
+        self._done.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+        self.release_now()
+        try:
+            self.leases.expire_released(sorted(self.released))
+        except IdmsError:
+            log.exception("ending the released leases failed")
+        return sorted(self.released)
+
+
+def drain(
+    workspace: Workspace,
+    executor: Executor,
+    letting_go: LettingGo | None = None,
+    grace: float = 10.0,
+) -> tuple[list[str], bool]:
+    """Stop the executor within ``grace`` seconds of the signal: pending runs stay queued,
+    running ones stop at their next row with their lease released. The IDs of the runs so
+    stopped, and whether some thread was still at work when the grace ran out."""
+    if letting_go is None:
+        letting_go = LettingGo(workspace)
+    letting_go.start()
+    closer = threading.Thread(
+        target=executor.close, kwargs={"cancel_pending": True}, name="idms-drain", daemon=True
+    )
+    closer.start()
+    closer.join(letting_go.remaining(grace))
+    stuck = closer.is_alive()
+    released = letting_go.finish()
     still = {i for i in released if workspace.runs.get(i).status == RunStatus.RUNNING}
-    return sorted(still)
+    return sorted(still), stuck
+
+
+def _flush() -> None:
+    for handler in logging.getLogger().handlers + logging.getLogger("uvicorn").handlers:
+        with contextlib.suppress(Exception):
+            handler.flush()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
 
 
 def _exit_now(signum: int, frame: FrameType | None) -> None:
