@@ -37,6 +37,14 @@ INTERNAL = {
     "dropped",
     "idms.jobs.undo.NotUndone": "a row undo cannot put back: the undo records it as the row's "
     "skip, with the reason",
+    "idms.runs.leases.Interrupted": "a run asked to stop (cancelled, or its lease let go of): the "
+    "runner ends the run cancelled or leaves it resumable",
+    "idms.values.liquid.TemplateError": "a template that fails or passes a limit: the mapping "
+    "records it as the row's error",
+    "idms.values.liquid._TooSlow": "python-liquid's signal that a render ran out of time: turned "
+    "into a TemplateError",
+    "idms.values.liquid._TooLong": "python-liquid's signal that a filter's result is too long: "
+    "turned into a TemplateError",
 }
 # Modules that cannot be imported outside the tool that runs them.
 NOT_IMPORTABLE = re.compile(r"\.migrations\.env$|\.__main__$")  # Alembic's env: only in a migration
