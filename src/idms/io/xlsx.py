@@ -15,10 +15,11 @@ Writing (:func:`write_xlsx`) streams rows into XlsxWriter's constant-memory mode
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from idms.errors import InvalidInputError, suggest
 from idms.io.cells import render_text
@@ -64,11 +65,17 @@ def _header_text(value: Any) -> str:
     return str(value)
 
 
-def open_xlsx(path: Path, options: ReadOptions) -> InputReader:
+def open_xlsx(
+    path: Path, options: ReadOptions, *, opener: Callable[[Path], IO[bytes]] | None = None
+) -> InputReader:
     from python_calamine import CalamineError, CalamineWorkbook
 
     try:
-        workbook = CalamineWorkbook.from_path(str(path))
+        if opener is not None:
+            with opener(path) as raw:  # a sealed copy: the workbook is read into memory
+                workbook = CalamineWorkbook.from_filelike(io.BytesIO(raw.read()))
+        else:
+            workbook = CalamineWorkbook.from_path(str(path))
     except (CalamineError, OSError, ValueError) as exc:
         raise InvalidInputError(
             f"{path.name} could not be opened as an Excel workbook ({exc}). Is it a real .xlsx "
