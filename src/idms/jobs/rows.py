@@ -7,9 +7,10 @@ from dataclasses import field as default
 from typing import Any
 
 from idms.runs.status import Outcome
+from idms.state.constants import MASK
 from idms.targets.base import Record
 
-MASK = "********"
+__all__ = ["MASK", "WorkRow"]
 
 
 @dataclass
