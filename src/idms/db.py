@@ -15,15 +15,22 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from idms.config import normalise_database_url
+from idms.private import private_file, private_folder
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url`` with idms's connection settings; creates a SQLite file's folder."""
+    """An engine for ``url`` with idms's connection settings. A SQLite file that is not there
+    yet is created private (0600, in a folder made 0700; SQLite gives its journals the file's
+    mode) before SQLite creates it with the umask's."""
     url = normalise_database_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        database = parsed.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            path = Path(database)
+            if not path.exists():
+                private_folder(path.parent, tighten_existing=False)
+                private_file(path)
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)

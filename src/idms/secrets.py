@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from idms.config import Settings
 from idms.errors import SecretError, suggest
+from idms.private import private_folder
 from idms.state.models import NAME_LENGTH, Secret, utcnow
 from idms.state.store import display_url, open_suite, translate_errors
 
@@ -80,7 +81,7 @@ def _parse_keys(raw: str, source: str) -> list[bytes]:
 
 def _create_key_file(path: Path) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(path.parent, tighten_existing=False)
         # mkstemp creates the file with mode 0600 from the start, so the key is never readable
         # by others, not even for an instant.
         fd, tmp = tempfile.mkstemp(prefix=".secret-", suffix=".tmp", dir=path.parent)

@@ -35,6 +35,7 @@ from idms.jobs.model import Job
 from idms.jobs.prepare import PreparedJob, prepare_job
 from idms.jobs.report import RunReport
 from idms.jobs.runner import run_job, spool_path, start_record
+from idms.jobs.sealing import seal_constants
 from idms.queries.store import QueryStore
 from idms.runs.context import RunContext
 from idms.runs.durable import describe_holder, holder_is_here
@@ -91,7 +92,7 @@ class Workspace(RunContext):
 
     @property
     def templates(self) -> TemplateStore:
-        return TemplateStore(self.suite)
+        return TemplateStore(self.suite, self.box)
 
     @property
     def queries(self) -> QueryStore:
@@ -101,7 +102,7 @@ class Workspace(RunContext):
     def schedules(self) -> ScheduleStore:
         from idms.schedules.store import ScheduleStore
 
-        return ScheduleStore(self.suite)
+        return ScheduleStore(self.suite, self.box)
 
     @property
     def tokens(self) -> TokenStore:
@@ -262,7 +263,8 @@ class Workspace(RunContext):
         by_query = job.input is not None and job.input.query is not None
         if not by_query and not keep_file:
             document.pop("input", None)
-        return self.templates.save(name, document, description or job.description)
+        sealed = seal_constants(document, self.box)  # a password constant is never stored plain
+        return self.templates.save(name, sealed, description or job.description)
 
     def add_schedule(self, new: NewSchedule) -> ScheduleInfo:
         """Check a schedule's job (:meth:`check_definition`), then add the schedule."""
@@ -369,4 +371,6 @@ class Workspace(RunContext):
     def prune(self, *, max_age_days: int | None, max_count: int | None) -> int:
         """Delete finished runs older than ``max_age_days`` or beyond the newest
         ``max_count`` (their rows and files with them)."""
-        return self.runs.prune(max_age_days=max_age_days, max_count=max_count)
+        return self.runs.prune(
+            max_age_days=max_age_days, max_count=max_count, runs_folder=self.runs_folder
+        )

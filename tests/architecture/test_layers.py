@@ -31,6 +31,7 @@ LAYERS: list[tuple[str, frozenset[str]]] = [
                 "documents",
                 "bulk",
                 "gcpause",
+                "private",
                 "__init__",
             }
         ),

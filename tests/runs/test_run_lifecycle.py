@@ -182,8 +182,8 @@ def test_prune_keeps_recent_and_unfinished_runs(workspace: Workspace, tmp_path: 
         conn.execute(
             update(Run).where(Run.id == waiting).values(created_at=utcnow() - timedelta(days=99))
         )
-    assert runs.prune(max_age_days=25, max_count=None) == 2
-    assert runs.prune(max_age_days=None, max_count=2) == 1
+    assert runs.prune(max_age_days=25, max_count=None, runs_folder=None) == 2
+    assert runs.prune(max_age_days=None, max_count=2, runs_folder=None) == 1
     left = {r.id for r in runs.list(100)}
     assert left == {finished[0], finished[1], waiting}
     assert sum(1 for _ in runs.rows(finished[3])) == 0  # row results went with them

@@ -139,7 +139,9 @@ def show_command(
 ) -> None:
     """Show a template as YAML: a job file without its input.
 
-    The output can be saved as a job file, given an input, and run with 'idms run'.
+    The output can be saved as a job file, given an input, and run with 'idms run'. A password
+    given as a constant is stored encrypted and shown masked (********): type it again in the
+    copy (a masked value is refused).
 
     Example: idms template show "Webinar attendance" > attendance.yml
     """
@@ -156,6 +158,11 @@ def show_command(
     if info.description:
         header.append(f"# {info.description}")
     header.append(f"# updated {info.updated_at.astimezone().strftime('%Y-%m-%d %H:%M')}")
+    if info.masked:
+        header.append(
+            f"# {', '.join(info.masked)}: masked (stored encrypted); give the real value again "
+            "before saving or running a copy of this template"
+        )
     text = yaml.safe_dump(info.document, sort_keys=False, allow_unicode=True, width=100)
     console = out()
     if console.is_terminal:
@@ -196,6 +203,7 @@ def _as_dict(info: TemplateInfo) -> dict[str, Any]:
         "name": info.name,
         "description": info.description,
         "document": info.document,
+        "masked": info.masked,
         "created_at": info.created_at,
         "updated_at": info.updated_at,
     }

@@ -10,6 +10,7 @@ from idms.cli.context import embedded_target, get_settings
 from idms.cli.output import print_line
 from idms.config import Settings
 from idms.errors import ConfigError
+from idms.private import private_folder
 
 REMOTE_PREFIXES = ("imis+https://", "imis+http://")
 
@@ -30,7 +31,7 @@ def init_command(ctx: typer.Context) -> None:
     ws = settings.workspace
     ws_existed = ws.is_dir()
     try:
-        ws.mkdir(parents=True, exist_ok=True)
+        private_folder(ws, tighten_existing=False)
     except OSError as exc:
         raise ConfigError(f"Cannot create the workspace {ws}: {exc.strerror}.") from None
     lines = [("Workspace", str(ws.resolve()), _status(ws_existed))]

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, select
 
+from idms.private import private_folder, private_open
 from idms.targets.embedded.schema import contacts
 
 WEBINAR_JOB = """\
@@ -52,7 +53,7 @@ WEBINARS = ("Governance Essentials", "Advocacy 101", "Data Privacy for Associati
 
 def write_samples(engine: Engine, folder: Path, *, seed: int = 0) -> list[Path]:
     """Write the sample files for the people in the store; returns the job files."""
-    folder.mkdir(parents=True, exist_ok=True)
+    private_folder(folder)
     rng = random.Random(seed)
     with engine.connect() as conn:
         people = conn.execute(
@@ -62,7 +63,7 @@ def write_samples(engine: Engine, folder: Path, *, seed: int = 0) -> list[Path]:
             .limit(400)
         ).all()
     attendees = rng.sample(people, min(len(people), 150))
-    with (folder / "webinar-attendance.csv").open("w", newline="", encoding="utf-8") as f:
+    with private_open(folder / "webinar-attendance.csv", "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["E-mail", "First name", "Last name", "Webinar", "Attended", "Minutes"])
         for first, last, email in attendees:
@@ -73,13 +74,14 @@ def write_samples(engine: Engine, folder: Path, *, seed: int = 0) -> list[Path]:
         w.writerow(["visitor@example.net", "Val", "Visitor", WEBINARS[0], "03/15/2026", 60])
         w.writerow(["not-an-address", "Nora", "Nobody", WEBINARS[1], "03/15/2026", 45])
     levels = rng.sample(people, min(len(people), 60))
-    with (folder / "member-levels.csv").open("w", newline="", encoding="utf-8") as f:
+    with private_open(folder / "member-levels.csv", "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["Email", "First", "Last", "Level"])
         for first, last, email in levels:
             w.writerow([email, first, last, rng.choice(["Gold", "Silver", "Regular"])])
         w.writerow(["new.member@example.org", "Nia", "Newcomer", "Gold"])
     jobs = [folder / "webinar-attendance.yml", folder / "member-levels.yml"]
-    jobs[0].write_text(WEBINAR_JOB, encoding="utf-8")
-    jobs[1].write_text(LEVELS_JOB, encoding="utf-8")
+    for path, text in zip(jobs, (WEBINAR_JOB, LEVELS_JOB), strict=True):
+        with private_open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
     return jobs

@@ -181,9 +181,15 @@ def _encoding_error(
     )
 
 
-def open_csv(path: Path, options: ReadOptions, default_delimiter: str | None) -> InputReader:
+def open_csv(
+    path: Path,
+    options: ReadOptions,
+    default_delimiter: str | None,
+    *,
+    opener: Callable[[Path], IO[bytes]] | None = None,
+) -> InputReader:
     try:
-        raw = path.open("rb")
+        raw = opener(path) if opener is not None else path.open("rb")
     except OSError as exc:
         raise InvalidInputError(f"Cannot open {path}: {exc.strerror or exc}") from None
     try:

@@ -44,6 +44,11 @@ def write_error_file(runs: RunStore, run_ref: str, path: str | Path) -> Path:
 
     target = Path(path)
     write_table(
-        target, [*columns, error_column], rows(), extensions=TABLE_EXTENSIONS, make_folder=True
+        target,
+        [*columns, error_column],
+        rows(),
+        extensions=TABLE_EXTENSIONS,
+        make_folder=True,
+        private=True,
     )
     return target

@@ -10,7 +10,9 @@ memory stays bounded whatever the file's size (CSV streams in fixed-size chunks;
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 from idms.errors import InvalidInputError
 from idms.io.csv import open_csv
@@ -24,8 +26,16 @@ XLSX_EXTENSIONS = (".xlsx", ".xlsm")
 READ_EXTENSIONS = CSV_EXTENSIONS + XLSX_EXTENSIONS
 
 
-def open_input(path: str | Path, options: ReadOptions = ReadOptions()) -> InputReader:
+Opener = Callable[[Path], IO[bytes]]
+"""How a file's bytes are read when they are not simply its content (a sealed copy)."""
+
+
+def open_input(
+    path: str | Path, options: ReadOptions = ReadOptions(), *, opener: Opener | None = None
+) -> InputReader:
     """Open a CSV/TSV/TXT or XLSX/XLSM file, read its header row and say what was detected.
+    ``opener`` gives the file's bytes when they are not its content as it lies (a copy sealed
+    in the runs folder: :func:`idms.runs.sealed.open_sealed`); the name still says its format.
 
     Raises :class:`~idms.errors.InvalidInputError` for a missing file, an unsupported extension, an
     unknown encoding, a header row that is missing, has a nameless column in the middle, or
@@ -50,5 +60,6 @@ def open_input(path: str | Path, options: ReadOptions = ReadOptions()) -> InputR
             f"not {options.header_row!r}."
         )
     if extension in XLSX_EXTENSIONS:
-        return open_xlsx(path, options)
-    return open_csv(path, options, default_delimiter="\t" if extension == ".tsv" else None)
+        return open_xlsx(path, options, opener=opener)
+    default_delimiter = "\t" if extension == ".tsv" else None
+    return open_csv(path, options, default_delimiter, opener=opener)

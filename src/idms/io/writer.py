@@ -11,7 +11,9 @@ Every table the suite writes (the failed-rows file, query exports) goes through
   failure never leaves a half-written file under the final name, and an existing file is only
   replaced by a complete one;
 * a CSV text cell that a spreadsheet could run as a formula is escaped when the caller asks
-  (exports do by default; a failed-rows file, which is imported again, does not).
+  (exports do by default; a failed-rows file, which is imported again, does not);
+* a file the caller says is ``private`` (the failed-rows file: input rows, in the runs folder)
+  is created 0600 (:mod:`idms.private`); an export the user asked for follows their umask.
 
 Rows are consumed a chunk at a time, so any number of them is written in constant memory;
 ``progress`` is called with the number of rows written after each chunk.
@@ -30,6 +32,7 @@ from idms.errors import InvalidInputError
 from idms.io.csv import write_csv
 from idms.io.jsonrows import write_json_rows
 from idms.io.xlsx import write_xlsx
+from idms.private import FILE_MODE, private_file, private_opener
 
 if TYPE_CHECKING:
     from idms.targets.base import QueryResult
@@ -86,6 +89,7 @@ def write_table(
     extensions: Sequence[str] = TABLE_EXTENSIONS,
     escape_formulas: bool = False,
     make_folder: bool = False,
+    private: bool = False,
     progress: Progress | None = None,
 ) -> int:
     """Write ``columns`` as a header row and then ``rows``; the number of rows written.
@@ -97,15 +101,20 @@ def write_table(
     extension = path.suffix.lower()
     chunks = _chunks(rows, progress)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
+    opener = private_opener if private else None
     try:
         if extension == ".csv":
-            with temporary.open("w", encoding="utf-8", newline="") as file:
+            with open(temporary, "w", encoding="utf-8", newline="", opener=opener) as file:
                 count = write_csv(file, columns, chunks, escape_formulas=escape_formulas)
         elif extension == ".json":
-            with temporary.open("w", encoding="utf-8", newline="\n") as file:
+            with open(temporary, "w", encoding="utf-8", newline="\n", opener=opener) as file:
                 count = write_json_rows(file, columns, chunks)
         else:
+            if private:
+                private_file(temporary)  # the workbook is written into it, keeping its mode
             count = write_xlsx(temporary, columns, chain.from_iterable(chunks))
+            if private:
+                os.chmod(temporary, FILE_MODE)
         os.replace(temporary, path)
     except OSError as exc:
         raise InvalidInputError(f"Cannot write {path}: {exc.strerror or exc}") from None

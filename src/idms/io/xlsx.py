@@ -15,11 +15,12 @@ Writing (:func:`write_xlsx`) streams rows into XlsxWriter's constant-memory mode
 from __future__ import annotations
 
 import datetime as dt
+import io
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from idms.errors import InvalidInputError, printable, suggest
 from idms.io.cells import render_text
@@ -66,14 +67,15 @@ def _header_text(value: Any) -> str:
     return str(value)
 
 
-def check_archive(path: Path, limits: InputLimits) -> None:
+def check_archive(path: Path, limits: InputLimits, data: IO[bytes] | None = None) -> None:
     """Refuse a workbook whose zip directory says it unpacks to more than ``limits`` allow.
 
     Only the directory is read (a few kilobytes), so a "zip bomb" is refused before any of it is
     unpacked; python-calamine then refuses any entry that unpacks to more than its declared size.
+    ``data``: the workbook's bytes when they are not read from ``path`` (a sealed copy).
     """
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(data if data is not None else path) as archive:
             entries = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as exc:
         raise InvalidInputError(
@@ -91,7 +93,7 @@ def check_archive(path: Path, limits: InputLimits) -> None:
         raise InvalidInputError(
             f"{path.name} unpacks to {describe_bytes(total)}, more than the "
             f"{describe_bytes(limits.max_unpacked_bytes)} idms reads from one workbook "
-            f"({describe_bytes(path.stat().st_size)} on disk). Split it into smaller "
+            f"({describe_bytes(_size(path, data))} on disk). Split it into smaller "
             f"workbooks, or export the sheet as CSV (read as a stream, whatever its size)."
         )
     for entry in entries:
@@ -108,12 +110,27 @@ def check_archive(path: Path, limits: InputLimits) -> None:
             )
 
 
-def open_xlsx(path: Path, options: ReadOptions) -> InputReader:
+def _size(path: Path, data: IO[bytes] | None) -> int:
+    if data is None:
+        return path.stat().st_size
+    return data.seek(0, io.SEEK_END)
+
+
+def open_xlsx(
+    path: Path, options: ReadOptions, *, opener: Callable[[Path], IO[bytes]] | None = None
+) -> InputReader:
     from python_calamine import CalamineError, CalamineWorkbook
 
-    check_archive(path, options.limits)
     try:
-        workbook = CalamineWorkbook.from_path(str(path))
+        if opener is not None:
+            with opener(path) as raw:  # a sealed copy: the workbook is read into memory
+                data = io.BytesIO(raw.read())
+            check_archive(path, options.limits, data)
+            data.seek(0)
+            workbook = CalamineWorkbook.from_filelike(data)
+        else:
+            check_archive(path, options.limits)
+            workbook = CalamineWorkbook.from_path(str(path))
     except (CalamineError, OSError, ValueError) as exc:
         raise InvalidInputError(
             f"{path.name} could not be opened as an Excel workbook ({exc}). Is it a real .xlsx "

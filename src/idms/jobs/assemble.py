@@ -50,7 +50,7 @@ def finish_document(
     if name:
         if templates is None:
             raise JobInvalid([f"template: '{name}' cannot be looked up here"])
-        document = merge_template(templates.get(str(name)).document, document)
+        document = merge_template(templates.job_document(str(name)), document)
     if input_file is not None:
         spec = document.get("input")
         kept = {k: v for k, v in spec.items() if k != "file"} if isinstance(spec, dict) else {}

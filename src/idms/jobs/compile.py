@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from idms.errors import IdmsError, UnknownFieldError, suggest
 from idms.jobs.mapping import CompiledMapping, compile_mapping
 from idms.jobs.model import Job, JobInvalid, MappingSpec
+from idms.jobs.rows import MASK
 from idms.sources import rules
 from idms.sources.model import Action, FieldDef, SourceDef, fold
 from idms.targets.base import Target
@@ -236,6 +237,12 @@ def _field_problems(
     problems = [f"{where}: {problem}" for problem in writability]
     if fdef.secret and spec.match:
         problems.append(f"{where}: {fdef.label} cannot be matched on.")
+    if fdef.secret and spec.origin == "value" and spec.value == MASK:
+        # A document copied from what idms shows (idms template show): never a password.
+        problems.append(
+            f"{where}: {fdef.label} is masked ({MASK}), as idms shows a stored password: give "
+            "the real value again, or map it from a column."
+        )
     if spec.format and fdef.type.value not in ("date", "datetime"):
         problems.append(f"{where}: 'format' applies to date fields; {fdef.label} is not one.")
     if spec.append and not fdef.appendable:

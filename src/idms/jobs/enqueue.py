@@ -2,15 +2,18 @@
 
 The job is sealed with the run (it may hold a password constant), and its input file is copied
 (``runs/inputs``, one copy per version of a file), so that what runs later, or resumes after a
-crash, is what was asked for now, whatever happens to the original file meanwhile. A query
-input is read when the run starts.
+crash, is what was asked for now, whatever happens to the original file meanwhile. The copy is
+sealed too (:mod:`idms.runs.sealed`): an input may hold passwords, and every copy is sealed
+alike rather than guessing which columns matter (a column mapped to a password today may be
+mapped so by the next job run on the same copy). It goes with the last run that refers to it
+(:meth:`RunStore.prune`). A query input is read when the run starts.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import shutil
+import threading
 from dataclasses import replace
 from pathlib import Path
 from stat import S_ISREG as stat_is_file
@@ -19,9 +22,12 @@ from idms.errors import UnknownSourceError
 from idms.jobs.durable import file_identity
 from idms.jobs.model import Job
 from idms.jobs.prepare import PreparedJob, new_run, spool_file
+from idms.private import private_folder
 from idms.runs.context import RunContext
-from idms.runs.record import NewRun, RunStore, new_run_id
+from idms.runs.record import INPUTS, NewRun, RunStore, new_run_id
+from idms.runs.sealed import seal_file
 from idms.runs.status import RunStatus
+from idms.secrets import SecretBox
 from idms.sources.catalog import BUILTIN_SOURCES
 from idms.sources.model import SourceDef
 from idms.sources.registry import resolve_source
@@ -69,10 +75,10 @@ def queued_run(
     spec = job.input
     input_ref: dict[str, object] | None = None
     if spec is not None and spec.file is not None:
-        copy = input_copy(context.runs_folder, spec.file)
+        copy = input_copy(context.box, context.runs_folder, spec.file)
         if copy is not None:
             job = job.model_copy(update={"input": spec.model_copy(update={"file": str(copy)})})
-            input_ref = file_identity(copy)
+            input_ref = {**file_identity(copy), "sealed": True}
         # A missing file is left as it is: the run fails when it starts, saying so.
     elif spec is not None and spec.query is not None:
         input_ref = {"kind": "query", "spool": str(spool_file(context.runs_folder, run_id))}
@@ -102,12 +108,14 @@ def queued_run(
     )
 
 
-def input_copy(runs_folder: Path, source: str) -> Path | None:
-    """The run's own copy of ``source`` as it is now, or None if there is no such file.
+def input_copy(box: SecretBox, runs_folder: Path, source: str) -> Path | None:
+    """The run's own copy of ``source`` as it is now, sealed with ``box``, or None if there is
+    no such file.
 
     Copies are kept by content identity (path, size, modification time) under
-    ``runs/inputs``: the runs of a schedule that reads an unchanged file share one copy, which
-    is never written again; a changed file gets a new one.
+    ``runs/inputs`` (0700; each copy 0600, and sealed): the runs of a schedule that reads an
+    unchanged file share one copy, which is never written again; a changed file gets a new
+    one. The copy keeps the file's extension, which says how to read it.
     """
     try:
         stat = os.stat(source)
@@ -117,11 +125,14 @@ def input_copy(runs_folder: Path, source: str) -> Path | None:
         return None
     absolute = os.path.abspath(source)
     key = hashlib.sha256(f"{absolute}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()).hexdigest()
-    folder = runs_folder / "inputs"
+    folder = runs_folder / INPUTS
     copy = folder / f"{key[:24]}{Path(source).suffix.lower()}"
     if not copy.exists():
-        folder.mkdir(exist_ok=True)
-        part = copy.with_name(f".{copy.name}.{os.getpid()}.part")
-        shutil.copyfile(source, part)
-        os.replace(part, copy)
+        private_folder(folder)
+        part = copy.with_name(f".{copy.name}.{os.getpid()}.{threading.get_native_id()}.part")
+        try:
+            seal_file(box, source, part)
+            os.replace(part, copy)
+        finally:
+            part.unlink(missing_ok=True)
     return copy

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from idms.io.reader import open_input
+from idms.io.reader import Opener, open_input
 from idms.io.records import InputReader, ReadOptions
 from idms.jobs.compile import CompiledJob, compile_job
 from idms.jobs.model import Job, JobInvalid
-from idms.jobs.rows import MASK
+from idms.jobs.sealing import mask_constants
 from idms.queries.store import QueryStore
 from idms.runs.record import NewRun, new_run_id
 from idms.runs.status import RunKind
@@ -63,8 +63,10 @@ def open_job_input(
     queries: QueryStore | None = None,
     *,
     spool: Path | None = None,
+    opener: Opener | None = None,
 ) -> InputReader:
-    """The job's rows: a file, or a saved query run on ``target`` (the iUpdate case)."""
+    """The job's rows: a file, or a saved query run on ``target`` (the iUpdate case).
+    ``opener`` reads a file whose bytes are not its content as it lies (a sealed copy)."""
     spec = job.input
     if spec is None:
         raise JobInvalid(["input: the job names no input file"], hint="Give one with --input FILE.")
@@ -82,7 +84,7 @@ def open_job_input(
         sheet=spec.sheet,
         header_row=spec.header_row,
     )
-    return open_input(spec.file, options)
+    return open_input(spec.file, options, opener=opener)
 
 
 def prepare_job(
@@ -92,10 +94,11 @@ def prepare_job(
     *,
     spool: Path | None = None,
     run_id: str | None = None,
+    opener: Opener | None = None,
 ) -> PreparedJob:
     """Open the input and check the whole job against it and the target; nothing is written.
     ``run_id`` is the ID its run will have (a new one by default)."""
-    reader = open_job_input(job, target, queries, spool=spool)
+    reader = open_job_input(job, target, queries, spool=spool, opener=opener)
     try:
         compiled = compile_job(job, target, reader.detected.columns)
         return PreparedJob(job, compiled, reader, run_id=run_id or new_run_id())
@@ -115,15 +118,7 @@ def masked_document(job: Job, source: SourceDef | None) -> dict[str, Any]:
     ``source`` is the job's source (None when it cannot be known yet: a panel has no secret
     fields)."""
     document = job.model_dump(mode="json", exclude_none=True)
-    if source is None:
-        return document
-    for mapping in document.get("mappings", []):
-        if "value" not in mapping:
-            continue
-        field = source.find_field(str(mapping.get("field", "")))
-        if field is not None and field.secret:
-            mapping["value"] = MASK
-    return document
+    return mask_constants(document, source) if source is not None else document
 
 
 def new_run(

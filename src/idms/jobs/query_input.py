@@ -25,6 +25,7 @@ from typing import IO, Any
 from idms.io.detect import Detected
 from idms.io.records import InputReader, InputRow
 from idms.jobs.model import InputSpec, JobInvalid
+from idms.private import private_folder, private_open
 from idms.queries.compile import compile_query
 from idms.queries.model import SavedQuery, iqa_only
 from idms.queries.store import QueryStore
@@ -103,9 +104,9 @@ def _rows(columns: tuple[str, ...], rows: Iterator[tuple[Any, ...]]) -> Iterator
 def _write_spool(result: QueryResult, columns: tuple[str, ...], path: Path) -> None:
     """The whole result into ``path`` (columns first), complete or not at all."""
     part = path.with_name(path.name + ".part")
-    part.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(part.parent)
     try:
-        with part.open("wb") as handle:
+        with private_open(part, "wb") as handle:
             pickle.dump(columns, handle, protocol=pickle.HIGHEST_PROTOCOL)
             for row in result:
                 pickle.dump(row, handle, protocol=pickle.HIGHEST_PROTOCOL)

@@ -8,9 +8,10 @@ from typing import Any
 
 from idms.errors import printable
 from idms.runs.status import Outcome
+from idms.state.constants import MASK
 from idms.targets.base import Record
 
-MASK = "********"
+__all__ = ["MASK", "WorkRow"]
 
 
 @dataclass

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from idms.errors import IdmsError, InvalidInputError
+from idms.io.reader import Opener
 from idms.io.records import InputRow
 from idms.jobs.batch import BatchEngine
 from idms.jobs.durable import Lease, StagedBatch, check_file_identity, file_identity
@@ -26,6 +27,7 @@ from idms.queries.store import QueryStore
 from idms.runs.durable import DEFAULT_LEASE_SECONDS, Durable, worker_name
 from idms.runs.leases import Interrupted, Leases, StopCheck
 from idms.runs.record import NewRun, RunStore, new_run_id
+from idms.runs.sealed import open_sealed
 from idms.runs.status import Counts, RunStatus
 from idms.targets.base import Target
 
@@ -150,15 +152,18 @@ def resume_run(
         job = build_job(json.loads(durable.box.decrypt(info.sealed_job, name="the run's job")))
         ref = info.input_ref or {}
         spool: Path | None = None
+        opener: Opener | None = None
         if ref.get("kind") == "file":
             check_file_identity(ref)
+            if ref.get("sealed"):  # the run's own copy, sealed when it was queued
+                opener = open_sealed(durable.box)
         elif ref.get("kind") == "query":
             spool = Path(str(ref["spool"]))
             if not spool.is_file() and (info.checkpoint_rows or runs.staged(run_id)):
                 raise InvalidInputError(
                     f"Run {info.id}'s copy of its query's rows is gone: it cannot be resumed."
                 )
-        prepared = prepare_job(job, target, queries, spool=spool)
+        prepared = prepare_job(job, target, queries, spool=spool, opener=opener)
     with prepared:
         if not info.columns:  # a queued run: what its input holds is known only now
             runs.record_input(run_id, prepared.reader.detected.columns, prepared.detected)

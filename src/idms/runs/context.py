@@ -11,7 +11,8 @@ from typing import Self
 
 from sqlalchemy import Engine
 
-from idms.config import Settings
+from idms.config import STORE_FILE, SUITE_FILE, Settings
+from idms.private import FILE_MODE, FOLDER_MODE, private_folder, tighten
 from idms.runs.durable import Durable, worker_name
 from idms.secrets import SecretBox, load_keys
 from idms.state.store import open_suite
@@ -27,16 +28,15 @@ class RunContext:
 
     @classmethod
     def open(cls, settings: Settings) -> Self:
-        """Open the workspace the settings name (created if new)."""
-        settings.workspace.mkdir(parents=True, exist_ok=True)
+        """Open the workspace the settings name (created if new, private: see
+        :func:`secure_workspace`)."""
+        secure_workspace(settings)
         return cls(settings, open_suite(settings.suite_url), SecretBox(load_keys(settings)))
 
     @cached_property
     def runs_folder(self) -> Path:
         """``WORKSPACE/runs``, made once (the scheduler asks for it for every run it queues)."""
-        folder = (self.settings.workspace / "runs").resolve()
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder
+        return private_folder((self.settings.workspace / "runs").resolve())
 
     def durable(self, *, owner: str | None = None) -> Durable:
         return Durable(
@@ -48,3 +48,16 @@ class RunContext:
 
     def close(self) -> None:
         self.suite.dispose()
+
+
+def secure_workspace(settings: Settings) -> Path:
+    """The workspace folder, made 0700 if it is new. What idms made in an existing one (by a
+    version that left modes to the umask) is set private: the suite database and the embedded
+    store with their journals, the key file (0600), the runs folder (0700). A workspace folder
+    the user made is left as they made it."""
+    root = private_folder(settings.workspace, tighten_existing=False)
+    databases = [root / SUITE_FILE, root / STORE_FILE]
+    journals = [db.with_name(db.name + end) for db in databases for end in ("-wal", "-shm")]
+    tighten([*databases, *journals, settings.key_file], FILE_MODE)
+    tighten([root / "runs"], FOLDER_MODE)
+    return root

@@ -22,6 +22,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from idms.private import private_folder
 from idms.secrets import SecretBox
 
 DEFAULT_LEASE_SECONDS = 60.0
@@ -135,9 +136,7 @@ class Durable:
     schedule_id: str | None = None
 
     def folder(self, run_id: str) -> Path:
-        path = self.run_dir / run_id
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+        return private_folder(self.run_dir / run_id)
 
     def seal(self, value: Any) -> str:
         # Compressed before it is encrypted: a staged batch is written and cleared once per

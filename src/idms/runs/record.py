@@ -9,11 +9,13 @@ decimals as text, multi-select values as lists; readers turn them back with the 
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
@@ -27,6 +29,9 @@ from idms.runs.durable import worker_name
 from idms.runs.status import COUNT_KEYS, TERMINAL, RunStatus, exit_code_for
 from idms.state.models import Run, RunRow, RunStage, utcnow
 from idms.state.store import translate_errors
+
+INPUTS = "inputs"
+"""The folder of the runs folder where queued runs' input copies are kept (sealed)."""
 
 
 def dumps(value: Any) -> str | None:
@@ -225,9 +230,16 @@ class RunStore:
             ).scalar()
         return int(value or 0)
 
-    def prune(self, *, max_age_days: int | None, max_count: int | None) -> int:
+    def prune(
+        self, *, max_age_days: int | None, max_count: int | None, runs_folder: Path | None
+    ) -> int:
         """Delete finished runs older than ``max_age_days`` or beyond the newest ``max_count``
-        (their row results go with them). Returns how many runs were deleted."""
+        (their row results go with them). Returns how many runs were deleted.
+
+        Their files in ``runs_folder`` go too (:func:`remove_run_files`): each run's folder,
+        its failed-rows file, and the copies of its input no run left refers to. The copies
+        are removed inside the deleting transaction (on SQLite, while no run can be recorded),
+        so a run recorded meanwhile on the same copy keeps it."""
         finished = Run.status.in_(sorted(TERMINAL))
         doomed: set[str] = set()
         with translate_errors("Cannot prune the run history"), writer(self.engine).begin() as conn:
@@ -250,11 +262,21 @@ class RunStore:
                     ).scalars()
                 )
             ids = sorted(doomed)
+            files: list[tuple[str, str | None, Any]] = []
             for start in range(0, len(ids), 500):
                 chunk = ids[start : start + 500]
+                if runs_folder is not None:
+                    files.extend(
+                        (str(i), e, loads(r))
+                        for i, e, r in conn.execute(
+                            select(Run.id, Run.error_file, Run.input_ref).where(Run.id.in_(chunk))
+                        )
+                    )
                 conn.execute(delete(RunRow).where(RunRow.run_id.in_(chunk)))
                 conn.execute(delete(RunStage).where(RunStage.run_id.in_(chunk)))
                 conn.execute(delete(Run).where(Run.id.in_(chunk)))
+            if runs_folder is not None and files:
+                remove_run_files(conn, runs_folder, files)
         return len(ids)
 
     def add_rows(self, run_id: str, rows: Sequence[RowResult]) -> None:
@@ -454,6 +476,32 @@ def _transaction(engine: Engine, connection: Connection | None) -> Iterator[Conn
         return
     with engine.begin() as conn:
         yield conn
+
+
+def remove_run_files(
+    conn: Connection, runs_folder: Path, runs: Sequence[tuple[str, str | None, Any]]
+) -> None:
+    """Remove what deleted runs (ID, failed-rows file, input identity) kept in ``runs_folder``:
+    each one's folder (a query's rows), its failed-rows file when it is there, and each input
+    copy (``runs/inputs``) that no run still recorded on ``conn`` refers to. A file written
+    elsewhere (a failed-rows file the user asked for) is the user's and stays."""
+    root = runs_folder.resolve()
+    inputs = root / INPUTS
+    copies: set[Path] = set()
+    for run_id, error_file, ref in runs:
+        if run_id and "/" not in run_id and run_id not in (".", "..", INPUTS):
+            shutil.rmtree(root / run_id, ignore_errors=True)
+        if error_file and Path(error_file).resolve().parent == root:
+            Path(error_file).unlink(missing_ok=True)
+        path = ref.get("path") if isinstance(ref, dict) and ref.get("kind") == "file" else None
+        if isinstance(path, str) and Path(path).resolve().parent == inputs:
+            copies.add(Path(path).resolve())
+    for copy in sorted(copies):
+        still = conn.execute(
+            select(Run.id).where(Run.input_ref.contains(copy.name, autoescape=True)).limit(1)
+        ).first()
+        if still is None:
+            copy.unlink(missing_ok=True)
 
 
 def new_run_id() -> str:

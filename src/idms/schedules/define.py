@@ -47,6 +47,7 @@ def define_schedule(
     target: str,
     platform: str,
     job_file: str | Path | None = None,
+    job: dict[str, Any] | None = None,
     template: str | None = None,
     input_file: str | Path | None = None,
     cron: str | None = None,
@@ -58,14 +59,16 @@ def define_schedule(
     description: str = "",
     now: datetime | None = None,
 ) -> NewSchedule:
-    """A new schedule from what the user gave: a job file or a template (with an optional
-    input file), and a cron expression (or preset) or a one-time moment, in a time zone."""
+    """A new schedule from what the user gave: a job file, a job document (``job``, as a job
+    file holds it; kept only in the suite database, its password constants sealed) or a
+    template (with an optional input file), and a cron expression (or preset) or a one-time
+    moment, in a time zone."""
     name = " ".join(str(name).split())
     if not name:
         raise InvalidInputError("The schedule needs a name.")
     if len(name) > NAME_LENGTH:
         raise InvalidInputError(f"The schedule's name is longer than {NAME_LENGTH} characters.")
-    if (job_file is None) == (template is None):
+    if [job_file, job, template].count(None) != 2:
         raise InvalidInputError(
             "Say what the schedule runs: a job file or a template, one of the two.",
             hint="Give --job JOB.yml or --template NAME.",
@@ -113,12 +116,15 @@ def define_schedule(
         document = load_job_file(job_file)  # a relative input path becomes absolute
         job_path = str(Path(job_file).resolve())
         kind = "job"
+    elif job is not None:
+        document = dict(job)
+        kind = "job"
     else:
         assert template is not None
         templates.get(template)  # an unknown template is refused, with the closest name
         input_path = str(Path(input_file).resolve()) if input_file is not None else None
         kind = "template"
-    job = schedule_job(
+    built = schedule_job(
         kind=kind,
         job_document=document,
         template=template,
@@ -131,7 +137,7 @@ def define_schedule(
         target=target,
         platform=platform,
         timezone=zone.key,
-        job=job,
+        job=built,
         description=description,
         job_document=document,
         job_file=job_path,

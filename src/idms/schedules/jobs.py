@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from idms.errors import InvalidInputError
 from idms.jobs.assemble import finish_document, job_from_template
 from idms.jobs.model import Job
+from idms.secrets import SecretBox
 from idms.state.templates import TemplateInfo, TemplateStore
 
 
@@ -55,8 +56,8 @@ def input_path(job: Job) -> Path | None:
 class CachedTemplates(TemplateStore):
     """Templates read once per batch of fires (many schedules may run the same template)."""
 
-    def __init__(self, engine: Engine) -> None:
-        super().__init__(engine)
+    def __init__(self, engine: Engine, box: SecretBox | None = None) -> None:
+        super().__init__(engine, box)
         self._cache: dict[str, TemplateInfo] = {}
 
     def get(self, name: str) -> TemplateInfo:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -34,7 +34,7 @@ class ScheduleInfo:
     name: str
     description: str
     kind: str
-    job: dict[str, Any] | None
+    job: dict[str, Any] | None  # as shown: password constants masked
     job_file: str | None
     template: str | None
     input_file: str | None
@@ -57,6 +57,8 @@ class ScheduleInfo:
     last_skip: str | None
     created_at: datetime
     updated_at: datetime
+    # The job document as stored: its password constants sealed (``job`` shows them masked).
+    stored_job: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     @property
     def zone(self) -> ZoneInfo:

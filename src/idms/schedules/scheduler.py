@@ -55,6 +55,7 @@ from idms.errors import IdmsError, StateError
 from idms.jobs.enqueue import enqueue_job, queued_run
 from idms.jobs.model import Job
 from idms.jobs.prepare import spool_file
+from idms.jobs.sealing import mask_constants
 from idms.runs.context import RunContext
 from idms.runs.durable import worker_name
 from idms.runs.events import run_finished
@@ -65,6 +66,7 @@ from idms.schedules.leader import Leadership, leadership_for
 from idms.schedules.model import cron_of
 from idms.schedules.store import ScheduleStore
 from idms.schedules.timing import next_fire, next_fire_cached
+from idms.state.constants import unseal_constants
 from idms.state.models import Run, Schedule, utcnow
 from idms.state.store import translate_errors
 
@@ -180,12 +182,13 @@ class Scheduler:
         """Queue a run of schedule ``name`` now (trigger ``manual``), whatever its state and
         policies; its next fire is not affected. Returns the run's ID."""
         info = ScheduleStore(self.engine).get(name)
+        box = self.workspace.box
         job = schedule_job(
             kind=info.kind,
-            job_document=info.job,
+            job_document=unseal_constants(info.stored_job, box) if info.stored_job else None,
             template=info.template,
             input_file=info.input_file,
-            templates=CachedTemplates(self.engine),
+            templates=CachedTemplates(self.engine, box),
         )
         return enqueue_job(
             self.workspace,
@@ -240,7 +243,7 @@ class Scheduler:
                     .limit(self.batch_size)
                 )
             )
-        templates = CachedTemplates(self.engine)
+        templates = CachedTemplates(self.engine, self.workspace.box)
         built = 0
         for row in rows:
             if time.perf_counter() - began > budget:
@@ -327,9 +330,10 @@ class Scheduler:
                 "misfire policy skip"
             )
             return fire
-        document = json.loads(row.job_document) if row.job_document else None
-        fire.document = document or {}
+        stored = json.loads(row.job_document) if row.job_document else None
+        fire.document = mask_constants(stored) if stored else {}  # a failed fire's record
         try:
+            document = unseal_constants(stored, self.workspace.box) if stored else None
             fire.job = self._job(row, document, templates)
         except IdmsError as exc:
             fire.action = "fail"
@@ -370,6 +374,8 @@ class Scheduler:
         cached = self._payloads.get(key)
         # The job itself is kept with it: the same object means the same job.
         payload = cached[1] if cached is not None and cached[0] is job else None
+        if payload is not None and not _copy_kept(payload.input_ref):
+            payload = None  # its input copy went with the last run on it (pruned): copy again
         if payload is None:
             payload = queued_run(
                 self.workspace,
@@ -394,7 +400,7 @@ class Scheduler:
     def _fire_batch(self, due: Sequence[Any], now: datetime) -> tuple[list[str], int] | None:
         """Fire a batch of due schedules; (runs created, schedules advanced), or None if this
         scheduler no longer leads."""
-        templates = CachedTemplates(self.engine)
+        templates = CachedTemplates(self.engine, self.workspace.box)
         plans = sorted((self._plan(row, now, templates) for row in due), key=lambda f: f.id)
         # Whether a schedule is busy (overlap skip) is decided inside the write transaction
         # (_record_batch); preparing a run that then turns out skipped costs next to nothing.
@@ -616,6 +622,14 @@ def _aware(moment: datetime) -> datetime:
 
 def _local(moment: datetime, zone: ZoneInfo) -> str:
     return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _copy_kept(input_ref: Any) -> bool:
+    """Whether the input copy a cached run payload names is still there (or it names none)."""
+    ref = json.loads(input_ref) if isinstance(input_ref, str) else input_ref
+    if not isinstance(ref, dict) or ref.get("kind") != "file":
+        return True
+    return os.path.exists(str(ref.get("path")))
 
 
 def _text(value: Mapping[str, Any] | str) -> str:

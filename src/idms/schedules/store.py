@@ -18,18 +18,25 @@ from sqlalchemy.orm import Session
 
 from idms.db import writer
 from idms.errors import Conflict, InvalidInputError, NotFound, suggest
+from idms.jobs.sealing import mask_constants, seal_constants
 from idms.schedules.define import NewSchedule
 from idms.schedules.model import ScheduleInfo, cron_of
 from idms.schedules.timing import next_fire
+from idms.secrets import SecretBox
 from idms.state.models import Run, Schedule, utcnow
 from idms.state.store import translate_errors
 
 
 class ScheduleStore:
-    """Create, read and change schedules (the scheduler fires them: ``scheduler.py``)."""
+    """Create, read and change schedules (the scheduler fires them: ``scheduler.py``).
 
-    def __init__(self, engine: Engine) -> None:
+    A schedule's job document is stored with its password constants sealed with ``box`` (the
+    workspace's key; needed to add a schedule whose job has one) and read back with them
+    masked (:attr:`ScheduleInfo.job`); the scheduler unseals them to run the job."""
+
+    def __init__(self, engine: Engine, box: SecretBox | None = None) -> None:
         self.engine = engine
+        self.box = box
         # Read, then write, in one transaction: on SQLite the write lock is taken at BEGIN, or
         # the write fails at once when the scheduler wrote in between ("database is locked").
         self._writer = writer(engine)
@@ -61,7 +68,9 @@ class ScheduleStore:
                     name=new.name,
                     description=new.description,
                     kind=new.kind,
-                    job_document=json.dumps(new.job_document, ensure_ascii=False)
+                    job_document=json.dumps(
+                        seal_constants(new.job_document, self.box), ensure_ascii=False
+                    )
                     if new.job_document is not None
                     else None,
                     job_file=new.job_file,
@@ -177,13 +186,16 @@ class ScheduleStore:
 
 
 def info_of(row: Schedule) -> ScheduleInfo:
-    """A stored schedule as :class:`ScheduleInfo`."""
+    """A stored schedule as :class:`ScheduleInfo` (its job as shown: password constants
+    masked; as stored in ``stored_job``)."""
+    stored = json.loads(row.job_document) if row.job_document else None
     return ScheduleInfo(
         id=row.id,
         name=row.name,
         description=row.description,
         kind=row.kind,
-        job=json.loads(row.job_document) if row.job_document else None,
+        job=mask_constants(stored) if stored is not None else None,
+        stored_job=stored,
         job_file=row.job_file,
         template=row.template,
         input_file=row.input_file,

@@ -113,7 +113,7 @@ class ServerLoop:
 
     def _prune(self) -> int:
         settings = self.workspace.settings
-        deleted = self.runs.prune(
+        deleted = self.workspace.prune(
             max_age_days=settings.history_days, max_count=settings.history_max
         )
         if deleted:

@@ -3,8 +3,6 @@ run now, and the next fire times."""
 
 from __future__ import annotations
 
-import json
-import uuid
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -107,35 +105,30 @@ def add_schedule(
     context: Context, request: Request, body: Annotated[NewScheduleIn, Body()]
 ) -> Response:
     job_file = body.job_file
-    written: Path | None = None
-    if body.job is not None:
-        if job_file is not None:
-            raise InvalidInputError("Give the job as 'job' (a document) or 'job_file', not both.")
-        written = _job_document_file(context, body.name, body.job)
-        job_file = str(written)
+    if body.job is not None and job_file is not None:
+        raise InvalidInputError("Give the job as 'job' (a document) or 'job_file', not both.")
+    # An inline document is kept in the suite database only (its password constants sealed),
+    # never written out as a file.
+    document = with_server_input(context, body.job) if body.job is not None else None
     settings = context.settings
-    try:
-        new = define_schedule(
-            body.name,
-            templates=context.templates,
-            target=settings.target,
-            platform=settings.platform.value,
-            job_file=server_path(context, job_file) if job_file else None,
-            template=body.template,
-            input_file=server_path(context, body.input) if body.input else None,
-            cron=body.cron,
-            at=body.at,
-            timezone=body.timezone,
-            misfire=body.misfire,
-            overlap=body.overlap,
-            max_failures=body.max_failures,
-            description=body.description,
-        )
-        info = context.workspace.add_schedule(new)
-    except BaseException:
-        if written is not None:
-            written.unlink(missing_ok=True)
-        raise
+    new = define_schedule(
+        body.name,
+        templates=context.templates,
+        target=settings.target,
+        platform=settings.platform.value,
+        job_file=server_path(context, job_file) if job_file else None,
+        job=document,
+        template=body.template,
+        input_file=server_path(context, body.input) if body.input else None,
+        cron=body.cron,
+        at=body.at,
+        timezone=body.timezone,
+        misfire=body.misfire,
+        overlap=body.overlap,
+        max_failures=body.max_failures,
+        description=body.description,
+    )
+    info = context.workspace.add_schedule(new)
     out = schedule_out(info)
     location = absolute(request, f"{context.prefix}/schedules/{quote(info.name)}")
     return JSONResponse(
@@ -210,16 +203,6 @@ def next_fire_times(
     return NextTimes(name=info.name, times=next_times(info, count))
 
 
-def _job_document_file(context: ServerContext, name: str, document: dict[str, Any]) -> Path:
-    """An inline job document kept as a job file of the workspace (a schedule runs a file)."""
-    document = with_server_input(context, document)
-    folder = _jobs_folder(context)
-    folder.mkdir(parents=True, exist_ok=True)
-    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in name).strip("-")[:60]
-    path = folder / f"{safe or 'job'}-{uuid.uuid4().hex[:8]}.json"
-    path.write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
-    return path
-
-
 def _jobs_folder(context: ServerContext) -> Path:
+    """Where an older version kept the inline job documents of schedules added over HTTP."""
     return (context.settings.workspace / "schedule-jobs").resolve()
