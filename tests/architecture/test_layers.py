@@ -30,6 +30,7 @@ LAYERS: list[tuple[str, frozenset[str]]] = [
                 "jsontext",
                 "bulk",
                 "gcpause",
+                "paging",
                 "__init__",
             }
         ),
