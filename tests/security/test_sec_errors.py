@@ -204,3 +204,23 @@ def test_an_unexpected_sandbox_failure_is_imis_500_with_a_request_id(
     assert [r for r in caplog.records if rid in r.getMessage() and r.exc_info]
     assert SECRET in caplog.text
     assert sandbox.get("/api/Party", params={"limit": "1"}).headers["X-Request-ID"]
+
+
+def test_a_huge_whole_number_in_a_query_prompt_is_a_400(api: tuple[httpx.Client, Any]) -> None:
+    client, _ = api
+    query = {
+        "from": "Gift",
+        "columns": {"ID": "GiftId"},
+        "filters": [{"field": "GiftId", "op": "eq", "prompt": "n"}],
+    }
+    assert client.put("/api/v1/queries/Gifts", json=query).status_code == 201
+    answer = client.get("/api/v1/queries/Gifts/rows", params={"param.n": HUGE})
+    assert answer.status_code == 400, answer.text
+    assert "beyond the largest whole number" in answer.json()["problems"][0]
+    assert client.get("/api/v1/queries/Gifts/rows", params={"param.n": "7"}).status_code == 200
+
+
+def test_a_huge_whole_number_in_a_sandbox_filter_is_a_400(sandbox: httpx.Client) -> None:
+    answer = sandbox.get("/api/Gift", params={"GiftId": HUGE})
+    assert answer.status_code == 400, answer.text
+    assert "beyond the largest whole number" in answer.text
