@@ -32,6 +32,7 @@ LAYERS: list[tuple[str, frozenset[str]]] = [
                 "bulk",
                 "gcpause",
                 "private",
+                "paging",
                 "__init__",
             }
         ),

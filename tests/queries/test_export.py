@@ -159,7 +159,7 @@ def test_csv_escapes_formulas_in_text_only(tmp_path: Path) -> None:
     assert [line[0] for line in lines] == [
         "'=1+1",
         "'+44 20 7946 0000",
-        "'-3",
+        "-3",  # a plain number written as text: a spreadsheet reads it as a number, runs nothing
         "'@SUM(A1)",
         "'\tx",
         "'\rx",
@@ -176,12 +176,12 @@ def test_csv_escapes_the_whole_column_whatever_the_chunk(tmp_path: Path) -> None
     """A trigger deep in a long column, and text mixed with other values, are still escaped."""
     rows: list[tuple[Any, ...]] = [(f"row {n}", n) for n in range(10_000)]
     rows[9_000] = ("=cmd|' /C calc'!A0", 1)
-    rows[9_001] = (dt.date(2026, 1, 1), "-2")  # a text in a column of numbers
+    rows[9_001] = (dt.date(2026, 1, 1), "-2+A1")  # a text in a column of numbers
     path = tmp_path / "out.csv"
     export_rows(["A", "B"], rows, path)
     lines = read_csv(path)
     assert lines[9_001] == ["'=cmd|' /C calc'!A0", "1"]
-    assert lines[9_002] == ["2026-01-01", "'-2"]
+    assert lines[9_002] == ["2026-01-01", "'-2+A1"]
     assert lines[1] == ["row 0", "0"]
 
 

@@ -86,7 +86,8 @@ def test_unlock_user_then_the_token_works(api: Api, boxed: bool) -> None:
     assert api.token(ADA, PASSWORD).status_code == 200
 
 
-def test_manager_locks_in_memory_and_unlocks(api: Api) -> None:
+def test_manager_locks_in_memory_and_another_sysadmin_unlocks(serve: Serve) -> None:
+    api = serve(sysadmins=[ADA])
     for _ in range(5):
         assert api.token("MANAGER", "wrong").status_code == 400
     assert api.token().json() == LOCKED

@@ -36,7 +36,7 @@ def test_refusals_name_no_command_line_flags(api: Api, people: Path) -> None:
     assert "one of the two" in schedule(job=job, cron="daily", at=later)
     assert "is not an ISO 8601 date and time" in schedule(job=job, at="tomorrow")
     assert "The moment 2001-01-01T00:00 is in the past" in schedule(job=job, at="2001-01-01T00:00")
-    assert "must be 1 or more" in schedule(job=job, cron="daily", max_failures=0)
+    assert "must be from 1 to 1,000,000" in schedule(job=job, cron="daily", max_failures=0)
     assert "the schedule must name the file to read" in schedule(template="People", cron="daily")
 
     no_input = refused(api.client.post("/api/v1/runs", json=CONTACT_JOB))

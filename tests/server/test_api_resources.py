@@ -194,7 +194,7 @@ def test_the_openapi_document_lists_the_paths(make_api: Callable[..., Api]) -> N
     assert set(document["paths"]["/api/v1/templates/{name}"]) == {"get", "put", "delete"}
     schemas = document["components"]["schemas"]
     assert {"RunOut", "RunSummary", "HookAnswer", "ErrorBody", "TemplateOut"} <= set(schemas)
-    assert set(schemas["ErrorBody"]["properties"]) == {"error", "message", "problems"}
+    assert set(schemas["ErrorBody"]["properties"]) == {"error", "message", "problems", "request_id"}
     assert "queueTime" in schemas["HookAnswer"]["properties"]
     status = document["paths"]["/api/v1/runs/{run_id}/status"]["get"]["responses"]
     assert {"200", "202", "401", "404"} <= set(status)

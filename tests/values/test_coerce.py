@@ -191,7 +191,8 @@ def test_code_keeps_case_and_strips() -> None:
         (12.0, 12),
         (Decimal("12.000"), 12),
         (Decimal("-4"), -4),
-        (10**30, 10**30),
+        (2**63 - 1, 2**63 - 1),
+        (-(2**63), -(2**63)),
     ],
 )
 def test_integer(value: object, expected: int) -> None:
@@ -655,7 +656,14 @@ def test_datetime_round_trip_with_microseconds(value: datetime) -> None:
     assert coerce(to_text(value, F.DATETIME), F.DATETIME) == value
 
 
-@given(st.integers())
+def test_whole_numbers_beyond_64_bits_are_refused() -> None:
+    """No database column holds them (SQLite raised OverflowError: issue 14, item 9)."""
+    for value in (10**30, 2**63, -(2**63) - 1, "99999999999999999999"):
+        err = fails(value, F.INTEGER, "not_an_integer")
+        assert "beyond the largest whole number a database holds" in str(err)
+
+
+@given(st.integers(min_value=-(2**63), max_value=2**63 - 1))
 def test_integer_round_trip(value: int) -> None:
     assert coerce(to_text(value, F.INTEGER), F.INTEGER) == value
     assert coerce(f"{value:,}", F.INTEGER) == value

@@ -55,6 +55,15 @@ def sandbox_command(
             "--latency-ms", min=0, metavar="MS", help="Wait this long before every answer."
         ),
     ] = 0,
+    sysadmins: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--sysadmin",
+            metavar="USERNAME",
+            help="A store user who is a system administrator, as MANAGER is: may create, "
+            "unlock and delete logins and set others' passwords (repeatable).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the iMIS REST API over the embedded store: a local stand-in for a real iMIS.
 
@@ -86,6 +95,7 @@ def sandbox_command(
             faults=plan,
             latency_ms=latency_ms,
             queries=QueryStore(engine).find_by_path,
+            sysadmins=sysadmins or (),
         )
         url = base_url(app, host, port)
         shown = f'"${PASSWORD_VARIABLE}"' if given else password

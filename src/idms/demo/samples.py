@@ -11,12 +11,13 @@ Written next to the workspace by ``idms demo``:
 
 from __future__ import annotations
 
-import csv
 import random
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, select
 
+from idms.io.writer import write_table
 from idms.private import private_folder, private_open
 from idms.targets.embedded.schema import contacts
 
@@ -63,23 +64,23 @@ def write_samples(engine: Engine, folder: Path, *, seed: int = 0) -> list[Path]:
             .limit(400)
         ).all()
     attendees = rng.sample(people, min(len(people), 150))
-    with private_open(folder / "webinar-attendance.csv", "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["E-mail", "First name", "Last name", "Webinar", "Attended", "Minutes"])
-        for first, last, email in attendees:
-            shown = email.upper() if rng.random() < 0.2 else f" {email} "
-            w.writerow([shown, first, last.lower() if rng.random() < 0.3 else last,
-                        rng.choice(WEBINARS), f"0{rng.randint(1, 9)}/1{rng.randint(0, 9)}/2026",
-                        rng.choice([30, 45, 60, 90])])  # fmt: skip
-        w.writerow(["visitor@example.net", "Val", "Visitor", WEBINARS[0], "03/15/2026", 60])
-        w.writerow(["not-an-address", "Nora", "Nobody", WEBINARS[1], "03/15/2026", 45])
+    rows: list[list[Any]] = []
+    for first, last, email in attendees:
+        shown = email.upper() if rng.random() < 0.2 else f" {email} "
+        rows.append([shown, first, last.lower() if rng.random() < 0.3 else last,
+                     rng.choice(WEBINARS), f"0{rng.randint(1, 9)}/1{rng.randint(0, 9)}/2026",
+                     rng.choice([30, 45, 60, 90])])  # fmt: skip
+    rows.append(["visitor@example.net", "Val", "Visitor", WEBINARS[0], "03/15/2026", 60])
+    rows.append(["not-an-address", "Nora", "Nobody", WEBINARS[1], "03/15/2026", 45])
+    header = ["E-mail", "First name", "Last name", "Webinar", "Attended", "Minutes"]
+    write_table(folder / "webinar-attendance.csv", header, rows, private=True)
     levels = rng.sample(people, min(len(people), 60))
-    with private_open(folder / "member-levels.csv", "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["Email", "First", "Last", "Level"])
-        for first, last, email in levels:
-            w.writerow([email, first, last, rng.choice(["Gold", "Silver", "Regular"])])
-        w.writerow(["new.member@example.org", "Nia", "Newcomer", "Gold"])
+    rows = [[email, first, last, rng.choice(["Gold", "Silver", "Regular"])]
+            for first, last, email in levels]  # fmt: skip
+    rows.append(["new.member@example.org", "Nia", "Newcomer", "Gold"])
+    write_table(
+        folder / "member-levels.csv", ["Email", "First", "Last", "Level"], rows, private=True
+    )
     jobs = [folder / "webinar-attendance.yml", folder / "member-levels.yml"]
     for path, text in zip(jobs, (WEBINAR_JOB, LEVELS_JOB), strict=True):
         with private_open(path, "w", encoding="utf-8") as handle:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from idms.errors import InvalidInputError, printable
-from idms.io.cells import FORMULA_TRIGGERS, escape_formula, render_text
+from idms.io.cells import ESCAPE_STARTS, escape_formula, render_text, unescape_formula
 from idms.io.detect import (
     DELIMITER_NAMES,
     Detected,
@@ -303,6 +303,7 @@ def _start_csv(
             )
     assert header is not None
     header_line, header_cells = header
+    header_cells = [unescape_formula(cell) for cell in header_cells]
     _, columns = column_names(
         header_cells, header_line, lambda i: str(i + 1), path.name, limits=limits
     )
@@ -327,6 +328,8 @@ def _csv_rows(
     width = len(columns)
     while (found := record()) is not None:
         number, cells = found
+        if "'" in map(_first, filter(None, cells)):  # rare: the check runs in C
+            cells = [unescape_formula(cell) for cell in cells]  # escape_formula's, undone
         if all(not cell.strip() for cell in cells):
             reader.blank_rows += 1
             continue
@@ -419,7 +422,7 @@ def _csv_chunk(chunk: list[Sequence[Any]], escape: bool) -> Iterable[Sequence[An
 
 
 def _escaped_text(value: str | None) -> str | None:
-    return "'" + value if value and value[0] in FORMULA_TRIGGERS else value
+    return escape_formula(value) if value else value
 
 
 def _rendered_escaped(value: Any) -> str:
@@ -437,9 +440,9 @@ def _datetime_text(value: Any) -> Any:
 
 
 def _any_trigger(values: Iterable[str | None]) -> bool:
-    """Whether any text of a text column begins with a formula trigger.
+    """Whether any text of a text column begins with a character escaping may be about.
 
     The first characters are taken by ``itemgetter`` over the non-blank texts and checked by
     ``frozenset.isdisjoint``, which stops at the first trigger: all of it runs in C.
     """
-    return not FORMULA_TRIGGERS.isdisjoint(map(_first, filter(None, values)))
+    return not ESCAPE_STARTS.isdisjoint(map(_first, filter(None, values)))

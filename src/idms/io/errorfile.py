@@ -2,6 +2,8 @@
 
 Fix the cells the Error column names and import the file again with the same job: the Error
 column is simply not mapped. Passwords are masked in it (``********``): type them again.
+Like every CSV idms writes, a cell a spreadsheet would run as a formula (``=HYPERLINK(…)``,
+``+cmd|…``) is written with a ``'`` in front, which the reader takes off again on import.
 """
 
 from __future__ import annotations

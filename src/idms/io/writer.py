@@ -1,7 +1,9 @@
 """Writing tables to files: the one place that decides where and how a file may be written.
 
-Every table the suite writes (the failed-rows file, query exports) goes through
-:func:`write_table`, so the output rules hold for all of them alike:
+Every table the suite writes (the failed-rows file, query exports, the demo's sample files)
+goes through :func:`write_table`, so the output rules hold for all of them alike (and
+``tests/architecture/test_table_writers.py`` keeps every other module off the csv module's
+writers and XlsxWriter):
 
 * the format follows the extension, and only the formats the caller accepts are written
   (a failed-rows file must be readable again: ``.csv`` or ``.xlsx``; an export may also be
@@ -10,8 +12,12 @@ Every table the suite writes (the failed-rows file, query exports) goes through
 * the file is written to a temporary file next to the target and renamed at the end, so a
   failure never leaves a half-written file under the final name, and an existing file is only
   replaced by a complete one;
-* a CSV text cell that a spreadsheet could run as a formula is escaped when the caller asks
-  (exports do by default; a failed-rows file, which is imported again, does not);
+* a CSV text cell that a spreadsheet could run as a formula is escaped
+  (:func:`~idms.io.cells.escape_formula`: ``'=HYPERLINK(…)``; a plain number such as ``-5`` is
+  not), unless the caller says the file is for a program (``escape_formulas=False``: only a
+  query export, with ``--no-escape-formulas``). The CSV reader takes the escape off again, so a
+  failed-rows file imports back exactly. XLSX cells are never formulas (text is written as
+  text) and JSON is not opened by spreadsheets: neither needs escaping.
 * a file the caller says is ``private`` (the failed-rows file: input rows, in the runs folder)
   is created 0600 (:mod:`idms.private`); an export the user asked for follows their umask.
 
@@ -87,7 +93,7 @@ def write_table(
     rows: Iterable[Sequence[Any]],
     *,
     extensions: Sequence[str] = TABLE_EXTENSIONS,
-    escape_formulas: bool = False,
+    escape_formulas: bool = True,
     make_folder: bool = False,
     private: bool = False,
     progress: Progress | None = None,

@@ -25,6 +25,7 @@ from idms import jsontext
 from idms.bulk import execute_many
 from idms.db import writer
 from idms.errors import InvalidInputError, NotFound
+from idms.paging import check_window
 from idms.runs.durable import worker_name
 from idms.runs.status import COUNT_KEYS, TERMINAL, RunStatus, exit_code_for
 from idms.state.models import Run, RunRow, RunStage, utcnow
@@ -240,6 +241,7 @@ class RunStore:
         its failed-rows file, and the copies of its input no run left refers to. The copies
         are removed inside the deleting transaction (on SQLite, while no run can be recorded),
         so a run recorded meanwhile on the same copy keeps it."""
+        check_window(limit=max_count)
         finished = Run.status.in_(sorted(TERMINAL))
         doomed: set[str] = set()
         with translate_errors("Cannot prune the run history"), writer(self.engine).begin() as conn:
@@ -348,6 +350,7 @@ class RunStore:
 
     def list(self, limit: int = 20, *, status: str | None = None) -> list[RunInfo]:
         """The latest runs, newest first (only those with ``status`` when given)."""
+        check_window(limit=limit)
         stmt = select(Run).order_by(Run.created_at.desc(), Run.id.desc()).limit(limit)
         if status is not None:
             stmt = stmt.where(Run.status == status)
@@ -366,6 +369,7 @@ class RunStore:
     ) -> Generator[RowResult, None, None]:
         """A run's row results in write order (or reverse), streamed; ``offset`` and ``limit``
         select a window of them."""
+        check_window(offset, limit)
         stmt = select(RunRow).where(RunRow.run_id == run_id)
         if outcomes:
             stmt = stmt.where(RunRow.outcome.in_(list(outcomes)))

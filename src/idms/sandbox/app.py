@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
@@ -44,6 +44,7 @@ from idms.sandbox.http import (
     unrouted,
 )
 from idms.sandbox.paging import ListQuery
+from idms.server.request_ids import RequestIds, request_id
 from idms.targets.embedded.target import EmbeddedTarget
 from idms.targets.imis import wire
 
@@ -69,13 +70,15 @@ def create_app(
     latency_ms: int = 0,
     token_lifetime: int = DEFAULT_TOKEN_LIFETIME,
     queries: Callable[[str], SavedQuery | None] | None = None,
+    sysadmins: Iterable[str] = (),
 ) -> FastAPI:
     """The sandbox over ``target``, behaving as iMIS ``platform`` (``ems`` or ``2017``).
 
     The store's rules follow the platform: ``target.policy.platform`` is set to it. ``MANAGER``
     logs in with ``manager_password``; everything is served under ``prefix``. ``queries`` finds
     the saved query at an IQA path (``QueryStore(engine).find_by_path``) for ``/api/iqa`` and
-    ``/api/query``; without it every path is unknown (404).
+    ``/api/query``; without it every path is unknown (404). ``sysadmins`` names the store users
+    who hold the SysAdmin role as MANAGER does (and may manage other users' logins).
     """
     plat = parse_platform(platform).value
     if target.policy.platform != plat:
@@ -83,28 +86,39 @@ def create_app(
         target.refresh()
     base = normalise_prefix(prefix)
     sandbox = Sandbox(
-        target, platform=plat, manager_password=manager_password, token_lifetime=token_lifetime
+        target,
+        platform=plat,
+        manager_password=manager_password,
+        token_lifetime=token_lifetime,
+        sysadmins=sysadmins,
     )
     api = Api(sandbox, queries=queries)
 
     async def token(request: Request) -> Response:
         form = await request.form()
         fields = {k: v for k, v in form.items() if isinstance(v, str)}
-        return await _run(lambda: Reply(200, sandbox.accounts.token(fields)))
+        return await _run(request, lambda: Reply(200, sandbox.accounts.token(fields)))
 
     async def entity(request: Request) -> Response:
         method = request.method.upper()
         name = str(request.path_params["entity"])
         ident = request.path_params.get("ident")
-        query = ListQuery.parse(request.query_params.multi_items())
+        # The middleware let the call in; the session says whose it is (and what they may do).
+        caller = sandbox.accounts.session(request.headers.get("authorization"))
+        if caller is None:  # the token lapsed in between
+            error = denied()
+            return json_response(error.status, error.body, error.headers)
         try:
+            query = ListQuery.parse(request.query_params.multi_items())
             body = parse_json(await request.body()) if method in ("POST", "PUT") else None
         except ApiError as exc:
             return json_response(exc.status, exc.body, exc.headers)
         ident_text = None if ident is None else str(ident)
         # Every handler runs in the thread pool, reads included: measured, eight clients in
         # lock-step are served faster side by side than one after another on the loop.
-        return await _run(lambda: api.dispatch(method, name, ident_text, query, body))
+        return await _run(
+            request, lambda: api.dispatch(method, name, ident_text, query, body, caller)
+        )
 
     app = FastAPI(
         title="idms sandbox",
@@ -124,14 +138,24 @@ def create_app(
         faults=faults,
         latency=max(0, latency_ms) / 1000,
     )
+    # Outermost: every answer carries X-Request-ID, and an exception nothing answered is logged
+    # with its traceback and the request id and answered as iMIS does (500, HttpError).
+    app.add_middleware(RequestIds, internal_error=_internal_error, logger=log.name)
     app.add_exception_handler(HTTPException, unrouted)
     app.state.prefix = base
     app.state.sandbox = sandbox
     return app
 
 
-async def _run(handler: Callable[[], Reply]) -> Response:
-    """Run a handler in the thread pool; its reply, or the error answer iMIS would give."""
+def _internal_error(rid: str) -> Response:
+    """iMIS's answer to a failure it did not foresee: a 500 HttpError, nothing of the cause."""
+    error = server_error()
+    return json_response(error.status, error.body)
+
+
+async def _run(request: Request, handler: Callable[[], Reply]) -> Response:
+    """Run a handler in the thread pool; its reply, or the error answer iMIS would give (an
+    exception of no known kind goes on to :class:`RequestIds`, which logs it)."""
     try:
         reply = await run_in_threadpool(handler)
     except ApiError as exc:
@@ -145,12 +169,8 @@ async def _run(handler: Callable[[], Reply]) -> Response:
     except InvalidInputError as exc:
         return json_response(400, wire.validation_results([(exc.message, "invalid_input", None)]))
     except RetryableTargetError as exc:
-        log.warning("store busy: %s", exc.message)
+        log.warning("request %s: store busy: %s", request_id(request), exc.message)
         return json_response(503, wire.http_error(exc.message), {"Retry-After": "1"})
-    except Exception:
-        log.exception("sandbox request failed")
-        error = server_error()
-        return json_response(error.status, error.body)
     return json_response(reply.status, reply.body, reply.headers)
 
 

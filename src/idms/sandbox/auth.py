@@ -2,7 +2,10 @@
 
 Store users log in through ``EmbeddedTarget.attempt_login``, so failed attempts count and lock the
 account at the store's threshold. ``MANAGER``, the background SysAdmin account, lives in memory
-with the same rules. Tokens are opaque random strings kept in memory with their expiry.
+with the same rules. Tokens are opaque random strings kept in memory with their expiry and the
+roles of the user they were given to (as an iMIS token carries them): ``SysAdmin`` for MANAGER
+and the store users named as system administrators (``sysadmins``), ``RegisteredUser`` for the
+others. Who may manage whose login is decided in ``users.py`` from those roles.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -22,6 +25,8 @@ from idms.targets.embedded.target import EmbeddedTarget
 from idms.targets.imis import wire
 
 MANAGER = "MANAGER"
+SYSADMIN = "SysAdmin"
+REGISTERED_USER = "RegisteredUser"
 INCORRECT = "The user name or password is incorrect."
 LOCKED = "The user account is locked out."
 DISABLED = "The user account is disabled."
@@ -32,6 +37,15 @@ class Session:
     username: str
     imis_id: str | None
     expires: float  # time.time() when the token stops working
+    roles: frozenset[str] = frozenset({REGISTERED_USER})
+
+    @property
+    def is_sysadmin(self) -> bool:
+        return SYSADMIN in self.roles
+
+    def is_user(self, username: str) -> bool:
+        """Whether ``username`` (without case, as logins are) is this session's own."""
+        return username.strip().casefold() == self.username.strip().casefold()
 
 
 @dataclass
@@ -54,9 +68,11 @@ class Accounts:
         *,
         token_lifetime: int,
         write_lock: threading.Lock,
+        sysadmins: Iterable[str] = (),
     ) -> None:
         self.target = target
         self.manager = Manager(manager_password)
+        self.sysadmins = frozenset(name.strip().casefold() for name in sysadmins)
         self.token_lifetime = token_lifetime
         self._tokens: dict[str, Session] = {}
         self._lock = threading.Lock()
@@ -67,6 +83,14 @@ class Accounts:
     @staticmethod
     def is_manager(username: str) -> bool:
         return username.strip().casefold() == MANAGER.casefold()
+
+    def roles_of(self, username: str) -> frozenset[str]:
+        """The roles of a login: SysAdmin for MANAGER and the named system administrators."""
+        if self.is_manager(username):
+            return frozenset({SYSADMIN})
+        if username.strip().casefold() in self.sysadmins:
+            return frozenset({SYSADMIN, REGISTERED_USER})
+        return frozenset({REGISTERED_USER})
 
     def check(self, username: str, password: str) -> tuple[LoginOutcome, str | None, str]:
         """(outcome, iMIS ID, username as stored) of one login attempt, which is counted."""
@@ -127,7 +151,9 @@ class Accounts:
         expires = issued + timedelta(seconds=self.token_lifetime)
         with self._lock:
             self._purge()
-            self._tokens[token] = Session(username, imis_id, time.time() + self.token_lifetime)
+            self._tokens[token] = Session(
+                username, imis_id, time.time() + self.token_lifetime, self.roles_of(username)
+            )
         return {
             "access_token": token,
             "token_type": "bearer",
@@ -164,3 +190,8 @@ class Accounts:
 def denied() -> ApiError:
     """The 401 iMIS answers to an ``/api`` call without a valid bearer token."""
     return ApiError(401, wire.http_error(), {"WWW-Authenticate": "Bearer"})
+
+
+def forbidden(message: str) -> ApiError:
+    """The 403 for a signed-in user who may not do this: an HttpError, as iMIS's others."""
+    return ApiError(403, wire.http_error(message))

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from idms.sandbox.auth import Accounts
+from idms.sandbox.auth import Accounts, Session
 from idms.sandbox.http import ApiError, invalid, not_found, refused, wrong_arity
 from idms.sandbox.paging import ListQuery, Properties, read_page
 from idms.sources.model import SourceDef
@@ -25,6 +25,8 @@ from idms.targets.imis.entities import EntitySpec, parse_identity_path, spec_for
 
 # The options of the request being handled (a ContextVar: each request runs in its own thread).
 _OPTIONS: ContextVar[ApplyOptions | None] = ContextVar("sandbox_apply_options", default=None)
+# Who is making the request being handled: the session its bearer token names.
+_CALLER: ContextVar[Session | None] = ContextVar("sandbox_caller", default=None)
 
 
 @contextmanager
@@ -37,6 +39,21 @@ def apply_options(options: ApplyOptions) -> Iterator[None]:
         _OPTIONS.reset(token)
 
 
+@contextmanager
+def acting_as(session: Session | None) -> Iterator[None]:
+    """Handle the calls made inside the block for ``session``'s user (:func:`caller`)."""
+    token = _CALLER.set(session)
+    try:
+        yield
+    finally:
+        _CALLER.reset(token)
+
+
+def caller() -> Session | None:
+    """The session of the request being handled (None outside a request)."""
+    return _CALLER.get()
+
+
 class Sandbox:
     """The embedded store served as iMIS ``platform`` (``ems`` or ``2017``)."""
 
@@ -47,12 +64,17 @@ class Sandbox:
         platform: str,
         manager_password: str,
         token_lifetime: int,
+        sysadmins: Iterable[str] = (),
     ) -> None:
         self.target = target
         self.platform = platform
         self.write_lock = threading.Lock()
         self.accounts = Accounts(
-            target, manager_password, token_lifetime=token_lifetime, write_lock=self.write_lock
+            target,
+            manager_password,
+            token_lifetime=token_lifetime,
+            write_lock=self.write_lock,
+            sysadmins=sysadmins,
         )
 
     @property

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from idms.sandbox.auth import Session
 from idms.sandbox.commerce import Commerce
-from idms.sandbox.context import Sandbox, apply_options
+from idms.sandbox.context import Sandbox, acting_as, apply_options
 from idms.sandbox.discovery import Discovery
 from idms.sandbox.entities import Generic
 from idms.sandbox.http import Reply, not_found, not_implemented
@@ -20,7 +21,7 @@ from idms.sandbox.iqa import FindQuery, Iqa
 from idms.sandbox.paging import ListQuery
 from idms.sandbox.party import KINDS, Parties
 from idms.sandbox.standard import CS_CONTACT, Standard, is_lookup
-from idms.sandbox.users import Users
+from idms.sandbox.users import USER_DATA_BO, Users, require_sysadmin
 from idms.targets.base import ApplyOptions
 
 NOT_GENERIC = frozenset({"Contact", "UserCredentials"})
@@ -47,9 +48,12 @@ class Api:
         ident: str | None,
         query: ListQuery,
         body: dict[str, Any] | None,
+        caller: Session | None = None,
     ) -> Reply:
-        """Answer one call; ``?SkipValidation=true`` on a write skips lookup-code checks."""
-        with apply_options(ApplyOptions(skip_validation=query.skip_validation)):
+        """Answer one call made by ``caller``'s user; ``?SkipValidation=true`` on a write skips
+        lookup-code checks."""
+        options = ApplyOptions(skip_validation=query.skip_validation)
+        with apply_options(options), acting_as(caller):
             return self._dispatch(method, entity, ident, query, body)
 
     def _dispatch(
@@ -205,6 +209,8 @@ class Api:
         if found is None or found[0].name in NOT_GENERIC:
             raise not_found(f"No entity type is called '{entity}'.")
         source, spec = found
+        if method != "GET" and source.name == USER_DATA_BO:
+            require_sysadmin("change")  # iMIS 2017's unlock is a PUT on this object
         if method == "GET":
             if ident is None:
                 return self.generic.listing(source, spec, query)

@@ -19,6 +19,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from idms.errors import FilterError
+from idms.paging import MAX_WINDOW
+from idms.sandbox.http import invalid
 from idms.sources.filters import Filter, Operator
 from idms.sources.model import FieldDef, SourceDef
 from idms.targets.base import Record
@@ -73,10 +75,19 @@ class ListQuery:
 
 
 def _offset(raw: str) -> int:
+    """The offset asked for: 0 for one that is not a number (as iMIS reads it), a 400 for one
+    beyond any list (:data:`~idms.paging.MAX_WINDOW`), which no database would take."""
     try:
-        return max(0, int(raw))
+        value = int(raw)
     except ValueError:
         return 0
+    if value > MAX_WINDOW:
+        raise invalid(
+            f"The offset must be a whole number from 0 to {MAX_WINDOW:,}.",
+            "invalid_offset",
+            "offset",
+        )
+    return max(0, value)
 
 
 def _order(raw: str) -> list[tuple[str, bool]]:

@@ -6,6 +6,12 @@ creates credentials for an existing contact (``UserId``) or with a new one
 (``FirstName``/``LastName``/``Email``), through the store's UserCredentials rules. ``_execute``
 offers FindByName, UnlockUser, UpdatePassword, ValidateUser and GetUserRoles, with either
 parameter encoding. iMIS 2017's ``UserData`` business object is served as a generic entity.
+
+Managing logins follows iMIS's rule: only a system administrator (the ``SysAdmin`` role, which
+MANAGER holds) creates, deletes or unlocks a login, sets another user's password, or changes
+iMIS 2017's ``UserData``; anyone else is answered 403. A user changing their own password gives
+the current one too (``UpdatePassword(userName, currentPassword, newPassword)``), system
+administrators included: a wrong one is a 403 and counts as a failed login, as at ``/token``.
 """
 
 from __future__ import annotations
@@ -17,8 +23,8 @@ from typing import Any
 
 from sqlalchemy import update
 
-from idms.sandbox.auth import MANAGER
-from idms.sandbox.context import Sandbox
+from idms.sandbox.auth import LOCKED, MANAGER, REGISTERED_USER, SYSADMIN, forbidden
+from idms.sandbox.context import Sandbox, caller
 from idms.sandbox.http import Reply, created, invalid, not_found, not_implemented, ok
 from idms.sandbox.paging import ListQuery, Properties
 from idms.targets.base import Change, ChangeKind, Record
@@ -42,6 +48,21 @@ SECURITY_FIELDS = {
     "Email": "Email",
 }
 SYSADMIN_KEY = "8E5C7C1D-170B-4294-B646-2E60D2091DF8"
+ROLE_DESCRIPTIONS = {SYSADMIN: "System administrator", REGISTERED_USER: "Registered user"}
+USER_DATA_BO = "UserData"  # iMIS 2017's business object over the logins
+ONLY_SYSADMIN = "Only a system administrator (SysAdmin) can {action} another user's login."
+CURRENT_NEEDED = (
+    "To change your own password, give your current one as well: "
+    "UpdatePassword(userName, currentPassword, newPassword)."
+)
+CURRENT_WRONG = "The current password is incorrect."
+
+
+def require_sysadmin(action: str) -> None:
+    """Refuse (403) the request unless its user is a system administrator."""
+    session = caller()
+    if session is None or not session.is_sysadmin:
+        raise forbidden(ONLY_SYSADMIN.format(action=action))
 
 
 def role(name: str, description: str, key: str | None = None) -> dict[str, Any]:
@@ -94,6 +115,7 @@ class Users:
     # ---- UserSecurity ---------------------------------------------------------------------------
 
     def create(self, body: dict[str, Any]) -> Reply:
+        require_sysadmin("create")
         values: dict[str, Any] = {}
         for key, name in SECURITY_FIELDS.items():
             value = wire.unbox(wire.find(body, key))
@@ -104,6 +126,7 @@ class Users:
         return created(self.user_data(record))
 
     def delete(self, ident: str) -> Reply:
+        require_sysadmin("delete")
         identity = self.sb.identity(self.sb.source(CREDENTIALS), ident) or {"ImisId": ident}
         self.sb.write(CREDENTIALS, Change(ChangeKind.DELETE, identity=identity))
         return ok(None)
@@ -140,6 +163,7 @@ class Users:
         return record
 
     def _unlock(self, args: list[str]) -> Any:
+        require_sysadmin("unlock")
         if self.sb.accounts.is_manager(args[0]):
             self.sb.accounts.unlock_manager()
             return True
@@ -158,6 +182,7 @@ class Users:
         if self.sb.is_2017:
             raise invalid(ONLY_UNLOCK, "action_not_allowed")
         username, new_password = args[0], args[-1]
+        self._may_set_password(username, args[1] if len(args) > 2 else None)
         problem = password_problem(new_password, self.sb.target.policy.password_min_length)
         if problem:
             raise invalid(problem, "weak_password", "Password")
@@ -177,6 +202,25 @@ class Users:
             conn.execute(stmt)
         return True
 
+    def _may_set_password(self, username: str, current: str | None) -> None:
+        """Refuse (403) a password change the caller may not make: someone else's without
+        being a system administrator, their own without the right current password (a wrong
+        one counts as a failed login). A current password given for another user is checked
+        too."""
+        session = caller()
+        own = session is not None and session.is_user(username)
+        if not own and (session is None or not session.is_sysadmin):
+            raise forbidden(ONLY_SYSADMIN.format(action="set the password of"))
+        if current is None:
+            if own:
+                raise forbidden(CURRENT_NEEDED)
+            return
+        outcome, _, _ = self.sb.accounts.check(username, current)
+        if outcome is LoginOutcome.LOCKED_OUT:
+            raise forbidden(LOCKED)
+        if outcome is not LoginOutcome.OK:
+            raise forbidden(CURRENT_WRONG)
+
     def _validate(self, args: list[str]) -> Any:
         outcome, _, _ = self.sb.accounts.check(args[0], args[1])
         return outcome is LoginOutcome.OK
@@ -184,9 +228,10 @@ class Users:
     def _roles(self, args: list[str]) -> Any:
         if self.sb.is_2017:
             raise not_implemented()
-        if self.sb.accounts.is_manager(args[0]):
-            roles = [role("SysAdmin", "System administrator", SYSADMIN_KEY)]
-        else:
+        if not self.sb.accounts.is_manager(args[0]):
             self._user(args[0])
-            roles = [role("RegisteredUser", "Registered user")]
+        roles = [
+            role(name, ROLE_DESCRIPTIONS[name], SYSADMIN_KEY if name == SYSADMIN else None)
+            for name in sorted(self.sb.accounts.roles_of(args[0]))
+        ]
         return wire.collection(wire.list_type(ROLE), roles)

@@ -16,6 +16,10 @@ from idms.schedules.timing import Cron, parse_at, parse_cron, parse_zone
 from idms.state.models import NAME_LENGTH, utcnow
 from idms.state.templates import TemplateStore
 
+# Failed runs in a row that disable a schedule: at most this many (a bigger number is no
+# limit at all, and would not fit the database's integer).
+MAX_FAILURES = 1_000_000
+
 
 @dataclass(frozen=True)
 class NewSchedule:
@@ -92,10 +96,10 @@ def define_schedule(
         raise InvalidInputError(
             f"Unknown overlap policy '{overlap}': use {' or '.join(OVERLAP_POLICIES)}."
         )
-    if max_failures is not None and max_failures < 1:
+    if max_failures is not None and not 1 <= max_failures <= MAX_FAILURES:
         raise InvalidInputError(
-            f"The failed runs in a row that disable a schedule (max failures: {max_failures}) "
-            "must be 1 or more; leave it out for no limit."
+            "The failed runs in a row that disable a schedule (max failures) must be from 1 "
+            f"to {MAX_FAILURES:,}; leave it out for no limit."
         )
     zone = parse_zone(timezone)
     parsed_cron = parse_cron(cron) if cron is not None else None

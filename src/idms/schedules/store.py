@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from idms.db import writer
 from idms.errors import Conflict, InvalidInputError, NotFound, suggest
 from idms.jobs.sealing import mask_constants, seal_constants
+from idms.paging import check_window
 from idms.schedules.define import NewSchedule
 from idms.schedules.model import ScheduleInfo, cron_of
 from idms.schedules.timing import next_fire
@@ -170,6 +171,7 @@ class ScheduleStore:
 
     def recent_runs(self, schedule_id: str, limit: int = 5) -> list[tuple[str, str, datetime]]:
         """The schedule's latest runs: (run ID, status, when created), newest first."""
+        check_window(limit=limit)
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(Run.id, Run.status, Run.created_at)

@@ -15,6 +15,11 @@ its status, once:
 
 Every problem of an invalid job or query is listed in ``problems``, each with where it is
 (``mappings[2].field: ...``), as the command line lists them.
+
+Every answer carries the request's id in ``X-Request-ID`` (``request_ids.py``), and every 5xx
+body carries it as ``request_id`` too, the id the log line of the failure starts with. A 500
+for an exception no handler knows says only that something went wrong: never the exception's
+class, its text or a traceback, which go to the log.
 """
 
 from __future__ import annotations
@@ -30,8 +35,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from idms.errors import Conflict, IdmsError, InvalidInputError, NotFound, TargetError
+from idms.server.request_ids import RequestIds, request_id
 
 log = logging.getLogger("idms.server")
+
+INTERNAL_ERROR = (
+    "Something went wrong on the server. Give the administrator the request id "
+    "{request_id}: the server's log has the details."
+)
 
 
 class ApiError(Exception):
@@ -65,9 +76,25 @@ def error_response(
     message: str,
     problems: Sequence[str] = (),
     headers: Mapping[str, str] | None = None,
+    *,
+    request: Request | None = None,
 ) -> JSONResponse:
-    body = {"error": True, "message": message, "problems": list(problems)}
+    """The error body; a 5xx names the request's id (``request_id``) when ``request`` is given."""
+    body: dict[str, Any] = {"error": True, "message": message, "problems": list(problems)}
+    if status >= 500 and request is not None:
+        body["request_id"] = request_id(request)
     return JSONResponse(body, status_code=status, headers=dict(headers or {}))
+
+
+def internal_error(rid: str) -> JSONResponse:
+    """The 500 for an exception no handler answered (:class:`RequestIds` logs it)."""
+    body = {
+        "error": True,
+        "message": INTERNAL_ERROR.format(request_id=rid),
+        "problems": [],
+        "request_id": rid,
+    }
+    return JSONResponse(body, status_code=500)
 
 
 def problems_of(exc: IdmsError) -> list[str]:
@@ -86,7 +113,9 @@ def headline(exc: IdmsError) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     async def api_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)
-        return error_response(exc.status, exc.message, exc.problems, exc.headers)
+        if exc.status >= 500:
+            log.warning("request %s: %s", request_id(request), exc.message)
+        return error_response(exc.status, exc.message, exc.problems, exc.headers, request=request)
 
     async def idms_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, IdmsError)
@@ -96,10 +125,15 @@ def install_error_handlers(app: FastAPI) -> None:
             return error_response(409, exc.message)
         if isinstance(exc, InvalidInputError):
             return error_response(400, headline(exc), problems_of(exc))
+        rid = request_id(request)
         if isinstance(exc, TargetError):
-            return error_response(502, exc.message, [exc.message])
-        log.warning("%s %s failed: %s", request.method, request.url.path, exc.message)
-        return error_response(500, exc.message, [exc.message])
+            log.warning("request %s: %s %s: %s", rid, request.method, request.url.path, exc)
+            return error_response(502, exc.message, [exc.message], request=request)
+        log.error(
+            "request %s: %s %s failed: %s", rid, request.method, request.url.path, exc.message,
+            exc_info=exc,
+        )  # fmt: skip
+        return error_response(500, exc.message, [exc.message], request=request)
 
     async def invalid_request(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
@@ -111,19 +145,15 @@ def install_error_handlers(app: FastAPI) -> None:
         message = str(exc.detail) if exc.detail else "Error"
         if exc.status_code == 404 and message == "Not Found":
             message = f"No such endpoint: {request.method} {request.url.path}"
-        return error_response(exc.status_code, message, headers=exc.headers)
-
-    async def unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("%s %s failed", request.method, request.url.path)
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        message = f"Unexpected error: {type(exc).__name__}" + (f": {first}" if first else "")
-        return error_response(500, message)
+        return error_response(exc.status_code, message, headers=exc.headers, request=request)
 
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(IdmsError, idms_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(StarletteHTTPException, http_error)
-    app.add_exception_handler(Exception, unexpected)
+    # Any other exception: logged with its traceback and answered by internal_error, with the
+    # request's id, in the outermost middleware (added last, so it is the outermost).
+    app.add_middleware(RequestIds, internal_error=internal_error, logger=log.name)
 
 
 def _describe(error: Mapping[str, Any]) -> str:

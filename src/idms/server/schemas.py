@@ -23,6 +23,11 @@ class ErrorBody(BaseModel):
     error: bool = True
     message: str
     problems: list[str] = Field(default_factory=list)
+    request_id: str | None = Field(
+        default=None,
+        description="On a 5xx answer: the request's id (also in the X-Request-ID header), "
+        "which the server's log names with the details",
+    )
 
 
 class RunLinks(BaseModel):

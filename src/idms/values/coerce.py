@@ -351,9 +351,16 @@ def _password(value: object, ctx: _Context) -> str:
 # --- numbers and yes/no ---------------------------------------------------------------------
 
 
+# The whole numbers a database column holds (a signed 64-bit integer).
+_INT64_MAX = 2**63 - 1
+_INT64_MIN = -(2**63)
+
+
 def _integer(value: object, ctx: _Context) -> int:
     """INTEGER: a whole number from an int, an integral float or Decimal, or text such as
-    ``"12"``, ``"12.0"`` or ``"1,234"``. Bools and fractions are refused: ``not_an_integer``."""
+    ``"12"``, ``"12.0"`` or ``"1,234"``. Bools and fractions are refused: ``not_an_integer``;
+    so is a number beyond 64 bits, which no database column holds (SQLite would raise
+    ``OverflowError`` on it)."""
     number = _finite_decimal(value)
     if isinstance(value, str):
         match = _NUMBER.fullmatch(value.strip())
@@ -362,6 +369,12 @@ def _integer(value: object, ctx: _Context) -> int:
     whole = None if number is None else _whole(number)
     if whole is None:
         raise ctx.error(value, "is not a whole number", "not_an_integer")
+    if not _INT64_MIN <= whole <= _INT64_MAX:
+        raise ctx.error(
+            value,
+            f"is beyond the largest whole number a database holds ({_INT64_MAX:,})",
+            "not_an_integer",
+        )
     return whole
 
 

@@ -15,6 +15,7 @@ from idms.queries.compile import compile_query
 from idms.queries.model import build_query
 from idms.queries.store import QueryInfo
 from idms.server.auth import Context
+from idms.server.params import Offset
 from idms.server.schemas import Deleted, ErrorBody, PromptOut, QueryOut, QueryRows
 
 router = APIRouter(tags=["queries"])
@@ -119,7 +120,7 @@ def query_rows(
     request: Request,
     name: str,
     limit: Annotated[int, Query(ge=1, le=10000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> QueryRows:
     info = context.queries.get(name)
     params = {

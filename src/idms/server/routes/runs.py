@@ -16,6 +16,7 @@ from idms.server.auth import Context
 from idms.server.errors import not_found
 from idms.server.idempotency import Caller, IdempotencyKey, queue_once
 from idms.server.jobs import job_from_document, plan_job, queue_job
+from idms.server.params import Offset
 from idms.server.schemas import ErrorBody, PlanOut, RowOut, RowsPage, RunOut, RunSummary
 from idms.server.urls import absolute, polling_headers
 
@@ -140,7 +141,7 @@ def run_rows(
         list[Outcome] | None, Query(description="Only rows with this outcome (repeatable)")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=10000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> RowsPage:
     info = context.runs.get(run_id)
     wanted = [o.value for o in outcome] if outcome else None

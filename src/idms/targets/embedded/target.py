@@ -19,6 +19,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from idms.config import Settings
 from idms.errors import InvalidInputError, RetryableTargetError, TerminalTargetError
+from idms.paging import check_window
 from idms.sources import catalog
 from idms.sources.filters import Filter
 from idms.sources.model import SourceDef
@@ -386,6 +387,7 @@ class EmbeddedTarget:
         order_by: Sequence[str] = (),
         limit: int | None = None,
     ) -> Iterator[Record]:
+        check_window(limit=limit)
         adapter = self.adapter(source)
         with self._connect() as conn:
             yield from adapter.read(conn, filters, order_by, limit)
@@ -398,6 +400,7 @@ class EmbeddedTarget:
         offset: int = 0,
         limit: int | None = None,
     ) -> QueryResult:
+        check_window(offset, limit)
         if query.source is None:
             raise InvalidInputError(
                 f"'{query.name}' is an IQA of iMIS ({query.iqa_path}): it runs only on an iMIS "
