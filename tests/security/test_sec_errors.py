@@ -114,7 +114,7 @@ def test_the_library_refuses_windows_no_database_takes(workspace: Workspace, run
     with pytest.raises(InvalidInputError, match="limit must be a whole number"):
         workspace.runs.list(int(HUGE))  # `idms runs --limit 99999999999999999999`
     with pytest.raises(InvalidInputError, match="limit must be a whole number"):
-        workspace.runs.prune(max_age_days=None, max_count=int(HUGE))
+        workspace.prune(max_age_days=None, max_count=int(HUGE))
     assert len(list(workspace.runs.rows(run_id, offset=2))) == 1
 
 
