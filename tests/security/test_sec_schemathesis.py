@@ -36,7 +36,7 @@ from idms.server.context import API_PREFIX
 from idms.state.tokens import TokenStore
 from idms.workspace import Workspace
 
-EXAMPLES = 200  # per operation and phase: enough to find a missing status code in a few tries
+EXAMPLES = 50  # per operation and phase: enough to find a missing status code in a few tries
 
 # Operations whose body the server checks beyond what a schema can say: a job or query document
 # against the target's sources and fields, a file against the server's disk, a cron expression
