@@ -30,7 +30,7 @@ from typing import Any
 IGNORED: dict[str, str] = {}
 
 TIMEOUT = 15  # seconds for one request to the advisory database
-DEADLINE = 300  # seconds for the whole audit: past it the database is taken as unreachable
+DEADLINE = 120  # seconds for the whole audit: past it the database is taken as unreachable
 UNREACHABLE = re.compile(
     r"ConnectionError|ProxyError|ConnectTimeout|ReadTimeout|Timeout|SSLError|"
     r"NewConnectionError|Max retries exceeded|Name or service not known|"
