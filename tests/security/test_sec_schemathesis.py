@@ -18,6 +18,7 @@ iMIS, which publishes none), so it has nothing to test here.
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,7 +37,9 @@ from idms.server.context import API_PREFIX
 from idms.state.tokens import TokenStore
 from idms.workspace import Workspace
 
-EXAMPLES = 50  # per operation and phase: enough to find a missing status code in a few tries
+# Per operation and phase: enough to find a missing status code in a few tries, within a minute
+# on two cores. IDMS_SCHEMATHESIS_EXAMPLES=500 searches deeper (a few minutes).
+EXAMPLES = int(os.environ.get("IDMS_SCHEMATHESIS_EXAMPLES", "50"))
 
 # Operations whose body the server checks beyond what a schema can say: a job or query document
 # against the target's sources and fields, a file against the server's disk, a cron expression
