@@ -156,7 +156,7 @@ class Demo:
         self.progress = progress
         self.summary = summary
         self.panels = panels
-        self.rng = random.Random(seed)
+        self.rng = random.Random(seed)  # nosec B311 # repeatable demo data, not a secret
         self.fake = self._faker("en_US", seed)
         self.foreign = {
             country: self._faker(locale, seed + i + 1)

@@ -16,7 +16,7 @@ file, so memory stays bounded whatever the row count.
 from __future__ import annotations
 
 import os
-import pickle
+import pickle  # nosec B403 # only the run's own spool files (see _write_spool)
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -117,16 +117,16 @@ def _write_spool(result: QueryResult, columns: tuple[str, ...], path: Path) -> N
 
 def _spool_columns(path: Path) -> tuple[str, ...]:
     with path.open("rb") as handle:
-        columns: tuple[str, ...] = pickle.load(handle)  # our own file
+        columns: tuple[str, ...] = pickle.load(handle)  # nosec B301 # the run's own spool
     return columns
 
 
 def _replay(path: Path) -> Iterator[tuple[Any, ...]]:
     with path.open("rb") as handle:
-        pickle.load(handle)  # the columns
+        pickle.load(handle)  # nosec B301 # the spool's columns
         while True:
             try:
-                yield pickle.load(handle)
+                yield pickle.load(handle)  # nosec B301 # the run's own spool
             except EOFError:
                 return
 
@@ -145,7 +145,7 @@ def _spooled(result: QueryResult) -> tuple[IO[bytes], Iterator[tuple[Any, ...]]]
 
     def replay() -> Iterator[tuple[Any, ...]]:
         for _ in range(count):
-            yield pickle.load(spool)  # our own file, written just above
+            yield pickle.load(spool)  # nosec B301 # an unnamed file written just above
 
     return spool, replay()
 

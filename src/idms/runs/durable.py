@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import pickle
+import pickle  # nosec B403 # only for sealed data (seal, unseal)
 import socket
 import threading
 import zlib
@@ -146,4 +146,4 @@ class Durable:
 
     def unseal(self, token: str) -> Any:
         raw = zlib.decompress(self.box.decrypt_bytes(token, name="the run's staged batch"))
-        return pickle.loads(raw)  # our own data, sealed with the workspace's key
+        return pickle.loads(raw)  # nosec B301 # decrypted and authenticated with the key

@@ -34,7 +34,7 @@ class FaultPlan:
     _lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
-        self._random = random.Random(self.seed)
+        self._random = random.Random(self.seed)  # nosec B311 # repeatable faults, not a secret
 
     @classmethod
     def parse(cls, text: str, *, seed: int | None = None) -> FaultPlan:

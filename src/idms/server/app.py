@@ -23,6 +23,7 @@ from idms.execution.executors import Executor
 from idms.server.auth import require_token
 from idms.server.context import API_PREFIX, ServerContext
 from idms.server.errors import install_error_handlers
+from idms.server.openapi import install_openapi
 from idms.server.routes import queries, runs, schedules, templates, triggers
 from idms.server.schemas import ErrorBody
 from idms.workspace import Workspace
@@ -65,6 +66,7 @@ def create_server_app(
     for module in (runs, templates, queries, schedules, triggers):
         api.include_router(module.router)
     app.include_router(api)
+    install_openapi(app)
     serve_docs(app)
     return app
 

@@ -33,6 +33,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match
 
 from idms.errors import Conflict, IdmsError, InvalidInputError, NotFound, TargetError
 from idms.server.request_ids import RequestIds, request_id
@@ -143,9 +144,16 @@ def install_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         message = str(exc.detail) if exc.detail else "Error"
+        headers = dict(exc.headers or {})
         if exc.status_code == 404 and message == "Not Found":
             message = f"No such endpoint: {request.method} {request.url.path}"
-        return error_response(exc.status_code, message, headers=exc.headers, request=request)
+        if exc.status_code == 405 and (allowed := allowed_methods(request)):
+            headers["Allow"] = ", ".join(allowed)
+            listed = " and ".join(
+                [", ".join(allowed[:-1]), allowed[-1]] if allowed[:-1] else allowed
+            )
+            message = f"This endpoint answers {listed}, not {request.method}."
+        return error_response(exc.status_code, message, headers=headers, request=request)
 
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(IdmsError, idms_error)
@@ -154,6 +162,24 @@ def install_error_handlers(app: FastAPI) -> None:
     # Any other exception: logged with its traceback and answered by internal_error, with the
     # request's id, in the outermost middleware (added last, so it is the outermost).
     app.add_middleware(RequestIds, internal_error=internal_error, logger=log.name)
+
+
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method the request's path answers. Each route of the API is one path and one
+    method, so the route that refuses a method knows only its own, and ``Allow`` must name
+    them all (RFC 9110 15.5.6): each method is tried against the app's routes, as the router
+    would match it."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes
+        )
+    ]
 
 
 def _describe(error: Mapping[str, Any]) -> str:

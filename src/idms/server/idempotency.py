@@ -31,6 +31,9 @@ IdempotencyKey = Annotated[
     Header(
         alias="Idempotency-Key",
         description="Send the same key again (a retry) and get the same run, not a second one",
+        # What queue_once accepts, said in the document (queue_once checks it, and words the
+        # refusal): 1 to NAME_LENGTH characters, not only spaces.
+        json_schema_extra={"minLength": 1, "maxLength": NAME_LENGTH, "pattern": r"\S"},
     ),
 ]
 

@@ -204,7 +204,7 @@ class FaultyTarget:
         self.crash_after_apply = crash_after_apply
         self.calls: Counter[str] = Counter()
         self.faults = 0
-        self._random = random.Random(seed)
+        self._random = random.Random(seed)  # nosec B311 # repeatable faults, not a secret
         self._faulted_calls = 0
         self._applied = 0
         self._lock = threading.Lock()

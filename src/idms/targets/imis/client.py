@@ -310,7 +310,7 @@ class ImisClient:
             delay = min(delay, self.max_retry_after)
         else:
             ceiling = min(self.max_backoff, self.backoff * (2**attempt))
-            delay = random.uniform(ceiling / 2, ceiling)  # jitter, not a secret
+            delay = random.uniform(ceiling / 2, ceiling)  # nosec B311 # jitter, not a secret
         time.sleep(delay)
 
     def _result(self, method: str, url: str, response: httpx.Response, attempt: int) -> Any:
