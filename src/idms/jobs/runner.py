@@ -23,10 +23,12 @@ from idms.jobs.durable import Lease, StagedBatch, check_file_identity, file_iden
 from idms.jobs.model import Job, build_job
 from idms.jobs.prepare import PreparedJob, new_run, prepare_job, spool_file
 from idms.jobs.report import RunReport
+from idms.jobs.turns import turn_for
 from idms.queries.store import QueryStore
-from idms.runs.durable import Durable
+from idms.runs.durable import DEFAULT_LEASE_SECONDS, Durable
 from idms.runs.leases import Leases
 from idms.runs.record import NewRun, RunStore, new_run_id
+from idms.runs.serial import SourceTurn
 from idms.runs.status import Counts, RunStatus
 from idms.targets.base import Target
 
@@ -169,7 +171,7 @@ def resume_run(
         staged = runs.staged(run_id)
         skip = engine.counts.rows
         pending: tuple[str, StagedBatch] | None = None
-        if staged is not None:
+        if staged is not None and engine.in_doubt(staged[0]):
             # Only the rows are sealed: the changes are rebuilt from them, as they were built.
             batch = engine.staged_batch(durable.unseal(staged[1]))
             pending = (staged[0], batch)
@@ -191,37 +193,26 @@ def _execute(
     """Process the input's rows (after the first ``skip``), batch by batch, and finish the run."""
     runs, run_id, durable = engine.runs, engine.run_id, engine.durable
     detected = prepared.detected
-    size = engine.cjob.job.options.batch_size
     lease: Lease | None = None
     leases = Leases(runs.engine)
     if durable is not None:
         lease = Lease(leases, run_id, durable.owner, durable.lease_seconds)
     cancelled = False
+    turn = None
+    if not engine.plan:
+        owner = durable.owner if durable is not None else None
+        seconds = durable.lease_seconds if durable is not None else DEFAULT_LEASE_SECONDS
+        source = engine.cjob.source.name
+        turn = turn_for(engine.target, runs, run_id, source, owner=owner, seconds=seconds)
     with lease if lease is not None else nullcontext():
         try:
-            # A plan rehearses on a target that can: each batch sees what the earlier ones did.
-            with engine.rehearsal():
-                rows = iter(prepared.reader)
-                for _ in range(skip):
-                    if next(rows, None) is None:
-                        break
-                if pending is not None:
-                    engine.settle_staged(*pending)
-                    if progress is not None:
-                        progress(engine.counts.rows)
-                for batch in _batches(rows, size):
-                    if lease is not None:
-                        if not lease.renew():
-                            lost = "Another worker took this run over (its lease was lost)."
-                            return RunReport(
-                                run_id, RunStatus.RUNNING, engine.counts, None, detected, lost
-                            )
-                        if leases.is_cancel_requested(run_id):
-                            cancelled = True
-                            break
-                    engine.process(batch)
-                    if progress is not None:
-                        progress(engine.counts.rows)
+            if turn is not None and not _take_turn(turn, runs, run_id, leases):
+                cancelled = True
+            else:
+                done = _process(engine, prepared, lease, leases, turn, progress, skip, pending)
+                if isinstance(done, RunReport):
+                    return done
+                cancelled = done
         except IdmsError as exc:
             runs.finish(
                 run_id,
@@ -230,6 +221,9 @@ def _execute(
                 message=exc.message,
             )
             return RunReport(run_id, RunStatus.FAILED, engine.counts, None, detected, exc.message)
+        finally:
+            if turn is not None:
+                turn.give_back()
     engine.finish()
     counts = engine.counts
     message = None
@@ -252,6 +246,62 @@ def _execute(
         error_file = write_error_file(runs, run_id, error_dir / f"{run_id}-failed.csv")
         runs.set_error_file(run_id, str(error_file))
     return RunReport(run_id, status, counts, error_file, detected, message)
+
+
+def _process(
+    engine: BatchEngine,
+    prepared: PreparedJob,
+    lease: Lease | None,
+    leases: Leases,
+    turn: SourceTurn | None,
+    progress: Progress | None,
+    skip: int,
+    pending: tuple[str, StagedBatch] | None,
+) -> RunReport | bool:
+    """Feed the engine the input's batches: whether the run was cancelled, or a report when it
+    was taken over (it goes on in another process)."""
+    run_id = engine.run_id
+    # A plan rehearses on a target that can: each batch sees what the earlier ones did.
+    with engine.rehearsal():
+        rows = iter(prepared.reader)
+        for _ in range(skip):
+            if next(rows, None) is None:
+                break
+        if pending is not None:
+            engine.settle_staged(*pending)
+            if progress is not None:
+                progress(engine.counts.rows)
+        for batch in _batches(rows, engine.cjob.job.options.batch_size):
+            if turn is not None and not turn.renew():
+                raise IdmsError(turn.lost_message())
+            if lease is not None:
+                if not lease.renew():
+                    lost = "Another worker took this run over (its lease was lost)."
+                    return RunReport(
+                        run_id, RunStatus.RUNNING, engine.counts, None, prepared.detected, lost
+                    )
+                if leases.is_cancel_requested(run_id):
+                    return True
+            engine.process(batch)
+            if progress is not None:
+                progress(engine.counts.rows)
+    return False
+
+
+def _take_turn(turn: SourceTurn, runs: RunStore, run_id: str, leases: Leases) -> bool:
+    """Wait for the run's turn to write its source (saying, with the run, which run it waits
+    for); False when the run is cancelled meanwhile."""
+    waited = False
+
+    def waiting(message: str) -> None:
+        nonlocal waited
+        waited = True
+        runs.set_message(run_id, message)
+
+    taken = turn.take(waiting=waiting, give_up=lambda: leases.is_cancel_requested(run_id))
+    if taken and waited:
+        runs.set_message(run_id, None)
+    return taken
 
 
 def _batches(rows: Iterator[InputRow], size: int) -> Iterator[list[InputRow]]:

@@ -17,16 +17,27 @@ changed nothing is ``unchanged``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
 from idms.errors import Conflict, InvalidInputError
 from idms.jobs.decide import same_value
+from idms.jobs.turns import turn_for
 from idms.runs.record import NewRun, RowResult, RunInfo, RunStore
 from idms.runs.status import Counts, Outcome, RunKind, RunStatus
 from idms.sources.model import SourceDef
 from idms.sources.rules import RowRefused, update_values
-from idms.targets.base import ApplyOptions, ApplyResult, Change, ChangeKind, Record, Target
+from idms.targets.base import (
+    ApplyOptions,
+    ApplyResult,
+    Change,
+    ChangeKind,
+    Exclusive,
+    Record,
+    Target,
+    capability,
+)
 from idms.values.coerce import coerce
 from idms.values.folding import fold_value
 
@@ -100,15 +111,26 @@ def undo_run(
     )
     counts = Counts()
     seq = 0
-    for batch in _batches(runs.rows(original.id, outcomes=UNDOABLE, reverse=True)):
-        results = _undo_batch(source, target, batch, force)
-        for r in results:
-            seq += 1
-            r.seq = seq
-            counts.add(Outcome(r.outcome))
-        runs.add_rows(undo_id, results)
-        if progress is not None:
-            progress(counts.rows)
+    # Matched and written exclusive of every other writer of the source, batch by batch, or
+    # (a target that cannot: REST) in its turn with every other run that writes it.
+    exclusive = capability(target, Exclusive)
+    turn = turn_for(target, runs, undo_id, source.name)
+    if turn is not None:
+        turn.take()
+    try:
+        for batch in _batches(runs.rows(original.id, outcomes=UNDOABLE, reverse=True)):
+            with exclusive.exclusive(source.name) if exclusive else nullcontext():
+                results = _undo_batch(source, target, batch, force)
+            for r in results:
+                seq += 1
+                r.seq = seq
+                counts.add(Outcome(r.outcome))
+            runs.add_rows(undo_id, results)
+            if progress is not None:
+                progress(counts.rows)
+    finally:
+        if turn is not None:
+            turn.give_back()
     status = RunStatus.COMPLETED_WITH_ERRORS if counts.errors else RunStatus.SUCCEEDED
     runs.finish(undo_id, status=status, counts=counts.as_dict())
     runs.mark_undone(original.id, undo_id)
