@@ -19,13 +19,21 @@ import os
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine, insert, update
 
+from idms.runs.durable import worker_name
+from idms.runs.record import NewRun, RunStore
+from idms.runs.serial import SourceTurn, turn_key
 from idms.sandbox.app import create_app
 from idms.sandbox.server import running_sandbox
+from idms.state import open_suite
+from idms.state.models import SourceLock, utcnow
 from idms.targets.base import Change, ChangeKind
 from idms.targets.embedded.target import EmbeddedTarget
 from idms.values.folding import fold
@@ -53,6 +61,22 @@ def import_args(file: Path, batch: int) -> list[str]:
         "-m", "Email=Email", "-m", "First=FirstName", "-m", "Last=LastName", "-k", "Email",
         "-O", f"batch_size={batch}", "--json", "--yes",
     ]  # fmt: skip
+
+
+def contact_job(file: Path, batch: int) -> dict[str, Any]:
+    """The import of ``import_args`` as a job document (JSON, which is YAML)."""
+    return {
+        "name": "People by e-mail",
+        "input": str(file),
+        "source": "Contact",
+        "action": "insert-update",
+        "options": {"batch_size": batch},
+        "mappings": [
+            {"field": "Email", "column": "Email", "match": True},
+            {"field": "FirstName", "column": "First"},
+            {"field": "LastName", "column": "Last"},
+        ],
+    }
 
 
 def environment(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -151,20 +175,8 @@ def test_concurrent_imports_over_rest_take_turns_and_never_duplicate(tmp_path: P
 def test_a_schedule_run_during_cli_imports_never_duplicates(tmp_path: Path) -> None:
     env = environment(tmp_path)
     file = people(tmp_path / "people.csv", ROWS)
-    job = {
-        "name": "People by e-mail",
-        "input": str(file),
-        "source": "Contact",
-        "action": "insert-update",
-        "options": {"batch_size": BATCH},
-        "mappings": [
-            {"field": "Email", "column": "Email", "match": True},
-            {"field": "FirstName", "column": "First"},
-            {"field": "LastName", "column": "Last"},
-        ],
-    }
     job_file = tmp_path / "people.yml"
-    job_file.write_text(json.dumps(job), encoding="utf-8")  # JSON is YAML
+    job_file.write_text(json.dumps(contact_job(file, BATCH)), encoding="utf-8")
     added = idms(env, "schedule", "add", "Nightly", "--job", str(job_file), "--cron", "daily")
     assert added.returncode == 0, added.stderr
 
@@ -180,3 +192,145 @@ def test_a_schedule_run_during_cli_imports_never_duplicates(tmp_path: Path) -> N
         assert_exactly_once(emails(store), summaries, ROWS)
     finally:
         store.close()
+
+
+# ---- a run killed inside its batch's scope ----------------------------------------------------
+
+# ``idms run`` of JOB on a target that SIGKILLs its process inside the exclusive scope of the N-th
+# batch it writes, before the scope commits: the batch is staged, decided, and not written.
+KILLED_BEFORE_COMMIT = r"""
+import sys
+from idms.config import Settings
+from idms.jobs.assemble import job_from_file
+from idms.targets import factory
+from idms.targets.testing import FaultyTarget
+from idms.workspace import Workspace
+
+job, crash = sys.argv[1:]
+workspace = Workspace.open(Settings.load())
+workspace.target_opener = lambda settings: FaultyTarget(
+    factory.open_target(settings), crash_before_commit=int(crash)
+)
+workspace.run(job_from_file(job, templates=workspace.templates))
+"""
+
+
+def test_a_batch_staged_but_never_written_is_decided_again_on_resume(tmp_path: Path) -> None:
+    """The killed run decided its third batch as inserts; another run inserted those contacts
+    meanwhile. Resumed, the killed run decides the batch again and finds them: sending it as it
+    was decided would insert each of them a second time."""
+    env = environment(tmp_path)
+    rows, batch = 300, 50
+    file = people(tmp_path / "people.csv", rows)
+    job = tmp_path / "people.yml"
+    job.write_text(json.dumps(contact_job(file, batch)), encoding="utf-8")
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_BEFORE_COMMIT, str(job), "3"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert killed.returncode == -9, killed.stderr
+    listed = idms(env, "runs", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    (victim,) = json.loads(listed.stdout)
+    assert (victim["status"], victim["rows"]) == ("running", 2 * batch)
+
+    other = idms(env, "run", str(job), "--json", "--yes")
+    assert other.returncode == 0, other.stderr
+    assert json.loads(other.stdout)["inserted"] == rows - 2 * batch
+
+    resumed = idms(env, "runs", "resume", victim["run_id"], "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    summary = json.loads(resumed.stdout)
+    assert (summary["inserted"], summary["unchanged"]) == (2 * batch, rows - 2 * batch)
+    store = EmbeddedTarget(f"sqlite:///{tmp_path / 'ws' / 'imis.db'}")
+    try:
+        stored = emails(store)
+    finally:
+        store.close()
+    assert len(stored) == rows
+    assert set(stored.values()) == {1}
+
+
+# ---- taking turns: who waits, and a dead holder never blocks -----------------------------------
+
+IMIS = "imis+https://imis.example.org/"
+
+
+@pytest.fixture
+def suite(tmp_path: Path) -> Iterator[Engine]:
+    engine = open_suite(f"sqlite:///{tmp_path / 'suite.db'}")
+    yield engine
+    engine.dispose()
+
+
+def running(suite: Engine) -> str:
+    """A run recorded as running (held by this process)."""
+    owner = worker_name()
+    return RunStore(suite).create(
+        NewRun("import", "People", "Contact", "insert-update", IMIS, "ems", {}, owner=owner)
+    )
+
+
+def held_by(suite: Engine, run_id: str, owner: str, *, for_seconds: float) -> None:
+    """The turn of Contact on IMIS, as ``owner`` left it for run ``run_id``."""
+    now = utcnow()
+    with suite.begin() as conn:
+        conn.execute(
+            insert(SourceLock).values(
+                key=turn_key(IMIS, "Contact"), target=IMIS, source="Contact", run_id=run_id,
+                owner=owner, acquired_at=now, expires_at=now + timedelta(seconds=for_seconds),
+            )
+        )  # fmt: skip
+
+
+def turn(suite: Engine, run_id: str) -> SourceTurn:
+    return SourceTurn(
+        suite, target=IMIS, source="Contact", run_id=run_id, owner=worker_name(), seconds=60
+    )
+
+
+def test_a_run_waits_for_the_run_that_holds_the_turn_and_says_which(suite: Engine) -> None:
+    holder, waiter = running(suite), running(suite)
+    first = turn(suite, holder)
+    assert first.take()
+    heard: list[str] = []
+    # The other spelling of the same iMIS: one turn.
+    second = SourceTurn(suite, target="IMIS+https://IMIS.example.org", source="contact",
+                        run_id=waiter, owner=worker_name(), seconds=60)  # fmt: skip
+    assert not second.take(waiting=heard.append, give_up=lambda: bool(heard))
+    assert heard == [
+        f"Run {waiter} waits for run {holder} to finish: runs that write to contact on "
+        "IMIS+https://IMIS.example.org take turns (iMIS has no unique keys to stop two runs "
+        "inserting the same record)."
+    ]
+    first.give_back()
+    assert second.take(waiting=heard.append)
+    assert len(heard) == 1
+    second.give_back()
+
+
+def test_a_turn_whose_holder_died_is_taken_over_at_once(suite: Engine) -> None:
+    # A process of this machine that has ended: its turn, good for an hour, guards nothing.
+    ended = subprocess.run(
+        [sys.executable, "-c", "from idms.runs.durable import worker_name; print(worker_name())"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    held_by(suite, running(suite), ended.stdout.strip(), for_seconds=3600)
+    heard: list[str] = []
+    mine = turn(suite, running(suite))
+    assert mine.take(waiting=heard.append, give_up=lambda: True)
+    assert heard == []
+    mine.give_back()
+
+
+def test_a_turn_held_on_another_machine_guards_until_it_expires(suite: Engine) -> None:
+    elsewhere = "db2:4711:-:1"  # whether that process lives cannot be told from here
+    held_by(suite, holder := running(suite), elsewhere, for_seconds=3600)
+    heard: list[str] = []
+    assert not turn(suite, running(suite)).take(waiting=heard.append, give_up=lambda: True)
+    assert f"waits for run {holder}" in heard[0]
+    with suite.begin() as conn:
+        conn.execute(update(SourceLock).values(expires_at=utcnow() - timedelta(seconds=1)))
+    mine = turn(suite, running(suite))
+    assert mine.take(give_up=lambda: True)
+    mine.give_back()

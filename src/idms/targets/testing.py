@@ -174,6 +174,9 @@ class FaultyTarget:
       N-th ``apply`` returned (inside an ``exclusive`` scope, once the scope has committed it),
       before its caller can record anything: the window in which a durable run's batch is
       written but not known to be.
+    * ``crash_before_commit``: the process kills itself right after the N-th ``apply`` returned
+      inside an ``exclusive`` scope, before the scope commits: the batch was staged and
+      decided, and nothing of it is written.
 
     A faulted call raises before it reaches ``inner``, so nothing of it is written. Everything
     else goes to ``inner`` unchanged, its optional capabilities included: ``capability`` and
@@ -192,6 +195,7 @@ class FaultyTarget:
         methods: Collection[str] = ("match", "apply"),
         latency: float = 0.0,
         crash_after_apply: int | None = None,
+        crash_before_commit: int | None = None,
     ) -> None:
         if not 0.0 <= fail_rate <= 1.0:
             raise ValueError(f"fail_rate is a probability, not {fail_rate}.")
@@ -204,6 +208,7 @@ class FaultyTarget:
         self.methods = frozenset(methods)
         self.latency = latency
         self.crash_after_apply = crash_after_apply
+        self.crash_before_commit = crash_before_commit
         self.calls: Counter[str] = Counter()
         self.faults = 0
         self._random = random.Random(seed)
@@ -235,8 +240,11 @@ class FaultyTarget:
         results = self._call("apply", self.inner.apply, source, changes, options)
         with self._lock:
             self._applied += 1
+            applied = self._applied
         if not getattr(self._scope, "open", False):  # else once the scope has committed
             self._crash_if_due()
+        elif self.crash_before_commit is not None and applied >= self.crash_before_commit:
+            os.kill(os.getpid(), signal.SIGKILL)
         return results
 
     @property
