@@ -8,7 +8,7 @@ it batches, and starts, resumes and finishes runs, is :mod:`idms.jobs.runner`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import replace
 from typing import Any
 
@@ -29,6 +29,7 @@ from idms.targets.base import (
     BatchJournal,
     Change,
     ChangeKind,
+    Exclusive,
     Record,
     Rehearsal,
     Target,
@@ -67,6 +68,10 @@ class BatchEngine:
         # A target with a journal writes a batch in one local transaction, bound by the CPU and
         # the cycle collector; over REST a batch is bound by the network.
         self._pause_gc = capability(target, BatchJournal) is not None
+        # A run that writes holds each batch, from its match through its apply, exclusive of
+        # every other writer of the source (a target without the capability is serialised a
+        # whole run at a time: see runs/serial.py). A plan writes nothing and needs no lock.
+        self._exclusive = None if plan else capability(target, Exclusive)
         self.pending: dict[tuple[Any, ...], Record] | None = {} if plan else None
         self.stopped = False
         self.options = ApplyOptions(skip_validation=cjob.job.options.skip_validation, dry_run=plan)
@@ -97,14 +102,22 @@ class BatchEngine:
             if self.stopped:
                 self._record(self._not_processed(segment))
                 continue
-            decide_batch(self.cjob, self.target, segment, pending=self.pending)
-            for row in segment:
-                if row.outcome is Outcome.UNCHANGED and row.matches:
-                    row.identity = _one_or_many([self._identity(r) for r in row.matches])
-            self._apply(segment)
-            self._record(segment)
+            with self._held():
+                decide_batch(self.cjob, self.target, segment, pending=self.pending)
+                for row in segment:
+                    if row.outcome is Outcome.UNCHANGED and row.matches:
+                        row.identity = _one_or_many([self._identity(r) for r in row.matches])
+                self._apply(segment)
+            self._record(segment)  # once the batch is committed
             if self.error_limit and self.counts.errors >= self.error_limit:
                 self.stopped = True
+
+    def _held(self) -> AbstractContextManager[None]:
+        """The scope in which a batch is matched, decided and written: exclusive of every other
+        writer of the source on a target that can (:class:`Exclusive`), so that no other run
+        inserts a key between this batch's match and its write."""
+        exclusive = self._exclusive
+        return exclusive.exclusive(self.cjob.source.name) if exclusive else nullcontext()
 
     def _not_processed(self, rows: list[WorkRow]) -> list[WorkRow]:
         """Rows after the error limit: each still gets an outcome, none is written."""
@@ -251,6 +264,15 @@ class BatchEngine:
                 continue
             self._settle(row, grouped.get(index, []))
 
+    def in_doubt(self, key: str) -> bool:
+        """Whether the segment a run staged under ``key`` may have been written before its
+        process died: always on a target without a journal (REST: :meth:`settle_staged`
+        re-matches what was sent); on a target with one, only when the journal holds the
+        batch. A segment never written is not sent as it was decided: its rows are read and
+        decided again, in a batch held exclusive, seeing what other runs wrote meanwhile."""
+        journal = capability(self.target, BatchJournal)
+        return journal is None or journal.applied_batch(key) is not None
+
     def settle_staged(self, key: str, staged: StagedBatch) -> None:
         """Finish the segment a run was writing when its process died: whatever of it was
         written is recorded as written, and only the rest is sent (never twice)."""
@@ -258,20 +280,21 @@ class BatchEngine:
         self._in_flight = key
         source = self.cjob.source
         journal = capability(self.target, BatchJournal)
-        results = journal.applied_batch(key) if journal is not None else None
-        if results is None and journal is not None:
-            results = self.target.apply(source.name, staged.changes, options)
-        elif results is None:
-            done = reconcile(self.target, source, staged)
-            again = [
-                replace(change, ref=i)
-                for i, (change, found) in enumerate(
-                    (c, d) for c, d in zip(staged.changes, done, strict=True) if d is None
-                )
-            ]
-            sent = self.target.apply(source.name, again, options) if again else []
-            results = results_in_order(done, sent)
-        self._settle_all(staged.rows, staged.owners, results)
+        with self._held():
+            results = journal.applied_batch(key) if journal is not None else None
+            if results is None and journal is not None:
+                results = self.target.apply(source.name, staged.changes, options)
+            elif results is None:
+                done = reconcile(self.target, source, staged)
+                again = [
+                    replace(change, ref=i)
+                    for i, (change, found) in enumerate(
+                        (c, d) for c, d in zip(staged.changes, done, strict=True) if d is None
+                    )
+                ]
+                sent = self.target.apply(source.name, again, options) if again else []
+                results = results_in_order(done, sent)
+            self._settle_all(staged.rows, staged.owners, results)
         self._record(staged.rows)
 
     def _settle(self, row: WorkRow, results: list[ApplyResult]) -> None:

@@ -23,11 +23,13 @@ from idms.jobs.durable import Lease, StagedBatch, check_file_identity, file_iden
 from idms.jobs.model import Job, build_job
 from idms.jobs.prepare import PreparedJob, new_run, prepare_job, spool_file
 from idms.jobs.report import RunReport
+from idms.jobs.turns import turn_for
 from idms.queries.store import QueryStore
 from idms.runs.durable import DEFAULT_LEASE_SECONDS, Durable, worker_name
 from idms.runs.leases import Interrupted, Leases, StopCheck
 from idms.runs.record import NewRun, RunStore, new_run_id
 from idms.runs.sealed import open_sealed
+from idms.runs.serial import SourceTurn
 from idms.runs.status import Counts, RunStatus
 from idms.targets.base import Target
 
@@ -180,7 +182,7 @@ def resume_run(
         staged = runs.staged(run_id)
         skip = engine.counts.rows
         pending: tuple[str, StagedBatch] | None = None
-        if staged is not None:
+        if staged is not None and engine.in_doubt(staged[0]):
             # Only the rows are sealed: the changes are rebuilt from them, as they were built.
             batch = engine.staged_batch(durable.unseal(staged[1]))
             pending = (staged[0], batch)
@@ -203,7 +205,6 @@ def _execute(
     """Process the input's rows (after the first ``skip``), batch by batch, and finish the run."""
     runs, run_id, durable = engine.runs, engine.run_id, engine.durable
     detected = prepared.detected
-    size = engine.cjob.job.options.batch_size
     leases = Leases(runs.engine)
     # Every run holds a lease while it works (a plan too): one whose process dies is recovered.
     owner = durable.owner if durable is not None else worker_name()
@@ -211,26 +212,18 @@ def _execute(
     lease = Lease(leases, run_id, owner, seconds)
     engine.stop_check = StopCheck(leases, run_id, owner)
     cancelled = False
+    # A run that writes takes its turn with every other run writing the source on a target
+    # that cannot hold a batch exclusive itself (REST); on the embedded store, turn is None.
+    turn = None
+    if not engine.plan:
+        source = engine.cjob.source.name
+        turn = turn_for(engine.target, runs, run_id, source, owner=owner, seconds=seconds)
     with lease:
         try:
-            # A plan rehearses on a target that can: each batch sees what the earlier ones did.
-            with engine.rehearsal():
-                rows = iter(prepared.reader)
-                for _ in range(skip):
-                    if next(rows, None) is None:
-                        break
-                if pending is not None:
-                    engine.settle_staged(*pending)
-                    if progress is not None:
-                        progress(engine.counts.rows)
-                for batch in _batches(rows, size):
-                    if not lease.renew():
-                        raise Interrupted(cancelled=False)
-                    if leases.is_cancel_requested(run_id):
-                        raise Interrupted(cancelled=True)
-                    engine.process(batch)
-                    if progress is not None:
-                        progress(engine.counts.rows)
+            if turn is not None and not _take_turn(turn, runs, run_id, leases):
+                cancelled = True
+            else:
+                _process(engine, prepared, lease, leases, turn, progress, skip, pending)
         except Interrupted as stop:
             if not stop.cancelled:
                 return _let_go(engine, detected)
@@ -243,6 +236,9 @@ def _execute(
                 message=exc.message,
             )
             return RunReport(run_id, RunStatus.FAILED, engine.counts, None, detected, exc.message)
+        finally:
+            if turn is not None:
+                turn.give_back()
     engine.finish()
     counts = engine.counts
     message = None
@@ -288,6 +284,57 @@ def _let_go(engine: BatchEngine, detected: dict[str, Any]) -> RunReport:
         return RunReport(run_id, RunStatus.FAILED, engine.counts, None, detected, message)
     lost = "Another worker took this run over (its lease was lost)."
     return RunReport(run_id, RunStatus.RUNNING, engine.counts, None, detected, lost)
+
+
+def _process(
+    engine: BatchEngine,
+    prepared: PreparedJob,
+    lease: Lease,
+    leases: Leases,
+    turn: SourceTurn | None,
+    progress: Progress | None,
+    skip: int,
+    pending: tuple[str, StagedBatch] | None,
+) -> None:
+    """Feed the engine the input's batches; :class:`Interrupted` when the run is cancelled or
+    its lease is no longer its own."""
+    run_id = engine.run_id
+    # A plan rehearses on a target that can: each batch sees what the earlier ones did.
+    with engine.rehearsal():
+        rows = iter(prepared.reader)
+        for _ in range(skip):
+            if next(rows, None) is None:
+                break
+        if pending is not None:
+            engine.settle_staged(*pending)
+            if progress is not None:
+                progress(engine.counts.rows)
+        for batch in _batches(rows, engine.cjob.job.options.batch_size):
+            if turn is not None and not turn.renew():
+                raise IdmsError(turn.lost_message())
+            if not lease.renew():
+                raise Interrupted(cancelled=False)
+            if leases.is_cancel_requested(run_id):
+                raise Interrupted(cancelled=True)
+            engine.process(batch)
+            if progress is not None:
+                progress(engine.counts.rows)
+
+
+def _take_turn(turn: SourceTurn, runs: RunStore, run_id: str, leases: Leases) -> bool:
+    """Wait for the run's turn to write its source (saying, with the run, which run it waits
+    for); False when the run is cancelled meanwhile."""
+    waited = False
+
+    def waiting(message: str) -> None:
+        nonlocal waited
+        waited = True
+        runs.set_message(run_id, message)
+
+    taken = turn.take(waiting=waiting, give_up=lambda: leases.is_cancel_requested(run_id))
+    if taken and waited:
+        runs.set_message(run_id, None)
+    return taken
 
 
 def _batches(rows: Iterator[InputRow], size: int) -> Iterator[list[InputRow]]:

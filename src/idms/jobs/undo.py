@@ -17,19 +17,30 @@ changed nothing is ``unchanged``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
 from idms.errors import Conflict, IdmsError, InvalidInputError
 from idms.jobs.decide import same_value
 from idms.jobs.durable import Lease
+from idms.jobs.turns import turn_for
 from idms.runs.durable import DEFAULT_LEASE_SECONDS, worker_name
 from idms.runs.leases import Leases
 from idms.runs.record import NewRun, RowResult, RunInfo, RunStore
 from idms.runs.status import Counts, Outcome, RunKind, RunStatus
 from idms.sources.model import SourceDef
 from idms.sources.rules import RowRefused, update_values
-from idms.targets.base import ApplyOptions, ApplyResult, Change, ChangeKind, Record, Target
+from idms.targets.base import (
+    ApplyOptions,
+    ApplyResult,
+    Change,
+    ChangeKind,
+    Exclusive,
+    Record,
+    Target,
+    capability,
+)
 from idms.values.coerce import coerce
 from idms.values.folding import fold_value
 
@@ -108,15 +119,22 @@ def undo_run(
     counts = Counts()
     seq = 0
     leases = Leases(runs.engine)
+    # Matched and written exclusive of every other writer of the source, batch by batch, or
+    # (a target that cannot: REST) in its turn with every other run that writes it.
+    exclusive = capability(target, Exclusive)
+    turn = turn_for(target, runs, undo_id, source.name, owner=owner, seconds=lease_seconds)
     # The undo holds a lease while it works: if its process dies, the undo is ended, saying
     # what it put back (Leases.recover_lapsed), rather than left running.
     with Lease(leases, undo_id, owner, lease_seconds) as lease:
         try:
+            if turn is not None:
+                turn.take()
             for batch in _batches(runs.rows(original.id, outcomes=UNDOABLE, reverse=True)):
                 if not lease.renew():  # ended meanwhile (its lease had lapsed)
                     info = runs.get(undo_id)
                     return UndoReport(undo_id, original.id, RunStatus(info.status), counts)
-                results = _undo_batch(source, target, batch, force)
+                with exclusive.exclusive(source.name) if exclusive else nullcontext():
+                    results = _undo_batch(source, target, batch, force)
                 for r in results:
                     seq += 1
                     r.seq = seq
@@ -134,6 +152,9 @@ def undo_run(
             )
             runs.finish(undo_id, status=RunStatus.FAILED, counts=counts.as_dict(), message=message)
             raise
+        finally:
+            if turn is not None:
+                turn.give_back()
     status = RunStatus.COMPLETED_WITH_ERRORS if counts.errors else RunStatus.SUCCEEDED
     runs.finish(undo_id, status=status, counts=counts.as_dict())
     runs.mark_undone(original.id, undo_id)

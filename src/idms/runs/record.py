@@ -322,6 +322,11 @@ class RunStore:
                 .values(columns=dumps(list(columns)), detected=dumps(dict(detected)))
             )
 
+    def set_message(self, run_id: str, message: str | None) -> None:
+        """What a running run is doing, for people (it waits for another run's turn)."""
+        with translate_errors("Cannot record the run"), self.engine.begin() as conn:
+            conn.execute(update(Run).where(Run.id == run_id).values(message=message))
+
     def set_error_file(self, run_id: str, path: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(update(Run).where(Run.id == run_id).values(error_file=path))

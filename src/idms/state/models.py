@@ -211,6 +211,23 @@ class RunRow(Base):
     input: Mapped[str | None] = mapped_column(Text, default=None)
 
 
+class SourceLock(Base):
+    """Whose turn it is to write one source of a target that cannot hold a batch exclusive
+    (iMIS over REST; see ``runs/serial.py``): the run that holds it, the process that renews it
+    (a lease owner, ``HOST:PID:STAMP:THREAD``) and until when. ``key`` is a digest of the
+    target and the source, which are kept as they are for people to read."""
+
+    __tablename__ = "source_locks"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    target: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    run_id: Mapped[str] = mapped_column(String(32))
+    owner: Mapped[str] = mapped_column(String(120))
+    acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Schedule(Base):
     """A job run on a cron schedule (in its own time zone) or once at a given moment.
 

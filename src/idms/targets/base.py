@@ -155,8 +155,8 @@ class Target(Protocol):
 
     A target is a context manager: ``with open_target(settings) as target:`` closes it after.
     What only some targets can do is an optional capability below (:class:`Readable`,
-    :class:`Queryable`, :class:`BatchJournal`); the engine asks with :func:`capability` or
-    :func:`require` before a run starts, never halfway through.
+    :class:`Queryable`, :class:`BatchJournal`, :class:`Exclusive`...); the engine asks with
+    :func:`capability` or :func:`require` before a run starts, never halfway through.
     """
 
     @property
@@ -277,6 +277,23 @@ class Rehearsal(Protocol):
 
     def rehearse(self) -> AbstractContextManager[None]:
         """The scope of one plan (its docstring says what it holds while open)."""
+        ...
+
+
+@runtime_checkable
+class Exclusive(Protocol):
+    """A target that can make a batch's match and its writes one step for every other writer of
+    the same source, in this process or another (two runs of one file, a schedule firing during
+    an import): inside ``exclusive(source)``, ``match`` sees everything other writers committed
+    before the scope began, no other writer of ``source`` commits until it ends, and what
+    ``apply`` writes is committed when it ends (all of it; nothing when the block raises). The
+    engine holds it from a batch's match through its apply, so two runs can never both find
+    nothing for a key and both insert it. A target without it (iMIS over REST: iMIS has neither
+    transactions nor unique keys) has whole runs serialised instead (:mod:`idms.runs.serial`).
+    """
+
+    def exclusive(self, source: str) -> AbstractContextManager[None]:
+        """The scope of one batch of ``source`` (its docstring says what it holds)."""
         ...
 
 

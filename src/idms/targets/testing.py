@@ -39,7 +39,8 @@ import signal
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal, ParamSpec, Self, TypeVar
@@ -170,8 +171,12 @@ class FaultyTarget:
       told, or any other method of ``inner`` (``describe``, ``read``, ``query``...);
     * ``latency``: seconds slept before each of those calls;
     * ``crash_after_apply``: the process kills itself (SIGKILL, no clean-up) right after the
-      N-th ``apply`` returned, before its caller can record anything: the window in which a
-      durable run's batch is written but not known to be.
+      N-th ``apply`` returned (inside an ``exclusive`` scope, once the scope has committed it),
+      before its caller can record anything: the window in which a durable run's batch is
+      written but not known to be.
+    * ``crash_before_commit``: the process kills itself right after the N-th ``apply`` returned
+      inside an ``exclusive`` scope, before the scope commits: the batch was staged and
+      decided, and nothing of it is written.
 
     A faulted call raises before it reaches ``inner``, so nothing of it is written. Everything
     else goes to ``inner`` unchanged, its optional capabilities included: ``capability`` and
@@ -190,6 +195,7 @@ class FaultyTarget:
         methods: Collection[str] = ("match", "apply"),
         latency: float = 0.0,
         crash_after_apply: int | None = None,
+        crash_before_commit: int | None = None,
     ) -> None:
         if not 0.0 <= fail_rate <= 1.0:
             raise ValueError(f"fail_rate is a probability, not {fail_rate}.")
@@ -202,12 +208,14 @@ class FaultyTarget:
         self.methods = frozenset(methods)
         self.latency = latency
         self.crash_after_apply = crash_after_apply
+        self.crash_before_commit = crash_before_commit
         self.calls: Counter[str] = Counter()
         self.faults = 0
         self._random = random.Random(seed)  # nosec B311 # repeatable faults, not a secret
         self._faulted_calls = 0
         self._applied = 0
         self._lock = threading.Lock()
+        self._scope = threading.local()  # whether this thread is inside an exclusive scope
 
     def __repr__(self) -> str:
         return f"FaultyTarget({self.inner!r})"
@@ -232,10 +240,39 @@ class FaultyTarget:
         results = self._call("apply", self.inner.apply, source, changes, options)
         with self._lock:
             self._applied += 1
+            applied = self._applied
+        if not getattr(self._scope, "open", False):  # else once the scope has committed
+            self._crash_if_due()
+        elif self.crash_before_commit is not None and applied >= self.crash_before_commit:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return results
+
+    @property
+    def exclusive(self) -> Callable[[str], AbstractContextManager[None]] | None:
+        """``inner``'s :class:`~idms.targets.base.Exclusive` scope (None when it has none)."""
+        inner: Callable[[str], AbstractContextManager[None]] | None
+        inner = getattr(self.inner, "exclusive", None)
+        if inner is None:
+            return None
+
+        @contextmanager
+        def held(source: str) -> Iterator[None]:
+            assert inner is not None
+            with inner(source):
+                self._scope.open = True
+                try:
+                    yield
+                finally:
+                    self._scope.open = False
+            self._crash_if_due()
+
+        return held
+
+    def _crash_if_due(self) -> None:
+        with self._lock:
             crash = self.crash_after_apply is not None and self._applied >= self.crash_after_apply
         if crash:
             os.kill(os.getpid(), signal.SIGKILL)
-        return results
 
     def close(self) -> None:
         self.inner.close()

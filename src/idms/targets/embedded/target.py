@@ -6,6 +6,7 @@ retryable, anything else terminal. Nothing above this module sees ``sqlalchemy.e
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import threading
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
@@ -14,7 +15,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
-from sqlalchemy import Connection, Engine, Select, delete, insert, select
+from sqlalchemy import Connection, Engine, Select, delete, insert, select, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from idms.config import Settings
@@ -113,7 +114,8 @@ class EmbeddedTarget:
         self.engine: Engine = open_store(url)
         self._adapters: dict[str, SourceAdapter] = {}
         self._sources: list[SourceDef] | None = None
-        self._local = threading.local()  # the rehearsal a thread holds (see rehearse)
+        # The connection a thread's open scope pins (see rehearse and exclusive), and which.
+        self._local = threading.local()
         with self._connect() as conn:
             self.policy.default_address_purpose = admin.get_setting(
                 conn, "default_address_purpose", self.policy.default_address_purpose
@@ -150,11 +152,11 @@ class EmbeddedTarget:
         self, *, write: bool = False, keep: bool = True, own: bool = False
     ) -> Iterator[Connection]:
         """A connection; with ``write``, in a write transaction committed at the end (rolled
-        back instead when not ``keep``). Inside :meth:`rehearse`, the rehearsal's connection
-        (its transaction, never committed), unless ``own`` asks for a connection of its own
-        (a query's rows stream on one, as in a run)."""
+        back instead when not ``keep``). Inside :meth:`rehearse` or :meth:`exclusive`, the
+        scope's connection (its transaction, ended with the scope), unless ``own`` asks for a
+        connection of its own (a query's rows stream on one, as in a run)."""
         try:
-            pinned: Connection | None = None if own else getattr(self._local, "rehearsal", None)
+            pinned: Connection | None = None if own else self._pinned()
             if pinned is not None:
                 yield pinned
                 return
@@ -198,15 +200,49 @@ class EmbeddedTarget:
         and is not held. Not nestable across threads: the connection belongs to the thread
         that opened the scope.
         """
-        if getattr(self._local, "rehearsal", None) is not None:
+        if self._pinned() is not None:
             yield  # already rehearsing in this thread: one scope
             return
-        with self._connect(write=True, keep=False) as conn:
-            self._local.rehearsal = conn
-            try:
+        with self._connect(write=True, keep=False) as conn, self._pin(conn, "rehearsal"):
+            yield
+
+    @contextmanager
+    def exclusive(self, source: str) -> Iterator[None]:
+        """One batch's match and apply as one step for every other writer of ``source`` (the
+        :class:`~idms.targets.base.Exclusive` capability).
+
+        One connection is held, with one write transaction open, for the scope: this thread's
+        ``match`` and ``apply`` go through it, and what they wrote is committed when the scope
+        ends (rolled back when it raises). Before anything is read, the transaction takes the
+        lock that orders the writers of the source: on SQLite the store file's write lock
+        (BEGIN IMMEDIATE: every other writer, of any source, waits up to the busy timeout;
+        readers are not blocked, thanks to WAL); on PostgreSQL a transaction-level advisory
+        lock on the source's name (writers of the same source wait; other sources and readers
+        do not), after which each statement sees what the previous holder committed. Inside a
+        rehearsal (a plan) or a scope already open in this thread, it adds nothing.
+        """
+        if self._pinned() is not None:
+            yield
+            return
+        name = self.describe(source).name
+        with self._connect(write=True) as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": source_lock_key(name)}
+                )
+            with self._pin(conn, "exclusive"):
                 yield
-            finally:
-                self._local.rehearsal = None
+
+    def _pinned(self) -> Connection | None:
+        return getattr(self._local, "conn", None)
+
+    @contextmanager
+    def _pin(self, conn: Connection, scope: str) -> Iterator[None]:
+        self._local.conn, self._local.scope = conn, scope
+        try:
+            yield
+        finally:
+            self._local.conn = self._local.scope = None
 
     def refresh(self) -> None:
         """Forget cached source definitions (after panels or preferences change)."""
@@ -276,8 +312,11 @@ class EmbeddedTarget:
         refused = self._refused_kinds(adapter.source)
         if any(c.kind in refused for c in changes):
             return self._refused_batch(changes, refused)
-        if not options.dry_run and getattr(self._local, "rehearsal", None) is not None:
+        scope = getattr(self._local, "scope", None) if self._pinned() is not None else None
+        if not options.dry_run and scope == "rehearsal":
             raise TerminalTargetError("A rehearsal (a plan) cannot write: apply with dry_run.")
+        if options.dry_run and scope == "exclusive":  # it would be committed with the scope
+            raise TerminalTargetError("A batch held exclusive cannot be applied as a dry run.")
         # A dry run is the same apply, in the same transaction, rolled back instead of committed
         # (or left to the rehearsal it is part of): defaults, counters, the store's constraints
         # and every rule give exactly what the run would get.
@@ -481,3 +520,10 @@ class EmbeddedTarget:
 def _first(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def source_lock_key(source: str) -> int:
+    """The PostgreSQL advisory lock that orders the writers of ``source`` in a store: a signed
+    64-bit number from the name (stable across processes and versions, unlike ``hash``)."""
+    digest = hashlib.blake2b(f"idms.source:{source}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)

@@ -20,7 +20,9 @@ REST is not transactional: a change refused by iMIS, or lost to an outage that o
 client's retries, fails alone (its RowError says why) and the others of its batch stand. Only
 when every change of a batch fails for want of the target does ``apply`` raise, so that a run
 stops instead of reporting every row as an error. Nor does iMIS keep a journal of a batch (the
-target is no ``BatchJournal``): a run that died while writing re-matches what it had sent.
+target is no ``BatchJournal``): a run that died while writing re-matches what it had sent. And
+nothing can hold a batch's match and its writes together against another run (the target is no
+``Exclusive``): runs that write one source of an iMIS take turns instead (``runs/serial.py``).
 """
 
 from __future__ import annotations
