@@ -19,6 +19,9 @@ defaults. A :class:`Settings` is immutable; interfaces build one and hand it dow
 | notify_from        | IDMS_NOTIFY_FROM         | idms@HOST                 |
 | notify_webhook_url | IDMS_NOTIFY_WEBHOOK_URL  | none                      |
 | notify_webhook_secret | IDMS_NOTIFY_WEBHOOK_SECRET | none (whsec_…)       |
+| serve_input_folders| IDMS_SERVE_INPUT_FOLDERS | none: uploads only (os.pathsep between) |
+| serve_max_body     | IDMS_SERVE_MAX_BODY      | 1 MiB (a JSON request)    |
+| serve_max_upload   | IDMS_SERVE_MAX_UPLOAD    | 100 MiB (an uploaded file)|
 """
 
 from __future__ import annotations
@@ -76,6 +79,36 @@ def _int_setting(name: str, raw: str, minimum: int) -> int:
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, not {value}.")
     return value
+
+
+_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1024**2, "mb": 1024**2}
+_UNITS |= {"mib": 1024**2, "g": 1024**3, "gb": 1024**3, "gib": 1024**3}
+
+
+def parse_size(name: str, raw: str) -> int:
+    """A size in bytes from ``1048576``, ``512K``, ``1 MiB``, ``100M`` or ``2G`` (binary units)."""
+    text = raw.strip().lower().replace(" ", "")
+    digits = text.rstrip("abcdefghijklmnopqrstuvwxyz")
+    unit = text[len(digits) :]
+    if not digits.isdigit() or unit not in _UNITS or int(digits) < 1:
+        raise ConfigError(
+            f"{name} must be a size such as 1048576, 512K, 1M or 2G (bytes, KiB, MiB, GiB), "
+            f"not '{raw}'."
+        )
+    return int(digits) * _UNITS[unit]
+
+
+def show_size(size: int) -> str:
+    """``1048576`` -> ``1 MiB``; ``1536`` -> ``1.5 KiB``."""
+    for unit, factor in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if size >= factor:
+            return f"{size / factor:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{size} bytes"
+
+
+def _folders(raw: str) -> tuple[Path, ...]:
+    """Folders listed as a PATH is (``os.pathsep``), each made absolute (links followed)."""
+    return tuple(Path(p.strip()).expanduser().resolve() for p in raw.split(os.pathsep) if p.strip())
 
 
 def _optional_int(name: str, raw: str) -> int | None:
@@ -139,6 +172,11 @@ class Settings:
     notify_from: str | None = None
     notify_webhook_url: str | None = field(default=None, repr=False)  # may hold a token
     notify_webhook_secret: str | None = field(default=None, repr=False)
+    # idms serve: the folders whose files a request may name as a job's input (none: uploads
+    # only), and the largest request body accepted, for JSON and for an uploaded file.
+    serve_input_folders: tuple[Path, ...] = ()
+    serve_max_body: int = 1024**2
+    serve_max_upload: int = 100 * 1024**2
 
     @classmethod
     def load(
@@ -190,6 +228,13 @@ class Settings:
             notify_from=env.get("IDMS_NOTIFY_FROM") or None,
             notify_webhook_url=env.get("IDMS_NOTIFY_WEBHOOK_URL") or None,
             notify_webhook_secret=env.get("IDMS_NOTIFY_WEBHOOK_SECRET") or None,
+            serve_input_folders=_folders(env.get("IDMS_SERVE_INPUT_FOLDERS") or ""),
+            serve_max_body=parse_size(
+                "IDMS_SERVE_MAX_BODY", env.get("IDMS_SERVE_MAX_BODY") or "1M"
+            ),
+            serve_max_upload=parse_size(
+                "IDMS_SERVE_MAX_UPLOAD", env.get("IDMS_SERVE_MAX_UPLOAD") or "100M"
+            ),
         )
         target_kind(settings.target)  # refuse a malformed target before anything runs
         return settings

@@ -12,6 +12,12 @@ A document is plain data, and reading one costs about as much as its text is lon
   ``[[[[...`` would otherwise exhaust Python's recursion in the parser or in validation.
 * Only plain data comes back (PyYAML's safe loader: no Python objects).
 
+A document's problems are worded by where they are and what is wrong, never by quoting the text
+read: a file read as a job may be no job at all (a password file, a key), and then its "keys"
+are lines of it and a syntax error's excerpt is a line of it. So a syntax error says its line and
+column, not the excerpt (:func:`read_yaml`, :func:`read_json`), and an unknown key is named only
+when it could be a setting's name (:func:`describe_problems`).
+
 Every module reads YAML through :func:`read_yaml` or :func:`read_document`
 (``tests/architecture/test_documents.py`` holds them to it). Problems are :class:`DocumentError`
 (an :class:`~idms.errors.InvalidInputError`), whose message is a predicate ("is not valid YAML:
@@ -21,6 +27,8 @@ Every module reads YAML through :func:`read_yaml` or :func:`read_document`
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import yaml
@@ -29,7 +37,15 @@ from yaml.nodes import Node
 
 from idms.errors import InvalidInputError, printable
 
-__all__ = ["MAX_DEPTH", "DocumentError", "read_document", "read_json", "read_yaml"]
+__all__ = [
+    "MAX_DEPTH",
+    "DocumentError",
+    "describe_problems",
+    "read_document",
+    "read_json",
+    "read_yaml",
+    "shown_key",
+]
 
 MAX_DEPTH = 64  # levels of nested mappings and lists; a job uses four or five
 
@@ -75,7 +91,7 @@ def read_yaml(text: str) -> Any:
         loader = _PlainLoader(text)
         return loader.get_single_data()
     except yaml.YAMLError as exc:
-        raise DocumentError(f"is not valid YAML: {exc}") from None
+        raise DocumentError(f"is not valid YAML{_where_wrong(exc)}") from None
     except RecursionError:  # deeper than the interpreter allows, before MAX_DEPTH was reached
         raise DocumentError(
             f"nests lists and mappings more than {MAX_DEPTH} levels deep."
@@ -91,7 +107,7 @@ def read_json(text: str | bytes) -> Any:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise DocumentError(f"is not valid JSON: {exc}") from None
+        raise DocumentError(f"is not valid JSON{_where_wrong(exc)}") from None
     except RecursionError:
         raise DocumentError(f"nests lists and objects more than {MAX_DEPTH} levels deep.") from None
     _check_depth(data)
@@ -119,3 +135,55 @@ def _check_depth(data: Any) -> None:
         if depth > MAX_DEPTH:
             raise DocumentError(f"nests lists and objects more than {MAX_DEPTH} levels deep.")
         stack.extend((child, depth + 1) for child in children)
+
+
+def _where_wrong(exc: yaml.YAMLError | json.JSONDecodeError) -> str:
+    """`` (line L, column C): what is wrong``, without the excerpt of the text a parser's own
+    message quotes (for a file that is no document, a line of that file)."""
+    line = column = None
+    what = ""
+    if isinstance(exc, json.JSONDecodeError):
+        line, column, what = exc.lineno, exc.colno, exc.msg
+    elif isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        if mark is not None:
+            line, column = mark.line + 1, mark.column + 1
+        what = exc.problem or ""
+    at = f" (line {line}, column {column})" if line is not None else ""
+    # What a parser quotes of the text (a token, a character) goes too.
+    what = re.sub(r"'[^']*'|\"[^\"]*\"", "…", what)
+    return f"{at}: {what}" if what else at
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
+
+
+def shown_key(key: object) -> str | None:
+    """``key`` if a message may name it (it looks like a setting's name), else None."""
+    return key if isinstance(key, str) and _NAME.fullmatch(key) else None
+
+
+def describe_problems(
+    errors: Iterable[Any],
+    *,
+    unknown: str,
+    location: Callable[[Any], str],
+    message: Callable[[Any], str],
+) -> list[str]:
+    """Pydantic's errors as problems, each ``where: what`` (``location`` and ``message`` word
+    one error). An unknown key is ``KEY: {unknown}`` when it could be a setting's name, and
+    ``where: has a key that {unknown}`` once per place otherwise; the list has no repeats."""
+    problems: list[str] = []
+    for error in errors:
+        if error["type"] == "extra_forbidden":
+            *parent, key = error["loc"] or ("",)
+            if shown_key(key) is None:
+                where = location({**error, "loc": tuple(parent)})
+                text = f"{where}: has a key that {unknown}"
+            else:
+                text = f"{location(error)}: {unknown}"
+        else:
+            text = f"{location(error)}: {message(error)}"
+        if text not in problems:
+            problems.append(text)
+    return problems

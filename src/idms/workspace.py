@@ -47,6 +47,8 @@ from idms.targets import factory
 from idms.targets.base import FullTarget, QueryResult
 
 if TYPE_CHECKING:
+    from idms.io.uploads import UploadStore
+    from idms.jobs.remote import RemoteInputs
     from idms.jobs.undo import UndoReport
     from idms.queries.compile import CompiledQuery
     from idms.queries.model import SavedQuery
@@ -109,6 +111,23 @@ class Workspace(RunContext):
         from idms.state.tokens import TokenStore
 
         return TokenStore(self.suite)
+
+    @property
+    def uploads(self) -> UploadStore:
+        """The files sent to ``idms serve`` for jobs to read (``WORKSPACE/uploads``)."""
+        from idms.io.uploads import UploadStore
+
+        return UploadStore(self.settings.workspace / "uploads", self.settings.serve_max_upload)
+
+    @property
+    def remote_inputs(self) -> RemoteInputs:
+        """What a job that comes over the network may read: uploads, and the files in the
+        folders the settings list (``IDMS_SERVE_INPUT_FOLDERS``); nothing else."""
+        from idms.jobs.remote import RemoteInputs
+
+        return RemoteInputs(
+            self.settings.serve_input_folders, self.uploads, private=(self.settings.workspace,)
+        )
 
     def open_target(self, settings: Settings) -> FullTarget:
         """The target ``settings`` name, opened (the caller closes it)."""
@@ -271,6 +290,15 @@ class Workspace(RunContext):
         self.check_definition(new.job)
         return self.schedules.add(new)
 
+    def remove_schedule(self, name: str) -> ScheduleInfo:
+        """Remove a schedule (its runs stay in the history), and the job file the API once
+        wrote for it in ``WORKSPACE/schedule-jobs`` (before it kept the document itself)."""
+        info = self.schedules.remove(name)
+        legacy = (self.settings.workspace / "schedule-jobs").resolve()
+        if info.job_file and Path(info.job_file).parent == legacy:
+            Path(info.job_file).unlink(missing_ok=True)
+        return info
+
     # ---- runs: execute, resume, cancel, undo ---------------------------------------------------
 
     def execute(self, run_id: str, *, progress: Progress | None = None) -> RunReport | None:
@@ -367,6 +395,29 @@ class Workspace(RunContext):
         if wait:
             self.execute(run_id)
         return self.runs.get(run_id)
+
+    def failed_rows_download(self, run_ref: str, extension: str) -> Path:
+        """The run's failed rows written now to a file of their own (``extension``: csv or
+        xlsx), in a private folder of the runs folder; :meth:`discard_download` removes it."""
+        import tempfile
+
+        from idms.io.errorfile import write_error_file
+
+        info = self.runs.get(run_ref)
+        folder = Path(tempfile.mkdtemp(prefix="idms-errors-", dir=self.runs_folder))
+        try:
+            return write_error_file(self.runs, info.id, folder / f"{info.id}-failed.{extension}")
+        except BaseException:
+            self.discard_download(folder / "x")
+            raise
+
+    def discard_download(self, path: Path) -> None:
+        """Remove a file :meth:`failed_rows_download` made, with its folder."""
+        import shutil
+
+        folder = path.parent
+        if folder.parent == self.runs_folder and folder.name.startswith("idms-errors-"):
+            shutil.rmtree(folder, ignore_errors=True)
 
     def prune(self, *, max_age_days: int | None, max_count: int | None) -> int:
         """Delete finished runs older than ``max_age_days`` or beyond the newest

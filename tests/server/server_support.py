@@ -68,4 +68,7 @@ class Api:
 
 
 def settings_for(root: Path, **changes: Any) -> Settings:
+    """The test's folder is the one input folder a request may name files in (the workspace,
+    inside it, stays out of reach)."""
+    changes.setdefault("serve_input_folders", (root.resolve(),))
     return Settings(workspace=root / "ws", lease_seconds=2, **changes)

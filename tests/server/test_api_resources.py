@@ -143,8 +143,17 @@ def test_a_schedule_with_an_inline_job_and_its_refusals(api: Api, people: Path) 
     assert "in the past" in past.json()["message"]
     both = api.client.post("/api/v1/schedules", json={"name": "X", "template": "T"})
     assert both.status_code == 400
-    # The document is kept in the suite database only: no job file is written for it.
+    by_file = api.client.post(
+        "/api/v1/schedules", json={"name": "F", "job_file": str(people), "at": at}
+    )
+    assert by_file.status_code == 400
+    assert by_file.json()["problems"] == [
+        "job_file: the API reads no job file on the server: send the job itself as 'job' "
+        "(a job document)"
+    ]
+    # The document is kept with the schedule: no job file is written for it.
     assert not (api.workspace.settings.workspace / "schedule-jobs").exists()
+    assert api.client.get("/api/v1/schedules/Once").json()["job_file"] is None
     assert api.client.delete("/api/v1/schedules/Once").status_code == 200
 
 

@@ -174,9 +174,11 @@ def test_a_missing_input_file_is_refused(api: Api, tmp_path: Path) -> None:
     assert "nowhere.csv" in answer.json()["message"] + " ".join(answer.json()["problems"])
 
 
-def test_a_relative_input_is_read_from_the_workspace(api: Api, people: Path) -> None:
-    (api.workspace.settings.workspace / "drop").mkdir()
-    people.rename(api.workspace.settings.workspace / "drop" / "people.csv")
+def test_a_relative_input_is_read_from_the_first_input_folder(
+    api: Api, people: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "drop").mkdir()
+    people.rename(tmp_path / "drop" / "people.csv")
     answer = api.client.post("/api/v1/runs", json=job(Path("drop/people.csv")))
     assert answer.status_code == 202, answer.text
     assert api.wait_for(answer.json()["run_id"])["rows"] == 5

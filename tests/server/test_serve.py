@@ -33,6 +33,7 @@ LEASE = 2
 def environment(workspace: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("IDMS_")}
     env.update(IDMS_WORKSPACE=str(workspace), IDMS_LEASE_SECONDS=str(LEASE), COLUMNS="200")
+    env["IDMS_SERVE_INPUT_FOLDERS"] = str(workspace.parent)  # the test's files, beside it
     return env
 
 

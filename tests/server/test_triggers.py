@@ -92,7 +92,7 @@ def test_the_polling_url_end_to_end(api: Api, people: Path) -> None:
 def test_the_polling_url_says_202_while_the_run_waits(make_api: Callable[..., Api]) -> None:
     api = make_api(loop=False, retry_after=7)  # nothing executes
     save_people_template(api)
-    people = api.workspace.settings.workspace / "people.csv"
+    people = api.workspace.settings.workspace.parent / "people.csv"  # the input folder
     people.write_text("First,Last,E-mail\nAda,Lovelace,ada@example.org\n", encoding="utf-8")
     run_id = api.client.post("/api/v1/triggers/People", json={"input": "people.csv"}).json()["id"]
 

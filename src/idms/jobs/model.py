@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from idms.documents import DocumentError, read_document
+from idms.documents import DocumentError, describe_problems, read_document
 from idms.errors import InvalidInputError, printable_lines
 from idms.sources.model import Action
 
@@ -177,22 +177,23 @@ def build_job(document: dict[str, Any]) -> Job:
     try:
         return Job.model_validate(document)
     except ValidationError as exc:
-        problems = [_describe(error) for error in exc.errors()]
+        problems = describe_problems(
+            exc.errors(),
+            unknown="is not a job setting (check the spelling)",
+            location=_where,
+            message=lambda error: str(error["msg"]).removeprefix("Value error, "),
+        )
         raise JobInvalid(problems, name=f"Job '{document.get('name', 'untitled')}'") from None
 
 
-def _describe(error: Any) -> str:
+def _where(error: Any) -> str:
     parts: list[str] = []
     for p in error["loc"]:
         if isinstance(p, int):
             parts[-1:] = [f"{parts[-1]}[{p}]" if parts else f"[{p}]"]
         elif p not in ("function-after[_one_origin()]", "function-after[_one_kind()]"):
             parts.append(str(p))
-    where = ".".join(parts) or "(top level)"
-    message = str(error["msg"]).removeprefix("Value error, ")
-    if error["type"] == "extra_forbidden":
-        message = "is not a job setting (check the spelling)"
-    return f"{where}: {message}"
+    return ".".join(parts) or "(top level)"
 
 
 def load_job_file(path: str | Path) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from idms.documents import DocumentError, read_document
+from idms.documents import DocumentError, describe_problems, read_document
 from idms.errors import InvalidInputError, printable_lines
 
 DEFAULT_IQA_FOLDER = "$/idms"
@@ -172,7 +172,12 @@ def build_query(document: dict[str, Any]) -> SavedQuery:
     try:
         return SavedQuery.model_validate(document)
     except ValidationError as exc:
-        problems = [_describe(error) for error in exc.errors()]
+        problems = describe_problems(
+            exc.errors(),
+            unknown="is not a query setting (check the spelling)",
+            location=_where,
+            message=lambda error: str(error["msg"]).removeprefix("Value error, "),
+        )
         raise QueryInvalid(problems, name=str(document.get("name") or "untitled")) from None
 
 
@@ -189,15 +194,11 @@ def iqa_only(path: str) -> SavedQuery:
     return SavedQuery(name=path, iqa=path)
 
 
-def _describe(error: Any) -> str:
+def _where(error: Any) -> str:
     parts: list[str] = []
     for p in error["loc"]:
         if isinstance(p, int):
             parts[-1:] = [f"{parts[-1]}[{p}]" if parts else f"[{p}]"]
         elif not str(p).startswith("function-"):
             parts.append("from" if p == "from_" else str(p))
-    where = ".".join(parts) or "(top level)"
-    message = str(error["msg"]).removeprefix("Value error, ")
-    if error["type"] == "extra_forbidden":
-        message = "is not a query setting (check the spelling)"
-    return f"{where}: {message}"
+    return ".".join(parts) or "(top level)"

@@ -44,6 +44,7 @@ from idms.sandbox.http import (
     unrouted,
 )
 from idms.sandbox.paging import ListQuery
+from idms.server.limits import BodyLimit, too_large_message
 from idms.server.request_ids import RequestIds, request_id
 from idms.targets.embedded.target import EmbeddedTarget
 from idms.targets.imis import wire
@@ -52,6 +53,7 @@ log = logging.getLogger("idms.sandbox")
 
 _SLASHES = re.compile(r"//+")
 DEFAULT_TOKEN_LIFETIME = 1209599  # the OWIN template's two weeks, less a second
+MAX_BODY = 4 * 1024 * 1024  # ASP.NET's default maxRequestLength, 4096 KB
 
 
 def normalise_prefix(prefix: str) -> str:
@@ -71,6 +73,7 @@ def create_app(
     token_lifetime: int = DEFAULT_TOKEN_LIFETIME,
     queries: Callable[[str], SavedQuery | None] | None = None,
     sysadmins: Iterable[str] = (),
+    max_body: int = MAX_BODY,
 ) -> FastAPI:
     """The sandbox over ``target``, behaving as iMIS ``platform`` (``ems`` or ``2017``).
 
@@ -78,7 +81,8 @@ def create_app(
     logs in with ``manager_password``; everything is served under ``prefix``. ``queries`` finds
     the saved query at an IQA path (``QueryStore(engine).find_by_path``) for ``/api/iqa`` and
     ``/api/query``; without it every path is unknown (404). ``sysadmins`` names the store users
-    who hold the SysAdmin role as MANAGER does (and may manage other users' logins).
+    who hold the SysAdmin role as MANAGER does (and may manage other users' logins). A request
+    body over ``max_body`` bytes is refused (413) before it is read, as IIS refuses it.
     """
     plat = parse_platform(platform).value
     if target.policy.platform != plat:
@@ -137,6 +141,11 @@ def create_app(
         accounts=sandbox.accounts,
         faults=faults,
         latency=max(0, latency_ms) / 1000,
+    )
+    app.add_middleware(
+        BodyLimit,
+        limit_for=lambda scope: max_body,
+        refuse=lambda limit: json_response(413, wire.http_error(too_large_message(limit))),
     )
     # Outermost: every answer carries X-Request-ID, and an exception nothing answered is logged
     # with its traceback and the request id and answered as iMIS does (500, HttpError).

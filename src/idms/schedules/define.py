@@ -74,7 +74,7 @@ def define_schedule(
         raise InvalidInputError(f"The schedule's name is longer than {NAME_LENGTH} characters.")
     if [job_file, job, template].count(None) != 2:
         raise InvalidInputError(
-            "Say what the schedule runs: a job file or a template, one of the two.",
+            "Say what the schedule runs: a job or a template, one of the two.",
             hint="Give --job JOB.yml or --template NAME.",
         )
     if input_file is not None and template is None:

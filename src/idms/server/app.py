@@ -17,14 +17,18 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.responses import Response
+from starlette.types import Scope
 
 from idms import __version__
+from idms.config import Settings
 from idms.execution.executors import Executor
 from idms.server.auth import require_token
 from idms.server.context import API_PREFIX, ServerContext
-from idms.server.errors import install_error_handlers
+from idms.server.errors import error_response, install_error_handlers
+from idms.server.limits import BodyLimit, too_large_message
 from idms.server.openapi import install_openapi
-from idms.server.routes import queries, runs, schedules, templates, triggers
+from idms.server.routes import queries, runs, schedules, templates, triggers, uploads
 from idms.server.schemas import ErrorBody
 from idms.workspace import Workspace
 
@@ -57,18 +61,43 @@ def create_server_app(
         swagger_ui_oauth2_redirect_url=None,
     )
     app.state.idms = ServerContext(workspace, executor, retry_after=retry_after)
+    limit_bodies(app, workspace.settings)  # inside the request ids: a 413 carries its id too
     install_error_handlers(app)
     api = APIRouter(
         prefix=API_PREFIX,
         dependencies=[Depends(require_token)],
         responses={401: {"model": ErrorBody, "description": "No API token, or a bad one"}},
     )
-    for module in (runs, templates, queries, schedules, triggers):
+    for module in (runs, uploads, templates, queries, schedules, triggers):
         api.include_router(module.router)
     app.include_router(api)
     install_openapi(app)
     serve_docs(app)
     return app
+
+
+UPLOADS = f"{API_PREFIX}/uploads"
+MULTIPART_SLACK = 64 * 1024  # an upload's part headers and boundaries, on top of the file
+
+
+def limit_bodies(app: FastAPI, settings: Settings) -> None:
+    """Refuse request bodies over ``IDMS_SERVE_MAX_BODY`` (1 MiB), and uploads over
+    ``IDMS_SERVE_MAX_UPLOAD`` (100 MiB), with a 413 before they are read (:class:`BodyLimit`)."""
+
+    def limit_for(scope: Scope) -> int:
+        if scope.get("method") == "POST" and str(scope.get("path", "")).endswith(UPLOADS):
+            return settings.serve_max_upload + MULTIPART_SLACK
+        return settings.serve_max_body
+
+    def refuse(limit: int) -> Response:
+        if limit > settings.serve_max_body and limit == settings.serve_max_upload + MULTIPART_SLACK:
+            limit = settings.serve_max_upload
+            where = "an upload"
+        else:
+            where = f"a request (files go to POST {UPLOADS})"
+        return error_response(413, too_large_message(limit).replace("here", f"for {where}"))
+
+    app.add_middleware(BodyLimit, limit_for=limit_for, refuse=refuse)
 
 
 DOCS_URL = f"{API_PREFIX}/docs"

@@ -3,53 +3,63 @@ planned.
 
 A job is checked exactly as ``idms run`` checks it (its shape, then against its input's columns
 and the target) before it is queued: an invalid job is refused with every problem listed and
-never becomes a run. Its input is a file the server can read (a relative path is taken from the
-workspace folder) or a saved query.
+never becomes a run. Its input is an upload, a file in a folder the administrator lists, or a
+saved query: nothing else on the server (:mod:`idms.jobs.remote`).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
-from idms.errors import InvalidInputError
 from idms.jobs.assemble import finish_document, with_params
-from idms.jobs.model import Job
+from idms.jobs.model import Job, build_job
 from idms.runs.record import RunInfo
 from idms.server.context import ServerContext
 from idms.server.schemas import PlanOut, RowOut, RunOut
 
-
-def with_server_input(context: ServerContext, document: dict[str, Any]) -> dict[str, Any]:
-    """``document`` with its input file (if it names one) as the server's path to it."""
-    document = dict(document)
-    spec = document.get("input")
-    if isinstance(spec, str):
-        document["input"] = {"file": server_path(context, spec)}
-    elif isinstance(spec, dict) and isinstance(spec.get("file"), str):
-        document["input"] = {**spec, "file": server_path(context, spec["file"])}
-    return document
+InputRef = str | Mapping[str, Any]  # a path in an input folder, or {"upload": ID}
 
 
-def job_from_document(context: ServerContext, document: dict[str, Any]) -> Job:
-    """A job document (as a job file holds it), merged onto the template it names."""
-    document = with_server_input(context, document)
-    return finish_document(document, templates=context.templates, input_file=None)
+def job_from_document(
+    context: ServerContext, document: dict[str, Any], *, must_exist: bool = True
+) -> Job:
+    """A job document (as a job file holds it), merged onto the template it names, its input
+    admitted by the rule of what a request may read (``Workspace.remote_inputs``)."""
+    inputs = context.workspace.remote_inputs
+    return inputs.job_document(document, templates=context.templates, must_exist=must_exist)[1]
+
+
+def schedule_document(context: ServerContext, document: Mapping[str, Any]) -> dict[str, Any]:
+    """A schedule's job document as a request sent it, its input admitted (a file in an input
+    folder need not be there yet) and its template still named (merged at each fire)."""
+    inputs = context.workspace.remote_inputs
+    return inputs.job_document(document, templates=context.templates, must_exist=False)[0]
+
+
+def template_job(context: ServerContext, name: str, document: Mapping[str, Any]) -> Job:
+    """The job a template document describes (its own ``template`` key ignored), its input,
+    if any, admitted as for a run but not needed yet (a drop folder's file to come)."""
+    inputs = context.workspace.remote_inputs
+    fields = {k: v for k, v in document.items() if k != "template"}
+    return inputs.admit(build_job(inputs.document({"name": name, **fields})), must_exist=False)
 
 
 def job_from_template(
     context: ServerContext,
     name: str,
     *,
-    input_file: str | None = None,
+    input_file: InputRef | None = None,
     params: dict[str, Any] | None = None,
 ) -> Job:
-    """A saved template as a job; ``input_file`` replaces its input, ``params`` fill its query's
-    prompts. An unknown template is refused (NotFound: 404)."""
+    """A saved template as a job; ``input_file`` (a path in an input folder, or an upload)
+    replaces its input, ``params`` fill its query's prompts. An unknown template is refused
+    (NotFound: 404)."""
     context.templates.get(name)
-    path = server_path(context, input_file) if input_file else None
+    inputs = context.workspace.remote_inputs
+    path = inputs.input_file(input_file, must_exist=True) if input_file is not None else None
     job = finish_document({"template": name}, templates=context.templates, input_file=path)
-    return with_params(job, params or {})
+    return inputs.admit(with_params(job, params or {}), must_exist=True)
 
 
 def queue_job(context: ServerContext, job: Job, *, trigger: str) -> RunInfo:
@@ -66,13 +76,3 @@ def plan_job(context: ServerContext, job: Job, *, rows: int) -> PlanOut:
     info = runs.get(report.run_id)
     shown = [RowOut.of(r) for r in runs.rows(info.id, limit=rows)]
     return PlanOut(run=RunOut.of(info, context.prefix), rows=shown)
-
-
-def server_path(context: ServerContext, path: str) -> str:
-    """A path the server reads: a relative one starts at the workspace folder."""
-    if not path.strip():
-        raise InvalidInputError("input: give the path of a file the server can read")
-    candidate = Path(path).expanduser()
-    if not candidate.is_absolute():
-        candidate = context.settings.workspace / candidate
-    return str(candidate.resolve())

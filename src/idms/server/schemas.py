@@ -212,14 +212,43 @@ class QueryRows(BaseModel):
     rows: list[dict[str, Any]]
 
 
+class UploadRef(BaseModel):
+    """An uploaded file, by the ID ``POST /uploads`` answered."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    upload: str = Field(examples=["4f1c2a9e0b7d3c6e8a5f1b2d"])
+
+
+InputIn = str | UploadRef
+INPUT_DESCRIPTION = (
+    'An uploaded file, {"upload": ID} (POST /uploads), or the path of a file in a folder the '
+    "administrator lists (IDMS_SERVE_INPUT_FOLDERS; a relative path starts at the first one)"
+)
+
+
+def input_ref(given: InputIn | None) -> str | dict[str, str] | None:
+    """What the library takes for an input a request gave."""
+    return given.model_dump() if isinstance(given, UploadRef) else given
+
+
+class UploadOut(BaseModel):
+    """An uploaded file: its ID (what a job names, ``"input": {"upload": ID}``), the name it was
+    sent with, its size in bytes and its columns (as first read)."""
+
+    id: str
+    name: str
+    size: int
+    created_at: datetime
+    columns: list[str]
+
+
 class TemplateRunRequest(BaseModel):
     """Optional body of a template run or trigger: the rows' file, the query's prompts."""
 
     model_config = ConfigDict(extra="forbid")
 
-    input: str | None = Field(
-        default=None, description="A file the server can read (csv, tsv, txt, xlsx)"
-    )
+    input: InputIn | None = Field(default=None, description=INPUT_DESCRIPTION)
     params: dict[str, Any] = Field(
         default_factory=dict, description="Values for the prompts of the template's saved query"
     )

@@ -18,11 +18,11 @@ standing alone (standalone: rows keyed by Ordinal only).
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from idms.documents import DocumentError, read_yaml
+from idms.documents import DocumentError, describe_problems, read_yaml
 from idms.errors import PanelDefinitionError
 from idms.sources.model import ALL_ACTIONS, COUNTER, FieldDef, SourceDef, fold
 from idms.values.types import FieldType
@@ -84,7 +84,12 @@ def parse_panel(
     try:
         panel = PanelDefinition.model_validate(raw)
     except ValidationError as exc:
-        problems = [_describe(e) for e in exc.errors()]
+        problems = describe_problems(
+            exc.errors(),
+            unknown="is not a panel setting (check the spelling)",
+            location=lambda e: ".".join(str(p) for p in e["loc"]) or "(top level)",
+            message=lambda e: str(e["msg"]),
+        )
         name = raw.get("name")
         if isinstance(name, str) and fold(name) in {fold(n) for n in reserved_names}:
             problems.insert(0, f"name: '{name}' is already the name of a source")
@@ -93,11 +98,6 @@ def parse_panel(
     if problems:
         raise PanelDefinitionError(problems)
     return panel
-
-
-def _describe(error: Any) -> str:
-    where = ".".join(str(p) for p in error["loc"]) or "(top level)"
-    return f"{where}: {error['msg']}"
 
 
 def check_panel(panel: PanelDefinition, reserved_names: set[str] | frozenset[str]) -> list[str]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
@@ -24,7 +22,7 @@ router = APIRouter(tags=["runs"])
 
 JOB_EXAMPLE: dict[str, Any] = {
     "name": "Webinar attendance",
-    "input": "/data/incoming/attendees.csv",
+    "input": {"upload": "4f1c2a9e0b7d3c6e8a5f1b2d"},
     "source": "Activity",
     "action": "insert-with-matching",
     "mappings": [
@@ -55,8 +53,9 @@ def create_run(
         dict[str, Any],
         Body(
             description="A job document, as a job file holds it (INTERFACES.md 'Job file'). "
-            "Its input is a file the server can read (relative paths start at the workspace) "
-            "or a saved query; 'template: NAME' builds on a saved template.",
+            'Its input is an uploaded file, {"upload": ID} (POST /uploads), a file in a '
+            "folder the administrator lists (IDMS_SERVE_INPUT_FOLDERS; a relative path starts "
+            "at the first one), or a saved query; 'template: NAME' builds on a saved template.",
             examples=[JOB_EXAMPLE],
         ),
     ],
@@ -162,8 +161,6 @@ def run_rows(
     },
 )
 def run_errors(context: Context, run_id: str, extension: str) -> Response:
-    from idms.io.errorfile import write_error_file
-
     if extension not in ("csv", "xlsx"):
         raise not_found(
             f"The failed rows come as errors.csv or errors.xlsx, not errors.{extension}"
@@ -173,13 +170,12 @@ def run_errors(context: Context, run_id: str, extension: str) -> Response:
         raise not_found(f"Run {info.id} is an undo: it has no input rows to write back.")
     if not info.counts["errors"]:
         raise not_found(f"Run {info.id} has no failed rows.")
-    folder = Path(tempfile.mkdtemp(prefix="idms-errors-", dir=context.workspace.runs_folder))
-    path = write_error_file(context.runs, info.id, folder / f"{info.id}-failed.{extension}")
+    path = context.workspace.failed_rows_download(info.id, extension)
     return FileResponse(
         path,
         media_type="text/csv; charset=utf-8" if extension == "csv" else XLSX,
         filename=path.name,
-        background=BackgroundTask(_remove, folder),
+        background=BackgroundTask(context.workspace.discard_download, path),
     )
 
 
@@ -226,9 +222,3 @@ def undo(
 ) -> RunOut:
     report = context.workspace.undo(run_id, force=force)
     return RunOut.of(context.runs.get(report.run_id), context.prefix)
-
-
-def _remove(folder: Path) -> None:
-    import shutil
-
-    shutil.rmtree(folder, ignore_errors=True)

@@ -4,21 +4,20 @@ run now, and the next fire times."""
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Body, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import PydanticCustomError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from idms.errors import InvalidInputError
 from idms.schedules import ScheduleInfo, ScheduleStore, define_schedule, next_times
 from idms.server.auth import Context
-from idms.server.context import ServerContext
-from idms.server.jobs import server_path, with_server_input
-from idms.server.schemas import Deleted, ErrorBody, RunOut
+from idms.server.jobs import schedule_document
+from idms.server.schemas import INPUT_DESCRIPTION, Deleted, ErrorBody, InputIn, RunOut, input_ref
 from idms.server.urls import absolute
 
 router = APIRouter(tags=["schedules"])
@@ -51,16 +50,19 @@ class ScheduleOut(BaseModel):
 
 
 class NewScheduleIn(BaseModel):
-    """A schedule to add: what it runs (a template, a job file on the server, or a job document)
-    and when (a cron expression or preset, or one moment), with its policies."""
+    """A schedule to add: what it runs (a template, or a job document) and when (a cron
+    expression or preset, or one moment), with its policies."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: str
     template: str | None = None
-    input: str | None = Field(default=None, description="With template: the file to read")
-    job_file: str | None = Field(default=None, description="A job file the server can read")
-    job: dict[str, Any] | None = Field(default=None, description="A job document, inline")
+    input: InputIn | None = Field(
+        default=None, description=f"With template: the file to read. {INPUT_DESCRIPTION}"
+    )
+    job: dict[str, Any] | None = Field(
+        default=None, description="A job document, as a job file holds it"
+    )
     cron: str | None = Field(default=None, examples=["30 9 * * 1-5", "daily"])
     at: str | None = Field(default=None, description="One moment, ISO 8601")
     timezone: str | None = Field(default=None, description="Default UTC")
@@ -68,6 +70,20 @@ class NewScheduleIn(BaseModel):
     overlap: str = "skip"
     max_failures: int | None = None
     description: str = ""
+
+    # Refused, with the way to do it instead; not in the OpenAPI schema.
+    job_file: SkipJsonSchema[Any] = Field(default=None, exclude=True)
+
+    @field_validator("job_file")
+    @classmethod
+    def _no_job_file(cls, value: Any) -> Any:
+        if value is not None:
+            raise PydanticCustomError(
+                "job_file",
+                "the API reads no job file on the server: send the job itself as 'job' "
+                "(a job document)",
+            )
+        return value
 
 
 class NextTimes(BaseModel):
@@ -104,22 +120,21 @@ def get_schedule(context: Context, name: str) -> ScheduleOut:
 def add_schedule(
     context: Context, request: Request, body: Annotated[NewScheduleIn, Body()]
 ) -> Response:
-    job_file = body.job_file
-    if body.job is not None and job_file is not None:
-        raise InvalidInputError("Give the job as 'job' (a document) or 'job_file', not both.")
-    # An inline document is kept in the suite database only (its password constants sealed),
-    # never written out as a file.
-    document = with_server_input(context, body.job) if body.job is not None else None
     settings = context.settings
+    document = None
+    if body.job is not None:
+        document = schedule_document(context, body.job)
+    given = input_ref(body.input)
     new = define_schedule(
         body.name,
         templates=context.templates,
         target=settings.target,
         platform=settings.platform.value,
-        job_file=server_path(context, job_file) if job_file else None,
         job=document,
         template=body.template,
-        input_file=server_path(context, body.input) if body.input else None,
+        input_file=context.workspace.remote_inputs.input_file(given, must_exist=False)
+        if given is not None
+        else None,
         cron=body.cron,
         at=body.at,
         timezone=body.timezone,
@@ -143,10 +158,7 @@ def add_schedule(
     responses={404: {"model": ErrorBody}},
 )
 def remove_schedule(context: Context, name: str) -> Deleted:
-    context.workspace.schedules.get(name)
-    info = ScheduleStore(context.workspace.suite).remove(name)
-    if info.job_file and Path(info.job_file).parent == _jobs_folder(context):
-        Path(info.job_file).unlink(missing_ok=True)  # the document it was added with
+    context.workspace.remove_schedule(name)
     return Deleted(deleted=name)
 
 
@@ -201,8 +213,3 @@ def next_fire_times(
 ) -> NextTimes:
     info = context.workspace.schedules.get(name)
     return NextTimes(name=info.name, times=next_times(info, count))
-
-
-def _jobs_folder(context: ServerContext) -> Path:
-    """Where an older version kept the inline job documents of schedules added over HTTP."""
-    return (context.settings.workspace / "schedule-jobs").resolve()

@@ -8,12 +8,18 @@ from fastapi import APIRouter, Body
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from idms.jobs.model import build_job
 from idms.runs.record import RunInfo
 from idms.server.auth import Context
 from idms.server.idempotency import Caller, IdempotencyKey, queue_once
-from idms.server.jobs import job_from_template, queue_job
-from idms.server.schemas import Deleted, ErrorBody, RunOut, TemplateOut, TemplateRunRequest
+from idms.server.jobs import job_from_template, queue_job, template_job
+from idms.server.schemas import (
+    Deleted,
+    ErrorBody,
+    RunOut,
+    TemplateOut,
+    TemplateRunRequest,
+    input_ref,
+)
 from idms.server.urls import absolute
 from idms.state.templates import TemplateInfo
 
@@ -74,14 +80,14 @@ def put_template(
     document: Annotated[
         dict[str, Any],
         Body(
-            description="A job document. Its input, when it has one (a saved query, or a "
-            "file the server reads each time), is kept with the template.",
+            description="A job document. Its input, when it has one (a saved query, an "
+            'upload, {"upload": ID}, or a file in an input folder, read each time), is kept '
+            "with the template.",
             examples=[TEMPLATE_EXAMPLE],
         ),
     ],
 ) -> Response:
-    fields = {k: v for k, v in document.items() if k != "template"}
-    job = build_job({"name": name, **fields})
+    job = template_job(context, name, document)
     new = context.workspace.save_template(name, job, keep_file=True)
     out = template_out(context.templates.get(name))
     return JSONResponse(out.model_dump(mode="json"), status_code=201 if new else 200)
@@ -121,7 +127,9 @@ def run_template(
     given = body or TemplateRunRequest()
 
     def queue() -> RunInfo:
-        job = job_from_template(context, name, input_file=given.input, params=given.params)
+        job = job_from_template(
+            context, name, input_file=input_ref(given.input), params=given.params
+        )
         return queue_job(context, job, trigger="api")
 
     info, headers = queue_once(context, caller, key, queue)

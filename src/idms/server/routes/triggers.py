@@ -7,8 +7,8 @@
   job chaining): ``202`` with ``Location`` (the run's status URL) and ``Retry-After``; that URL
   answers 202 while the run is queued or running and 200 with its counts once it has ended.
 
-The body is optional: ``{"input": "path", "params": {...}}``; other keys are ignored, so a
-tool that posts its own payload still triggers the run.
+The body is optional: ``{"input": {"upload": ID} or "path in an input folder", "params":
+{...}}``; other keys are ignored, so a tool that posts its own payload still triggers the run.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from idms.server.auth import Context
 from idms.server.context import ServerContext
 from idms.server.idempotency import Caller, IdempotencyKey, queue_once
 from idms.server.jobs import job_from_template, queue_job
-from idms.server.schemas import ErrorBody, HookAnswer, RunSummary, TemplateRunRequest
+from idms.server.schemas import ErrorBody, HookAnswer, RunSummary, TemplateRunRequest, input_ref
 from idms.server.urls import polling_headers
 
 router = APIRouter(tags=["triggers"])
@@ -96,5 +96,7 @@ def fire_and_poll(
 
 def _queue(context: ServerContext, template: str, body: TriggerRequest | None) -> RunInfo:
     given = body or TriggerRequest()
-    job = job_from_template(context, template, input_file=given.input, params=given.params)
+    job = job_from_template(
+        context, template, input_file=input_ref(given.input), params=given.params
+    )
     return queue_job(context, job, trigger=TRIGGER)
