@@ -143,11 +143,9 @@ class RemoteInputs:
             raise JobInvalid(
                 [f"{where}: {NOT_ALLOWED if self.folders else NO_FOLDERS}"], name="The job"
             )
-        root = self._root_of(resolved)
-        assert root is not None
-        shown = resolved.relative_to(root).as_posix()
+        shown = resolved.name  # the file's name alone: never a path of the server
         if resolved.is_dir():
-            raise JobInvalid([f"{where}: '{shown}' is a folder, not a file"], name="The job")
+            raise JobInvalid([f"{where}: this is a folder, not a file"], name="The job")
         if must_exist and not resolved.is_file():
             raise JobInvalid(
                 [f"{where}: there is no file '{shown}' in the input folders"], name="The job"

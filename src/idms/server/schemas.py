@@ -236,6 +236,20 @@ class UploadOut(BaseModel):
     """An uploaded file: its ID (what a job names, ``"input": {"upload": ID}``), the name it was
     sent with, its size in bytes and its columns (as first read)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "4f1c2a9e0b7d3c6e8a5f1b2d",
+                    "name": "attendees.csv",
+                    "size": 48213,
+                    "created_at": "2026-11-21T16:09:58Z",
+                    "columns": ["First", "Last", "E-mail", "Attended"],
+                }
+            ]
+        }
+    )
+
     id: str
     name: str
     size: int
