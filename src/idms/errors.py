@@ -20,6 +20,7 @@ above a target catches them.
     │   ├── FilterError                a filter operator or value is wrong
     │   ├── PanelDefinitionError       a panel definition file is malformed
     │   ├── DocumentError              a YAML/JSON document is malformed, aliased or too deep
+    │   ├── UploadTooLarge             a file sent to idms serve passes its size limit (413)
     │   ├── JobInvalid                 the job is wrong (every problem, with its location)
     │   ├── QueryInvalid               the query is wrong, or a prompt is missing (every problem)
     │   └── RowRefused                 an iMIS rule refuses one change (becomes that row's error)

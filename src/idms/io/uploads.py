@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from idms.config import show_size
-from idms.errors import IdmsError, InvalidInputError, NotFound
+from idms.errors import InvalidInputError, NotFound
 from idms.io.reader import READ_EXTENSIONS, open_input
 
 __all__ = ["UploadInfo", "UploadStore", "UploadTooLarge", "UploadWriter"]
@@ -33,7 +33,7 @@ _PRIVATE_FOLDER = 0o700
 NAME_LENGTH = 200
 
 
-class UploadTooLarge(IdmsError):
+class UploadTooLarge(InvalidInputError):
     """The file is larger than the uploads' size limit; nothing was kept."""
 
     def __init__(self, limit: int) -> None:

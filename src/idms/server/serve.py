@@ -123,6 +123,11 @@ def serve(
         announce("Runs go to the Celery workers (IDMS_EXECUTOR=celery).")
     else:
         announce(f"Runs execute here, {settings.workers} at a time (IDMS_WORKERS).")
+    folders = settings.serve_input_folders
+    if folders:
+        announce(f"Jobs read uploads and the files in: {os.pathsep.join(map(str, folders))}")
+    else:
+        announce("Jobs read uploaded files only (IDMS_SERVE_INPUT_FOLDERS lists folders too).")
     if not _any_token(workspace):
         announce("No API token yet: every request is refused until you run 'idms token create'.")
     announce("Stop with Ctrl-C.")
