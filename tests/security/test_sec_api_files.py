@@ -264,7 +264,7 @@ def test_a_file_read_as_a_job_is_not_quoted_back(tmp_path: Path) -> None:
     with pytest.raises(JobInvalid) as caught:
         parse_document(f"a: 1\nPASSWORD: [{MARK}\n")
     assert MARK not in str(caught.value)
-    assert "is not valid YAML (line 2, column" in str(caught.value)
+    assert "is not valid YAML (line 3, column 1)" in str(caught.value)
     # A key that could be a setting's name is still named: a typo is found at once.
     with pytest.raises(JobInvalid) as caught:
         build_job({**JOB, "colour": "red"})

@@ -136,7 +136,11 @@ def test_hostile_values_are_escaped_in_tables_and_tab_separated_output(
 
 @pytest.fixture
 def api(tmp_path: Path) -> Iterator[httpx.Client]:
-    workspace = Workspace.open(Settings(workspace=tmp_path / "ws-api", lease_seconds=2))
+    # The test's folder is an input folder: a job sent over HTTP may read its files.
+    settings = Settings(
+        workspace=tmp_path / "ws-api", lease_seconds=2, serve_input_folders=(tmp_path.resolve(),)
+    )
+    workspace = Workspace.open(settings)
     try:
         _, token = TokenStore(workspace.suite).create("tests")
         with running_sandbox(create_server_app(workspace, None)) as base:
