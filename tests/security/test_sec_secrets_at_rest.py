@@ -100,7 +100,9 @@ def workspace(tmp_path: Path, umask: None, monkeypatch: pytest.MonkeyPatch) -> I
         "Email,First,Last\n" + "".join(f"{e},{f},{last}\n" for e, f, last in PEOPLE),
         encoding="utf-8",
     )
-    with Workspace.open(Settings(workspace=ws, lease_seconds=2)) as opened:
+    # The test's folder is an input folder: a job sent over HTTP may read its files.
+    settings = Settings(workspace=ws, lease_seconds=2, serve_input_folders=(tmp_path.resolve(),))
+    with Workspace.open(settings) as opened:
         report = opened.run(build_job({**CONTACTS, "input": str(people)}))
         assert report.counts.as_dict()["inserted"] == 3, report
         yield opened
@@ -395,7 +397,7 @@ ALLOWED = {
     ("private.py", "*"),  # the helpers themselves
     ("io/writer.py", "mkdir"),  # the folder of an export the user asked for, where they said
     ("secrets.py", "mkstemp"),  # the key file: mkstemp creates it 0600
-    ("server/routes/runs.py", "mkdtemp"),  # a download's folder: mkdtemp makes it 0700
+    ("workspace.py", "mkdtemp"),  # a download's folder: mkdtemp makes it 0700
     ("jobs/query_input.py", "TemporaryFile"),  # unnamed, 0600, in the system's temp folder
     ("cli/app.py", "os.open"),  # /dev/null, opened to write, never created
 }

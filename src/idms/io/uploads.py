@@ -19,17 +19,16 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from idms.config import show_size
 from idms.errors import InvalidInputError, NotFound
 from idms.io.reader import READ_EXTENSIONS, open_input
+from idms.private import private_folder, private_open
 
 __all__ = ["UploadInfo", "UploadStore", "UploadTooLarge", "UploadWriter"]
 
 _ID = re.compile(r"[0-9a-f]{24}")
-_PRIVATE_FILE = 0o600
-_PRIVATE_FOLDER = 0o700
 NAME_LENGTH = 200
 
 
@@ -83,31 +82,25 @@ class UploadWriter:
         self.id = secrets.token_hex(12)
         self.path = store.folder / f"{self.id}{extension}"
         self.size = 0
-        self._fd: int | None = os.open(
-            self.path,
-            os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
-            _PRIVATE_FILE,
-        )
+        self._file: IO[bytes] | None = private_open(self.path, "xb")
 
     def write(self, data: bytes) -> None:
         """Append ``data``; :class:`UploadTooLarge` (the file removed) past the limit."""
-        if self._fd is None:
+        if self._file is None:
             raise InvalidInputError("The upload was already finished or discarded.")
         self.size += len(data)
         if self.size > self.store.max_bytes:
             self.discard()
             raise UploadTooLarge(self.store.max_bytes)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(self._fd, view) :]
+        self._file.write(data)
 
     def finish(self) -> UploadInfo:
         """Keep the file: read its header row (a file idms cannot read is refused and removed)
         and record it."""
-        if self._fd is None:
+        if self._file is None:
             raise InvalidInputError("The upload was already finished or discarded.")
-        os.close(self._fd)
-        self._fd = None
+        self._file.close()
+        self._file = None
         try:
             if self.size == 0:
                 raise InvalidInputError(f"{self.name} is empty: there is nothing to read.")
@@ -121,9 +114,9 @@ class UploadWriter:
         return info
 
     def discard(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        if self._file is not None:
+            self._file.close()
+            self._file = None
         self.path.unlink(missing_ok=True)
         self.store.meta_path(self.id).unlink(missing_ok=True)
 
@@ -136,8 +129,7 @@ class UploadStore:
         self.max_bytes = max_bytes
 
     def _ensure_folder(self) -> None:
-        self.folder.mkdir(mode=_PRIVATE_FOLDER, parents=True, exist_ok=True)
-        os.chmod(self.folder, _PRIVATE_FOLDER)
+        private_folder(self.folder)
 
     def begin(self, name: str) -> UploadWriter:
         """Start receiving a file sent as ``name``; refused at once unless idms reads its kind
@@ -161,11 +153,8 @@ class UploadStore:
             {**info.as_dict(), "created_at": info.created_at.isoformat()}, ensure_ascii=False
         ).encode("utf-8")
         part = self.folder / f".{info.id}.json.part"
-        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, _PRIVATE_FILE)
-        try:
-            os.write(fd, data)
-        finally:
-            os.close(fd)
+        with private_open(part, "wb") as handle:
+            handle.write(data)
         os.replace(part, self.meta_path(info.id))
 
     def get(self, upload_id: str) -> UploadInfo:
