@@ -44,9 +44,10 @@ EXAMPLES = int(os.environ.get("IDMS_SCHEMATHESIS_EXAMPLES", "50"))
 # Operations whose body the server checks beyond what a schema can say: a job or query document
 # against the target's sources and fields, an input against the uploads and input folders, a cron
 # expression against its grammar, an uploaded file against the kinds a job reads (.csv, .xlsx:
-# its name and its header row). A body the schema allows may rightly be refused there (400, every problem
-# listed), so "a schema-valid request is accepted" (positive_data_acceptance) cannot hold; every
-# other check still runs on them, the 400 included (status code and body as documented).
+# its name and its header row). A body the schema allows may rightly be refused there (400,
+# every problem listed), so "a schema-valid request is accepted" (positive_data_acceptance)
+# cannot hold; every other check still runs on them, the 400 included (status code and body as
+# documented).
 CHECKED_BEYOND_THE_SCHEMA = {
     "POST /api/v1/runs",
     "PUT /api/v1/templates/{name}",
