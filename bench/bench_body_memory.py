@@ -12,6 +12,7 @@ prints what it answered and the peak memory. Linux only (/proc).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -95,10 +96,8 @@ def post_chunked(host: str, port: int, token: str, size_mib: int) -> tuple[str, 
                     view = view[sock.send(view) :]
                 except BlockingIOError:
                     time.sleep(0.001)
-                try:
+                with contextlib.suppress(BlockingIOError):
                     answer += sock.recv(65536)
-                except BlockingIOError:
-                    pass
                 if answer:
                     raise StopIteration
         sock.sendall(b"0\r\n\r\n")
