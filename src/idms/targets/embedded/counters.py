@@ -1,12 +1,14 @@
 """The store's counters: iMIS IDs, SEQNs, ordinals and other system-assigned numbers.
 
-A counter is bumped with one ``UPDATE ... RETURNING`` for a whole batch, which locks its row until
-the transaction ends, so concurrent writers never receive the same number.
+A counter is bumped with one ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING`` for a whole batch,
+which locks its row until the transaction ends, so concurrent writers never receive the same
+number, and two writers drawing from a counter used for the first time do not both create it.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, insert, update
+from sqlalchemy import Connection
+from sqlalchemy.dialects import postgresql, sqlite
 
 from idms.targets.embedded.schema import counters
 
@@ -24,14 +26,10 @@ def allocate(conn: Connection, name: str, count: int) -> range:
     """Reserve ``count`` consecutive numbers from counter ``name`` (created at 0 if new)."""
     if count <= 0:
         return range(0)
-    stmt = (
-        update(counters)
-        .where(counters.c.name == name)
-        .values(value=counters.c.value + count)
-        .returning(counters.c.value)
-    )
-    new_value = conn.execute(stmt).scalar()
-    if new_value is None:
-        conn.execute(insert(counters).values(name=name, value=count))
-        new_value = count
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    new = dialect.insert(counters).values(name=name, value=count)
+    stmt = new.on_conflict_do_update(
+        index_elements=[counters.c.name], set_={"value": counters.c.value + count}
+    ).returning(counters.c.value)
+    new_value = int(conn.execute(stmt).scalar_one())
     return range(new_value - count + 1, new_value + 1)
