@@ -19,6 +19,8 @@ from idms.errors import Conflict
 from idms.jobs.assemble import job_from_file
 from idms.jobs.model import Job, build_job
 from idms.queries.model import load_query_file
+from idms.runs.record import NewRun
+from idms.runs.status import RunKind, RunStatus
 from idms.sources.filters import Filter
 from idms.targets.embedded.target import EmbeddedTarget
 from idms.workspace import Workspace
@@ -240,3 +242,34 @@ def test_a_forced_undo_that_writes_nothing_new_is_unchanged_not_updated(
     assert (counts["unchanged"], counts["updated"]) == (1, 0)
     (row,) = list(workspace.runs.rows(undo.run_id))
     assert row.message == "Nothing to put back: the record already had its earlier values."
+
+
+def test_a_run_being_undone_cannot_be_undone_again_until_that_undo_ends(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """Two undos of one run started at once: the second is refused, not recorded (both used to
+    pass the check, since the run is marked undone only when its undo ends)."""
+    fill(workspace, 0)
+    imported = workspace.run(contacts_job(write_csv(tmp_path / "people.csv", PEOPLE)))
+    busy = workspace.runs.create_undo(
+        NewRun(
+            kind=RunKind.UNDO,
+            name="Undo of People",
+            source="Contact",
+            action="undo",
+            target="embedded",
+            platform="EMS",
+            job={"undo_of": imported.run_id, "force": False},
+            undo_of=imported.run_id,
+            owner="elsewhere:1:1.0:1",
+        )
+    )
+    with pytest.raises(Conflict, match=f"is being undone by run {busy}"):
+        workspace.undo(imported.run_id)
+    assert [r.id for r in workspace.runs.list(10) if r.undo_of == imported.run_id] == [busy]
+
+    workspace.runs.finish(busy, status=RunStatus.FAILED, counts={}, message="stopped")
+    undo = workspace.undo(imported.run_id)  # the failed undo no longer holds the run
+    assert undo.status is RunStatus.SUCCEEDED
+    with pytest.raises(Conflict, match=f"already undone by run {undo.run_id}"):
+        workspace.undo(imported.run_id)

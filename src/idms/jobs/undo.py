@@ -102,7 +102,7 @@ def undo_run(
     _check_undoable(original, runs)
     source = target.describe(original.source)
     owner = worker_name()
-    undo_id = runs.create(
+    undo_id = runs.create_undo(
         NewRun(
             kind=RunKind.UNDO,
             name=f"Undo of {original.name}",

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from idms import jsontext
 from idms.bulk import execute_many
 from idms.db import writer
-from idms.errors import InvalidInputError, NotFound
+from idms.errors import Conflict, InvalidInputError, NotFound
 from idms.paging import check_window
 from idms.runs.durable import worker_name
 from idms.runs.status import COUNT_KEYS, TERMINAL, RunStatus, exit_code_for
@@ -166,6 +166,29 @@ class RunStore:
             _transaction(self.engine, connection) as conn,
         ):
             # Values as parameters, not in the statement: it is compiled once and cached.
+            conn.execute(insert(Run), values)
+        return str(values["id"])
+
+    def create_undo(self, run: NewRun) -> str:
+        """Record the undo ``run`` of run ``run.undo_of``, unless that run is already undone or
+        being undone: checked and recorded in one transaction that holds the original's row, so
+        two undos started at once cannot both begin (the second is refused, :class:`Conflict`)."""
+        original = run.undo_of
+        assert original is not None, "an undo names the run it undoes"
+        values = run.values()
+        with translate_errors("Cannot record the undo"), writer(self.engine).begin() as conn:
+            undone_by = conn.execute(
+                select(Run.undone_by).where(Run.id == original).with_for_update()
+            ).scalar()
+            if undone_by is not None:
+                raise Conflict(f"Run {original} was already undone by run {undone_by}.")
+            busy = conn.execute(
+                select(Run.id)
+                .where(Run.undo_of == original, Run.status.not_in(sorted(TERMINAL)))
+                .limit(1)
+            ).scalar()
+            if busy is not None:
+                raise Conflict(f"Run {original} is being undone by run {busy}: wait for it to end.")
             conn.execute(insert(Run), values)
         return str(values["id"])
 
