@@ -16,12 +16,16 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from idms.sandbox.app import create_app
@@ -241,3 +245,65 @@ def test_a_batch_staged_but_never_written_is_decided_again_on_resume(tmp_path: P
         store.close()
     assert len(stored) == rows
     assert set(stored.values()) == {1}
+
+
+def test_the_same_job_posted_three_times_to_the_api_never_duplicates(tmp_path: Path) -> None:
+    """``POST /runs`` three times with one job, executed by three worker threads of a real
+    ``idms serve``: each e-mail ends with one contact."""
+    inputs = tmp_path / "incoming"
+    inputs.mkdir()
+    file = people(inputs / "people.csv", ROWS)
+    env = environment(tmp_path, IDMS_WORKERS=str(RUNS), IDMS_SERVE_INPUT_FOLDERS=str(inputs))
+    made = idms(env, "token", "create", "tests", "--json")
+    assert made.returncode == 0, made.stderr
+    token = json.loads(made.stdout)["token"]
+    log = tmp_path / "serve.log"
+    with log.open("wb") as output:
+        server = subprocess.Popen(
+            [str(IDMS), "serve", "--port", "0"], env=env, stdout=output, stderr=subprocess.STDOUT
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while not (line := next((ln for ln in log.read_text().splitlines()
+                                 if ln.startswith("idms serve:")), "")):  # fmt: skip
+            assert server.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "idms serve did not start"
+            time.sleep(0.1)
+        base = line.split()[2]
+        headers = {"Authorization": f"Bearer {token}"}
+        job = {**contact_job(file, BATCH), "input": "people.csv"}
+        queued: list[str] = []
+
+        def post() -> None:
+            answer = httpx.post(f"{base}/runs", json=job, headers=headers, timeout=60)
+            assert answer.status_code == 202, answer.text
+            queued.append(answer.json()["run_id"])
+
+        posters = [threading.Thread(target=post) for _ in range(RUNS)]
+        for poster in posters:
+            poster.start()
+        for poster in posters:
+            poster.join(60)
+        assert len(queued) == RUNS
+        summaries: list[dict[str, Any]] = []
+        deadline = time.monotonic() + 120
+        for run_id in queued:
+            while (run := httpx.get(f"{base}/runs/{run_id}", headers=headers).json())["status"] in (
+                "queued",
+                "running",
+            ):
+                assert time.monotonic() < deadline, run
+                time.sleep(0.2)
+            summaries.append(run)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=60)
+        finally:
+            if server.poll() is None:
+                server.kill()
+    opened = EmbeddedTarget(f"sqlite:///{tmp_path / 'ws' / 'imis.db'}")
+    try:
+        assert_exactly_once(emails(opened), summaries, ROWS)
+    finally:
+        opened.close()
