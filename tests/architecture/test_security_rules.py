@@ -49,8 +49,8 @@ ROOT = Path(idms.__file__).parent
 UNPICKLING = {
     "runs/durable.py": "sealed batches: decrypted and authenticated with the workspace's key "
     "before they are unpickled",
-    "jobs/query_input.py": "a durable run's query spool, written by the run itself in the "
-    "workspace's runs folder and read back by it when it resumes",
+    "runs/sealed.py": "sealed records (a run's copy of its query's rows): every chunk "
+    "decrypted and authenticated with the key before its records are unpickled",
 }
 PICKLERS = {
     "pickle",

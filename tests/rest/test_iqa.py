@@ -349,3 +349,23 @@ def test_the_query_endpoint_setting(tmp_path: Path) -> None:
         assert isinstance(target, RestTarget)
         assert target.query_endpoint == endpoint
         target.close()
+
+
+@pytest.mark.parametrize("query", [EVERY_ACTIVITY, VOLUNTEERS], ids=["activities", "volunteers"])
+def test_a_job_reads_every_row_typed_from_its_sealed_temporary_copy(
+    served: Served, demo: tuple[EmbeddedTarget, QueryStore], query: SavedQuery
+) -> None:
+    """From REST, a job's query is read whole into a temporary file (sealed with a key of its
+    own) before the first row is handed over: the rows come back as the query gave them."""
+    from idms.jobs.model import InputSpec
+    from idms.jobs.query_input import open_query_input
+
+    rest = rest_target(served)
+    _, expected, _ = run(served.store, compile_query(query, served.store.sources()))
+    reader = open_query_input(InputSpec(query=query.name), rest, demo[1])
+    try:
+        rows = [tuple(row.values.values()) for row in reader]
+    finally:
+        reader.close()
+    assert rows == expected
+    assert types(rows) == types(expected)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from idms.io.reader import Opener, open_input
 from idms.io.records import InputReader, ReadOptions
@@ -17,6 +17,9 @@ from idms.runs.record import NewRun, new_run_id
 from idms.runs.status import RunKind
 from idms.sources.model import SourceDef
 from idms.targets.base import Target
+
+if TYPE_CHECKING:
+    from idms.jobs.query_input import Spool
 
 
 def spool_file(runs_folder: Path, run_id: str) -> Path:
@@ -62,7 +65,7 @@ def open_job_input(
     target: Target | None = None,
     queries: QueryStore | None = None,
     *,
-    spool: Path | None = None,
+    spool: Spool | None = None,
     opener: Opener | None = None,
 ) -> InputReader:
     """The job's rows: a file, or a saved query run on ``target`` (the iUpdate case).
@@ -92,7 +95,7 @@ def prepare_job(
     target: Target,
     queries: QueryStore | None = None,
     *,
-    spool: Path | None = None,
+    spool: Spool | None = None,
     run_id: str | None = None,
     opener: Opener | None = None,
 ) -> PreparedJob:

@@ -11,14 +11,20 @@ it"). Paging through such a query while writing would shift the pages and skip r
 whole result is read before the first write: the embedded store reads one snapshot (a single
 statement, held open); from a REST target, every page is fetched first and kept in a temporary
 file, so memory stays bounded whatever the row count.
+
+Rows kept on disk are member data: a durable run's copy (:class:`Spool`, kept to resume from) is
+sealed with the workspace's key, a temporary file with a key made for it alone and forgotten
+with it (:mod:`idms.runs.sealed`). Neither lies there in plain text, and a copy that was
+changed is refused, not read.
 """
 
 from __future__ import annotations
 
 import os
-import pickle  # nosec B403 # only the run's own spool files (see _write_spool)
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import IO, Any
 
@@ -29,7 +35,53 @@ from idms.private import private_folder, private_open
 from idms.queries.compile import compile_query
 from idms.queries.model import SavedQuery, iqa_only
 from idms.queries.store import QueryStore
+from idms.runs.sealed import read_records, write_records
+from idms.secrets import SecretBox, new_key
 from idms.targets.base import Queryable, QueryResult, Target, require
+
+
+@dataclass(frozen=True)
+class Spool:
+    """Where a durable run keeps its copy of its query's rows, and the key that seals it."""
+
+    path: Path
+    box: SecretBox
+
+    def is_file(self) -> bool:
+        return self.path.is_file()
+
+    def write(self, columns: tuple[str, ...], result: QueryResult) -> None:
+        """The whole result (columns first), sealed, complete or not at all."""
+        part = self.path.with_name(self.path.name + ".part")
+        private_folder(part.parent)
+        try:
+            with private_open(part, "wb") as handle:
+                write_records(self.box, chain([columns], result), handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+        finally:
+            result.close()
+        os.replace(part, self.path)
+
+    def columns(self) -> tuple[str, ...]:
+        records = self._records()
+        try:
+            columns: tuple[str, ...] = next(records)
+        finally:
+            records.close()
+        return columns
+
+    def rows(self) -> Iterator[tuple[Any, ...]]:
+        records = self._records()
+        next(records)  # the columns
+        return records
+
+    def _records(self) -> Generator[Any, None, None]:
+        broken = (
+            f"This run's copy of its query's rows ({self.path}) cannot be read: it was changed, "
+            "cut short, or sealed with another key. Run the job again: its query is run anew."
+        )
+        return read_records(self.box, self.path, name=self.path.name, broken=broken)
 
 
 def resolve_query(name: str, queries: QueryStore | None) -> SavedQuery:
@@ -48,7 +100,7 @@ def open_query_input(
     queries: QueryStore | None,
     *,
     mapped_columns: tuple[str, ...] = (),
-    spool: Path | None = None,
+    spool: Spool | None = None,
 ) -> InputReader:
     """Run the job's query on ``target`` and hand its rows over as input rows.
 
@@ -60,9 +112,9 @@ def open_query_input(
     params = dict(spec.params)
     detected_params = tuple((k, _text(v)) for k, v in params.items())
     if spool is not None and spool.is_file():
-        columns = _spool_columns(spool)
+        columns = spool.columns()
         detected = Detected("query", columns, 0, query=spec.query, params=detected_params)
-        return InputReader(detected, lambda reader: _rows(columns, _replay(spool)), [])
+        return InputReader(detected, lambda reader: _rows(columns, spool.rows()), [])
     saved = resolve_query(spec.query, queries)
     queryable = require(target, Queryable, "run saved queries")
     compiled = compile_query(saved, queryable.sources())
@@ -81,8 +133,8 @@ def open_query_input(
         rows: Iterator[tuple[Any, ...]] = iter(result)
         if to_file:  # on the first row asked for: a job only checked reads nothing
             if spool is not None:
-                _write_spool(result, columns, spool)
-                rows = _replay(spool)
+                spool.write(columns, result)
+                rows = spool.rows()
             else:
                 handle, rows = _spooled(result)
                 files.append(handle)
@@ -101,53 +153,18 @@ def _rows(columns: tuple[str, ...], rows: Iterator[tuple[Any, ...]]) -> Iterator
         yield InputRow(number, dict(zip(columns, row, strict=False)))
 
 
-def _write_spool(result: QueryResult, columns: tuple[str, ...], path: Path) -> None:
-    """The whole result into ``path`` (columns first), complete or not at all."""
-    part = path.with_name(path.name + ".part")
-    private_folder(part.parent)
-    try:
-        with private_open(part, "wb") as handle:
-            pickle.dump(columns, handle, protocol=pickle.HIGHEST_PROTOCOL)
-            for row in result:
-                pickle.dump(row, handle, protocol=pickle.HIGHEST_PROTOCOL)
-    finally:
-        result.close()
-    os.replace(part, path)
-
-
-def _spool_columns(path: Path) -> tuple[str, ...]:
-    with path.open("rb") as handle:
-        columns: tuple[str, ...] = pickle.load(handle)  # nosec B301 # the run's own spool
-    return columns
-
-
-def _replay(path: Path) -> Iterator[tuple[Any, ...]]:
-    with path.open("rb") as handle:
-        pickle.load(handle)  # nosec B301 # the spool's columns
-        while True:
-            try:
-                yield pickle.load(handle)  # nosec B301 # the run's own spool
-            except EOFError:
-                return
-
-
 def _spooled(result: QueryResult) -> tuple[IO[bytes], Iterator[tuple[Any, ...]]]:
-    """Every row of ``result`` read now into a temporary file, then replayed from it."""
+    """Every row of ``result`` read now into a temporary file, then replayed from it; sealed
+    with a key of its own, gone with the file."""
+    box = SecretBox([new_key().encode("ascii")])
     spool = tempfile.TemporaryFile(prefix="idms-query-")  # noqa: SIM115 - closed by the reader
-    count = 0
     try:
-        for row in result:
-            pickle.dump(row, spool, protocol=pickle.HIGHEST_PROTOCOL)
-            count += 1
+        write_records(box, result, spool)
+        spool.flush()
     finally:
         result.close()
-    spool.seek(0)
-
-    def replay() -> Iterator[tuple[Any, ...]]:
-        for _ in range(count):
-            yield pickle.load(spool)  # nosec B301 # an unnamed file written just above
-
-    return spool, replay()
+    broken = "The query's rows kept while it ran cannot be read back."
+    return spool, read_records(box, spool, name="the query's rows", broken=broken)
 
 
 def _text(value: Any) -> str:

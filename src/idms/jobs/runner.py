@@ -22,6 +22,7 @@ from idms.jobs.batch import BatchEngine
 from idms.jobs.durable import Lease, StagedBatch, check_file_identity, file_identity
 from idms.jobs.model import Job, build_job
 from idms.jobs.prepare import PreparedJob, new_run, prepare_job, spool_file
+from idms.jobs.query_input import Spool
 from idms.jobs.report import RunReport
 from idms.jobs.turns import turn_for
 from idms.queries.store import QueryStore
@@ -82,13 +83,13 @@ def run_job(
         )
 
 
-def spool_path(job: Job, durable: Durable | None, run_id: str) -> Path | None:
-    """Where a durable run of a query-fed job keeps its copy of the query's rows (None for a
-    file input, or a run that is not durable)."""
+def spool_path(job: Job, durable: Durable | None, run_id: str) -> Spool | None:
+    """Where a durable run of a query-fed job keeps its sealed copy of the query's rows (None
+    for a file input, or a run that is not durable)."""
     if durable is None or job.input is None or job.input.query is None:
         return None
     durable.folder(run_id)  # made now: the query's rows are written as they are read
-    return spool_file(durable.run_dir, run_id)
+    return Spool(spool_file(durable.run_dir, run_id), durable.box)
 
 
 def start_record(
@@ -118,7 +119,7 @@ def start_record(
     input_ref: dict[str, Any] | None = None
     spool = spool_path(job, durable, run_id)
     if spool is not None:
-        input_ref = {"kind": "query", "spool": str(spool)}
+        input_ref = {"kind": "query", "spool": str(spool.path)}
     elif job.input is not None and job.input.file is not None:
         input_ref = file_identity(job.input.file)
     return replace(
@@ -153,14 +154,14 @@ def resume_run(
     if prepared is None:
         job = build_job(json.loads(durable.box.decrypt(info.sealed_job, name="the run's job")))
         ref = info.input_ref or {}
-        spool: Path | None = None
+        spool: Spool | None = None
         opener: Opener | None = None
         if ref.get("kind") == "file":
             check_file_identity(ref)
             if ref.get("sealed"):  # the run's own copy, sealed when it was queued
                 opener = open_sealed(durable.box)
         elif ref.get("kind") == "query":
-            spool = Path(str(ref["spool"]))
+            spool = Spool(Path(str(ref["spool"])), durable.box)
             if not spool.is_file() and (info.checkpoint_rows or runs.staged(run_id)):
                 raise InvalidInputError(
                     f"Run {info.id}'s copy of its query's rows is gone: it cannot be resumed."
