@@ -22,6 +22,7 @@ defaults. A :class:`Settings` is immutable; interfaces build one and hand it dow
 | serve_input_folders| IDMS_SERVE_INPUT_FOLDERS | none: uploads only (os.pathsep between) |
 | serve_max_body     | IDMS_SERVE_MAX_BODY      | 1 MiB (a JSON request)    |
 | serve_max_upload   | IDMS_SERVE_MAX_UPLOAD    | 100 MiB (an uploaded file)|
+| upload_retention_days | IDMS_UPLOAD_RETENTION_DAYS | 7 (none: kept until deleted) |
 """
 
 from __future__ import annotations
@@ -177,6 +178,9 @@ class Settings:
     serve_input_folders: tuple[Path, ...] = ()
     serve_max_body: int = 1024**2
     serve_max_upload: int = 100 * 1024**2
+    # Uploads older than this are pruned, unless a template or a schedule names them (None:
+    # kept until deleted).
+    upload_retention_days: int | None = 7
 
     @classmethod
     def load(
@@ -234,6 +238,9 @@ class Settings:
             ),
             serve_max_upload=parse_size(
                 "IDMS_SERVE_MAX_UPLOAD", env.get("IDMS_SERVE_MAX_UPLOAD") or "100M"
+            ),
+            upload_retention_days=_optional_int(
+                "IDMS_UPLOAD_RETENTION_DAYS", env.get("IDMS_UPLOAD_RETENTION_DAYS", "7")
             ),
         )
         target_kind(settings.target)  # refuse a malformed target before anything runs

@@ -421,7 +421,32 @@ class Workspace(RunContext):
 
     def prune(self, *, max_age_days: int | None, max_count: int | None) -> int:
         """Delete finished runs older than ``max_age_days`` or beyond the newest
-        ``max_count`` (their rows and files with them)."""
-        return self.runs.prune(
+        ``max_count`` (their rows and files with them), and the uploads past their retention
+        (:meth:`prune_uploads`); how many runs were deleted."""
+        deleted = self.runs.prune(
             max_age_days=max_age_days, max_count=max_count, runs_folder=self.runs_folder
         )
+        self.prune_uploads()
+        return deleted
+
+    def prune_uploads(self) -> int:
+        """Remove the uploads older than ``IDMS_UPLOAD_RETENTION_DAYS``, except those a saved
+        template or a schedule still reads (a queued run reads its own sealed copy, so no run
+        needs one); how many were removed."""
+        days = self.settings.upload_retention_days
+        if days is None:
+            return 0
+        return self.uploads.prune(max_age_days=days, keep=self.uploads_in_use())
+
+    def uploads_in_use(self) -> set[str]:
+        """The IDs of the uploads a saved template or a schedule reads (each stores the
+        upload's file as its input)."""
+        from idms.jobs.remote import input_files
+
+        files = [f for t in self.templates.list() for f in input_files(t.document)]
+        for schedule in self.schedules.list():
+            files += input_files(schedule.stored_job or schedule.job)
+            if schedule.input_file:
+                files.append(schedule.input_file)
+        uploads = self.uploads
+        return {i for i in map(uploads.id_of, files) if i is not None}

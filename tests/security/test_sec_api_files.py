@@ -13,6 +13,7 @@ Every test runs a real server (uvicorn on loopback) over a workspace of its own.
 from __future__ import annotations
 
 import ast
+import json
 import os
 import stat
 from collections.abc import Iterator
@@ -29,9 +30,11 @@ from hypothesis import strategies as st
 
 import idms
 from idms.config import Settings
+from idms.execution.executors import InlineExecutor
 from idms.jobs.model import JobInvalid, build_job, parse_document
 from idms.sandbox.server import running_sandbox
 from idms.server.app import create_server_app
+from idms.server.loop import ServerLoop
 from idms.state.tokens import TokenStore
 from idms.workspace import Workspace
 
@@ -173,7 +176,7 @@ def test_the_input_folders_are_read_and_named_without_the_server_path(server: Se
     # A template or a schedule may name a file that has not arrived yet.
     put = server.client.put("/templates/Drop", json={**JOB, "input": "later/x.csv"})
     assert put.status_code == 201, put.text
-    assert put.json()["document"]["input"]["file"] == str(server.inbox / "later" / "x.csv")
+    assert put.json()["document"]["input"]["file"] == "later/x.csv"
 
 
 def test_without_input_folders_only_uploads_are_read(tmp_path: Path) -> None:
@@ -360,7 +363,8 @@ def test_no_answer_to_a_file_ish_input_reads_or_names_a_server_file(server: Serv
             if answer.status_code >= 400:
                 server.refused(answer)
                 continue
-            # Accepted: then only for a file inside the input folder (one yet to arrive).
+            # Accepted: then only for a file inside the input folder (one yet to arrive), shown
+            # by its path inside the folder.
             body = answer.json()
             stored = [
                 body.get("input_file"),
@@ -368,7 +372,10 @@ def test_no_answer_to_a_file_ish_input_reads_or_names_a_server_file(server: Serv
                 ((body.get("job") or {}).get("input") or {}).get("file"),
             ]
             for path in filter(None, stored):
-                assert Path(path).is_relative_to(inbox), (method, url, value, path)
+                assert not Path(path).is_absolute(), (method, url, value, path)
+                assert ".." not in Path(path).parts, (method, url, value, path)
+                inside = (server.inbox / path).resolve()
+                assert inside.is_relative_to(inbox), (method, url, value, path)
             if url.startswith("/schedules"):
                 server.client.delete("/schedules/F")
         for run in server.workspace.runs.list(1000):  # a run queued reads the folder's file
@@ -411,3 +418,120 @@ def test_the_api_reads_no_file_but_through_the_library() -> None:
                 if name in FILE_CALLS or name in READERS:
                     found.append(f"{where}:{node.lineno}: {name}()")
     assert not found, found
+
+
+# ---- no answer shows a server path ---------------------------------------------------------------
+
+
+def test_no_answer_shows_the_server_path_of_a_file(server: Server) -> None:
+    """A run's failed-rows file, a template's and a schedule's input are shown by name (an
+    upload as upload:ID, a file of an input folder by its path inside it), never by the
+    server's absolute path; the command line still sees the full paths."""
+    (server.inbox / "drop").mkdir()
+    (server.inbox / "drop" / "bad.csv").write_text(PEOPLE + "Nobody,\n", encoding="utf-8")
+    sent = upload(server, "roster.csv", PEOPLE.encode()).json()["id"]
+    by_upload = {**JOB, "input": {"upload": sent}}
+    by_folder = {**JOB, "input": "drop/bad.csv"}
+    for name, document in (("By upload", by_upload), ("By folder", by_folder)):
+        assert server.client.put(f"/templates/{name}", json=document).status_code == 201
+    schedules = [
+        {"name": "Nightly upload", "template": "By upload", "input": {"upload": sent}},
+        {"name": "Nightly folder", "template": "By folder", "input": "drop/bad.csv"},
+        {"name": "Nightly job", "job": by_folder},
+    ]
+    for body in schedules:
+        added = server.client.post("/schedules", json={**body, "cron": "daily"})
+        assert added.status_code == 201, added.text
+    job = build_job({**JOB, "input": str(server.inbox / "drop" / "bad.csv")})
+    report = server.workspace.run(job)
+    error_file = server.workspace.runs.get(report.run_id).error_file
+    assert error_file is not None
+    assert Path(error_file).is_absolute()  # what the command line shows
+
+    answers = {
+        "run": server.client.get(f"/runs/{report.run_id}"),
+        "status": server.client.get(f"/runs/{report.run_id}/status"),
+        "schedules": server.client.get("/schedules"),
+        "schedule": server.client.get("/schedules/Nightly%20folder"),
+        "templates": server.client.get("/templates"),
+        "by upload": server.client.get("/templates/By%20upload"),
+        "by folder": server.client.get("/templates/By%20folder"),
+    }
+    places = {str(server.root), os.path.realpath(server.root), str(server.inbox)}
+    places.add(str(server.workspace.settings.workspace))
+    for what, answer in answers.items():
+        assert answer.status_code == 200, (what, answer.text)
+        for place in places:
+            assert place not in answer.text, (what, answer.text)
+
+    assert answers["run"].json()["error_file"] == Path(error_file).name
+    assert answers["by upload"].json()["document"]["input"]["file"] == f"upload:{sent}"
+    assert answers["by folder"].json()["document"]["input"]["file"] == "drop/bad.csv"
+    shown = {s["name"]: s for s in answers["schedules"].json()}
+    assert shown["Nightly upload"]["input_file"] == f"upload:{sent}"
+    assert shown["Nightly folder"]["input_file"] == "drop/bad.csv"
+    assert shown["Nightly job"]["job"]["input"]["file"] == "drop/bad.csv"
+    kept = server.workspace.schedules.get("Nightly folder").input_file
+    assert kept == str(server.inbox / "drop" / "bad.csv")  # the server still reads the real file
+
+
+# ---- uploads are not kept for ever -------------------------------------------------------------
+
+
+def _age(server: Server, upload_id: str, days: int) -> None:
+    """Make an upload ``days`` old, as if sent then."""
+    meta = server.workspace.uploads.meta_path(upload_id)
+    raw = json.loads(meta.read_text(encoding="utf-8"))
+    sent = datetime.fromisoformat(raw["created_at"]) - timedelta(days=days)
+    meta.write_text(json.dumps({**raw, "created_at": sent.isoformat()}), encoding="utf-8")
+
+
+def test_old_uploads_are_pruned_unless_a_template_or_a_schedule_reads_them(
+    server: Server,
+) -> None:
+    assert server.workspace.settings.upload_retention_days == 7  # the default
+    ids = {
+        name: upload(server, f"{name}.csv", PEOPLE.encode()).json()["id"]
+        for name in ("old", "recent", "template", "schedule", "job")
+    }
+    for name in ("old", "template", "schedule", "job"):
+        _age(server, ids[name], days=8)
+    _age(server, ids["recent"], days=6)
+    put = server.client.put("/templates/Roster", json={**JOB, "input": {"upload": ids["template"]}})
+    assert put.status_code == 201, put.text
+    assert server.client.put("/templates/People", json=JOB).status_code == 201
+    for body in (
+        {"name": "By template", "template": "People", "input": {"upload": ids["schedule"]}},
+        {"name": "By job", "job": {**JOB, "input": {"upload": ids["job"]}}},
+    ):
+        added = server.client.post("/schedules", json={**body, "cron": "daily"})
+        assert added.status_code == 201, added.text
+    folder = server.workspace.settings.workspace / "uploads"
+
+    ServerLoop(server.workspace, InlineExecutor(server.workspace), schedules=False).step()
+
+    kept = {u["id"] for u in server.client.get("/uploads").json()}
+    assert kept == {ids[n] for n in ("recent", "template", "schedule", "job")}
+    assert not list(folder.glob(f"{ids['old']}.*"))  # its file and its record
+    assert server.client.get(f"/uploads/{ids['old']}").status_code == 404
+
+    # Once the template no longer reads it, its upload goes at the next pruning.
+    assert server.client.delete("/templates/Roster").status_code == 200
+    server.workspace.prune(max_age_days=None, max_count=None)
+    assert ids["template"] not in {u["id"] for u in server.client.get("/uploads").json()}
+
+
+def test_uploads_are_kept_for_ever_when_the_retention_is_none(tmp_path: Path) -> None:
+    settings_ = Settings.load(
+        workspace=tmp_path / "ws", environ={"IDMS_UPLOAD_RETENTION_DAYS": "none"}
+    )
+    assert settings_.upload_retention_days is None
+    with Workspace.open(settings_) as workspace:
+        writer = workspace.uploads.begin("old.csv")
+        writer.write(PEOPLE.encode())
+        info = writer.finish()
+        assert workspace.uploads.prune(max_age_days=7, now=info.created_at) == 0  # not yet old
+        assert workspace.prune_uploads() == 0
+        later = info.created_at + timedelta(days=365)
+        assert workspace.uploads.prune(max_age_days=7, keep={info.id}, now=later) == 0
+        assert [u.id for u in workspace.uploads.list()] == [info.id]

@@ -6,7 +6,9 @@ An upload is kept in ``WORKSPACE/uploads`` as ``ID.EXT`` (the file, as sent) and
 It is written as it arrives, chunk by chunk, never held in memory, and refused as soon as it
 passes the size limit (``IDMS_SERVE_MAX_UPLOAD``); a half-written one is removed. Its ID is
 random and is all a job needs: ``"input": {"upload": ID}``. It stays until deleted
-(``DELETE /api/v1/uploads/{id}``); a run queued from it keeps its own copy.
+(``DELETE /api/v1/uploads/{id}``) or until pruned, once older than ``IDMS_UPLOAD_RETENTION_DAYS``
+(unless a saved template or a schedule still reads it: :meth:`UploadStore.prune`); a run queued
+from it keeps its own copy, so removing it never breaks a run.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ import os
 import re
 import secrets
 import unicodedata
+from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -181,6 +184,17 @@ class UploadStore:
         info = self.get(upload_id)
         return self.folder / f"{info.id}{Path(info.name).suffix.lower()}"
 
+    def id_of(self, path: str | Path) -> str | None:
+        """The ID of the upload whose file ``path`` is (whether or not it is still there), or
+        None when it is no upload's file."""
+        given = Path(path)
+        if not _ID.fullmatch(given.stem) or given.suffix.lower() not in READ_EXTENSIONS:
+            return None
+        parent = given.parent
+        if parent == self.folder or parent.resolve() == self.folder.resolve():
+            return given.stem
+        return None
+
     def list(self) -> list[UploadInfo]:
         """Every upload, newest first."""
         if not self.folder.is_dir():
@@ -192,6 +206,19 @@ class UploadStore:
             except NotFound:
                 continue
         return sorted(found, key=lambda i: i.created_at, reverse=True)
+
+    def prune(
+        self, *, max_age_days: int, keep: Collection[str] = (), now: datetime | None = None
+    ) -> int:
+        """Remove the uploads older than ``max_age_days``, except those whose IDs are in
+        ``keep`` (the ones a template or a schedule still reads); how many were removed."""
+        cutoff = (now or datetime.now(UTC)) - timedelta(days=max_age_days)
+        removed = 0
+        for info in self.list():
+            if info.created_at < cutoff and info.id not in keep:
+                self.delete(info.id)
+                removed += 1
+        return removed
 
     def delete(self, upload_id: str) -> UploadInfo:
         """Remove an upload (runs queued from it keep their own copy)."""

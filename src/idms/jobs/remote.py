@@ -12,12 +12,17 @@ there outside the folders.
 
 :class:`RemoteInputs` is that rule, in one place; the API calls it on every job, template run
 and schedule it builds, and reads no path by itself.
+
+The other way round, :func:`shown_path` says how a path of the server is shown to a remote
+caller (a run's failed-rows file, a template's or a schedule's input): never as the server's
+absolute path, but as ``upload:ID`` for an upload, the path inside the input folder that holds it,
+or else the file's name alone. The command line shows full paths: its user owns the machine.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +33,7 @@ from idms.jobs.assemble import finish_document
 from idms.jobs.model import Job, JobInvalid
 from idms.state.templates import TemplateStore
 
-__all__ = ["RemoteInputs"]
+__all__ = ["RemoteInputs", "input_files", "shown_path"]
 
 NOT_ALLOWED = (
     "this server reads only uploaded files (POST /api/v1/uploads, then "
@@ -39,6 +44,39 @@ NO_FOLDERS = (
     "this server reads no file by its path: upload it (POST /api/v1/uploads) and give its ID, "
     '{"upload": ID} (or have the administrator list input folders in IDMS_SERVE_INPUT_FOLDERS)'
 )
+
+
+def shown_path(
+    path: str | Path | None,
+    *,
+    folders: Sequence[Path] = (),
+    uploads: UploadStore | None = None,
+) -> str | None:
+    """How the server's ``path`` is shown to a remote caller: ``upload:ID`` for a file of
+    ``uploads``, the path relative to the first of ``folders`` that holds it, else the file's
+    name alone; never the server's absolute path."""
+    if path is None:
+        return None
+    given = Path(path)
+    if uploads is not None and (upload_id := uploads.id_of(given)) is not None:
+        return f"upload:{upload_id}"
+    resolved = given.resolve()
+    for folder in folders:
+        for root in (folder, folder.resolve()):
+            for candidate in (given, resolved):
+                if candidate.is_absolute() and candidate.is_relative_to(root):
+                    return candidate.relative_to(root).as_posix()
+    return given.name
+
+
+def input_files(document: Mapping[str, Any] | None) -> list[str]:
+    """The files a job document's input names (``"input": PATH`` or ``{"file": PATH}``)."""
+    spec = (document or {}).get("input")
+    if isinstance(spec, str):
+        return [spec]
+    if isinstance(spec, Mapping) and isinstance(spec.get("file"), str):
+        return [spec["file"]]
+    return []
 
 
 @dataclass(frozen=True)
@@ -108,6 +146,24 @@ class RemoteInputs:
             return job
         path = self._checked(spec.file, "input.file", must_exist=must_exist)
         return job.model_copy(update={"input": spec.model_copy(update={"file": str(path)})})
+
+    # ---- how the server's paths are shown ------------------------------------------------------
+
+    def shown(self, path: str | Path | None) -> str | None:
+        """``path`` as a remote caller sees it (:func:`shown_path`)."""
+        return shown_path(path, folders=self.folders, uploads=self.uploads)
+
+    def shown_document(self, document: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        """A job document as a remote caller sees it: its input file :meth:`shown`."""
+        if document is None:
+            return None
+        out = dict(document)
+        spec = out.get("input")
+        if isinstance(spec, str):
+            out["input"] = self.shown(spec)
+        elif isinstance(spec, Mapping) and isinstance(spec.get("file"), str):
+            out["input"] = {**spec, "file": self.shown(spec["file"])}
+        return out
 
     # ---- the rule -------------------------------------------------------------------------------
 

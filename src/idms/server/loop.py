@@ -10,8 +10,9 @@ A step, each part on its own (one failing is logged and never stops the others):
 3. **dispatch** — queued runs not yet handed over go to the executor (threads here, or Celery
    workers); on the first step every queued run is handed over, taking over the runs a
    previous server accepted but never started;
-4. **prune** — once an hour, finished runs beyond the history settings are deleted (and the
-   API's Idempotency-Keys older than a day).
+4. **prune** — once an hour, finished runs beyond the history settings are deleted, uploads
+   older than ``IDMS_UPLOAD_RETENTION_DAYS`` that no template or schedule reads are removed
+   (``Workspace.prune``), and the API's Idempotency-Keys older than a day.
 
 Tests call :meth:`ServerLoop.step` directly, with the moment they want it to be.
 """

@@ -1,8 +1,8 @@
 """What the API answers, as pydantic models: the OpenAPI document is generated from them.
 
 A run is the ``--json`` object of INTERFACES.md (``run_id``, ``status``, the counts,
-``error_file``) followed by what else is known of it; a trigger's answer is the hook answer
-(``{"error": false, "id": RUN_ID, "queueTime": ISO8601}``); every error is
+``error_file``, by its name alone) followed by what else is known of it; a trigger's answer is
+the hook answer (``{"error": false, "id": RUN_ID, "queueTime": ISO8601}``); every error is
 ``{"error": true, "message": ..., "problems": [...]}``.
 """
 
@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from idms.jobs.remote import shown_path
 from idms.runs.record import RowResult, RunInfo
 from idms.state.store import display_url
 
@@ -54,8 +55,8 @@ class RunOut(BaseModel):
     skipped: int
     errors: int
     error_file: str | None = Field(
-        description="The failed-rows file the run wrote, on the server (download it from "
-        "links.errors_csv or links.errors_xlsx)"
+        description="The name of the failed-rows file the run wrote (the server's path is "
+        "never shown: download it from links.errors_csv or links.errors_xlsx)"
     )
     kind: str
     name: str
@@ -82,7 +83,11 @@ class RunOut(BaseModel):
     def of(cls, info: RunInfo, prefix: str) -> RunOut:
         base = f"{prefix}/runs/{info.id}"
         return cls(
-            **{**info.as_dict(), "target": display_url(info.target)},
+            **{
+                **info.as_dict(),
+                "target": display_url(info.target),
+                "error_file": shown_path(info.error_file),
+            },
             links=RunLinks(
                 self=base,
                 status=f"{base}/status",
@@ -105,7 +110,9 @@ class RunSummary(BaseModel):
     deleted: int
     skipped: int
     errors: int
-    error_file: str | None
+    error_file: str | None = Field(
+        description="The name of the failed-rows file the run wrote (see RunOut.error_file)"
+    )
     message: str | None
     finished_at: datetime | None
 
@@ -113,7 +120,7 @@ class RunSummary(BaseModel):
     def of(cls, info: RunInfo) -> RunSummary:
         return cls(
             **info.summary(),
-            error_file=info.error_file,
+            error_file=shown_path(info.error_file),
             message=info.message,
             finished_at=info.finished_at,
         )
@@ -172,12 +179,20 @@ class HookAnswer(BaseModel):
     queue_time: datetime = Field(alias="queueTime", description="When the run was queued")
 
 
+SHOWN_INPUT = (
+    "uploads are shown as upload:ID, a file in an input folder by its path inside that folder "
+    "(IDMS_SERVE_INPUT_FOLDERS), any other file by its name alone: never the server's path"
+)
+
+
 class TemplateOut(BaseModel):
     name: str
     description: str
     source: str | None
     action: str | None
-    document: dict[str, Any]
+    document: dict[str, Any] = Field(
+        description=f"The job document saved; its input file, if any: {SHOWN_INPUT}"
+    )
     created_at: datetime
     updated_at: datetime
 

@@ -14,10 +14,19 @@ from pydantic_core import PydanticCustomError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from idms.jobs.remote import RemoteInputs
 from idms.schedules import ScheduleInfo, ScheduleStore, define_schedule, next_times
 from idms.server.auth import Context
 from idms.server.jobs import schedule_document
-from idms.server.schemas import INPUT_DESCRIPTION, Deleted, ErrorBody, InputIn, RunOut, input_ref
+from idms.server.schemas import (
+    INPUT_DESCRIPTION,
+    SHOWN_INPUT,
+    Deleted,
+    ErrorBody,
+    InputIn,
+    RunOut,
+    input_ref,
+)
 from idms.server.urls import absolute
 
 router = APIRouter(tags=["schedules"])
@@ -33,8 +42,13 @@ class ScheduleOut(BaseModel):
     description: str
     kind: str = Field(description="job or template")
     template: str | None
-    input_file: str | None
-    job_file: str | None
+    input_file: str | None = Field(description="With template: the file it reads; " + SHOWN_INPUT)
+    job_file: str | None = Field(
+        description="A schedule added on the command line from a job file: its name"
+    )
+    job: dict[str, Any] | None = Field(
+        default=None, description="The job document it runs; its input file: " + SHOWN_INPUT
+    )
     cron: str | None
     at: str | None = Field(description="A one-time schedule's moment")
     timezone: str
@@ -91,13 +105,19 @@ class NextTimes(BaseModel):
     times: list[datetime]
 
 
-def schedule_out(info: ScheduleInfo) -> ScheduleOut:
-    return ScheduleOut.model_validate(info.to_dict())
+def schedule_out(info: ScheduleInfo, inputs: RemoteInputs) -> ScheduleOut:
+    """A schedule as a remote caller sees it: its files without the server's paths."""
+    data = info.to_dict()
+    data["input_file"] = inputs.shown(info.input_file)
+    data["job_file"] = inputs.shown(info.job_file)
+    data["job"] = inputs.shown_document(info.job)
+    return ScheduleOut.model_validate(data)
 
 
 @router.get("/schedules", response_model=list[ScheduleOut], summary="Every schedule")
 def list_schedules(context: Context) -> list[ScheduleOut]:
-    return [schedule_out(s) for s in ScheduleStore(context.workspace.suite).list()]
+    inputs = context.workspace.remote_inputs
+    return [schedule_out(s, inputs) for s in ScheduleStore(context.workspace.suite).list()]
 
 
 @router.get(
@@ -107,7 +127,7 @@ def list_schedules(context: Context) -> list[ScheduleOut]:
     responses={404: {"model": ErrorBody}},
 )
 def get_schedule(context: Context, name: str) -> ScheduleOut:
-    return schedule_out(context.workspace.schedules.get(name))
+    return schedule_out(context.workspace.schedules.get(name), context.workspace.remote_inputs)
 
 
 @router.post(
@@ -144,7 +164,7 @@ def add_schedule(
         description=body.description,
     )
     info = context.workspace.add_schedule(new)
-    out = schedule_out(info)
+    out = schedule_out(info, context.workspace.remote_inputs)
     location = absolute(request, f"{context.prefix}/schedules/{quote(info.name)}")
     return JSONResponse(
         out.model_dump(mode="json"), status_code=201, headers={"Location": location}
@@ -170,7 +190,7 @@ def remove_schedule(context: Context, name: str) -> Deleted:
 )
 def pause_schedule(context: Context, name: str) -> ScheduleOut:
     context.workspace.schedules.get(name)
-    return schedule_out(context.workspace.schedules.pause(name))
+    return schedule_out(context.workspace.schedules.pause(name), context.workspace.remote_inputs)
 
 
 @router.post(
@@ -181,7 +201,8 @@ def pause_schedule(context: Context, name: str) -> ScheduleOut:
 )
 def resume_schedule(context: Context, name: str) -> ScheduleOut:
     context.workspace.schedules.get(name)
-    return schedule_out(context.workspace.schedules.resume(name))
+    info = context.workspace.schedules.resume(name)
+    return schedule_out(info, context.workspace.remote_inputs)
 
 
 @router.post(

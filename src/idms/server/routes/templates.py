@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from idms.jobs.remote import RemoteInputs
 from idms.runs.record import RunInfo
 from idms.server.auth import Context
 from idms.server.idempotency import Caller, IdempotencyKey, queue_once
@@ -36,8 +37,9 @@ TEMPLATE_EXAMPLE: dict[str, Any] = {
 }
 
 
-def template_out(info: TemplateInfo) -> TemplateOut:
-    document = info.document
+def template_out(info: TemplateInfo, inputs: RemoteInputs) -> TemplateOut:
+    """A template as a remote caller sees it: its input file without the server's path."""
+    document = inputs.shown_document(info.document) or {}
     return TemplateOut(
         name=info.name,
         description=info.description,
@@ -51,7 +53,8 @@ def template_out(info: TemplateInfo) -> TemplateOut:
 
 @router.get("/templates", response_model=list[TemplateOut], summary="The saved templates")
 def list_templates(context: Context) -> list[TemplateOut]:
-    return [template_out(t) for t in context.templates.list()]
+    inputs = context.workspace.remote_inputs
+    return [template_out(t, inputs) for t in context.templates.list()]
 
 
 @router.get(
@@ -61,7 +64,7 @@ def list_templates(context: Context) -> list[TemplateOut]:
     responses={404: {"model": ErrorBody}},
 )
 def get_template(context: Context, name: str) -> TemplateOut:
-    return template_out(context.templates.get(name))
+    return template_out(context.templates.get(name), context.workspace.remote_inputs)
 
 
 @router.put(
@@ -89,7 +92,7 @@ def put_template(
 ) -> Response:
     job = template_job(context, name, document)
     new = context.workspace.save_template(name, job, keep_file=True)
-    out = template_out(context.templates.get(name))
+    out = template_out(context.templates.get(name), context.workspace.remote_inputs)
     return JSONResponse(out.model_dump(mode="json"), status_code=201 if new else 200)
 
 
