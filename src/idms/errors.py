@@ -23,8 +23,10 @@ above a target catches them.
     │   ├── UploadTooLarge             a file sent to idms serve passes its size limit (413)
     │   ├── JobInvalid                 the job is wrong (every problem, with its location)
     │   ├── QueryInvalid               the query is wrong, or a prompt is missing (every problem)
+    │   ├── WorkflowInvalid            the workflow document is wrong (every problem, where it is)
     │   └── RowRefused                 an iMIS rule refuses one change (becomes that row's error)
     ├── SecretError                    a secret cannot be stored or read (bad key, tampered data)
+    ├── StepFailed                     a workflow step did not do what it was asked (its run says)
     ├── StateError                     the suite database is unusable
     └── TargetError                    talking to the target failed
         ├── RetryableTargetError       worth trying again (busy, time-out, 429, 5xx)

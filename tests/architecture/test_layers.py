@@ -42,7 +42,8 @@ LAYERS: list[tuple[str, frozenset[str]]] = [
     ("targets", frozenset({"targets"})),
     ("engine", frozenset({"jobs", "io"})),
     ("services", frozenset({"execution", "schedules", "notify", "demo"})),
-    ("facade", frozenset({"workspace"})),
+    ("automation", frozenset({"workflows"})),
+    ("facade", frozenset({"workspace", "workflow_services"})),
     ("interfaces", frozenset({"cli", "server", "sandbox"})),
 ]
 LEVEL = {package: level for level, (_, packages) in enumerate(LAYERS) for package in packages}

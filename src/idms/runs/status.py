@@ -44,11 +44,12 @@ class RunStatus(StrEnum):
 
 class RunKind(StrEnum):
     """What a run executes: an import (rows from a file), an update (rows from a saved query),
-    or the undo of another run."""
+    the undo of another run, or a workflow (its steps, :mod:`idms.workflows`)."""
 
     IMPORT = "import"
     UPDATE = "update"
     UNDO = "undo"
+    WORKFLOW = "workflow"
 
 
 TERMINAL = frozenset(RunStatus) - {RunStatus.RUNNING, RunStatus.QUEUED}

@@ -318,3 +318,80 @@ class ApiRequestKey(Base):
     key: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True)
     run_id: Mapped[str | None] = mapped_column(String(32), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class Workflow(Base):
+    """A workflow (iWorkflow): its document (``idms.workflows.model.WorkflowDoc`` as JSON), its
+    state (active | disabled | archived, as iDMS) and the secret part of its webhook URL.
+
+    The URL token is the webhook's credential: it is kept sealed with the workspace key (shown
+    again by ``hook-url``) and found by its SHA-256 (``hook_hash``), so a look-up takes the same
+    time whatever the token. ``hook_hash`` changes when the URL is regenerated: the old URL then
+    answers 401.
+    """
+
+    __tablename__ = "workflows"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), unique=True)
+    state: Mapped[str] = mapped_column(String(20), default="active")
+    trigger_type: Mapped[str] = mapped_column(String(30), index=True)
+    document: Mapped[str] = mapped_column(Text)  # JSON
+    hook_sealed: Mapped[str | None] = mapped_column(Text, default=None)
+    hook_hash: Mapped[str | None] = mapped_column(String(64), default=None, unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WorkflowStep(Base):
+    """One step of a workflow run, in the order the steps ran (``seq``; a retried step keeps its
+    row and counts ``attempts``). ``shown_input``/``shown_output`` are what the run page shows
+    (JSON, secrets masked, large values cut to a reference); ``sealed_data`` is the pipeline
+    object after the step, sealed, from which a resumed run carries on without running the step
+    again."""
+
+    __tablename__ = "workflow_steps"
+
+    run_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(primary_key=True)
+    step_id: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(60))
+    status: Mapped[str] = mapped_column(String(20))  # running | succeeded | failed | skipped
+    attempts: Mapped[int] = mapped_column(default=0)
+    message: Mapped[str | None] = mapped_column(Text, default=None)
+    shown_input: Mapped[str | None] = mapped_column(Text, default=None)
+    shown_output: Mapped[str | None] = mapped_column(Text, default=None)
+    sealed_data: Mapped[str | None] = mapped_column(Text, default=None)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class WorkflowHash(Base):
+    """Delta hashing: the hash of each row a workflow's step last passed on, by key (only the
+    key and the hash are kept, as iDMS keeps them)."""
+
+    __tablename__ = "workflow_hashes"
+
+    workflow_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("workflows.id", ondelete="CASCADE"), primary_key=True
+    )
+    step_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    hash: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class HookDelivery(Base):
+    """A signed webhook delivery seen (its ``webhook-id``), so a repeat is answered without
+    starting a second run."""
+
+    __tablename__ = "hook_deliveries"
+
+    workflow_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("workflows.id", ondelete="CASCADE"), primary_key=True
+    )
+    webhook_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(32))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
