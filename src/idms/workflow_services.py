@@ -5,14 +5,29 @@ delta-hash store."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+import datetime as dt
+import shutil
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, cast
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.engine import CursorResult, Engine
+from sqlalchemy.orm import Session
 
 from idms.config import Settings
+from idms.errors import InvalidInputError
+from idms.state.models import WorkflowHash
 from idms.workflows.actions.base import HashStore
 
 if TYPE_CHECKING:
+    from idms.jobs.report import RunReport
     from idms.workspace import Workspace
+
+# Keys read or written per statement: well under SQLite's 32,766 bound parameters and
+# PostgreSQL's 65,535, with room for the workflow and step IDs.
+HASH_CHUNK = 5000
+SUMMARY_KEYS = ("rows", "inserted", "updated", "unchanged", "deleted", "skipped", "errors")
 
 
 class WorkspaceServices:
@@ -26,22 +41,223 @@ class WorkspaceServices:
         return self.workspace.settings
 
     def secret(self, name: str) -> str:
-        raise NotImplementedError
+        """A stored secret's value (``idms secrets set NAME``), decrypted with the workspace's
+        key; SecretError saying so (and the closest name) when there is none."""
+        from idms.secrets import SecretStore
+
+        return SecretStore(self.workspace.suite, self.workspace.box).get(name)
 
     def query_rows(
         self, query: str, params: Mapping[str, Any], *, limit: int | None = None
     ) -> list[dict[str, Any]]:
-        raise NotImplementedError
+        """A saved query's rows (or an IQA's, by its ``$/`` path) on the workspace's target,
+        its prompts filled from ``params`` (a required prompt left out is refused before
+        anything runs); each row a JSON object by the query's column names."""
+        from idms.jobs.query_input import resolve_query
+
+        if limit is not None and limit < 1:
+            raise InvalidInputError(f"limit must be 1 or more, not {limit}.")
+        saved = resolve_query(query, self.workspace.queries)
+        with self.workspace.run_query(saved, params, limit=limit) as (_, result):
+            columns = result.columns
+            return [{c: json_cell(v) for c, v in zip(columns, row, strict=False)} for row in result]
 
     def run_template(
         self, template: str, params: Mapping[str, Any], *, wait: bool, trigger: str
     ) -> dict[str, Any]:
-        raise NotImplementedError
+        """A saved template's job, its query's prompts filled from ``params``: queued for an
+        executor (``wait=False``: the summary says ``queued``) or run here to its end."""
+        from idms.jobs.assemble import finish_document, with_params
+        from idms.jobs.model import JobInvalid
+
+        ws = self.workspace
+        document = ws.templates.job_document(template)
+        spec = document.get("input")
+        if not isinstance(spec, dict) or spec.get("query") is None:
+            raise JobInvalid(
+                [
+                    f"template '{template}' reads a file, which a workflow step cannot give it: "
+                    "run a template whose input is a saved query (iUpdate), or insert the "
+                    "pipeline's rows with an Insert Record step"
+                ],
+                name=f"Template '{template}'",
+            )
+        job = finish_document({"template": template}, templates=ws.templates, input_file=None)
+        job = with_params(job, dict(params))
+        if not wait:
+            run_id = ws.submit(job, trigger=trigger)
+            info = ws.runs.get(run_id)
+            return {
+                "run_id": run_id,
+                "status": str(info.status),
+                **{k: int(info.counts.get(k, 0)) for k in SUMMARY_KEYS},
+                "message": info.message,
+            }
+        return _summary(ws.run(job, trigger=trigger))
 
     def insert_rows(
         self, job: Mapping[str, Any], rows: Sequence[Mapping[str, Any]], *, trigger: str
     ) -> dict[str, Any]:
-        raise NotImplementedError
+        """Run the job document over ``rows`` through the import engine, here and to its end:
+        the rows are first sealed into the run's own copy (:mod:`idms.jobs.rows_input`), so the
+        run is durable, resumable and undoable as any other. The run's summary, with each
+        row's outcome in ``rows`` (its number from 1, outcome, message, the record written)
+        where the summary of a run counts them."""
+        from idms.jobs.model import JobInvalid, build_job
+        from idms.jobs.prepare import prepare_job, spool_file
+        from idms.jobs.query_input import Spool
+        from idms.jobs.rows_input import write_rows
+        from idms.runs.record import new_run_id
+
+        if "input" in job:
+            raise JobInvalid(
+                ["input: the rows come from the workflow; the job must not name an input"]
+            )
+        built = build_job({**job, "input": {"rows": f"workflow ({trigger})"}})
+        ws = self.workspace
+        run_id = new_run_id()
+        folder = ws.durable().folder(run_id)
+        spool = Spool(spool_file(ws.runs_folder, run_id), ws.box)
+        target = None
+        try:
+            write_rows(spool, rows)
+            target = ws.open_target(ws.settings)
+            prepared = prepare_job(built, target, ws.queries, spool=spool, run_id=run_id)
+        except BaseException:
+            if target is not None:
+                target.close()
+            shutil.rmtree(folder, ignore_errors=True)  # no run was recorded: nothing to keep
+            raise
+        prepared.target = target
+        report = ws.run(prepared, trigger=trigger)
+        outcomes = [
+            {
+                "row": r.row_number,
+                "outcome": r.outcome,
+                "message": r.message,
+                "identity": r.identity,
+            }
+            for r in ws.runs.rows(report.run_id)
+        ]
+        return {**_summary(report), "rows": outcomes}
 
     def hashes(self, workflow_id: str, step_id: str) -> HashStore:
-        raise NotImplementedError
+        return WorkflowHashes(self.workspace.suite, workflow_id, step_id)
+
+
+def _summary(report: RunReport) -> dict[str, Any]:
+    counts = report.counts.as_dict()
+    return {
+        "run_id": report.run_id,
+        "status": report.status.value,
+        **{k: int(counts.get(k, 0)) for k in SUMMARY_KEYS},
+        "message": report.message,
+    }
+
+
+def json_cell(value: Any) -> Any:
+    """A query's typed cell as the pipeline's JSON holds it: dates in ISO 8601, an amount as a
+    number (whole when it is whole), a multi-select value as a list."""
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            return None
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [json_cell(v) for v in value]
+    return str(value)
+
+
+class WorkflowHashes:
+    """:class:`~idms.workflows.actions.base.HashStore` over the suite's ``workflow_hashes``
+    table: one workflow step's keys and the hash of the row each last passed on, read and
+    written in chunks (a million keys is a few hundred statements, never one per key)."""
+
+    def __init__(self, engine: Engine, workflow_id: str, step_id: str) -> None:
+        self.engine = engine
+        self.workflow_id = workflow_id
+        self.step_id = step_id
+
+    def _mine(self) -> Any:
+        return (WorkflowHash.workflow_id == self.workflow_id) & (
+            WorkflowHash.step_id == self.step_id
+        )
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        with Session(self.engine) as session:
+            for chunk in _chunks(keys):
+                stmt = select(WorkflowHash.key, WorkflowHash.hash).where(
+                    self._mine(), WorkflowHash.key.in_(chunk)
+                )
+                found.update((k, h) for k, h in session.execute(stmt))
+        return found
+
+    def put_many(self, hashes: Mapping[str, str]) -> None:
+        """Set each key's hash (added or replaced), all in one transaction."""
+        from idms.state.models import utcnow
+
+        if not hashes:
+            return
+        now = utcnow()
+        with Session(self.engine) as session, session.begin():
+            session.connection(execution_options={"sqlite_immediate": True})
+            for chunk in _chunks(list(hashes)):
+                session.execute(
+                    delete(WorkflowHash).where(self._mine(), WorkflowHash.key.in_(chunk))
+                )
+                session.execute(
+                    insert(WorkflowHash),
+                    [
+                        {
+                            "workflow_id": self.workflow_id,
+                            "step_id": self.step_id,
+                            "key": k,
+                            "hash": hashes[k],
+                            "updated_at": now,
+                        }
+                        for k in chunk
+                    ],
+                )
+
+    def delete(self, key: str) -> bool:
+        with Session(self.engine) as session, session.begin():
+            result = session.execute(
+                delete(WorkflowHash).where(self._mine(), WorkflowHash.key == key)
+            )
+            return cast("CursorResult[Any]", result).rowcount > 0
+
+    def delete_many(self, keys: Sequence[str]) -> int:
+        """Forget these keys (in chunks, one transaction); how many there were."""
+        count = 0
+        with Session(self.engine) as session, session.begin():
+            for chunk in _chunks(keys):
+                result = session.execute(
+                    delete(WorkflowHash).where(self._mine(), WorkflowHash.key.in_(chunk))
+                )
+                count += cast("CursorResult[Any]", result).rowcount
+        return count
+
+    def clear(self) -> int:
+        with Session(self.engine) as session, session.begin():
+            result = session.execute(delete(WorkflowHash).where(self._mine()))
+            return cast("CursorResult[Any]", result).rowcount
+
+    def keys(self) -> list[str]:
+        with Session(self.engine) as session:
+            stmt = select(WorkflowHash.key).where(self._mine()).order_by(WorkflowHash.key)
+            return list(session.scalars(stmt))
+
+
+def _chunks(keys: Iterable[str]) -> Iterable[list[str]]:
+    chunk: list[str] = []
+    for key in keys:
+        chunk.append(key)
+        if len(chunk) == HASH_CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

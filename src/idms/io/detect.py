@@ -55,7 +55,7 @@ DELIMITER_NAMES = {
 class Detected:
     """What a reader found (or was told): enough to explain how the file was read."""
 
-    format: Literal["csv", "xlsx", "query"]
+    format: Literal["csv", "xlsx", "query", "rows"]
     columns: tuple[str, ...]
     header_row: int
     encoding: str | None = None  # csv: e.g. "utf-8-sig" (BOM), "utf-8", "utf-16", "windows-1250"
@@ -67,7 +67,7 @@ class Detected:
     quotechar: str | None = None
     sheet: str | None = None  # xlsx
     sheets: tuple[str, ...] = ()  # xlsx: all sheet names
-    query: str | None = None  # query: the saved query's name (or IQA path)
+    query: str | None = None  # query: the saved query's name (or IQA path); rows: their origin
     params: tuple[tuple[str, str], ...] = ()  # query: the prompts' values, as text
 
     def describe(self) -> str:
@@ -79,6 +79,8 @@ class Detected:
             given = ", ".join(f"{k}={v}" for k, v in self.params)
             with_params = f" with {given}" if given else ""
             return f"saved query {self.query!r}{with_params}, {columns}"
+        if self.format == "rows":
+            return f"rows handed over by {self.query}, {columns}"
         if self.format == "xlsx":
             return (
                 f"Excel workbook, sheet {self.sheet!r} (of {len(self.sheets)}), "

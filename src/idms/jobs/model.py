@@ -29,7 +29,9 @@ class JobInvalid(InvalidInputError):
 
 
 class InputSpec(BaseModel):
-    """Where the rows come from: a file (with reading overrides) or a saved query."""
+    """Where the rows come from: a file (with reading overrides) or a saved query; or rows
+    handed over by a workflow step (``rows``: where they came from), kept sealed with the run
+    (:mod:`idms.jobs.rows_input`)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -41,10 +43,11 @@ class InputSpec(BaseModel):
     header_row: int = Field(default=1, ge=1)
     query: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
+    rows: str | None = None
 
     @model_validator(mode="after")
     def _one_kind(self) -> InputSpec:
-        if (self.file is None) == (self.query is None):
+        if sum(kind is not None for kind in (self.file, self.query, self.rows)) != 1:
             raise ValueError("give either 'file' or 'query'")
         return self
 

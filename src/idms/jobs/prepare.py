@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 
 def spool_file(runs_folder: Path, run_id: str) -> Path:
     """Where a durable run of a query-fed job (iUpdate) keeps its copy of the query's rows, to
-    resume from the rows it began with."""
+    resume from the rows it began with (and a run of rows a workflow step handed over, its
+    copy of them: :mod:`idms.jobs.rows_input`)."""
     return runs_folder / run_id / "input.rows"
 
 
@@ -73,6 +74,10 @@ def open_job_input(
     spec = job.input
     if spec is None:
         raise JobInvalid(["input: the job names no input file"], hint="Give one with --input FILE.")
+    if spec.rows is not None:
+        from idms.jobs.rows_input import open_rows_input
+
+        return open_rows_input(spec, spool)
     if spec.file is None:
         if target is None:
             raise JobInvalid([f"input: the query '{spec.query}' needs a target to run on"])

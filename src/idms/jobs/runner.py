@@ -84,9 +84,10 @@ def run_job(
 
 
 def spool_path(job: Job, durable: Durable | None, run_id: str) -> Spool | None:
-    """Where a durable run of a query-fed job keeps its sealed copy of the query's rows (None
-    for a file input, or a run that is not durable)."""
-    if durable is None or job.input is None or job.input.query is None:
+    """Where a durable run of a query-fed job keeps its sealed copy of the query's rows, and a
+    run of rows a workflow step handed over its copy of them (None for a file input, or a run
+    that is not durable)."""
+    if durable is None or job.input is None or (job.input.query, job.input.rows) == (None, None):
         return None
     durable.folder(run_id)  # made now: the query's rows are written as they are read
     return Spool(spool_file(durable.run_dir, run_id), durable.box)
@@ -119,7 +120,8 @@ def start_record(
     input_ref: dict[str, Any] | None = None
     spool = spool_path(job, durable, run_id)
     if spool is not None:
-        input_ref = {"kind": "query", "spool": str(spool.path)}
+        kind = "rows" if job.input is not None and job.input.rows is not None else "query"
+        input_ref = {"kind": kind, "spool": str(spool.path)}
     elif job.input is not None and job.input.file is not None:
         input_ref = file_identity(job.input.file)
     return replace(
@@ -160,7 +162,7 @@ def resume_run(
             check_file_identity(ref)
             if ref.get("sealed"):  # the run's own copy, sealed when it was queued
                 opener = open_sealed(durable.box)
-        elif ref.get("kind") == "query":
+        elif ref.get("kind") in ("query", "rows"):
             spool = Spool(Path(str(ref["spool"])), durable.box)
             if not spool.is_file() and (info.checkpoint_rows or runs.staged(run_id)):
                 raise InvalidInputError(
