@@ -8,7 +8,8 @@ with each row's outcome (``rows``: [{row, outcome, message, identity}]).
 
 ``mappings`` are a job's mappings (``field`` with ``column``, ``value`` or ``template``) and are
 not rendered by the workflow as a whole: a ``column`` names a key of each row, a ``template``
-is rendered per row by the import engine with the row's columns in scope (as in a job file), and
+is rendered per row by the import engine with the row in scope (``{{ row.course }}``, as
+in a job file), and
 a ``value`` holding ``{{ }}`` is rendered once by the step with the pipeline in scope (a
 constant taken from the trigger: ``{{ input.course_code }}``).
 
@@ -125,7 +126,7 @@ ACTION = ActionSpec(
     mappings:
       - {field: ImisId, column: memberId}
       - {field: ActivityType, value: COURSE}
-      - {field: Description, template: "{{ courseName }} completed"}
+      - {field: Description, template: "{{ row.courseName }} completed"}
       - {field: Units, column: credits}
       - {field: Source, value: "{{ trigger.host | default: 'LMS' }}"}
 """,
