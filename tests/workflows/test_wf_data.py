@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
 
 from idms.config import Settings
 from idms.demo.generate import fill_demo
@@ -170,24 +172,37 @@ def test_delta_hashing_refuses_what_is_not_rows_with_a_key(services: WorkspaceSe
 
 
 def test_the_hash_store_reads_and_writes_in_chunks_and_deletes_and_clears(
-    services: WorkspaceServices, workspace: Workspace
+    database_url: str, tmp_path: Path
 ) -> None:
-    store = services.hashes(WF, "big")
-    n = HASH_CHUNK * 2 + 17
-    store.put_many({f"k{i}": f"{i:064x}" for i in range(n)})
-    got = store.get_many([f"k{i}" for i in range(0, n, 3)] + ["absent"])
-    assert len(got) == len(range(0, n, 3))
-    assert got["k3"] == f"{3:064x}"
-    store.put_many({"k3": "f" * 64})  # replaced, not repeated
-    assert store.get_many(["k3"]) == {"k3": "f" * 64}
-    assert store.delete("k3") is True
-    assert store.delete("k3") is False
-    assert services.hashes(WF, "other").keys() == []  # another step's store is its own
-    with workspace.suite.connect() as conn:
-        stored = conn.execute(select(WorkflowHash.key).where(WorkflowHash.step_id == "big"))
-        assert len(list(stored)) == n - 1
-    assert store.clear() == n - 1
-    assert store.keys() == []
+    """On each suite database (SQLite, PostgreSQL)."""
+    settings = Settings.load(
+        workspace=tmp_path / "hs", environ={"IDMS_SUITE_DATABASE": database_url}
+    )
+    with Workspace.open(settings) as workspace:
+        with workspace.suite.begin() as conn:
+            conn.execute(
+                insert(Workflow).values(id=WF, name="n", trigger_type="manual", document="{}")
+            )
+        services = WorkspaceServices(workspace)
+        store = services.hashes(WF, "big")
+        n = HASH_CHUNK * 2 + 17
+        store.put_many({f"k{i}": f"{i:064x}" for i in range(n)})
+        got = store.get_many([f"k{i}" for i in range(0, n, 3)] + ["absent"])
+        assert len(got) == len(range(0, n, 3))
+        assert got["k3"] == f"{3:064x}"
+        store.put_many({"k3": "f" * 64, "new": "e" * 64})  # replaced, not repeated; added
+        assert store.get_many(["k3", "new"]) == {"k3": "f" * 64, "new": "e" * 64}
+        assert store.delete("k3") is True
+        assert store.delete("k3") is False
+        assert services.hashes(WF, "other").keys() == []  # another step's store is its own
+        with Session(workspace.suite) as session:
+            stored = session.scalars(select(WorkflowHash).where(WorkflowHash.step_id == "big"))
+            kept = {h.key: h for h in stored}
+        assert len(kept) == n
+        assert isinstance(kept["new"].updated_at, datetime)
+        assert store.delete_many(["k1", "k2", "absent"]) == 2
+        assert store.clear() == n - 2
+        assert store.keys() == []
 
 
 # ---- Fetch Query Data ------------------------------------------------------------------------
