@@ -117,7 +117,7 @@ class WorkspaceServices:
         ws = self.workspace
         run_id = new_run_id()
         folder = ws.durable().folder(run_id)
-        spool = Spool(spool_file(ws.runs_folder, run_id), ws.box)
+        spool = Spool(spool_file(ws.runs_folder, run_id), ws.box, handed=True)
         target = None
         try:
             write_rows(spool, rows)

@@ -454,3 +454,94 @@ def test_a_stored_secret_is_given_to_actions(
     assert services.secret("lms-token") == "s3cret"
     with pytest.raises(SecretError, match=r"No secret named 'lms-tokn'\. Did you mean 'lms-token'"):
         services.secret("lms-tokn")
+
+
+# ---- Durable: rows handed over are sealed with the run and resumed from ----------------------
+
+
+class Crash(BaseException):
+    """The run's process dies (nothing in the run catches it)."""
+
+
+def test_a_run_of_handed_rows_is_sealed_and_resumes_without_writing_twice(
+    workspace: Workspace,
+) -> None:
+    """What ``insert_rows`` does, with the process dying after the first batch: the run's copy
+    of the rows holds none of them in plain bytes, and the run resumed from it inserts each
+    row once."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from idms.execution.execute import execute_run
+    from idms.jobs.prepare import prepare_job, spool_file
+    from idms.jobs.query_input import Spool
+    from idms.jobs.rows_input import write_rows
+    from idms.runs.record import new_run_id
+    from idms.state.models import Run, utcnow
+
+    ids = sorted(c["ImisId"] for c in read(workspace, "Contact"))
+    before = len(read(workspace, "Activity"))
+    rows = [{"ID": ids[i % len(ids)], "Note": f"Zq-note-{i:03d}"} for i in range(120)]
+    job = build_job(
+        {
+            "input": {"rows": "workflow (test)"},
+            "source": "Activity",
+            "action": "insert",
+            "mappings": [
+                {"field": "ImisId", "column": "ID"},
+                {"field": "ActivityType", "value": "NOTE"},
+                {"field": "Description", "column": "Note"},
+            ],
+            "options": {"batch_size": 50},
+        }
+    )
+    run_id = new_run_id()
+    workspace.durable().folder(run_id)
+    spool = Spool(spool_file(workspace.runs_folder, run_id), workspace.box, handed=True)
+    write_rows(spool, rows)
+    target = workspace.open_target(workspace.settings)
+    prepared = prepare_job(job, target, workspace.queries, spool=spool, run_id=run_id)
+    prepared.target = target
+
+    def die(done: int) -> None:
+        raise Crash
+
+    with pytest.raises(Crash):
+        workspace.run(prepared, progress=die)
+    assert len(read(workspace, "Activity")) == before + 50
+    data = spool.path.read_bytes()
+    for plain in (b"Zq-note", b"Note"):
+        assert plain not in data
+    with workspace.suite.begin() as conn:
+        conn.execute(
+            update(Run)
+            .where(Run.id == run_id)
+            .values(lease_expires_at=utcnow() - timedelta(seconds=1))
+        )
+    workspace.leases.requeue_expired()
+
+    report = execute_run(workspace, run_id)
+
+    assert report is not None
+    assert (report.status, report.counts.as_dict()["inserted"]) == ("succeeded", 120)
+    notes = sorted(
+        a["Description"]
+        for a in read(workspace, "Activity")
+        if str(a["Description"]).startswith("Zq-note")
+    )
+    assert notes == [r["Note"] for r in rows]  # each once
+    assert not spool.path.exists()
+
+
+def test_the_fingerprint_is_the_sha256_of_the_rows_canonical_json() -> None:
+    import hashlib
+    import json
+
+    from idms.workflows.actions.delta_hashing import fingerprint
+
+    row = {"b": 1.5, "a": [1, None, True], "é": 'x"y', "n": {"z": 1, "y": "2"}}
+    text = json.dumps(row, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert fingerprint(row) == hashlib.sha256(text.encode("utf-8")).hexdigest()
+    assert fingerprint(dict(reversed(list(row.items())))) == fingerprint(row)
+    assert fingerprint({**row, "b": 1.25}) != fingerprint(row)

@@ -42,10 +42,12 @@ from idms.targets.base import Queryable, QueryResult, Target, require
 
 @dataclass(frozen=True)
 class Spool:
-    """Where a durable run keeps its copy of its query's rows, and the key that seals it."""
+    """Where a durable run keeps its copy of its query's rows (or of the rows a workflow step
+    handed over: ``handed=True``), and the key that seals it."""
 
     path: Path
     box: SecretBox
+    handed: bool = False
 
     def is_file(self) -> bool:
         return self.path.is_file()
@@ -77,9 +79,14 @@ class Spool:
         return records
 
     def _records(self) -> Generator[Any, None, None]:
+        what, again = (
+            ("the rows its workflow step handed over", "Run the workflow again.")
+            if self.handed
+            else ("its query's rows", "Run the job again: its query is run anew.")
+        )
         broken = (
-            f"This run's copy of its query's rows ({self.path}) cannot be read: it was changed, "
-            "cut short, or sealed with another key. Run the job again: its query is run anew."
+            f"This run's copy of {what} ({self.path}) cannot be read: it was changed, "
+            f"cut short, or sealed with another key. {again}"
         )
         return read_records(self.box, self.path, name=self.path.name, broken=broken)
 

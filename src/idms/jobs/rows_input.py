@@ -62,8 +62,9 @@ def open_rows_input(spec: InputSpec, spool: Spool | None) -> InputReader:
     if spool is None or not spool.is_file():
         raise JobInvalid(
             [
-                "input.rows: rows are handed over by a workflow step (Insert Record); "
-                "a job document cannot give them: give a file or a saved query"
+                "input.rows: rows are handed over by a workflow step (Insert Record), which "
+                "keeps a sealed copy of them with the run, and this run has none: a job "
+                "document cannot give rows itself; give a file or a saved query"
             ]
         )
     columns = spool.columns()

@@ -90,7 +90,8 @@ def spool_path(job: Job, durable: Durable | None, run_id: str) -> Spool | None:
     if durable is None or job.input is None or (job.input.query, job.input.rows) == (None, None):
         return None
     durable.folder(run_id)  # made now: the query's rows are written as they are read
-    return Spool(spool_file(durable.run_dir, run_id), durable.box)
+    handed = job.input.rows is not None
+    return Spool(spool_file(durable.run_dir, run_id), durable.box, handed=handed)
 
 
 def start_record(
@@ -163,10 +164,13 @@ def resume_run(
             if ref.get("sealed"):  # the run's own copy, sealed when it was queued
                 opener = open_sealed(durable.box)
         elif ref.get("kind") in ("query", "rows"):
-            spool = Spool(Path(str(ref["spool"])), durable.box)
-            if not spool.is_file() and (info.checkpoint_rows or runs.staged(run_id)):
+            spool = Spool(Path(str(ref["spool"])), durable.box, handed=ref["kind"] == "rows")
+            if not spool.is_file() and (
+                spool.handed or info.checkpoint_rows or runs.staged(run_id)
+            ):
+                what = "the rows handed over" if spool.handed else "its query's rows"
                 raise InvalidInputError(
-                    f"Run {info.id}'s copy of its query's rows is gone: it cannot be resumed."
+                    f"Run {info.id}'s copy of {what} is gone: it cannot be resumed."
                 )
         prepared = prepare_job(job, target, queries, spool=spool, opener=opener)
     with prepared:
