@@ -545,3 +545,17 @@ def test_the_fingerprint_is_the_sha256_of_the_rows_canonical_json() -> None:
     assert fingerprint(row) == hashlib.sha256(text.encode("utf-8")).hexdigest()
     assert fingerprint(dict(reversed(list(row.items())))) == fingerprint(row)
     assert fingerprint({**row, "b": 1.25}) != fingerprint(row)
+
+
+@pytest.mark.parametrize("name", ["delta_hashing", "fetch_query", "run_job", "insert_record"])
+def test_each_actions_example_is_a_step_its_parameters_accept(name: str) -> None:
+    from idms.documents import read_document
+    from idms.workflows.model import Step
+
+    spec = actions()[name]
+    (document,) = read_document(spec.example)
+    step = Step.model_validate(document)
+    assert step.action == name
+    spec.params.model_validate(step.with_)
+    page = Path(__file__).resolve().parents[2] / "docs" / "workflows" / f"{name}.md"
+    assert f"action: {name}" in page.read_text(encoding="utf-8")
