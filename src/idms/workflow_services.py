@@ -6,6 +6,7 @@ delta-hash store."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
@@ -17,11 +18,16 @@ from sqlalchemy.orm import Session
 
 from idms.config import Settings
 from idms.errors import InvalidInputError
+from idms.jobs.report import RunReport
+from idms.runs.status import Counts, RunStatus
 from idms.state.models import WorkflowHash
 from idms.workflows.actions.base import HashStore
 
 if TYPE_CHECKING:
-    from idms.jobs.report import RunReport
+    from idms.jobs.model import Job
+    from idms.jobs.prepare import PreparedJob
+    from idms.jobs.query_input import Spool
+    from idms.runs.record import RunInfo
     from idms.workspace import Workspace
 
 # Keys read or written per statement: well under SQLite's 32,766 bound parameters and
@@ -63,14 +69,29 @@ class WorkspaceServices:
             return [{c: json_cell(v) for c, v in zip(columns, row, strict=False)} for row in result]
 
     def run_template(
-        self, template: str, params: Mapping[str, Any], *, wait: bool, trigger: str
+        self,
+        template: str,
+        params: Mapping[str, Any],
+        *,
+        wait: bool,
+        trigger: str,
+        key: str | None = None,
     ) -> dict[str, Any]:
         """A saved template's job, its query's prompts filled from ``params``: queued for an
-        executor (``wait=False``: the summary says ``queued``) or run here to its end."""
+        executor (``wait=False``: the summary says ``queued``) or run here to its end. With
+        ``key``, the run it names is carried on (or its summary given) if it exists."""
         from idms.jobs.assemble import finish_document, with_params
+        from idms.jobs.enqueue import queued_run
         from idms.jobs.model import JobInvalid
+        from idms.jobs.runner import spool_path
 
         ws = self.workspace
+        run_id = run_id_for(key)
+        known = self._known(run_id)
+        if known is not None:
+            if not wait or known.finished:
+                return _info_summary(known)
+            return _summary(self._carry_on(run_id))
         document = ws.templates.job_document(template)
         spec = document.get("input")
         if not isinstance(spec, dict) or spec.get("query") is None:
@@ -85,64 +106,129 @@ class WorkspaceServices:
         job = finish_document({"template": template}, templates=ws.templates, input_file=None)
         job = with_params(job, dict(params))
         if not wait:
-            run_id = ws.submit(job, trigger=trigger)
-            info = ws.runs.get(run_id)
-            return {
-                "run_id": run_id,
-                "status": str(info.status),
-                **{k: int(info.counts.get(k, 0)) for k in SUMMARY_KEYS},
-                "message": info.message,
-            }
-        return _summary(ws.run(job, trigger=trigger))
+            with ws.prepare(job, plan=True) as checked:  # refused with every problem listed
+                record = queued_run(ws, job, trigger=trigger, run_id=run_id, prepared=checked)
+            ws.runs.create(record)
+            return _info_summary(ws.runs.get(run_id))
+        spool = spool_path(job, ws.durable(), run_id)
+        return _summary(ws.run(self._prepared(job, run_id, spool), trigger=trigger))
 
     def insert_rows(
-        self, job: Mapping[str, Any], rows: Sequence[Mapping[str, Any]], *, trigger: str
+        self,
+        job: Mapping[str, Any],
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        trigger: str,
+        key: str | None = None,
     ) -> dict[str, Any]:
         """Run the job document over ``rows`` through the import engine, here and to its end:
         the rows are first sealed into the run's own copy (:mod:`idms.jobs.rows_input`), so the
         run is durable, resumable and undoable as any other. The run's summary, with each
         row's outcome in ``rows`` (its number from 1, outcome, message, the record written)
-        where the summary of a run counts them."""
+        where the summary of a run counts them. With ``key``, a run it names that exists
+        already is carried on (or, ended, reported): the rows are never inserted twice."""
         from idms.jobs.model import JobInvalid, build_job
-        from idms.jobs.prepare import prepare_job, spool_file
+        from idms.jobs.prepare import spool_file
         from idms.jobs.query_input import Spool
         from idms.jobs.rows_input import write_rows
-        from idms.runs.record import new_run_id
 
+        ws = self.workspace
+        run_id = run_id_for(key)
+        known = self._known(run_id)
+        if known is not None:
+            summary = _info_summary(known) if known.finished else _summary(self._carry_on(run_id))
+            return {**summary, "rows": self._outcomes(run_id)}
         if "input" in job:
             raise JobInvalid(
                 ["input: the rows come from the workflow; the job must not name an input"]
             )
         built = build_job({**job, "input": {"rows": f"workflow ({trigger})"}})
-        ws = self.workspace
-        run_id = new_run_id()
         folder = ws.durable().folder(run_id)
         spool = Spool(spool_file(ws.runs_folder, run_id), ws.box, handed=True)
-        target = None
         try:
             write_rows(spool, rows)
-            target = ws.open_target(ws.settings)
-            prepared = prepare_job(built, target, ws.queries, spool=spool, run_id=run_id)
+            prepared = self._prepared(built, run_id, spool)
         except BaseException:
-            if target is not None:
-                target.close()
             shutil.rmtree(folder, ignore_errors=True)  # no run was recorded: nothing to keep
             raise
-        prepared.target = target
         report = ws.run(prepared, trigger=trigger)
-        outcomes = [
+        return {**_summary(report), "rows": self._outcomes(report.run_id)}
+
+    def _prepared(self, job: Job, run_id: str, spool: Spool | None) -> PreparedJob:
+        """``job`` checked and ready to run as run ``run_id`` (what ``Workspace.run`` does
+        first, with the run's ID chosen here)."""
+        from idms.jobs.prepare import prepare_job
+
+        ws = self.workspace
+        target = ws.open_target(ws.settings)
+        try:
+            prepared = prepare_job(job, target, ws.queries, spool=spool, run_id=run_id)
+        except BaseException:
+            target.close()
+            raise
+        prepared.target = target
+        return prepared
+
+    def _known(self, run_id: str) -> RunInfo | None:
+        from idms.errors import NotFound
+
+        try:
+            info = self.workspace.runs.get(run_id)
+        except NotFound:
+            return None
+        return info if info.id == run_id else None
+
+    def _carry_on(self, run_id: str) -> RunReport:
+        """A run of this step that had not ended (its process died, or it is queued): carried
+        on here from its checkpoint; Conflict when a live process still holds it."""
+        from idms.errors import Conflict
+
+        ws = self.workspace
+        report = ws.execute(run_id)
+        if report is None:
+            info = ws.runs.get(run_id)
+            if not info.finished:
+                raise Conflict(
+                    f"Run {run_id}, which this step started before, is still held by another "
+                    "process: wait for it to end, then run the step again."
+                )
+            return RunReport(
+                run_id, RunStatus(info.status), Counts.of(info.counts), None, {}, info.message
+            )
+        return report
+
+    def _outcomes(self, run_id: str) -> list[dict[str, Any]]:
+        return [
             {
                 "row": r.row_number,
                 "outcome": r.outcome,
                 "message": r.message,
                 "identity": r.identity,
             }
-            for r in ws.runs.rows(report.run_id)
+            for r in self.workspace.runs.rows(run_id)
         ]
-        return {**_summary(report), "rows": outcomes}
 
     def hashes(self, workflow_id: str, step_id: str) -> HashStore:
         return WorkflowHashes(self.workspace.suite, workflow_id, step_id)
+
+
+def run_id_for(key: str | None) -> str:
+    """The ID of the run a step's idempotency key names (a new one without a key): as long as
+    the run IDs idms makes, from the key's SHA-256."""
+    from idms.runs.record import new_run_id
+
+    if key is None:
+        return new_run_id()
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[: len(new_run_id())]
+
+
+def _info_summary(info: RunInfo) -> dict[str, Any]:
+    return {
+        "run_id": info.id,
+        "status": str(info.status),
+        **{k: int(info.counts.get(k, 0)) for k in SUMMARY_KEYS},
+        "message": info.message,
+    }
 
 
 def _summary(report: RunReport) -> dict[str, Any]:

@@ -391,7 +391,9 @@ def test_insert_record_fails_when_every_row_failed_or_when_asked_on_any(
     services: WorkspaceServices, workspace: Workspace
 ) -> None:
     bad = [{"memberId": "NO-SUCH-ID", "course": "Law"}]
-    with pytest.raises(StepFailed, match=r"Every row failed \(1 of 1\), nothing was written") as e:
+    with pytest.raises(
+        StepFailed, match=r"Every row failed \(1 of 1\), nothing was written .*this iMIS ID\.$"
+    ) as e:
         call(services, "insert_record", {**ACTIVITY, "rows": bad}, {"kind": "NOTE"})
     assert e.value.output["rows"][0]["outcome"] == "error"
     assert e.value.retryable is False
@@ -403,12 +405,14 @@ def test_insert_record_fails_when_every_row_failed_or_when_asked_on_any(
             "insert_record",
             {**ACTIVITY, "rows": mixed, "fail_on_row_errors": True},
             {"kind": "NOTE"},
+            step="mixed",
         )
     one = call(
         services,
         "insert_record",
         {**ACTIVITY, "rows": {"memberId": good, "course": "B"}},
         {"kind": "NOTE"},
+        step="one",
     )
     assert one.output["inserted"] == 1  # one object is one row
     with pytest.raises(StepFailed, match="an object or an array of objects"):
@@ -467,18 +471,17 @@ def test_a_run_of_handed_rows_is_sealed_and_resumes_without_writing_twice(
     workspace: Workspace,
 ) -> None:
     """What ``insert_rows`` does, with the process dying after the first batch: the run's copy
-    of the rows holds none of them in plain bytes, and the run resumed from it inserts each
-    row once."""
+    of the rows holds none of them in plain bytes, and the step asked again with its key
+    carries that run on from it, inserting each row once."""
     from datetime import timedelta
 
     from sqlalchemy import update
 
-    from idms.execution.execute import execute_run
     from idms.jobs.prepare import prepare_job, spool_file
     from idms.jobs.query_input import Spool
     from idms.jobs.rows_input import write_rows
-    from idms.runs.record import new_run_id
     from idms.state.models import Run, utcnow
+    from idms.workflow_services import run_id_for
 
     ids = sorted(c["ImisId"] for c in read(workspace, "Contact"))
     before = len(read(workspace, "Activity"))
@@ -496,7 +499,8 @@ def test_a_run_of_handed_rows_is_sealed_and_resumes_without_writing_twice(
             "options": {"batch_size": 50},
         }
     )
-    run_id = new_run_id()
+    key = "idms-wfrun1-activity-insert"  # the step's idempotency key
+    run_id = run_id_for(key)
     workspace.durable().folder(run_id)
     spool = Spool(spool_file(workspace.runs_folder, run_id), workspace.box, handed=True)
     write_rows(spool, rows)
@@ -521,10 +525,11 @@ def test_a_run_of_handed_rows_is_sealed_and_resumes_without_writing_twice(
         )
     workspace.leases.requeue_expired()
 
-    report = execute_run(workspace, run_id)
+    # The workflow resumed, the step asks again with its key: the run is carried on.
+    again = WorkspaceServices(workspace).insert_rows({}, [], trigger="workflow", key=key)
 
-    assert report is not None
-    assert (report.status, report.counts.as_dict()["inserted"]) == ("succeeded", 120)
+    assert (again["run_id"], again["status"], again["inserted"]) == (run_id, "succeeded", 120)
+    assert [r["row"] for r in again["rows"]] == list(range(1, 121))
     notes = sorted(
         a["Description"]
         for a in read(workspace, "Activity")
@@ -559,3 +564,32 @@ def test_each_actions_example_is_a_step_its_parameters_accept(name: str) -> None
     spec.params.model_validate(step.with_)
     page = Path(__file__).resolve().parents[2] / "docs" / "workflows" / f"{name}.md"
     assert f"action: {name}" in page.read_text(encoding="utf-8")
+
+
+def test_a_step_run_again_reports_its_run_instead_of_inserting_twice(
+    services: WorkspaceServices, workspace: Workspace
+) -> None:
+    ids = sorted(c["ImisId"] for c in read(workspace, "Contact"))
+    before = len(read(workspace, "Activity"))
+    rows = [{"memberId": ids[0], "course": "Ethics"}, {"memberId": ids[1], "course": "Tax"}]
+    first = call(services, "insert_record", {**ACTIVITY, "rows": rows}, {"kind": "NOTE"})
+    again = call(services, "insert_record", {**ACTIVITY, "rows": rows}, {"kind": "NOTE"})
+    assert again.output == first.output
+    assert len(read(workspace, "Activity")) == before + 2
+    other = call(
+        services, "insert_record", {**ACTIVITY, "rows": rows}, {"kind": "NOTE"}, step="other"
+    )
+    assert other.output["run_id"] != first.output["run_id"]  # another step: its own run
+    assert len(read(workspace, "Activity")) == before + 4
+
+
+def test_run_job_run_again_finds_its_run(services: WorkspaceServices, workspace: Workspace) -> None:
+    save_template(workspace)
+    letter = next(c["LastName"][0] for c in read(workspace, "Contact") if c["LastName"])
+    params = {"template": "Designate by last name", "params": {"last": letter}}
+    queued = call(services, "run_job", params)
+    waited = call(services, "run_job", {**params, "wait_for_completion": True})
+    assert waited.output["run_id"] == queued.output["run_id"]
+    assert waited.output["status"] == "succeeded"  # the queued run, carried on here
+    assert len(workspace.runs.list()) == 1
+    assert call(services, "run_job", params).output == waited.output

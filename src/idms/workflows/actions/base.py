@@ -93,18 +93,32 @@ class WorkflowServices(Protocol):
         ...
 
     def run_template(
-        self, template: str, params: Mapping[str, Any], *, wait: bool, trigger: str
+        self,
+        template: str,
+        params: Mapping[str, Any],
+        *,
+        wait: bool,
+        trigger: str,
+        key: str | None = None,
     ) -> dict[str, Any]:
         """Queue (``wait=False``) or run to its end (``wait=True``) a saved import/iUpdate
-        template; the run's summary (``run_id``, ``status``, counts)."""
+        template; the run's summary (``run_id``, ``status``, counts). ``key`` (the step's
+        :meth:`ActionContext.idempotency_key`) names the run: asked again with it (a resumed
+        workflow run), the same run is carried on or its summary given, never a second run."""
         ...
 
     def insert_rows(
-        self, job: Mapping[str, Any], rows: Sequence[Mapping[str, Any]], *, trigger: str
+        self,
+        job: Mapping[str, Any],
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        trigger: str,
+        key: str | None = None,
     ) -> dict[str, Any]:
         """Run a job document (source, action, mappings, options; no input) over ``rows``
         through the import engine, every iMIS rule applying; the run's summary with each
-        row's outcome (``rows``: [{row, outcome, message, identity}])."""
+        row's outcome (``rows``: [{row, outcome, message, identity}]). ``key`` as for
+        :meth:`run_template`: rows are never inserted twice by a step run again."""
         ...
 
     def hashes(self, workflow_id: str, step_id: str) -> HashStore: ...

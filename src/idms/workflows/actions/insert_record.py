@@ -65,10 +65,15 @@ def run(params: Params, data: dict[str, Any], context: ActionContext) -> StepRes
     if not rows:
         summary: dict[str, Any] = {"run_id": None, "status": "no rows", "rows": []}
         return StepResult(output=summary, message="No rows to insert: nothing was run.")
-    summary = context.services.insert_rows(job, rows, trigger=TRIGGER)
+    # The key names the run: a step run again (its workflow run resumed after its process
+    # died) carries that run on, or reports it, instead of inserting the rows twice.
+    key = context.idempotency_key("insert")
+    summary = context.services.insert_rows(job, rows, trigger=TRIGGER, key=key)
     run_id, status, errors = summary["run_id"], summary["status"], summary["errors"]
     failed = [r for r in summary["rows"] if r["outcome"] == "error"]
-    quoted = "; ".join(f"row {r['row']}: {r['message']}" for r in failed[:SHOWN_ERRORS])
+    quoted = "; ".join(
+        f"row {r['row']}: {str(r['message']).rstrip('.')}" for r in failed[:SHOWN_ERRORS]
+    )
     more = f" (and {len(failed) - SHOWN_ERRORS} more)" if len(failed) > SHOWN_ERRORS else ""
     if status in ("failed", "cancelled"):
         reason = f": {summary['message']}" if summary.get("message") else "."

@@ -27,7 +27,11 @@ class Params(BaseModel):
 
 def run(params: Params, data: dict[str, Any], context: ActionContext) -> StepResult:
     summary = context.services.run_template(
-        params.template, params.params, wait=params.wait_for_completion, trigger=TRIGGER
+        params.template,
+        params.params,
+        wait=params.wait_for_completion,
+        trigger=TRIGGER,
+        key=context.idempotency_key("job"),  # run again, the step finds its run: never two
     )
     run_id, status = summary["run_id"], summary["status"]
     if status in ("failed", "cancelled"):
