@@ -563,7 +563,13 @@ def test_each_actions_example_is_a_step_its_parameters_accept(name: str) -> None
     assert step.action == name
     spec.params.model_validate(step.with_)
     page = Path(__file__).resolve().parents[2] / "docs" / "workflows" / f"{name}.md"
-    assert f"action: {name}" in page.read_text(encoding="utf-8")
+    text = page.read_text(encoding="utf-8")
+    assert f"`{name}`" in text.splitlines()[0]
+    assert f"action: {name}" in text
+    for field_name, field in spec.params.model_fields.items():
+        shown = field.alias or field_name
+        assert field.description, f"{name}.{shown} has no description"
+        assert f"| `{shown}` |" in text, f"docs/workflows/{name}.md does not explain {shown}"
 
 
 def test_a_step_run_again_reports_its_run_instead_of_inserting_twice(

@@ -5,7 +5,7 @@ Each row is known by its key column (an iMIS ID, a sequence number, a GUID: uniq
 rows) and fingerprinted by the SHA-256 of its canonical JSON (keys sorted, no spaces), so the
 same data in another column order is the same row. The first run passes every row on; later
 runs only the rows whose key is new or whose fingerprint differs from the one stored. Only the
-key and the fingerprint are stored (per workflow and step: ``idms workflow hashes``), as iDMS
+key and the fingerprint are stored (per workflow and step: :class:`HashStore`), as iDMS
 keeps them.
 
 The store learns the new fingerprints only when the whole run has succeeded: a row sent to a

@@ -35,13 +35,19 @@ class Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     source: str = Field(min_length=1, description="Activity, a panel's name, or any source")
-    action: Action = Action.INSERT
-    mappings: list[dict[str, Any]] = Field(min_length=1, description="as a job's mappings")
-    match_on: list[str] = Field(default_factory=list)
-    options: dict[str, Any] = Field(default_factory=dict, description="as a job's options")
+    action: Action = Field(
+        default=Action.INSERT, description="insert (default), insert-with-matching, update..."
+    )
+    mappings: list[dict[str, Any]] = Field(
+        min_length=1, description="a job's mappings: field with column, value or template"
+    )
+    match_on: list[str] = Field(default_factory=list, description="further match keys")
+    options: dict[str, Any] = Field(default_factory=dict, description="a job's options")
     rows: Any = Field(description="an object, or an array of objects, e.g. {{ input }}")
     name: str | None = Field(default=None, description="the run's name (default: the step's)")
-    fail_on_row_errors: bool = False
+    fail_on_row_errors: bool = Field(
+        default=False, description="fail the step when any row failed (not only all of them)"
+    )
 
 
 def run(params: Params, data: dict[str, Any], context: ActionContext) -> StepResult:
