@@ -136,7 +136,11 @@ def run(params: SendEmailParams, data: dict[str, Any], context: ActionContext) -
             f"{len(recipients)} recipients: at most {MAX_RECIPIENTS} per message.",
             retryable=False,
         )
-    sender = _checked([params.sender or settings.notify_from or default_sender()])[0]
+    # A sender given here is checked; the workspace's (IDMS_NOTIFY_FROM, else idms@ this host,
+    # whose name may have no dot) is the one run notifications already use.
+    sender = (
+        _checked([params.sender])[0] if params.sender else settings.notify_from or default_sender()
+    )
     message = EmailMessage()
     message["Subject"] = params.subject.replace("\r", " ").replace("\n", " ")
     message["From"] = sender
