@@ -155,3 +155,25 @@ def test_an_empty_array_is_a_file_with_only_its_header(ctx: ActionContext) -> No
     result = run_action("convert", {"input": [], "format": "json"}, ctx)
     assert result.output["rows"] == 0
     assert json.loads(result.output["content"]) == []
+
+
+@pytest.mark.parametrize(
+    "name", ["http_request", "send_email", "json_schema_validation", "convert"]
+)
+def test_each_data_moving_action_is_documented_with_an_example_and_every_parameter(
+    name: str,
+) -> None:
+    import yaml
+
+    from idms.workflows.actions import actions
+    from idms.workflows.model import Step
+
+    spec = actions()[name]
+    (step,) = yaml.safe_load(spec.example)
+    assert Step.model_validate(step).action == name
+    page = (Path(__file__).parents[2] / "docs" / "workflows" / f"{name}.md").read_text("utf-8")
+    assert f"`{name}`" in page.splitlines()[0]
+    for field_name, field in spec.params.model_fields.items():
+        shown = field.alias or field_name
+        assert field.description, f"{name}.{shown} has no description"
+        assert f"| `{shown}` |" in page, f"docs/workflows/{name}.md does not explain {shown}"
