@@ -370,21 +370,28 @@ def write_csv(
     chunks: Iterable[list[Sequence[Any]]],
     *,
     escape_formulas: bool,
+    delimiter: str = ",",
+    line_ending: str = "\r\n",
+    header: bool = True,
 ) -> int:
     """Write the header and the rows, a chunk at a time; the number of rows written.
 
-    UTF-8 with a byte-order mark (so Excel shows accents right), comma-separated, minimal
-    quoting, ``\\r\\n`` line ends; values as :func:`~idms.io.cells.render_text` gives them, text
-    escaped with :func:`~idms.io.cells.escape_formula` when ``escape_formulas`` (numbers, dates
-    and Yes/No values never are, even when negative). ``file`` is opened with ``newline=""``.
+    Comma-separated (or ``delimiter``), minimal quoting, ``\\r\\n`` line ends (or
+    ``line_ending``); values as :func:`~idms.io.cells.render_text` gives them, text escaped with
+    :func:`~idms.io.cells.escape_formula` when ``escape_formulas`` (numbers, dates and Yes/No
+    values never are, even when negative); no header row when ``header`` is False. ``file`` is
+    opened with ``newline=""`` and the encoding the file is to have (``utf-8-sig`` by default,
+    so that Excel shows accents right: :func:`idms.io.writer.write_table` opens it).
     """
     # The csv module writes a chunk into memory, and the file gets it in one write: one encoding
     # call per chunk instead of one per row.
-    file.write("\ufeff")
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    header = [render_text(name) for name in columns]
-    writer.writerow([escape_formula(h) for h in header] if escape_formulas else header)
+    writer = csv.writer(
+        buffer, delimiter=delimiter, lineterminator=line_ending, quoting=csv.QUOTE_MINIMAL
+    )
+    if header:
+        names = [render_text(name) for name in columns]
+        writer.writerow([escape_formula(h) for h in names] if escape_formulas else names)
     count = 0
     for chunk in chunks:
         writer.writerows(_csv_chunk(chunk, escape_formulas))

@@ -7,7 +7,10 @@ writers and XlsxWriter):
 
 * the format follows the extension, and only the formats the caller accepts are written
   (a failed-rows file must be readable again: ``.csv`` or ``.xlsx``; an export may also be
-  ``.json``);
+  ``.json``; a workflow's Convert step may also write ``.tsv`` and ``.ndjson``);
+* CSV and TSV are UTF-8 with a byte-order mark unless the caller names another ``encoding``
+  (a text the encoding cannot hold is refused, naming the character), with ``\\r\\n`` line
+  ends unless told otherwise, and a header row unless ``header=False``;
 * the folder must exist (or is made, when the caller says so);
 * the file is written to a temporary file next to the target and renamed at the end, so a
   failure never leaves a half-written file under the final name, and an existing file is only
@@ -36,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from idms.errors import InvalidInputError
 from idms.io.csv import write_csv
-from idms.io.jsonrows import write_json_rows
+from idms.io.jsonrows import write_json_rows, write_ndjson_rows
 from idms.io.xlsx import write_xlsx
 from idms.private import FILE_MODE, private_file, private_opener
 
@@ -44,8 +47,10 @@ if TYPE_CHECKING:
     from idms.targets.base import QueryResult
 
 __all__ = [
+    "CONVERT_EXTENSIONS",
     "EXPORT_EXTENSIONS",
     "TABLE_EXTENSIONS",
+    "TEXT_ENCODINGS",
     "Progress",
     "export_query",
     "export_rows",
@@ -55,6 +60,8 @@ __all__ = [
 
 TABLE_EXTENSIONS = (".csv", ".xlsx")  # tables the readers can read back
 EXPORT_EXTENSIONS = (".csv", ".json", ".xlsx")
+CONVERT_EXTENSIONS = (".csv", ".tsv", ".json", ".ndjson", ".xlsx")  # a workflow's Convert step
+TEXT_ENCODINGS = ("utf-8", "utf-8-sig", "cp1252")  # what CSV and TSV files may be written in
 
 Progress = Callable[[int], None]
 
@@ -97,24 +104,43 @@ def write_table(
     make_folder: bool = False,
     private: bool = False,
     progress: Progress | None = None,
+    header: bool = True,
+    delimiter: str | None = None,
+    line_ending: str = "\r\n",
+    encoding: str = "utf-8-sig",
 ) -> int:
     """Write ``columns`` as a header row and then ``rows``; the number of rows written.
 
     The format follows the extension (one of ``extensions``); see the module docstring for the
     rules and :mod:`idms.io.csv`, :mod:`idms.io.xlsx` and :mod:`idms.io.jsonrows` for the formats.
+    ``header``, ``delimiter`` (default ``,`` for CSV, a tab for TSV), ``line_ending`` and
+    ``encoding`` (one of :data:`TEXT_ENCODINGS`) shape CSV and TSV files only.
     """
     path = output_path(path, extensions, make_folder=make_folder)
     extension = path.suffix.lower()
+    if encoding not in TEXT_ENCODINGS:
+        raise InvalidInputError(
+            f"Cannot write {path.name} in {encoding}: use {', '.join(TEXT_ENCODINGS)}."
+        )
     chunks = _chunks(rows, progress)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
     opener = private_opener if private else None
     try:
-        if extension == ".csv":
-            with open(temporary, "w", encoding="utf-8", newline="", opener=opener) as file:
-                count = write_csv(file, columns, chunks, escape_formulas=escape_formulas)
-        elif extension == ".json":
+        if extension in (".csv", ".tsv"):
+            with open(temporary, "w", encoding=encoding, newline="", opener=opener) as file:
+                count = write_csv(
+                    file,
+                    columns,
+                    chunks,
+                    escape_formulas=escape_formulas,
+                    delimiter=delimiter or ("\t" if extension == ".tsv" else ","),
+                    line_ending=line_ending,
+                    header=header,
+                )
+        elif extension in (".json", ".ndjson"):
+            write = write_json_rows if extension == ".json" else write_ndjson_rows
             with open(temporary, "w", encoding="utf-8", newline="\n", opener=opener) as file:
-                count = write_json_rows(file, columns, chunks)
+                count = write(file, columns, chunks)
         else:
             if private:
                 private_file(temporary)  # the workbook is written into it, keeping its mode
@@ -124,6 +150,13 @@ def write_table(
         os.replace(temporary, path)
     except OSError as exc:
         raise InvalidInputError(f"Cannot write {path}: {exc.strerror or exc}") from None
+    except UnicodeEncodeError as exc:
+        character = exc.object[exc.start : exc.end]
+        raise InvalidInputError(
+            f"Cannot write {path.name} in {encoding}: the data holds {character!r} "
+            f"(U+{ord(character[0]):04X}), which {encoding} cannot encode. Write it in utf-8 "
+            f"or utf-8-sig instead."
+        ) from None
     finally:
         with contextlib.suppress(OSError):
             temporary.unlink(missing_ok=True)

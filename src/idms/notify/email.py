@@ -1,4 +1,6 @@
-"""Notification e-mails through an SMTP server named by a URL (``IDMS_SMTP_URL``).
+"""E-mails through an SMTP server named by a URL (``IDMS_SMTP_URL``): run notifications, and a
+workflow's Send E-mail steps (:mod:`idms.workflows.actions.send_email`), which reuse
+:class:`SmtpServer`, :func:`send_message` and :func:`describe_smtp_error`.
 
 ``smtp://[USER:PASSWORD@]HOST[:PORT]`` (port 25, no encryption), ``smtp+starttls://…`` (port
 587, STARTTLS required) or ``smtps://…`` (port 465, TLS from the start). The user name and
@@ -111,7 +113,7 @@ def send_notice_email(settings: Settings, notice: RunNotice) -> bool:
             "run %s: the notification e-mail could not be sent through %s: %s",
             notice.info.id,
             server.label,
-            _describe(exc),
+            describe_smtp_error(exc),
         )
         return False
     log.info(
@@ -141,7 +143,7 @@ def send_message(server: SmtpServer, message: EmailMessage) -> None:
         client.send_message(message)
 
 
-def _describe(exc: BaseException) -> str:
+def describe_smtp_error(exc: BaseException) -> str:
     """An SMTP failure in words that never carry the account: the class and the server's code."""
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         return f"the server refused the account (SMTP {exc.smtp_code})"

@@ -44,12 +44,22 @@ from idms.errors import IdmsError
 
 class StepFailed(IdmsError):
     """The step did not do what it was asked; ``output`` (if any) is still stored with the
-    step (an HTTP answer's status and body, a schema's errors), so the run page shows why."""
+    step (an HTTP answer's status and body, a schema's errors), so the run page shows why.
+    ``data`` (if any) is the pipeline object to pass on should the run carry on past the failure
+    (``on_failure: ignore`` or a ``goto``): JSON Schema Validation's error property."""
 
-    def __init__(self, message: str, *, output: Any = None, retryable: bool = True) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        output: Any = None,
+        retryable: bool = True,
+        data: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.output = output
         self.retryable = retryable
+        self.data = data
 
 
 @dataclass
