@@ -170,13 +170,12 @@ class WorkspaceServices:
         return prepared
 
     def _known(self, run_id: str) -> RunInfo | None:
-        from idms.errors import NotFound
+        """Run ``run_id`` if it exists (by its whole ID, never a prefix)."""
+        from idms.state.models import Run
 
-        try:
-            info = self.workspace.runs.get(run_id)
-        except NotFound:
-            return None
-        return info if info.id == run_id else None
+        with self.workspace.suite.connect() as conn:
+            found = conn.scalar(select(Run.id).where(Run.id == run_id))
+        return self.workspace.runs.get(run_id) if found is not None else None
 
     def _carry_on(self, run_id: str) -> RunReport:
         """A run of this step that had not ended (its process died, or it is queued): carried
