@@ -93,7 +93,8 @@ class WorkflowServices(Protocol):
     def settings(self) -> Settings: ...
 
     def secret(self, name: str) -> str:
-        """A stored secret's value (``idms secrets set NAME``); NotFound if there is none."""
+        """A stored secret's value (``idms secrets set NAME``); SecretError (an IdmsError) saying
+        so, with the closest name, if there is none."""
         ...
 
     def query_rows(
