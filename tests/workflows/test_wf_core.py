@@ -575,3 +575,42 @@ def test_a_run_is_cancelled_between_steps(workspace: Workspace) -> None:
     assert run.message == "Cancelled after step 'pause'; the steps after it were not run."
     assert [c[0] for c in CALLS] == ["a"]
     assert statuses(workspace, queued.id) == [("a", "succeeded"), ("pause", "succeeded")]
+
+
+class Crash(BaseException):
+    """The process dying in the middle of a step (nothing catches it)."""
+
+
+def test_a_resumed_run_still_masks_the_secrets_used_before_it_stopped(
+    workspace: Workspace,
+) -> None:
+    secret = "k-9f8e7d6c5b4a"
+    with SecretStore(workspace.suite, workspace.box) as store:
+        store.set("crm_key", secret)
+    crashed: list[bool] = []
+
+    def crash_once(params: FlakyParams, data: dict[str, Any], context: ActionContext) -> Any:
+        if not crashed:
+            crashed.append(True)
+            raise Crash
+        return StepResult(output={"copy": data["call"]["echo"]})
+
+    actions()["crash_once"] = ActionSpec(
+        "crash_once", "Crash", "dies once", FlakyParams, crash_once
+    )
+    try:
+        name = save(
+            workspace, step("call", **{"with": {"secret": "crm_key"}}), step("copy", "crash_once")
+        )
+        with pytest.raises(Crash):
+            workspace.run_workflow(name)
+        (run,) = workspace.workflow_runs(name)
+        assert run.status == "running"
+        report = workspace.resume(run.id)  # this thread held it: taken up at once
+    finally:
+        actions().pop("crash_once", None)
+    assert report.status == "succeeded"
+    first, second = workspace.workflow_steps(run.id)
+    assert (first.attempts, second.attempts) == (1, 2)
+    assert second.output == {"copy": "********"}
+    assert [c[0] for c in CALLS] == ["call"]  # not run again

@@ -179,6 +179,7 @@ class RunServices:
     def __init__(self, services: WorkflowServices) -> None:
         self._services = services
         self.secrets: list[str] = []
+        self.names: list[str] = []  # of the secrets used, kept with the run to mask on resume
 
     @property
     def settings(self) -> Settings:
@@ -187,7 +188,17 @@ class RunServices:
     def secret(self, name: str) -> str:
         value = self._services.secret(name)
         self.secrets.append(value)
+        if name not in self.names:
+            self.names.append(name)
         return value
+
+    def recall(self, names: Sequence[str]) -> None:
+        """Know again the secrets a run used before it was resumed (to mask them)."""
+        for name in names:
+            try:
+                self.secret(name)
+            except IdmsError:
+                continue  # deleted since: nothing of it to mask any more
 
     def query_rows(
         self, query: str, params: Mapping[str, Any], *, limit: int | None = None
@@ -337,6 +348,7 @@ class WorkflowRunner:
                 state.failed += status == "failed"
             if after.get("end") is not None:
                 state.end = _End(after["end"], after.get("message") or "")
+            self.services.recall(after.get("secrets") or [])
         return state
 
     # ---- one step ----
@@ -582,7 +594,13 @@ class WorkflowRunner:
         end: str | None,
         run_message: str | None,
     ) -> None:
-        sealed = {"data": state.data, "next": next_index, "end": end, "message": run_message}
+        sealed = {
+            "data": state.data,
+            "next": next_index,
+            "end": end,
+            "message": run_message,
+            "secrets": self.services.names,
+        }
         if output is not None:
             sealed["output"] = output
         self.store.finish_step(

@@ -445,7 +445,7 @@ def _info(row: Any) -> WorkflowInfo:
         document=json.loads(row.document),
         created_at=row.created_at,
         updated_at=row.updated_at,
-        has_hook=row.hook_hash is not None,
+        has_hook=row.hook_hash is not None and row.trigger_type == "webhook",
     )
 
 
