@@ -557,9 +557,7 @@ def test_a_queued_workflow_run_is_executed_by_execute_run(workspace: Workspace) 
 
 
 def test_a_run_is_cancelled_between_steps(workspace: Workspace) -> None:
-    name = save(
-        workspace, step("a"), step("pause", "wait", **{"with": {"seconds": 1.5}}), step("c")
-    )
+    name = save(workspace, step("a"), step("pause", "wait", **{"with": {"seconds": 30}}), step("c"))
     queued = workspace.start_workflow(name, trigger="manual")
     worker = threading.Thread(target=workspace.execute, args=(queued.id,))
     worker.start()
@@ -568,8 +566,10 @@ def test_a_run_is_cancelled_between_steps(workspace: Workspace) -> None:
         if [s.step_id for s in workspace.workflow_steps(queued.id)][-1:] == ["pause"]:
             break
         time.sleep(0.02)
+    cancelled = time.monotonic()
     workspace.cancel(queued.id)
     worker.join(timeout=10)
+    assert time.monotonic() - cancelled < 5  # the wait stopped waiting
     run = workspace.runs.get(queued.id)
     assert run.status == "cancelled"
     assert run.message == "Cancelled after step 'pause'; the steps after it were not run."

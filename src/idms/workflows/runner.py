@@ -35,7 +35,7 @@ from pydantic import ValidationError
 
 from idms import jsontext
 from idms.config import Settings
-from idms.errors import IdmsError
+from idms.errors import IdmsError, InvalidInputError
 from idms.jobs.durable import Lease
 from idms.jobs.report import RunReport
 from idms.private import private_folder
@@ -470,11 +470,14 @@ class WorkflowRunner:
             files=self._files(),
             render=render,
             log=lambda line: log.info("run %s step %s: %s", self.run_id, step.id, line),
+            stop_requested=lambda: self.leases.is_cancel_requested(self.run_id),
         )
         try:
             result = spec.run(params, dict(state.data), context)
         except StepFailed:
             raise
+        except InvalidInputError as exc:  # what was asked is wrong: trying again will not help
+            raise StepFailed(exc.message, retryable=False) from None
         except IdmsError as exc:
             raise StepFailed(exc.message) from None
         except Exception as exc:
@@ -670,8 +673,6 @@ def rerun_plan(
     old = unseal_plan(box, info.sealed_job, info.id)
     if from_step is None:
         return RunPlan(old.workflow_id, old.document, old.trigger, rerun_of=info.id), info.name
-    from idms.errors import InvalidInputError
-
     rows = store.sealed_steps(info.id)
     data = old.start_data if old.start_data is not None else _object(old.trigger)
     outputs = dict(old.start_outputs)
