@@ -386,6 +386,20 @@ def test_gate(
     assert workspace.workflow_steps(run.id)[0].status == "succeeded"  # a gate never fails
 
 
+def test_a_gate_goes_forward_only_checked_when_saved(workspace: Workspace) -> None:
+    with pytest.raises(WorkflowInvalid) as caught:
+        save(
+            workspace,
+            step("a"),
+            step("g", "gate", **{"with": {"mode": "goto", "step": "a"}}),
+            step("h", "gate", **{"with": {"mode": "goto", "step": "nowhere"}}),
+        )
+    assert caught.value.problems == [
+        "steps[1].with: 'a' is not after this step (steps go forward only)",
+        "steps[2].with: no step 'nowhere' to go to",
+    ]
+
+
 def test_gate_says_why_it_stopped_the_run(workspace: Workspace) -> None:
     run = gate_run(workspace, {"mode": "error", "message": "Zero rows"}, {})
     assert run.message == "Stopped as failed at step 'g': Zero rows"

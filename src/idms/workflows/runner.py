@@ -54,6 +54,7 @@ from idms.workflows.actions.base import (
     StepResult,
     WorkflowServices,
 )
+from idms.workflows.check import steps_context
 from idms.workflows.model import GoTo, OnFailure, Step, WorkflowDoc, problems_of
 from idms.workflows.store import StepRecord, WorkflowInfo, WorkflowStore
 from idms.workflows.templating import TemplateError, render_params, render_value, scope
@@ -444,7 +445,9 @@ class WorkflowRunner:
                 f"A template of step '{step.id}' failed: {exc.message}", retryable=False
             ) from None
         try:
-            params = spec.params.model_validate(rendered)
+            params = spec.params.model_validate(
+                rendered, context=steps_context([s.id for s in self.doc.steps], step.id)
+            )
         except ValidationError as exc:
             lines = "; ".join(f"with.{line}" for line in problems_of(exc))
             raise StepFailed(
