@@ -357,8 +357,12 @@ class WorkflowRunner:
     def _step(self, doc: WorkflowDoc, state: _State) -> None:
         step = doc.steps[state.index]
         spec = actions().get(step.action)
+        if state.resume_seq is not None:
+            seq, state.resume_seq = state.resume_seq, None
+        else:
+            seq = state.seq + 1
+        state.seq = seq
         if not step.enabled:
-            state.seq += 1
             state.skipped += 1
             self._after_failure(
                 step,
@@ -366,15 +370,10 @@ class WorkflowRunner:
                 reason=f"Step '{step.id}' is disabled.",
                 output=None,
                 status="skipped",
-                seq=state.seq,
+                seq=seq,
                 new_row=True,
             )
             return
-        if state.resume_seq is not None:
-            seq, state.resume_seq = state.resume_seq, None
-        else:
-            seq = state.seq + 1
-        state.seq = seq
         data_in = state.data
         self.store.start_step(
             self.run_id, seq, step.id, step.action, shown(data_in, self.services.secrets)
