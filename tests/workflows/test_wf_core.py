@@ -628,3 +628,31 @@ def test_a_resumed_run_still_masks_the_secrets_used_before_it_stopped(
     assert (first.attempts, second.attempts) == (1, 2)
     assert second.output == {"copy": "********"}
     assert [c[0] for c in CALLS] == ["call"]  # not run again
+
+
+def test_what_looks_secret_is_masked_and_nothing_else() -> None:
+    from idms.workflows.runner import mask
+
+    shown = mask(
+        {
+            "Password": "x",
+            "passed": 3,
+            "X-Api-Key": "k",
+            "access_token": "t",
+            "Set-Cookie": "c",
+            "rows": [{"client_secret": "s", "Email": "a@example.org"}],
+            "note": "Bearer abc123 sent",
+            "empty": None,
+        },
+        ["abc123"],
+    )
+    assert shown == {
+        "Password": "********",
+        "passed": 3,
+        "X-Api-Key": "********",
+        "access_token": "********",
+        "Set-Cookie": "********",
+        "rows": [{"client_secret": "********", "Email": "a@example.org"}],
+        "note": "Bearer ******** sent",
+        "empty": None,
+    }

@@ -63,7 +63,9 @@ log = logging.getLogger("idms.workflows")
 
 MASK = "********"
 SHOWN_LIMIT = 64 * 1024  # bytes of JSON a step's shown input or output may take
-SECRET_KEY = re.compile(r"pass(word|wd)?|token|secret|authori[sz]ation|api[_-]?key|cookie", re.I)
+SECRET_KEY = re.compile(
+    r"pass(word|wd|phrase)|^pass$|token|secret|authori[sz]ation|api[_-]?key|cookie", re.I
+)
 SLEEP_SLICE = 0.5  # how often a step waiting to be retried reads whether the run was cancelled
 
 StepProgress = Callable[[StepRecord], None]
