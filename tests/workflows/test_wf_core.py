@@ -559,8 +559,9 @@ def test_rerun_from_a_step_starts_with_the_data_it_received(workspace: Workspace
 
 def test_a_queued_workflow_run_is_executed_by_execute_run(workspace: Workspace) -> None:
     name = save(workspace, step("a"), trigger={"type": "schedule", "input": {"x": 1}})
-    queued = workspace.start_workflow(name, trigger="schedule")
+    queued = workspace.start_workflow(name, trigger="schedule", schedule_id="s1")
     assert (queued.status, queued.kind, queued.trigger) == ("queued", "workflow", "schedule")
+    assert queued.schedule_id == "s1"
     report = workspace.execute(queued.id)
     assert report is not None
     assert report.status == "succeeded"

@@ -104,6 +104,7 @@ def new_run(
     queued: bool,
     owner: str | None = None,
     lease_seconds: float = 60.0,
+    schedule_id: str | None = None,
 ) -> NewRun:
     """The record of a run of ``workflow`` (queued for an executor, or running here now)."""
     shown: dict[str, Any] = {"workflow": workflow.name, "workflow_id": workflow.id}
@@ -123,6 +124,7 @@ def new_run(
         owner=owner,
         lease_seconds=lease_seconds,
         trigger=trigger,
+        schedule_id=schedule_id,
         sealed_job=box.encrypt(plan.to_json()),
     )
 
