@@ -657,3 +657,26 @@ def test_what_looks_secret_is_masked_and_nothing_else() -> None:
         "note": "Bearer ******** sent",
         "empty": None,
     }
+
+
+def test_store_and_run_on_each_database(tmp_path: Path, database_url: str) -> None:
+    """The same workflow saved, found by its URL, run and shown on SQLite and PostgreSQL."""
+    settings = Settings.load(
+        workspace=tmp_path / "ws", environ={"IDMS_SUITE_DATABASE": database_url}
+    )
+    with Workspace.open(settings) as ws:
+        name = save(
+            ws,
+            step("a"),
+            step("b", enabled=False, on_failure="ignore"),
+            trigger={"type": "webhook"},
+            name="Both",
+        )
+        assert ws.workflow_by_hook(ws.hook_token(name)).name == name
+        run = ws.run_workflow(name, {"x": [1, 2]})
+        assert run.status == "succeeded"
+        assert statuses(ws, run.id) == [("a", "succeeded"), ("b", "skipped")]
+        assert ws.workflow_steps(run.id)[0].input == {"x": [1, 2]}
+        assert [r.id for r in ws.workflow_runs(name)] == [run.id]
+        ws.delete_workflow(name)
+        assert [r.id for r in ws.workflow_runs(name)] == [run.id]  # its runs stay
