@@ -675,7 +675,9 @@ def rerun_plan(
     from that step with the data it received in that run), and the workflow's ID."""
     info = runs.get(run_id)
     if info.kind != RunKind.WORKFLOW:
-        raise IdmsError(f"Run {info.id} is not a workflow run.")
+        raise InvalidInputError(
+            f"Run {info.id} is not a workflow run ({info.kind}): 'rerun' is for workflow runs."
+        )
     old = unseal_plan(box, info.sealed_job, info.id)
     if from_step is None:
         return RunPlan(old.workflow_id, old.document, old.trigger, rerun_of=info.id), info.name
