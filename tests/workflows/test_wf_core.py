@@ -416,11 +416,21 @@ def test_select_standard_mode_reshapes_the_object(workspace: Workspace) -> None:
     data = {"member": {"Email": "a@example.org", "email": "lower"}, "other": 1}
     run, record = select_run(
         workspace,
-        {"columns": {"Email": "{{ input.member.Email }}", "Source": "Web"}},
+        {
+            "columns": {
+                "Email": "{{ input.member.Email }}",
+                "Source": "Web",
+                "Contact": {"to": ["{{ input.member.Email }}"], "n": 1},
+            }
+        },
         data,
     )
     assert run.status == "succeeded"
-    assert record.output == {"Email": "a@example.org", "Source": "Web"}
+    assert record.output == {
+        "Email": "a@example.org",
+        "Source": "Web",
+        "Contact": {"to": ["a@example.org"], "n": 1},
+    }
     run, record = select_run(
         workspace,
         {"columns": {"Email": "{{ input.member.email }}"}, "keep_other_properties": True},
