@@ -148,6 +148,9 @@ class ActionContext:
     files: Path  # a private folder of this run for large outputs and attachments
     render: Callable[[str, Mapping[str, Any]], Any]  # a template with extra names in scope
     log: Callable[[str], None] = field(default=lambda message: None)
+    # Whether the run was asked to stop (cancelled): an action that waits long (a pause, a
+    # batch delay) asks it while it waits, and stops waiting.
+    stop_requested: Callable[[], bool] = field(default=lambda: False)
 
     def idempotency_key(self, part: str = "") -> str:
         """A key that stays the same for this step of this run across retries and resumes
@@ -163,4 +166,10 @@ class ActionSpec:
     params: type[BaseModel]
     run: Callable[[Any, dict[str, Any], ActionContext], StepResult]
     literal: frozenset[str] = frozenset()  # parameters the action renders itself
+    # An output that holds more than later steps should see (Delta Hashing's fingerprints
+    # waiting for the run to succeed): what is passed on and shown instead.
+    public: Callable[[Any], Any] | None = None
+    # Called once per step of this action when the whole run has ended succeeded, with the
+    # step's output as the action returned it (services, workflow id, step id, output).
+    on_success: Callable[[WorkflowServices, str, str, Any], None] | None = None
     example: str = ""  # a step in YAML, for the docs and --help

@@ -225,6 +225,10 @@ def _columns(row: Mapping[str, Any]) -> str:
     return ", ".join(names[:10]) + (", ..." if len(names) > 10 else "") if names else "none"
 
 
+def _commit(services: WorkflowServices, workflow_id: str, step_id: str, output: Any) -> None:
+    commit_pending(services, workflow_id, {step_id: output})
+
+
 ACTION = ActionSpec(
     name="delta_hashing",
     label="Delta Hashing",
@@ -232,6 +236,10 @@ ACTION = ActionSpec(
     params=Params,
     run=run,
     literal=frozenset({"key_column"}),
+    public=public_output,
+    on_success=lambda services, workflow_id, step_id, output: _commit(
+        services, workflow_id, step_id, output
+    ),
     example="""\
 - id: changed
   action: delta_hashing
