@@ -26,7 +26,9 @@ class WorkspaceServices:
         return self.workspace.settings
 
     def secret(self, name: str) -> str:
-        raise NotImplementedError
+        from idms.secrets import SecretStore
+
+        return SecretStore(self.workspace.suite, self.workspace.box).get(name)
 
     def query_rows(
         self, query: str, params: Mapping[str, Any], *, limit: int | None = None

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
@@ -38,7 +39,7 @@ from idms.jobs.runner import run_job, spool_path, start_record
 from idms.jobs.sealing import seal_constants
 from idms.queries.store import QueryStore
 from idms.runs.context import RunContext
-from idms.runs.durable import describe_holder, holder_is_here
+from idms.runs.durable import Durable, describe_holder, holder_is_here
 from idms.runs.leases import Leases
 from idms.runs.record import RunInfo, RunStore, new_run_id
 from idms.runs.status import RunStatus
@@ -56,8 +57,16 @@ if TYPE_CHECKING:
     from idms.schedules.model import ScheduleInfo
     from idms.schedules.store import ScheduleStore
     from idms.state.tokens import TokenStore
+    from idms.workflow_services import WorkspaceServices
+    from idms.workflows.model import WorkflowState
+    from idms.workflows.store import StepRecord, WorkflowInfo, WorkflowStore
 
 Progress = Callable[[int], None]
+
+# Who hears of each step of a workflow run executed in this thread (``run_workflow``'s caller).
+_STEP_PROGRESS: ContextVar[Callable[[StepRecord], None] | None] = ContextVar(
+    "idms_step_progress", default=None
+)
 
 
 @dataclass
@@ -451,3 +460,203 @@ class Workspace(RunContext):
                 files.append(schedule.input_file)
         uploads = self.uploads
         return {i for i in map(uploads.id_of, files) if i is not None}
+
+    # ---- workflows (iWorkflow, iHook) ------------------------------------------------------------
+
+    @property
+    def workflow_store(self) -> WorkflowStore:
+        from idms.workflows.store import WorkflowStore
+
+        return WorkflowStore(self.suite, self.box)
+
+    def workflow_services(self) -> WorkspaceServices:
+        """What workflow actions may ask of the suite (secrets, queries, jobs, hashes)."""
+        from idms.workflow_services import WorkspaceServices
+
+        return WorkspaceServices(self)
+
+    def save_workflow(self, document: Mapping[str, Any]) -> WorkflowInfo:
+        """Check ``document`` whole (WorkflowInvalid lists every problem, where it is) and save
+        it, creating or replacing the workflow of its name. A webhook workflow gets its URL on
+        first save and keeps it when replaced."""
+        from idms.workflows.check import check_workflow
+
+        doc = check_workflow(dict(document))
+        info, _created = self.workflow_store.save(doc)
+        return info
+
+    def workflow(self, name: str) -> WorkflowInfo:
+        return self.workflow_store.get(name)
+
+    def workflows(self, *, state: WorkflowState | None = None) -> list[WorkflowInfo]:
+        return self.workflow_store.list(state=state)
+
+    def delete_workflow(self, name: str) -> None:
+        """Delete a workflow (its runs stay in the history)."""
+        self.workflow_store.delete(name)
+
+    def set_workflow_state(self, name: str, state: WorkflowState) -> WorkflowInfo:
+        return self.workflow_store.set_state(name, state)
+
+    def _workflow_run(
+        self,
+        info: WorkflowInfo,
+        input: Mapping[str, Any] | None,
+        *,
+        trigger: str,
+        metadata: Mapping[str, Any] | None,
+        queued: bool,
+    ) -> str:
+        """Record a run of ``info`` (refused for an archived workflow, and for a disabled one
+        unless started by hand); its ID."""
+        from idms.workflows.model import WorkflowState
+        from idms.workflows.runner import RunPlan, new_run
+
+        if info.state == WorkflowState.ARCHIVED:
+            raise Conflict(f"Workflow '{info.name}' is archived: it cannot be run.")
+        if info.state == WorkflowState.DISABLED and trigger not in ("manual", "cli", "api"):
+            raise Conflict(
+                f"Workflow '{info.name}' is disabled: only a run started by hand can start it."
+            )
+        doc = info.doc
+        first: dict[str, Any]
+        if input is not None:
+            first = dict(input)
+        elif doc.trigger.type == "schedule":
+            first = dict(doc.trigger.input)
+        else:
+            first = {}
+        prop = getattr(doc.trigger, "metadata_property", None)
+        if metadata is not None and prop:
+            first[prop] = dict(metadata)
+        plan = RunPlan(info.id, info.document, first)
+        durable = self.durable()
+        record = new_run(
+            info,
+            plan,
+            box=self.box,
+            trigger=trigger,
+            settings=self.settings,
+            queued=queued,
+            owner=durable.owner,
+            lease_seconds=durable.lease_seconds,
+        )
+        return self.runs.create(record)
+
+    def start_workflow(
+        self,
+        name: str,
+        input: Mapping[str, Any] | None = None,
+        *,
+        trigger: str,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> RunInfo:
+        """Record a queued run of workflow ``name`` for an executor (``trigger``: manual,
+        schedule, webhook, change_notification, api, cli)."""
+        info = self.workflow(name)
+        run_id = self._workflow_run(info, input, trigger=trigger, metadata=metadata, queued=True)
+        return self.runs.get(run_id)
+
+    def run_workflow(
+        self,
+        name: str,
+        input: Mapping[str, Any] | None = None,
+        *,
+        trigger: str = "cli",
+        progress: Callable[[StepRecord], None] | None = None,
+    ) -> RunInfo:
+        """Record a run of workflow ``name`` and execute it here and now (as every run is
+        executed, :func:`~idms.execution.execute.execute_run`); the run as it ended."""
+        info = self.workflow(name)
+        run_id = self._workflow_run(info, input, trigger=trigger, metadata=None, queued=False)
+        token = _STEP_PROGRESS.set(progress)
+        try:
+            execute_run(self, run_id)
+        finally:
+            _STEP_PROGRESS.reset(token)
+        return self.runs.get(run_id)
+
+    def execute_workflow(
+        self,
+        run_id: str,
+        *,
+        durable: Durable,
+        progress: Callable[[int], None] | None = None,
+    ) -> RunReport:
+        """Run (or resume) claimed workflow run ``run_id`` (what ``execute_run`` calls)."""
+        from idms.workflows.runner import run_workflow
+
+        return run_workflow(
+            run_id,
+            runs=self.runs,
+            store=self.workflow_store,
+            durable=durable,
+            services=self.workflow_services(),
+            progress=progress,
+            step_progress=_STEP_PROGRESS.get(),
+        )
+
+    def workflow_runs(self, name: str | None = None, *, limit: int = 50) -> list[RunInfo]:
+        """The latest workflow runs (of workflow ``name``), newest first."""
+        from idms.paging import check_window
+
+        check_window(limit=limit)
+        if name is not None:
+            self.workflow(name)  # NotFound, with suggestions
+        return [self.runs.get(i) for i in self.workflow_store.runs_of(name, limit)]
+
+    def workflow_steps(self, run_id: str) -> list[StepRecord]:
+        """Every step of a workflow run, in the order they ran (input, output, status, time)."""
+        from idms.runs.status import RunKind
+
+        info = self.runs.get(run_id)
+        if info.kind != RunKind.WORKFLOW:
+            raise Conflict(f"Run {info.id} is not a workflow run ({info.kind}): it has no steps.")
+        return self.workflow_store.steps(info.id)
+
+    def rerun_workflow(self, run_id: str, *, from_step: str | None = None) -> RunInfo:
+        """Queue a new run of a workflow run's workflow (as saved now): from its start with the
+        same trigger output, or from step ``from_step`` with the data that step received."""
+        from idms.errors import InvalidInputError
+        from idms.workflows.runner import new_run, rerun_plan
+
+        old = self.runs.get(run_id)
+        plan, _name = rerun_plan(self.runs, self.workflow_store, self.box, old.id, from_step)
+        info = self.workflow_store.get_by_id(plan.workflow_id)
+        plan.document = info.document
+        if from_step is not None and from_step not in [s.id for s in info.doc.steps]:
+            raise InvalidInputError(
+                f"Workflow '{info.name}' has no step '{from_step}' now: it cannot start there."
+            )
+        from idms.workflows.model import WorkflowState
+
+        if info.state == WorkflowState.ARCHIVED:
+            raise Conflict(f"Workflow '{info.name}' is archived: it cannot be run.")
+        record = new_run(
+            info, plan, box=self.box, trigger="rerun", settings=self.settings, queued=True
+        )
+        return self.runs.get(self.runs.create(record))
+
+    def hook_token(self, name: str) -> str:
+        """The secret part of workflow ``name``'s webhook URL (``/hooks/{token}``)."""
+        return self.workflow_store.hook_token(name)
+
+    def regenerate_hook(self, name: str) -> str:
+        """A new webhook URL token; the old URL is refused from now on."""
+        return self.workflow_store.regenerate_hook(name)
+
+    def workflow_by_hook(self, token: str) -> WorkflowInfo:
+        return self.workflow_store.by_hook(token)
+
+    def test_template(self, template: str, data: Mapping[str, Any]) -> Any:
+        """iDMS's Template Tester: ``template`` rendered with ``data`` as a step would see it
+        (``data`` is ``input`` and ``trigger``; its ``steps``, if any, is ``steps``)."""
+        from idms.errors import InvalidInputError
+        from idms.state.models import utcnow
+        from idms.workflows.templating import TemplateError, render_value, scope
+
+        names = scope(data, data, dict(data.get("steps") or {}), utcnow())
+        try:
+            return render_value(template, names)
+        except TemplateError as exc:
+            raise InvalidInputError(f"The template cannot be rendered: {exc.message}") from None

@@ -26,7 +26,7 @@ from idms.runs.durable import Durable
 from idms.runs.events import run_finished
 from idms.runs.leases import Leases
 from idms.runs.record import RunStore
-from idms.runs.status import Counts, RunStatus
+from idms.runs.status import Counts, RunKind, RunStatus
 from idms.targets import factory
 from idms.targets.base import FullTarget, Target
 
@@ -68,6 +68,9 @@ def execute_run(
         run_finished(context, run_id)
         return RunReport(run_id, RunStatus.FAILED, Counts.of(counts), None, {}, message)
 
+    if info.kind == RunKind.WORKFLOW:
+        return _execute_workflow(context, run_id, durable, progress, fail)
+
     owned = target is None
     try:
         if target is None:
@@ -104,6 +107,30 @@ def execute_run(
         if owned:
             target.close()
     log.info("run %s: %s %s", run_id, report.status.value, report.counts.as_dict())
+    if report.status.finished:
+        run_finished(context, run_id)
+    return report
+
+
+def _execute_workflow(
+    context: RunContext,
+    run_id: str,
+    durable: Durable,
+    progress: Callable[[int], None] | None,
+    fail: Callable[[str], RunReport],
+) -> RunReport:
+    """A workflow run, claimed: its steps are run by the workspace that knows them
+    (``context.execute_workflow``); failures end it as every run's do."""
+    try:
+        report = context.execute_workflow(run_id, durable=durable, progress=progress)
+    except IdmsError as exc:
+        log.warning("run %s failed: %s", run_id, exc.message)
+        return fail(exc.message)
+    except Exception as exc:
+        log.exception("run %s crashed", run_id)
+        lines = str(exc).strip().splitlines()
+        return fail(f"Unexpected error: {type(exc).__name__}" + (f": {lines[0]}" if lines else ""))
+    log.info("run %s: %s", run_id, report.status.value)
     if report.status.finished:
         run_finished(context, run_id)
     return report

@@ -4,10 +4,11 @@ facade (:class:`idms.workspace.Workspace`) is one, with the operations on top.""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from sqlalchemy import Engine
 
@@ -16,6 +17,9 @@ from idms.private import FILE_MODE, FOLDER_MODE, private_folder, tighten
 from idms.runs.durable import Durable, worker_name
 from idms.secrets import SecretBox, load_keys
 from idms.state.store import open_suite
+
+if TYPE_CHECKING:
+    from idms.jobs.report import RunReport
 
 
 @dataclass
@@ -44,6 +48,22 @@ class RunContext:
             run_dir=self.runs_folder,
             owner=owner or worker_name(),
             lease_seconds=float(self.settings.lease_seconds),
+        )
+
+    def execute_workflow(
+        self,
+        run_id: str,
+        *,
+        durable: Durable,
+        progress: Callable[[int], None] | None = None,
+    ) -> RunReport:
+        """Run (or resume) claimed workflow run ``run_id``. Only the workspace facade
+        (``idms.workspace.Workspace``), which knows the workflows and their actions, can."""
+        from idms.errors import IdmsError
+
+        raise IdmsError(
+            f"Run {run_id} is a workflow run, which only a workspace (idms serve, a worker, "
+            "the command line) can execute."
         )
 
     def close(self) -> None:

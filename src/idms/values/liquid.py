@@ -24,7 +24,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any, TextIO
 
-from liquid import Environment, RenderContext
+from liquid import Environment, RenderContext, Undefined
 from liquid.ast import BlockNode
 from liquid.builtin.tags.for_tag import ForNode, ForTag
 from liquid.builtin.tags.tablerow_tag import TablerowNode, TablerowTag
@@ -39,6 +39,8 @@ from liquid.exceptions import (
 )
 from liquid.template import BoundTemplate
 from liquid.token import Token
+
+from idms import jsontext
 
 LOOP_ITERATIONS = 10_000
 OUTPUT_CHARACTERS = 1_000_000
@@ -169,6 +171,36 @@ def _guard(call: Callable[..., Any]) -> Callable[..., Any]:
     return clocked
 
 
+def _plain(value: Any) -> Any:
+    """``value`` with Liquid's undefined as None (inside lists and objects too)."""
+    if isinstance(value, Undefined):
+        return None
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _array(value: Any) -> list[Any]:
+    """iDMS's ``array`` filter: the value as a list (a list as it is, nothing as an empty list,
+    anything else as a list of one)."""
+    value = _plain(value)
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    return [value]
+
+
+def _json(value: Any, indent: Any = None) -> str:
+    """iDMS's ``json`` filter: the value as JSON text (``| json: 2`` indents it)."""
+    text = jsontext.dumps(_plain(value), indent=bool(indent))
+    if len(text) > OUTPUT_CHARACTERS:
+        raise _TooLong("json would exceed the output limit", token=None)
+    return text
+
+
 class _BoundedEnvironment(Environment):
     loop_iteration_limit = LOOP_ITERATIONS
     output_stream_limit = OUTPUT_CHARACTERS
@@ -183,6 +215,9 @@ class _BoundedEnvironment(Environment):
         # Templates come as text in a job: there is nothing to include or render from.
         for tag in ("include", "render", "extends", "block", "macro", "call"):
             self.tags.pop(tag, None)
+        # Beyond Liquid, the filters iDMS documents for workflow templates.
+        self.filters["array"] = _array
+        self.filters["json"] = _json
         special = {"replace": _guard_replace, "join": _guard_join}
         for name, call in list(self.filters.items()):
             self.filters[name] = special.get(name, _guard)(call)
