@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -47,6 +48,8 @@ from idms.workflows.model import WebhookTrigger, WorkflowState
 if TYPE_CHECKING:
     from idms.runs.record import RunInfo
     from idms.workspace import Workspace
+
+log = logging.getLogger("idms.workflows")
 
 JSON_TYPES = ("application/json", "text/json")
 HIDDEN_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
@@ -254,7 +257,11 @@ def _verify(workspace: Workspace, secret_name: str, request: HookRequest) -> str
     missing = [h for h in names if not headers.get(h)]
     if missing:
         return f"This webhook takes signed deliveries only: {', '.join(missing)} missing."
-    secret = workspace.workflow_services().secret(secret_name)
+    try:
+        secret = workspace.workflow_services().secret(secret_name)
+    except IdmsError as exc:  # the caller is told nothing of the server's secrets
+        log.warning("webhook signing secret %r cannot be read: %s", secret_name, exc.message)
+        return "The delivery cannot be verified: refused."
     try:
         hook = Webhook(_secret_bytes(secret))
         hook.verify(request.body, headers, json_parse=False)
