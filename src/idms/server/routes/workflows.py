@@ -133,7 +133,9 @@ class TemplateTestIn(BaseModel):
 
     template: str = Field(examples=["{{ input.firstName | upcase }}"])
     data: dict[str, Any] = Field(
-        default_factory=dict, description="The pipeline object: input, trigger, steps …"
+        default_factory=dict,
+        description="The data a step receives: 'input' (and 'trigger') in the template; its "
+        "'steps', if any, is 'steps'",
     )
 
 
@@ -343,7 +345,7 @@ def regenerate_hook_url(context: Context, request: Request, name: str) -> HookUr
 
 
 @router.post(
-    "/workflows/test-template",
+    "/template-tester",
     response_model=TemplateTestOut,
     summary="The Template Tester: render a Liquid template over a pipeline object",
     responses={400: {"model": ErrorBody, "description": "The template is invalid"}},
