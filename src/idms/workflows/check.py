@@ -20,6 +20,7 @@ from idms.workflows.model import (
     WorkflowInvalid,
     parse_workflow,
     problems_of,
+    sequence_problems,
 )
 from idms.workflows.templating import check_template, is_template
 
@@ -37,11 +38,14 @@ def check_workflow(document: Any) -> WorkflowDoc:
         # answer lists everything.
         steps = document.get("steps") if isinstance(document, dict) else None
         if isinstance(steps, list):
+            readable: list[tuple[int, Step]] = []
             for index, raw in enumerate(steps):
                 try:
-                    step = Step.model_validate(raw)
+                    readable.append((index, Step.model_validate(raw)))
                 except ValidationError:
                     continue  # its problems are listed already
+            problems.extend(sequence_problems(readable))
+            for index, step in readable:
                 problems.extend(step_problems(step, index))
         raise WorkflowInvalid(_unique(problems)) from None
     for index, step in enumerate(doc.steps):
@@ -79,7 +83,12 @@ def param_problems(spec: ActionSpec, params: dict[str, Any], where: str) -> list
         if not kept:
             return []
         narrowed = ValidationError.from_exception_data(exc.title, kept)  # type: ignore[arg-type]
-        return [f"{where}.with.{line}" for line in problems_of(narrowed)]
+        return [
+            f"{where}.with: {line.removeprefix('(top level): ')}"
+            if line.startswith("(top level): ")
+            else f"{where}.with.{line}"
+            for line in problems_of(narrowed)
+        ]
     return []
 
 

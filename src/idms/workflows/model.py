@@ -174,22 +174,7 @@ class WorkflowDoc(Strict):
 
     @model_validator(mode="after")
     def _steps(self) -> WorkflowDoc:
-        problems: list[str] = []
-        seen: dict[str, int] = {}
-        for index, step in enumerate(self.steps):
-            if step.id in seen:
-                problems.append(f"steps[{index}].id: {step.id!r} is also step {seen[step.id]}")
-            seen.setdefault(step.id, index)
-        for index, step in enumerate(self.steps):
-            if isinstance(step.on_failure, GoTo):
-                target = step.on_failure.goto
-                if target not in seen:
-                    problems.append(f"steps[{index}].on_failure.goto: no step {target!r}")
-                elif seen[target] <= index:
-                    problems.append(
-                        f"steps[{index}].on_failure.goto: {target!r} is not after this step "
-                        f"(steps go forward only)"
-                    )
+        problems = sequence_problems(list(enumerate(self.steps)))
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -199,6 +184,28 @@ class WorkflowDoc(Strict):
 
     def index_of(self, step_id: str) -> int:
         return next(i for i, s in enumerate(self.steps) if s.id == step_id)
+
+
+def sequence_problems(steps: list[tuple[int, Step]]) -> list[str]:
+    """What is wrong with the order of ``steps`` (each with its index in the document): a step
+    id used twice, a ``goto`` to no step or to a step not after its own."""
+    problems: list[str] = []
+    seen: dict[str, int] = {}
+    for index, step in steps:
+        if step.id in seen:
+            problems.append(f"steps[{index}].id: {step.id!r} is also step {seen[step.id]}")
+        seen.setdefault(step.id, index)
+    for index, step in steps:
+        if isinstance(step.on_failure, GoTo):
+            target = step.on_failure.goto
+            if target not in seen:
+                problems.append(f"steps[{index}].on_failure.goto: no step {target!r}")
+            elif seen[target] <= index:
+                problems.append(
+                    f"steps[{index}].on_failure.goto: {target!r} is not after this step "
+                    f"(steps go forward only)"
+                )
+    return problems
 
 
 class WorkflowInvalid(InvalidInputError):

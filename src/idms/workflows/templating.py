@@ -39,7 +39,7 @@ def check_template(text: str) -> str | None:
     try:
         compile_template(text)
     except TemplateError as exc:
-        return exc.message
+        return exc.message.strip().splitlines()[0]  # the parser's picture of the line is not
     return None
 
 
