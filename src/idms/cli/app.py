@@ -33,6 +33,7 @@ from idms.cli import (
     templates,
     tokens,
     worker,
+    workflows,
     workspace,
 )
 from idms.cli.context import CliState
@@ -177,6 +178,7 @@ app.command("sandbox")(sandbox.sandbox_command)
 app.command("serve")(serve.serve_command)
 app.add_typer(tokens.token_app, name="token")
 app.command("worker")(worker.worker_command)
+app.add_typer(workflows.workflow_app, name="workflow")
 
 
 @app.command("version")

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from idms.documents import DocumentError, read_document
 from idms.workflows.actions import actions
 from idms.workflows.actions.base import ActionSpec
 from idms.workflows.model import (
@@ -23,6 +24,18 @@ from idms.workflows.model import (
     sequence_problems,
 )
 from idms.workflows.templating import check_template, is_template
+
+
+def read_workflow(text: str, *, where: str = "the workflow file") -> dict[str, Any]:
+    """A workflow document (YAML or JSON) from text, as data; WorkflowInvalid when it is not
+    a YAML/JSON mapping (no aliases, bounded nesting: :mod:`idms.documents`)."""
+    try:
+        raw = read_document(text)
+    except DocumentError as exc:
+        raise WorkflowInvalid([f"{where} {exc.message}"]) from None
+    if not isinstance(raw, dict):
+        raise WorkflowInvalid([f"{where} must be a mapping with name, trigger and steps"])
+    return raw
 
 
 def check_workflow(document: Any) -> WorkflowDoc:

@@ -73,17 +73,22 @@ def _rows(value: Any) -> list[dict[str, Any]]:
     return value
 
 
+def _count(n: int, noun: str) -> str:
+    plural = noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
+    return f"{n:,} {noun if n == 1 else plural}"
+
+
 def run(params: SelectParams, data: dict[str, Any], context: ActionContext) -> StepResult:
     if params.mode == "standard":
         selected = {name: _value(v, context, {}) for name, v in params.columns.items()}
         new = {**data, **selected} if params.keep_other_properties else selected
-        return StepResult(data=new, message=f"{len(selected)} properties selected.")
+        return StepResult(data=new, message=f"{_count(len(selected), 'property')} selected.")
     rows = _rows(params.array)
     out: list[dict[str, Any]] = []
     for row in rows:
         selected = {name: _value(v, context, {"item": row}) for name, v in params.columns.items()}
         out.append({**row, **selected} if params.keep_other_properties else selected)
-    message = f"{len(out)} rows reshaped."
+    message = f"{_count(len(out), 'row')} reshaped."
     if params.iteration_output:
         return StepResult(output=out, data={**data, params.iteration_output: out}, message=message)
     return StepResult(output=out, message=message)
