@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,8 +22,11 @@ from typing import Any
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 from wf_http_support import Served, served, workflow
 
+from idms.cli.app import app
+from idms.config import Settings
 from idms.demo.generate import fill_demo
 from idms.errors import InvalidInputError
 from idms.sandbox.app import create_app
@@ -30,6 +35,7 @@ from idms.sandbox.server import running_sandbox
 from idms.targets.embedded.target import EmbeddedTarget
 from idms.workflows.model import WorkflowState
 from idms.workflows.notifications import ChangeUrl, matches, parse_events
+from idms.workspace import Workspace
 
 MANAGER = "manager-secret-1"
 
@@ -187,3 +193,27 @@ def wait_for_runs(api: Served, name: str, count: int, timeout: float = 20) -> li
             return runs
         assert time.monotonic() < deadline, f"{name}: {len(runs)} runs, not {count}"
         time.sleep(0.05)
+
+
+def test_the_cli_shows_and_regenerates_the_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in [k for k in os.environ if k.startswith("IDMS_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("IDMS_WORKSPACE", str(tmp_path / "ws"))
+    runner = CliRunner()
+    shown = runner.invoke(app, ["workflow", "change-url", "--base", "https://idms.example.org/"])
+    assert shown.exit_code == 0, shown.stderr
+    url = shown.stdout.strip()
+    assert url.startswith("https://idms.example.org/hooks/imis/")
+    again = runner.invoke(app, ["workflow", "change-url", "--json"])
+    assert json.loads(again.stdout)["url"].rsplit("/", 1)[1] == url.rsplit("/", 1)[1]
+    new = runner.invoke(app, ["workflow", "change-url", "--regenerate"])
+    assert new.exit_code == 0
+    token = new.stdout.strip().rsplit("/", 1)[1]
+    assert token != url.rsplit("/", 1)[1]
+    assert "the old one is refused" in new.stderr
+    with Workspace.open(Settings(workspace=tmp_path / "ws")) as workspace:
+        urls = ChangeUrl(workspace)
+        assert urls.accepts(token)
+        assert not urls.accepts(url.rsplit("/", 1)[1])
