@@ -16,10 +16,13 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 from standardwebhooks import Webhook
 from wf_http_support import Served, served, workflow
 
 from idms.secrets import SecretStore
+from idms.state.models import HookDelivery
 
 SECRET = "whsec_" + base64.b64encode(b"a-signing-secret-of-32-bytes-xx!").decode()
 
@@ -270,3 +273,16 @@ def test_a_missing_signing_secret_refuses_without_saying_why(api: Served) -> Non
     assert answer.status_code == 401
     assert answer.json()["message"] == "The delivery cannot be verified: refused."
     assert "not-stored" not in answer.text
+
+
+def test_webhook_ids_are_remembered_for_a_day(api: Served, signed_path: str) -> None:
+    body = b"{}"
+    post(api, signed_path, body, signed(body, msg_id="msg_old"))
+    with Session(api.workspace.suite) as session, session.begin():
+        session.execute(
+            update(HookDelivery).values(received_at=datetime.now(UTC) - timedelta(days=2))
+        )
+    post(api, signed_path, body, signed(body, msg_id="msg_new"))
+    with Session(api.workspace.suite) as session:
+        kept = session.scalars(select(HookDelivery.webhook_id)).all()
+    assert kept == ["msg_new"]

@@ -31,10 +31,10 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from standardwebhooks import Webhook
@@ -42,7 +42,7 @@ from standardwebhooks.webhooks import WebhookVerificationError
 
 from idms.config import show_size
 from idms.errors import Conflict, IdmsError, NotFound
-from idms.state.models import HookDelivery
+from idms.state.models import HookDelivery, utcnow
 from idms.workflows.model import WebhookTrigger, WorkflowState
 
 if TYPE_CHECKING:
@@ -54,6 +54,7 @@ log = logging.getLogger("idms.workflows")
 JSON_TYPES = ("application/json", "text/json")
 HIDDEN_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
 UNKNOWN_URL = "The webhook URL is unknown: it may have been regenerated."
+KEEP_DELIVERIES = timedelta(days=1)  # how long a signed delivery's webhook-id is remembered
 REPEAT_WAIT = 5.0  # seconds a repeated delivery waits for the first one's run id
 
 
@@ -202,6 +203,14 @@ def _start_once(
     engine = workspace.suite
     try:
         with Session(engine) as session, session.begin():
+            # Ids older than a day are let go: a sender retries within minutes, and a delivery
+            # that old is refused anyway for its timestamp.
+            session.execute(
+                delete(HookDelivery).where(
+                    HookDelivery.workflow_id == workflow_id,
+                    HookDelivery.received_at < utcnow() - KEEP_DELIVERIES,
+                )
+            )
             session.add(HookDelivery(workflow_id=workflow_id, webhook_id=webhook_id, run_id=""))
     except IntegrityError:
         return _repeat(workspace, workflow_id, webhook_id, trigger)
