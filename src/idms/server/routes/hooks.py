@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 from fastapi import APIRouter
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
@@ -79,9 +80,10 @@ async def webhook(request: Request, token: str) -> Response:
     body = await request.body()
     workspace = server_context(request).workspace
     reply = await run_in_threadpool(receive, workspace, token, _request(request, body))
-    if reply.run_id is not None:
-        await run_in_threadpool(server_context(request).dispatch)
-    return _answer(reply)
+    response = _answer(reply)
+    if reply.run_id is not None:  # handed to the executor once the caller has its answer
+        response.background = BackgroundTask(server_context(request).dispatch)
+    return response
 
 
 @router.post(
@@ -119,15 +121,16 @@ async def change_notification(request: Request, token: str) -> Response:
         return JSONResponse({"error": True, "message": exc.message}, status_code=400)
     if done.validation_code is not None:
         return JSONResponse({"validationResponse": done.validation_code})
-    if done.runs:
-        await run_in_threadpool(context.dispatch)
-    return JSONResponse(
+    answer = JSONResponse(
         {
             "error": False,
             "events": done.events,
             "runs": [{"workflow": name, "id": run_id} for name, run_id in done.runs],
         }
     )
+    if done.runs:
+        answer.background = BackgroundTask(context.dispatch)
+    return answer
 
 
 class HookCors:
