@@ -15,6 +15,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,11 +37,13 @@ from idms.sandbox.app import create_app
 from idms.sandbox.notify import Notifier, event, validation_event
 from idms.sandbox.server import running_sandbox
 from idms.targets.embedded.target import EmbeddedTarget
+from idms.targets.imis import wire
 from idms.workflows.model import WorkflowState
 from idms.workflows.notifications import ChangeUrl, matches, parse_events
 from idms.workspace import Workspace
 
 MANAGER = "manager-secret-1"
+IDMS = str(Path(sys.executable).with_name("idms"))
 
 
 @pytest.mark.parametrize(
@@ -217,3 +223,70 @@ def test_the_cli_shows_and_regenerates_the_url(
         urls = ChangeUrl(workspace)
         assert urls.accepts(token)
         assert not urls.accepts(url.rsplit("/", 1)[1])
+
+
+def test_idms_sandbox_notify_end_to_end(tmp_path: Path) -> None:
+    """The command itself: ``idms sandbox --notify URL`` in a process of its own."""
+    with served(tmp_path) as api:
+        store = EmbeddedTarget(api.workspace.settings.store_url)
+        try:
+            fill_demo(store.engine, contacts=5, seed=9)
+        finally:
+            store.close()
+        listening(api, "Any change")
+        url = f"{api.base}/hooks/imis/{ChangeUrl(api.workspace).token()}"
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("IDMS_")}
+        env.update(
+            IDMS_WORKSPACE=str(api.workspace.settings.workspace), IDMS_SANDBOX_PASSWORD=MANAGER
+        )
+        log = tmp_path / "sandbox.log"
+        with log.open("wb") as output:
+            process = subprocess.Popen(
+                [IDMS, "sandbox", "--port", str(port), "--notify", url],
+                env=env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    token = httpx.post(
+                        f"{base}/token",
+                        data={"grant_type": "password", "username": "MANAGER", "password": MANAGER},
+                    ).json()["access_token"]
+                    break
+                except httpx.TransportError:
+                    assert process.poll() is None, log.read_text(errors="replace")
+                    assert time.monotonic() < deadline, "the sandbox did not start"
+                    time.sleep(0.2)
+            auth = {"Authorization": f"Bearer {token}"}
+            body = {
+                "$type": wire.contract("PersonData"),
+                "PersonName": {
+                    "$type": wire.contract("PersonNameData"),
+                    "FirstName": "Ada",
+                    "LastName": "Lovelace",
+                },
+            }
+            answer = httpx.post(f"{base}/api/Person", json=body, headers=auth)
+            assert answer.status_code == 201, answer.text
+            ident = answer.json()["Id"]
+            [run] = wait_for_runs(api, "Any change", 1, timeout=30)
+            api.workspace.execute(run.id)
+            [step] = api.workspace.workflow_steps(run.id)
+            assert step.input["eventType"] == "Party.Created"
+            assert step.input["data"]["Id"] == str(ident)
+            assert f"Change notifications to: {url}" in log.read_text(errors="replace")
+        finally:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=30)
+            finally:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
