@@ -601,9 +601,10 @@ class Workspace(RunContext):
         from idms.paging import check_window
 
         check_window(limit=limit)
-        if name is not None:
-            self.workflow(name)  # NotFound, with suggestions
-        return [self.runs.get(i) for i in self.workflow_store.runs_of(name, limit)]
+        ids = self.workflow_store.runs_of(name, limit)
+        if not ids and name is not None:
+            self.workflow(name)  # no such workflow (NotFound, with the closest name)?
+        return [self.runs.get(i) for i in ids]
 
     def workflow_steps(self, run_id: str) -> list[StepRecord]:
         """Every step of a workflow run, in the order they ran (input, output, status, time)."""

@@ -386,6 +386,20 @@ def test_gate(
     assert workspace.workflow_steps(run.id)[0].status == "succeeded"  # a gate never fails
 
 
+def test_a_gate_goes_forward_only_checked_when_saved(workspace: Workspace) -> None:
+    with pytest.raises(WorkflowInvalid) as caught:
+        save(
+            workspace,
+            step("a"),
+            step("g", "gate", **{"with": {"mode": "goto", "step": "a"}}),
+            step("h", "gate", **{"with": {"mode": "goto", "step": "nowhere"}}),
+        )
+    assert caught.value.problems == [
+        "steps[1].with: 'a' is not after this step (steps go forward only)",
+        "steps[2].with: no step 'nowhere' to go to",
+    ]
+
+
 def test_gate_says_why_it_stopped_the_run(workspace: Workspace) -> None:
     run = gate_run(workspace, {"mode": "error", "message": "Zero rows"}, {})
     assert run.message == "Stopped as failed at step 'g': Zero rows"
@@ -557,9 +571,7 @@ def test_a_queued_workflow_run_is_executed_by_execute_run(workspace: Workspace) 
 
 
 def test_a_run_is_cancelled_between_steps(workspace: Workspace) -> None:
-    name = save(
-        workspace, step("a"), step("pause", "wait", **{"with": {"seconds": 1.5}}), step("c")
-    )
+    name = save(workspace, step("a"), step("pause", "wait", **{"with": {"seconds": 30}}), step("c"))
     queued = workspace.start_workflow(name, trigger="manual")
     worker = threading.Thread(target=workspace.execute, args=(queued.id,))
     worker.start()
@@ -568,10 +580,79 @@ def test_a_run_is_cancelled_between_steps(workspace: Workspace) -> None:
         if [s.step_id for s in workspace.workflow_steps(queued.id)][-1:] == ["pause"]:
             break
         time.sleep(0.02)
+    cancelled = time.monotonic()
     workspace.cancel(queued.id)
     worker.join(timeout=10)
+    assert time.monotonic() - cancelled < 5  # the wait stopped waiting
     run = workspace.runs.get(queued.id)
     assert run.status == "cancelled"
     assert run.message == "Cancelled after step 'pause'; the steps after it were not run."
     assert [c[0] for c in CALLS] == ["a"]
     assert statuses(workspace, queued.id) == [("a", "succeeded"), ("pause", "succeeded")]
+
+
+class Crash(BaseException):
+    """The process dying in the middle of a step (nothing catches it)."""
+
+
+def test_a_resumed_run_still_masks_the_secrets_used_before_it_stopped(
+    workspace: Workspace,
+) -> None:
+    secret = "k-9f8e7d6c5b4a"
+    with SecretStore(workspace.suite, workspace.box) as store:
+        store.set("crm_key", secret)
+    crashed: list[bool] = []
+
+    def crash_once(params: FlakyParams, data: dict[str, Any], context: ActionContext) -> Any:
+        if not crashed:
+            crashed.append(True)
+            raise Crash
+        return StepResult(output={"copy": data["call"]["echo"]})
+
+    actions()["crash_once"] = ActionSpec(
+        "crash_once", "Crash", "dies once", FlakyParams, crash_once
+    )
+    try:
+        name = save(
+            workspace, step("call", **{"with": {"secret": "crm_key"}}), step("copy", "crash_once")
+        )
+        with pytest.raises(Crash):
+            workspace.run_workflow(name)
+        (run,) = workspace.workflow_runs(name)
+        assert run.status == "running"
+        report = workspace.resume(run.id)  # this thread held it: taken up at once
+    finally:
+        actions().pop("crash_once", None)
+    assert report.status == "succeeded"
+    first, second = workspace.workflow_steps(run.id)
+    assert (first.attempts, second.attempts) == (1, 2)
+    assert second.output == {"copy": "********"}
+    assert [c[0] for c in CALLS] == ["call"]  # not run again
+
+
+def test_what_looks_secret_is_masked_and_nothing_else() -> None:
+    from idms.workflows.runner import mask
+
+    shown = mask(
+        {
+            "Password": "x",
+            "passed": 3,
+            "X-Api-Key": "k",
+            "access_token": "t",
+            "Set-Cookie": "c",
+            "rows": [{"client_secret": "s", "Email": "a@example.org"}],
+            "note": "Bearer abc123 sent",
+            "empty": None,
+        },
+        ["abc123"],
+    )
+    assert shown == {
+        "Password": "********",
+        "passed": 3,
+        "X-Api-Key": "********",
+        "access_token": "********",
+        "Set-Cookie": "********",
+        "rows": [{"client_secret": "********", "Email": "a@example.org"}],
+        "note": "Bearer ******** sent",
+        "empty": None,
+    }

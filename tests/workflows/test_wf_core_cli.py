@@ -119,3 +119,17 @@ def test_hook_url_regenerate_template_tester_and_actions(idms: CliRunner) -> Non
     listed = json.loads(call(idms, "actions", "--json").stdout)
     assert {"name": "gate", "label": "Gate"}.items() <= listed[0].items()
     assert call(idms, "disable", "Demo").stdout.strip() == "Workflow 'Demo' is disabled."
+
+
+def test_the_runs_commands_know_a_workflow_run(idms: CliRunner) -> None:
+    assert call(idms, "save", "wf.yml").exit_code == 0
+    assert call(idms, "run", "Demo", "--input", '{"members": []}').exit_code == 0
+    (run,) = json.loads(call(idms, "runs", "--json").stdout)
+    shown = idms.invoke(app, ["runs", "show", run["run_id"]])
+    assert "Kind:     workflow" in shown.stdout
+    assert "Steps run: 2" in shown.stdout  # the gate stopped it: no members left
+    undo = idms.invoke(app, ["runs", "undo", run["run_id"], "--yes"])
+    assert undo.exit_code == 2
+    assert "is a workflow run: it wrote nothing itself" in undo.output
+    errors = idms.invoke(app, ["runs", "errors", run["run_id"]])
+    assert "is a workflow run; it has no input rows" in errors.output

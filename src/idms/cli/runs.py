@@ -186,6 +186,10 @@ def show_command(
         return
     _print_header(info, error_file=error_file_of(info))
     print_line()
+    if info.kind == "workflow":  # steps, not rows
+        print_line(f"Steps run: {info.rows:,}")
+        print_note(f"Every step's input and output: idms workflow run-show {info.id}")
+        return
     print_counts(info.counts)
     print_line()
     total = sum(info.counts["errors" if o == "error" else o] for o in wanted or _ALL)
@@ -274,7 +278,8 @@ def errors_command(
         store = RunStore(engine)
         info = store.get(run)
         if info.kind not in JOB_KINDS:
-            raise InvalidInputError(f"Run {info.id} is an undo; it has no input rows to write.")
+            what = "an undo" if info.kind == "undo" else f"a {info.kind} run"
+            raise InvalidInputError(f"Run {info.id} is {what}; it has no input rows to write.")
         count = info.counts["errors"]
         if not count:
             print_note(f"Run {info.id} has no failed rows: no file written.")

@@ -93,6 +93,7 @@ def worker_command(
         broker_url_of,
         prepare_worker,
         run_worker,
+        use_context,
         worker_node_name,
     )
     from idms.state.store import display_url
@@ -109,6 +110,9 @@ def worker_command(
     names = [q for q in names if q] or [DEFAULT_QUEUE]
     for warning in worker_warnings(settings, pool):
         print_note(f"Warning: {warning}", style="yellow")
+    from idms.workspace import Workspace
+
+    use_context(Workspace.open)  # the facade: it executes workflows too
     prepare_worker(settings, forking=pool is Pool.PREFORK)  # a wrong database or key: fail now
     size = concurrency or settings.workers
     node = worker_node_name(hostname)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -152,6 +153,15 @@ def run_worker(
 
 _workspaces: dict[int, RunContext] = {}
 _workspaces_lock = threading.Lock()
+_opener: Callable[[Settings], RunContext] = RunContext.open
+
+
+def use_context(opener: Callable[[Settings], RunContext]) -> None:
+    """How this worker opens its workspace: ``idms worker`` gives the workspace facade, which
+    executes every kind of run (a workflow's steps too); the bare ``RunContext`` (the
+    ``celery`` command's default) executes imports, updates and undos."""
+    global _opener
+    _opener = opener
 
 
 def _workspace(settings: Settings) -> RunContext:
@@ -193,7 +203,7 @@ def _open(settings: Settings) -> RunContext:
     """The workspace as a worker process opens it: the schedules and notifications hear of the
     runs it ends (prefork children inherit the subscription)."""
     subscribe_defaults()
-    return RunContext.open(settings)
+    return _opener(settings)
 
 
 def _execute(task: Any, settings: Settings, run_id: str) -> str:

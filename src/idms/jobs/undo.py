@@ -163,6 +163,11 @@ def undo_run(
 
 def _check_undoable(original: RunInfo, runs: RunStore) -> None:
     """Refuse a run undo cannot take, saying what to do instead."""
+    if original.kind == RunKind.WORKFLOW:
+        raise InvalidInputError(
+            f"Run {original.id} is a workflow run: it wrote nothing itself. The runs its steps "
+            "started (an insert, a job) are runs of their own: undo those."
+        )
     if original.plan_only:
         raise InvalidInputError(f"Run {original.id} was a plan: it wrote nothing to undo.")
     if original.undone_by:

@@ -27,7 +27,7 @@ from idms.db import writer
 from idms.errors import Conflict, InvalidInputError, NotFound
 from idms.paging import check_window
 from idms.runs.durable import worker_name
-from idms.runs.status import COUNT_KEYS, TERMINAL, RunStatus, exit_code_for
+from idms.runs.status import COUNT_KEYS, TERMINAL, RunKind, RunStatus, exit_code_for
 from idms.state.models import Run, RunRow, RunStage, utcnow
 from idms.state.store import translate_errors
 
@@ -128,8 +128,14 @@ class RunInfo:
     @property
     def undoable(self) -> bool:
         """Whether undo can take this run: a run that wrote (a job run, or an undo, whose undo
-        is a redo), not undone yet, ended."""
-        return not self.plan_only and not self.undone_by and self.finished
+        is a redo; not a workflow run, whose steps' runs are runs of their own), not undone
+        yet, ended."""
+        return (
+            self.kind != RunKind.WORKFLOW
+            and not self.plan_only
+            and not self.undone_by
+            and self.finished
+        )
 
     @property
     def rows(self) -> int:

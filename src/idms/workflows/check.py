@@ -58,18 +58,21 @@ def check_workflow(document: Any) -> WorkflowDoc:
                 except ValidationError:
                     continue  # its problems are listed already
             problems.extend(sequence_problems(readable))
+            ids = [step.id for _, step in readable]
             for index, step in readable:
-                problems.extend(step_problems(step, index))
+                problems.extend(step_problems(step, index, ids))
         raise WorkflowInvalid(_unique(problems)) from None
+    ids = [step.id for step in doc.steps]
     for index, step in enumerate(doc.steps):
-        problems.extend(step_problems(step, index))
+        problems.extend(step_problems(step, index, ids))
     if problems:
         raise WorkflowInvalid(problems)
     return doc
 
 
-def step_problems(step: Step, index: int) -> list[str]:
-    """What is wrong with step ``index``'s action and parameters."""
+def step_problems(step: Step, index: int, ids: list[str]) -> list[str]:
+    """What is wrong with step ``index``'s action and parameters (``ids``: every step's id, in
+    order, for parameters that name a step)."""
     where = f"steps[{index}]"
     known = actions()
     spec = known.get(step.action)
@@ -81,16 +84,25 @@ def step_problems(step: Step, index: int) -> list[str]:
         why = check_template(value)
         if why is not None:
             problems.append(f"{key}: {why}")
-    problems.extend(param_problems(spec, step.with_, where))
+    problems.extend(param_problems(spec, step.with_, where, steps_context(ids, step.id)))
     return problems
 
 
-def param_problems(spec: ActionSpec, params: dict[str, Any], where: str) -> list[str]:
+def steps_context(ids: list[str], current: str) -> dict[str, Any]:
+    """What a parameters model may know of the workflow when it is checked: the steps after
+    this one (a step to go to must be one of them: forward only)."""
+    position = ids.index(current) if current in ids else len(ids)
+    return {"steps": list(ids), "later_steps": ids[position + 1 :]}
+
+
+def param_problems(
+    spec: ActionSpec, params: dict[str, Any], where: str, context: dict[str, Any] | None = None
+) -> list[str]:
     """``params`` checked against ``spec.params``: a value written as a template stands for a
     value of any type (it is known when the step runs), so only what is written as it is gets
     checked."""
     try:
-        spec.params.model_validate(stand_ins(spec, params))
+        spec.params.model_validate(stand_ins(spec, params), context=context)
     except ValidationError as exc:
         kept = [e for e in exc.errors() if not _at_template(params, e.get("loc", ()))]
         if not kept:

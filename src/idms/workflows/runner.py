@@ -35,7 +35,7 @@ from pydantic import ValidationError
 
 from idms import jsontext
 from idms.config import Settings
-from idms.errors import IdmsError
+from idms.errors import IdmsError, InvalidInputError
 from idms.jobs.durable import Lease
 from idms.jobs.report import RunReport
 from idms.private import private_folder
@@ -54,6 +54,7 @@ from idms.workflows.actions.base import (
     StepResult,
     WorkflowServices,
 )
+from idms.workflows.check import steps_context
 from idms.workflows.model import GoTo, OnFailure, Step, WorkflowDoc, problems_of
 from idms.workflows.store import StepRecord, WorkflowInfo, WorkflowStore
 from idms.workflows.templating import TemplateError, render_params, render_value, scope
@@ -62,7 +63,9 @@ log = logging.getLogger("idms.workflows")
 
 MASK = "********"
 SHOWN_LIMIT = 64 * 1024  # bytes of JSON a step's shown input or output may take
-SECRET_KEY = re.compile(r"pass(word|wd)?|token|secret|authori[sz]ation|api[_-]?key|cookie", re.I)
+SECRET_KEY = re.compile(
+    r"pass(word|wd|phrase)|^pass$|token|secret|authori[sz]ation|api[_-]?key|cookie", re.I
+)
 SLEEP_SLICE = 0.5  # how often a step waiting to be retried reads whether the run was cancelled
 
 StepProgress = Callable[[StepRecord], None]
@@ -179,6 +182,7 @@ class RunServices:
     def __init__(self, services: WorkflowServices) -> None:
         self._services = services
         self.secrets: list[str] = []
+        self.names: list[str] = []  # of the secrets used, kept with the run to mask on resume
 
     @property
     def settings(self) -> Settings:
@@ -187,7 +191,17 @@ class RunServices:
     def secret(self, name: str) -> str:
         value = self._services.secret(name)
         self.secrets.append(value)
+        if name not in self.names:
+            self.names.append(name)
         return value
+
+    def recall(self, names: Sequence[str]) -> None:
+        """Know again the secrets a run used before it was resumed (to mask them)."""
+        for name in names:
+            try:
+                self.secret(name)
+            except IdmsError:
+                continue  # deleted since: nothing of it to mask any more
 
     def query_rows(
         self, query: str, params: Mapping[str, Any], *, limit: int | None = None
@@ -337,6 +351,7 @@ class WorkflowRunner:
                 state.failed += status == "failed"
             if after.get("end") is not None:
                 state.end = _End(after["end"], after.get("message") or "")
+            self.services.recall(after.get("secrets") or [])
         return state
 
     # ---- one step ----
@@ -344,8 +359,12 @@ class WorkflowRunner:
     def _step(self, doc: WorkflowDoc, state: _State) -> None:
         step = doc.steps[state.index]
         spec = actions().get(step.action)
+        if state.resume_seq is not None:
+            seq, state.resume_seq = state.resume_seq, None
+        else:
+            seq = state.seq + 1
+        state.seq = seq
         if not step.enabled:
-            state.seq += 1
             state.skipped += 1
             self._after_failure(
                 step,
@@ -353,15 +372,10 @@ class WorkflowRunner:
                 reason=f"Step '{step.id}' is disabled.",
                 output=None,
                 status="skipped",
-                seq=state.seq,
+                seq=seq,
                 new_row=True,
             )
             return
-        if state.resume_seq is not None:
-            seq, state.resume_seq = state.resume_seq, None
-        else:
-            seq = state.seq + 1
-        state.seq = seq
         data_in = state.data
         self.store.start_step(
             self.run_id, seq, step.id, step.action, shown(data_in, self.services.secrets)
@@ -432,7 +446,9 @@ class WorkflowRunner:
                 f"A template of step '{step.id}' failed: {exc.message}", retryable=False
             ) from None
         try:
-            params = spec.params.model_validate(rendered)
+            params = spec.params.model_validate(
+                rendered, context=steps_context([s.id for s in self.doc.steps], step.id)
+            )
         except ValidationError as exc:
             lines = "; ".join(f"with.{line}" for line in problems_of(exc))
             raise StepFailed(
@@ -458,11 +474,14 @@ class WorkflowRunner:
             files=self._files(),
             render=render,
             log=lambda line: log.info("run %s step %s: %s", self.run_id, step.id, line),
+            stop_requested=lambda: self.leases.is_cancel_requested(self.run_id),
         )
         try:
             result = spec.run(params, dict(state.data), context)
         except StepFailed:
             raise
+        except InvalidInputError as exc:  # what was asked is wrong: trying again will not help
+            raise StepFailed(exc.message, retryable=False) from None
         except IdmsError as exc:
             raise StepFailed(exc.message) from None
         except Exception as exc:
@@ -582,7 +601,13 @@ class WorkflowRunner:
         end: str | None,
         run_message: str | None,
     ) -> None:
-        sealed = {"data": state.data, "next": next_index, "end": end, "message": run_message}
+        sealed = {
+            "data": state.data,
+            "next": next_index,
+            "end": end,
+            "message": run_message,
+            "secrets": self.services.names,
+        }
         if output is not None:
             sealed["output"] = output
         self.store.finish_step(
@@ -652,8 +677,6 @@ def rerun_plan(
     old = unseal_plan(box, info.sealed_job, info.id)
     if from_step is None:
         return RunPlan(old.workflow_id, old.document, old.trigger, rerun_of=info.id), info.name
-    from idms.errors import InvalidInputError
-
     rows = store.sealed_steps(info.id)
     data = old.start_data if old.start_data is not None else _object(old.trigger)
     outputs = dict(old.start_outputs)

@@ -355,23 +355,28 @@ class WorkflowStore:
         message: str | None,
         sealed_data: str | None,
     ) -> None:
-        """A step that did not run (skipped), recorded at once."""
+        """A step that did not run (skipped), recorded at once (in its row, when a resumed
+        run records it again)."""
         now = utcnow()
+        values = {
+            "step_id": step_id,
+            "action": action,
+            "status": status,
+            "message": message,
+            "sealed_data": sealed_data,
+            "started_at": now,
+            "finished_at": now,
+        }
         with translate_errors("Cannot record the step"), self.engine.begin() as conn:
-            conn.execute(
-                insert(WorkflowStep).values(
-                    run_id=run_id,
-                    seq=seq,
-                    step_id=step_id,
-                    action=action,
-                    status=status,
-                    attempts=0,
-                    message=message,
-                    sealed_data=sealed_data,
-                    started_at=now,
-                    finished_at=now,
+            done = conn.execute(
+                update(WorkflowStep)
+                .where(WorkflowStep.run_id == run_id, WorkflowStep.seq == seq)
+                .values(**values)
+            ).rowcount
+            if not done:
+                conn.execute(
+                    insert(WorkflowStep).values(run_id=run_id, seq=seq, attempts=0, **values)
                 )
-            )
 
     def steps(self, run_id: str) -> builtins.list[StepRecord]:
         """The steps of run ``run_id`` in the order they ran."""
@@ -445,7 +450,7 @@ def _info(row: Any) -> WorkflowInfo:
         document=json.loads(row.document),
         created_at=row.created_at,
         updated_at=row.updated_at,
-        has_hook=row.hook_hash is not None,
+        has_hook=row.hook_hash is not None and row.trigger_type == "webhook",
     )
 
 

@@ -123,6 +123,9 @@ class ActionContext:
     files: Path  # a private folder of this run for large outputs and attachments
     render: Callable[[str, Mapping[str, Any]], Any]  # a template with extra names in scope
     log: Callable[[str], None] = field(default=lambda message: None)
+    # Whether the run was asked to stop (cancelled): an action that waits long (a pause, a
+    # batch delay) asks it while it waits, and stops waiting.
+    stop_requested: Callable[[], bool] = field(default=lambda: False)
 
     def idempotency_key(self, part: str = "") -> str:
         """A key that stays the same for this step of this run across retries and resumes

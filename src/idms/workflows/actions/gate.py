@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 from idms.workflows.actions.base import ActionContext, ActionSpec, StepResult
 
@@ -35,9 +35,17 @@ class GateParams(BaseModel):
     message: str | None = None
 
     @model_validator(mode="after")
-    def _step(self) -> GateParams:
-        if self.mode == "goto" and not self.step:
+    def _step(self, info: ValidationInfo) -> GateParams:
+        if self.mode != "goto":
+            return self
+        if not self.step:
             raise ValueError("mode goto needs the step to go to (step: ID)")
+        known = (info.context or {}).get("steps")
+        later = (info.context or {}).get("later_steps")
+        if known is not None and self.step not in known:
+            raise ValueError(f"no step {self.step!r} to go to")
+        if later is not None and self.step not in later and "{" not in self.step:
+            raise ValueError(f"{self.step!r} is not after this step (steps go forward only)")
         return self
 
 

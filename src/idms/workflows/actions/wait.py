@@ -24,8 +24,19 @@ class WaitParams(BaseModel):
     seconds: float = Field(ge=0, le=3600)
 
 
+SLICE = 0.5  # how often a wait asks whether the run was cancelled
+
+
 def run(params: WaitParams, data: dict[str, Any], context: ActionContext) -> StepResult:
-    time.sleep(params.seconds)
+    deadline = time.monotonic() + params.seconds
+    while (left := deadline - time.monotonic()) > 0:
+        time.sleep(min(left, SLICE))
+        if context.stop_requested():
+            waited = params.seconds - max(deadline - time.monotonic(), 0)
+            return StepResult(
+                output={"waited_seconds": round(waited, 3)},
+                message=f"Stopped waiting after {waited:.1f} seconds: the run was cancelled.",
+            )
     return StepResult(
         output={"waited_seconds": params.seconds},
         message=f"Waited {params.seconds:g} seconds.",
