@@ -290,3 +290,15 @@ def test_idms_sandbox_notify_end_to_end(tmp_path: Path) -> None:
                 if process.poll() is None:
                     process.kill()
                     process.wait()
+
+
+def test_a_redelivered_event_starts_no_second_run(api: Served) -> None:
+    """Event Grid delivers at least once: the same event id again gets the first run."""
+    listening(api, "Contacts", event_types=["Party.*"])
+    path = f"/hooks/imis/{ChangeUrl(api.workspace).token()}"
+    created = event("Party", "7", "Created")
+    first = api.open.post(path, json=[created]).json()["runs"]
+    again = api.open.post(path, json=[created, event("Party", "8", "Created")]).json()["runs"]
+    assert again[0] == first[0]
+    assert again[1]["id"] != first[0]["id"]
+    assert len(api.runs("Contacts")) == 2

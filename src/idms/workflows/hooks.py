@@ -28,21 +28,17 @@ import base64
 import binascii
 import json
 import logging
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from idms.config import show_size
 from idms.errors import Conflict, IdmsError, NotFound
-from idms.state.models import HookDelivery, utcnow
+from idms.workflows.deliveries import DeliveryBusy, start_once
 from idms.workflows.model import WebhookTrigger, WorkflowState
 
 if TYPE_CHECKING:
@@ -54,8 +50,6 @@ log = logging.getLogger("idms.workflows")
 JSON_TYPES = ("application/json", "text/json")
 HIDDEN_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
 UNKNOWN_URL = "The webhook URL is unknown: it may have been regenerated."
-KEEP_DELIVERIES = timedelta(days=1)  # how long a signed delivery's webhook-id is remembered
-REPEAT_WAIT = 5.0  # seconds a repeated delivery waits for the first one's run id
 
 
 @dataclass(frozen=True)
@@ -198,65 +192,27 @@ def _start_once(
     trigger: WebhookTrigger,
 ) -> HookReply:
     """Start the run of a signed delivery unless its ``webhook-id`` was seen: then answer the
-    first delivery's run. The id is reserved first, so two copies arriving together start one
-    run."""
-    engine = workspace.suite
-    try:
-        with Session(engine) as session, session.begin():
-            # Ids older than a day are let go: a sender retries within minutes, and a delivery
-            # that old is refused anyway for its timestamp.
-            session.execute(
-                delete(HookDelivery).where(
-                    HookDelivery.workflow_id == workflow_id,
-                    HookDelivery.received_at < utcnow() - KEEP_DELIVERIES,
-                )
-            )
-            session.add(HookDelivery(workflow_id=workflow_id, webhook_id=webhook_id, run_id=""))
-    except IntegrityError:
-        return _repeat(workspace, workflow_id, webhook_id, trigger)
-    try:
+    first delivery's run (:mod:`idms.workflows.deliveries`)."""
+    refused: list[HookReply] = []
+
+    def start() -> RunInfo:
         run = _start(workspace, name, body, request)
-    except BaseException:
-        _forget(workspace, workflow_id, webhook_id)
-        raise
-    if isinstance(run, HookReply):
-        _forget(workspace, workflow_id, webhook_id)
+        if isinstance(run, HookReply):
+            refused.append(run)
+            raise _Refused
         return run
-    with Session(engine) as session, session.begin():
-        row = session.get(HookDelivery, (workflow_id, webhook_id))
-        if row is not None:
-            row.run_id = run.id
-    return accepted(run.id, run.queued_at or run.created_at, trigger)
 
-
-def _repeat(
-    workspace: Workspace, workflow_id: str, webhook_id: str, trigger: WebhookTrigger
-) -> HookReply:
-    deadline = time.monotonic() + REPEAT_WAIT
-    while True:
-        with Session(workspace.suite) as session:
-            run_id = session.scalar(
-                select(HookDelivery.run_id).where(
-                    HookDelivery.workflow_id == workflow_id, HookDelivery.webhook_id == webhook_id
-                )
-            )
-        if run_id:
-            break
-        if run_id is None or time.monotonic() > deadline:  # the first one failed, or hangs
-            return refusal(409, "This delivery (webhook-id) is being handled: send it again.")
-        time.sleep(0.05)
     try:
-        run = workspace.runs.get(run_id)
-    except IdmsError:
-        return refusal(409, "This delivery (webhook-id) was taken, but its run is gone.")
+        run, _ = start_once(workspace, workflow_id, webhook_id, start)
+    except _Refused:
+        return refused[0]
+    except DeliveryBusy as exc:
+        return refusal(409, exc.message)
     return accepted(run.id, run.queued_at or run.created_at, trigger)
 
 
-def _forget(workspace: Workspace, workflow_id: str, webhook_id: str) -> None:
-    with Session(workspace.suite) as session, session.begin():
-        row = session.get(HookDelivery, (workflow_id, webhook_id))
-        if row is not None:
-            session.delete(row)
+class _Refused(Exception):
+    """The run was refused (its answer is kept aside): the delivery's id is let go."""
 
 
 def _verify(workspace: Workspace, secret_name: str, request: HookRequest) -> str | None:

@@ -12,7 +12,8 @@ An event type is ``Entity.Action`` (``Party.Updated``, ``Activity.Created``); a 
 ``event_types`` match it exactly or by entity (``Activity.*``), without case; an empty list
 matches every event. Every active change-notification workflow that matches an event is
 started with the event as its input (and, with ``include_full_record``, the entity's record
-from the workspace's target under ``record``).
+from the workspace's target under ``record``). Event Grid delivers at least once: an event
+delivered again (the same ``id``) gets the run its first delivery started, not a second one.
 
 The entity's id is read from the event's data (``Id``, ``EntityId``, ``PartyId``, ``Key``,
 the first that is there) or else from the last segment of its subject (``Party/23185``).
@@ -33,11 +34,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from idms.errors import InvalidInputError, printable
+from idms.errors import Conflict, InvalidInputError, printable
 from idms.state.models import Meta
+from idms.workflows.deliveries import start_once
 from idms.workflows.model import ChangeNotificationTrigger, WorkflowState
 
 if TYPE_CHECKING:
+    from idms.runs.record import RunInfo
     from idms.workspace import Workspace
 
 log = logging.getLogger("idms.workflows")
@@ -188,11 +191,37 @@ def deliver(
                 if key not in records:
                     records[key] = full_record(workspace, event)
                 given["record"] = records[key]
-            run = workspace.start_workflow(
-                info.name, given, trigger="change_notification", metadata=metadata
-            )
-            delivery.runs.append((info.name, run.id))
+            run = _start(workspace, info.id, info.name, event, given, metadata)
+            if run is not None:
+                delivery.runs.append((info.name, run))
     return delivery
+
+
+def _start(
+    workspace: Workspace,
+    workflow_id: str,
+    name: str,
+    event: ChangeEvent,
+    given: dict[str, Any],
+    metadata: Mapping[str, Any] | None,
+) -> str | None:
+    """Start ``name`` for ``event``, once per event id (Event Grid delivers at least once: a
+    redelivered event gets the first run); None when the workflow was disabled meanwhile or
+    a copy of the event is being handled."""
+
+    def start() -> RunInfo:
+        return workspace.start_workflow(
+            name, given, trigger="change_notification", metadata=metadata
+        )
+
+    try:
+        if not event.id:
+            return start().id
+        run, _ = start_once(workspace, workflow_id, f"event:{event.id}", start)
+    except Conflict as exc:
+        log.info("change notification %s: workflow %s not started: %s", event.id, name, exc)
+        return None
+    return run.id
 
 
 def full_record(workspace: Workspace, event: ChangeEvent) -> dict[str, Any] | None:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from idms.errors import NotFound
 from idms.server.auth import Context
 from idms.server.context import ServerContext
 from idms.server.schemas import Deleted, ErrorBody, RunOut
@@ -195,7 +196,11 @@ def save_workflow(
             ).model_dump(),
             status_code=400,
         )
-    existed = any(w.name == name for w in context.workspace.workflows())
+    try:
+        context.workspace.workflow(name)
+        existed = True
+    except NotFound:
+        existed = False
     info = context.workspace.save_workflow(given)
     out = WorkflowOut.of(info).model_dump(mode="json")
     if existed:
