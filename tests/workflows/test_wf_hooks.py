@@ -10,6 +10,7 @@ import base64
 import json
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -286,3 +287,13 @@ def test_webhook_ids_are_remembered_for_a_day(api: Served, signed_path: str) -> 
     with Session(api.workspace.suite) as session:
         kept = session.scalars(select(HookDelivery.webhook_id)).all()
     assert kept == ["msg_new"]
+
+
+def test_copies_arriving_together_start_one_run(api: Served, signed_path: str) -> None:
+    body = b'{"imisId": "101"}'
+    headers = signed(body, msg_id="msg_together")
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(lambda _: post(api, signed_path, body, headers), range(6)))
+    assert {a.status_code for a in answers} == {200}
+    assert len({a.json()["id"] for a in answers}) == 1
+    assert len(api.runs("Signed")) == 1
