@@ -82,7 +82,9 @@ def test_omit_response_body(api: Served) -> None:
     [
         (b"[1, 2]", "application/json", "a JSON object ({...}) is expected, not an array"),
         (b'"text"', "application/json", "not a string"),
-        (b'{"a": ', "application/json", "Expecting value at line 1"),
+        (b'{"a": ', "application/json", "the body is not valid JSON (line 1, column 7)"),
+        (b"[" * 5000 + b"]" * 5000, "application/json", "more than 64 levels deep"),
+        (b'{"a": "\xff"}', "application/json", "the body is not UTF-8 text"),
         (b'{"a": 1}', "text/plain", "the content type is 'text/plain'"),
         (b'{"a": 1}', "application/x-www-form-urlencoded", "send application/json or text/json"),
     ],

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from idms.config import show_size
+from idms.documents import DocumentError, read_json
 from idms.errors import Conflict, IdmsError, NotFound
 from idms.workflows.deliveries import DeliveryBusy, start_once
 from idms.workflows.model import WebhookTrigger, WorkflowState
@@ -143,9 +143,11 @@ def parse_body(request: HookRequest) -> dict[str, Any] | HookReply:
         shown = repr(media) if media else "not given"
         return _invalid(f"the content type is {shown}: send application/json or text/json")
     try:
-        value = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        return _invalid(_json_problem(exc))
+        value = read_json(request.body)  # nesting bounded: a deep body is refused, not a 500
+    except DocumentError as exc:
+        return _invalid(f"the body {exc.message}")
+    except UnicodeDecodeError:
+        return _invalid("the body is not UTF-8 text")
     if not isinstance(value, dict):
         return _invalid(f"a JSON object ({{...}}) is expected, not {_kind(value)}")
     return value
@@ -153,12 +155,6 @@ def parse_body(request: HookRequest) -> dict[str, Any] | HookReply:
 
 def _invalid(why: str) -> HookReply:
     return refusal(400, f"Invalid JSON body: {why}")
-
-
-def _json_problem(exc: Exception) -> str:
-    if isinstance(exc, json.JSONDecodeError):
-        return f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
-    return "the body is not UTF-8 text"
 
 
 def _kind(value: Any) -> str:

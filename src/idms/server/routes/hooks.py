@@ -5,7 +5,6 @@ CORS is open on both (``Access-Control-Allow-Origin: *``, preflight answered), a
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter
@@ -16,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from idms.documents import DocumentError, read_json
 from idms.errors import InvalidInputError
 from idms.server.auth import server_context
 from idms.server.schemas import ErrorBody, HookAnswer
@@ -106,8 +106,8 @@ async def change_notification(request: Request, token: str) -> Response:
                              "it may have been regenerated."}, status_code=401)  # fmt: skip
     raw = await request.body()
     try:
-        body = json.loads(raw) if raw.strip() else None
-    except (ValueError, UnicodeDecodeError):
+        body = read_json(raw) if raw.strip() else None
+    except (DocumentError, UnicodeDecodeError):
         return JSONResponse(
             {"error": True, "message": "Invalid JSON body: Event Grid events are expected."},
             status_code=400,
