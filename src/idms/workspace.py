@@ -506,6 +506,7 @@ class Workspace(RunContext):
         trigger: str,
         metadata: Mapping[str, Any] | None,
         queued: bool,
+        schedule_id: str | None = None,
     ) -> str:
         """Record a run of ``info`` (refused for an archived workflow, and for a disabled one
         unless started by hand); its ID."""
@@ -540,6 +541,7 @@ class Workspace(RunContext):
             queued=queued,
             owner=durable.owner,
             lease_seconds=durable.lease_seconds,
+            schedule_id=schedule_id,
         )
         return self.runs.create(record)
 
@@ -550,11 +552,15 @@ class Workspace(RunContext):
         *,
         trigger: str,
         metadata: Mapping[str, Any] | None = None,
+        schedule_id: str | None = None,
     ) -> RunInfo:
         """Record a queued run of workflow ``name`` for an executor (``trigger``: manual,
-        schedule, webhook, change_notification, api, cli)."""
+        schedule, webhook, change_notification, api, cli; ``schedule_id``: the schedule that
+        started it, whose failures it counts towards)."""
         info = self.workflow(name)
-        run_id = self._workflow_run(info, input, trigger=trigger, metadata=metadata, queued=True)
+        run_id = self._workflow_run(
+            info, input, trigger=trigger, metadata=metadata, queued=True, schedule_id=schedule_id
+        )
         return self.runs.get(run_id)
 
     def run_workflow(

@@ -416,11 +416,21 @@ def test_select_standard_mode_reshapes_the_object(workspace: Workspace) -> None:
     data = {"member": {"Email": "a@example.org", "email": "lower"}, "other": 1}
     run, record = select_run(
         workspace,
-        {"columns": {"Email": "{{ input.member.Email }}", "Source": "Web"}},
+        {
+            "columns": {
+                "Email": "{{ input.member.Email }}",
+                "Source": "Web",
+                "Contact": {"to": ["{{ input.member.Email }}"], "n": 1},
+            }
+        },
         data,
     )
     assert run.status == "succeeded"
-    assert record.output == {"Email": "a@example.org", "Source": "Web"}
+    assert record.output == {
+        "Email": "a@example.org",
+        "Source": "Web",
+        "Contact": {"to": ["a@example.org"], "n": 1},
+    }
     run, record = select_run(
         workspace,
         {"columns": {"Email": "{{ input.member.email }}"}, "keep_other_properties": True},
@@ -559,8 +569,9 @@ def test_rerun_from_a_step_starts_with_the_data_it_received(workspace: Workspace
 
 def test_a_queued_workflow_run_is_executed_by_execute_run(workspace: Workspace) -> None:
     name = save(workspace, step("a"), trigger={"type": "schedule", "input": {"x": 1}})
-    queued = workspace.start_workflow(name, trigger="schedule")
+    queued = workspace.start_workflow(name, trigger="schedule", schedule_id="s1")
     assert (queued.status, queued.kind, queued.trigger) == ("queued", "workflow", "schedule")
+    assert queued.schedule_id == "s1"
     report = workspace.execute(queued.id)
     assert report is not None
     assert report.status == "succeeded"
@@ -656,3 +667,26 @@ def test_what_looks_secret_is_masked_and_nothing_else() -> None:
         "note": "Bearer ******** sent",
         "empty": None,
     }
+
+
+def test_store_and_run_on_each_database(tmp_path: Path, database_url: str) -> None:
+    """The same workflow saved, found by its URL, run and shown on SQLite and PostgreSQL."""
+    settings = Settings.load(
+        workspace=tmp_path / "ws", environ={"IDMS_SUITE_DATABASE": database_url}
+    )
+    with Workspace.open(settings) as ws:
+        name = save(
+            ws,
+            step("a"),
+            step("b", enabled=False, on_failure="ignore"),
+            trigger={"type": "webhook"},
+            name="Both",
+        )
+        assert ws.workflow_by_hook(ws.hook_token(name)).name == name
+        run = ws.run_workflow(name, {"x": [1, 2]})
+        assert run.status == "succeeded"
+        assert statuses(ws, run.id) == [("a", "succeeded"), ("b", "skipped")]
+        assert ws.workflow_steps(run.id)[0].input == {"x": [1, 2]}
+        assert [r.id for r in ws.workflow_runs(name)] == [run.id]
+        ws.delete_workflow(name)
+        assert [r.id for r in ws.workflow_runs(name)] == [run.id]  # its runs stay

@@ -104,6 +104,7 @@ def new_run(
     queued: bool,
     owner: str | None = None,
     lease_seconds: float = 60.0,
+    schedule_id: str | None = None,
 ) -> NewRun:
     """The record of a run of ``workflow`` (queued for an executor, or running here now)."""
     shown: dict[str, Any] = {"workflow": workflow.name, "workflow_id": workflow.id}
@@ -123,6 +124,7 @@ def new_run(
         owner=owner,
         lease_seconds=lease_seconds,
         trigger=trigger,
+        schedule_id=schedule_id,
         sealed_job=box.encrypt(plan.to_json()),
     )
 
@@ -673,7 +675,9 @@ def rerun_plan(
     from that step with the data it received in that run), and the workflow's ID."""
     info = runs.get(run_id)
     if info.kind != RunKind.WORKFLOW:
-        raise IdmsError(f"Run {info.id} is not a workflow run.")
+        raise InvalidInputError(
+            f"Run {info.id} is not a workflow run ({info.kind}): 'rerun' is for workflow runs."
+        )
     old = unseal_plan(box, info.sealed_job, info.id)
     if from_step is None:
         return RunPlan(old.workflow_id, old.document, old.trigger, rerun_of=info.id), info.name

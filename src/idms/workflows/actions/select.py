@@ -44,8 +44,13 @@ class SelectParams(BaseModel):
 
 
 def _value(value: Any, context: ActionContext, extra: dict[str, Any]) -> Any:
+    """A column's value: its templates rendered (inside an object or a list too)."""
     if isinstance(value, str) and ("{{" in value or "{%" in value):
         return context.render(value, extra)
+    if isinstance(value, dict):
+        return {k: _value(v, context, extra) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_value(v, context, extra) for v in value]
     return value
 
 
