@@ -296,7 +296,8 @@ class Workspace(RunContext):
 
     def add_schedule(self, new: NewSchedule) -> ScheduleInfo:
         """Check a schedule's job (:meth:`check_definition`), then add the schedule."""
-        self.check_definition(new.job)
+        if new.job is not None:  # a workflow schedule's workflow was checked when saved
+            self.check_definition(new.job)
         return self.schedules.add(new)
 
     def remove_schedule(self, name: str) -> ScheduleInfo:

@@ -15,7 +15,8 @@ Source rules (every module under src/idms, read as Python syntax):
 API rules (the app ``idms serve`` runs, over a real server):
 
 - every operation refuses a request without a token (401), except the public ones listed in
-  ``PUBLIC`` (the OpenAPI document and its browsable page);
+  ``PUBLIC`` (the OpenAPI document and its browsable page); the hooks (``/hooks/{token}``,
+  ``/hooks/imis/{token}``) take no API token but answer 401 to any URL but theirs;
 - every operation documents its real answers: 400 (ErrorBody) when it takes parameters or a
   body, 401 under /api/v1, 404 when it names a resource in its path (a PUT creates it instead),
   every error as ErrorBody, never FastAPI's 422 that the server does not send.
@@ -40,7 +41,7 @@ from idms.config import Settings
 from idms.sandbox.server import running_sandbox
 from idms.server.app import DOCS_ASSETS, DOCS_URL, create_server_app
 from idms.server.context import API_PREFIX
-from idms.server.routes import queries, runs, schedules, templates, triggers
+from idms.server.routes import hooks, queries, runs, schedules, templates, triggers, workflows
 from idms.workspace import Workspace
 
 ROOT = Path(idms.__file__).parent
@@ -72,7 +73,7 @@ WEAK_HASHES = {"hashlib.md5", "hashlib.sha1"}
 EVERY_INTERFACE = {"0.0.0.0", "::", "[::]"}
 
 PUBLIC = {f"GET {API_PREFIX}/openapi.json", f"GET {DOCS_URL}", f"GET {DOCS_ASSETS}"}
-ROUTE_MODULES = (runs, templates, queries, schedules, triggers)
+ROUTE_MODULES = (runs, templates, queries, schedules, triggers, workflows, hooks)
 
 
 def modules() -> Iterator[tuple[str, str]]:

@@ -33,6 +33,7 @@ from idms.cli import (
     templates,
     tokens,
     worker,
+    workflow_hooks,
     workflows,
     workspace,
 )
@@ -178,6 +179,7 @@ app.command("sandbox")(sandbox.sandbox_command)
 app.command("serve")(serve.serve_command)
 app.add_typer(tokens.token_app, name="token")
 app.command("worker")(worker.worker_command)
+workflows.workflow_app.command("change-url")(workflow_hooks.change_url_command)
 app.add_typer(workflows.workflow_app, name="workflow")
 
 

@@ -64,6 +64,16 @@ def sandbox_command(
             "unlock and delete logins and set others' passwords (repeatable).",
         ),
     ] = None,
+    notify: Annotated[
+        str | None,
+        typer.Option(
+            "--notify",
+            metavar="URL",
+            help="Send iMIS change notifications (Azure Event Grid events, after its validation "
+            "handshake) to this URL for every create, update and delete made through the "
+            "sandbox, e.g. the URL 'idms workflow change-url' shows.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the iMIS REST API over the embedded store: a local stand-in for a real iMIS.
 
@@ -78,6 +88,7 @@ def sandbox_command(
     from idms.queries.store import QueryStore
     from idms.sandbox.app import create_app
     from idms.sandbox.faults import FaultPlan
+    from idms.sandbox.notify import Notifier
     from idms.sandbox.server import base_url, serve
 
     settings = get_settings(ctx)
@@ -86,6 +97,7 @@ def sandbox_command(
     plan = FaultPlan.parse(faults) if faults.strip() else None
     given = os.environ.get(PASSWORD_VARIABLE)
     password = given or secrets.token_urlsafe(12)
+    notifier = Notifier(notify).start() if notify else None
     with embedded_target(settings) as target, suite_engine(settings) as engine:
         app = create_app(
             target,
@@ -96,6 +108,7 @@ def sandbox_command(
             latency_ms=latency_ms,
             queries=QueryStore(engine).find_by_path,
             sysadmins=sysadmins or (),
+            notifier=notifier,
         )
         url = base_url(app, host, port)
         shown = f'"${PASSWORD_VARIABLE}"' if given else password
@@ -116,6 +129,12 @@ def sandbox_command(
         )
         print_line(f"Use it from idms:  idms --target imis+{url}/ sources")
         print_line(f"Saved queries:  {url}/api/iqa?QueryName=$/idms/NAME&parameter=...")
+        if notify:
+            print_line(f"Change notifications to: {notify}")
         print_line("Stop with Ctrl-C.")
         sys.stdout.flush()
-        serve(app, host, port)
+        try:
+            serve(app, host, port)
+        finally:
+            if notifier is not None:
+                notifier.stop()

@@ -28,7 +28,7 @@ from idms.cli.output import (
     print_table,
     stdin_is_terminal,
 )
-from idms.errors import EXIT_FAILED, InvalidInputError
+from idms.errors import EXIT_FAILED
 
 if TYPE_CHECKING:
     from idms.schedules.model import ScheduleInfo
@@ -86,7 +86,7 @@ def add_command(
         typer.Option(
             "--workflow",
             metavar="W",
-            help="A workflow to run (not available yet: workflows come later).",
+            help="A saved workflow to run (its schedule trigger's input is each run's input).",
             show_default=False,
         ),
     ] = None,
@@ -162,7 +162,7 @@ def add_command(
     ] = "",
     as_json: JsonOption = False,
 ) -> None:
-    """Add a schedule: a job file or template run on a cron schedule, or once.
+    """Add a schedule: a job file, template or workflow run on a cron schedule, or once.
 
     The cron expression is read in the schedule's time zone (--tz, default UTC), across
     daylight-saving changes: a time skipped in spring runs at the end of the gap, a time repeated
@@ -175,15 +175,12 @@ def add_command(
     Example: idms schedule add Dues --template Dues --input dues.csv --cron weekly --max-failures 3
 
     Example: idms schedule add Year-end --job close.yml --at 2026-12-31T18:00 --tz Europe/London
+
+    Example: idms schedule add Nightly-sync --workflow "Nightly sync" --cron "0 2 * * *"
     """
     from idms.schedules.define import define_schedule
     from idms.schedules.jobs import input_path
 
-    if workflow is not None:
-        raise InvalidInputError(
-            "--workflow: workflows come later; schedule a job file (--job) or a template "
-            "(--template) for now."
-        )
     settings = get_settings(ctx)
     with open_workspace(settings) as workspace:
         new = define_schedule(
@@ -193,6 +190,8 @@ def add_command(
             platform=settings.platform.value,
             job_file=job_file,
             template=template,
+            workflow=workflow,
+            find_workflow=workspace.workflow,
             input_file=input_file,
             cron=cron,
             at=at,
@@ -208,7 +207,7 @@ def add_command(
         return
     print_line(f"Schedule '{info.name}' added: {info.what()}, {info.when()}.")
     _print_next(info)
-    source = input_path(new.job)
+    source = input_path(new.job) if new.job is not None else None
     if source is not None and not source.is_file():
         print_note(f"Note: {source} is not there now; each run reads it as it is then.")
     print_note(

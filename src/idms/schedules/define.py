@@ -3,6 +3,7 @@ mistake is refused with a message saying how to put it right, before anything is
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 from idms.errors import InvalidInputError
 from idms.jobs.model import Job, load_job_file
 from idms.schedules.jobs import schedule_job
-from idms.schedules.model import MISFIRE_POLICIES, OVERLAP_POLICIES
+from idms.schedules.model import MISFIRE_POLICIES, OVERLAP_POLICIES, WORKFLOW_KIND
 from idms.schedules.timing import Cron, parse_at, parse_cron, parse_zone
 from idms.state.models import NAME_LENGTH, utcnow
 from idms.state.templates import TemplateStore
@@ -31,7 +32,7 @@ class NewSchedule:
     target: str
     platform: str
     timezone: str
-    job: Job
+    job: Job | None  # None: a workflow schedule (the workflow makes its own runs)
     description: str = ""
     job_document: dict[str, Any] | None = None
     job_file: str | None = None
@@ -53,6 +54,8 @@ def define_schedule(
     job_file: str | Path | None = None,
     job: dict[str, Any] | None = None,
     template: str | None = None,
+    workflow: str | None = None,
+    find_workflow: Callable[[str], object] | None = None,
     input_file: str | Path | None = None,
     cron: str | None = None,
     at: str | None = None,
@@ -65,17 +68,19 @@ def define_schedule(
 ) -> NewSchedule:
     """A new schedule from what the user gave: a job file, a job document (``job``, as a job
     file holds it; kept only in the suite database, its password constants sealed) or a
-    template (with an optional input file), and a cron expression (or preset) or a one-time
-    moment, in a time zone."""
+    template (with an optional input file) or a workflow (``find_workflow`` refuses an unknown
+    one; its trigger's ``input`` is each run's input), and a cron expression (or preset) or a
+    one-time moment, in a time zone. A workflow schedule is kind ``workflow`` with the
+    workflow's name kept in ``template``."""
     name = " ".join(str(name).split())
     if not name:
         raise InvalidInputError("The schedule needs a name.")
     if len(name) > NAME_LENGTH:
         raise InvalidInputError(f"The schedule's name is longer than {NAME_LENGTH} characters.")
-    if [job_file, job, template].count(None) != 2:
+    if [job_file, job, template, workflow].count(None) != 3:
         raise InvalidInputError(
-            "Say what the schedule runs: a job or a template, one of the two.",
-            hint="Give --job JOB.yml or --template NAME.",
+            "Say what the schedule runs: a job, a template or a workflow, one of the three.",
+            hint="Give --job JOB.yml, --template NAME or --workflow NAME.",
         )
     if input_file is not None and template is None:
         raise InvalidInputError(
@@ -116,6 +121,24 @@ def define_schedule(
     document: dict[str, Any] | None = None
     job_path: str | None = None
     input_path: str | None = None
+    if workflow is not None:
+        if find_workflow is not None:
+            find_workflow(workflow)  # an unknown workflow is refused, with the closest name
+        return NewSchedule(
+            name=name,
+            kind=WORKFLOW_KIND,
+            target=target,
+            platform=platform,
+            timezone=zone.key,
+            job=None,
+            description=description,
+            template=workflow,
+            cron=parsed_cron,
+            run_at=run_at,
+            misfire=misfire,
+            overlap=overlap,
+            max_failures=max_failures,
+        )
     if job_file is not None:
         document = load_job_file(job_file)  # a relative input path becomes absolute
         job_path = str(Path(job_file).resolve())

@@ -23,7 +23,8 @@ STATES = ("active", "paused", "disabled", "done")
 """``active`` fires; ``paused`` by the user; ``disabled`` after ``max_failures`` failed runs in
 a row; ``done``: a one-time schedule that has fired (or was skipped)."""
 
-KINDS = ("job", "template")
+WORKFLOW_KIND = "workflow"  # the workflow's name is kept in ``template`` (no new column)
+KINDS = ("job", "template", WORKFLOW_KIND)
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,8 @@ class ScheduleInfo:
 
     def what(self) -> str:
         """``job 'People' (people.yml)`` / ``template 'Dues' on dues.csv``."""
+        if self.kind == WORKFLOW_KIND:
+            return f"workflow '{self.template}'"
         if self.kind == "template":
             text = f"template '{self.template}'"
             return text + (f" on {self.input_file}" if self.input_file else "")

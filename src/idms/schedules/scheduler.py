@@ -20,6 +20,14 @@ Policies, per schedule:
 
 A fire whose job cannot be built (its template was deleted, say) is recorded as a failed run
 with the reason, so it shows in ``idms runs``, counts towards ``max_failures`` and notifies.
+
+A schedule of kind ``workflow`` (the workflow's name in ``template``) starts a run of that
+workflow (``Workspace.start_workflow``, trigger ``schedule``, the trigger's ``input``) once its
+slot is advanced, just after the transaction: the run is made by the workflow facade, which
+alone knows how; a crash between the two loses that fire (never repeats it). The run is then
+tied to its schedule (``schedule_id``), so overlap, ``max_failures`` and ``last_run_id`` work
+as for a job. A workflow that cannot start (deleted, disabled, archived) is a failed run, with
+the reason.
 """
 
 from __future__ import annotations
@@ -63,7 +71,8 @@ from idms.runs.record import NewRun, RunStore, dumps, new_run_id
 from idms.runs.status import RunKind, RunStatus
 from idms.schedules.jobs import CachedTemplates, schedule_job
 from idms.schedules.leader import Leadership, leadership_for
-from idms.schedules.model import cron_of
+from idms.schedules.model import WORKFLOW_KIND, cron_of
+from idms.schedules.outcomes import record_run_outcome
 from idms.schedules.store import ScheduleStore
 from idms.schedules.timing import next_fire, next_fire_cached
 from idms.state.constants import unseal_constants
@@ -118,6 +127,8 @@ class _Fire:
     reason: str | None = None  # why it failed or was skipped
     document: dict[str, Any] = field(default_factory=dict)
     run: NewRun | None = None  # the run to record
+    workflow: str | None = None  # kind workflow: the workflow to start once advanced
+    advanced: bool = False  # this scheduler advanced its slot (so it starts the workflow)
 
 
 class Scheduler:
@@ -182,6 +193,8 @@ class Scheduler:
         """Queue a run of schedule ``name`` now (trigger ``manual``), whatever its state and
         policies; its next fire is not affected. Returns the run's ID."""
         info = ScheduleStore(self.engine).get(name)
+        if info.kind == WORKFLOW_KIND:
+            return self._run_workflow_now(info.id, str(info.template))
         box = self.workspace.box
         job = schedule_job(
             kind=info.kind,
@@ -198,6 +211,18 @@ class Scheduler:
             target=info.target,
             platform=info.platform,
         )
+
+    def _run_workflow_now(self, schedule_id: str, workflow: str) -> str:
+        start = getattr(self.workspace, "start_workflow", None)
+        if start is None:
+            raise IdmsError("Workflows are run by a workspace (idms serve, the CLI).")
+        run_id = str(start(workflow, None, trigger="manual").id)
+        with (
+            translate_errors("Cannot record the run on its schedule"),
+            self.engine.begin() as conn,
+        ):
+            conn.execute(update(Run).where(Run.id == run_id).values(schedule_id=schedule_id))
+        return run_id
 
     def seconds_until_due(self, now: datetime | None = None, *, at_most: float = 1.0) -> float:
         """How long to wait before the next schedule is due (at most ``at_most`` seconds)."""
@@ -252,6 +277,10 @@ class Scheduler:
             if cron is not None:
                 next_fire_cached(cron, ZoneInfo(row.timezone), row.next_fire_at)
             document = json.loads(row.job_document) if row.job_document else None
+            if row.kind == WORKFLOW_KIND:  # nothing to build ahead: the facade makes its run
+                self._warm_mark = (row.next_fire_at, row.id)
+                built += 1
+                continue
             with suppress(IdmsError, OSError):  # it fails again when it fires, recorded then
                 job = self._job(row, document, templates)
                 self._payload(row.id, job, row.target, row.platform)
@@ -329,6 +358,9 @@ class Scheduler:
                 f"{_local(slot, zone)} was missed (the scheduler was not running); "
                 "misfire policy skip"
             )
+            return fire
+        if row.kind == WORKFLOW_KIND:
+            fire.workflow = str(row.template)
             return fire
         stored = json.loads(row.job_document) if row.job_document else None
         fire.document = mask_constants(stored) if stored else {}  # a failed fire's record
@@ -420,11 +452,70 @@ class Scheduler:
             if plan.action == "fail" and plan.run and plan.run.run_id in recorded:
                 log.warning("schedule %s: %s", plan.name, plan.reason)
                 run_finished(self.workspace, plan.run.run_id)
-        return result
+        started = self._start_workflows(plans)
+        return result[0] + started, result[1]
+
+    def _start_workflows(self, plans: Sequence[_Fire]) -> list[str]:
+        """Start the workflow of each workflow schedule this scheduler advanced; the runs."""
+        created: list[str] = []
+        for plan in plans:
+            if plan.workflow is None or not plan.advanced or plan.action != "fire":
+                continue
+            start = getattr(self.workspace, "start_workflow", None)
+            try:
+                if start is None:
+                    raise IdmsError("Workflows are run by a workspace (idms serve, the CLI).")
+                run_id = str(start(plan.workflow, None, trigger="schedule").id)
+            except IdmsError as exc:
+                run_id = self._failed_workflow(plan, exc.message)
+                created.append(run_id)
+                continue
+            with (
+                translate_errors("Cannot record the run on its schedule"),
+                self.engine.begin() as conn,
+            ):
+                conn.execute(update(Run).where(Run.id == run_id).values(schedule_id=plan.id))
+                conn.execute(
+                    update(Schedule).where(Schedule.id == plan.id).values(last_run_id=run_id)
+                )
+            # A run that ended before it was tied to its schedule is counted now (once).
+            record_run_outcome(self.workspace, run_id)
+            created.append(run_id)
+        return created
+
+    def _failed_workflow(self, plan: _Fire, why: str) -> str:
+        assert plan.workflow is not None
+        reason = f"Schedule '{plan.name}' could not start workflow '{plan.workflow}': {why}"
+        log.warning("schedule %s: %s", plan.name, reason)
+        run = NewRun(
+            kind=WORKFLOW_KIND,
+            name=plan.workflow,
+            source="workflow",
+            action="schedule",
+            target=plan.target,
+            platform=plan.platform,
+            job={"workflow": plan.workflow},
+            status=RunStatus.FAILED,
+            trigger="schedule",
+            schedule_id=plan.id,
+        )
+        with (
+            translate_errors("Cannot record the run on its schedule"),
+            self.engine.begin() as conn,
+        ):
+            run_id = RunStore(self.engine).create(run, connection=conn)
+            conn.execute(
+                update(Run).where(Run.id == run_id).values(message=reason, finished_at=utcnow())
+            )
+            conn.execute(update(Schedule).where(Schedule.id == plan.id).values(last_run_id=run_id))
+        run_finished(self.workspace, run_id)
+        return run_id
 
     def _prepare(self, plan: _Fire) -> None:
         """Copy the input and seal the job of a run to create (outside the write transaction:
         files take time). Whether the schedule is busy is decided in that transaction."""
+        if plan.workflow is not None:
+            return  # started once its slot is advanced (_start_workflows)
         if plan.action == "fire":
             assert plan.job is not None
             try:
@@ -480,6 +571,7 @@ class Scheduler:
             for plan in mine:
                 if plan.action == "fire" and plan.overlap == "skip" and plan.id in busy:
                     _skip_busy(plan)
+                plan.advanced = True
             groups: dict[tuple[bool, bool], list[dict[str, Any]]] = {}
             for plan in mine:
                 key = (plan.next_at is None, plan.action == "skip")
@@ -578,9 +670,8 @@ def _advance_params(plan: _Fire) -> dict[str, Any]:
         )
     if skip:
         params["skip"] = plan.reason
-    else:
-        assert plan.run is not None
-        params["run_id"] = plan.run.run_id
+    else:  # a workflow's run is made once advanced (its id set then)
+        params["run_id"] = plan.run.run_id if plan.run is not None else None
     return params
 
 

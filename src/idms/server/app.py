@@ -28,13 +28,24 @@ from idms.server.context import API_PREFIX, ServerContext
 from idms.server.errors import error_response, install_error_handlers
 from idms.server.limits import BodyLimit, too_large_message
 from idms.server.openapi import install_openapi
-from idms.server.routes import queries, runs, schedules, templates, triggers, uploads
+from idms.server.routes import (
+    hooks,
+    queries,
+    runs,
+    schedules,
+    templates,
+    triggers,
+    uploads,
+    workflows,
+)
 from idms.server.schemas import ErrorBody
 from idms.workspace import Workspace
 
 DESCRIPTION = """\
 The JSON API of idms: queue and plan jobs, follow runs and download their failed rows, keep
-templates and saved queries, manage schedules, and start runs from trigger URLs.
+templates and saved queries, manage schedules and workflows, and start runs from trigger URLs.
+Webhooks (`POST /hooks/{token}`) and iMIS change notifications (`POST /hooks/imis/{token}`) take
+no token: their random URL is the secret.
 
 Authenticate with an API token (`idms token create NAME`): `Authorization: Bearer TOKEN`, or
 `?token=TOKEN` for tools that cannot set headers. Errors are
@@ -68,9 +79,12 @@ def create_server_app(
         dependencies=[Depends(require_token)],
         responses={401: {"model": ErrorBody, "description": "No API token, or a bad one"}},
     )
-    for module in (runs, uploads, templates, queries, schedules, triggers):
+    for module in (runs, uploads, templates, queries, schedules, triggers, workflows):
         api.include_router(module.router)
     app.include_router(api)
+    # Outside /api/v1 and without a token: the random URL is the secret (iHook, iDMS's).
+    app.include_router(hooks.router)
+    app.add_middleware(hooks.HookCors)
     install_openapi(app)
     serve_docs(app)
     return app

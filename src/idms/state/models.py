@@ -384,8 +384,9 @@ class WorkflowHash(Base):
 
 
 class HookDelivery(Base):
-    """A signed webhook delivery seen (its ``webhook-id``), so a repeat is answered without
-    starting a second run."""
+    """A delivery seen: a signed webhook's ``webhook-id``, or an Event Grid event's id
+    (``event:ID``), so a repeat is answered with the first run instead of a second one
+    (``idms.workflows.deliveries``; kept a day)."""
 
     __tablename__ = "hook_deliveries"
 

@@ -40,8 +40,10 @@ class ScheduleOut(BaseModel):
     id: str
     name: str
     description: str
-    kind: str = Field(description="job or template")
-    template: str | None
+    kind: str = Field(description="job, template or workflow")
+    template: str | None = Field(description="With kind template: the template; with kind "
+                                 "workflow: the workflow")  # fmt: skip
+    workflow: str | None = Field(default=None, description="With kind workflow: the workflow")
     input_file: str | None = Field(description="With template: the file it reads; " + SHOWN_INPUT)
     job_file: str | None = Field(
         description="A schedule added on the command line from a job file: its name"
@@ -64,13 +66,16 @@ class ScheduleOut(BaseModel):
 
 
 class NewScheduleIn(BaseModel):
-    """A schedule to add: what it runs (a template, or a job document) and when (a cron
+    """A schedule to add: what it runs (a template, a job document or a workflow) and when (a cron
     expression or preset, or one moment), with its policies."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: str
     template: str | None = None
+    workflow: str | None = Field(
+        default=None, description="A saved workflow to run (its schedule trigger's input)"
+    )
     input: InputIn | None = Field(
         default=None, description=f"With template: the file to read. {INPUT_DESCRIPTION}"
     )
@@ -111,6 +116,7 @@ def schedule_out(info: ScheduleInfo, inputs: RemoteInputs) -> ScheduleOut:
     data["input_file"] = inputs.shown(info.input_file)
     data["job_file"] = inputs.shown(info.job_file)
     data["job"] = inputs.shown_document(info.job)
+    data["workflow"] = info.template if info.kind == "workflow" else None
     return ScheduleOut.model_validate(data)
 
 
@@ -152,6 +158,8 @@ def add_schedule(
         platform=settings.platform.value,
         job=document,
         template=body.template,
+        workflow=body.workflow,
+        find_workflow=context.workspace.workflow,
         input_file=context.workspace.remote_inputs.input_file(given, must_exist=False)
         if given is not None
         else None,
