@@ -37,6 +37,8 @@ INTERNAL = {
     "dropped",
     "idms.jobs.undo.NotUndone": "a row undo cannot put back: the undo records it as the row's "
     "skip, with the reason",
+    "idms.workflows.hooks._Refused": "a webhook's run was refused: the delivery's id is let "
+    "go and the refusal answered",
     "idms.runs.leases.Interrupted": "a run asked to stop (cancelled, or its lease let go of): the "
     "runner ends the run cancelled or leaves it resumable",
     "idms.values.liquid.TemplateError": "a template that fails or passes a limit: the mapping "

@@ -13,6 +13,7 @@ above a target catches them.
     ├── InvalidInputError              exit 2: the job, file or command line is wrong (HTTP 400)
     │   ├── NotFound                   no such run, template, query, schedule... (HTTP 404)
     │   ├── Conflict                   its state forbids it: cancel a finished run (HTTP 409)
+    │   │   └── DeliveryBusy           a copy of a webhook delivery came while the first ran
     │   ├── ConfigError                a setting (flag, IDMS_* variable) is wrong
     │   ├── UnknownSourceError         no such source (suggests the closest name)
     │   ├── UnknownFieldError          no such field on a source (suggests the closest name)

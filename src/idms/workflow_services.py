@@ -279,8 +279,9 @@ class WorkflowHashes:
         dialect = self.engine.dialect
         mark = "?" if dialect.paramstyle == "qmark" else "%s"
         key = dialect.identifier_preparer.quote("key")
+        # Only the table's name and placeholders are written in: every value is a parameter.
         head = (
-            f"SELECT {key}, hash FROM {WorkflowHash.__tablename__} "
+            f"SELECT {key}, hash FROM {WorkflowHash.__tablename__} "  # nosec B608
             f"WHERE workflow_id = {mark} AND step_id = {mark} AND {key} IN "
         )
         statements: dict[int, str] = {}
@@ -311,8 +312,9 @@ class WorkflowHashes:
         now = process(utcnow()) if process is not None else utcnow()
         mark = "?" if dialect.paramstyle == "qmark" else "%s"
         key = dialect.identifier_preparer.quote("key")
+        # Only the table's name and placeholders are written in: every value is a parameter.
         sql = (
-            f"INSERT INTO {WorkflowHash.__tablename__} "
+            f"INSERT INTO {WorkflowHash.__tablename__} "  # nosec B608
             f"(workflow_id, step_id, {key}, hash, updated_at) "
             f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark}) "
             f"ON CONFLICT (workflow_id, step_id, {key}) "
