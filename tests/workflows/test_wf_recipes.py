@@ -88,7 +88,8 @@ def test_ihook_webhook_validates_and_inserts_an_activity(tmp_path: Path) -> None
         answer = api.open.post(hook, json={"memberId": member, "course": "Ethics"})
         assert answer.status_code == 200
         body = answer.json()
-        assert body["error"] is False and body["queueTime"]
+        assert body["error"] is False
+        assert body["queueTime"]
         ws.execute(body["id"])
         assert ws.runs.get(body["id"]).status == RunStatus.SUCCEEDED
         assert [a["Description"] for a in read(ws, "Activity") if a["ImisId"] == member].count(
