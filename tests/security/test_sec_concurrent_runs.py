@@ -108,7 +108,7 @@ def assert_exactly_once(stored: Counter[str], summaries: list[dict[str, Any]], r
     assert not duplicated, f"{sum(duplicated.values()) - len(duplicated)} duplicates"
     assert len(stored) == rows
     for summary in summaries:
-        assert summary["status"] == "succeeded", summary
+        assert summary["status"] == "succeeded", json.dumps(summary, default=str)
         assert summary["rows"] == rows
         assert summary["inserted"] + summary["updated"] + summary["unchanged"] == rows, summary
     # Each e-mail inserted by exactly one run, found by every other.

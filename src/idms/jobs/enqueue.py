@@ -11,6 +11,7 @@ mapped so by the next job run on the same copy). It goes with the last run that 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import threading
@@ -132,7 +133,11 @@ def input_copy(box: SecretBox, runs_folder: Path, source: str) -> Path | None:
         part = copy.with_name(f".{copy.name}.{os.getpid()}.{threading.get_native_id()}.part")
         try:
             seal_file(box, source, part)
-            os.replace(part, copy)
+            # Published only if no other run published it meanwhile (two runs queued at once
+            # on one file): a copy already recorded with a run is never replaced, or that run
+            # would find its input changed.
+            with contextlib.suppress(FileExistsError):
+                os.link(part, copy)
         finally:
             part.unlink(missing_ok=True)
     return copy
