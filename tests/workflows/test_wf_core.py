@@ -642,7 +642,7 @@ def test_a_resumed_run_still_masks_the_secrets_used_before_it_stopped(
 
 
 def test_what_looks_secret_is_masked_and_nothing_else() -> None:
-    from idms.workflows.runner import mask
+    from idms.workflows.masking import mask
 
     shown = mask(
         {

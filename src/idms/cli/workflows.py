@@ -47,6 +47,14 @@ RunArgument = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON (for scripts).")]
+BaseOption = Annotated[
+    str,
+    typer.Option(
+        "--base",
+        metavar="URL",
+        help="Where 'idms serve' is reached by callers (its public address).",
+    ),
+]
 
 
 def _json_argument(value: str, what: str) -> Any:
@@ -414,14 +422,7 @@ def rerun_command(
 def hook_url_command(
     ctx: typer.Context,
     name: NameArgument,
-    base: Annotated[
-        str,
-        typer.Option(
-            "--base",
-            metavar="URL",
-            help="Where 'idms serve' is reached by callers (its public address).",
-        ),
-    ] = "http://127.0.0.1:8000",
+    base: BaseOption = "http://127.0.0.1:8000",
 ) -> None:
     """Print a webhook workflow's URL: callers POST a JSON object to it to start a run.
 
@@ -439,14 +440,7 @@ def hook_url_command(
 def regenerate_url_command(
     ctx: typer.Context,
     name: NameArgument,
-    base: Annotated[
-        str,
-        typer.Option(
-            "--base",
-            metavar="URL",
-            help="Where 'idms serve' is reached by callers (its public address).",
-        ),
-    ] = "http://127.0.0.1:8000",
+    base: BaseOption = "http://127.0.0.1:8000",
 ) -> None:
     """Give a webhook workflow a new URL; the old one is refused (401) from now on.
 

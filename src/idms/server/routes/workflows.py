@@ -319,15 +319,18 @@ def rerun(
     return _queued(context, request, info)
 
 
+HOOK_URL_ANSWERS: dict[int | str, dict[str, Any]] = {
+    **NOT_FOUND,
+    400: {"model": ErrorBody},
+    409: {"model": ErrorBody, "description": "Not a webhook workflow"},
+}
+
+
 @router.get(
     "/workflows/{name}/hook-url",
     response_model=HookUrlOut,
     summary="The webhook URL of a webhook workflow",
-    responses={
-        **NOT_FOUND,
-        400: {"model": ErrorBody},
-        409: {"model": ErrorBody, "description": "Not a webhook workflow"},
-    },
+    responses=HOOK_URL_ANSWERS,
 )
 def get_hook_url(context: Context, request: Request, name: str) -> HookUrlOut:
     token = context.workspace.hook_token(name)
@@ -338,11 +341,7 @@ def get_hook_url(context: Context, request: Request, name: str) -> HookUrlOut:
     "/workflows/{name}/hook-url",
     response_model=HookUrlOut,
     summary="A new webhook URL: the old one answers 401 from now on",
-    responses={
-        **NOT_FOUND,
-        400: {"model": ErrorBody},
-        409: {"model": ErrorBody, "description": "Not a webhook workflow"},
-    },
+    responses=HOOK_URL_ANSWERS,
 )
 def regenerate_hook_url(context: Context, request: Request, name: str) -> HookUrlOut:
     token = context.workspace.regenerate_hook(name)

@@ -32,13 +32,13 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from idms.errors import IdmsError, printable
+from idms.state.constants import MASK
 from idms.workflows.actions._files import run_file
 from idms.workflows.actions.base import ActionContext, ActionSpec, StepFailed, StepResult
 
 MAX_RESPONSE_BYTES = 10 * 1024 * 1024
 MAX_RETRY_WAIT = 300.0  # seconds: the longest a Retry-After is honoured (or a backoff grows)
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-MASK = "********"
 FILE_TYPES = {
     ".csv": "text/csv; charset=utf-8",
     ".tsv": "text/tab-separated-values; charset=utf-8",
