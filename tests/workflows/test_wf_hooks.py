@@ -296,6 +296,6 @@ def test_copies_arriving_together_start_one_run(api: Served, signed_path: str) -
     headers = signed(body, msg_id="msg_together")
     with ThreadPoolExecutor(6) as pool:
         answers = list(pool.map(lambda _: post(api, signed_path, body, headers), range(6)))
-    assert {a.status_code for a in answers} == {200}
+    assert {a.status_code for a in answers} == {200}, [(a.status_code, a.text) for a in answers]
     assert len({a.json()["id"] for a in answers}) == 1
     assert len(api.runs("Signed")) == 1

@@ -11,10 +11,11 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from idms.db import writer
 from idms.errors import Conflict, IdmsError
 from idms.state.models import HookDelivery, utcnow
 
@@ -39,7 +40,7 @@ def start_once(
     the first one's run and True."""
     key = delivery_id[:MAX_ID]
     try:
-        with Session(workspace.suite) as session, session.begin():
+        with Session(writer(workspace.suite)) as session, session.begin():
             session.execute(
                 delete(HookDelivery).where(
                     HookDelivery.workflow_id == workflow_id,
@@ -54,10 +55,12 @@ def start_once(
     except BaseException:
         _forget(workspace, workflow_id, key)
         raise
-    with Session(workspace.suite) as session, session.begin():
-        row = session.get(HookDelivery, (workflow_id, key))
-        if row is not None:
-            row.run_id = run.id
+    with Session(writer(workspace.suite)) as session, session.begin():
+        session.execute(
+            update(HookDelivery)
+            .where(HookDelivery.workflow_id == workflow_id, HookDelivery.webhook_id == key)
+            .values(run_id=run.id)
+        )
     return run, False
 
 
@@ -82,7 +85,9 @@ def _first(workspace: Workspace, workflow_id: str, key: str) -> RunInfo:
 
 
 def _forget(workspace: Workspace, workflow_id: str, key: str) -> None:
-    with Session(workspace.suite) as session, session.begin():
-        row = session.get(HookDelivery, (workflow_id, key))
-        if row is not None:
-            session.delete(row)
+    with Session(writer(workspace.suite)) as session, session.begin():
+        session.execute(
+            delete(HookDelivery).where(
+                HookDelivery.workflow_id == workflow_id, HookDelivery.webhook_id == key
+            )
+        )

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from idms.db import writer
 from idms.errors import Conflict, InvalidInputError, printable
 from idms.state.models import Meta
 from idms.workflows.deliveries import start_once
@@ -283,7 +284,7 @@ class ChangeUrl:
     def regenerate(self) -> str:
         """A new token: the old URL answers 401 from now on."""
         token = secrets.token_urlsafe(24)
-        with Session(self.workspace.suite) as session, session.begin():
+        with Session(writer(self.workspace.suite)) as session, session.begin():
             for key, value in (
                 (_SEALED_KEY, self.workspace.box.encrypt(token)),
                 (_HASH_KEY, _hash(token)),
