@@ -1,0 +1,130 @@
+"""Row sets: a table too big to carry inside the pipeline object, kept as a JSON Lines file in
+the run's private folder and handed from step to step as a small reference::
+
+    {"$rows": "members.jsonl", "count": 120000, "columns": ["id", "email"]}
+
+A step that produces rows (Fetch Query Data, Delta Hashing, Select in array mode) gives them
+inline as an array while they are few (at most :data:`INLINE_ROWS`), and as a row set beyond;
+every step that reads rows (Delta Hashing, Select, Convert, HTTP Request's batches, Insert
+Record) reads both through :func:`iter_rows`, one row at a time, so a million-row export never
+holds the table in memory. A template sees the reference (``{{ steps.members.count }}`` is the
+number of rows).
+
+A row set is read only from the run's own folder, by a plain file name: a reference forged by a
+webhook's body (``{"$rows": "../../suite.db"}``) is refused like any other file outside it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from idms.errors import printable
+from idms.workflows.actions._files import safe_file_name
+from idms.workflows.actions.base import ActionContext, StepFailed
+
+ROWS = "$rows"
+INLINE_ROWS = 1000  # more rows than this and a step writes a row set instead of an array
+
+
+def is_row_set(value: Any) -> bool:
+    """Whether ``value`` is a row set's reference."""
+    return isinstance(value, dict) and isinstance(value.get(ROWS), str)
+
+
+def row_count(value: Any) -> int | None:
+    """How many rows ``value`` holds (an array of rows or a row set); None for anything else."""
+    if is_row_set(value):
+        count = value.get("count")
+        return count if isinstance(count, int) else None
+    if isinstance(value, list):
+        return len(value)
+    return None
+
+
+def write_row_set(
+    rows: Iterable[Mapping[str, Any]], context: ActionContext, name: str
+) -> dict[str, Any]:
+    """Write ``rows`` (any iterable, consumed once) as ``NAME.jsonl`` in the run's folder; the
+    reference. Columns are listed in the order they first appear."""
+    file_name = safe_file_name(name if name.endswith(".jsonl") else f"{name}.jsonl")
+    context.files.mkdir(parents=True, exist_ok=True)
+    columns: dict[str, None] = {}
+    count = 0
+    with (context.files / file_name).open("w", encoding="utf-8", newline="\n") as out:
+        for row in rows:
+            for column in row:
+                if column not in columns:
+                    columns[column] = None
+            out.write(json.dumps(row, ensure_ascii=False, default=str))
+            out.write("\n")
+            count += 1
+    return {ROWS: file_name, "count": count, "columns": list(columns)}
+
+
+def rows_output(
+    rows: Iterable[Mapping[str, Any]],
+    context: ActionContext,
+    name: str,
+    *,
+    inline: int = INLINE_ROWS,
+) -> list[dict[str, Any]] | dict[str, Any]:
+    """``rows`` as a step's output: an array while there are at most ``inline`` of them, a row
+    set (written as ``NAME.jsonl``) beyond."""
+    head: list[dict[str, Any]] = []
+    iterator = iter(rows)
+    for row in iterator:
+        head.append(dict(row))
+        if len(head) > inline:
+            return write_row_set(_chain(head, iterator), context, name)
+    return head
+
+
+def iter_rows(
+    value: Any, context: ActionContext, *, what: str = "input"
+) -> Iterator[dict[str, Any]]:
+    """The rows of ``value``, one at a time: an array of objects, or a row set of this run.
+    StepFailed (naming ``what``, the parameter) for anything else."""
+    if is_row_set(value):
+        yield from _read_row_set(value[ROWS], context, what)
+        return
+    if isinstance(value, list):
+        for number, row in enumerate(value, start=1):
+            if not isinstance(row, dict):
+                raise StepFailed(
+                    f"{what}: row {number} is a {type(row).__name__}, not an object: give an "
+                    "array of objects (e.g. {{ steps.members }}).",
+                    retryable=False,
+                )
+            yield row
+        return
+    shown = "nothing" if value is None else f"a {type(value).__name__}"
+    raise StepFailed(
+        f"{what} is {shown}, not rows: give an array of objects or an earlier step's rows "
+        "(e.g. {{ steps.members }}).",
+        retryable=False,
+    )
+
+
+def _read_row_set(name: str, context: ActionContext, what: str) -> Iterator[dict[str, Any]]:
+    file_name = safe_file_name(name)
+    folder = context.files.resolve()
+    path = (folder / file_name).resolve()
+    if path.parent != folder or not path.is_file():
+        raise StepFailed(
+            f"{what}: this run has no rows named {printable(file_name)!r}; rows are written by an "
+            "earlier step of the same run.",
+            retryable=False,
+        )
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            if line.strip():
+                yield json.loads(line)
+
+
+def _chain(
+    head: list[dict[str, Any]], rest: Iterator[Mapping[str, Any]]
+) -> Iterator[Mapping[str, Any]]:
+    yield from head
+    yield from rest
