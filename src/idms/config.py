@@ -23,6 +23,7 @@ defaults. A :class:`Settings` is immutable; interfaces build one and hand it dow
 | serve_max_body     | IDMS_SERVE_MAX_BODY      | 1 MiB (a JSON request)    |
 | serve_max_upload   | IDMS_SERVE_MAX_UPLOAD    | 100 MiB (an uploaded file)|
 | upload_retention_days | IDMS_UPLOAD_RETENTION_DAYS | 7 (none: kept until deleted) |
+| change_notify_urls | IDMS_CHANGE_NOTIFY_URLS  | none (comma-separated http[s]:// URLs) |
 """
 
 from __future__ import annotations
@@ -137,6 +138,19 @@ def _addresses(raw: str) -> tuple[str, ...]:
     return tuple(a.strip() for a in raw.replace(";", ",").split(",") if a.strip())
 
 
+def _change_urls(raw: str) -> tuple[str, ...]:
+    """The URLs the embedded store sends its change notifications to (comma-separated)."""
+    urls = tuple(u.strip() for u in raw.split(",") if u.strip())
+    for number, url in enumerate(urls, 1):
+        if not url.startswith(("http://", "https://")):  # the URL itself is not shown: a token
+            raise ConfigError(
+                f"IDMS_CHANGE_NOTIFY_URLS: URL {number} does not start with http:// or "
+                "https://; list such URLs, comma-separated, e.g. the one 'idms workflow "
+                "change-url' shows."
+            )
+    return urls
+
+
 def _executor(raw: str) -> Literal["local", "celery"]:
     value = raw.strip().lower()
     if value == "local":
@@ -181,6 +195,9 @@ class Settings:
     # Uploads older than this are pruned, unless a template or a schedule names them (None:
     # kept until deleted).
     upload_retention_days: int | None = 7
+    # Where the embedded store sends a change notification (Event Grid, as iMIS) for every
+    # change committed through it (idms.targets.embedded.notify); the URLs hold a token.
+    change_notify_urls: tuple[str, ...] = field(default=(), repr=False)
 
     @classmethod
     def load(
@@ -242,6 +259,7 @@ class Settings:
             upload_retention_days=_optional_int(
                 "IDMS_UPLOAD_RETENTION_DAYS", env.get("IDMS_UPLOAD_RETENTION_DAYS", "7")
             ),
+            change_notify_urls=_change_urls(env.get("IDMS_CHANGE_NOTIFY_URLS") or ""),
         )
         target_kind(settings.target)  # refuse a malformed target before anything runs
         return settings

@@ -8,7 +8,8 @@
   whose event types match (a disabled one: none), with the full record when asked;
 - end to end: ``idms sandbox --notify URL``'s app and ``idms serve``'s, each on loopback: a
   Party updated through the sandbox's REST API verifies the URL, then starts the workflow, whose
-  run executes with the event (and the record) as its input.
+  run executes with the event (and the record) as its input. The sandbox's store sends them
+  (tests/workflows/test_wf_change_store.py tests the store's notifications of an import).
 """
 
 from __future__ import annotations
@@ -34,8 +35,9 @@ from idms.config import Settings
 from idms.demo.generate import fill_demo
 from idms.errors import InvalidInputError
 from idms.sandbox.app import create_app
-from idms.sandbox.notify import Notifier, event, validation_event
 from idms.sandbox.server import running_sandbox
+from idms.targets.embedded.changes import event, validation_event
+from idms.targets.embedded.notify import Notifier
 from idms.targets.embedded.target import EmbeddedTarget
 from idms.targets.imis import wire
 from idms.workflows.model import WorkflowState
@@ -158,7 +160,8 @@ def test_a_party_updated_through_the_sandbox_starts_the_workflow(tmp_path: Path)
             )
             url = f"{api.base}/hooks/imis/{ChangeUrl(api.workspace).token()}"
             notifier = Notifier(url, first_wait=0.05).start()
-            sandbox = create_app(store, manager_password=MANAGER, notifier=notifier)
+            store.notify_to(notifier)  # the sandbox's changes are notified by its store
+            sandbox = create_app(store, manager_password=MANAGER)
             try:
                 with running_sandbox(sandbox) as base, httpx.Client(base_url=base) as imis:
                     assert notifier.verified.wait(10), "the URL was not verified"

@@ -88,16 +88,17 @@ def sandbox_command(
     from idms.queries.store import QueryStore
     from idms.sandbox.app import create_app
     from idms.sandbox.faults import FaultPlan
-    from idms.sandbox.notify import Notifier
     from idms.sandbox.server import base_url, serve
+    from idms.targets.embedded.notify import drain, sender
 
     settings = get_settings(ctx)
     if platform is not None:
         settings = settings.with_changes(platform=platform)
+    if notify:  # the store notifies it, as it notifies the workspace's own URLs
+        settings = settings.with_changes(change_notify_urls=(*settings.change_notify_urls, notify))
     plan = FaultPlan.parse(faults) if faults.strip() else None
     given = os.environ.get(PASSWORD_VARIABLE)
     password = given or secrets.token_urlsafe(12)
-    notifier = Notifier(notify).start() if notify else None
     with embedded_target(settings) as target, suite_engine(settings) as engine:
         app = create_app(
             target,
@@ -108,7 +109,6 @@ def sandbox_command(
             latency_ms=latency_ms,
             queries=QueryStore(engine).find_by_path,
             sysadmins=sysadmins or (),
-            notifier=notifier,
         )
         url = base_url(app, host, port)
         shown = f'"${PASSWORD_VARIABLE}"' if given else password
@@ -131,10 +131,10 @@ def sandbox_command(
         print_line(f"Saved queries:  {url}/api/iqa?QueryName=$/idms/NAME&parameter=...")
         if notify:
             print_line(f"Change notifications to: {notify}")
+            sender(notify).start()  # verified now, as iMIS's "Verify and Save" does
         print_line("Stop with Ctrl-C.")
         sys.stdout.flush()
         try:
             serve(app, host, port)
         finally:
-            if notifier is not None:
-                notifier.stop()
+            drain()

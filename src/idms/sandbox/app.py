@@ -14,7 +14,6 @@ import asyncio
 import logging
 import re
 from collections.abc import Callable, Iterable
-from typing import Any
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
@@ -44,9 +43,7 @@ from idms.sandbox.http import (
     server_error,
     unrouted,
 )
-from idms.sandbox.notify import ACTIONS, Notifier
 from idms.sandbox.paging import ListQuery
-from idms.sandbox.party import KINDS
 from idms.server.limits import BodyLimit, too_large_message
 from idms.server.request_ids import RequestIds, request_id
 from idms.targets.embedded.target import EmbeddedTarget
@@ -77,7 +74,6 @@ def create_app(
     queries: Callable[[str], SavedQuery | None] | None = None,
     sysadmins: Iterable[str] = (),
     max_body: int = MAX_BODY,
-    notifier: Notifier | None = None,
 ) -> FastAPI:
     """The sandbox over ``target``, behaving as iMIS ``platform`` (``ems`` or ``2017``).
 
@@ -86,9 +82,9 @@ def create_app(
     the saved query at an IQA path (``QueryStore(engine).find_by_path``) for ``/api/iqa`` and
     ``/api/query``; without it every path is unknown (404). ``sysadmins`` names the store users
     who hold the SysAdmin role as MANAGER does (and may manage other users' logins). A request
-    body over ``max_body`` bytes is refused (413) before it is read, as IIS refuses it. With
-    ``notifier``, every create, update and delete made through the API is notified as iMIS
-    notifies it (``notify.py``), in the background.
+    body over ``max_body`` bytes is refused (413) before it is read, as IIS refuses it. Every
+    create, update and delete made through the API is notified as iMIS notifies it by the store
+    itself, to the URLs it was opened with (``idms.targets.embedded.changes``).
     """
     plat = parse_platform(platform).value
     if target.policy.platform != plat:
@@ -126,16 +122,9 @@ def create_app(
         ident_text = None if ident is None else str(ident)
         # Every handler runs in the thread pool, reads included: measured, eight clients in
         # lock-step are served faster side by side than one after another on the loop.
-
-        def handle() -> Reply:
-            reply = api.dispatch(method, name, ident_text, query, body, caller)
-            if notifier is not None and method in ACTIONS and 200 <= reply.status < 300:
-                changed = changed_entity(sandbox, name, ident_text, reply.body)
-                if changed is not None:
-                    notifier.changed(changed[0], changed[1], method)
-            return reply
-
-        return await _run(request, handle)
+        return await _run(
+            request, lambda: api.dispatch(method, name, ident_text, query, body, caller)
+        )
 
     app = FastAPI(
         title="idms sandbox",
@@ -167,34 +156,6 @@ def create_app(
     app.state.prefix = base
     app.state.sandbox = sandbox
     return app
-
-
-def changed_entity(
-    sandbox: Sandbox, name: str, ident: str | None, body: Any
-) -> tuple[str, str] | None:
-    """The entity a successful write changed, as iMIS names it in a change notification
-    (Person and Organization are Party), and its id (the URL's, or the created record's)."""
-    folded = name.casefold()
-    if folded in KINDS or folded == "cscontact":
-        entity = "Party"
-    else:
-        found = sandbox.entity(name)
-        entity = found[1].entity if found is not None else name
-    if ident is not None:
-        return entity, ident
-    if not isinstance(body, dict):
-        return None
-    for member in ("PartyId", "Id"):
-        if body.get(member) not in (None, ""):
-            return entity, str(body[member])
-    identity = body.get("Identity")
-    if isinstance(identity, dict):
-        elements = identity.get("IdentityElements")
-        values = elements.get("$values") if isinstance(elements, dict) else None
-        if isinstance(values, list) and values:
-            parts = [str(v) for v in values]
-            return entity, parts[0] if len(parts) == 1 else "~" + "|".join(parts)
-    return None
 
 
 def _internal_error(rid: str) -> Response:

@@ -46,8 +46,10 @@ from idms.targets.embedded.adapters.numbered import ActivityAdapter
 from idms.targets.embedded.adapters.panel import panel_adapter
 from idms.targets.embedded.adapters.preferences import PreferencesAdapter, preference_fields
 from idms.targets.embedded.adapters.relationship import RelationshipAdapter
+from idms.targets.embedded.changes import Written
 from idms.targets.embedded.journal import journal_results, journal_text
 from idms.targets.embedded.lookups import LookupCache, load_codes
+from idms.targets.embedded.notify import Notifier, sender
 from idms.targets.embedded.passwords import LoginResult, attempt_login
 from idms.targets.embedded.query import (
     build_query,
@@ -63,6 +65,7 @@ if TYPE_CHECKING:
     from idms.queries.compile import CompiledQuery
 
 STREAM_CHUNK = 2000  # rows fetched at a time by a query
+WRITTEN = "idms.written"  # a write transaction's changes to notify, in its connection's info
 T = TypeVar("T")
 
 
@@ -106,11 +109,16 @@ FACTORIES: dict[str, Callable[[SourceDef, StorePolicy], SourceAdapter]] = {
 
 
 class EmbeddedTarget:
-    """The embedded iMIS store at ``url``, under ``policy.platform``'s rules."""
+    """The embedded iMIS store at ``url``, under ``policy.platform``'s rules; every change
+    committed through it is notified to each of ``notify_urls`` (``changes.py``, ``notify.py``).
+    """
 
-    def __init__(self, url: str, policy: StorePolicy | None = None) -> None:
+    def __init__(
+        self, url: str, policy: StorePolicy | None = None, *, notify_urls: Sequence[str] = ()
+    ) -> None:
         self.url = url
         self.policy = policy or StorePolicy()
+        self._notifiers: list[Notifier] = [sender(u) for u in dict.fromkeys(notify_urls)]
         self.engine: Engine = open_store(url)
         self._adapters: dict[str, SourceAdapter] = {}
         self._sources: list[SourceDef] | None = None
@@ -128,11 +136,15 @@ class EmbeddedTarget:
             lockout_threshold=settings.lockout_threshold,
             password_min_length=settings.password_min_length,
         )
-        return cls(settings.store_url, policy)
+        return cls(settings.store_url, policy, notify_urls=settings.change_notify_urls)
 
     @property
     def platform(self) -> str:
         return self.policy.platform
+
+    def notify_to(self, notifier: Notifier) -> None:
+        """Notify ``notifier`` too of every change committed from now on (its owner stops it)."""
+        self._notifiers.append(notifier)
 
     def __enter__(self) -> Self:
         return self
@@ -163,14 +175,21 @@ class EmbeddedTarget:
             with self.engine.connect() as conn:
                 if write:
                     conn = conn.execution_options(sqlite_immediate=True)
+                    # What the transaction changed, notified once it is committed (only).
+                    written = Written() if keep and self._notifiers else None
+                    conn.info[WRITTEN] = written
                     transaction = conn.begin()
                     try:
                         yield conn
                     except BaseException:
                         transaction.rollback()
                         raise
+                    finally:
+                        conn.info.pop(WRITTEN, None)
                     if keep:
                         transaction.commit()
+                        if written:
+                            self._notify(written)
                     else:
                         transaction.rollback()
                 else:
@@ -380,6 +399,9 @@ class EmbeddedTarget:
         results = adapter.apply(ctx, changes)
         if options.dry_run:
             return results
+        written: Written | None = conn.info.get(WRITTEN)
+        if written is not None:
+            written.add(adapter.source, results)
         if options.forget_key is not None:
             conn.execute(
                 delete(schema.applied_batches).where(
@@ -395,6 +417,11 @@ class EmbeddedTarget:
                 )
             )
         return results
+
+    def _notify(self, written: Written) -> None:
+        events = written.events()
+        for notifier in list(self._notifiers):
+            notifier.send(events)
 
     def _refused_kinds(self, source: SourceDef) -> dict[str, RowError]:
         """The source's rule (``idms.sources.rules``), as every target applies it."""
