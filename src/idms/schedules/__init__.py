@@ -7,7 +7,11 @@
 * ``store.py``: :class:`ScheduleStore`: add, get, list, pause, resume, remove.
 * ``leader.py``: one scheduler leads at a time (advisory lock, or a lease row on SQLite).
 * ``scheduler.py``: :class:`Scheduler`: ``tick`` creates the runs of due schedules,
-  ``run_now`` queues one at once.
+  ``run_now`` queues one at once; its loop, and the workflows schedules start.
+* ``fires.py``: what a tick does with one due schedule (fire, fail, skip; its next slot), and
+  the run it records, built ahead and kept.
+* ``claim.py``: the transaction that advances due schedules (a compare-and-set) and records
+  their runs: a slot fires once, whoever ticks.
 * ``outcomes.py``: :func:`record_run_outcome`: failures in a row, auto-disable.
 """
 
