@@ -25,10 +25,11 @@ from idms.secrets import SecretError, SecretStore
 from idms.state.models import Workflow, WorkflowHash
 from idms.targets.embedded.target import EmbeddedTarget
 from idms.values.liquid import render_template
-from idms.workflow_services import HASH_CHUNK, WorkspaceServices
+from idms.workflow_services import WorkspaceServices
 from idms.workflows.actions import actions
 from idms.workflows.actions.base import ActionContext, StepFailed, StepResult
 from idms.workflows.actions.delta_hashing import PENDING, commit_pending, public_output
+from idms.workflows.hashes import HASH_CHUNK
 from idms.workspace import Workspace
 
 WF = "wf0000000000000000000000000001"
