@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Table, delete, func, select
 from sqlalchemy.engine import CursorResult, Engine
@@ -25,6 +25,9 @@ from sqlalchemy.engine import CursorResult, Engine
 from idms.errors import InvalidInputError, NotFound, printable, suggest
 from idms.paging import check_window
 from idms.state.models import WorkflowHash, utcnow
+
+if TYPE_CHECKING:
+    from idms.workflows.model import WorkflowDoc
 
 # Keys read or written per statement: well under SQLite's 32,766 bound parameters and
 # PostgreSQL's 65,535, with room for the owner and step IDs.
@@ -363,6 +366,11 @@ def clear_hashes(
     with engine.begin() as conn:
         result = conn.execute(delete(TABLE).where(where))
         return cast("CursorResult[Any]", result).rowcount
+
+
+def hashing_steps(doc: WorkflowDoc) -> list[str]:
+    """The IDs of a workflow's steps that hash (Delta Hashing)."""
+    return [step.id for step in doc.steps if step.action == "delta_hashing"]
 
 
 def _check_step(
