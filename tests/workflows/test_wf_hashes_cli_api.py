@@ -16,6 +16,7 @@ from wf_http_support import Served, served
 from idms.cli.app import app
 from idms.config import Settings
 from idms.runs.status import RunStatus
+from idms.workflows.hashes import HashTable
 from idms.workspace import Workspace
 
 WORKFLOW = """\
@@ -160,6 +161,11 @@ def test_the_api_forgets_one_key_then_all(api: Served) -> None:
     assert gone.json() == {"workflow": "Nightly", "step": None, "deleted": "M2", "count": 1}
     assert api.client.delete(f"{URL}/M2").status_code == 404
     assert api.client.get(URL).json()["count"] == 4
+    owner = api.workspace.workflow("Nightly").id
+    HashTable(api.workspace.suite, owner, "changed").put_many({"A/7 x": "0" * 64})
+    odd = api.client.delete(f"{URL}/A%2F7%20x", params={"step": "changed"})
+    assert odd.status_code == 200, odd.text
+    assert odd.json()["deleted"] == "A/7 x", "a key with a slash and a space"
     cleared = api.client.delete(URL, params={"step": "changed"})
     assert cleared.status_code == 200, cleared.text
     assert cleared.json()["count"] == 4
