@@ -16,9 +16,16 @@ reports as memory is its peak (VmHWM) less what it held once the rows were made:
   passed on; then ``commit_pending`` writes the N fingerprints (timed apart: it runs once, when
   the run has succeeded);
 * ``second``: the same after a first run was committed, with 1% of the rows changed and 0.1%
-  new: only those are passed on.
+  new: only those are passed on;
+* ``rowset``: the second run again, its rows read from a row set (a JSON Lines file, as an
+  earlier step leaves a big table) rather than a list: the rows are never in memory at once,
+  so the peak is what the action itself holds (shown, not part of the goal: it also parses the
+  rows, which the bare loop does not).
 
-    .venv/bin/python bench/bench_delta_hash.py [--rows 1000000]
+The action gives the rows it passes on as a row set beyond a thousand, and writes the pending
+fingerprints to a file of the run; ``commit_pending`` streams that file into the store.
+
+    .venv/bin/python bench/bench_delta_hash.py [--rows 1000000] [--repeat 3]
 
 Linux only (/proc).
 """
@@ -26,6 +33,7 @@ Linux only (/proc).
 from __future__ import annotations
 
 import argparse
+import gc
 import hashlib
 import json
 import random
@@ -105,16 +113,19 @@ def child(mode: str, n: int, folder: str) -> dict[str, Any]:
     from idms.workflows.actions import actions
     from idms.workflows.actions.base import ActionContext
     from idms.workflows.actions.delta_hashing import commit_pending
+    from idms.workflows.actions.rowsets import write_row_set
 
     rows = member_rows(n)
     out: dict[str, Any] = {"mode": mode}
     if mode in ("bare", "naive"):
         reset_peak()
         base = memory_kib("VmRSS")
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         hashes = bare(rows) if mode == "bare" else naive(rows)
         out["seconds"] = time.perf_counter() - start
+        out["cpu"] = time.process_time() - cpu
         out["extra_mib"] = (memory_kib("VmHWM") - base) / 1024
+        out["peak_mib"] = memory_kib("VmHWM") / 1024
         assert len(hashes) == n
         return out
 
@@ -134,19 +145,21 @@ def child(mode: str, n: int, folder: str) -> dict[str, Any]:
         run_id="r1",
         step_id="changed",
         attempt=1,
-        files=Path(folder),
+        files=services.run_files("r1"),
         render=lambda text, extra: text,
     )
 
-    def action(given: list[dict[str, Any]]) -> tuple[float, dict[str, Any]]:
+    def action(given: Any) -> tuple[float, dict[str, Any]]:
         params = spec.params.model_validate({"key_column": "ID", "input": given})
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         result = spec.run(params, {}, context)
+        out["cpu"] = time.process_time() - cpu
         return time.perf_counter() - start, result.output
 
-    if mode == "second":
+    given: Any = rows
+    if mode in ("second", "rowset"):
         _, output = action(rows)
-        commit_pending(services, "w1", {"changed": output})
+        assert commit_pending(services, "w1", {"changed": output}) == n
         del output
         rnd = random.Random(16)
         for i in rnd.sample(range(n), n // 100):
@@ -154,66 +167,110 @@ def child(mode: str, n: int, folder: str) -> dict[str, Any]:
         rows.extend(member_rows(n // 1000, seed=17))
         for i, row in enumerate(rows[n:]):
             row["ID"] = str(900000000 + i)
+        given = rows
+    if mode == "rowset":  # the rows as an earlier step leaves a big table: never a list here
+        given = write_row_set(rows, context, "members")
+        del rows
+        gc.collect()
     reset_peak()
     base = memory_kib("VmRSS")
-    seconds, output = action(rows)
+    seconds, output = action(given)
     out["seconds"] = seconds
     out["extra_mib"] = (memory_kib("VmHWM") - base) / 1024
+    out["peak_mib"] = memory_kib("VmHWM") / 1024
     out["passed_on"] = output["count"]
     out["total"] = output["total"]
     start = time.perf_counter()
-    commit_pending(services, "w1", {"changed": output})
+    committed = commit_pending(services, "w1", {"changed": output})
     out["commit_seconds"] = time.perf_counter() - start
+    assert committed == output["count"], (committed, output["count"])
     ws.close()
     return out
 
 
-def run_child(mode: str, n: int, folder: str) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, __file__, "--child", mode, "--rows", str(n), "--folder", folder],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+def run_child(mode: str, n: int, folder: str, repeat: int = 1) -> dict[str, Any]:
+    """The run of least CPU time of ``repeat`` runs of ``mode`` (the machine may be shared)."""
+    best: dict[str, Any] | None = None
+    for attempt in range(repeat):
+        done = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                mode,
+                "--rows",
+                str(n),
+                "--folder",
+                str(Path(folder) / str(attempt)),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+        if best is None or result["cpu"] < best["cpu"]:
+            best = result
+    assert best is not None
+    return best
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--child")
-    parser.add_argument("--folder")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="run each measurement N times, keep the fastest"
+    )
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--folder", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(args.child, args.rows, args.folder)))
         return
-    n = args.rows
+    n, repeat = args.rows, args.repeat
     with tempfile.TemporaryDirectory() as folder:
-        reference = run_child("bare", n, folder)
-        usual = run_child("naive", n, folder)
-        first = run_child("first", n, folder)
-        second = run_child("second", n, folder)
+        reference = run_child("bare", n, folder, repeat)
+        usual = run_child("naive", n, folder, repeat)
+        first = run_child("first", n, folder, repeat)
+        second = run_child("second", n, folder, repeat)
+        from_file = run_child("rowset", n, folder, repeat)
     ref_rate = n / reference["seconds"]
-    print(f"Delta hashing of {n:,} member rows (10 columns)")
+    ref_cpu = reference["cpu"] / n  # seconds per row
+    print(
+        f"Delta hashing of {n:,} member rows (10 columns); peak: the process's peak RSS; "
+        "cpu: the process's CPU time (steadier than the time on a shared machine)"
+    )
     print(
         f"  bare hashlib + dict loop : {reference['seconds']:6.2f} s  "
-        f"{ref_rate:10,.0f} rows/s  +{reference['extra_mib']:6.0f} MiB  (one encoder)"
+        f"{ref_rate:10,.0f} rows/s  cpu {reference['cpu']:6.2f} s  "
+        f"+{reference['extra_mib']:6.0f} MiB  "
+        f"peak {reference['peak_mib']:5.0f} MiB  (one encoder)"
     )
     print(
         f"  the same, json.dumps each: {usual['seconds']:6.2f} s  "
-        f"{n / usual['seconds']:10,.0f} rows/s  +{usual['extra_mib']:6.0f} MiB"
+        f"{n / usual['seconds']:10,.0f} rows/s  cpu {usual['cpu']:6.2f} s  "
+        f"+{usual['extra_mib']:6.0f} MiB  "
+        f"peak {usual['peak_mib']:5.0f} MiB"
     )
-    for label, got in (("first run (empty store)", first), ("second run (1% changed)", second)):
+    for label, got in (
+        ("first run (empty store)", first),
+        ("second run (1% changed)", second),
+        ("second, rows from a file", from_file),
+    ):
         rate = got["total"] / got["seconds"]
         print(
             f"  {label:25}: {got['seconds']:6.2f} s  {rate:10,.0f} rows/s  "
-            f"+{got['extra_mib']:6.0f} MiB  {rate / ref_rate:4.2f}x the bare loop  "
+            f"cpu {got['cpu']:6.2f} s  +{got['extra_mib']:6.0f} MiB  "
+            f"peak {got['peak_mib']:5.0f} MiB  {rate / ref_rate:4.2f}x the bare loop "
+            f"({ref_cpu * got['total'] / got['cpu']:4.2f}x by cpu)  "
             f"({got['passed_on']:,} of {got['total']:,} passed on; "
             f"fingerprints stored in {got['commit_seconds']:.2f} s)"
         )
     worst = min(g["total"] / g["seconds"] for g in (first, second)) / ref_rate
-    print(f"  goal >= 0.50x the bare loop: {'met' if worst >= 0.5 else 'NOT met'} ({worst:.2f}x)")
+    by_cpu = min(ref_cpu * g["total"] / g["cpu"] for g in (first, second))
+    print(
+        f"  goal >= 0.50x the bare loop: {'met' if worst >= 0.5 else 'NOT met'} ({worst:.2f}x; "
+        f"by cpu time {'met' if by_cpu >= 0.5 else 'NOT met'}, {by_cpu:.2f}x)"
+    )
 
 
 if __name__ == "__main__":

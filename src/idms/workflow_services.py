@@ -8,19 +8,17 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import shutil
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, cast
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select
-from sqlalchemy.engine import CursorResult, Engine
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
 from idms.config import Settings
 from idms.errors import InvalidInputError
 from idms.jobs.report import RunReport
 from idms.runs.status import Counts, RunStatus
-from idms.state.models import WorkflowHash
 from idms.workflows.actions.base import HashStore
 
 if TYPE_CHECKING:
@@ -30,9 +28,6 @@ if TYPE_CHECKING:
     from idms.runs.record import RunInfo
     from idms.workspace import Workspace
 
-# Keys read or written per statement: well under SQLite's 32,766 bound parameters and
-# PostgreSQL's 65,535, with room for the workflow and step IDs.
-HASH_CHUNK = 5000
 SUMMARY_KEYS = ("rows", "inserted", "updated", "unchanged", "deleted", "skipped", "errors")
 
 
@@ -208,7 +203,15 @@ class WorkspaceServices:
         ]
 
     def hashes(self, workflow_id: str, step_id: str) -> HashStore:
-        return WorkflowHashes(self.workspace.suite, workflow_id, step_id)
+        from idms.workflows.hashes import HashTable
+
+        return HashTable(self.workspace.suite, workflow_id, step_id)
+
+    def run_files(self, run_id: str) -> Path:
+        """``RUNS/RUN_ID/files``, as the runner gives each step (nothing made here)."""
+        if not run_id or not all(c.isalnum() or c in "-_" for c in run_id):
+            raise InvalidInputError(f"{run_id!r} is not a run's ID.")
+        return self.workspace.runs_folder / run_id / "files"
 
 
 def run_id_for(key: str | None) -> str:
@@ -254,115 +257,3 @@ def json_cell(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [json_cell(v) for v in value]
     return str(value)
-
-
-class WorkflowHashes:
-    """:class:`~idms.workflows.actions.base.HashStore` over the suite's ``workflow_hashes``
-    table: one workflow step's keys and the hash of the row each last passed on, read and
-    written in chunks (a million keys is a few hundred statements, never one per key)."""
-
-    def __init__(self, engine: Engine, workflow_id: str, step_id: str) -> None:
-        self.engine = engine
-        self.workflow_id = workflow_id
-        self.step_id = step_id
-
-    def _mine(self) -> Any:
-        return (WorkflowHash.workflow_id == self.workflow_id) & (
-            WorkflowHash.step_id == self.step_id
-        )
-
-    def get_many(self, keys: Sequence[str]) -> dict[str, str]:
-        """The stored hash of each of ``keys`` that has one. A statement of its own per chunk,
-        sent as the driver takes it: this is delta hashing's inner loop (a million keys), where
-        building each statement anew would cost more than the database's work."""
-        found: dict[str, str] = {}
-        dialect = self.engine.dialect
-        mark = "?" if dialect.paramstyle == "qmark" else "%s"
-        key = dialect.identifier_preparer.quote("key")
-        # Only the table's name and placeholders are written in: every value is a parameter.
-        head = (
-            f"SELECT {key}, hash FROM {WorkflowHash.__tablename__} "  # nosec B608
-            f"WHERE workflow_id = {mark} AND step_id = {mark} AND {key} IN "
-        )
-        statements: dict[int, str] = {}
-        with self.engine.connect() as conn:
-            cursor = conn.connection.cursor()  # plain tuples: no row objects to build
-            try:
-                for chunk in _chunks(keys):
-                    sql = statements.get(len(chunk))
-                    if sql is None:
-                        marks = ", ".join([mark] * len(chunk))
-                        sql = statements[len(chunk)] = f"{head}({marks})"
-                    cursor.execute(sql, (self.workflow_id, self.step_id, *chunk))
-                    found.update(cursor.fetchall())
-            finally:
-                cursor.close()
-        return found
-
-    def put_many(self, hashes: Mapping[str, str]) -> None:
-        """Set each key's hash (added or replaced), all in one transaction: an upsert sent to
-        the driver a chunk at a time (a million keys in seconds, not minutes)."""
-        from idms.state.models import utcnow
-
-        if not hashes:
-            return
-        dialect = self.engine.dialect
-        # The time as the column's type stores it (SQLite: text), done once for every row.
-        process = WorkflowHash.__table__.c.updated_at.type.bind_processor(dialect)
-        now = process(utcnow()) if process is not None else utcnow()
-        mark = "?" if dialect.paramstyle == "qmark" else "%s"
-        key = dialect.identifier_preparer.quote("key")
-        # Only the table's name and placeholders are written in: every value is a parameter.
-        sql = (
-            f"INSERT INTO {WorkflowHash.__tablename__} "  # nosec B608
-            f"(workflow_id, step_id, {key}, hash, updated_at) "
-            f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark}) "
-            f"ON CONFLICT (workflow_id, step_id, {key}) "
-            "DO UPDATE SET hash = excluded.hash, updated_at = excluded.updated_at"
-        )
-        wf, step = self.workflow_id, self.step_id
-        with self.engine.begin() as conn:
-            for chunk in _chunks(list(hashes)):
-                conn.exec_driver_sql(sql, [(wf, step, k, hashes[k], now) for k in chunk])
-
-    def delete(self, key: str) -> bool:
-        with Session(self.engine) as session, session.begin():
-            result = session.execute(
-                delete(WorkflowHash).where(self._mine(), WorkflowHash.key == key)
-            )
-            return cast("CursorResult[Any]", result).rowcount > 0
-
-    def delete_many(self, keys: Sequence[str]) -> int:
-        """Forget these keys (in chunks, one transaction); how many there were."""
-        count = 0
-        with Session(self.engine) as session, session.begin():
-            for chunk in _chunks(keys):
-                result = session.execute(
-                    delete(WorkflowHash).where(self._mine(), WorkflowHash.key.in_(chunk))
-                )
-                count += cast("CursorResult[Any]", result).rowcount
-        return count
-
-    def clear(self) -> int:
-        with Session(self.engine) as session, session.begin():
-            result = session.execute(delete(WorkflowHash).where(self._mine()))
-            return cast("CursorResult[Any]", result).rowcount
-
-    def keys(self) -> list[str]:
-        with Session(self.engine) as session:
-            stmt = select(WorkflowHash.key).where(self._mine()).order_by(WorkflowHash.key)
-            return list(session.scalars(stmt))
-
-
-def _chunks(keys: Iterable[str]) -> Iterable[list[str]]:
-    if isinstance(keys, list) and len(keys) <= HASH_CHUNK:
-        yield keys  # one chunk already (delta hashing asks a chunk at a time)
-        return
-    chunk: list[str] = []
-    for key in keys:
-        chunk.append(key)
-        if len(chunk) == HASH_CHUNK:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk

@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from idms.schedules.store import ScheduleStore
     from idms.state.tokens import TokenStore
     from idms.workflow_services import WorkspaceServices
+    from idms.workflows.hashes import HashingInfo
     from idms.workflows.model import WorkflowState
     from idms.workflows.store import StepRecord, WorkflowInfo, WorkflowStore
 
@@ -643,6 +644,52 @@ class Workspace(RunContext):
             info, plan, box=self.box, trigger="rerun", settings=self.settings, queued=True
         )
         return self.runs.get(self.runs.create(record))
+
+    def workflow_hashes(
+        self,
+        name: str,
+        *,
+        step: str | None = None,
+        key: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> HashingInfo:
+        """iDMS's View Hashing Info: how many keys workflow ``name``'s Delta Hashing steps
+        keep (each step's count), and a page of them with when each was stored; with ``key``,
+        that key's hash in each step (NotFound when none keeps it)."""
+        from idms.workflows.hashes import hashing_info, hashing_steps
+
+        info = self.workflow(name)
+        return hashing_info(
+            self.suite,
+            info.id,
+            owner=f"workflow '{info.name}'",
+            known_steps=hashing_steps(info.doc),
+            step=step,
+            key=key,
+            limit=limit,
+            offset=offset,
+        )
+
+    def delete_workflow_hash(self, name: str, key: str, *, step: str | None = None) -> int:
+        """Forget one key (in ``step``, or in every step keeping it): the next run passes its
+        row on again. How many entries went; NotFound when none kept it."""
+        from idms.workflows.hashes import delete_hash, hashing_steps
+
+        info = self.workflow(name)
+        owner = f"workflow '{info.name}'"
+        known = hashing_steps(info.doc)
+        return delete_hash(self.suite, info.id, key, owner=owner, known_steps=known, step=step)
+
+    def clear_workflow_hashes(self, name: str, *, step: str | None = None) -> int:
+        """Forget every key (of ``step``, or of every step): the next run passes every row on,
+        as its first did. How many keys went."""
+        from idms.workflows.hashes import clear_hashes, hashing_steps
+
+        info = self.workflow(name)
+        owner = f"workflow '{info.name}'"
+        known = hashing_steps(info.doc)
+        return clear_hashes(self.suite, info.id, owner=owner, known_steps=known, step=step)
 
     def hook_token(self, name: str) -> str:
         """The secret part of workflow ``name``'s webhook URL (``/hooks/{token}``)."""

@@ -7,6 +7,7 @@ store filled with the demo association. What the store holds is read independent
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -25,10 +26,11 @@ from idms.secrets import SecretError, SecretStore
 from idms.state.models import Workflow, WorkflowHash
 from idms.targets.embedded.target import EmbeddedTarget
 from idms.values.liquid import render_template
-from idms.workflow_services import HASH_CHUNK, WorkspaceServices
+from idms.workflow_services import WorkspaceServices
 from idms.workflows.actions import actions
 from idms.workflows.actions.base import ActionContext, StepFailed, StepResult
 from idms.workflows.actions.delta_hashing import PENDING, commit_pending, public_output
+from idms.workflows.hashes import HASH_CHUNK
 from idms.workspace import Workspace
 
 WF = "wf0000000000000000000000000001"
@@ -70,7 +72,7 @@ def call(
     data: dict[str, Any] | None = None,
     *,
     step: str = "step",
-    tmp: Path = Path("."),
+    tmp: Path | None = None,
 ) -> StepResult:
     """The action run as the runner runs it: its parameters validated by its spec's model,
     then its function called with the pipeline object and a context."""
@@ -87,7 +89,7 @@ def call(
         run_id="wfrun1",
         step_id=step,
         attempt=1,
-        files=tmp,
+        files=tmp if tmp is not None else services.run_files("wfrun1"),
         render=render,
     )
     return spec.run(spec.params.model_validate(params), pipeline, context)
@@ -135,7 +137,11 @@ def test_delta_hashing_passes_every_row_first_then_only_the_new_and_changed(
     assert [r["ID"] for r in second["rows"]] == ["1007", "9999"]
     assert second["count"] == 2
     assert second["total"] == 51
-    assert sorted(second[PENDING]) == ["1007", "9999"]
+    pending = services.run_files("wfrun1") / second[PENDING]["$pending"]
+    assert second[PENDING]["count"] == 2
+    assert [sorted(json.loads(line)) for line in pending.read_text().splitlines()] == [
+        ["1007", "9999"]
+    ]
     assert PENDING not in public_output(second)
     assert public_output(second)["count"] == 2
 

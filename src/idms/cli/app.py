@@ -33,6 +33,7 @@ from idms.cli import (
     templates,
     tokens,
     worker,
+    workflow_hashes,
     workflow_hooks,
     workflows,
     workspace,
@@ -180,6 +181,7 @@ app.command("serve")(serve.serve_command)
 app.add_typer(tokens.token_app, name="token")
 app.command("worker")(worker.worker_command)
 workflows.workflow_app.command("change-url")(workflow_hooks.change_url_command)
+workflows.workflow_app.command("hashes")(workflow_hashes.hashes_command)
 app.add_typer(workflows.workflow_app, name="workflow")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from idms import jsontext
@@ -118,6 +119,9 @@ class RunServices:
 
     def hashes(self, workflow_id: str, step_id: str) -> HashStore:
         return self._services.hashes(workflow_id, step_id)
+
+    def run_files(self, run_id: str) -> Path:
+        return self._services.run_files(run_id)
 
 
 # ---- running ------------------------------------------------------------------------------------

@@ -31,15 +31,18 @@ templates, running a job, stored secrets, the delta-hash store, SMTP settings) c
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel
 
 from idms.config import Settings
 from idms.errors import IdmsError
+
+if TYPE_CHECKING:
+    from idms.workflows.hashes import HashEntry
 
 
 class StepFailed(IdmsError):
@@ -72,17 +75,37 @@ class StepResult:
 
 
 class HashStore(Protocol):
-    """Delta hashing's memory for one workflow step: key -> hash of the row last passed on."""
+    """Delta hashing's memory for one workflow step: key -> hash of the row last passed on
+    (:class:`idms.workflows.hashes.HashTable` over the suite database)."""
 
     def get_many(self, keys: Sequence[str]) -> dict[str, str]: ...
 
     def put_many(self, hashes: Mapping[str, str]) -> None: ...
 
+    def put_chunks(self, batches: Iterable[Mapping[str, str | None]]) -> int:
+        """Each batch's keys set to their new hash, or forgotten (None), in one transaction;
+        the batches read as they come. How many keys."""
+        ...
+
+    def get(self, key: str) -> HashEntry | None: ...
+
     def delete(self, key: str) -> bool: ...
+
+    def delete_many(self, keys: Sequence[str]) -> int: ...
 
     def clear(self) -> int: ...
 
+    def count(self) -> int: ...
+
     def keys(self) -> list[str]: ...
+
+    def iter_keys(self) -> Iterator[str]:
+        """Every key, in order, without holding them all."""
+        ...
+
+    def items(self, *, limit: int, offset: int = 0) -> list[HashEntry]:
+        """A page of entries (key, hash, when stored), in key order."""
+        ...
 
 
 class WorkflowServices(Protocol):
@@ -133,6 +156,12 @@ class WorkflowServices(Protocol):
         ...
 
     def hashes(self, workflow_id: str, step_id: str) -> HashStore: ...
+
+    def run_files(self, run_id: str) -> Path:
+        """The private folder of run ``run_id``'s files (:attr:`ActionContext.files` of its
+        steps), whether or not it exists: what a step left there for the run's end (Delta
+        Hashing's pending hashes) is found by the run's ID, even from a rerun."""
+        ...
 
 
 @dataclass

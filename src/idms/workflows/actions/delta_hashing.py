@@ -9,30 +9,51 @@ key and the fingerprint are stored (per workflow and step: :class:`HashStore`), 
 keeps them.
 
 The store learns the new fingerprints only when the whole run has succeeded: a row sent to a
-failing upload must be sent again next time. So the step does not write them; it leaves them in
-its output under :data:`PENDING` and the runner, once the run ends succeeded, calls
-:func:`commit_pending` with every step's output (and strips :data:`PENDING` from what it shows
-and passes on: :func:`public_output`).
+failing upload must be sent again next time. So the step does not write them; it writes them to
+a file of the run (``STEP.pending-hashes.jsonl``, a line per chunk of keys), leaves a small
+reference to it in its output under :data:`PENDING`, and the runner, once the run ends
+succeeded, calls :func:`commit_pending` with every step's output, which streams the file into
+the store in one transaction and removes it (the runner strips :data:`PENDING` from what it
+shows and passes on: :func:`public_output`).
+
+A million rows are never held as a list: the input is read a row at a time
+(:func:`~idms.workflows.actions.rowsets.iter_rows`: an array, or an earlier step's row set),
+compared a chunk at a time, and the rows passed on are given as an array while they are few and
+as a row set beyond (:func:`~idms.workflows.actions.rowsets.rows_output`). What grows with the
+rows is the set of keys seen (a repeated key is refused; ``removed_keys`` needs them).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+import logging
+import os
+from collections.abc import Callable, Iterator, Mapping
+from itertools import islice
+from pathlib import Path
 from typing import Any
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
+from idms.errors import printable
+from idms.workflows.actions._files import safe_file_name
 from idms.workflows.actions.base import (
     ActionContext,
     ActionSpec,
+    HashStore,
     StepFailed,
     StepResult,
     WorkflowServices,
 )
+from idms.workflows.actions.rowsets import is_row_set, iter_rows, rows_output
 
-PENDING = "_pending_hashes"  # key -> new fingerprint, or None: a key gone (forgotten)
+log = logging.getLogger(__name__)
+
+PENDING = "_pending_hashes"  # in the step's output: the reference to its pending file
+PENDING_FILE = "$pending"  # the reference's file name (in the folder of run ``run_id``)
+PENDING_SUFFIX = ".pending-hashes.jsonl"
 CHUNK = 5000  # rows compared per look-up of the store
 
 
@@ -86,62 +107,139 @@ def fingerprint(row: Mapping[str, Any]) -> str:
 
 
 def run(params: Params, data: dict[str, Any], context: ActionContext) -> StepResult:
-    rows = params.input
-    if not isinstance(rows, list):
+    given = params.input
+    if not (isinstance(given, list) or is_row_set(given)):
         raise StepFailed(
-            f"Delta Hashing needs an array of rows as its input, not {_kind(rows)}: "
+            f"Delta Hashing needs an array of rows as its input, not {_kind(given)}: "
             "check the input template (e.g. {{ steps.fetch }}).",
             retryable=False,
         )
     store = context.services.hashes(context.workflow_id, context.step_id)
-    key_column = params.key_column
+    tally = _Tally()
+    with _PendingFile(context) as pending:
+        changed = _changed(iter_rows(given, context), store, params.key_column, pending, tally)
+        try:
+            rows = rows_output(changed, context, context.step_id)
+        except _Repeated as exc:  # say where the key first was
+            raise _repeated(given, context, params.key_column, exc.key, exc.number) from None
+        output: dict[str, Any] = {"rows": rows, "count": tally.changed, "total": tally.total}
+        if params.removed_keys:
+            gone = [key for key in store.iter_keys() if key not in tally.seen]
+            output["removed_keys"] = gone
+            for start in range(0, len(gone), CHUNK):
+                pending.write(dict.fromkeys(gone[start : start + CHUNK]))
+            tally.known = tally.known or bool(gone)
+    if pending.count:
+        output[PENDING] = pending.reference
+    total, count = tally.total, tally.changed
+    if not tally.known and not total:
+        message = "No rows came in."
+    elif not tally.known and count == total:
+        message = f"All {total} rows passed on (none known yet)."
+    else:
+        message = f"{count} of {total} rows new or changed."
+    if params.removed_keys:
+        message += f" {len(output['removed_keys'])} keys gone."
+    return StepResult(output=output, message=message)
+
+
+class _Tally:
+    """What :func:`_changed` counted while it was read."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.changed = 0
+        self.known = False  # whether the store knew any key (not a first run)
+        self.seen: set[str] = set()  # every key, to refuse one repeated and to find those gone
+
+
+class _Repeated(Exception):
+    """A key met twice (row ``number``): the caller says where it was first."""
+
+    def __init__(self, key: str, number: int) -> None:
+        super().__init__(key)
+        self.key = key
+        self.number = number
+
+
+def _changed(
+    rows: Iterator[dict[str, Any]],
+    store: HashStore,
+    key_column: str,
+    pending: _PendingFile,
+    tally: _Tally,
+) -> Iterator[dict[str, Any]]:
+    """The rows whose key is new or whose fingerprint differs from the stored one, read a
+    chunk at a time; each chunk's new fingerprints written to ``pending`` as it goes."""
     dumps = _canonical
     sha256 = hashlib.sha256
-    pending: dict[str, str | None] = {}
-    seen: set[str] = set()  # to refuse a key repeated
-    changed: list[Any] = []
-    first_run = True
-    for start in range(0, len(rows), CHUNK):
-        chunk = rows[start : start + CHUNK]
+    seen = tally.seen
+    while chunk := list(islice(rows, CHUNK)):
         keys: list[str] = []
         digests: list[str] = []
         for row in chunk:
             try:
                 value = row[key_column]
                 text = dumps(row)
-            except (KeyError, TypeError, IndexError):
-                raise _bad_row(rows, start + len(keys), key_column) from None
+            except (KeyError, TypeError):
+                raise _bad_row(row, tally.total + len(keys) + 1, key_column) from None
             key = value if value.__class__ is str else _key_text(value)
-            if not key or key in seen:
-                raise _bad_row(rows, start + len(keys), key_column)
+            if not key:
+                raise _bad_row(row, tally.total + len(keys) + 1, key_column)
+            if key in seen:
+                raise _Repeated(key, tally.total + len(keys) + 1)
             seen.add(key)
             keys.append(key)
             digests.append(sha256(text.encode("utf-8")).hexdigest())
         stored = store.get_many(keys)
         if stored:
-            first_run = False
+            tally.known = True
         get = stored.get
+        new: dict[str, str | None] = {}
         for key, digest, row in zip(keys, digests, chunk, strict=True):
             if get(key) != digest:
-                changed.append(row)
-                pending[key] = digest
-    output: dict[str, Any] = {"rows": changed, "count": len(changed), "total": len(rows)}
-    if params.removed_keys:
-        gone = sorted(set(store.keys()).difference(seen))
-        output["removed_keys"] = gone
-        pending.update(dict.fromkeys(gone))
-        if gone:
-            first_run = False
-    output[PENDING] = pending
-    if first_run and not rows:
-        message = "No rows came in."
-    elif first_run and len(changed) == len(rows):
-        message = f"All {len(rows)} rows passed on (none known yet)."
-    else:
-        message = f"{len(changed)} of {len(rows)} rows new or changed."
-    if params.removed_keys:
-        message += f" {len(output['removed_keys'])} keys gone."
-    return StepResult(output=output, message=message)
+                new[key] = digest
+                yield row
+        pending.write(new)
+        tally.total += len(chunk)
+        tally.changed += len(new)
+
+
+class _PendingFile:
+    """The fingerprints to store once the run has succeeded, as ``STEP.pending-hashes.jsonl``
+    in the run's folder: a line per chunk, each a JSON object of key -> new fingerprint (or
+    null: a key gone). Written under a temporary name and renamed when whole, so a step that
+    stopped half-way leaves nothing to commit."""
+
+    def __init__(self, context: ActionContext) -> None:
+        self.name = f"{context.step_id}{PENDING_SUFFIX}"
+        self.run_id = context.run_id
+        self.folder = context.files
+        self.count = 0
+
+    def __enter__(self) -> _PendingFile:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.path = self.folder / self.name
+        self.partial = self.folder / f"{self.name}.partial"
+        self.path.unlink(missing_ok=True)  # a retried step's earlier attempt
+        self.file = self.partial.open("wb")
+        return self
+
+    def write(self, batch: Mapping[str, str | None]) -> None:
+        if batch:
+            self.file.write(orjson.dumps(batch) + b"\n")
+            self.count += len(batch)
+
+    def __exit__(self, kind: object, *rest: object) -> None:
+        self.file.close()
+        if kind is None and self.count:
+            os.replace(self.partial, self.path)
+        else:
+            self.partial.unlink(missing_ok=True)
+
+    @property
+    def reference(self) -> dict[str, Any]:
+        return {PENDING_FILE: self.name, "run_id": self.run_id, "count": self.count}
 
 
 def _key_text(value: Any) -> str:
@@ -151,32 +249,31 @@ def _key_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, default=str)
 
 
-def _bad_row(rows: list[Any], index: int, key_column: str) -> StepFailed:
-    """Why row ``index`` (0-based) cannot be hashed: not an object, no key, a repeated key."""
-    row, number = rows[index], index + 1
-    if not isinstance(row, dict):
-        message = (
-            f"Row {number} of the input is {_kind(row)}, not an object: Delta Hashing needs an "
-            "array of rows with columns."
-        )
-    elif not _key_text(row.get(key_column)):
-        message = (
-            f"Row {number} has no value in the key column {key_column!r}"
-            + ("" if key_column in row else f" (its columns: {_columns(row)})")
-            + ": every row needs a unique key (an iMIS ID, a sequence number, a GUID)."
-        )
-    else:
-        key = _key_text(row[key_column])
-        first = next(
-            i + 1
-            for i, other in enumerate(rows)
-            if isinstance(other, dict) and _key_text(other.get(key_column)) == key
-        )
-        message = (
-            f"The key {key!r} of column {key_column!r} is on rows {first} and {number}: the key "
-            "column must tell every row apart."
-        )
+def _bad_row(row: Any, number: int, key_column: str) -> StepFailed:
+    """Why row ``number`` (from 1) cannot be hashed: it has no key."""
+    message = (
+        f"Row {number} has no value in the key column {key_column!r}"
+        + ("" if key_column in row else f" (its columns: {_columns(row)})")
+        + ": every row needs a unique key (an iMIS ID, a sequence number, a GUID)."
+    )
     return StepFailed(message, retryable=False)
+
+
+def _repeated(
+    given: Any, context: ActionContext, key_column: str, key: str, number: int
+) -> StepFailed:
+    """A key on row ``number`` that an earlier row had: the rows read again (only now, the
+    step failing) to say which."""
+    first = next(
+        i
+        for i, row in enumerate(iter_rows(given, context), start=1)
+        if _key_text(row.get(key_column)) == key
+    )
+    return StepFailed(
+        f"The key {key!r} of column {key_column!r} is on rows {first} and {number}: the key "
+        "column must tell every row apart.",
+        retryable=False,
+    )
 
 
 def public_output(output: Any) -> Any:
@@ -188,26 +285,44 @@ def public_output(output: Any) -> Any:
 
 
 def commit_pending(services: WorkflowServices, workflow_id: str, outputs: Mapping[str, Any]) -> int:
-    """Store the fingerprints every Delta Hashing step of a run that ended succeeded left in
-    its output (``outputs``: step id -> that step's output as it returned it), and forget the
-    keys it found gone; how many keys were written or forgotten. Call it once, when the run
-    has succeeded; a failed run's rows then come again next time."""
+    """Store the fingerprints every Delta Hashing step of a run that ended succeeded left for
+    it (``outputs``: step id -> that step's output as it returned it), and forget the keys it
+    found gone; how many keys were written or forgotten. Call it once, when the run has
+    succeeded; a failed run's rows then come again next time.
+
+    The pending file is read a line (a chunk) at a time, written in one transaction, then
+    removed: a second commit of the same output (a run resumed after it) finds nothing to do.
+    A file that is not there (committed already; its run's folder pruned before a rerun from
+    a later step ended) is left at that: its rows are passed on again next time."""
     done = 0
     for step_id, output in outputs.items():
-        if not isinstance(output, dict) or not isinstance(output.get(PENDING), dict):
+        pending = output.get(PENDING) if isinstance(output, dict) else None
+        if not isinstance(pending, dict):
             continue
-        pending: dict[str, str | None] = output[PENDING]
         store = services.hashes(workflow_id, step_id)
-        store.put_many({k: v for k, v in pending.items() if v is not None})
-        gone = [k for k, v in pending.items() if v is None]
-        delete_many = getattr(store, "delete_many", None)
-        if delete_many is not None:
-            delete_many(gone)
-        else:
-            for key in gone:
-                store.delete(key)
-        done += len(pending)
+        if PENDING_FILE not in pending:  # kept inline by an earlier version of idms
+            done += store.put_chunks([pending])
+            continue
+        path = _pending_path(services, pending)
+        if path is None:
+            log.info("step %s: its pending hashes were committed already", step_id)
+            continue
+        with path.open("rb") as lines:
+            done += store.put_chunks(orjson.loads(line) for line in lines if line.strip())
+        path.unlink(missing_ok=True)
     return done
+
+
+def _pending_path(services: WorkflowServices, reference: Mapping[str, Any]) -> Path | None:
+    """The pending file a reference names, in the folder of the run that wrote it; None when
+    it is not there. Only a plain ``*.pending-hashes.jsonl`` name of a run's own folder."""
+    name, run_id = reference.get(PENDING_FILE), reference.get("run_id")
+    if not isinstance(name, str) or not isinstance(run_id, str):
+        raise StepFailed("The pending hashes' reference is damaged.", retryable=False)
+    if not name.endswith(PENDING_SUFFIX):
+        raise StepFailed(f"{printable(name)!r} is not a pending hashes file.", retryable=False)
+    path = services.run_files(run_id) / safe_file_name(name)
+    return path if path.is_file() else None
 
 
 def _kind(value: Any) -> str:

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from idms.errors import printable
+from idms.jsontext import dumps
 from idms.workflows.actions._files import safe_file_name
 from idms.workflows.actions.base import ActionContext, StepFailed
 
@@ -57,7 +58,7 @@ def write_row_set(
             for column in row:
                 if column not in columns:
                     columns[column] = None
-            out.write(json.dumps(row, ensure_ascii=False, default=str))
+            out.write(dumps(row, default=str))
             out.write("\n")
             count += 1
     return {ROWS: file_name, "count": count, "columns": list(columns)}
