@@ -19,6 +19,7 @@ import codecs
 import csv
 import datetime as dt
 import io
+import math
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -362,6 +363,7 @@ def _csv_rows(
 _AS_IS = frozenset({type(None), int, bool, dt.date})
 _TEXT = frozenset({type(None), str})
 _DATETIMES = frozenset({type(None), dt.datetime})
+_NUMBERS = frozenset({type(None), int, float})
 _first = itemgetter(0)
 
 
@@ -524,15 +526,31 @@ def _csv_chunk(
             continue
         if kinds <= _TEXT:
             if escape and _any_trigger(values):
-                columns[index] = map(_escaped_text, values)
+                columns[index] = [
+                    escape_formula(v) if v and v[0] in ESCAPE_STARTS else v for v in values
+                ]
                 changed = True
             continue
+        if kinds <= _NUMBERS and _plain_floats(values):
+            continue  # the csv module's repr() of each float is render_text's text
         if kinds <= _DATETIMES:
             columns[index] = map(_datetime_text, values)
         else:
             columns[index] = map(render, values)
         changed = True
     return zip(*columns, strict=True) if changed else chunk
+
+
+def _plain_floats(values: Iterable[Any]) -> bool:
+    """Whether every float of a column of numbers is finite and shown without an exponent by
+    ``repr`` (which the csv module uses): at least 1e-4 and below 1e16 apart from zero. Checked
+    with C-level ``sum``, ``min`` and ``max`` over the column, not value by value."""
+    present = list(filter(None, values))  # zeros and blanks are always written right
+    if not present:
+        return True
+    if not math.isfinite(sum(present)):  # a NaN or an infinity, rendered as render_text does
+        return False
+    return bool(min(map(abs, present)) >= 1e-4 and max(map(abs, present)) < 1e16)
 
 
 def _numeric(render: Callable[[Any], Any]) -> Callable[[Any], Any]:

@@ -17,7 +17,8 @@ names the file; a small text file (at most 256 KiB) is also given inline as ``co
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from operator import itemgetter
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -206,10 +207,23 @@ def _cell(value: Any) -> Any:
 
 def _cells(
     rows: Iterable[dict[str, Any]], columns: list[str], tabular: bool
-) -> Iterator[list[Any]]:
-    """Each row as its list of cells, in ``columns`` order (blank where a row lacks one)."""
+) -> Iterator[Sequence[Any]]:
+    """Each row as its cells, in ``columns`` order (blank where a row lacks one).
+
+    A row holding every column (the usual row of a row set) is taken by one C-level
+    ``itemgetter``; only a row lacking some is looked at column by column."""
+    if not columns:
+        for _ in rows:
+            yield []
+        return
+    take = itemgetter(*columns)
+    single = len(columns) == 1
     for row in rows:
-        cells = [row.get(column) for column in columns]
+        try:
+            found = take(row)
+            cells: Sequence[Any] = (found,) if single else found
+        except KeyError:
+            cells = [row.get(column) for column in columns]
         if tabular and not _NESTED.isdisjoint(map(type, cells)):
             cells = [_cell(value) for value in cells]
         yield cells
