@@ -361,6 +361,9 @@ def _csv_rows(
 # Values the csv module writes exactly as render_text renders them (None -> "", str(int),
 # str(bool) -> True/False, str(date) -> YYYY-MM-DD).
 _AS_IS = frozenset({type(None), int, bool, dt.date})
+# With quoting "nonnumeric", True/False are quoted as the texts they are (the csv module would
+# take them for the numbers 1 and 0, and a nonnumeric reader could not read them back).
+_AS_IS_QUOTED = _AS_IS - {bool}
 _TEXT = frozenset({type(None), str})
 _DATETIMES = frozenset({type(None), dt.datetime})
 _NUMBERS = frozenset({type(None), int, float})
@@ -520,9 +523,10 @@ def _csv_chunk(
     except ValueError:  # rows of different lengths: rendered row by row
         return [[render(value) for value in row] for row in chunk]
     changed = False
+    as_is = _AS_IS_QUOTED if numbers else _AS_IS
     for index, values in enumerate(columns):
         kinds = set(map(type, values))
-        if kinds <= _AS_IS:
+        if kinds <= as_is:
             continue
         if kinds <= _TEXT:
             if escape and _any_trigger(values):
