@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import chain, islice
 from operator import itemgetter
 from typing import Any, Literal
 
@@ -41,6 +42,7 @@ EXTENSIONS = {
     "xlsx": (".xlsx",),
 }
 _NESTED = frozenset({dict, list})
+_BATCH = 1024  # rows looked at together for objects and arrays
 
 
 class ConvertParams(BaseModel):
@@ -211,22 +213,25 @@ def _cells(
     """Each row as its cells, in ``columns`` order (blank where a row lacks one).
 
     A row holding every column (the usual row of a row set) is taken by one C-level
-    ``itemgetter``; only a row lacking some is looked at column by column."""
+    ``itemgetter``; only a row lacking some is looked at column by column. Objects and arrays
+    (written as JSON text in a table) are looked for once per batch of rows, in C."""
     if not columns:
         for _ in rows:
             yield []
         return
     take = itemgetter(*columns)
     single = len(columns) == 1
-    for row in rows:
-        try:
-            found = take(row)
-            cells: Sequence[Any] = (found,) if single else found
-        except KeyError:
-            cells = [row.get(column) for column in columns]
-        if tabular and not _NESTED.isdisjoint(map(type, cells)):
-            cells = [_cell(value) for value in cells]
-        yield cells
+    iterator = iter(rows)
+    while batch := list(islice(iterator, _BATCH)):
+        cells: list[Sequence[Any]] = []
+        for row in batch:
+            try:
+                cells.append((take(row),) if single else take(row))
+            except KeyError:
+                cells.append([row.get(column) for column in columns])
+        if tabular and not _NESTED.isdisjoint(map(type, chain.from_iterable(cells))):
+            cells = [[_cell(value) for value in row] for row in cells]
+        yield from cells
 
 
 def _file_name(params: ConvertParams, context: ActionContext) -> str:
