@@ -31,6 +31,7 @@ __all__ = [
     "FORMULA_TRIGGERS",
     "escape_formula",
     "render_text",
+    "runs_as_formula",
     "unescape_formula",
 ]
 
@@ -68,8 +69,13 @@ def render_text(value: Any) -> str:
     return str(value)
 
 
-def _runs_as_formula(text: str) -> bool:
+def runs_as_formula(text: str) -> bool:
+    """Whether a spreadsheet could take ``text`` for a formula (a trigger character first and
+    not a plain number): what escaping is about, in CSV and in XLSX alike."""
     return text[:1] in FORMULA_TRIGGERS and _PLAIN_NUMBER.fullmatch(text) is None
+
+
+_runs_as_formula = runs_as_formula
 
 
 def escape_formula(text: str) -> str:

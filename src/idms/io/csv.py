@@ -19,12 +19,14 @@ import codecs
 import csv
 import datetime as dt
 import io
+import math
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from decimal import Decimal
 from operator import itemgetter
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 from idms.errors import InvalidInputError, printable
 from idms.io.cells import ESCAPE_STARTS, escape_formula, render_text, unescape_formula
@@ -39,7 +41,7 @@ from idms.io.detect import (
 from idms.io.encoding import EncodingFound, encoding_label, find_encoding
 from idms.io.records import InputReader, InputRow, ReadOptions
 
-__all__ = ["open_csv", "write_csv"]
+__all__ = ["QUOTING", "CellError", "open_csv", "write_csv"]
 
 _SAMPLE_SIZE = 64 * 1024  # bytes read to detect the encoding and the delimiter
 _CHUNK_SIZE = 64 * 1024  # bytes decoded at a time while streaming
@@ -359,9 +361,42 @@ def _csv_rows(
 # Values the csv module writes exactly as render_text renders them (None -> "", str(int),
 # str(bool) -> True/False, str(date) -> YYYY-MM-DD).
 _AS_IS = frozenset({type(None), int, bool, dt.date})
+# With quoting "nonnumeric", True/False are quoted as the texts they are (the csv module would
+# take them for the numbers 1 and 0, and a nonnumeric reader could not read them back).
+_AS_IS_QUOTED = _AS_IS - {bool}
 _TEXT = frozenset({type(None), str})
 _DATETIMES = frozenset({type(None), dt.datetime})
+_NUMBERS = frozenset({type(None), int, float})
 _first = itemgetter(0)
+
+
+QUOTING: dict[str, Literal[0, 1, 2, 3]] = {
+    "minimal": csv.QUOTE_MINIMAL,
+    "all": csv.QUOTE_ALL,
+    "nonnumeric": csv.QUOTE_NONNUMERIC,
+    "none": csv.QUOTE_NONE,
+}
+
+
+class CellError(Exception):
+    """A cell the file cannot hold as asked: ``row`` (1 for the first row after the header; 0
+    for the header), ``column`` (its name) and what is wrong (the message)."""
+
+    def __init__(self, row: int, column: str, message: str) -> None:
+        super().__init__(message)
+        self.row = row
+        self.column = column
+        self.message = message
+
+
+class _Number(str):
+    """A number already rendered as text (``12.50``, every digit of a Decimal kept) that the csv
+    module still takes for a number, so ``quoting: nonnumeric`` leaves it unquoted."""
+
+    __slots__ = ()
+
+    def __float__(self) -> float:
+        return float(str(self))
 
 
 def write_csv(
@@ -373,59 +408,163 @@ def write_csv(
     delimiter: str = ",",
     line_ending: str = "\r\n",
     header: bool = True,
+    quoting: str = "minimal",
+    quotechar: str = '"',
+    escapechar: str | None = None,
 ) -> int:
     """Write the header and the rows, a chunk at a time; the number of rows written.
 
-    Comma-separated (or ``delimiter``), minimal quoting, ``\\r\\n`` line ends (or
-    ``line_ending``); values as :func:`~idms.io.cells.render_text` gives them, text escaped with
-    :func:`~idms.io.cells.escape_formula` when ``escape_formulas`` (numbers, dates and Yes/No
-    values never are, even when negative); no header row when ``header`` is False. ``file`` is
-    opened with ``newline=""`` and the encoding the file is to have (``utf-8-sig`` by default,
-    so that Excel shows accents right: :func:`idms.io.writer.write_table` opens it).
+    Comma-separated (or ``delimiter``), ``quoting`` as the csv module does it (``minimal``: only
+    cells that need it; ``all``; ``nonnumeric``: all but numbers; ``none``: never, a delimiter,
+    quote or line break in a cell escaped by ``escapechar`` or refused), ``\\r\\n`` line ends
+    (or ``line_ending``); values as :func:`~idms.io.cells.render_text` gives them, text escaped
+    with :func:`~idms.io.cells.escape_formula` when ``escape_formulas`` (numbers, dates and
+    Yes/No values never are, even when negative); no header row when ``header`` is False.
+    ``file`` is opened with ``newline=""`` and the encoding the file is to have (``utf-8-sig``
+    by default, so that Excel shows accents right: :func:`idms.io.writer.write_table` opens it).
+
+    :class:`CellError` names the row and column of a cell the encoding cannot hold, or that
+    needs quoting when ``quoting`` is ``none`` and there is no ``escapechar``.
     """
     # The csv module writes a chunk into memory, and the file gets it in one write: one encoding
     # call per chunk instead of one per row.
     buffer = io.StringIO()
     writer = csv.writer(
-        buffer, delimiter=delimiter, lineterminator=line_ending, quoting=csv.QUOTE_MINIMAL
+        buffer,
+        delimiter=delimiter,
+        lineterminator=line_ending,
+        quoting=QUOTING[quoting],
+        quotechar=quotechar,
+        escapechar=escapechar,
+        doublequote=True,
     )
-    if header:
-        names = [render_text(name) for name in columns]
-        writer.writerow([escape_formula(h) for h in names] if escape_formulas else names)
+    numbers = quoting == "nonnumeric"
     count = 0
-    for chunk in chunks:
-        writer.writerows(_csv_chunk(chunk, escape_formulas))
-        file.write(buffer.getvalue())
+
+    def put(rows: Iterable[Sequence[Any]], first: int) -> None:
+        written = rows if isinstance(rows, list) else list(rows)
+        try:
+            writer.writerows(written)
+            text = buffer.getvalue()
+            file.write(text)
+        except csv.Error:
+            raise _unquotable(written, first, columns, delimiter, quotechar) from None
+        except UnicodeEncodeError as exc:
+            raise _unencodable(written, first, columns, exc) from None
         buffer.seek(0)
         buffer.truncate()
+
+    if header:
+        names = [render_text(name) for name in columns]
+        put([[escape_formula(h) for h in names] if escape_formulas else names], 0)
+    for chunk in chunks:
+        put(_csv_chunk(chunk, escape_formulas, numbers), count + 1)
         count += len(chunk)
-    file.write(buffer.getvalue())
     return count
 
 
-def _csv_chunk(chunk: list[Sequence[Any]], escape: bool) -> Iterable[Sequence[Any]]:
-    """The chunk's rows as the csv module should write them (the chunk itself when it can)."""
+def _unquotable(
+    rows: list[Sequence[Any]], first: int, columns: Sequence[str], delimiter: str, quotechar: str
+) -> CellError:
+    """The first cell of ``rows`` that needs quoting, which ``quoting: none`` forbids."""
+    special = {delimiter, quotechar, "\r", "\n"}
+    for number, row in enumerate(rows, start=first):
+        for index, value in enumerate(row):
+            text = value if isinstance(value, str) else render_text(value)
+            if not special.isdisjoint(text):
+                shown = {"\r": "a line break", "\n": "a line break", delimiter: "the delimiter"}
+                what = shown.get(next(c for c in text if c in special), "the quote character")
+                return CellError(
+                    number,
+                    _column_name(columns, index),
+                    f"it holds {what} ({next(c for c in text if c in special)!r}), which "
+                    "quoting: none cannot write without an escape character: set escape_char "
+                    "(e.g. \\), or choose quoting: minimal",
+                )
+    return CellError(first, "?", "a cell needs quoting, which quoting: none cannot write")
+
+
+def _unencodable(
+    rows: list[Sequence[Any]], first: int, columns: Sequence[str], error: UnicodeEncodeError
+) -> CellError:
+    """The first cell of ``rows`` the file's encoding cannot hold."""
+    for number, row in enumerate(rows, start=first):
+        for index, value in enumerate(row):
+            text = value if isinstance(value, str) else render_text(value)
+            try:
+                text.encode(error.encoding)
+            except UnicodeEncodeError as cell:
+                character = cell.object[cell.start : cell.end]
+                return CellError(
+                    number,
+                    _column_name(columns, index),
+                    f"the data holds {character!r} (U+{ord(character[0]):04X})",
+                )
+    character = error.object[error.start : error.end]
+    return CellError(first, "?", f"the data holds {character!r} (U+{ord(character[0]):04X})")
+
+
+def _column_name(columns: Sequence[str], index: int) -> str:
+    return str(columns[index]) if index < len(columns) else str(index + 1)
+
+
+def _csv_chunk(
+    chunk: list[Sequence[Any]], escape: bool, numbers: bool = False
+) -> Iterable[Sequence[Any]]:
+    """The chunk's rows as the csv module should write them (the chunk itself when it can).
+
+    ``numbers``: a float or Decimal is rendered as a :class:`_Number`, which the csv module's
+    ``QUOTE_NONNUMERIC`` leaves unquoted like an int."""
+    render: Callable[[Any], Any] = _rendered_escaped if escape else render_text
+    if numbers:
+        render = _numeric(render)
     try:
         columns: list[Iterable[Any]] = list(zip(*chunk, strict=True))
     except ValueError:  # rows of different lengths: rendered row by row
-        render = _rendered_escaped if escape else render_text
         return [[render(value) for value in row] for row in chunk]
     changed = False
+    as_is = _AS_IS_QUOTED if numbers else _AS_IS
     for index, values in enumerate(columns):
         kinds = set(map(type, values))
-        if kinds <= _AS_IS:
+        if kinds <= as_is:
             continue
         if kinds <= _TEXT:
             if escape and _any_trigger(values):
-                columns[index] = map(_escaped_text, values)
+                columns[index] = [
+                    escape_formula(v) if v and v[0] in ESCAPE_STARTS else v for v in values
+                ]
                 changed = True
             continue
+        if kinds <= _NUMBERS and _plain_floats(values):
+            continue  # the csv module's repr() of each float is render_text's text
         if kinds <= _DATETIMES:
             columns[index] = map(_datetime_text, values)
         else:
-            columns[index] = map(_rendered_escaped if escape else render_text, values)
+            columns[index] = map(render, values)
         changed = True
     return zip(*columns, strict=True) if changed else chunk
+
+
+def _plain_floats(values: Iterable[Any]) -> bool:
+    """Whether every float of a column of numbers is finite and shown without an exponent by
+    ``repr`` (which the csv module uses): at least 1e-4 and below 1e16 apart from zero. Checked
+    with C-level ``sum``, ``min`` and ``max`` over the column, not value by value."""
+    present = list(filter(None, values))  # zeros and blanks are always written right
+    if not present:
+        return True
+    if not math.isfinite(sum(present)):  # a NaN or an infinity, rendered as render_text does
+        return False
+    return bool(min(map(abs, present)) >= 1e-4 and max(map(abs, present)) < 1e16)
+
+
+def _numeric(render: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def rendered(value: Any) -> Any:
+        if isinstance(value, float | Decimal) and not isinstance(value, bool):
+            text = render_text(value)
+            return _Number(text) if value == value else text  # NaN is no number to quote
+        return render(value)
+
+    return rendered
 
 
 def _escaped_text(value: str | None) -> str | None:

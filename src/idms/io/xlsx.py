@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from idms.errors import InvalidInputError, printable, suggest
-from idms.io.cells import render_text
+from idms.io.cells import FORMULA_TRIGGERS, render_text, runs_as_formula
 from idms.io.detect import Detected, column_names, is_blank, join_and
 from idms.io.limits import InputLimits, describe_bytes
 from idms.io.records import InputReader, InputRow, ReadOptions
@@ -253,9 +253,15 @@ def _xlsx_rows(
 class _Sheet:
     """Typed cell writing on one XlsxWriter worksheet, tracking column widths."""
 
-    def __init__(self, workbook: Any) -> None:
+    def __init__(self, workbook: Any, escape_formulas: bool = False) -> None:
         self.sheet = workbook.add_worksheet("Data")
         self.bold = workbook.add_format({"bold": True})
+        # Excel's own mark of "this is text, though it starts like a formula": what typing
+        # '=1+1 in a cell gives. The value stays =1+1 (no ' in it), shown as typed, and editing
+        # the cell does not turn it into a formula.
+        self.escape = escape_formulas
+        self.quoted = workbook.add_format({"quote_prefix": True})
+        self.bold_quoted = workbook.add_format({"bold": True, "quote_prefix": True})
         self.date = workbook.add_format({"num_format": "yyyy-mm-dd"})
         self.datetime = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
         self.time = workbook.add_format({"num_format": "hh:mm:ss"})
@@ -275,6 +281,8 @@ class _Sheet:
                 f"Row {row + 1}, column {column + 1} holds {len(value):,} characters; an Excel "
                 f"cell holds at most {_EXCEL_MAX_TEXT:,}. Write the file as .csv instead."
             )
+        if self.escape and value[:1] in FORMULA_TRIGGERS and runs_as_formula(value):
+            fmt = self.bold_quoted if fmt is self.bold else self.quoted
         self.sheet.write_string(row, column, value, fmt)
         self._width(column, max((len(line) for line in value.splitlines()), default=0))
 
@@ -316,13 +324,23 @@ class _Sheet:
             self.sheet.set_column(column, column, max(width, header, 8) + 2)
 
 
-def write_xlsx(path: Path, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
-    """Write the header and the rows to a new workbook at ``path``; the number of rows written.
+def write_xlsx(
+    path: Path,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    header: bool = True,
+    escape_formulas: bool = False,
+) -> int:
+    """Write the header (unless ``header`` is False) and the rows to a new workbook at ``path``;
+    the number of rows written.
 
     XlsxWriter in ``constant_memory`` mode, one sheet "Data"; bold, frozen header row; dates and
     date-times as real Excel dates; numbers as numbers (integers of 16 digits or more as text,
     because Excel keeps only 15 significant digits); text always as text, so "02139" keeps its
-    zero and "=1+1" is not a formula (no escaping needed).
+    zero and "=1+1" is not a formula. With ``escape_formulas``, a text that starts like a
+    formula is also marked as Excel marks a typed ``'=1+1`` (the cell's quote prefix): the value
+    is unchanged, and editing the cell in Excel keeps it text.
     """
     import xlsxwriter
 
@@ -342,27 +360,29 @@ def write_xlsx(path: Path, columns: Sequence[str], rows: Iterable[Sequence[Any]]
             "nan_inf_to_errors": True,
         },
     )
+    top = 1 if header else 0  # the sheet row of the first data row (0-based)
     try:
-        sheet = _Sheet(workbook)
-        for column, name in enumerate(columns):
-            sheet.text(0, column, render_text(name), sheet.bold)
+        sheet = _Sheet(workbook, escape_formulas)
+        if header:
+            for column, name in enumerate(columns):
+                sheet.text(0, column, render_text(name), sheet.bold)
+            sheet.sheet.freeze_panes(1, 0)
         header_widths = list(sheet.widths)
         sheet.widths = []
-        sheet.sheet.freeze_panes(1, 0)
         count = 0
         for count, row in enumerate(rows, start=1):
-            if count >= _EXCEL_MAX_ROWS:
+            if count + top > _EXCEL_MAX_ROWS:
                 raise InvalidInputError(
-                    f"More than {_EXCEL_MAX_ROWS - 1:,} rows do not fit in an Excel sheet. "
+                    f"More than {_EXCEL_MAX_ROWS - top:,} rows do not fit in an Excel sheet. "
                     f"Write the file as .csv instead."
                 )
             if len(row) > _EXCEL_MAX_COLUMNS:
                 raise InvalidInputError(
-                    f"Row {count + 1} has {len(row):,} values; an Excel sheet holds at most "
+                    f"Row {count + top} has {len(row):,} values; an Excel sheet holds at most "
                     f"{_EXCEL_MAX_COLUMNS:,} columns. Write the file as .csv instead."
                 )
             for column, value in enumerate(row):
-                sheet.value(count, column, value)
+                sheet.value(count + top - 1, column, value)
         sheet.finish(header_widths)
     finally:
         workbook.close()

@@ -1,27 +1,48 @@
-"""Convert (iDMS "Convert to CSV", and more): a tabular array of the pipeline written as a file
-(CSV, TSV, JSON, NDJSON or XLSX) in the run's private folder, for a later step to upload or
-attach.
+"""Convert (iDMS "Convert to CSV", and more): rows of the pipeline written as a file (CSV, TSV or
+any other delimited text, JSON, NDJSON or XLSX) in the run's private folder, for a later step to
+upload, attach or transfer. It is the one implementation of every transfer format: an export
+pipeline (issue 16's iTransfer) is Fetch Query Data -> Convert -> a sending step.
 
-The file is written by :func:`idms.io.writer.write_table`, the one table writer of the suite, so
-a text cell a spreadsheet could run as a formula (``=HYPERLINK(…)``) is neutralised in CSV and
-TSV unless ``escape_formulas: false`` says the file is for a program. The step's output names
-the file; a small text file (at most 256 KiB) is also given inline as ``content``.
+The rows come as an array or as a row set (:mod:`idms.workflows.actions.rowsets`) and are read
+one at a time; the file is written by :func:`idms.io.writer.write_table`, the one table writer
+of the suite, a chunk at a time, so a million rows cost the memory of a few thousand. Columns
+are the ``columns`` asked for, else the row set's own list, else (an array) the order in which
+they first appear.
+
+A text cell a spreadsheet could run as a formula (``=HYPERLINK(…)``) is neutralised in CSV, TSV
+and XLSX unless ``escape_formulas: false`` says the file is for a program. The step's output
+names the file; a small text file (at most 256 KiB) is also given inline as ``content``.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import chain, islice
+from operator import itemgetter
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from idms.errors import IdmsError
-from idms.io.writer import CONVERT_EXTENSIONS, write_table
+from idms.errors import IdmsError, printable, suggest
+from idms.io.writer import CONVERT_EXTENSIONS, check_layout, write_table
 from idms.workflows.actions._files import safe_file_name
 from idms.workflows.actions.base import ActionContext, ActionSpec, StepFailed, StepResult
+from idms.workflows.actions.rowsets import is_row_set, iter_rows
 
 INLINE_BYTES = 256 * 1024  # a text file at most this big is also put in the output as text
 LINE_ENDINGS = {"crlf": "\r\n", "lf": "\n"}
+# The extensions a file of each format may have (the first is added when the name has none).
+EXTENSIONS = {
+    "csv": (".csv", ".txt"),
+    "tsv": (".tsv", ".txt"),
+    "json": (".json",),
+    "ndjson": (".ndjson", ".jsonl"),
+    "jsonl": (".jsonl", ".ndjson"),
+    "xlsx": (".xlsx",),
+}
+_NESTED = frozenset({dict, list})
+_BATCH = 1024  # rows looked at together for objects and arrays
 
 
 class ConvertParams(BaseModel):
@@ -30,24 +51,50 @@ class ConvertParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     input: Any = Field(
-        description="The rows to write: an array of objects, each object a row and each "
-        "property a column (e.g. `{{ steps.members }}`). Columns come in the order they first "
-        "appear; a row without a column leaves its cell blank."
+        description="The rows to write: an array of objects (each object a row, each property "
+        "a column) or an earlier step's row set (e.g. `{{ steps.members }}`)."
     )
-    format: Literal["csv", "tsv", "json", "ndjson", "xlsx"] = Field(
+    format: Literal["csv", "tsv", "json", "ndjson", "jsonl", "xlsx"] = Field(
         default="csv",
-        description="csv, tsv (tab-separated), json (one array of objects), ndjson (one object "
-        "a line) or xlsx (an Excel workbook, sheet 'Data').",
+        description="csv (or any other delimiter: see `delimiter`), tsv (tab-separated), json "
+        "(one array of objects), ndjson or its other name jsonl (one object a line) or xlsx "
+        "(an Excel workbook, sheet 'Data').",
+    )
+    columns: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        description="The columns to write, in this order (others are left out). Default: a "
+        "row set's own columns, or for an array the order in which columns first appear.",
     )
     header: bool = Field(
-        default=True, description="CSV and TSV: write the column names as the first line."
+        default=True, description="CSV, TSV and XLSX: write the column names as the first row."
     )
     delimiter: str | None = Field(
         default=None,
         min_length=1,
         max_length=1,
         description="CSV and TSV: the one character between cells (default `,` for CSV, a tab "
-        "for TSV; `;` for a European Excel).",
+        "for TSV; `;` for a European Excel, `|` for a pipe-separated feed). Any printable "
+        "character but the quote and escape characters.",
+    )
+    quoting: Literal["minimal", "all", "nonnumeric", "none"] = Field(
+        default="minimal",
+        description="CSV and TSV: which cells are put in quotes: minimal (only those holding "
+        "the delimiter, a quote or a line break), all, nonnumeric (all but numbers) or none "
+        "(never: such a cell needs `escape_char`, or fails the step naming its row and column).",
+    )
+    quote_char: str = Field(
+        default='"',
+        min_length=1,
+        max_length=1,
+        description="CSV and TSV: the quote character (a quote inside a quoted cell is doubled).",
+    )
+    escape_char: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1,
+        description="CSV and TSV: a character put before a delimiter, quote or line break in a "
+        "cell when `quoting: none` (e.g. `\\`). Default: none.",
     )
     line_ending: Literal["crlf", "lf"] = Field(
         default="crlf", description="CSV and TSV: crlf (\\r\\n, as Excel writes) or lf (\\n)."
@@ -56,36 +103,101 @@ class ConvertParams(BaseModel):
         default="utf-8-sig",
         description="CSV and TSV: utf-8-sig (UTF-8 with a byte-order mark, so Excel shows "
         "accents right), utf-8 (no mark, for programs) or cp1252 (Windows Western European; "
-        "a character it cannot hold fails the step). JSON, NDJSON and XLSX are always UTF-8.",
+        "a character it cannot hold fails the step, naming its row and column). JSON, NDJSON "
+        "and XLSX are always UTF-8.",
+    )
+    date_format: str | None = Field(
+        default=None,
+        description="Every format: write dates with this strftime pattern (e.g. `%d/%m/%Y`). "
+        "Applies to date values and to texts that are wholly an ISO 8601 date or date-time "
+        "(`2024-03-01`, `2024-03-01T09:30:00Z`), and to date-times when `datetime_format` is "
+        "not given. Default: dates as they are.",
+    )
+    datetime_format: str | None = Field(
+        default=None,
+        description="Every format: the strftime pattern for date-times (e.g. `%d/%m/%Y %H:%M`); "
+        "default `date_format`.",
     )
     file_name: str | None = Field(
         default=None,
-        description="The file's name (templated, e.g. `members-{{ now | date: '%Y-%m-%d' }}`); "
-        "the format's extension is added when missing. Default: the step's id.",
+        description="The file's name (templated, e.g. `members-{{ now | date: '%Y%m%d' }}.csv`); "
+        "the format's extension is added when missing (.txt is also accepted for CSV and TSV, "
+        ".jsonl and .ndjson for NDJSON). Default: the step's id.",
     )
     escape_formulas: bool = Field(
         default=True,
-        description="CSV and TSV: put a `'` before a text cell a spreadsheet could run as a "
-        "formula (`=`, `+`, `-`, `@` at the start; plain numbers are left alone). Turn off only "
-        "for a file read by a program, never by a person.",
+        description="CSV, TSV and XLSX: neutralise a text cell a spreadsheet could run as a "
+        "formula (`=`, `+`, `-`, `@` at the start; plain numbers are left alone): a `'` before "
+        "it in CSV and TSV, Excel's quote prefix in XLSX. Turn off only for a file read by a "
+        "program, never by a person.",
+    )
+
+    @model_validator(mode="after")
+    def _layout(self) -> ConvertParams:
+        if self.format in ("csv", "tsv"):
+            try:
+                check_layout(
+                    self.delimiter or ("\t" if self.format == "tsv" else ","),
+                    self.quote_char,
+                    self.escape_char,
+                    self.quoting,
+                )
+            except IdmsError as exc:
+                raise ValueError(exc.message) from None
+        if self.columns is not None and len(set(self.columns)) != len(self.columns):
+            twice = sorted({c for c in self.columns if self.columns.count(c) > 1})
+            raise ValueError(f"columns names {', '.join(map(repr, twice))} more than once.")
+        return self
+
+
+def _check_input(value: Any) -> None:
+    """Refuse, in words, an input that is neither an array of objects nor a row set."""
+    if is_row_set(value):
+        return
+    if isinstance(value, list) and all(isinstance(row, dict) for row in value):
+        return
+    what = (
+        "an array holding something else than objects"
+        if isinstance(value, list)
+        else f"a {type(value).__name__}"
+        if value is not None
+        else "nothing"
+    )
+    raise StepFailed(
+        f"Convert needs an array of objects (rows) or an earlier step's rows as input, and was "
+        f"given {what}: point input at the rows, e.g. {{{{ steps.fetch }}}} or "
+        "{{ input.rows | array }}.",
+        retryable=False,
     )
 
 
-def _rows(value: Any) -> list[dict[str, Any]]:
-    if not isinstance(value, list) or not all(isinstance(row, dict) for row in value):
-        what = (
-            "an array holding something else than objects"
-            if isinstance(value, list)
-            else f"a {type(value).__name__}"
-            if value is not None
-            else "nothing"
-        )
-        raise StepFailed(
-            f"Convert needs an array of objects (rows) as input, and was given {what}: point "
-            "input at the rows, e.g. {{ steps.fetch }} or {{ input.rows | array }}.",
-            retryable=False,
-        )
-    return value
+def _found_columns(value: Any, context: ActionContext) -> list[str]:
+    """The input's columns: a row set's own list, else in the order they first appear (a row
+    set without a list is read once more for them, a row at a time)."""
+    if is_row_set(value):
+        listed = value.get("columns")
+        if isinstance(listed, list) and all(isinstance(c, str) for c in listed):
+            return listed
+    return list(dict.fromkeys(key for row in iter_rows(value, context) for key in row))
+
+
+def _columns(params: ConvertParams, context: ActionContext) -> list[str]:
+    found = _found_columns(params.input, context)
+    if params.columns is None:
+        return found
+    known = set(found)
+    if known:  # an empty input has no columns to check against: the header is as asked
+        for name in params.columns:
+            if name not in known:
+                close = suggest(name, found)
+                hint = f" Did you mean {close!r}?" if close else ""
+                raise StepFailed(
+                    f"columns names {printable(name)!r}, which the rows do not have.{hint} "
+                    f"Their columns are: {', '.join(printable(c) for c in found[:30])}"
+                    f"{' …' if len(found) > 30 else ''}.",
+                    retryable=False,
+                )
+    return params.columns
 
 
 def _cell(value: Any) -> Any:
@@ -95,52 +207,91 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def run(params: ConvertParams, data: dict[str, Any], context: ActionContext) -> StepResult:
-    rows = _rows(params.input)
-    extension = f".{params.format}"
+def _cells(
+    rows: Iterable[dict[str, Any]], columns: list[str], tabular: bool
+) -> Iterator[Sequence[Any]]:
+    """Each row as its cells, in ``columns`` order (blank where a row lacks one).
+
+    A row holding every column (the usual row of a row set) is taken by one C-level
+    ``itemgetter``; only a row lacking some is looked at column by column. Objects and arrays
+    (written as JSON text in a table) are looked for once per batch of rows, in C."""
+    if not columns:
+        for _ in rows:
+            yield []
+        return
+    take = itemgetter(*columns)
+    single = len(columns) == 1
+    iterator = iter(rows)
+    while batch := list(islice(iterator, _BATCH)):
+        cells: list[Sequence[Any]] = []
+        for row in batch:
+            try:
+                cells.append((take(row),) if single else take(row))
+            except KeyError:
+                cells.append([row.get(column) for column in columns])
+        if tabular and not _NESTED.isdisjoint(map(type, chain.from_iterable(cells))):
+            cells = [[_cell(value) for value in row] for row in cells]
+        yield from cells
+
+
+def _file_name(params: ConvertParams, context: ActionContext) -> str:
     name = safe_file_name(params.file_name or context.step_id)
-    if not name.lower().endswith(extension):
-        other = next((e for e in CONVERT_EXTENSIONS if name.lower().endswith(e)), None)
-        if other is not None:
-            raise StepFailed(
-                f"The file name {name} ends in {other} but the format is {params.format}: "
-                f"name it …{extension} or change the format.",
-                retryable=False,
-            )
-        name += extension
-    columns = list(dict.fromkeys(key for row in rows for key in row))
-    tabular = params.format in ("csv", "tsv", "xlsx")
-    cells = (
-        [_cell(row.get(column)) if tabular else row.get(column) for column in columns]
-        for row in rows
-    )
+    accepted = EXTENSIONS[params.format]
+    lower = name.lower()
+    if lower.endswith(accepted):
+        return name
+    other = next((e for e in CONVERT_EXTENSIONS if lower.endswith(e)), None)
+    if other is not None:
+        raise StepFailed(
+            f"The file name {name} ends in {other} but the format is {params.format}: "
+            f"name it …{accepted[0]} or change the format.",
+            retryable=False,
+        )
+    return name + accepted[0]
+
+
+def run(params: ConvertParams, data: dict[str, Any], context: ActionContext) -> StepResult:
+    _check_input(params.input)
+    kind = "ndjson" if params.format == "jsonl" else params.format
+    name = _file_name(params, context)
+    columns = _columns(params, context)
+    text = kind in ("csv", "tsv")
+    rows = iter_rows(params.input, context, what="input")
     path = context.files / name
     try:
         count = write_table(
             path,
             columns,
-            cells,
-            extensions=(extension,),
+            _cells(rows, columns, tabular=kind in ("csv", "tsv", "xlsx")),
+            extensions=EXTENSIONS[params.format],
+            format=kind,
             escape_formulas=params.escape_formulas,
             make_folder=True,
             private=True,
             header=params.header,
             delimiter=params.delimiter,
+            quoting=params.quoting,
+            quotechar=params.quote_char,
+            escapechar=params.escape_char,
             line_ending=LINE_ENDINGS[params.line_ending],
-            encoding=params.encoding if params.format in ("csv", "tsv") else "utf-8",
+            encoding=params.encoding if text else "utf-8",
+            date_format=params.date_format,
+            datetime_format=params.datetime_format,
         )
     except IdmsError as exc:
         raise StepFailed(exc.message, retryable=False) from None
     size = path.stat().st_size
     output: dict[str, Any] = {
         "file_name": name,
-        "format": params.format,
+        "format": kind,
         "rows": count,
-        "size": size,
+        "bytes": size,
+        "size": size,  # its first name, kept for the workflows that use it
+        "columns": columns,
         "path": str(path),
     }
-    if params.format != "xlsx" and size <= INLINE_BYTES:
-        encoding = params.encoding if params.format in ("csv", "tsv") else "utf-8"
+    if kind != "xlsx" and size <= INLINE_BYTES:
+        encoding = params.encoding if text else "utf-8"
         # newline="" semantics: the text keeps its line endings exactly as written.
         output["content"] = path.read_bytes().decode(encoding)
     return StepResult(output=output, message=f"{count:,} rows written to {name} ({size:,} bytes)")
@@ -149,15 +300,18 @@ def run(params: ConvertParams, data: dict[str, Any], context: ActionContext) -> 
 ACTION = ActionSpec(
     name="convert",
     label="Convert to CSV",
-    summary="Write a tabular array as a CSV, TSV, JSON, NDJSON or XLSX file for later steps",
+    summary="Write rows as a CSV, TSV, delimited, JSON, NDJSON or XLSX file for later steps",
     params=ConvertParams,
     run=run,
     example="""\
 - id: csv
   action: convert
   with:
-    input: "{{ steps.changed }}"
+    input: "{{ steps.members }}"
     format: csv
-    file_name: "members-{{ now | date: '%Y-%m-%d' }}.csv"
+    delimiter: ";"
+    encoding: cp1252
+    date_format: "%d/%m/%Y"
+    file_name: "members-{{ now | date: '%Y%m%d' }}.csv"
 """,
 )
