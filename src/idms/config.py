@@ -23,6 +23,7 @@ defaults. A :class:`Settings` is immutable; interfaces build one and hand it dow
 | serve_max_body     | IDMS_SERVE_MAX_BODY      | 1 MiB (a JSON request)    |
 | serve_max_upload   | IDMS_SERVE_MAX_UPLOAD    | 100 MiB (an uploaded file)|
 | upload_retention_days | IDMS_UPLOAD_RETENTION_DAYS | 7 (none: kept until deleted) |
+| export_folders     | IDMS_EXPORT_FOLDERS      | none: no Write to Folder (os.pathsep between) |
 """
 
 from __future__ import annotations
@@ -181,6 +182,9 @@ class Settings:
     # Uploads older than this are pruned, unless a template or a schedule names them (None:
     # kept until deleted).
     upload_retention_days: int | None = 7
+    # The folders a workflow's Write to Folder step may write into (and below); none: the
+    # action is refused, since a workflow must not be able to write wherever the server can.
+    export_folders: tuple[Path, ...] = ()
 
     @classmethod
     def load(
@@ -242,6 +246,7 @@ class Settings:
             upload_retention_days=_optional_int(
                 "IDMS_UPLOAD_RETENTION_DAYS", env.get("IDMS_UPLOAD_RETENTION_DAYS", "7")
             ),
+            export_folders=_folders(env.get("IDMS_EXPORT_FOLDERS") or ""),
         )
         target_kind(settings.target)  # refuse a malformed target before anything runs
         return settings
