@@ -14,6 +14,7 @@ import datetime
 import ipaddress
 import os
 import threading
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -208,10 +209,14 @@ def self_signed_certificate(folder: Path) -> tuple[Path, Path, str]:
 def ftp_server(root: Path, *, tls: bool = False) -> Iterator[FtpServer]:
     """An FTP server serving ``root``; ``tls=True``: FTPS, explicit (AUTH TLS), the control and
     data channels both required to be protected."""
-    need_package("pyftpdlib")
-    from pyftpdlib.authorizers import DummyAuthorizer
-    from pyftpdlib.handlers import FTPHandler
-    from pyftpdlib.servers import FTPServer
+    with warnings.catch_warnings():
+        # pyftpdlib still uses asyncore/asynchat on Python 3.11 (deprecated there, gone in 3.12,
+        # where it brings its own copies): its problem, not a test's.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        need_package("pyftpdlib")
+        from pyftpdlib.authorizers import DummyAuthorizer
+        from pyftpdlib.handlers import FTPHandler
+        from pyftpdlib.servers import FTPServer
 
     root.mkdir(parents=True, exist_ok=True)
     authorizer = DummyAuthorizer()
@@ -233,6 +238,7 @@ def ftp_server(root: Path, *, tls: bool = False) -> Iterator[FtpServer]:
 
     Handler.authorizer = authorizer
     Handler.banner = "idms test FTP"
+    Handler.auth_failed_timeout = 0.1  # the default 3 s pause after a wrong password
     if tls:
         Handler.certfile = str(cert_file)
         Handler.keyfile = str(key_file)
