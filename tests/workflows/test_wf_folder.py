@@ -121,3 +121,30 @@ def test_the_setting_lists_folders_as_path_does(tmp_path: Path) -> None:
         (tmp_path / "b").resolve(),
     )
     assert Settings.load(environ={}).export_folders == ()
+
+
+@pytest.mark.parametrize("name", ["sftp_upload", "ftp_upload", "write_file"])
+def test_each_transfer_action_is_documented_and_its_examples_are_workflows_it_accepts(
+    name: str,
+) -> None:
+    import re
+
+    import yaml
+
+    from idms.workflows.actions import actions
+    from idms.workflows.check import check_workflow
+
+    spec = actions()[name]
+    page = Path(__file__).parents[2] / "docs" / "workflows" / f"{name}.md"
+    text = page.read_text(encoding="utf-8")
+    assert f"`{name}`" in text.splitlines()[0]
+    for field_name, field in spec.params.model_fields.items():
+        assert field.description, f"{name}.{field_name} has no description"
+        assert f"| `{field_name}` |" in text, f"docs/workflows/{name}.md does not explain it"
+    examples = [spec.example, *re.findall(r"```yaml\n(.*?)```", text, flags=re.S)]
+    for example in examples:
+        document = yaml.safe_load(example)
+        if isinstance(document, list):
+            document = {"name": "Example", "steps": document}
+        check_workflow(document)  # raises WorkflowInvalid naming what is wrong
+    assert sum(f"action: {name}" in e for e in examples) >= 2

@@ -145,11 +145,17 @@ def test_a_changed_host_key_is_refused_before_the_password_is_sent(
     assert list(sftp.root.iterdir()) == []
 
 
-def test_an_unknown_host_key_is_refused_unless_accepted_and_then_reported(
+def test_an_unknown_host_key_is_refused_saying_it_unless_accepted_and_then_reported(
     sftp: SftpServer, ctx: ActionContext
 ) -> None:
-    with pytest.raises(ValueError, match="pin the server's host key"):
+    with pytest.raises(StepFailed) as failed:
         run_action("sftp_upload", step(sftp, host_key=None), ctx)
+    assert f"showed the host key {sftp.fingerprint} (ssh-ed25519), and the step pins none" in (
+        failed.value.message
+    )
+    assert f'pin it (host_key: "{sftp.fingerprint}")' in failed.value.message
+    assert not failed.value.retryable
+    assert sftp.logins == []
     result = run_action("sftp_upload", step(sftp, host_key=None, accept_unknown_host_key=True), ctx)
     assert result.output["host_key"] == sftp.fingerprint
     assert result.output["host_key_pinned"] is False
@@ -203,7 +209,7 @@ def test_parameters_are_checked_before_anything_is_sent(ctx: ActionContext) -> N
     from pydantic import ValidationError
 
     base = {"host": "h", "username": "u", "host_key": "SHA256:x", "file": "a.csv"}
-    with pytest.raises(ValidationError, match="give password_secret or private_key_secret"):
+    with pytest.raises(StepFailed, match="Give password_secret or private_key_secret"):
         run_action("sftp_upload", base, ctx)
     with pytest.raises(ValidationError, match="host_key must be the server's fingerprint"):
         run_action("sftp_upload", {**base, "password_secret": "s", "host_key": "abc"}, ctx)
@@ -213,3 +219,20 @@ def test_parameters_are_checked_before_anything_is_sent(ctx: ActionContext) -> N
         run_action("sftp_upload", {**base, "password_secret": "s", "host": "sftp://h"}, ctx)
     with pytest.raises(StepFailed, match=r"no file named 'other\.csv'"):
         run_action("sftp_upload", {**base, "password_secret": "s", "file": "other.csv"}, ctx)
+
+
+def test_a_workflow_may_name_the_pin_and_the_secrets_with_templates() -> None:
+    from idms.workflows.check import check_workflow
+
+    upload = {
+        "id": "upload",
+        "action": "sftp_upload",
+        "with": {
+            "host": "sftp.example.org",
+            "username": "idms",
+            "password_secret": "{{ input.secret }}",
+            "host_key": "{{ input.pin }}",
+            "file": "{{ steps.csv }}",
+        },
+    }
+    check_workflow({"name": "Board", "steps": [upload]})

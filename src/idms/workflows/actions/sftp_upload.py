@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import asyncssh
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from idms.errors import printable
 from idms.workflows.actions._files import run_file_path
@@ -111,8 +111,8 @@ class SftpUploadParams(BaseModel):
     host_key: str | None = Field(
         default=None,
         description="The server's host key, pinned: its fingerprint (`SHA256:…`) or its public "
-        "key (`ssh-ed25519 AAAA…`, a known_hosts line). Required unless "
-        "accept_unknown_host_key.",
+        "key (`ssh-ed25519 AAAA…`, a known_hosts line). Without it (and without "
+        "accept_unknown_host_key) the step fails saying the key the server shows.",
     )
     accept_unknown_host_key: bool = Field(
         default=False,
@@ -164,19 +164,6 @@ class SftpUploadParams(BaseModel):
             HostKeyPin.parse(value)
             return value.strip()
         return None
-
-    @model_validator(mode="after")
-    def _credentials(self) -> SftpUploadParams:
-        if not self.password_secret and not self.private_key_secret:
-            raise ValueError("give password_secret or private_key_secret (a stored secret's name)")
-        if self.passphrase_secret and not self.private_key_secret:
-            raise ValueError("passphrase_secret goes with private_key_secret")
-        if self.host_key is None and not self.accept_unknown_host_key:
-            raise ValueError(
-                "pin the server's host key (host_key: SHA256:…, from its administrator), or "
-                "set accept_unknown_host_key: true to be told the key the server shows"
-            )
-        return self
 
 
 @dataclass
@@ -411,7 +398,25 @@ def _client_keys(params: SftpUploadParams, secrets: Secrets) -> list[asyncssh.SS
     )
 
 
+def _check(params: SftpUploadParams) -> None:
+    """What the parameters need together, checked when the step runs (a parameter written as a
+    template is known only then). A step pinning no key and not accepting an unknown one is
+    let through: the server's key is read, and the step fails saying which it is, to pin it."""
+    if not params.password_secret and not params.private_key_secret:
+        raise StepFailed(
+            "Give password_secret or private_key_secret (the name of a stored secret): the "
+            "server needs a password or a key.",
+            retryable=False,
+        )
+    if params.passphrase_secret and not params.private_key_secret:
+        raise StepFailed(
+            "passphrase_secret is the passphrase of private_key_secret's key: give that too.",
+            retryable=False,
+        )
+
+
 def run(params: SftpUploadParams, data: dict[str, Any], context: ActionContext) -> StepResult:
+    _check(params)
     found, path = run_file_path(params.file, context)
     name = target_name(params.file_name, found)
     folder = remote_folder(params.folder)
