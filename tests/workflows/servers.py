@@ -251,7 +251,7 @@ def ftp_server(root: Path, *, tls: bool = False) -> Iterator[FtpServer]:
 
     def serve() -> None:
         while running.is_set():
-            server.serve_forever(timeout=0.05, blocking=False, handle_exit=False)
+            server.ioloop.loop(timeout=0.05, blocking=False)
         server.close_all()
 
     thread = threading.Thread(target=serve, daemon=True)
