@@ -18,7 +18,7 @@ file. Python's ftplib does the FTP.
 from __future__ import annotations
 
 import contextlib
-import ftplib
+import ftplib  # nosec B402 # FTPS by default; plain FTP only when a step says tls: none
 import socket
 import ssl
 import time
@@ -152,7 +152,7 @@ class _Upload:
         if self.tls is not None:
             ftp = _ReusingFTP_TLS(context=self.tls, timeout=per_call)
         else:
-            ftp = ftplib.FTP(timeout=per_call)
+            ftp = ftplib.FTP(timeout=per_call)  # nosec B321 # the step asked for tls: none
         try:
             ftp.connect(params.host, params.port)
             ftp.login(params.username, self.password)  # FTP_TLS: AUTH TLS first
