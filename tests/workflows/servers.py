@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import importlib
 import ipaddress
-import os
 import threading
 import warnings
 from collections.abc import Iterator
@@ -21,21 +21,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
+from services import need_service
 
 USER = "transfer"
 PASSWORD = "Tr4nsfer-S3cret!"
 
 
 def need_package(name: str) -> Any:
-    """The module ``name``; skipped without it here, failed under CI."""
+    """The module ``name``; without it the test is skipped here and failed under CI."""
     try:
-        return __import__(name)
+        return importlib.import_module(name)
     except ImportError as exc:
-        message = f"{name} is not installed ({exc}): pip install -e '.[dev]'"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{message} (CI=true: the transfer tests must run)", pytrace=False)
-        pytest.skip(message)
+        need_service(name, f"it is not installed ({exc}): pip install -e '.[dev]'")
 
 
 # ---- SFTP ----------------------------------------------------------------------------------------

@@ -182,3 +182,16 @@ def test_a_control_character_in_the_folder_is_refused(ftp: FtpServer, ctx: Actio
     with pytest.raises(StepFailed, match="control character"):
         run_action("ftp_upload", step(ftp, folder="/in\r\nDELE members.csv"), ctx)
     assert ftp.commands == []
+
+
+def test_a_missing_server_package_skips_here_and_fails_under_ci(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from servers import need_package
+
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="no_such_ftp_server is not available"):
+        need_package("no_such_ftp_server")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI=true"):
+        need_package("no_such_ftp_server")

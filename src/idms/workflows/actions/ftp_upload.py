@@ -169,7 +169,9 @@ class _Upload:
             except BaseException:
                 self._forget(ftp)
                 raise
-            ftp.quit()
+            # The file is in place: a server closing rudely now does not undo that.
+            with contextlib.suppress(ftplib.Error, OSError, EOFError):
+                ftp.quit()
         finally:
             ftp.close()
         return {
