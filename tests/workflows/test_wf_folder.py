@@ -49,8 +49,8 @@ def test_the_file_is_written_into_an_export_folder_replacing_the_old_one(
     assert (exports / "board" / "members.csv").read_bytes() == CONTENT
     assert sorted(p.name for p in (exports / "board").iterdir()) == ["members.csv"]
     assert result.output == {
-        "folder": str((exports / "board").resolve()),
-        "remote_path": str((exports / "board" / "members.csv").resolve()),
+        "folder": str(exports / "board"),
+        "remote_path": str(exports / "board" / "members.csv"),
         "file_name": "members.csv",
         "bytes": len(CONTENT),
     }
@@ -102,6 +102,22 @@ def test_a_link_out_of_an_export_folder_is_refused(exports: Path, ctx: ActionCon
     with pytest.raises(StepFailed, match="not inside a folder workflows may write into"):
         run_action("write_file", {"folder": "escape", "file": "members.csv"}, ctx)
     assert list(outside.iterdir()) == []
+
+
+def test_nothing_is_written_inside_the_workspace_even_in_an_export_folder(
+    tmp_path: Path,
+) -> None:
+    with workspace(tmp_path, export_folders=(tmp_path.resolve(),)) as services:
+        ctx = context(services, tmp_path)
+        (ctx.files / "members.csv").write_bytes(CONTENT)
+        for folder in ("ws", "ws/runs/run-1/files"):
+            with pytest.raises(StepFailed, match="inside the workspace of idms"):
+                run_action("write_file", {"folder": folder, "file": "members.csv"}, ctx)
+        result = run_action(
+            "write_file", {"folder": "out", "file": "members.csv", "create_folder": True}, ctx
+        )
+        assert result.output["remote_path"] == "out/members.csv"
+        assert str(tmp_path) not in str(result.output) + str(result.message)
 
 
 def test_no_export_folder_listed_refuses_the_action_saying_how_to_allow_it(

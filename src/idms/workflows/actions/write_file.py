@@ -4,7 +4,9 @@ output) copied into a folder of the server, for a program or a share that picks 
 A workflow may write only inside the folders the administrator lists (``IDMS_EXPORT_FOLDERS``,
 separated as PATH is; none listed: the action is refused): a template fed by a webhook must not
 be able to write wherever the server's account can. The folder is resolved (links followed)
-before it is compared, so a link out of an export folder does not lead out of it.
+before it is compared, so a link out of an export folder does not lead out of it; nothing is
+written inside the workspace (its key, its database), whatever folders are listed. Messages and
+the output show the folder as the step gives it, not where the server resolved it.
 
 The file is copied (streamed, any size) under a temporary name in the same folder
 (``.NAME.RUN.part``), flushed to the disk, then renamed to its name (``os.replace``: one step,
@@ -67,42 +69,54 @@ def _allowed(context: ActionContext) -> tuple[Path, ...]:
     return tuple(f.resolve() for f in folders)
 
 
-def _folder(params: WriteFileParams, context: ActionContext) -> Path:
-    """The folder to write into, resolved; StepFailed unless inside an export folder."""
+def _folder(params: WriteFileParams, context: ActionContext) -> tuple[Path, str]:
+    """The folder to write into, resolved, and as the step gave it (what messages and the
+    output show: never a server path the workflow's author did not write); StepFailed unless
+    inside an export folder and outside the workspace."""
     allowed = _allowed(context)
     given = params.folder.strip()
+    shown = printable(given)
     if any(ord(c) < 32 for c in given):
         raise StepFailed(
-            f"The folder {printable(given)!r} holds a control character: give a plain path.",
+            f"The folder {shown!r} holds a control character: give a plain path.",
             retryable=False,
         )
     folder = Path(given).expanduser()
     if not folder.is_absolute():
         folder = allowed[0] / folder
     folder = folder.resolve()
-    if not any(folder == root or folder.is_relative_to(root) for root in allowed):
-        listed = ", ".join(str(f) for f in allowed)
+    if not any(folder.is_relative_to(root) for root in allowed):
         raise StepFailed(
-            f"{printable(str(folder))} is not inside a folder workflows may write into "
-            f"(IDMS_EXPORT_FOLDERS: {listed}).",
+            f"The folder {shown!r} is not inside a folder workflows may write into: the "
+            "administrator lists those in IDMS_EXPORT_FOLDERS (a relative folder is inside the "
+            "first one).",
+            retryable=False,
+        )
+    workspace = context.services.settings.workspace.resolve()
+    if folder.is_relative_to(workspace):
+        # An export folder around the workspace must not let a workflow replace its
+        # secret.key or suite.db, or another run's files.
+        raise StepFailed(
+            f"The folder {shown!r} is inside the workspace of idms: workflows may not write "
+            "there. Choose a folder outside it.",
             retryable=False,
         )
     if not folder.is_dir():
         if folder.exists():
-            raise StepFailed(f"{folder} is a file, not a folder.", retryable=False)
+            raise StepFailed(f"{shown!r} is a file, not a folder.", retryable=False)
         if not params.create_folder:
             raise StepFailed(
-                f"The folder {folder} does not exist: create it, or set create_folder: true.",
+                f"The folder {shown!r} does not exist: create it, or set create_folder: true.",
                 retryable=False,
             )
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StepFailed(
-                f"The folder {folder} cannot be created: {exc.strerror or exc}.",
+                f"The folder {shown!r} cannot be created: {exc.strerror or exc}.",
                 retryable=False,
             ) from None
-    return folder
+    return folder, shown
 
 
 def _copy(source: Path, temporary: Path) -> int:
@@ -132,12 +146,13 @@ def _place(temporary: Path, target: Path) -> None:
 def run(params: WriteFileParams, data: dict[str, Any], context: ActionContext) -> StepResult:
     found, source = run_file_path(params.file, context)
     name = target_name(params.file_name, found)
-    folder = _folder(params, context)
+    folder, shown = _folder(params, context)
+    where = f"{shown.rstrip('/')}/{name}" if shown.rstrip("/") else f"/{name}"
     target = folder / name
     temporary = folder / part_name(name, context)
     if not params.overwrite and target.exists():
         raise StepFailed(
-            f"{target} already exists and overwrite is false: nothing was written.",
+            f"{where} already exists and overwrite is false: nothing was written.",
             retryable=False,
         )
     try:
@@ -150,7 +165,7 @@ def run(params: WriteFileParams, data: dict[str, Any], context: ActionContext) -
         with contextlib.suppress(OSError):
             temporary.unlink()
         raise StepFailed(
-            f"{target} already exists and overwrite is false: nothing was written.",
+            f"{where} already exists and overwrite is false: nothing was written.",
             retryable=False,
         ) from None
     except OSError as exc:
@@ -158,18 +173,18 @@ def run(params: WriteFileParams, data: dict[str, Any], context: ActionContext) -
             temporary.unlink()
         retryable = exc.errno not in (errno.EACCES, errno.EPERM, errno.EISDIR, errno.ENOTDIR)
         raise StepFailed(
-            f"{name} could not be written into {folder}: {exc.strerror or exc}. Check that "
+            f"{name} could not be written into {shown!r}: {exc.strerror or exc}. Check that "
             "the server's account may write there and that the disk has room.",
             retryable=retryable,
         ) from None
     return StepResult(
         output={
-            "folder": str(folder),
-            "remote_path": str(target),
+            "folder": shown,
+            "remote_path": where,
             "file_name": name,
             "bytes": size,
         },
-        message=f"{size:,} bytes written to {target}",
+        message=f"{size:,} bytes written to {where}",
     )
 
 
