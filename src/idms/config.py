@@ -24,6 +24,7 @@ defaults. A :class:`Settings` is immutable; interfaces build one and hand it dow
 | serve_max_upload   | IDMS_SERVE_MAX_UPLOAD    | 100 MiB (an uploaded file)|
 | upload_retention_days | IDMS_UPLOAD_RETENTION_DAYS | 7 (none: kept until deleted) |
 | change_notify_urls | IDMS_CHANGE_NOTIFY_URLS  | none (comma-separated http[s]:// URLs) |
+| export_folders     | IDMS_EXPORT_FOLDERS      | none: no Write to Folder (os.pathsep between) |
 """
 
 from __future__ import annotations
@@ -198,6 +199,9 @@ class Settings:
     # Where the embedded store sends a change notification (Event Grid, as iMIS) for every
     # change committed through it (idms.targets.embedded.notify); the URLs hold a token.
     change_notify_urls: tuple[str, ...] = field(default=(), repr=False)
+    # The folders a workflow's Write to Folder step may write into (and below); none: the
+    # action is refused, since a workflow must not be able to write wherever the server can.
+    export_folders: tuple[Path, ...] = ()
 
     @classmethod
     def load(
@@ -260,6 +264,7 @@ class Settings:
                 "IDMS_UPLOAD_RETENTION_DAYS", env.get("IDMS_UPLOAD_RETENTION_DAYS", "7")
             ),
             change_notify_urls=_change_urls(env.get("IDMS_CHANGE_NOTIFY_URLS") or ""),
+            export_folders=_folders(env.get("IDMS_EXPORT_FOLDERS") or ""),
         )
         target_kind(settings.target)  # refuse a malformed target before anything runs
         return settings

@@ -1,5 +1,6 @@
 """Files of a run that steps hand to each other: a Convert step writes one into the run's private
-folder (``context.files``); Send E-mail attaches it and HTTP Request uploads it.
+folder (``context.files``); Send E-mail attaches it, HTTP Request, SFTP Upload and FTP Upload
+upload it, Write to Folder copies it.
 
 A step names such a file by its name in that folder, or by the Convert step's whole output
 (``{{ steps.csv }}``: an object with ``file_name``). A file anywhere else is refused, whatever
@@ -37,9 +38,13 @@ def safe_file_name(name: str) -> str:
     return name
 
 
-def run_file(reference: str | dict[str, Any], context: ActionContext) -> tuple[str, bytes]:
-    """The name and bytes of a file in the run's folder, named by ``reference``: a file name,
-    or a Convert step's output (an object with ``file_name``)."""
+def run_file_path(
+    reference: str | dict[str, Any], context: ActionContext, *, max_bytes: int | None = None
+) -> tuple[str, Path]:
+    """The name and path of a file in the run's folder, named by ``reference``: a file name, or a
+    Convert step's output (an object with ``file_name``). For a step that streams the file (an
+    upload to a file server, a copy to a folder): it is never read whole, so it may be as large
+    as ``max_bytes`` (None: any size)."""
     if isinstance(reference, dict):
         name = reference.get("file_name")
         if not isinstance(name, str):
@@ -60,9 +65,17 @@ def run_file(reference: str | dict[str, Any], context: ActionContext) -> tuple[s
             retryable=False,
         )
     size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
+    if max_bytes is not None and size > max_bytes:
         raise StepFailed(
-            f"{name} is {size:,} bytes, more than the {MAX_FILE_BYTES:,} a step may send.",
+            f"{name} is {size:,} bytes, more than the {max_bytes:,} a step may send.",
             retryable=False,
         )
-    return name, Path(path).read_bytes()
+    return name, path
+
+
+def run_file(reference: str | dict[str, Any], context: ActionContext) -> tuple[str, bytes]:
+    """The name and bytes of a file in the run's folder, named by ``reference`` (as
+    :func:`run_file_path`), at most :data:`MAX_FILE_BYTES`: for a step that holds it whole (an
+    attachment, a request body)."""
+    name, path = run_file_path(reference, context, max_bytes=MAX_FILE_BYTES)
+    return name, path.read_bytes()

@@ -13,7 +13,9 @@ Beyond iDMS:
   waiting as long as the server's ``Retry-After`` says or else a doubling backoff, bounded;
 * every request carries an ``Idempotency-Key`` that stays the same across these retries, the
   step's retries and the run's resumes (one per batch), so a receiver that honours it acts once;
-* the answer is read up to 10 MiB, and the whole exchange bounded by ``timeout_seconds``.
+* the answer is read up to 10 MiB, and the whole exchange bounded by ``timeout_seconds``;
+* a file of the run (``body_file``: a whole export) is streamed from the disk, read again for
+  each try, so its size is not bounded by memory.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ import email.utils
 import http
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -33,10 +36,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from idms.errors import IdmsError, printable
 from idms.state.constants import MASK
-from idms.workflows.actions._files import run_file
+from idms.workflows.actions._files import run_file_path
 from idms.workflows.actions.base import ActionContext, ActionSpec, StepFailed, StepResult
 
 MAX_RESPONSE_BYTES = 10 * 1024 * 1024
+FILE_CHUNK = 256 * 1024  # a body_file is sent in pieces of this size
 MAX_RETRY_WAIT = 300.0  # seconds: the longest a Retry-After is honoured (or a backoff grows)
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 FILE_TYPES = {
@@ -230,7 +234,11 @@ class _Exchange:
         }
 
     def send(
-        self, client: httpx.Client, content: bytes | None, content_type: str | None, part: str
+        self,
+        client: httpx.Client,
+        content: bytes | Path | None,
+        content_type: str | None,
+        part: str,
     ) -> dict[str, Any]:
         """Send one request (tried again on 429, 5xx and no answer); its answer."""
         params = self.params
@@ -269,12 +277,17 @@ class _Exchange:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _once(
-        self, client: httpx.Client, headers: dict[str, str], content: bytes | None
+        self, client: httpx.Client, headers: dict[str, str], content: bytes | Path | None
     ) -> dict[str, Any]:
         params = self.params
         deadline = time.monotonic() + params.timeout_seconds
+        body: bytes | Iterator[bytes] | None = content if not isinstance(content, Path) else None
+        if isinstance(content, Path):
+            # Streamed from the disk, its length said (not chunked: some servers refuse that).
+            headers = {**headers, "Content-Length": str(content.stat().st_size)}
+            body = _file_chunks(content)
         with client.stream(
-            params.method, params.url, params=params.query, headers=headers, content=content
+            params.method, params.url, params=params.query, headers=headers, content=body
         ) as response:
             chunks: list[bytes] = []
             size = 0
@@ -378,6 +391,12 @@ def _retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
+def _file_chunks(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as source:
+        while chunk := source.read(FILE_CHUNK):
+            yield chunk
+
+
 def _encode(value: Any) -> tuple[bytes, str]:
     if isinstance(value, str):
         return value.encode("utf-8"), "text/plain; charset=utf-8"
@@ -412,10 +431,10 @@ def _send_batches(
 def _send_one(
     exchange: _Exchange, client: httpx.Client, params: HttpRequestParams, context: ActionContext
 ) -> StepResult:
-    content: bytes | None = None
+    content: bytes | Path | None = None
     kind: str | None = None
     if params.body_file is not None:
-        name, content = run_file(params.body_file, context)
+        name, content = run_file_path(params.body_file, context)
         suffix = name[name.rfind(".") :].lower() if "." in name else ""
         kind = FILE_TYPES.get(suffix, "application/octet-stream")
     elif params.body is not None:
