@@ -17,7 +17,6 @@ from idms.errors import IdmsError
 from idms.state.constants import MASK
 from idms.workflows.actions.base import HashStore, WorkflowServices
 
-SHOWN_LIMIT = 64 * 1024  # bytes of JSON a step's shown input or output may take
 SECRET_KEY = re.compile(
     r"pass(word|wd|phrase)|^pass$|token|secret|authori[sz]ation|api[_-]?key|cookie", re.I
 )
@@ -48,15 +47,9 @@ def mask(value: Any, secrets: Sequence[str] = ()) -> Any:
 
 
 def shown(value: Any, secrets: Sequence[str] = ()) -> str:
-    """``value`` masked, as JSON text; a value past :data:`SHOWN_LIMIT` is cut to a note."""
-    text = jsontext.dumps(mask(value, secrets))
-    if len(text.encode("utf-8")) > SHOWN_LIMIT:
-        note = (
-            f"Too large to show here: {len(text.encode('utf-8')):,} bytes of JSON (the limit is "
-            f"{SHOWN_LIMIT // 1024} KiB). The next step received it whole."
-        )
-        return jsontext.dumps({"note": note})
-    return text
+    """``value`` masked, as JSON text (whole: past 256 KiB the store keeps it as a file,
+    :mod:`idms.workflows.stepdata`)."""
+    return jsontext.dumps(mask(value, secrets))
 
 
 # ---- the services a run's actions get ------------------------------------------------------------
