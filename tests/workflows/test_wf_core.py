@@ -537,7 +537,6 @@ def test_step_data_is_shown_with_secrets_masked_and_never_stored_plain(
         assert plain not in stored
 
 
-
 def test_rerun_from_a_step_starts_with_the_data_it_received(workspace: Workspace) -> None:
     name = save(
         workspace,

@@ -8,7 +8,7 @@ workspace's services as one run sees them, remembers as the actions ask for them
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from idms import jsontext
@@ -88,6 +88,11 @@ class RunServices:
     ) -> list[dict[str, Any]]:
         return self._services.query_rows(query, params, limit=limit)
 
+    def iter_query_rows(
+        self, query: str, params: Mapping[str, Any], *, limit: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        return self._services.iter_query_rows(query, params, limit=limit)
+
     def run_template(
         self,
         template: str,
@@ -102,12 +107,13 @@ class RunServices:
     def insert_rows(
         self,
         job: Mapping[str, Any],
-        rows: Sequence[Mapping[str, Any]],
+        rows: Iterable[Mapping[str, Any]],
         *,
         trigger: str,
         key: str | None = None,
+        columns: Sequence[str] | None = None,
     ) -> dict[str, Any]:
-        return self._services.insert_rows(job, rows, trigger=trigger, key=key)
+        return self._services.insert_rows(job, rows, trigger=trigger, key=key, columns=columns)
 
     def hashes(self, workflow_id: str, step_id: str) -> HashStore:
         return self._services.hashes(workflow_id, step_id)
