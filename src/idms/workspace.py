@@ -652,7 +652,12 @@ class Workspace(RunContext):
         record = new_run(
             info, plan, box=self.box, trigger="rerun", settings=self.settings, queued=True
         )
-        return self.runs.get(self.runs.create(record))
+        new_id = self.runs.create(record)
+        if from_step is not None:  # its data may name the old run's files (a row set)
+            from idms.workflows.stepdata import carry_files
+
+            carry_files(self.runs_folder, old.id, new_id)
+        return self.runs.get(new_id)
 
     def hook_token(self, name: str) -> str:
         """The secret part of workflow ``name``'s webhook URL (``/hooks/{token}``)."""

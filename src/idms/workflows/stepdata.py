@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -142,3 +143,16 @@ class StepFiles:
         )
         reader = SealedReader(self.box, path, name=path.name, broken=broken)
         return io.BufferedReader(reader, buffer_size=CHUNK)
+
+
+def carry_files(runs_folder: Path, old_run: str, new_run: str) -> None:
+    """Copy the files a run's steps wrote (row sets, converted files) into a rerun's folder:
+    the data a rerun from a step starts with refers to them by name, and the old run may be
+    pruned before the rerun runs."""
+    source = runs_folder / old_run / "files"
+    if not source.is_dir():
+        return
+    target = private_folder(runs_folder / new_run / "files")
+    for path in source.iterdir():
+        if path.is_file() and not path.is_symlink():
+            shutil.copyfile(path, target / path.name)
