@@ -215,7 +215,7 @@ def test_run_show_tells_the_size_and_writes_the_output_out(
     assert " KB), its start:" in shown.stdout
     assert "member-detail-002000" not in shown.stdout  # a preview, not the whole
     assert TOKEN not in shown.stdout
-    assert f"idms workflow run-show {run_id} --step big --output FILE" in shown.stdout
+    assert f"idms workflow run-show {run_id} --step big --output FILE" in shown.output
 
     wrote = cli.invoke(
         app, ["workflow", "run-show", run_id[:6], "--step", "big", "--output", "big.json"]
