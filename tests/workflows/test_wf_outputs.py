@@ -28,6 +28,7 @@ from wf_http_support import served
 
 from idms.cli.app import app
 from idms.config import Settings
+from idms.notify.message import RunNotice
 from idms.runs.sealed import MAGIC
 from idms.runs.status import Counts
 from idms.state.constants import MASK
@@ -306,6 +307,10 @@ def test_a_workflow_runs_counts_add_up_and_its_steps_are_counted_apart(
     assert run.steps == {"total": 4, "succeeded": 2, "failed": 1, "skipped": 1}
     assert run.as_dict()["steps"] == run.steps
     assert run.message == "Finished: 3 steps run (1 skipped, 1 failed and passed over)."
+    notice = RunNotice.of(run, workspace.runs)  # a notification tells the steps, not rows
+    assert notice.data()["steps"] == run.steps
+    assert "Steps: 4 (2 succeeded, 1 failed, 1 skipped)" in notice.body()
+    assert "Rows read" not in notice.body()
 
     queued = workspace.start_workflow("Mixed", trigger="api")
     report = workspace.execute(queued.id)
