@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -54,6 +54,14 @@ class WorkspaceServices:
         """A saved query's rows (or an IQA's, by its ``$/`` path) on the workspace's target,
         its prompts filled from ``params`` (a required prompt left out is refused before
         anything runs); each row a JSON object by the query's column names."""
+        return list(self.iter_query_rows(query, params, limit=limit))
+
+    def iter_query_rows(
+        self, query: str, params: Mapping[str, Any], *, limit: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """:meth:`query_rows` one row at a time, as the target streams them: the query (and
+        the target) stay open until the last row is read or the iterator is closed. The
+        query is resolved and its prompts checked at the first row asked for."""
         from idms.jobs.query_input import resolve_query
 
         if limit is not None and limit < 1:
@@ -61,7 +69,8 @@ class WorkspaceServices:
         saved = resolve_query(query, self.workspace.queries)
         with self.workspace.run_query(saved, params, limit=limit) as (_, result):
             columns = result.columns
-            return [{c: json_cell(v) for c, v in zip(columns, row, strict=False)} for row in result]
+            for row in result:
+                yield {c: json_cell(v) for c, v in zip(columns, row, strict=False)}
 
     def run_template(
         self,
@@ -111,17 +120,19 @@ class WorkspaceServices:
     def insert_rows(
         self,
         job: Mapping[str, Any],
-        rows: Sequence[Mapping[str, Any]],
+        rows: Iterable[Mapping[str, Any]],
         *,
         trigger: str,
         key: str | None = None,
+        columns: Sequence[str] | None = None,
     ) -> dict[str, Any]:
         """Run the job document over ``rows`` through the import engine, here and to its end:
         the rows are first sealed into the run's own copy (:mod:`idms.jobs.rows_input`), so the
         run is durable, resumable and undoable as any other. The run's summary, with each
         row's outcome in ``rows`` (its number from 1, outcome, message, the record written)
         where the summary of a run counts them. With ``key``, a run it names that exists
-        already is carried on (or, ended, reported): the rows are never inserted twice."""
+        already is carried on (or, ended, reported): the rows are never inserted twice.
+        ``columns`` given (a row set's), ``rows`` is sealed one row at a time, never held."""
         from idms.jobs.model import JobInvalid, build_job
         from idms.jobs.prepare import spool_file
         from idms.jobs.query_input import Spool
@@ -141,7 +152,7 @@ class WorkspaceServices:
         folder = ws.durable().folder(run_id)
         spool = Spool(spool_file(ws.runs_folder, run_id), ws.box, handed=True)
         try:
-            write_rows(spool, rows)
+            write_rows(spool, rows, columns=columns)
             prepared = self._prepared(built, run_id, spool)
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)  # no run was recorded: nothing to keep

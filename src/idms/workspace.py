@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Self
+from typing import IO, TYPE_CHECKING, Any, Literal, Self
 
 from idms.config import Settings
 from idms.errors import Conflict
@@ -468,7 +468,7 @@ class Workspace(RunContext):
     def workflow_store(self) -> WorkflowStore:
         from idms.workflows.store import WorkflowStore
 
-        return WorkflowStore(self.suite, self.box)
+        return WorkflowStore(self.suite, self.box, self.runs_folder)
 
     def workflow_services(self) -> WorkspaceServices:
         """What workflow actions may ask of the suite (secrets, queries, jobs, hashes)."""
@@ -622,6 +622,16 @@ class Workspace(RunContext):
             raise Conflict(f"Run {info.id} is not a workflow run ({info.kind}): it has no steps.")
         return self.workflow_store.steps(info.id)
 
+    def workflow_step_data(
+        self, run_id: str, step: str, part: Literal["input", "output"]
+    ) -> tuple[StepRecord, IO[bytes]]:
+        """Step ``step`` (its ID or number) of a workflow run, and its input or output in full
+        as masked JSON bytes (from the sealed file it is kept in when large): for a download.
+        NotFound when the run has no such step or the step no such data."""
+        info = self.runs.get(run_id)
+        self.workflow_steps(info.id)  # a workflow run (Conflict otherwise)
+        return self.workflow_store.open_shown(info.id, step, part)
+
     def rerun_workflow(self, run_id: str, *, from_step: str | None = None) -> RunInfo:
         """Queue a new run of a workflow run's workflow (as saved now): from its start with the
         same trigger output, or from step ``from_step`` with the data that step received."""
@@ -643,7 +653,12 @@ class Workspace(RunContext):
         record = new_run(
             info, plan, box=self.box, trigger="rerun", settings=self.settings, queued=True
         )
-        return self.runs.get(self.runs.create(record))
+        new_id = self.runs.create(record)
+        if from_step is not None:  # its data may name the old run's files (a row set)
+            from idms.workflows.stepdata import carry_files
+
+            carry_files(self.runs_folder, old.id, new_id)
+        return self.runs.get(new_id)
 
     def workflow_hashes(
         self,

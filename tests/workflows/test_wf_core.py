@@ -200,7 +200,9 @@ def test_quit_failure_is_the_default(workspace: Workspace) -> None:
     assert run.status == "failed"
     assert run.message == "Step 'b' (flaky) failed: attempt 1 failed"
     assert statuses(workspace, run.id) == [("a", "succeeded"), ("b", "failed")]
-    assert run.counts["rows"] == 2
+    # No rows of its own (its counts are zero, and add up); its steps tell what it did.
+    assert run.counts == dict.fromkeys(run.counts, 0)
+    assert run.steps == {"total": 2, "succeeded": 1, "failed": 1, "skipped": 0}
     assert run.kind == "workflow"
 
 
@@ -533,13 +535,6 @@ def test_step_data_is_shown_with_secrets_masked_and_never_stored_plain(
     engine.dispose()
     for plain in (secret, "hunter2-plain", "Basic abc"):
         assert plain not in stored
-
-
-def test_a_large_output_is_cut_to_a_note(workspace: Workspace) -> None:
-    name = save(workspace, step("s", "select", **{"with": {"columns": {"big": "{{ input.big }}"}}}))
-    run = workspace.run_workflow(name, {"big": "x" * 70_000})
-    record = workspace.workflow_steps(run.id)[0]
-    assert "Too large to show here" in record.output["note"]
 
 
 def test_rerun_from_a_step_starts_with_the_data_it_received(workspace: Workspace) -> None:

@@ -97,7 +97,12 @@ def test_run_prints_each_step_then_run_show_and_rerun(idms: CliRunner) -> None:
     assert [s["status"] for s in steps] == ["succeeded"] * 3
     rerun = call(idms, "rerun", run["run_id"], "--from", "pause", "--json")
     assert rerun.exit_code == 0, rerun.output
-    assert json.loads(rerun.stdout)["rows"] == 1
+    assert json.loads(rerun.stdout)["steps"] == {
+        "total": 1,
+        "succeeded": 1,
+        "failed": 0,
+        "skipped": 0,
+    }
 
 
 def test_a_failed_run_exits_3(idms: CliRunner) -> None:

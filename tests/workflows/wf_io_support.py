@@ -35,6 +35,11 @@ class Services:
     ) -> list[dict[str, Any]]:
         raise AssertionError("not asked for by these actions")
 
+    def iter_query_rows(
+        self, query: str, params: Mapping[str, Any], *, limit: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        raise AssertionError("not asked for by these actions")
+
     def run_template(
         self, template: str, params: Mapping[str, Any], *, wait: bool, trigger: str
     ) -> dict[str, Any]:

@@ -187,7 +187,12 @@ def show_command(
     _print_header(info, error_file=error_file_of(info))
     print_line()
     if info.kind == "workflow":  # steps, not rows
-        print_line(f"Steps run: {info.rows:,}")
+        steps = info.steps
+        if steps is not None:
+            print_line(
+                f"Steps run: {steps['total']:,} ({steps['succeeded']:,} succeeded, "
+                f"{steps['failed']:,} failed, {steps['skipped']:,} skipped)"
+            )
         print_note(f"Every step's input and output: idms workflow run-show {info.id}")
         return
     print_counts(info.counts)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.syntax import Syntax
@@ -19,11 +20,14 @@ from idms.cli.output import (
     print_table,
     stdin_is_terminal,
 )
-from idms.errors import EXIT_FAILED, InvalidInputError
+from idms.errors import EXIT_FAILED, InvalidInputError, NotFound, printable
+
+PREVIEW_CHARS = 300  # of a step's data kept as a file, shown by run-show
 
 if TYPE_CHECKING:
     from idms.runs.record import RunInfo
     from idms.workflows.store import StepRecord, WorkflowInfo
+    from idms.workspace import Workspace
 
 workflow_app = typer.Typer(
     help="Workflows of steps started by hand, on a schedule, by a webhook or an iMIS change "
@@ -354,24 +358,77 @@ def runs_command(
             run.status,
             run.trigger,
             started.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
-            str(run.rows),
+            str(run.steps["total"]) if run.steps is not None else "",
             run.message or "",
         )
     print_table(table)
 
 
 @workflow_app.command("run-show")
-def run_show_command(ctx: typer.Context, run: RunArgument, as_json: JsonOption = False) -> None:
+def run_show_command(
+    ctx: typer.Context,
+    run: RunArgument,
+    step: Annotated[
+        str | None,
+        typer.Option(
+            "--step",
+            metavar="STEP",
+            help="Only this step (its ID or number).",
+            show_default=False,
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            metavar="FILE",
+            help="Write the step's output, whole (secrets masked), as JSON to FILE: for an "
+            "output kept as a file. Needs --step.",
+            show_default=False,
+        ),
+    ] = None,
+    input: Annotated[
+        Path | None,
+        typer.Option(
+            "--input",
+            metavar="FILE",
+            help="Write the input the step received, whole (secrets masked), as JSON to FILE. "
+            "Needs --step.",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
     """Show a workflow run: every step's status, time, input and output (secrets masked).
 
+    Data larger than 256 KiB is kept as a file of the run: the step shows its size and its
+    start; --step STEP --output FILE writes it out.
+
     Example: idms workflow run-show 3f2a9c
+
+    Example: idms workflow run-show 3f2a9c --step members --output members.json
     """
+    if (output is not None or input is not None) and step is None:
+        raise InvalidInputError("--output and --input write one step's data: name it with --step.")
     with open_workspace(get_settings(ctx)) as workspace:
         info = workspace.runs.get(run)
         steps = workspace.workflow_steps(info.id)
+        if step is not None:
+            steps = [s for s in steps if s.step_id == step or str(s.seq) == step]
+            if not steps:
+                raise NotFound(f"Run {info.id} has no step '{step}'.")
+            step = steps[0].step_id
+            if output is not None:
+                _write_step_data(workspace, info.id, step, "output", output)
+            if input is not None:
+                _write_step_data(workspace, info.id, step, "input", input)
+            if output is not None or input is not None:
+                return
     if as_json:
         print_json({"run": info.as_dict(), "steps": [s.as_dict() for s in steps]})
         return
+    from idms.workflows.stepdata import human_size
+
     print_line(f"Run {info.id} of workflow '{info.name}': {info.status}")
     if info.message:
         print_line(f"  {info.message}")
@@ -379,7 +436,18 @@ def run_show_command(ctx: typer.Context, run: RunArgument, as_json: JsonOption =
     for record in steps:
         print_line()
         print_line(_step_line(record))
-        for label, value in (("input", record.input), ("output", record.output)):
+        for label, value, kept in (
+            ("input", record.input, record.input_file),
+            ("output", record.output, record.output_file),
+        ):
+            if kept is not None:
+                print_line(f"     {label} kept as a file ({human_size(kept['bytes'])}), its start:")
+                print_line("       " + printable(kept["preview"][:PREVIEW_CHARS]) + " …")
+                print_note(
+                    f"       all of it: idms workflow run-show {info.id} --step "
+                    f"{quote_arg(record.step_id)} --{label} FILE"
+                )
+                continue
             if value is None:
                 continue
             text = dumps(value)
@@ -387,6 +455,19 @@ def run_show_command(ctx: typer.Context, run: RunArgument, as_json: JsonOption =
             print_line("\n".join("       " + line for line in text.splitlines()))
     if not steps:
         print_note("No step has run yet.")
+
+
+def _write_step_data(
+    workspace: Workspace, run_id: str, step: str, part: Literal["input", "output"], path: Path
+) -> None:
+    """Write a step's input or output (masked JSON, whole) to ``path``."""
+    from idms.workflows.stepdata import human_size
+
+    record, handle = workspace.workflow_step_data(run_id, step, part)
+    with handle, path.open("wb") as target:
+        shutil.copyfileobj(handle, target, 1 << 20)
+    size = path.stat().st_size
+    print_note(f"The {part} of step '{record.step_id}' ({human_size(size)}) written to {path}.")
 
 
 @workflow_app.command("rerun")

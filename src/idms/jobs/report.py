@@ -19,6 +19,7 @@ class RunReport:
     error_file: Path | None
     detected: dict[str, Any]
     message: str | None = None
+    steps: dict[str, int] | None = None  # a workflow run's steps (its rows are its steps' runs)
 
     @property
     def exit_code(self) -> int:
@@ -33,4 +34,5 @@ class RunReport:
             "status": self.status.value,
             **self.counts.as_dict(),
             "error_file": str(self.error_file) if self.error_file else None,
+            **({"steps": self.steps} if self.steps is not None else {}),
         }

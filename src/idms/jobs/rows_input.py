@@ -14,7 +14,7 @@ the rows over has written it, so ``rows`` in a job file is refused when the job 
 from __future__ import annotations
 
 import os
-from collections.abc import Generator, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from idms.io.detect import Detected
@@ -37,10 +37,18 @@ def columns_of(rows: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
     return tuple(seen)
 
 
-def write_rows(spool: Spool, rows: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
+def write_rows(
+    spool: Spool, rows: Iterable[Mapping[str, Any]], *, columns: Sequence[str] | None = None
+) -> tuple[str, ...]:
     """Seal ``rows`` into the run's copy (columns first, then one tuple a row, a missing key
-    as a blank), complete or not at all; the columns."""
-    columns = columns_of(rows)
+    as a blank), complete or not at all; the columns. Without ``columns`` the rows are read
+    twice (held as a list) to find them; with them (a workflow's row set knows its own), the
+    rows are read once, one at a time."""
+    if columns is None:
+        rows = list(rows)
+        columns = columns_of(rows)
+    else:
+        columns = tuple(str(c) for c in columns)
     part = spool.path.with_name(spool.path.name + ".part")
     private_folder(part.parent)
     records: Iterator[Any] = (tuple(row.get(c) for c in columns) for row in rows)

@@ -68,6 +68,7 @@ class RunNotice:
             "message": info.message,
             "started_at": _iso(info.started_at),
             "finished_at": _iso(info.finished_at),
+            **({"steps": info.steps} if info.steps is not None else {}),
         }
 
     def payload(self) -> dict[str, Any]:
@@ -107,6 +108,20 @@ class RunNotice:
         lines += [f"  {label + ':':<12}{value}" for label, value in details if value]
         if info.message:
             lines += ["", "What happened:", f"  {info.message}"]
+        steps = info.steps
+        if steps is not None:  # a workflow run: its steps' runs count the rows
+            lines += [
+                "",
+                f"Steps: {steps['total']:,} ({steps['succeeded']:,} succeeded, "
+                f"{steps['failed']:,} failed, {steps['skipped']:,} skipped)",
+                "",
+                "To see every step's input and output:",
+                f"  idms workflow run-show {info.id}",
+                "",
+                "-- ",
+                "Sent by idms when a run ends (IDMS_NOTIFY_ON).",
+            ]
+            return "\n".join(lines) + "\n"
         lines += ["", f"Rows read: {counts.get('rows', 0):,}"]
         width = max(len(f"{counts.get(k, 0):,}") for k in COUNT_ORDER)
         for key in COUNT_ORDER:

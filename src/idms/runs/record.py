@@ -142,6 +142,13 @@ class RunInfo:
         return self.counts["rows"]
 
     @property
+    def steps(self) -> dict[str, int] | None:
+        """A workflow run's steps (``total``, ``succeeded``, ``failed``, ``skipped``) once it
+        ended: what it did, its rows being the runs' its steps started; None for another run."""
+        steps = self.job.get("steps") if self.kind == RunKind.WORKFLOW else None
+        return dict(steps) if isinstance(steps, dict) else None
+
+    @property
     def exit_code(self) -> int:
         """The command line's exit code for the run as it stands (see ``exit_code_for``)."""
         return exit_code_for(self.status, self.counts["errors"])
@@ -153,7 +160,10 @@ class RunInfo:
     def as_dict(self) -> dict[str, Any]:
         """The run as every shell shows it: the summary, then what else is known of it (never
         the sealed job, the input's identity or the lease's owner)."""
-        return {**self.summary(), **{name: getattr(self, name) for name in SHOWN}}
+        shown = {**self.summary(), **{name: getattr(self, name) for name in SHOWN}}
+        if self.kind == RunKind.WORKFLOW:
+            shown["steps"] = self.steps
+        return shown
 
 
 class RunStore:
@@ -324,7 +334,11 @@ class RunStore:
         status: str,
         counts: Mapping[str, int],
         message: str | None = None,
+        job: Mapping[str, Any] | None = None,
     ) -> None:
+        """End the run: its status, counts and message (and, given ``job``, what is shown of
+        its job: a workflow run's steps are told there)."""
+        more: dict[str, Any] = {} if job is None else {"job": dumps(dict(job))}
         with translate_errors("Cannot record the run"), self.engine.begin() as conn:
             conn.execute(
                 update(Run)
@@ -336,6 +350,7 @@ class RunStore:
                     lease_owner=None,
                     lease_expires_at=None,
                     **dict(counts),
+                    **more,
                 )
             )
 

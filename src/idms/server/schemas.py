@@ -39,6 +39,15 @@ class RunLinks(BaseModel):
     errors_xlsx: str
 
 
+class StepCounts(BaseModel):
+    """What a workflow run did: how many steps it took, by how they ended."""
+
+    total: int
+    succeeded: int
+    failed: int
+    skipped: int
+
+
 class RunOut(BaseModel):
     """A run: its outcome counts (which always add up to ``rows``), its state and its story."""
 
@@ -77,6 +86,11 @@ class RunOut(BaseModel):
     message: str | None
     undo_of: str | None
     undone_by: str | None
+    steps: StepCounts | None = Field(
+        default=None,
+        description="A workflow run's steps once it ended (its rows stay 0: the runs its "
+        "steps start count theirs)",
+    )
     links: RunLinks
 
     @classmethod

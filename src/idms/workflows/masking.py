@@ -8,7 +8,7 @@ workspace's services as one run sees them, remembers as the actions ask for them
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,6 @@ from idms.errors import IdmsError
 from idms.state.constants import MASK
 from idms.workflows.actions.base import HashStore, WorkflowServices
 
-SHOWN_LIMIT = 64 * 1024  # bytes of JSON a step's shown input or output may take
 SECRET_KEY = re.compile(
     r"pass(word|wd|phrase)|^pass$|token|secret|authori[sz]ation|api[_-]?key|cookie", re.I
 )
@@ -49,15 +48,9 @@ def mask(value: Any, secrets: Sequence[str] = ()) -> Any:
 
 
 def shown(value: Any, secrets: Sequence[str] = ()) -> str:
-    """``value`` masked, as JSON text; a value past :data:`SHOWN_LIMIT` is cut to a note."""
-    text = jsontext.dumps(mask(value, secrets))
-    if len(text.encode("utf-8")) > SHOWN_LIMIT:
-        note = (
-            f"Too large to show here: {len(text.encode('utf-8')):,} bytes of JSON (the limit is "
-            f"{SHOWN_LIMIT // 1024} KiB). The next step received it whole."
-        )
-        return jsontext.dumps({"note": note})
-    return text
+    """``value`` masked, as JSON text (whole: past 256 KiB the store keeps it as a file,
+    :mod:`idms.workflows.stepdata`)."""
+    return jsontext.dumps(mask(value, secrets))
 
 
 # ---- the services a run's actions get ------------------------------------------------------------
@@ -96,6 +89,11 @@ class RunServices:
     ) -> list[dict[str, Any]]:
         return self._services.query_rows(query, params, limit=limit)
 
+    def iter_query_rows(
+        self, query: str, params: Mapping[str, Any], *, limit: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        return self._services.iter_query_rows(query, params, limit=limit)
+
     def run_template(
         self,
         template: str,
@@ -110,12 +108,13 @@ class RunServices:
     def insert_rows(
         self,
         job: Mapping[str, Any],
-        rows: Sequence[Mapping[str, Any]],
+        rows: Iterable[Mapping[str, Any]],
         *,
         trigger: str,
         key: str | None = None,
+        columns: Sequence[str] | None = None,
     ) -> dict[str, Any]:
-        return self._services.insert_rows(job, rows, trigger=trigger, key=key)
+        return self._services.insert_rows(job, rows, trigger=trigger, key=key, columns=columns)
 
     def hashes(self, workflow_id: str, step_id: str) -> HashStore:
         return self._services.hashes(workflow_id, step_id)

@@ -19,7 +19,12 @@ disabled step is not run: its ``on_failure`` decides what follows, as iDMS does.
 
 What the run page shows of each step (its input and output) is JSON with secrets masked
 (:func:`idms.workflows.masking.mask`): the values of keys that look secret, and any stored
-secret the run used.
+secret the run used. Step data past 256 KiB is kept as a sealed file of the run
+(:mod:`idms.workflows.stepdata`).
+
+A workflow run writes no rows itself (the runs its steps start do), so its row counts stay
+zero and add up; what it did is told by its steps: ``{"total", "succeeded", "failed",
+"skipped"}``, kept with the run (``RunInfo.steps``) and in its report.
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ from idms.private import private_folder
 from idms.runs.durable import Durable
 from idms.runs.leases import Leases
 from idms.runs.record import NewRun, RunStore
-from idms.runs.status import COUNT_KEYS, Counts, RunKind, RunStatus
+from idms.runs.status import Counts, RunKind, RunStatus
 from idms.secrets import SecretBox
 from idms.state.models import utcnow
 from idms.workflows.actions import actions
@@ -148,9 +153,7 @@ class _State:
     index: int
     seq: int = 0  # the last step row's
     resume_seq: int | None = None  # a step row left running by a dead process
-    ran: int = 0
-    skipped: int = 0
-    failed: int = 0
+    data_in: dict[str, Any] | None = None  # what the step running now was given
     end: _End | None = None
 
 
@@ -196,7 +199,7 @@ class WorkflowRunner:
                     break
                 self._step(doc, state)
                 if self.progress is not None:
-                    self.progress(state.ran)
+                    self.progress(state.seq)
         return self._finish(state)
 
     def _cancelled_message(self, state: _State) -> str:
@@ -204,24 +207,20 @@ class WorkflowRunner:
         where = f"after step '{last}'" if last else "before its first step"
         return f"Cancelled {where}; the steps after it were not run."
 
-    def _counts(self, state: _State) -> dict[str, int]:
-        counts = dict.fromkeys(COUNT_KEYS, 0)
-        counts["rows"] = state.ran + state.skipped
-        return counts
-
     def _finish(self, state: _State) -> RunReport:
-        counts = self._counts(state)
         if state.end is not None and state.end.outcome == "lost":
             info = self.runs.get(self.run_id)
             status = RunStatus(info.status)
             return RunReport(self.run_id, status, Counts(), None, {}, state.end.message)
+        steps = self.store.step_tally(self.run_id)  # every step of the run, resumed or not
         if state.end is None:
-            done = f"{state.ran} step{'s' if state.ran != 1 else ''} run"
+            ran = steps["total"] - steps["skipped"]
+            done = f"{ran} step{'s' if ran != 1 else ''} run"
             extra = []
-            if state.skipped:
-                extra.append(f"{state.skipped} skipped")
-            if state.failed:
-                extra.append(f"{state.failed} failed and passed over")
+            if steps["skipped"]:
+                extra.append(f"{steps['skipped']} skipped")
+            if steps["failed"]:
+                extra.append(f"{steps['failed']} failed and passed over")
             message = "Finished: " + done + (f" ({', '.join(extra)})" if extra else "") + "."
             status = RunStatus.SUCCEEDED
         else:
@@ -239,8 +238,15 @@ class WorkflowRunner:
                 message = (
                     f"The steps succeeded, but what they keep could not be stored: {exc.message}"
                 )
-        self.runs.finish(self.run_id, status=status, counts=counts, message=message)
-        return RunReport(self.run_id, status, Counts(), None, {}, message)
+        # No row of its own: the counts are zero (and add up); the steps tell what it did.
+        self.runs.finish(
+            self.run_id,
+            status=status,
+            counts=Counts().as_dict(),
+            message=message,
+            job={**self.runs.get(self.run_id).job, "steps": steps},
+        )
+        return RunReport(self.run_id, status, Counts(), None, {}, message, steps=steps)
 
     def _restore(self, doc: WorkflowDoc, plan: RunPlan) -> _State:
         """Where the run starts: at its first step (or a rerun's), or — resumed — after the
@@ -248,23 +254,17 @@ class WorkflowRunner:
         data = plan.start_data if plan.start_data is not None else _object(plan.trigger)
         index = doc.index_of(plan.start_step) if plan.start_step is not None else 0
         state = _State(data=dict(data), outputs=dict(plan.start_outputs), index=index)
-        for seq, step_id, status, sealed in self.store.sealed_steps(self.run_id):
+        for seq, step_id, status, after in self.store.step_data(self.run_id):
             state.seq = seq
-            if status == "running" or sealed is None:
+            if status == "running" or after is None:
                 # Its process died while it ran: run it again, in the same row.
                 state.resume_seq = seq
                 state.index = doc.index_of(step_id)
                 break
-            after = jsontext.loads(self.box.decrypt(sealed, name="a workflow step's data"))
             state.data = after["data"]
             if "output" in after:
                 state.outputs[step_id] = after["output"]
             state.index = after["next"]
-            if status == "skipped":
-                state.skipped += 1
-            else:
-                state.ran += 1
-                state.failed += status == "failed"
             if after.get("end") is not None:
                 state.end = _End(after["end"], after.get("message") or "")
             self.services.recall(after.get("secrets") or [])
@@ -280,8 +280,8 @@ class WorkflowRunner:
         else:
             seq = state.seq + 1
         state.seq = seq
+        state.data_in = None
         if not step.enabled:
-            state.skipped += 1
             self._after_failure(
                 step,
                 state,
@@ -292,11 +292,10 @@ class WorkflowRunner:
                 new_row=True,
             )
             return
-        data_in = state.data
+        state.data_in = data_in = state.data
         self.store.start_step(
             self.run_id, seq, step.id, step.action, shown(data_in, self.services.secrets)
         )
-        state.ran += 1
         if spec is None:
             known = ", ".join(sorted(actions()))
             self._after_failure(
@@ -311,7 +310,6 @@ class WorkflowRunner:
         try:
             result = self._attempts(step, spec, state, seq)
         except StepFailed as exc:
-            state.failed += 1
             if exc.data is not None:  # what the step passes on if the run carries on past it
                 state.data = dict(exc.data)
             self._after_failure(
@@ -462,7 +460,6 @@ class WorkflowRunner:
         elif result.goto is not None:
             target = self._forward(step, result.goto, state.index)
             if isinstance(target, str):
-                state.failed += 1
                 self._after_failure(
                     step, state, reason=target, output=output, status="failed", seq=seq
                 )
@@ -551,16 +548,18 @@ class WorkflowRunner:
         }
         if output is not None:
             sealed["output"] = output
+        # The input masked again: a secret may have been fetched by the step itself.
+        data_in = None if status == "skipped" else state.data_in
         self.store.finish_step(
             self.run_id,
             seq,
             status=status,
             message=step_message,
-            shown_input=None if status == "skipped" else self._shown_input(seq),
+            shown_input=None if data_in is None else shown(data_in, self.services.secrets),
             shown_output=None
             if output is None
             else shown(self._public(step.id, output), self.services.secrets),
-            sealed_data=self.box.encrypt(jsontext.dumps(sealed)),
+            data=jsontext.dumps(sealed),
         )
         state.index = next_index
         if end is not None:
@@ -569,14 +568,6 @@ class WorkflowRunner:
             record = next((r for r in self.store.steps(self.run_id) if r.seq == seq), None)
             if record is not None:
                 self.step_progress(record)
-
-    def _shown_input(self, seq: int) -> str | None:
-        """The input already shown with row ``seq`` (masked again: a secret may have been
-        fetched by the step itself)."""
-        record = next((r for r in self.store.steps(self.run_id) if r.seq == seq), None)
-        if record is None or record.input is None:
-            return None
-        return shown(record.input, self.services.secrets)
 
 
 def _object(value: Any) -> dict[str, Any]:
@@ -622,10 +613,10 @@ def rerun_plan(
     old = unseal_plan(box, info.sealed_job, info.id)
     if from_step is None:
         return RunPlan(old.workflow_id, old.document, old.trigger, rerun_of=info.id), info.name
-    rows = store.sealed_steps(info.id)
+    rows = store.step_data(info.id)
     data = old.start_data if old.start_data is not None else _object(old.trigger)
     outputs = dict(old.start_outputs)
-    for _seq, step_id, _status, sealed in rows:
+    for _seq, step_id, _status, after in rows:
         if step_id == from_step:
             return (
                 RunPlan(
@@ -639,9 +630,8 @@ def rerun_plan(
                 ),
                 info.name,
             )
-        if sealed is None:
+        if after is None:
             break
-        after = jsontext.loads(box.decrypt(sealed, name="a workflow step's data"))
         data = after["data"]
         if "output" in after:
             outputs[step_id] = after["output"]

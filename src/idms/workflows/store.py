@@ -7,20 +7,24 @@ sealed with the workspace key (so ``hook-url`` can show it again) and found by i
 the look-up of a request's token never compares secrets character by character.
 
 Each step a run takes is a row: what the run page shows (its input and output as JSON, secrets
-masked) and the pipeline object after it, sealed, from which a resumed run carries on.
+masked) and the pipeline object after it, sealed, from which a resumed run carries on. Any of the
+three past 256 KiB is kept as a sealed file of the run instead, the row holding a note (its size,
+and a preview of what is shown): :mod:`idms.workflows.stepdata`.
 """
 
 from __future__ import annotations
 
 import builtins
 import hashlib
+import io
 import json
 import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 from sqlalchemy import Engine, delete, func, insert, select, update
 
@@ -31,6 +35,7 @@ from idms.secrets import SecretBox
 from idms.state.models import Run, Workflow, WorkflowStep, utcnow
 from idms.state.store import translate_errors
 from idms.workflows.model import WorkflowDoc, WorkflowState
+from idms.workflows.stepdata import Part, StepFiles, note_of
 
 HOOK_TOKEN_BYTES = 24  # 192 bits: more than the 128 the URL must carry
 
@@ -73,10 +78,13 @@ class StepRecord:
     status: str  # running | succeeded | failed | skipped
     attempts: int
     message: str | None
-    input: Any  # masked JSON value
-    output: Any  # masked JSON value
+    input: Any  # masked JSON value (None when kept as a file)
+    output: Any  # masked JSON value (None when kept as a file)
     started_at: datetime
     finished_at: datetime | None
+    # Kept as a file (too large for the row): {"bytes": size of the JSON, "preview": its start}
+    input_file: dict[str, Any] | None = None
+    output_file: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -88,6 +96,8 @@ class StepRecord:
             "message": self.message,
             "input": self.input,
             "output": self.output,
+            "input_file": self.input_file,
+            "output_file": self.output_file,
             "started_at": self.started_at,
             "finished_at": self.finished_at,
         }
@@ -111,9 +121,10 @@ def document_of(doc: WorkflowDoc) -> dict[str, Any]:
 class WorkflowStore:
     """Save, read and delete workflows; record their runs' steps."""
 
-    def __init__(self, engine: Engine, box: SecretBox) -> None:
+    def __init__(self, engine: Engine, box: SecretBox, runs_folder: Path) -> None:
         self.engine = engine
         self.box = box
+        self.files = StepFiles(runs_folder, box)
 
     # ---- workflows ---------------------------------------------------------------------------
 
@@ -275,6 +286,7 @@ class WorkflowStore:
         """Record step ``seq`` of the run as running (again, when a resumed run takes up the
         step its dead process was running: the row is kept and its attempts go on)."""
         now = utcnow()
+        shown_input = self.files.keep_shown(run_id, seq, "input", shown_input)
         with translate_errors("Cannot record the step"), self.engine.begin() as conn:
             done = conn.execute(
                 update(WorkflowStep)
@@ -328,8 +340,14 @@ class WorkflowStore:
         message: str | None,
         shown_input: str | None,
         shown_output: str | None,
-        sealed_data: str | None,
+        data: str | None,
     ) -> None:
+        """Record step ``seq`` as ended: what is shown of its input and output (masked JSON)
+        and ``data``, the JSON the run carries on from, sealed here; each kept as a file when
+        large. The files are written before the row refers to them."""
+        shown_input = self.files.keep_shown(run_id, seq, "input", shown_input)
+        shown_output = self.files.keep_shown(run_id, seq, "output", shown_output)
+        sealed_data = self.files.keep_sealed(run_id, seq, data)
         with translate_errors("Cannot record the step"), self.engine.begin() as conn:
             conn.execute(
                 update(WorkflowStep)
@@ -384,23 +402,70 @@ class WorkflowStore:
             rows = conn.execute(
                 select(WorkflowStep).where(WorkflowStep.run_id == run_id).order_by(WorkflowStep.seq)
             ).all()
-        return [
-            StepRecord(
-                seq=r.seq,
-                step_id=r.step_id,
-                action=r.action,
-                status=r.status,
-                attempts=r.attempts,
-                message=r.message,
-                input=_loads(r.shown_input),
-                output=_loads(r.shown_output),
-                started_at=r.started_at,
-                finished_at=r.finished_at,
+        records = []
+        for r in rows:
+            shown_in, in_file = _shown(r.shown_input)
+            shown_out, out_file = _shown(r.shown_output)
+            records.append(
+                StepRecord(
+                    seq=r.seq,
+                    step_id=r.step_id,
+                    action=r.action,
+                    status=r.status,
+                    attempts=r.attempts,
+                    message=r.message,
+                    input=shown_in,
+                    output=shown_out,
+                    started_at=r.started_at,
+                    finished_at=r.finished_at,
+                    input_file=in_file,
+                    output_file=out_file,
+                )
             )
-            for r in rows
+        return records
+
+    def open_shown(self, run_id: str, step: str, part: Part) -> tuple[StepRecord, IO[bytes]]:
+        """Step ``step`` (its ID, or its number) of the run, and what is shown of its input or
+        output (``part``) as masked JSON bytes, from its file or its row: for a download.
+        NotFound when the run has no such step, or the step has no such data."""
+        records = self.steps(run_id)
+        record = next((r for r in records if r.step_id == step), None)
+        if record is None and step.isdigit():
+            record = next((r for r in records if r.seq == int(step)), None)
+        if record is None:
+            ids = ", ".join(r.step_id for r in records) or "none"
+            raise NotFound(f"Run {run_id} has no step '{step}' (its steps: {ids}).")
+        if (record.input_file if part == "input" else record.output_file) is not None:
+            return record, self.files.open(run_id, record.seq, part)
+        value = record.input if part == "input" else record.output
+        if value is None:
+            raise NotFound(f"Step '{record.step_id}' of run {run_id} has no {part} kept.")
+        return record, io.BytesIO(jsontext.dumps(value).encode("utf-8"))
+
+    def step_data(self, run_id: str) -> builtins.list[tuple[int, str, str, Any]]:
+        """(seq, step id, status, what it left) of each step of the run, in order: what it
+        left (the pipeline object after it, its output…) unsealed, from its file when kept
+        as one; None for a step that left nothing (not ended, or skipped)."""
+        unseal = self.files.unseal
+        return [
+            (seq, step_id, status, None if sealed is None else unseal(run_id, seq, sealed))
+            for seq, step_id, status, sealed in self._sealed_steps(run_id)
         ]
 
-    def sealed_steps(self, run_id: str) -> builtins.list[tuple[int, str, str, str | None]]:
+    def step_tally(self, run_id: str) -> dict[str, int]:
+        """How many steps the run took, and how many of them succeeded, failed (and were
+        passed over, or ended the run), were skipped: a workflow run's summary."""
+        with translate_errors("Cannot read the run's steps"), self.engine.connect() as conn:
+            rows = conn.execute(
+                select(WorkflowStep.status, func.count())
+                .where(WorkflowStep.run_id == run_id)
+                .group_by(WorkflowStep.status)
+            ).all()
+        found = {str(status): int(n) for status, n in rows}
+        tally = {key: found.get(key, 0) for key in ("succeeded", "failed", "skipped")}
+        return {"total": sum(found.values()), **tally}
+
+    def _sealed_steps(self, run_id: str) -> builtins.list[tuple[int, str, str, str | None]]:
         """(seq, step id, status, sealed data) of each step of the run, in order."""
         with translate_errors("Cannot read the run's steps"), self.engine.connect() as conn:
             rows = conn.execute(
@@ -438,6 +503,15 @@ class WorkflowStore:
 
 def _loads(text: str | None) -> Any:
     return None if text is None else jsontext.loads(text)
+
+
+def _shown(text: str | None) -> tuple[Any, dict[str, Any] | None]:
+    """A shown column's value, or (None, its file's size and preview) when kept as a file."""
+    value = _loads(text)
+    note = note_of(value)
+    if note is None:
+        return value, None
+    return None, {"bytes": note["bytes"], "preview": note.get("preview", "")}
 
 
 def _info(row: Any) -> WorkflowInfo:

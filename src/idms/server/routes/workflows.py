@@ -5,6 +5,7 @@ Info: list, show, forget one key or all)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -12,11 +13,12 @@ from urllib.parse import quote
 from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from idms.errors import NotFound
 from idms.server.auth import Context
 from idms.server.context import ServerContext
+from idms.server.errors import not_found
 from idms.server.params import Offset
 from idms.server.schemas import Deleted, ErrorBody, RunOut
 from idms.server.urls import absolute
@@ -97,8 +99,19 @@ class RerunIn(BaseModel):
     )  # fmt: skip
 
 
+class KeptFile(BaseModel):
+    """Step data too large for the step's record (over 256 KiB of JSON), kept as a sealed
+    file of the run: its size, its start, and where to download it whole (masked)."""
+
+    bytes: int = Field(description="The size of its JSON")
+    preview: str = Field(description="The start of its JSON (cut)")
+    url: str = Field(description="GET it whole, as JSON, secrets masked")
+
+
 class StepOut(BaseModel):
-    """One step of a workflow run: what it was given and gave (secrets masked)."""
+    """One step of a workflow run: what it was given and gave (secrets masked). Data too large
+    for the record is ``null`` in ``input``/``output``, and described in ``input_file`` /
+    ``output_file`` instead."""
 
     seq: int
     step: str
@@ -108,11 +121,19 @@ class StepOut(BaseModel):
     message: str | None
     input: Any
     output: Any
+    input_file: KeptFile | None = None
+    output_file: KeptFile | None = None
     started_at: datetime
     finished_at: datetime | None
 
     @classmethod
-    def of(cls, record: StepRecord) -> StepOut:
+    def of(cls, record: StepRecord, base: str) -> StepOut:
+        def kept(note: dict[str, Any] | None, part: str) -> KeptFile | None:
+            if note is None:
+                return None
+            url = f"{base}/{quote(record.step_id, safe='')}/{part}"
+            return KeptFile(bytes=note["bytes"], preview=note["preview"], url=url)
+
         return cls(
             seq=record.seq,
             step=record.step_id,
@@ -122,6 +143,8 @@ class StepOut(BaseModel):
             message=record.message,
             input=record.input,
             output=record.output,
+            input_file=kept(record.input_file, "input"),
+            output_file=kept(record.output_file, "output"),
             started_at=record.started_at,
             finished_at=record.finished_at,
         )
@@ -295,8 +318,40 @@ def workflow_runs(
     responses={404: {"model": ErrorBody, "description": "No such run"}, 400: {"model": ErrorBody}},
 )
 def run_steps(context: Context, run_id: str) -> list[StepOut]:
-    context.runs.get(run_id)  # an unknown run: 404
-    return [StepOut.of(s) for s in context.workspace.workflow_steps(run_id)]
+    info = context.runs.get(run_id)  # an unknown run: 404
+    base = f"{context.prefix}/workflow-runs/{info.id}/steps"
+    return [StepOut.of(s, base) for s in context.workspace.workflow_steps(info.id)]
+
+
+@router.get(
+    "/workflow-runs/{run_id}/steps/{step}/{part}",
+    summary="A step's input or output, whole, as JSON (secrets masked): for data kept as a file",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"application/json": {}}, "description": "The step's data, as JSON"},
+        404: {"model": ErrorBody, "description": "No such run, step or data"},
+        400: {"model": ErrorBody},
+        409: {"model": ErrorBody, "description": "Not a workflow run"},
+    },
+)
+def step_data(context: Context, run_id: str, step: str, part: str) -> Response:
+    if part not in ("input", "output"):
+        raise not_found(f"A step has an input and an output, not '{part}'.")
+    record, handle = context.workspace.workflow_step_data(
+        run_id, step, "input" if part == "input" else "output"
+    )
+
+    def chunks() -> Iterator[bytes]:
+        with handle:
+            while chunk := handle.read(1 << 20):
+                yield chunk
+
+    name = f"{record.step_id}.{part}.json"
+    return StreamingResponse(
+        chunks(),
+        media_type="application/json",
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name, safe='')}"},
+    )
 
 
 @router.post(

@@ -123,7 +123,14 @@ class WorkflowServices(Protocol):
     def query_rows(
         self, query: str, params: Mapping[str, Any], *, limit: int | None = None
     ) -> list[dict[str, Any]]:
-        """A saved query's rows on the workspace's target (Fetch Query Data)."""
+        """A saved query's rows on the workspace's target, all at once."""
+        ...
+
+    def iter_query_rows(
+        self, query: str, params: Mapping[str, Any], *, limit: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """A saved query's rows on the workspace's target, one at a time as the target gives
+        them (Fetch Query Data writes a large result to a row set without holding it)."""
         ...
 
     def run_template(
@@ -144,15 +151,17 @@ class WorkflowServices(Protocol):
     def insert_rows(
         self,
         job: Mapping[str, Any],
-        rows: Sequence[Mapping[str, Any]],
+        rows: Iterable[Mapping[str, Any]],
         *,
         trigger: str,
         key: str | None = None,
+        columns: Sequence[str] | None = None,
     ) -> dict[str, Any]:
         """Run a job document (source, action, mappings, options; no input) over ``rows``
         through the import engine, every iMIS rule applying; the run's summary with each
         row's outcome (``rows``: [{row, outcome, message, identity}]). ``key`` as for
-        :meth:`run_template`: rows are never inserted twice by a step run again."""
+        :meth:`run_template`: rows are never inserted twice by a step run again. With
+        ``columns`` (a row set's), ``rows`` is read once, one row at a time."""
         ...
 
     def hashes(self, workflow_id: str, step_id: str) -> HashStore: ...

@@ -3,7 +3,8 @@ the answer (status, headers, body) goes onto the pipeline.
 
 As iDMS: any method, headers, a body (a JSON value, text, or a file an earlier Convert step
 wrote), fail on an empty body, on 4xx and on 5xx (the last two by default), and batching of a
-tabular array (1,010 rows in batches of 100: 11 requests, each with its chunk as a JSON array).
+tabular array (1,010 rows in batches of 100: 11 requests, each with its chunk as a JSON array)
+or of a row set (:mod:`~idms.workflows.actions.rowsets`), read a batch at a time.
 Beyond iDMS:
 
 * credentials come from the workspace's stored secrets (``idms secrets set NAME``), named in
@@ -23,6 +24,7 @@ from __future__ import annotations
 import base64
 import email.utils
 import http
+import itertools
 import json
 import time
 from collections.abc import Iterator, Mapping
@@ -38,6 +40,7 @@ from idms.errors import IdmsError, printable
 from idms.state.constants import MASK
 from idms.workflows.actions._files import run_file_path
 from idms.workflows.actions.base import ActionContext, ActionSpec, StepFailed, StepResult
+from idms.workflows.actions.rowsets import is_row_set, iter_rows
 
 MAX_RESPONSE_BYTES = 10 * 1024 * 1024
 FILE_CHUNK = 256 * 1024  # a body_file is sent in pieces of this size
@@ -81,7 +84,10 @@ class BasicAuth(Strict):
 class Batch(Strict):
     """One request per ``size`` rows of ``items``, each with its rows as a JSON array body."""
 
-    items: list[Any] = Field(description="The rows to send (e.g. `{{ steps.changed }}`).")
+    items: list[Any] | dict[str, Any] = Field(
+        description="The rows to send: an array, or an earlier step's row set "
+        "(e.g. `{{ steps.changed }}`)."
+    )
     size: int = Field(default=100, ge=1, le=100_000, description="Rows per request.")
     delay_seconds: float = Field(
         default=0, ge=0, le=3600, description="The pause between two requests."
@@ -152,6 +158,16 @@ class HttpRequestParams(Strict):
         default=True,
         description="Send an Idempotency-Key header, the same across retries and resumes.",
     )
+
+    @field_validator("batch")
+    @classmethod
+    def _rows(cls, value: Batch | None) -> Batch | None:
+        if value is not None and isinstance(value.items, dict) and not is_row_set(value.items):
+            raise ValueError(
+                "batch.items must be an array, or an earlier step's rows (e.g. "
+                "{{ steps.members }}), not an object"
+            )
+        return value
 
     @field_validator("method", mode="before")
     @classmethod
@@ -406,25 +422,42 @@ def _encode(value: Any) -> tuple[bytes, str]:
     )
 
 
+def _chunks(
+    items: list[Any] | dict[str, Any], size: int, context: ActionContext
+) -> Iterator[list[Any]]:
+    """``items`` (an array, or a row set read one row at a time) in chunks of ``size``: one
+    chunk in memory at a time, whatever the number of rows."""
+    values: Iterator[Any] = (
+        iter_rows(items, context, what="batch.items") if is_row_set(items) else iter(items)
+    )
+    while chunk := list(itertools.islice(values, size)):
+        yield chunk
+
+
 def _send_batches(
-    exchange: _Exchange, client: httpx.Client, params: HttpRequestParams, batch: Batch
+    exchange: _Exchange,
+    client: httpx.Client,
+    params: HttpRequestParams,
+    batch: Batch,
+    context: ActionContext,
 ) -> StepResult:
     """One request per chunk of rows; the answers, in order."""
-    items, size = batch.items, batch.size
     answers: list[dict[str, Any]] = []
-    for index, start in enumerate(range(0, len(items), size)):
+    sent = 0
+    for index, chunk in enumerate(_chunks(batch.items, batch.size, context)):
         if index and batch.delay_seconds:
             time.sleep(batch.delay_seconds)
-        content, kind = _encode(items[start : start + size])
+        content, kind = _encode(chunk)
         try:
             answers.append(exchange.send(client, content, params.content_type or kind, str(index)))
         except StepFailed as exc:
             exc.output = {"failed": exc.output, "answers": answers}
             raise
+        sent += len(chunk)
     count = len(answers)
     return StepResult(
         output=answers,
-        message=f"{len(items):,} rows sent in {count} request{'s' * (count != 1)}",
+        message=f"{sent:,} rows sent in {count} request{'s' * (count != 1)}",
     )
 
 
@@ -449,7 +482,7 @@ def run(params: HttpRequestParams, data: dict[str, Any], context: ActionContext)
     with httpx.Client(timeout=timeout, follow_redirects=False) as client:
         try:
             if params.batch is not None:
-                return _send_batches(exchange, client, params, params.batch)
+                return _send_batches(exchange, client, params, params.batch, context)
             return _send_one(exchange, client, params, context)
         except httpx.InvalidURL as exc:
             raise StepFailed(f"The URL is not valid: {exc}.", retryable=False) from None

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from idms.sources.model import Action
 from idms.workflows.actions.base import ActionContext, ActionSpec, StepFailed, StepResult
+from idms.workflows.actions.rowsets import is_row_set, iter_rows, row_count
 
 TRIGGER = "workflow"
 SHOWN_ERRORS = 3  # row errors quoted in the step's message
@@ -43,7 +44,9 @@ class Params(BaseModel):
     )
     match_on: list[str] = Field(default_factory=list, description="further match keys")
     options: dict[str, Any] = Field(default_factory=dict, description="a job's options")
-    rows: Any = Field(description="an object, or an array of objects, e.g. {{ input }}")
+    rows: Any = Field(
+        description="an object, an array of objects, or an earlier step's rows, e.g. {{ input }}"
+    )
     name: str | None = Field(default=None, description="the run's name (default: the step's)")
     fail_on_row_errors: bool = Field(
         default=False, description="fail the step when any row failed (not only all of them)"
@@ -51,15 +54,21 @@ class Params(BaseModel):
 
 
 def run(params: Params, data: dict[str, Any], context: ActionContext) -> StepResult:
-    rows = params.rows
-    if isinstance(rows, dict):
+    rows: Any = params.rows
+    columns: list[str] | None = None
+    if is_row_set(rows):  # an earlier step's rows, sealed into the run one at a time
+        columns = [str(c) for c in rows.get("columns") or []]
+    elif isinstance(rows, dict):
         rows = [rows]
-    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+    if columns is None and (
+        not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows)
+    ):
         raise StepFailed(
-            "Insert Record needs an object or an array of objects as its rows: check the rows "
-            "template (e.g. {{ input }} for a webhook's body).",
+            "Insert Record needs an object or an array of objects (or an earlier step's rows) as "
+            "its rows: check the rows template (e.g. {{ input }} for a webhook's body).",
             retryable=False,
         )
+    total = row_count(rows) or 0
     job = {
         "name": params.name or f"{context.workflow}: {context.step_id}",
         "source": params.source,
@@ -68,13 +77,19 @@ def run(params: Params, data: dict[str, Any], context: ActionContext) -> StepRes
         "match_on": params.match_on,
         "options": params.options,
     }
-    if not rows:
+    if not total:
         summary: dict[str, Any] = {"run_id": None, "status": "no rows", "rows": []}
         return StepResult(output=summary, message="No rows to insert: nothing was run.")
     # The key names the run: a step run again (its workflow run resumed after its process
     # died) carries that run on, or reports it, instead of inserting the rows twice.
     key = context.idempotency_key("insert")
-    summary = context.services.insert_rows(job, rows, trigger=TRIGGER, key=key)
+    summary = context.services.insert_rows(
+        job,
+        iter_rows(rows, context, what="rows") if columns is not None else rows,
+        trigger=TRIGGER,
+        key=key,
+        columns=columns,
+    )
     run_id, status, errors = summary["run_id"], summary["status"], summary["errors"]
     failed = [r for r in summary["rows"] if r["outcome"] == "error"]
     quoted = "; ".join(
@@ -89,16 +104,16 @@ def run(params: Params, data: dict[str, Any], context: ActionContext) -> StepRes
             output=summary,
             retryable=False,
         )
-    if errors and errors == len(rows):
+    if errors and errors == total:
         raise StepFailed(
-            f"Every row failed ({errors} of {len(rows)}), nothing was written to "
+            f"Every row failed ({errors} of {total}), nothing was written to "
             f"{params.source} (run {run_id}): {quoted}{more}.",
             output=summary,
             retryable=False,
         )
     if errors and params.fail_on_row_errors:
         raise StepFailed(
-            f"{errors} of {len(rows)} rows failed (run {run_id}): {quoted}{more}. The other rows "
+            f"{errors} of {total} rows failed (run {run_id}): {quoted}{more}. The other rows "
             "were written: undo the run to take them back.",
             output=summary,
             retryable=False,

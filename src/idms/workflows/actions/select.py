@@ -4,10 +4,11 @@
   of the new object, its value a template (``"{{ input.member.Email }}"``) or a constant
   (``"Web"``). Without ``keep_other_properties`` the object holds those properties only; with
   it, they are added to (or replace) the properties already there.
-* **Array mode** reshapes each row of a tabular array (``array``, e.g. ``"{{ input.rows }}"``):
-  ``item`` is the row, ``input`` the whole object; the new rows go to the step's output
-  property (or ``iteration_output``). It fails unless the array holds objects that all have
-  the same columns.
+* **Array mode** reshapes each row of a tabular array (``array``, e.g. ``"{{ input.rows }}"``)
+  or of a row set (:mod:`idms.workflows.actions.rowsets`), one row at a time: ``item`` is the
+  row, ``input`` the whole object; the new rows go to the step's output property (or
+  ``iteration_output``), as an array while few, as a row set beyond. It fails unless the
+  rows are objects that all have the same columns.
 
 Column expressions are case-sensitive: ``item.Email`` and ``item.email`` are two columns.
 
@@ -26,11 +27,13 @@ Column expressions are case-sensitive: ``item.Email`` and ``item.email`` are two
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from idms.workflows.actions.base import ActionContext, ActionSpec, StepFailed, StepResult
+from idms.workflows.actions.rowsets import is_row_set, iter_rows, row_count, rows_output
 
 
 class SelectParams(BaseModel):
@@ -54,28 +57,34 @@ def _value(value: Any, context: ActionContext, extra: dict[str, Any]) -> Any:
     return value
 
 
-def _rows(value: Any) -> list[dict[str, Any]]:
-    """The array mode's rows, refused unless an array of objects with the same columns."""
-    if not isinstance(value, list):
+def _rows(value: Any, context: ActionContext) -> Iterator[dict[str, Any]]:
+    """The array mode's rows (an array, or a row set of the run), one at a time, refused
+    unless objects that all have the same columns."""
+    if not isinstance(value, list) and not is_row_set(value):
         kind = "nothing" if value is None else type(value).__name__.replace("dict", "an object")
         raise StepFailed(
             f"Select in array mode needs an array of rows; it got {kind}.", retryable=False
         )
-    if not all(isinstance(row, dict) for row in value):
-        raise StepFailed(
-            "Select in array mode needs an array of objects (rows); some items are not.",
-            retryable=False,
-        )
-    if value:
-        first = list(value[0])
-        for number, row in enumerate(value[1:], start=2):
-            if set(row) != set(first):
+    first: list[str] | None = None
+    columns: set[str] = set()
+    try:
+        for number, row in enumerate(iter_rows(value, context, what="array"), start=1):
+            if first is None:
+                first, columns = list(row), set(row)
+            elif set(row) != columns:
                 raise StepFailed(
                     f"Select in array mode needs rows that all have the same columns: row "
                     f"{number} has {sorted(row)}, row 1 has {sorted(first)}.",
                     retryable=False,
                 )
-    return value
+            yield row
+    except StepFailed as exc:
+        if exc.message.startswith("Select in array mode"):
+            raise
+        raise StepFailed(
+            f"Select in array mode needs an array of objects (rows): {exc.message}",
+            retryable=False,
+        ) from None
 
 
 def _count(n: int, noun: str) -> str:
@@ -88,15 +97,17 @@ def run(params: SelectParams, data: dict[str, Any], context: ActionContext) -> S
         selected = {name: _value(v, context, {}) for name, v in params.columns.items()}
         new = {**data, **selected} if params.keep_other_properties else selected
         return StepResult(data=new, message=f"{_count(len(selected), 'property')} selected.")
-    rows = _rows(params.array)
-    out: list[dict[str, Any]] = []
-    for row in rows:
-        selected = {name: _value(v, context, {"item": row}) for name, v in params.columns.items()}
-        out.append({**row, **selected} if params.keep_other_properties else selected)
-    message = f"{_count(len(out), 'row')} reshaped."
+    shaped = (_shaped(row, params, context) for row in _rows(params.array, context))
+    out = rows_output(shaped, context, context.step_id)
+    message = f"{_count(row_count(out) or 0, 'row')} reshaped."
     if params.iteration_output:
         return StepResult(output=out, data={**data, params.iteration_output: out}, message=message)
     return StepResult(output=out, message=message)
+
+
+def _shaped(row: dict[str, Any], params: SelectParams, context: ActionContext) -> dict[str, Any]:
+    selected = {name: _value(v, context, {"item": row}) for name, v in params.columns.items()}
+    return {**row, **selected} if params.keep_other_properties else selected
 
 
 ACTION = ActionSpec(
