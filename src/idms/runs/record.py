@@ -27,7 +27,13 @@ from idms.db import writer
 from idms.errors import Conflict, InvalidInputError, NotFound
 from idms.paging import check_window
 from idms.runs.durable import worker_name
-from idms.runs.status import COUNT_KEYS, TERMINAL, RunKind, RunStatus, exit_code_for
+from idms.runs.status import (
+    COUNT_KEYS,
+    STEP_KINDS,
+    TERMINAL,
+    RunStatus,
+    exit_code_for,
+)
 from idms.state.models import Run, RunRow, RunStage, utcnow
 from idms.state.store import translate_errors
 
@@ -131,7 +137,7 @@ class RunInfo:
         is a redo; not a workflow run, whose steps' runs are runs of their own), not undone
         yet, ended."""
         return (
-            self.kind != RunKind.WORKFLOW
+            self.kind not in STEP_KINDS
             and not self.plan_only
             and not self.undone_by
             and self.finished
