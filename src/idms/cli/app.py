@@ -32,6 +32,7 @@ from idms.cli import (
     sources,
     templates,
     tokens,
+    transfers,
     worker,
     workflow_hooks,
     workflows,
@@ -181,6 +182,7 @@ app.add_typer(tokens.token_app, name="token")
 app.command("worker")(worker.worker_command)
 workflows.workflow_app.command("change-url")(workflow_hooks.change_url_command)
 app.add_typer(workflows.workflow_app, name="workflow")
+app.add_typer(transfers.transfer_app, name="transfer")
 
 
 @app.command("version")
