@@ -622,11 +622,12 @@ class Workspace(RunContext):
         return [self.runs.get(i) for i in ids]
 
     def workflow_steps(self, run_id: str) -> list[StepRecord]:
-        """Every step of a workflow run, in the order they ran (input, output, status, time)."""
-        from idms.runs.status import RunKind
+        """Every step of a workflow (or transfer) run, in the order they ran (input, output,
+        status, time)."""
+        from idms.runs.status import STEP_KINDS
 
         info = self.runs.get(run_id)
-        if info.kind != RunKind.WORKFLOW:
+        if info.kind not in STEP_KINDS:
             raise Conflict(f"Run {info.id} is not a workflow run ({info.kind}): it has no steps.")
         return self.workflow_store.steps(info.id)
 

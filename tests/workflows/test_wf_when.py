@@ -63,7 +63,8 @@ def test_a_failed_step_runs_the_failure_branch_and_ends_the_run_failed(
     workspace.save_workflow(flow())
     run = workspace.run_workflow("Branches", {"rows": ROWS})
     assert run.status == RunStatus.FAILED
-    assert run.message is not None and "Step 'upload'" in run.message
+    assert run.message is not None
+    assert "Step 'upload'" in run.message
     assert statuses(workspace, run.id) == {
         "changed": "succeeded",
         "upload": "failed",
