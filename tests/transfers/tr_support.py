@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope
@@ -23,6 +24,9 @@ from aiosmtpd.smtp import Envelope
 from idms.config import Settings
 from idms.demo.generate import fill_demo
 from idms.queries.model import build_query
+from idms.sandbox.server import running_sandbox
+from idms.server.app import create_server_app
+from idms.state.tokens import TokenStore
 from idms.targets.embedded.target import EmbeddedTarget
 from idms.workspace import Workspace
 
@@ -186,3 +190,28 @@ def csv_ids(body: bytes) -> list[str]:
     lines = body.decode("utf-8").strip().split("\n")
     assert lines[0] == "ID,Last,Email"
     return [line.split(",")[0] for line in lines[1:]]
+
+
+@dataclass
+class Served:
+    workspace: Workspace
+    client: httpx.Client  # with an API token
+
+
+@contextmanager
+def served(root: Path) -> Iterator[Served]:
+    """``idms serve``'s app (uvicorn on loopback, in a thread) over the workspace in ``root``,
+    without an executor: the runs it queues wait for the test to execute them."""
+    workspace = Workspace.open(Settings(workspace=root / "ws", lease_seconds=2))
+    try:
+        _, token = TokenStore(workspace.suite).create("tests")
+        app = create_server_app(workspace, None)
+        with (
+            running_sandbox(app) as base,
+            httpx.Client(
+                base_url=base, timeout=30, headers={"Authorization": f"Bearer {token}"}
+            ) as client,
+        ):
+            yield Served(workspace, client)
+    finally:
+        workspace.close()

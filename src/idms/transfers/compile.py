@@ -169,10 +169,9 @@ def check_transfer(
     try:
         doc = parse_transfer(document)
     except TransferInvalid as exc:
-        raise TransferInvalid(exc.problems + _readable_step_problems(document)) from None
-    problems = _supplied_problems(doc)
-    if not problems:
-        problems = _action_problems(doc)
+        found = exc.problems + _readable_step_problems(document) + _salvaged_problems(document)
+        raise TransferInvalid(list(dict.fromkeys(found))) from None
+    problems = _supplied_problems(doc) + _action_problems(_without_supplied(doc))
     if more is not None:
         problems += more(doc)
     if problems:
@@ -191,8 +190,66 @@ def _readable_step_problems(document: Any) -> list[str]:
         try:
             readable.append((index, TransferStep.model_validate(raw)))
         except ValueError:
+            order = raw.get("order") if isinstance(raw, dict) else None
+            if isinstance(order, int):  # its order still counts, whatever else is wrong
+                stand_in = {"order": order, "name": "-", "connection": {"type": "http"}}
+                readable.append((index, TransferStep.model_validate(stand_in)))
+    return [p for p in order_problems(readable) if ".when:" not in p or len(readable) == len(steps)]
+
+
+def _salvaged_problems(document: Any) -> list[str]:
+    """The problems of the readable parts (the format, each readable step's connection) of a
+    document whose shape is wrong elsewhere: checked as parts of a stand-in transfer, so the
+    one answer lists them too."""
+    if not isinstance(document, dict):
+        return []
+    raw_steps = document.get("steps")
+    kept: list[tuple[int, dict[str, Any]]] = []
+    for index, raw in enumerate(raw_steps if isinstance(raw_steps, list) else []):
+        try:
+            step = TransferStep.model_validate(raw)
+        except ValueError:
             continue
-    return order_problems(readable)
+        kept.append((index, step.model_dump(mode="json")))
+    stand_in: dict[str, Any] = {
+        "name": "-",
+        "source": {"query": "-"},
+        "steps": [
+            {**step, "order": number, "when": "always"}
+            for number, (_, step) in enumerate(kept, start=1)
+        ]
+        or [{"order": 1, "name": "-", "connection": {"type": "http", "url": "http://x"}}],
+    }
+    if isinstance(document.get("format"), dict):
+        stand_in["format"] = document["format"]
+    if isinstance(document.get("file_name"), str):
+        stand_in["file_name"] = document["file_name"]
+    try:
+        doc = parse_transfer(stand_in)
+    except TransferInvalid:
+        return []
+    found = _supplied_problems(doc) + _action_problems(_without_supplied(doc))
+    out = []
+    for line in found:
+        match = re.match(r"^steps\[(\d+)\]", line)
+        if match is not None:
+            if not kept:
+                continue  # the stand-in step: not the document's
+            original = kept[int(match.group(1))][0]
+            line = f"steps[{original}]" + line[match.end() :]
+        out.append(line)
+    return out
+
+
+def _without_supplied(doc: TransferDoc) -> TransferDoc:
+    """``doc`` without what the transfer supplies itself (each reported once, as such)."""
+    data = doc.model_dump(mode="json")
+    data["format"] = {k: v for k, v in doc.format.items() if k not in ("input", "file_name")}
+    for step in data["steps"]:
+        kind = step["connection"]["type"]
+        for key in (*SUPPLIED[kind], *(() if kind == "http" else ("chunk",))):
+            step["connection"].pop(key, None)
+    return TransferDoc.model_validate(data)
 
 
 def _supplied_problems(doc: TransferDoc) -> list[str]:
