@@ -740,6 +740,16 @@ class Workspace(RunContext):
         service = self.transfer_service
         return [service.history(info) for info in service.runs(name, limit)]
 
+    def transfer_hook_token(self, name: str) -> str:
+        """The secret part of an inbound transfer's URL (``/hooks/{token}``)."""
+        return self.transfer_service.hook_token(name)
+
+    def receive_transfer_hook(self, token: str, body: bytes) -> tuple[int, dict[str, Any]] | None:
+        """A delivery to ``/hooks/{token}`` when the token is an inbound transfer's: the
+        record checked against its schema and inserted, answered as iDMS did (status, body);
+        None for any other token (a workflow's webhook, or none)."""
+        return self.transfer_service.receive(token, body)
+
     def transfer_hashes(self, name: str) -> HashStore:
         """Transfer ``name``'s delta hashes (look one up, delete one, clear them)."""
         return self.transfer_service.hashes(name)

@@ -330,3 +330,28 @@ def hashes_command(
         print_json(result)
     else:
         print_line(text)
+
+
+@transfer_app.command("hook-url")
+def hook_url_command(
+    ctx: typer.Context,
+    name: NameArgument,
+    base: Annotated[
+        str,
+        typer.Option(
+            "--base",
+            metavar="URL",
+            help="Where 'idms serve' is reached by callers (its public address).",
+        ),
+    ] = "http://127.0.0.1:8000",
+) -> None:
+    """Print an inbound transfer's URL (legacy iTransfer webhook): a third party POSTs one JSON
+    object to it per record.
+
+    The URL is the secret: anyone who has it can send records. Keep it like a password.
+
+    Example: idms transfer hook-url "LMS completions" --base https://idms.example.org
+    """
+    with open_workspace(get_settings(ctx)) as workspace:
+        token = workspace.transfer_hook_token(name)
+    print_line(f"{base.rstrip('/')}/hooks/{token}")

@@ -393,6 +393,10 @@ class Transfer(Base):
     name: Mapped[str] = mapped_column(String(NAME_LENGTH), unique=True)
     state: Mapped[str] = mapped_column(String(20), default="active")
     document: Mapped[str] = mapped_column(Text)  # JSON
+    # An inbound transfer's URL token (legacy iTransfer webhooks), sealed, and found by its
+    # SHA-256, as a webhook workflow's.
+    hook_sealed: Mapped[str | None] = mapped_column(Text, default=None)
+    hook_hash: Mapped[str | None] = mapped_column(String(64), default=None, unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

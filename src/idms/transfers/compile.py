@@ -25,6 +25,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from idms.errors import InvalidInputError
+from idms.transfers.inbound import inbound_problems
 from idms.transfers.model import (
     TransferDoc,
     TransferInvalid,
@@ -106,6 +108,10 @@ def _nothing_to_send(doc: TransferDoc) -> str:
 
 def compile_transfer(doc: TransferDoc) -> WorkflowDoc:
     """The workflow ``doc`` runs as (see the module docstring)."""
+    if doc.source is None or not doc.steps:
+        raise InvalidInputError(
+            f"Transfer '{doc.name}' only receives records (inbound): it has nothing to send."
+        )
     steps: list[dict[str, Any]] = [
         {
             "id": "fetch",
@@ -171,7 +177,11 @@ def check_transfer(
     except TransferInvalid as exc:
         found = exc.problems + _readable_step_problems(document) + _salvaged_problems(document)
         raise TransferInvalid(list(dict.fromkeys(found))) from None
-    problems = _supplied_problems(doc) + _action_problems(_without_supplied(doc))
+    problems = _supplied_problems(doc)
+    if doc.sends:
+        problems += _action_problems(_without_supplied(doc))
+    if doc.inbound is not None:
+        problems += inbound_problems(doc.inbound)
     if more is not None:
         problems += more(doc)
     if problems:

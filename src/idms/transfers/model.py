@@ -145,26 +145,56 @@ class Alerts(Strict):
         return value
 
 
+class Inbound(Strict):
+    """A legacy iTransfer inbound webhook: ``POST /hooks/{token}`` with one JSON object that
+    matches ``schema`` inserts it as one row of ``source`` through the import engine, with the
+    job's ``mappings`` (``column`` names the body's properties), and answers as iDMS did."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    schema_: dict[str, Any] | bool = Field(alias="schema")
+    source: str = Field(min_length=1)
+    action: str = "insert"
+    mappings: list[dict[str, Any]] = Field(min_length=1)
+    match_on: list[str] = Field(default_factory=list)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
 class TransferDoc(Strict):
     """A whole transfer, as saved, exported and imported."""
 
     name: str = Field(min_length=1, max_length=200)
     description: str = ""
     state: TransferState = TransferState.ACTIVE
-    source: Source
+    source: Source | None = None
     delta: Delta | None = None
     format: dict[str, Any] = Field(default_factory=dict)  # Convert's parameters
     file_name: str | None = Field(default=None, max_length=500)  # templated
     send_empty: bool = False  # send a file with no rows (default: a run with none sends nothing)
-    steps: list[TransferStep] = Field(min_length=1, max_length=MAX_STEPS)
+    steps: list[TransferStep] = Field(default_factory=list, max_length=MAX_STEPS)
     alerts: Alerts | None = None
+    inbound: Inbound | None = None
 
     @model_validator(mode="after")
     def _orders(self) -> TransferDoc:
         problems = order_problems(list(enumerate(self.steps)))
+        if self.source is None and self.steps:
+            problems.append("source: the steps send a query's rows: name the query (source:)")
+        elif self.source is None and self.inbound is None:
+            problems.append(
+                "source: a transfer sends a query's rows (source: and steps:) or receives "
+                "records (inbound:)"
+            )
+        elif self.source is not None and not self.steps:
+            problems.append("steps: at least one step sends the file (steps: [{order, ...}])")
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ValueError("\n".join(problems))
         return self
+
+    @property
+    def sends(self) -> bool:
+        """Whether the transfer sends rows (it may only receive them: ``inbound``)."""
+        return self.source is not None and bool(self.steps)
 
     @property
     def ordered(self) -> list[TransferStep]:
@@ -211,4 +241,11 @@ def parse_transfer(document: Any) -> TransferDoc:
     try:
         return TransferDoc.model_validate(document)
     except ValidationError as exc:
-        raise TransferInvalid(problems_of(exc)) from None
+        problems: list[str] = []
+        for line in problems_of(exc):
+            # The whole document's checks name their place themselves ("steps[1].order: …").
+            if line.startswith("(top level): "):
+                problems += line.removeprefix("(top level): ").split("\n")
+            else:
+                problems.append(line)
+        raise TransferInvalid(problems) from None

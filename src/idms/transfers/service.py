@@ -40,6 +40,8 @@ def prompt_problems(doc: TransferDoc, queries: Any) -> list[str]:
     """What is wrong with the source: a query that is not there, a prompt it needs that is not
     given (a transfer runs unattended: iDMS refuses a data source with prompts), a parameter
     that names no prompt."""
+    if doc.source is None:
+        return []
     try:
         saved = resolve_query(doc.source.query, queries)
     except NotFound as exc:
@@ -70,7 +72,7 @@ class TransferService:
 
     def __init__(self, workspace: Workspace) -> None:
         self.ws = workspace
-        self.store = TransferStore(workspace.suite)
+        self.store = TransferStore(workspace.suite, workspace.box)
 
     # ---- the documents ----------------------------------------------------------------------
 
@@ -105,6 +107,11 @@ class TransferService:
             raise TransferInvalid(
                 exc.problems, hint="Fix the transfer and save it again: idms transfer save FILE"
             ) from None
+        if not doc.sends:
+            raise InvalidInputError(
+                f"Transfer '{name}' only receives records (inbound): it has nothing to send. "
+                f"Its URL: idms transfer hook-url {name!r}"
+            )
         plan = RunPlan(info.id, workflow_document(compile_transfer(doc)), {})
         durable = self.ws.durable()
         settings = self.ws.settings
@@ -204,6 +211,23 @@ class TransferService:
             **run_history(steps, info.job.get("steps") or {}),
             "alert": None if alert is None else {"status": alert.status, "message": alert.message},
         }
+
+    # ---- inbound (legacy iTransfer webhooks) ------------------------------------------------
+
+    def hook_token(self, name: str) -> str:
+        return self.store.hook_token(name)
+
+    def receive(self, token: str, raw: bytes) -> tuple[int, dict[str, Any]] | None:
+        """A delivery to ``/hooks/{token}`` if the token is a transfer's (its answer, as iDMS
+        answered: :mod:`idms.transfers.inbound`); None for any other token."""
+        from idms.transfers.inbound import receive
+
+        info = self.store.by_hook(token)
+        if info is None:
+            return None
+        doc = info.doc
+        active = info.state == TransferState.ACTIVE
+        return receive(doc.inbound, info.name, raw, self.ws.workflow_services(), active=active)
 
     # ---- delta hashes -----------------------------------------------------------------------
 

@@ -14,10 +14,12 @@ from typing import Any
 from sqlalchemy import Engine, delete, insert, select, update
 
 from idms.db import writer
-from idms.errors import NotFound, suggest
+from idms.errors import Conflict, NotFound, suggest
+from idms.secrets import SecretBox
 from idms.state.models import Run, Transfer, WorkflowHash, utcnow
 from idms.state.store import translate_errors
 from idms.transfers.model import TransferDoc, TransferState
+from idms.workflows.store import hook_hash, new_hook_token
 
 RUN_KIND = "transfer"
 
@@ -65,16 +67,24 @@ def document_of(doc: TransferDoc) -> dict[str, Any]:
 class TransferStore:
     """Save, read and delete transfers; find their runs."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, box: SecretBox) -> None:
         self.engine = engine
+        self.box = box
 
     def save(self, doc: TransferDoc) -> tuple[TransferInfo, bool]:
         """Create or replace the transfer named ``doc.name``; True when it is new. A replaced
-        transfer keeps its ID, and so its delta hashes."""
+        transfer keeps its ID, and so its delta hashes (and its inbound URL: an inbound transfer
+        gets one when first saved as one)."""
         now = utcnow()
         text = json.dumps(document_of(doc), ensure_ascii=False)
         with translate_errors("Cannot save the transfer"), writer(self.engine).begin() as conn:
-            found = conn.execute(select(Transfer.id).where(Transfer.name == doc.name)).scalar()
+            row = conn.execute(
+                select(Transfer.id, Transfer.hook_hash).where(Transfer.name == doc.name)
+            ).first()
+            found = None if row is None else str(row[0])
+            hook: dict[str, Any] = {}
+            if doc.inbound is not None and (row is None or row[1] is None):
+                hook = self._hook_values(new_hook_token())
             if found is None:
                 conn.execute(
                     insert(Transfer).values(
@@ -84,13 +94,14 @@ class TransferStore:
                         document=text,
                         created_at=now,
                         updated_at=now,
+                        **hook,
                     )
                 )
             else:
                 conn.execute(
                     update(Transfer)
                     .where(Transfer.id == found)
-                    .values(state=doc.state.value, document=text, updated_at=now)
+                    .values(state=doc.state.value, document=text, updated_at=now, **hook)
                 )
         return self.get(doc.name), found is None
 
@@ -105,6 +116,29 @@ class TransferStore:
             hint = f" Did you mean '{close}'?" if close else ""
             raise NotFound(f"No transfer '{name}'.{hint}", hint="'idms transfer list' shows them.")
         return _info(row)
+
+    def _hook_values(self, token: str) -> dict[str, Any]:
+        return {"hook_sealed": self.box.encrypt(token), "hook_hash": hook_hash(token)}
+
+    def hook_token(self, name: str) -> str:
+        """The secret part of an inbound transfer's URL; Conflict for one that receives
+        nothing."""
+        info = self.get(name)
+        with self.engine.connect() as conn:
+            sealed = conn.execute(
+                select(Transfer.hook_sealed).where(Transfer.id == info.id)
+            ).scalar()
+        if sealed is None or info.doc.inbound is None:
+            raise Conflict(f"Transfer '{name}' receives nothing (no inbound:): it has no URL.")
+        return self.box.decrypt(sealed, name=f"transfer {name}'s URL")
+
+    def by_hook(self, token: str) -> TransferInfo | None:
+        """The transfer whose inbound URL token is ``token``; None for any other token."""
+        with translate_errors("Cannot read the transfers"), self.engine.connect() as conn:
+            row = conn.execute(
+                select(Transfer).where(Transfer.hook_hash == hook_hash(token))
+            ).first()
+        return None if row is None else _info(row)
 
     def get_by_id(self, transfer_id: str) -> TransferInfo:
         with translate_errors("Cannot read the transfers"), self.engine.connect() as conn:

@@ -252,3 +252,22 @@ def delete_hashes(
     if key is None:
         return HashesOut(cleared=store.clear())
     return HashesOut(key=key, deleted=store.delete(key))
+
+
+class TransferHookOut(BaseModel):
+    name: str
+    url: str = Field(description="POST one JSON object here per record (no token)")
+
+
+@router.get(
+    "/transfers/{name}/hook-url",
+    response_model=TransferHookOut,
+    summary="An inbound transfer's URL (legacy iTransfer webhook)",
+    responses={
+        **NOT_FOUND,
+        409: {"model": ErrorBody, "description": "The transfer receives nothing (no inbound)"},
+    },
+)
+def hook_url(context: Context, request: Request, name: str) -> TransferHookOut:
+    token = context.workspace.transfer_hook_token(name)
+    return TransferHookOut(name=name, url=absolute(request, f"/hooks/{token}"))

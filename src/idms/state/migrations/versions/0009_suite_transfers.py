@@ -1,4 +1,5 @@
-"""Transfers (iTransfer): the documents; delta hashes kept for a transfer as for a workflow
+"""Transfers (iTransfer): the documents (an inbound transfer's URL token sealed, found by its
+hash); delta hashes kept for a transfer as for a workflow
 
 A transfer runs as the workflow it compiles to, and its Delta Hashing step keeps its
 fingerprints in ``workflow_hashes`` under the transfer's ID (one hash store for both): the
@@ -32,10 +33,13 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("state", sa.String(length=20), nullable=False),
         sa.Column("document", sa.Text(), nullable=False),
+        sa.Column("hook_sealed", sa.Text(), nullable=True),
+        sa.Column("hook_hash", sa.String(length=64), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_transfers")),
         sa.UniqueConstraint("name", name=op.f("uq_transfers_name")),
+        sa.UniqueConstraint("hook_hash", name=op.f("uq_transfers_hook_hash")),
     )
     with op.batch_alter_table("workflow_hashes") as batch:
         batch.drop_constraint(HASHES_FK, type_="foreignkey")
