@@ -116,3 +116,56 @@ def test_a_failure_branch_first_is_refused(workspace: Workspace) -> None:
     }
     with pytest.raises(WorkflowInvalid, match=r"steps\[0\]\.when"):
         workspace.save_workflow(document)
+
+
+def test_a_resumed_run_remembers_the_last_outcome_and_the_failure_to_report(
+    workspace: Workspace,
+) -> None:
+    """The process dies in the failure branch: the resumed run still knows the step before it
+    failed (so the branch runs again) and still ends failed."""
+    from pydantic import BaseModel
+
+    from idms.workflows.actions import actions
+    from idms.workflows.actions.base import ActionSpec, StepResult
+
+    class Params(BaseModel):
+        pass
+
+    calls: list[str] = []
+
+    def die_once(params: Params, data: dict[str, Any], context: Any) -> StepResult:
+        calls.append(context.step_id)
+        if len(calls) == 1:
+            raise SystemExit("the process dies here")  # not an Exception: nothing catches it
+        return StepResult(output={"ok": True})
+
+    actions()["die_once"] = ActionSpec("die_once", "Die once", "test", Params, die_once)
+    try:
+        workspace.save_workflow(
+            {
+                "name": "Dies",
+                "steps": [
+                    {"id": "upload", "action": "json_schema_validation", "with": CHECK,
+                     "on_failure": "continue"},
+                    {"id": "report", "action": "die_once", "when": "failure"},
+                    {"id": "after", "action": "wait", "with": PAUSE, "when": "success"},
+                ],
+            }
+        )  # fmt: skip
+        run = workspace.start_workflow("Dies", {}, trigger="manual")
+        with pytest.raises(SystemExit):
+            workspace.execute(run.id)
+        assert workspace.runs.get(run.id).status == RunStatus.RUNNING
+        workspace.execute(run.id)  # resumed by the process that holds it
+        ended = workspace.runs.get(run.id)
+        assert calls == ["report", "report"]
+        assert ended.status == RunStatus.FAILED
+        assert ended.message is not None
+        assert "Step 'upload'" in ended.message
+        assert statuses(workspace, run.id) == {
+            "upload": "failed",
+            "report": "succeeded",
+            "after": "succeeded",
+        }
+    finally:
+        actions().pop("die_once", None)

@@ -76,8 +76,14 @@ def save_command(
         info = workspace.save_transfer(document)
     print_line(f"Transfer '{info.name}' saved ({info.state.value}).")
     name = quote_arg(info.name)
-    print_note(f"Run it now with: idms transfer run {name}")
-    print_note(f"Every night at 2: idms schedule add {name} --transfer {name} --cron '0 2 * * *'")
+    doc = info.doc
+    if doc.inbound is not None:
+        print_note(f"Its inbound URL: idms transfer hook-url {name}")
+    if doc.sends:
+        print_note(f"Run it now with: idms transfer run {name}")
+        print_note(
+            f"Every night at 2: idms schedule add {name} --transfer {name} --cron '0 2 * * *'"
+        )
 
 
 @transfer_app.command("list")

@@ -27,6 +27,10 @@ before it is saved or run with every problem listed by where it is (``steps[1].c
                      body: {job: LMS nightly}}
     alerts: {recipients: [it@example.org], when: failure}
 
+A transfer may also (or only) receive records: ``inbound: {schema, source, mappings…}``
+(legacy iTransfer webhooks, :mod:`idms.transfers.inbound`); ``source`` and ``steps`` are then
+optional.
+
 A connection's fields are its action's parameters (``http_request``, ``sftp_upload``,
 ``ftp_upload``, ``send_email``, ``write_file``), checked by that action's own model when the
 transfer is compiled (:mod:`idms.transfers.compile`); credentials are only ever the names of
