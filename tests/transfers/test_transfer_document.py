@@ -162,3 +162,20 @@ def test_the_compiled_workflow_is_the_pipeline_of_the_existing_actions() -> None
         "failure",
     ]
     assert {str(by_id[i].on_failure) for i in ("step_10", "step_20", "step_30")} == {"continue"}
+
+
+def test_the_stored_document_is_what_was_written_and_saves_back(workspace: Workspace) -> None:
+    document = transfer(URL)
+    document["steps"][0]["connection"]["body"] = {"status": None}  # a null kept as written
+    document["inbound"] = {
+        "schema": {"type": "object", "default": None},
+        "source": "Activity",
+        "mappings": [{"field": "ImisId", "column": "imisId"}],
+    }
+    workspace.save_transfer(document)
+    exported = workspace.export_transfer("LMS nightly")
+    assert exported["inbound"]["schema"] == {"type": "object", "default": None}
+    assert exported["steps"][0]["connection"]["body"] == {"status": None}
+    workspace.delete_transfer("LMS nightly")
+    workspace.save_transfer(exported)
+    assert workspace.export_transfer("LMS nightly") == exported

@@ -220,7 +220,7 @@ def _salvaged_problems(document: Any) -> list[str]:
             step = TransferStep.model_validate(raw)
         except ValueError:
             continue
-        kept.append((index, step.model_dump(mode="json")))
+        kept.append((index, step.model_dump(mode="json", by_alias=True)))
     stand_in: dict[str, Any] = {
         "name": "-",
         "source": {"query": "-"},
@@ -253,7 +253,7 @@ def _salvaged_problems(document: Any) -> list[str]:
 
 def _without_supplied(doc: TransferDoc) -> TransferDoc:
     """``doc`` without what the transfer supplies itself (each reported once, as such)."""
-    data = doc.model_dump(mode="json")
+    data = doc.model_dump(mode="json", by_alias=True)
     data["format"] = {k: v for k, v in doc.format.items() if k not in ("input", "file_name")}
     for step in data["steps"]:
         kind = step["connection"]["type"]

@@ -60,7 +60,7 @@ class TransferInfo:
 def document_of(doc: TransferDoc) -> dict[str, Any]:
     """The document as stored and exported (JSON; defaults written out, so what is shown is
     what runs)."""
-    out: dict[str, Any] = doc.model_dump(mode="json", exclude_none=True)
+    out: dict[str, Any] = doc.model_dump(mode="json", by_alias=True)
     return out
 
 
