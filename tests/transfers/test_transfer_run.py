@@ -200,3 +200,34 @@ def test_the_failure_branch_runs_and_the_alert_is_mailed_without_secrets(
             assert len(mailbox.envelopes) == 1
         finally:
             ws.close()
+
+
+def test_an_email_connection_attaches_the_file_in_its_format(tmp_path: Path) -> None:
+    with smtp_server() as (mailbox, port):
+        ws = open_workspace(
+            tmp_path, smtp_url=f"smtp://127.0.0.1:{port}", notify_from="idms@example.org"
+        )
+        try:
+            document = transfer("http://unused", format={"format": "json"}, file_name="members")
+            document["steps"] = [
+                {
+                    "order": 10,
+                    "name": "Mail the fulfilment house",
+                    "connection": {"type": "email", "to": "orders@example.org"},
+                }
+            ]
+            ws.save_transfer(document)
+            run = ws.run_transfer("LMS nightly")
+            assert run.status == RunStatus.SUCCEEDED, run.message
+            mail = mailbox.message()
+            assert mail["Subject"] == "LMS nightly: members.json"
+            [attachment] = list(mail.iter_attachments())
+            assert attachment.get_filename() == "members.json"
+            rows = json.loads(attachment.get_content())
+            assert sorted(r["ID"] for r in rows) == all_ids(ws)
+            [history] = ws.transfer_runs("LMS nightly")
+            step = history["steps"][0]
+            assert (step["type"], step["status"], step["rows"]) == ("email", "succeeded", len(rows))
+            assert step["bytes"] == history["file_bytes"]
+        finally:
+            ws.close()
