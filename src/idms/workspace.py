@@ -57,7 +57,10 @@ if TYPE_CHECKING:
     from idms.schedules.model import ScheduleInfo
     from idms.schedules.store import ScheduleStore
     from idms.state.tokens import TokenStore
+    from idms.transfers.service import TransferService
+    from idms.transfers.store import TransferInfo
     from idms.workflow_services import WorkspaceServices
+    from idms.workflows.actions.base import HashStore
     from idms.workflows.hashes import HashingInfo
     from idms.workflows.model import WorkflowState
     from idms.workflows.store import StepRecord, WorkflowInfo, WorkflowStore
@@ -590,9 +593,15 @@ class Workspace(RunContext):
         durable: Durable,
         progress: Callable[[int], None] | None = None,
     ) -> RunReport:
-        """Run (or resume) claimed workflow run ``run_id`` (what ``execute_run`` calls)."""
+        """Run (or resume) claimed workflow or transfer run ``run_id`` (what ``execute_run``
+        calls)."""
+        from idms.runs.status import RunKind
         from idms.workflows.runner import run_workflow
 
+        if self.runs.get(run_id).kind == RunKind.TRANSFER:
+            return self.transfer_service.execute(
+                run_id, durable=durable, progress=progress, step_progress=_STEP_PROGRESS.get()
+            )
         return run_workflow(
             run_id,
             runs=self.runs,
@@ -614,11 +623,12 @@ class Workspace(RunContext):
         return [self.runs.get(i) for i in ids]
 
     def workflow_steps(self, run_id: str) -> list[StepRecord]:
-        """Every step of a workflow run, in the order they ran (input, output, status, time)."""
-        from idms.runs.status import RunKind
+        """Every step of a workflow (or transfer) run, in the order they ran (input, output,
+        status, time)."""
+        from idms.runs.status import STEP_KINDS
 
         info = self.runs.get(run_id)
-        if info.kind != RunKind.WORKFLOW:
+        if info.kind not in STEP_KINDS:
             raise Conflict(f"Run {info.id} is not a workflow run ({info.kind}): it has no steps.")
         return self.workflow_store.steps(info.id)
 
@@ -729,3 +739,79 @@ class Workspace(RunContext):
             return render_value(template, names)
         except TemplateError as exc:
             raise InvalidInputError(f"The template cannot be rendered: {exc.message}") from None
+
+    # ---- transfers (iTransfer) -------------------------------------------------------------------
+
+    @property
+    def transfer_service(self) -> TransferService:
+        from idms.transfers.service import TransferService
+
+        return TransferService(self)
+
+    def save_transfer(self, document: Mapping[str, Any]) -> TransferInfo:
+        """Check ``document`` whole (TransferInvalid lists every problem, where it is: the
+        shape, each connection against its action, the query's prompts) and save it, creating
+        or replacing the transfer of its name (which keeps its delta hashes)."""
+        info, _created = self.transfer_service.save(document)
+        return info
+
+    def transfer(self, name: str) -> TransferInfo:
+        return self.transfer_service.store.get(name)
+
+    def transfers(self) -> list[TransferInfo]:
+        return self.transfer_service.store.list()
+
+    def delete_transfer(self, name: str) -> TransferInfo:
+        """Delete a transfer and its delta hashes (its runs stay in the history)."""
+        return self.transfer_service.store.delete(name)
+
+    def export_transfer(self, name: str) -> dict[str, Any]:
+        """The transfer's document, as ``save_transfer`` takes it back."""
+        return self.transfer_service.export(name)
+
+    def start_transfer(self, name: str, *, trigger: str, schedule_id: str | None = None) -> RunInfo:
+        """Record a queued run of transfer ``name`` for an executor (refused when its query
+        needs a prompt it does not give, or when it is disabled and not started by hand)."""
+        service = self.transfer_service
+        run_id = service.record_run(name, trigger=trigger, queued=True, schedule_id=schedule_id)
+        return self.runs.get(run_id)
+
+    def run_transfer(
+        self,
+        name: str,
+        *,
+        trigger: str = "cli",
+        progress: Callable[[StepRecord], None] | None = None,
+    ) -> RunInfo:
+        """Record a run of transfer ``name`` and execute it here and now; the run as it
+        ended (its alert sent, if the transfer asks for one)."""
+        run_id = self.transfer_service.record_run(name, trigger=trigger, queued=False)
+        token = _STEP_PROGRESS.set(progress)
+        try:
+            execute_run(self, run_id)
+        finally:
+            _STEP_PROGRESS.reset(token)
+        return self.runs.get(run_id)
+
+    def transfer_runs(self, name: str | None = None, *, limit: int = 50) -> list[dict[str, Any]]:
+        """The latest runs (of transfer ``name``), newest first, each with what its steps
+        sent (rows, bytes, requests, remote path, status, response code)."""
+        from idms.paging import check_window
+
+        check_window(limit=limit)
+        service = self.transfer_service
+        return [service.history(info) for info in service.runs(name, limit)]
+
+    def transfer_hook_token(self, name: str) -> str:
+        """The secret part of an inbound transfer's URL (``/hooks/{token}``)."""
+        return self.transfer_service.hook_token(name)
+
+    def receive_transfer_hook(self, token: str, body: bytes) -> tuple[int, dict[str, Any]] | None:
+        """A delivery to ``/hooks/{token}`` when the token is an inbound transfer's: the
+        record checked against its schema and inserted, answered as iDMS did (status, body);
+        None for any other token (a workflow's webhook, or none)."""
+        return self.transfer_service.receive(token, body)
+
+    def transfer_hashes(self, name: str) -> HashStore:
+        """Transfer ``name``'s delta hashes (look one up, delete one, clear them)."""
+        return self.transfer_service.hashes(name)

@@ -42,7 +42,7 @@ LAYERS: list[tuple[str, frozenset[str]]] = [
     ("targets", frozenset({"targets"})),
     ("engine", frozenset({"jobs", "io"})),
     ("services", frozenset({"execution", "schedules", "notify", "demo"})),
-    ("automation", frozenset({"workflows"})),
+    ("automation", frozenset({"workflows", "transfers"})),
     ("facade", frozenset({"workspace", "workflow_services"})),
     ("interfaces", frozenset({"cli", "server", "sandbox"})),
 ]

@@ -165,8 +165,11 @@ def test_other_mistakes_are_refused_with_exit_2(cli: Cli, job_file: Path, tmp_pa
             ["--template", "People", "--cron", "daily"],
             "must name the file to read. Give it with --input FILE.",
         ),
-        (["--cron", "daily"], "Give --job JOB.yml, --template NAME or --workflow NAME."),
-        (["--job", str(job_file), "--template", "People", "--cron", "daily"], "one of the three"),
+        (
+            ["--cron", "daily"],
+            "Give --job JOB.yml, --template NAME, --workflow NAME or --transfer NAME.",
+        ),
+        (["--job", str(job_file), "--template", "People", "--cron", "daily"], "one of them"),
         (["--job", str(job_file), "--input", "x.csv", "--cron", "daily"], "Leave --input out"),
         (["--workflow", "W", "--cron", "daily"], "No workflow 'W'."),
         (["--job", str(tmp_path / "nope.yml"), "--cron", "daily"], "no job file at"),

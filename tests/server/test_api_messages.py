@@ -31,7 +31,9 @@ def test_refusals_name_no_command_line_flags(api: Api, people: Path) -> None:
     def schedule(**body: Any) -> str:
         return refused(api.client.post("/api/v1/schedules", json={"name": "X", **body}))
 
-    assert "Say what the schedule runs: a job, a template or a workflow" in schedule(cron="daily")
+    assert "Say what the schedule runs: a job, a template, a workflow or a transfer" in schedule(
+        cron="daily"
+    )
     assert "Say when the schedule runs" in schedule(job=job)
     assert "one of the two" in schedule(job=job, cron="daily", at=later)
     assert "is not an ISO 8601 date and time" in schedule(job=job, at="tomorrow")

@@ -141,7 +141,7 @@ def test_the_cli_adds_a_workflow_schedule(
         ["schedule", "add", "X", "--workflow", "Nightly sync", "--template", "T", "--cron", "1d"],
     )
     assert both.exit_code == 2
-    assert "a job, a template or a workflow, one of the three" in both.stderr
+    assert "a job, a template, a workflow or a transfer" in both.stderr
 
 
 @pytest.fixture

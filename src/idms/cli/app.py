@@ -32,6 +32,7 @@ from idms.cli import (
     sources,
     templates,
     tokens,
+    transfers,
     worker,
     workflow_hashes,
     workflow_hooks,
@@ -183,6 +184,7 @@ app.command("worker")(worker.worker_command)
 workflows.workflow_app.command("change-url")(workflow_hooks.change_url_command)
 workflows.workflow_app.command("hashes")(workflow_hashes.hashes_command)
 app.add_typer(workflows.workflow_app, name="workflow")
+app.add_typer(transfers.transfer_app, name="transfer")
 
 
 @app.command("version")

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.text import Text
 
-from idms.cli.context import get_settings, get_state, open_workspace, suite_engine
+from idms.cli.context import get_settings, get_state, open_workspace, quote_arg, suite_engine
 from idms.cli.output import (
     new_table,
     out,
@@ -186,7 +186,7 @@ def show_command(
         return
     _print_header(info, error_file=error_file_of(info))
     print_line()
-    if info.kind == "workflow":  # steps, not rows
+    if info.kind in ("workflow", "transfer"):  # steps, not rows
         steps = info.steps
         if steps is not None:
             print_line(
@@ -194,6 +194,8 @@ def show_command(
                 f"{steps['failed']:,} failed, {steps['skipped']:,} skipped)"
             )
         print_note(f"Every step's input and output: idms workflow run-show {info.id}")
+        if info.kind == "transfer":
+            print_note(f"What each step sent: idms transfer runs {quote_arg(info.name)}")
         return
     print_counts(info.counts)
     print_line()

@@ -90,6 +90,15 @@ def add_command(
             show_default=False,
         ),
     ] = None,
+    transfer: Annotated[
+        str | None,
+        typer.Option(
+            "--transfer",
+            metavar="T",
+            help="A saved transfer to run (see 'idms transfer list').",
+            show_default=False,
+        ),
+    ] = None,
     input_file: Annotated[
         Path | None,
         typer.Option(
@@ -162,7 +171,8 @@ def add_command(
     ] = "",
     as_json: JsonOption = False,
 ) -> None:
-    """Add a schedule: a job file, template or workflow run on a cron schedule, or once.
+    """Add a schedule: a job file, template, workflow or transfer run on a cron schedule, or
+    once.
 
     The cron expression is read in the schedule's time zone (--tz, default UTC), across
     daylight-saving changes: a time skipped in spring runs at the end of the gap, a time repeated
@@ -177,6 +187,8 @@ def add_command(
     Example: idms schedule add Year-end --job close.yml --at 2026-12-31T18:00 --tz Europe/London
 
     Example: idms schedule add Nightly-sync --workflow "Nightly sync" --cron "0 2 * * *"
+
+    Example: idms schedule add LMS-nightly --transfer "LMS nightly" --cron "0 2 * * *"
     """
     from idms.schedules.define import define_schedule
     from idms.schedules.jobs import input_path
@@ -192,6 +204,8 @@ def add_command(
             template=template,
             workflow=workflow,
             find_workflow=workspace.workflow,
+            transfer=transfer,
+            find_transfer=workspace.transfer,
             input_file=input_file,
             cron=cron,
             at=at,

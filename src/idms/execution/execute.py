@@ -26,7 +26,7 @@ from idms.runs.durable import Durable
 from idms.runs.events import run_finished
 from idms.runs.leases import Leases
 from idms.runs.record import RunStore
-from idms.runs.status import Counts, RunKind, RunStatus
+from idms.runs.status import STEP_KINDS, Counts, RunStatus
 from idms.targets import factory
 from idms.targets.base import FullTarget, Target
 
@@ -68,7 +68,7 @@ def execute_run(
         run_finished(context, run_id)
         return RunReport(run_id, RunStatus.FAILED, Counts.of(counts), None, {}, message)
 
-    if info.kind == RunKind.WORKFLOW:
+    if info.kind in STEP_KINDS:
         return _execute_workflow(context, run_id, durable, progress, fail)
 
     owned = target is None

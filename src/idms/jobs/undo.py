@@ -28,7 +28,7 @@ from idms.jobs.turns import turn_for
 from idms.runs.durable import DEFAULT_LEASE_SECONDS, worker_name
 from idms.runs.leases import Leases
 from idms.runs.record import NewRun, RowResult, RunInfo, RunStore
-from idms.runs.status import Counts, Outcome, RunKind, RunStatus
+from idms.runs.status import STEP_KINDS, Counts, Outcome, RunKind, RunStatus
 from idms.sources.model import SourceDef
 from idms.sources.rules import RowRefused, update_values
 from idms.targets.base import (
@@ -163,10 +163,10 @@ def undo_run(
 
 def _check_undoable(original: RunInfo, runs: RunStore) -> None:
     """Refuse a run undo cannot take, saying what to do instead."""
-    if original.kind == RunKind.WORKFLOW:
+    if original.kind in STEP_KINDS:
         raise InvalidInputError(
-            f"Run {original.id} is a workflow run: it wrote nothing itself. The runs its steps "
-            "started (an insert, a job) are runs of their own: undo those."
+            f"Run {original.id} is a {original.kind} run: it wrote nothing itself. The runs "
+            "its steps started (an insert, a job) are runs of their own: undo those."
         )
     if original.plan_only:
         raise InvalidInputError(f"Run {original.id} was a plan: it wrote nothing to undo.")

@@ -27,7 +27,13 @@ from idms.db import writer
 from idms.errors import Conflict, InvalidInputError, NotFound
 from idms.paging import check_window
 from idms.runs.durable import worker_name
-from idms.runs.status import COUNT_KEYS, TERMINAL, RunKind, RunStatus, exit_code_for
+from idms.runs.status import (
+    COUNT_KEYS,
+    STEP_KINDS,
+    TERMINAL,
+    RunStatus,
+    exit_code_for,
+)
 from idms.state.models import Run, RunRow, RunStage, utcnow
 from idms.state.store import translate_errors
 
@@ -131,7 +137,7 @@ class RunInfo:
         is a redo; not a workflow run, whose steps' runs are runs of their own), not undone
         yet, ended."""
         return (
-            self.kind != RunKind.WORKFLOW
+            self.kind not in STEP_KINDS
             and not self.plan_only
             and not self.undone_by
             and self.finished
@@ -145,7 +151,7 @@ class RunInfo:
     def steps(self) -> dict[str, int] | None:
         """A workflow run's steps (``total``, ``succeeded``, ``failed``, ``skipped``) once it
         ended: what it did, its rows being the runs' its steps started; None for another run."""
-        steps = self.job.get("steps") if self.kind == RunKind.WORKFLOW else None
+        steps = self.job.get("steps") if self.kind in STEP_KINDS else None
         return dict(steps) if isinstance(steps, dict) else None
 
     @property
@@ -161,7 +167,7 @@ class RunInfo:
         """The run as every shell shows it: the summary, then what else is known of it (never
         the sealed job, the input's identity or the lease's owner)."""
         shown = {**self.summary(), **{name: getattr(self, name) for name in SHOWN}}
-        if self.kind == RunKind.WORKFLOW:
+        if self.kind in STEP_KINDS:
             shown["steps"] = self.steps
         return shown
 

@@ -44,12 +44,18 @@ class RunStatus(StrEnum):
 
 class RunKind(StrEnum):
     """What a run executes: an import (rows from a file), an update (rows from a saved query),
-    the undo of another run, or a workflow (its steps, :mod:`idms.workflows`)."""
+    the undo of another run, a workflow (its steps, :mod:`idms.workflows`) or a transfer
+    (:mod:`idms.transfers`)."""
 
     IMPORT = "import"
     UPDATE = "update"
     UNDO = "undo"
     WORKFLOW = "workflow"
+    TRANSFER = "transfer"  # a transfer (iTransfer), run as the workflow it compiles to
+
+
+# Runs whose work is steps (a workflow's, a transfer's), executed by the workflow runner.
+STEP_KINDS = frozenset({RunKind.WORKFLOW, RunKind.TRANSFER})
 
 
 TERMINAL = frozenset(RunStatus) - {RunStatus.RUNNING, RunStatus.QUEUED}

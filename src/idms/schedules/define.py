@@ -12,7 +12,7 @@ from typing import Any
 from idms.errors import InvalidInputError
 from idms.jobs.model import Job, load_job_file
 from idms.schedules.jobs import schedule_job
-from idms.schedules.model import MISFIRE_POLICIES, OVERLAP_POLICIES, WORKFLOW_KIND
+from idms.schedules.model import MISFIRE_POLICIES, OVERLAP_POLICIES, TRANSFER_KIND, WORKFLOW_KIND
 from idms.schedules.timing import Cron, parse_at, parse_cron, parse_zone
 from idms.state.models import NAME_LENGTH, utcnow
 from idms.state.templates import TemplateStore
@@ -32,7 +32,7 @@ class NewSchedule:
     target: str
     platform: str
     timezone: str
-    job: Job | None  # None: a workflow schedule (the workflow makes its own runs)
+    job: Job | None  # None: a workflow's or transfer's schedule (it makes its own runs)
     description: str = ""
     job_document: dict[str, Any] | None = None
     job_file: str | None = None
@@ -56,6 +56,8 @@ def define_schedule(
     template: str | None = None,
     workflow: str | None = None,
     find_workflow: Callable[[str], object] | None = None,
+    transfer: str | None = None,
+    find_transfer: Callable[[str], object] | None = None,
     input_file: str | Path | None = None,
     cron: str | None = None,
     at: str | None = None,
@@ -71,16 +73,17 @@ def define_schedule(
     template (with an optional input file) or a workflow (``find_workflow`` refuses an unknown
     one; its trigger's ``input`` is each run's input), and a cron expression (or preset) or a
     one-time moment, in a time zone. A workflow schedule is kind ``workflow`` with the
-    workflow's name kept in ``template``."""
+    workflow's name kept in ``template``; a transfer's (``find_transfer`` refuses an unknown
+    one) is kind ``transfer``, the same way."""
     name = " ".join(str(name).split())
     if not name:
         raise InvalidInputError("The schedule needs a name.")
     if len(name) > NAME_LENGTH:
         raise InvalidInputError(f"The schedule's name is longer than {NAME_LENGTH} characters.")
-    if [job_file, job, template, workflow].count(None) != 3:
+    if [job_file, job, template, workflow, transfer].count(None) != 4:
         raise InvalidInputError(
-            "Say what the schedule runs: a job, a template or a workflow, one of the three.",
-            hint="Give --job JOB.yml, --template NAME or --workflow NAME.",
+            "Say what the schedule runs: a job, a template, a workflow or a transfer, one of them.",
+            hint="Give --job JOB.yml, --template NAME, --workflow NAME or --transfer NAME.",
         )
     if input_file is not None and template is None:
         raise InvalidInputError(
@@ -121,18 +124,21 @@ def define_schedule(
     document: dict[str, Any] | None = None
     job_path: str | None = None
     input_path: str | None = None
-    if workflow is not None:
-        if find_workflow is not None:
-            find_workflow(workflow)  # an unknown workflow is refused, with the closest name
+    if workflow is not None or transfer is not None:
+        finder = find_workflow if workflow is not None else find_transfer
+        started = workflow if workflow is not None else transfer
+        assert started is not None
+        if finder is not None:
+            finder(started)  # an unknown one is refused, with the closest name
         return NewSchedule(
             name=name,
-            kind=WORKFLOW_KIND,
+            kind=WORKFLOW_KIND if workflow is not None else TRANSFER_KIND,
             target=target,
             platform=platform,
             timezone=zone.key,
             job=None,
             description=description,
-            template=workflow,
+            template=started,
             cron=parsed_cron,
             run_at=run_at,
             misfire=misfire,

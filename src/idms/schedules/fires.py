@@ -30,7 +30,7 @@ from idms.runs.context import RunContext
 from idms.runs.record import NewRun, dumps, new_run_id
 from idms.runs.status import RunKind, RunStatus
 from idms.schedules.jobs import CachedTemplates, schedule_job
-from idms.schedules.model import WORKFLOW_KIND, cron_of
+from idms.schedules.model import FACADE_KINDS, cron_of
 from idms.schedules.timing import next_fire, next_fire_cached
 from idms.state.constants import unseal_constants
 from idms.state.models import Schedule
@@ -74,7 +74,8 @@ class Fire:
     reason: str | None = None  # why it failed or was skipped
     document: dict[str, Any] = field(default_factory=dict)
     run: NewRun | None = None  # the run to record
-    workflow: str | None = None  # kind workflow: the workflow to start once advanced
+    workflow: str | None = None  # kind workflow (transfer): the one to start once advanced
+    kind: str = "job"  # the schedule's kind
     advanced: bool = False  # this scheduler advanced its slot (so it starts the workflow)
 
 
@@ -121,8 +122,9 @@ class FireBuilder:
                 "misfire policy skip"
             )
             return fire
-        if row.kind == WORKFLOW_KIND:
+        if row.kind in FACADE_KINDS:
             fire.workflow = str(row.template)
+            fire.kind = row.kind
             return fire
         stored = json.loads(row.job_document) if row.job_document else None
         fire.document = mask_constants(stored) if stored else {}  # a failed fire's record

@@ -24,7 +24,10 @@ STATES = ("active", "paused", "disabled", "done")
 a row; ``done``: a one-time schedule that has fired (or was skipped)."""
 
 WORKFLOW_KIND = "workflow"  # the workflow's name is kept in ``template`` (no new column)
-KINDS = ("job", "template", WORKFLOW_KIND)
+TRANSFER_KIND = "transfer"  # the transfer's name is kept in ``template``, as a workflow's
+KINDS = ("job", "template", WORKFLOW_KIND, TRANSFER_KIND)
+# Schedules that start their runs through the facade (a workflow's, a transfer's).
+FACADE_KINDS = (WORKFLOW_KIND, TRANSFER_KIND)
 
 
 @dataclass(frozen=True)
@@ -67,8 +70,8 @@ class ScheduleInfo:
 
     def what(self) -> str:
         """``job 'People' (people.yml)`` / ``template 'Dues' on dues.csv``."""
-        if self.kind == WORKFLOW_KIND:
-            return f"workflow '{self.template}'"
+        if self.kind in FACADE_KINDS:
+            return f"{self.kind} '{self.template}'"
         if self.kind == "template":
             text = f"template '{self.template}'"
             return text + (f" on {self.input_file}" if self.input_file else "")

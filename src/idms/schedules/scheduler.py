@@ -23,7 +23,8 @@ A fire whose job cannot be built (its template was deleted, say) is recorded as 
 with the reason, so it shows in ``idms runs``, counts towards ``max_failures`` and notifies.
 
 A schedule of kind ``workflow`` (the workflow's name in ``template``) starts a run of that
-workflow (``Workspace.start_workflow``, trigger ``schedule``, the trigger's ``input``) once its
+workflow (``Workspace.start_workflow``, trigger ``schedule``, the trigger's ``input``; a transfer
+schedule: ``Workspace.start_transfer``) once its
 slot is advanced, just after the transaction: the run is made by the workflow facade, which
 alone knows how; a crash between the two loses that fire (never repeats it). The run is then
 tied to its schedule (``schedule_id``), so overlap, ``max_failures`` and ``last_run_id`` work
@@ -58,7 +59,7 @@ from idms.schedules.claim import LostLead, record_batch
 from idms.schedules.fires import MISFIRE_GRACE, SELECT_DUE, Fire, FireBuilder
 from idms.schedules.jobs import CachedTemplates, schedule_job
 from idms.schedules.leader import Leadership, leadership_for
-from idms.schedules.model import WORKFLOW_KIND, cron_of
+from idms.schedules.model import FACADE_KINDS, TRANSFER_KIND, cron_of
 from idms.schedules.outcomes import record_run_outcome
 from idms.schedules.store import ScheduleStore
 from idms.schedules.timing import next_fire_cached
@@ -130,8 +131,8 @@ class Scheduler:
         """Queue a run of schedule ``name`` now (trigger ``manual``), whatever its state and
         policies; its next fire is not affected. Returns the run's ID."""
         info = ScheduleStore(self.engine).get(name)
-        if info.kind == WORKFLOW_KIND:
-            return self._run_workflow_now(info.id, str(info.template))
+        if info.kind in FACADE_KINDS:
+            return self._run_workflow_now(info.id, str(info.template), info.kind)
         box = self.workspace.box
         job = schedule_job(
             kind=info.kind,
@@ -149,11 +150,9 @@ class Scheduler:
             platform=info.platform,
         )
 
-    def _run_workflow_now(self, schedule_id: str, workflow: str) -> str:
-        start = getattr(self.workspace, "start_workflow", None)
-        if start is None:
-            raise IdmsError("Workflows are run by a workspace (idms serve, the CLI).")
-        run_id = str(start(workflow, None, trigger="manual").id)
+    def _run_workflow_now(self, schedule_id: str, workflow: str, kind: str) -> str:
+        start = self._starter(kind)
+        run_id = str(start(workflow, trigger="manual").id)
         with (
             translate_errors("Cannot record the run on its schedule"),
             self.engine.begin() as conn,
@@ -214,7 +213,7 @@ class Scheduler:
             if cron is not None:
                 next_fire_cached(cron, ZoneInfo(row.timezone), row.next_fire_at)
             document = json.loads(row.job_document) if row.job_document else None
-            if row.kind == WORKFLOW_KIND:  # nothing to build ahead: the facade makes its run
+            if row.kind in FACADE_KINDS:  # nothing to build ahead: the facade makes its run
                 self._warm_mark = (row.next_fire_at, row.id)
                 built += 1
                 continue
@@ -299,11 +298,9 @@ class Scheduler:
         for plan in plans:
             if plan.workflow is None or not plan.advanced or plan.action != "fire":
                 continue
-            start = getattr(self.workspace, "start_workflow", None)
             try:
-                if start is None:
-                    raise IdmsError("Workflows are run by a workspace (idms serve, the CLI).")
-                run_id = str(start(plan.workflow, None, trigger="schedule").id)
+                start = self._starter(plan.kind)
+                run_id = str(start(plan.workflow, trigger="schedule").id)
             except IdmsError as exc:
                 run_id = self._failed_workflow(plan, exc.message)
                 created.append(run_id)
@@ -321,18 +318,27 @@ class Scheduler:
             created.append(run_id)
         return created
 
+    def _starter(self, kind: str) -> Any:
+        """What starts a run of a schedule of ``kind`` (workflow, transfer): the facade's
+        ``start_workflow``/``start_transfer`` (name, trigger=…) -> the queued run."""
+        name = "start_transfer" if kind == TRANSFER_KIND else "start_workflow"
+        start = getattr(self.workspace, name, None)
+        if start is None:
+            raise IdmsError(f"A {kind} is run by a workspace (idms serve, the CLI).")
+        return start
+
     def _failed_workflow(self, plan: Fire, why: str) -> str:
         assert plan.workflow is not None
-        reason = f"Schedule '{plan.name}' could not start workflow '{plan.workflow}': {why}"
+        reason = f"Schedule '{plan.name}' could not start {plan.kind} '{plan.workflow}': {why}"
         log.warning("schedule %s: %s", plan.name, reason)
         run = NewRun(
-            kind=WORKFLOW_KIND,
+            kind=plan.kind,
             name=plan.workflow,
-            source="workflow",
+            source=plan.kind,
             action="schedule",
             target=plan.target,
             platform=plan.platform,
-            job={"workflow": plan.workflow},
+            job={plan.kind: plan.workflow},
             status=RunStatus.FAILED,
             trigger="schedule",
             schedule_id=plan.id,

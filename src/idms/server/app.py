@@ -34,6 +34,7 @@ from idms.server.routes import (
     runs,
     schedules,
     templates,
+    transfers,
     triggers,
     uploads,
     workflows,
@@ -43,7 +44,8 @@ from idms.workspace import Workspace
 
 DESCRIPTION = """\
 The JSON API of idms: queue and plan jobs, follow runs and download their failed rows, keep
-templates and saved queries, manage schedules and workflows, and start runs from trigger URLs.
+templates and saved queries, manage schedules, workflows and transfers, and start runs from
+trigger URLs.
 Webhooks (`POST /hooks/{token}`) and iMIS change notifications (`POST /hooks/imis/{token}`) take
 no token: their random URL is the secret.
 
@@ -79,7 +81,7 @@ def create_server_app(
         dependencies=[Depends(require_token)],
         responses={401: {"model": ErrorBody, "description": "No API token, or a bad one"}},
     )
-    for module in (runs, uploads, templates, queries, schedules, triggers, workflows):
+    for module in (runs, uploads, templates, queries, schedules, triggers, workflows, transfers):
         api.include_router(module.router)
     app.include_router(api)
     # Outside /api/v1 and without a token: the random URL is the secret (iHook, iDMS's).

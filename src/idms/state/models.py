@@ -369,17 +369,35 @@ class WorkflowStep(Base):
 
 
 class WorkflowHash(Base):
-    """Delta hashing: the hash of each row a workflow's step last passed on, by key (only the
-    key and the hash are kept, as iDMS keeps them)."""
+    """Delta hashing: the hash of each row a workflow's (or a transfer's) step last passed on,
+    by key (only the key and the hash are kept, as iDMS keeps them). ``workflow_id`` is the
+    owner's ID, a workflow's or a transfer's (no reference: deleting either deletes its
+    hashes itself)."""
 
     __tablename__ = "workflow_hashes"
 
-    workflow_id: Mapped[str] = mapped_column(
-        String(32), ForeignKey("workflows.id", ondelete="CASCADE"), primary_key=True
-    )
+    workflow_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     step_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     key: Mapped[str] = mapped_column(String(400), primary_key=True)
     hash: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Transfer(Base):
+    """A transfer (iTransfer outbound job): its document (``idms.transfers.model.TransferDoc``
+    as JSON) and its state (active | disabled). Its runs are runs of kind ``transfer``."""
+
+    __tablename__ = "transfers"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), unique=True)
+    state: Mapped[str] = mapped_column(String(20), default="active")
+    document: Mapped[str] = mapped_column(Text)  # JSON
+    # An inbound transfer's URL token (legacy iTransfer webhooks), sealed, and found by its
+    # SHA-256, as a webhook workflow's.
+    hook_sealed: Mapped[str | None] = mapped_column(Text, default=None)
+    hook_hash: Mapped[str | None] = mapped_column(String(64), default=None, unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

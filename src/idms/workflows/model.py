@@ -116,6 +116,21 @@ class OnFailure(StrEnum):
     QUIT_FAILURE = "quit_failure"  # the default: the run ends failed
     QUIT_SUCCESS = "quit_success"  # the run ends succeeded
     IGNORE = "ignore"  # carry on with the next step, the input passed through
+    # Beyond iDMS: carry on with the next steps (a step with ``when: failure`` can report the
+    # failure), but the run ends failed, and what waits for a successful run (Delta Hashing's
+    # fingerprints) is not kept. What a transfer's connection steps are compiled with.
+    CONTINUE = "continue"
+
+
+class When(StrEnum):
+    """Whether a step runs, by the outcome of the step that ran before it (a step skipped by
+    its ``when`` is passed over: the one before it decides): iDMS's conditional job steps, e.g.
+    "send a failure webhook only if the upload failed". Unset, a step runs whenever it is
+    reached, as it always has (after a step that succeeded, or whose failure was ignored)."""
+
+    SUCCESS = "success"  # only if the previous step succeeded
+    FAILURE = "failure"  # only if the previous step failed
+    ALWAYS = "always"  # whatever the previous step did
 
 
 class GoTo(Strict):
@@ -145,6 +160,7 @@ class Step(Strict):
     output: str | None = None
     on_failure: OnFailure | GoTo = OnFailure.QUIT_FAILURE
     retry: Retry = Field(default_factory=Retry)
+    when: When | None = None
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -195,6 +211,10 @@ def sequence_problems(steps: list[tuple[int, Step]]) -> list[str]:
         if step.id in seen:
             problems.append(f"steps[{index}].id: {step.id!r} is also step {seen[step.id]}")
         seen.setdefault(step.id, index)
+    if steps and steps[0][0] == 0 and steps[0][1].when == When.FAILURE:
+        problems.append(
+            "steps[0].when: the first step has no step before it that could have failed"
+        )
     for index, step in steps:
         if isinstance(step.on_failure, GoTo):
             target = step.on_failure.goto

@@ -60,7 +60,7 @@ from idms.workflows.actions.base import (
 )
 from idms.workflows.check import steps_context
 from idms.workflows.masking import RunServices, shown
-from idms.workflows.model import GoTo, OnFailure, Step, WorkflowDoc, problems_of
+from idms.workflows.model import GoTo, OnFailure, Step, When, WorkflowDoc, problems_of
 from idms.workflows.store import StepRecord, WorkflowInfo, WorkflowStore
 from idms.workflows.templating import TemplateError, render_params, render_value, scope
 
@@ -155,6 +155,8 @@ class _State:
     resume_seq: int | None = None  # a step row left running by a dead process
     data_in: dict[str, Any] | None = None  # what the step running now was given
     end: _End | None = None
+    last_ok: bool = True  # how the last step that ran ended (what a step's ``when`` reads)
+    deferred: str | None = None  # the first failure of an ``on_failure: continue`` step
 
 
 class WorkflowRunner:
@@ -230,6 +232,9 @@ class WorkflowRunner:
                 "failure": RunStatus.FAILED,
                 "cancelled": RunStatus.CANCELLED,
             }[state.end.outcome]
+        if status is RunStatus.SUCCEEDED and state.deferred is not None:
+            # A step that had to succeed failed, the run went on past it: it ends failed.
+            status, message = RunStatus.FAILED, state.deferred
         if status is RunStatus.SUCCEEDED:
             try:
                 self._on_success(state)
@@ -265,6 +270,8 @@ class WorkflowRunner:
             if "output" in after:
                 state.outputs[step_id] = after["output"]
             state.index = after["next"]
+            state.last_ok = after.get("ok", True)
+            state.deferred = after.get("deferred")
             if after.get("end") is not None:
                 state.end = _End(after["end"], after.get("message") or "")
             self.services.recall(after.get("secrets") or [])
@@ -281,6 +288,9 @@ class WorkflowRunner:
             seq = state.seq + 1
         state.seq = seq
         state.data_in = None
+        if not _runs_after(step, state.last_ok):
+            self._skip(step, state, seq)
+            return
         if not step.enabled:
             self._after_failure(
                 step,
@@ -317,6 +327,18 @@ class WorkflowRunner:
             )
             return
         self._after_success(step, state, result, seq)
+
+    def _skip(self, step: Step, state: _State, seq: int) -> None:
+        """Record a step whose ``when`` does not hold as skipped, and go on (the step before
+        it still decides the next one's ``when``)."""
+        before = "succeeded" if state.last_ok else "failed"
+        wanted = "succeeded" if step.when == When.SUCCESS else "failed"
+        reason = f"Not run: it runs only if the previous step {wanted}; it {before}."
+        self.store.add_step(
+            self.run_id, seq, step.id, step.action, status="skipped", message=reason,
+            sealed_data=None,
+        )  # fmt: skip
+        self._record(step, state, seq, "skipped", reason, None, state.index + 1, None, None)
 
     def _attempts(self, step: Step, spec: ActionSpec, state: _State, seq: int) -> StepResult:
         """The step's action called, and called again per its retry policy; StepFailed with
@@ -447,6 +469,7 @@ class WorkflowRunner:
                 data[step.output_property] = self._public(step.id, output)
         state.data = data
         state.outputs[step.id] = output
+        state.last_ok = True
         end: str | None = None
         message = result.message
         next_index = state.index + 1
@@ -497,6 +520,8 @@ class WorkflowRunner:
         message: str | None = None
         next_index = state.index + 1
         label = "is disabled" if status == "skipped" else "failed"
+        if status == "failed":
+            state.last_ok = False
         if isinstance(choice, GoTo):
             target = self._forward(step, choice.goto, state.index)
             if isinstance(target, str):
@@ -506,6 +531,9 @@ class WorkflowRunner:
         elif choice == OnFailure.QUIT_SUCCESS:
             end = "success"
             message = f"Ended as succeeded at step '{step.id}', which {label}: {reason}"
+        elif choice == OnFailure.CONTINUE:
+            if state.deferred is None:
+                state.deferred = f"Step '{step.id}' ({step.action}) {label}: {reason}"
         elif choice == OnFailure.QUIT_FAILURE:
             end = "failure"
             message = (
@@ -545,6 +573,8 @@ class WorkflowRunner:
             "end": end,
             "message": run_message,
             "secrets": self.services.names,
+            "ok": state.last_ok,
+            "deferred": state.deferred,
         }
         if output is not None:
             sealed["output"] = output
@@ -568,6 +598,13 @@ class WorkflowRunner:
             record = next((r for r in self.store.steps(self.run_id) if r.seq == seq), None)
             if record is not None:
                 self.step_progress(record)
+
+
+def _runs_after(step: Step, last_ok: bool) -> bool:
+    """Whether ``step`` runs after a step that succeeded (``last_ok``) or failed."""
+    if step.when is None or step.when == When.ALWAYS:
+        return True
+    return last_ok if step.when == When.SUCCESS else not last_ok
 
 
 def _object(value: Any) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from idms import jsontext
 from idms.db import writer
 from idms.errors import Conflict, NotFound, suggest
 from idms.secrets import SecretBox
-from idms.state.models import Run, Workflow, WorkflowStep, utcnow
+from idms.state.models import Run, Workflow, WorkflowHash, WorkflowStep, utcnow
 from idms.state.store import translate_errors
 from idms.workflows.model import WorkflowDoc, WorkflowState
 from idms.workflows.stepdata import Part, StepFiles, note_of
@@ -214,6 +214,7 @@ class WorkflowStore:
     def delete(self, name: str) -> None:
         info = self.get(name)
         with translate_errors("Cannot delete the workflow"), self.engine.begin() as conn:
+            conn.execute(delete(WorkflowHash).where(WorkflowHash.workflow_id == info.id))
             conn.execute(delete(Workflow).where(Workflow.id == info.id))
 
     def set_state(self, name: str, state: WorkflowState) -> WorkflowInfo:

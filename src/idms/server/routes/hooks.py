@@ -1,5 +1,6 @@
 """``/hooks``: the URLs that start workflows from outside, without an API token (the random
-URL is the secret): ``POST /hooks/{token}`` (iHook, :mod:`idms.workflows.hooks`) and
+URL is the secret): ``POST /hooks/{token}`` (iHook, :mod:`idms.workflows.hooks`; or a
+transfer's inbound URL, :mod:`idms.transfers.inbound`) and
 ``POST /hooks/imis/{token}`` (iMIS change notifications, :mod:`idms.workflows.notifications`).
 CORS is open on both (``Access-Control-Allow-Origin: *``, preflight answered), as iDMS's."""
 
@@ -77,8 +78,15 @@ def _answer(reply: HookReply) -> Response:
     },
 )
 async def webhook(request: Request, token: str) -> Response:
+    """A workflow's webhook (iHook), or a transfer's inbound URL (legacy iTransfer), which
+    answers as iDMS did: 200 ``{"success": true}``, 400 ``{"success": false,
+    "validationErrors": [...]}``, 404 ``{"success": false}`` (disabled), 500 ``{"success":
+    false, "error": ...}`` (the record was not written)."""
     body = await request.body()
     workspace = server_context(request).workspace
+    legacy = await run_in_threadpool(workspace.receive_transfer_hook, token, body)
+    if legacy is not None:
+        return JSONResponse(legacy[1], status_code=legacy[0])
     reply = await run_in_threadpool(receive, workspace, token, _request(request, body))
     response = _answer(reply)
     if reply.run_id is not None:  # handed to the executor once the caller has its answer

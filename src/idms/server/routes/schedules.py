@@ -40,10 +40,11 @@ class ScheduleOut(BaseModel):
     id: str
     name: str
     description: str
-    kind: str = Field(description="job, template or workflow")
+    kind: str = Field(description="job, template, workflow or transfer")
     template: str | None = Field(description="With kind template: the template; with kind "
                                  "workflow: the workflow")  # fmt: skip
     workflow: str | None = Field(default=None, description="With kind workflow: the workflow")
+    transfer: str | None = Field(default=None, description="With kind transfer: the transfer")
     input_file: str | None = Field(description="With template: the file it reads; " + SHOWN_INPUT)
     job_file: str | None = Field(
         description="A schedule added on the command line from a job file: its name"
@@ -76,6 +77,7 @@ class NewScheduleIn(BaseModel):
     workflow: str | None = Field(
         default=None, description="A saved workflow to run (its schedule trigger's input)"
     )
+    transfer: str | None = Field(default=None, description="A saved transfer to run")
     input: InputIn | None = Field(
         default=None, description=f"With template: the file to read. {INPUT_DESCRIPTION}"
     )
@@ -117,6 +119,7 @@ def schedule_out(info: ScheduleInfo, inputs: RemoteInputs) -> ScheduleOut:
     data["job_file"] = inputs.shown(info.job_file)
     data["job"] = inputs.shown_document(info.job)
     data["workflow"] = info.template if info.kind == "workflow" else None
+    data["transfer"] = info.template if info.kind == "transfer" else None
     return ScheduleOut.model_validate(data)
 
 
@@ -160,6 +163,8 @@ def add_schedule(
         template=body.template,
         workflow=body.workflow,
         find_workflow=context.workspace.workflow,
+        transfer=body.transfer,
+        find_transfer=context.workspace.transfer,
         input_file=context.workspace.remote_inputs.input_file(given, must_exist=False)
         if given is not None
         else None,
