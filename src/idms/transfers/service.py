@@ -122,7 +122,7 @@ class TransferService:
             action=trigger,
             target=settings.target,
             platform=settings.platform.value,
-            job={"transfer": info.name, "transfer_id": info.id, "steps": compiled_steps(doc)},
+            job={"transfer": info.name, "transfer_id": info.id, "connections": compiled_steps(doc)},
             status=RunStatus.QUEUED if queued else RunStatus.RUNNING,
             owner=durable.owner,
             lease_seconds=durable.lease_seconds,
@@ -174,7 +174,7 @@ class TransferService:
             run_id=run_id,
             status=str(info.status),
             message=info.message,
-            history=run_history(steps, info.job.get("steps") or {}),
+            history=run_history(steps, info.job.get("connections") or {}),
         )
         seq = max((s.seq for s in steps), default=0) + 1
         self.ws.workflow_store.add_step(
@@ -208,7 +208,7 @@ class TransferService:
             "created_at": info.created_at,
             "started_at": info.started_at,
             "finished_at": info.finished_at,
-            **run_history(steps, info.job.get("steps") or {}),
+            **run_history(steps, info.job.get("connections") or {}),
             "alert": None if alert is None else {"status": alert.status, "message": alert.message},
         }
 
