@@ -109,12 +109,14 @@ from idms.config import Settings
 from idms.workspace import Workspace
 from idms.schedules import Scheduler
 
-workspace_dir, suite, start_at, elect, first, count = sys.argv[1:7]
+workspace_dir, suite, elect, first, count = sys.argv[1:6]
 settings = Settings.load(workspace=workspace_dir, environ={})
 if suite != "-":
     settings = settings.with_changes(suite_database=suite)
 workspace = Workspace.open(settings)
 scheduler = Scheduler(workspace, elect=elect == "1", batch_size=7)
+print("ready", flush=True)
+start_at = sys.stdin.readline()  # the same moment for every process, once all are ready
 slot = datetime.fromisoformat(first)
 made = 0
 for k in range(int(count)):
@@ -141,7 +143,6 @@ def test_processes_ticking_together_fire_each_slot_once(
     try:
         add_schedules(workspace, job_file)
         suite = any_settings.suite_database or "-"
-        start_at = time.time() + 4
         processes = [
             subprocess.Popen(
                 [
@@ -150,20 +151,26 @@ def test_processes_ticking_together_fire_each_slot_once(
                     WORKER,
                     str(any_settings.workspace),
                     suite,
-                    str(start_at),
                     "1" if elect else "0",
                     slots()[0].isoformat(),
                     str(SLOTS),
                 ],
+                stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
             )
             for _ in range(3)
         ]
+        # Start them together once all have started (a loaded machine may take seconds to
+        # start a Python): a process still starting when the others tick would be late.
+        for process in processes:
+            assert process.stdout is not None
+            assert process.stdout.readline().strip() == "ready", process.stderr
+        start_at = time.time() + 0.5
         made = []
         for process in processes:
-            out, err = process.communicate(timeout=120)
+            out, err = process.communicate(f"{start_at}\n", timeout=120)
             assert process.returncode == 0, err
             made.append(int(out.strip().splitlines()[-1]))
         assert sum(made) == SCHEDULES * SLOTS
