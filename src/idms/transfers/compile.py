@@ -35,6 +35,7 @@ from idms.transfers.model import (
     parse_transfer,
 )
 from idms.workflows.actions import actions
+from idms.workflows.actions.convert import extension_problem
 from idms.workflows.check import step_problems
 from idms.workflows.model import WorkflowDoc
 
@@ -281,7 +282,22 @@ def _supplied_problems(doc: TransferDoc) -> list[str]:
             problems.append(f"format.{key}: the transfer supplies the rows: leave it out")
     if "file_name" in doc.format:
         problems.append("format.file_name: give the file's name as the transfer's file_name")
+    problems += _file_name_problems(doc)
     return problems
+
+
+def _file_name_problems(doc: TransferDoc) -> list[str]:
+    """A file name ending in another format's extension (``orders.txt`` as NDJSON): Convert
+    would refuse it at every run, so it is refused when the transfer is saved. Only the text
+    after the name's last template is known now (``members-{{ now… }}.csv``)."""
+    kind = doc.format.get("format", "csv")
+    if doc.file_name is None or not isinstance(kind, str):
+        return []
+    tail = re.split(r"\}\}|%\}", doc.file_name)[-1]
+    why = extension_problem(tail, kind)
+    if why is None:
+        return []
+    return ["file_name: " + why.replace(f"name {tail} ", f"name {doc.file_name} ", 1)]
 
 
 def _action_problems(doc: TransferDoc) -> list[str]:

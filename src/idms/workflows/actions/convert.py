@@ -234,20 +234,30 @@ def _cells(
         yield from cells
 
 
+def extension_problem(name: str, kind: str) -> str | None:
+    """Why a file called ``name`` cannot hold format ``kind`` (it ends in another format's
+    extension), or None. Also used to check a transfer's ``file_name`` when it is saved (the
+    text after its last template), so the mismatch is refused before a run, not at 2 a.m."""
+    accepted = EXTENSIONS.get(kind)
+    lower = name.lower()
+    if accepted is None or lower.endswith(accepted):
+        return None
+    other = next((e for e in CONVERT_EXTENSIONS if lower.endswith(e)), None)
+    if other is None:
+        return None
+    return (
+        f"The file name {name} ends in {other} but the format is {kind}: "
+        f"name it …{accepted[0]} or change the format."
+    )
+
+
 def _file_name(params: ConvertParams, context: ActionContext) -> str:
     name = safe_file_name(params.file_name or context.step_id)
+    why = extension_problem(name, params.format)
+    if why is not None:
+        raise StepFailed(why, retryable=False)
     accepted = EXTENSIONS[params.format]
-    lower = name.lower()
-    if lower.endswith(accepted):
-        return name
-    other = next((e for e in CONVERT_EXTENSIONS if lower.endswith(e)), None)
-    if other is not None:
-        raise StepFailed(
-            f"The file name {name} ends in {other} but the format is {params.format}: "
-            f"name it …{accepted[0]} or change the format.",
-            retryable=False,
-        )
-    return name + accepted[0]
+    return name if name.lower().endswith(accepted) else name + accepted[0]
 
 
 def run(params: ConvertParams, data: dict[str, Any], context: ActionContext) -> StepResult:
