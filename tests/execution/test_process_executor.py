@@ -81,7 +81,8 @@ def test_a_killed_child_leaves_its_run_to_be_taken_over(workspace: Workspace) ->
         assert child != os.getpid()
         os.kill(child, signal.SIGKILL)
         done = until(workspace, run_id, ended)  # handed over again, to a new child
-        assert executor.holders() and all(f":{child}:" not in h for h in executor.holders())
+        assert executor.holders()
+        assert all(f":{child}:" not in h for h in executor.holders())
     finally:
         executor.close()
     assert (done.status, done.attempts) == ("succeeded", 2)
