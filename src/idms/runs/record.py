@@ -179,7 +179,7 @@ class RunStore:
         """Record a new run (as :meth:`create`) and return it as :meth:`get` would read it,
         without reading it back: a webhook answers with it, 100 times a second."""
         values = run.values()
-        with translate_errors("Cannot record the run"), self.engine.begin() as conn:
+        with translate_errors("Cannot record the run"), writer(self.engine).begin() as conn:
             conn.execute(insert(Run), values)
         return _info(Run(**values))
 
