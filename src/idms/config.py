@@ -161,6 +161,15 @@ def _executor(raw: str) -> Literal["local", "celery"]:
     raise ConfigError(f"IDMS_EXECUTOR must be 'local' or 'celery', not '{raw}'.")
 
 
+def _local_executor(raw: str) -> Literal["processes", "threads"]:
+    value = raw.strip().lower()
+    if value == "processes":
+        return "processes"
+    if value == "threads":
+        return "threads"
+    raise ConfigError(f"IDMS_LOCAL_EXECUTOR must be 'processes' or 'threads', not '{raw}'.")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a command needs to know about where it works and under which rules."""
@@ -179,7 +188,10 @@ class Settings:
     history_max: int | None = 10000  # at most this many finished runs are kept (None: all)
     executor: Literal["local", "celery"] = "local"
     broker_url: str | None = None  # celery: redis://… or amqp://…
-    workers: int = 2  # local executor threads in idms serve
+    workers: int = 2  # runs the local executor of idms serve carries out at once
+    # The local executor's runs: in child processes (the API's interpreter stays free for its
+    # answers) or in threads of idms serve.
+    local_executor: Literal["processes", "threads"] = "processes"
     stop_grace_seconds: int = 10  # idms serve, stopping: how long runs get to reach their next row
     # Notifications when a background run ends (idms.notify).
     notify_on: NotifyOn = "failure"
@@ -244,6 +256,7 @@ class Settings:
             executor=_executor(env.get("IDMS_EXECUTOR") or "local"),
             broker_url=env.get("IDMS_BROKER_URL") or None,
             workers=_int_setting("IDMS_WORKERS", env.get("IDMS_WORKERS", "2"), minimum=1),
+            local_executor=_local_executor(env.get("IDMS_LOCAL_EXECUTOR") or "processes"),
             stop_grace_seconds=_int_setting(
                 "IDMS_STOP_GRACE_SECONDS", env.get("IDMS_STOP_GRACE_SECONDS", "10"), minimum=1
             ),

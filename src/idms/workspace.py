@@ -511,9 +511,9 @@ class Workspace(RunContext):
         metadata: Mapping[str, Any] | None,
         queued: bool,
         schedule_id: str | None = None,
-    ) -> str:
+    ) -> RunInfo:
         """Record a run of ``info`` (refused for an archived workflow, and for a disabled one
-        unless started by hand); its ID."""
+        unless started by hand)."""
         from idms.workflows.model import WorkflowState
         from idms.workflows.runner import RunPlan, new_run
 
@@ -547,7 +547,7 @@ class Workspace(RunContext):
             lease_seconds=durable.lease_seconds,
             schedule_id=schedule_id,
         )
-        return self.runs.create(record)
+        return self.runs.record(record)
 
     def start_workflow(
         self,
@@ -557,15 +557,16 @@ class Workspace(RunContext):
         trigger: str,
         metadata: Mapping[str, Any] | None = None,
         schedule_id: str | None = None,
+        workflow: WorkflowInfo | None = None,
     ) -> RunInfo:
         """Record a queued run of workflow ``name`` for an executor (``trigger``: manual,
         schedule, webhook, change_notification, api, cli; ``schedule_id``: the schedule that
-        started it, whose failures it counts towards)."""
-        info = self.workflow(name)
-        run_id = self._workflow_run(
+        started it, whose failures it counts towards). ``workflow``: the workflow as the caller
+        has just read it (a webhook's), not read again."""
+        info = workflow if workflow is not None and workflow.name == name else self.workflow(name)
+        return self._workflow_run(
             info, input, trigger=trigger, metadata=metadata, queued=True, schedule_id=schedule_id
         )
-        return self.runs.get(run_id)
 
     def run_workflow(
         self,
@@ -578,7 +579,7 @@ class Workspace(RunContext):
         """Record a run of workflow ``name`` and execute it here and now (as every run is
         executed, :func:`~idms.execution.execute.execute_run`); the run as it ended."""
         info = self.workflow(name)
-        run_id = self._workflow_run(info, input, trigger=trigger, metadata=None, queued=False)
+        run_id = self._workflow_run(info, input, trigger=trigger, metadata=None, queued=False).id
         token = _STEP_PROGRESS.set(progress)
         try:
             execute_run(self, run_id)

@@ -28,7 +28,7 @@ def serve_command(
             "--workers",
             min=1,
             metavar="N",
-            help="Runs executed at the same time (threads); default IDMS_WORKERS, or 2.",
+            help="Runs executed at the same time; default IDMS_WORKERS, or 2.",
             show_default=False,
         ),
     ] = None,
@@ -38,7 +38,8 @@ def serve_command(
     One process holds the JSON API under /api/v1 (OpenAPI at /api/v1/docs), a background loop
     that fires due schedules, resumes runs whose process died (at once on this machine,
     elsewhere once their lease expires), hands queued runs to the executor and prunes old runs
-    hourly, and the executor itself (threads here; Celery workers with IDMS_EXECUTOR=celery).
+    hourly, and the executor itself (child processes here, or threads with
+    IDMS_LOCAL_EXECUTOR=threads; Celery workers with IDMS_EXECUTOR=celery).
     Requests need an API token: create one with 'idms token create NAME'. Ctrl-C (or SIGTERM)
     stops it within IDMS_STOP_GRACE_SECONDS (10): runs in progress stop at their next row and
     the next 'idms serve' resumes them.

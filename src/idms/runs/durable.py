@@ -37,11 +37,11 @@ def worker_name() -> str:
     return f"{process_name()}:{threading.get_native_id()}"
 
 
-def process_name() -> str:
-    """This process, as lease owners name it: ``HOST:PID:STAMP`` (a prefix of its owners). The
-    host name is cut short: it is there for people to read, and an owner fits in 120
-    characters."""
-    pid = os.getpid()
+def process_name(pid: int | None = None) -> str:
+    """This process (or process ``pid`` of this machine: a child), as lease owners name it:
+    ``HOST:PID:STAMP`` (a prefix of its owners). The host name is cut short: it is there for
+    people to read, and an owner fits in 120 characters."""
+    pid = os.getpid() if pid is None else pid
     return f"{socket.gethostname()[:48]}:{pid}:{_stamp(pid)}"
 
 

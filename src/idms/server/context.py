@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from idms.config import Settings
 from idms.execution.executors import Executor
 from idms.queries.store import QueryStore
 from idms.runs.record import RunStore
-from idms.server.dispatch import dispatch_queued
+from idms.server.dispatch import Dispatcher
 from idms.state.templates import TemplateStore
 from idms.state.tokens import TokenStore
 from idms.targets.base import FullTarget
@@ -29,6 +30,12 @@ class ServerContext:
     executor: Executor | None = None
     prefix: str = API_PREFIX
     retry_after: int = 5  # seconds a poller is asked to wait before asking again
+    _dispatcher: Dispatcher | None = field(default=None, init=False, repr=False)
+    hook_limiter: Any = field(default=None, init=False, repr=False)  # routes/hooks.py's
+
+    def __post_init__(self) -> None:
+        if self.executor is not None:
+            self._dispatcher = Dispatcher(self.workspace, self.executor)
 
     @property
     def settings(self) -> Settings:
@@ -55,10 +62,12 @@ class ServerContext:
         return self.workspace.target()
 
     def dispatch(self) -> None:
-        """Hand the queued runs to the executor now (the loop would within half a second)."""
-        if self.executor is None:
-            return
-        try:
-            dispatch_queued(self.workspace, self.executor)
-        except Exception:  # the run is queued: the loop hands it over on its next step
-            log.exception("handing queued runs to the executor failed")
+        """Have the queued runs handed to the executor now (the loop would within half a
+        second), by the dispatcher's thread: the request goes on at once."""
+        if self._dispatcher is not None:
+            self._dispatcher.wake()
+
+    def close(self) -> None:
+        """Stop handing runs over (a server stopping)."""
+        if self._dispatcher is not None:
+            self._dispatcher.close()

@@ -1,18 +1,19 @@
 """Running ``idms serve``: one process with the API, the background loop and the executor.
 
-Start: the workspace is opened, the executor made (threads, or Celery with
-``IDMS_EXECUTOR=celery``), the loop started, and uvicorn serves the API on the address given
-(port 0: a free one; the URL printed says which).
+Start: the workspace is opened, the executor made (child processes; threads with
+``IDMS_LOCAL_EXECUTOR=threads``; Celery with ``IDMS_EXECUTOR=celery``), the loop started, and
+uvicorn serves the API on the address given (port 0: a free one; the URL printed says which).
 
 Stop (SIGINT or SIGTERM, i.e. Ctrl-C or ``kill``): the API stops taking requests, the loop
 stops, runs handed over but not started stay queued, and each run being executed **stops at its
 next row** (before anything of the batch in hand is written), still ``running``, its lease
 released. The next ``idms serve`` resumes it from its checkpoint at once (``idms runs resume
 RUN`` does too). Nothing is written twice. All this within ``IDMS_STOP_GRACE_SECONDS`` (10) of
-the signal: a thread still busy then (a write that hangs) is left behind and the process exits
-(code 3), its runs' leases let go of, so the next ``idms serve`` resumes them at once. A second
-signal exits at once; the interrupted runs are then resumed at once by the next ``idms serve``
-on this machine (a process elsewhere waits for their lease to expire).
+the signal: a run still busy then (a write that hangs) is left behind (its child process is
+ended) and the process exits (code 3), its runs' leases let go of, so the next ``idms serve``
+resumes them at once. A second signal exits at once; the interrupted runs are then resumed at
+once by the next ``idms serve`` on this machine (a process elsewhere waits for their lease to
+expire).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import uvicorn
 from idms.config import Settings
 from idms.errors import EXIT_FAILED, IdmsError
 from idms.execution.executors import Executor, LocalExecutor
+from idms.execution.processes import ProcessExecutor
 from idms.runs.durable import process_name
 from idms.runs.status import RunStatus
 from idms.server.app import create_server_app
@@ -46,13 +48,23 @@ log = logging.getLogger("idms.server")
 
 
 def make_executor(workspace: Workspace) -> Executor:
-    """Threads in this process (``local``, the default) or Celery workers (``celery``)."""
+    """Child processes of this one (``local``, the default), threads in this process (``local``
+    with ``IDMS_LOCAL_EXECUTOR=threads``) or Celery workers (``celery``)."""
     settings = workspace.settings
     if settings.executor == "celery":
         from idms.execution.celery_app import CeleryExecutor
 
         return CeleryExecutor(settings)
-    return LocalExecutor(workspace, settings.workers)
+    if settings.local_executor == "threads":
+        return LocalExecutor(workspace, settings.workers)
+    return ProcessExecutor(settings, Workspace.open, settings.workers)
+
+
+def lease_holders(executor: Executor) -> Callable[[], list[str]]:
+    """Whose leases a server stopping lets go of: its own process's, and its executor's
+    children's."""
+    children = executor.holders if isinstance(executor, ProcessExecutor) else list
+    return lambda: [process_name(), *children()]
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -102,7 +114,7 @@ def serve(
     loop = ServerLoop(workspace, executor)
     app = create_server_app(workspace, executor, retry_after=retry_after)
     grace = float(settings.stop_grace_seconds)
-    letting_go = LettingGo(workspace)
+    letting_go = LettingGo(workspace, lease_holders(executor))
     server = _Server(
         uvicorn.Config(
             app,
@@ -121,6 +133,8 @@ def serve(
     announce(f"Workspace: {settings.workspace}  Target: {settings.target}")
     if settings.executor == "celery":
         announce("Runs go to the Celery workers (IDMS_EXECUTOR=celery).")
+    elif settings.local_executor == "threads":
+        announce(f"Runs execute here, {settings.workers} at a time (IDMS_WORKERS), in threads.")
     else:
         announce(f"Runs execute here, {settings.workers} at a time (IDMS_WORKERS).")
     folders = settings.serve_input_folders
@@ -147,6 +161,7 @@ def serve(
             f"(within {grace:g} seconds), resumable."
         )
         loop.stop(timeout=letting_go.remaining(grace))
+        app.state.idms.close()
         stopped, stuck = drain(workspace, executor, letting_go, grace)
         if stopped:
             announce(
@@ -191,9 +206,13 @@ class LettingGo:
     too), so each run at work stops at its next row (:class:`~idms.runs.leases.StopCheck`),
     resumable, and nobody takes it over while it writes the batch in hand."""
 
-    def __init__(self, workspace: Workspace) -> None:
+    def __init__(
+        self, workspace: Workspace, holders: Callable[[], list[str]] | None = None
+    ) -> None:
         self.leases = workspace.leases
-        self.mine = f"{process_name()}:"
+        # The processes whose leases are this server's (HOST:PID:STAMP): itself, and its
+        # executor's children, asked again at each release (a child may have been replaced).
+        self.holders = holders or (lambda: [process_name()])
         self.released: set[str] = set()
         self.started_at: float | None = None
         self._done = threading.Event()
@@ -214,7 +233,8 @@ class LettingGo:
 
     def release_now(self) -> None:
         try:
-            self.released.update(self.leases.release_leases(self.mine))
+            for holder in self.holders():
+                self.released.update(self.leases.release_leases(f"{holder}:"))
         except IdmsError:
             log.exception("releasing the leases of the runs in progress failed")
 
@@ -248,7 +268,7 @@ def drain(
     running ones stop at their next row with their lease released. The IDs of the runs so
     stopped, and whether some thread was still at work when the grace ran out."""
     if letting_go is None:
-        letting_go = LettingGo(workspace)
+        letting_go = LettingGo(workspace, lease_holders(executor))
     letting_go.start()
     closer = threading.Thread(
         target=executor.close, kwargs={"cancel_pending": True}, name="idms-drain", daemon=True
@@ -256,6 +276,8 @@ def drain(
     closer.start()
     closer.join(letting_go.remaining(grace))
     stuck = closer.is_alive()
+    if stuck and isinstance(executor, ProcessExecutor):
+        executor.terminate()  # its children end with the server; their runs are let go of
     released = letting_go.finish()
     still = {i for i in released if workspace.runs.get(i).status == RunStatus.RUNNING}
     return sorted(still), stuck

@@ -43,6 +43,7 @@ from idms.workflows.model import WebhookTrigger, WorkflowState
 
 if TYPE_CHECKING:
     from idms.runs.record import RunInfo
+    from idms.workflows.store import WorkflowInfo
     from idms.workspace import Workspace
 
 log = logging.getLogger("idms.workflows")
@@ -125,11 +126,11 @@ def receive(workspace: Workspace, token: str, request: HookRequest) -> HookReply
     if isinstance(body, HookReply):
         return body
     if webhook_id is None:
-        run = _start(workspace, info.name, body, request)
+        run = _start(workspace, info, body, request)
         if isinstance(run, HookReply):
             return run
         return accepted(run.id, run.queued_at or run.created_at, trigger)
-    return _start_once(workspace, info.id, info.name, webhook_id, body, request, trigger)
+    return _start_once(workspace, info, webhook_id, body, request, trigger)
 
 
 def parse_body(request: HookRequest) -> dict[str, Any] | HookReply:
@@ -170,18 +171,19 @@ def _kind(value: Any) -> str:
 
 
 def _start(
-    workspace: Workspace, name: str, body: dict[str, Any], request: HookRequest
+    workspace: Workspace, info: WorkflowInfo, body: dict[str, Any], request: HookRequest
 ) -> RunInfo | HookReply:
     try:
-        return workspace.start_workflow(name, body, trigger="webhook", metadata=request.metadata())
+        return workspace.start_workflow(
+            info.name, body, trigger="webhook", metadata=request.metadata(), workflow=info
+        )
     except Conflict as exc:  # disabled or archived meanwhile
         return refusal(400, exc.message)
 
 
 def _start_once(
     workspace: Workspace,
-    workflow_id: str,
-    name: str,
+    info: WorkflowInfo,
     webhook_id: str,
     body: dict[str, Any],
     request: HookRequest,
@@ -192,14 +194,14 @@ def _start_once(
     refused: list[HookReply] = []
 
     def start() -> RunInfo:
-        run = _start(workspace, name, body, request)
+        run = _start(workspace, info, body, request)
         if isinstance(run, HookReply):
             refused.append(run)
             raise _Refused
         return run
 
     try:
-        run, _ = start_once(workspace, workflow_id, webhook_id, start)
+        run, _ = start_once(workspace, info.id, webhook_id, start)
     except _Refused:
         return refused[0]
     except DeliveryBusy as exc:

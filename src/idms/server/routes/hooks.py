@@ -6,10 +6,10 @@ CORS is open on both (``Access-Control-Allow-Origin: *``, preflight answered), a
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from anyio import CapacityLimiter, to_thread
 from fastapi import APIRouter
-from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
@@ -19,11 +19,16 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from idms.documents import DocumentError, read_json
 from idms.errors import InvalidInputError
 from idms.server.auth import server_context
+from idms.server.context import ServerContext
 from idms.server.schemas import ErrorBody, HookAnswer
 from idms.workflows.hooks import HookReply, HookRequest, receive
 from idms.workflows.notifications import ChangeUrl, deliver
 
+if TYPE_CHECKING:
+    from idms.workspace import Workspace
+
 HOOKS_PREFIX = "/hooks"
+HOOK_THREADS = 4  # webhooks received at once (the others wait their turn, in order)
 router = APIRouter(prefix=HOOKS_PREFIX, tags=["hooks"])
 
 ANY_OBJECT: dict[str, Any] = {
@@ -83,15 +88,42 @@ async def webhook(request: Request, token: str) -> Response:
     "validationErrors": [...]}``, 404 ``{"success": false}`` (disabled), 500 ``{"success":
     false, "error": ...}`` (the record was not written)."""
     body = await request.body()
-    workspace = server_context(request).workspace
-    legacy = await run_in_threadpool(workspace.receive_transfer_hook, token, body)
+    context = server_context(request)
+    reply = await to_thread.run_sync(
+        _receive_any, context.workspace, token, request, body, limiter=_limiter(context)
+    )
+    if isinstance(reply, tuple):  # a transfer's legacy inbound webhook: iDMS's answer
+        return JSONResponse(reply[1], status_code=reply[0])
+    if reply.run_id is not None:  # the dispatcher's thread hands it over; no waiting here
+        context.dispatch()
+    return _answer(reply)
+
+
+def _receive_any(
+    workspace: Workspace, token: str, request: Request, body: bytes
+) -> HookReply | tuple[int, dict[str, Any]]:
+    """A transfer's inbound webhook answered, or else a workflow's webhook received (one
+    thread, one turn of the limiter, for both)."""
+    legacy = workspace.receive_transfer_hook(token, body)
     if legacy is not None:
-        return JSONResponse(legacy[1], status_code=legacy[0])
-    reply = await run_in_threadpool(receive, workspace, token, _request(request, body))
-    response = _answer(reply)
-    if reply.run_id is not None:  # handed to the executor once the caller has its answer
-        response.background = BackgroundTask(server_context(request).dispatch)
-    return response
+        return legacy
+    return receive(workspace, token, _request(request, body))
+
+
+def _limiter(context: ServerContext) -> CapacityLimiter:
+    """The few threads webhooks are received in (:data:`HOOK_THREADS`), made in the event loop
+    at the first webhook.
+
+    Why few: each delivery is a short write to the suite database, which takes one writer at a
+    time. Forty deliveries at once in forty threads (the thread pool's size) only took the
+    interpreter and the database's write lock from each other, a thread holding the lock while
+    it waited for the interpreter and the others sleeping in SQLite's busy handler: at 100
+    deliveries a second, answers took a second. Waiting their turn here instead, in order, they
+    are answered in milliseconds."""
+    limiter = context.hook_limiter
+    if not isinstance(limiter, CapacityLimiter):
+        limiter = context.hook_limiter = CapacityLimiter(HOOK_THREADS)
+    return limiter
 
 
 @router.post(
@@ -122,8 +154,9 @@ async def change_notification(request: Request, token: str) -> Response:
         )
     hook = _request(request, raw)
     try:
-        done = await run_in_threadpool(
-            lambda: deliver(workspace, body, hook.headers, metadata=hook.metadata())
+        done = await to_thread.run_sync(
+            lambda: deliver(workspace, body, hook.headers, metadata=hook.metadata()),
+            limiter=_limiter(context),
         )
     except InvalidInputError as exc:
         return JSONResponse({"error": True, "message": exc.message}, status_code=400)
@@ -137,7 +170,7 @@ async def change_notification(request: Request, token: str) -> Response:
         }
     )
     if done.runs:
-        answer.background = BackgroundTask(context.dispatch)
+        context.dispatch()
     return answer
 
 
