@@ -212,8 +212,9 @@ def _cells(
 ) -> Iterator[Sequence[Any]]:
     """Each row as its cells, in ``columns`` order (blank where a row lacks one).
 
-    A row holding every column (the usual row of a row set) is taken by one C-level
-    ``itemgetter``; only a row lacking some is looked at column by column. Objects and arrays
+    A batch whose rows hold every column (the usual rows of a row set) is taken by one C-level
+    ``itemgetter`` mapped over it; only in a batch where some row lacks one is that row looked
+    at column by column. Objects and arrays
     (written as JSON text in a table) are looked for once per batch of rows, in C."""
     if not columns:
         for _ in rows:
@@ -223,12 +224,17 @@ def _cells(
     single = len(columns) == 1
     iterator = iter(rows)
     while batch := list(islice(iterator, _BATCH)):
-        cells: list[Sequence[Any]] = []
-        for row in batch:
-            try:
-                cells.append((take(row),) if single else take(row))
-            except KeyError:
-                cells.append([row.get(column) for column in columns])
+        cells: list[Sequence[Any]]
+        try:
+            taken = map(take, batch)  # every row holding every column: the batch in C
+            cells = list(zip(taken) if single else taken)
+        except KeyError:
+            cells = []
+            for row in batch:
+                try:
+                    cells.append((take(row),) if single else take(row))
+                except KeyError:
+                    cells.append([row.get(column) for column in columns])
         if tabular and not _NESTED.isdisjoint(map(type, chain.from_iterable(cells))):
             cells = [[_cell(value) for value in row] for row in cells]
         yield from cells

@@ -18,7 +18,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping
+from functools import partial
+from itertools import chain, islice
 from typing import Any
+
+import orjson
 
 from idms.errors import printable
 from idms.jsontext import dumps
@@ -27,6 +31,10 @@ from idms.workflows.actions.base import ActionContext, StepFailed
 
 ROWS = "$rows"
 INLINE_ROWS = 1000  # more rows than this and a step writes a row set instead of an array
+# A row whose values are all of these was read by orjson exactly as json reads it.
+_EXACT = frozenset({str, int, bool, type(None)})
+_BATCH = 1024  # rows written, or lines read, together
+_BIG = 2.0**63  # orjson reads an integer past 64 bits as a float at least this big
 
 
 def is_row_set(value: Any) -> bool:
@@ -53,15 +61,57 @@ def write_row_set(
     context.files.mkdir(parents=True, exist_ok=True)
     columns: dict[str, None] = {}
     count = 0
-    with (context.files / file_name).open("w", encoding="utf-8", newline="\n") as out:
-        for row in rows:
-            for column in row:
-                if column not in columns:
-                    columns[column] = None
-            out.write(dumps(row, default=str))
-            out.write("\n")
-            count += 1
+    iterator = iter(rows)
+    with (context.files / file_name).open("wb") as out:
+        # A batch at a time, in C: its columns (in the order they come), its lines (orjson).
+        while batch := list(islice(iterator, _BATCH)):
+            columns.update(dict.fromkeys(chain.from_iterable(batch)))
+            try:
+                lines = b"".join(map(_fast_line, batch))
+            except TypeError:  # a value orjson will not write: the batch a row at a time
+                lines = b"".join(map(_line, batch))
+            out.write(lines)
+            count += len(batch)
     return {ROWS: file_name, "count": count, "columns": list(columns)}
+
+
+_fast_line = partial(orjson.dumps, default=str, option=orjson.OPT_APPEND_NEWLINE)
+
+
+def _line(row: Mapping[str, Any]) -> bytes:
+    """A row as one line of JSON (what :func:`idms.jsontext.dumps` writes, ``str`` of what JSON
+    has no type for), written by ``orjson`` straight to bytes."""
+    try:
+        return orjson.dumps(row, default=str, option=orjson.OPT_APPEND_NEWLINE)
+    except TypeError:  # integer keys, integers past 64 bits: the standard library writes them
+        return (dumps(row, default=str) + "\n").encode("utf-8")
+
+
+def _parse(line: bytes) -> Any:
+    """A line of a row set read back: by ``orjson`` (several times faster), by ``json`` where
+    ``orjson`` could differ: an integer past 64 bits (which orjson makes a float), NaN or
+    Infinity (which ``json`` writes and orjson refuses). A row of texts, integers and booleans
+    (the usual row) is checked in C; one holding a float, an object or an array is read again
+    by ``json`` when a float is that big or anything is nested."""
+    try:
+        row = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return json.loads(line)
+    if type(row) is dict and _exact(list(row.values())):
+        return row
+    return json.loads(line)
+
+
+def _exact(values: list[Any]) -> bool:
+    """Whether orjson read ``values`` (top-level cells) exactly as json would: texts, integers,
+    booleans, nulls, and floats too small to have been an integer past 64 bits; nothing nested
+    (checked in C, the floats apart)."""
+    kinds = set(map(type, values))
+    if kinds <= _EXACT:
+        return True
+    if float not in kinds or not kinds - {float} <= _EXACT:
+        return False
+    return max(abs(v) for v in values if type(v) is float) < _BIG
 
 
 def rows_output(
@@ -118,10 +168,22 @@ def _read_row_set(name: str, context: ActionContext, what: str) -> Iterator[dict
             "earlier step of the same run.",
             retryable=False,
         )
-    with path.open(encoding="utf-8") as lines:
-        for line in lines:
-            if line.strip():
-                yield json.loads(line)
+    with path.open("rb") as lines:
+        # A batch of lines read by orjson in C; the batch is given as it is when its rows hold
+        # only what orjson reads exactly as json does (checked in C), else a line at a time.
+        while batch := list(islice(lines, _BATCH)):
+            try:
+                rows = list(map(orjson.loads, batch))
+                values = list(chain.from_iterable(map(dict.values, rows)))
+            except (orjson.JSONDecodeError, TypeError):  # a blank line, NaN, not an object...
+                pass
+            else:
+                if _exact(values):
+                    yield from rows
+                    continue
+            for line in batch:
+                if line.strip():
+                    yield _parse(line)
 
 
 def _chain(
