@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from decimal import Decimal
 from itertools import islice, repeat
 from pathlib import Path
@@ -70,6 +71,22 @@ class WorkspaceServices:
         saved = resolve_query(query, self.workspace.queries)
         with self.workspace.run_query(saved, params, limit=limit) as (_, result):
             yield from json_rows(result.columns, result)
+
+    @contextmanager
+    def query_table(
+        self, query: str, params: Mapping[str, Any], *, limit: int | None = None
+    ) -> Iterator[tuple[list[str], Iterator[Sequence[Any]]]]:
+        """A saved query's columns and its rows as tuples of cells (as :func:`json_cell` gives
+        them), streamed: Convert writes a query's file from them with no object made per row
+        and no row set in between. The query is resolved and its prompts checked on entry;
+        the query and the target stay open until the block ends."""
+        from idms.jobs.query_input import resolve_query
+
+        if limit is not None and limit < 1:
+            raise InvalidInputError(f"limit must be 1 or more, not {limit}.")
+        saved = resolve_query(query, self.workspace.queries)
+        with self.workspace.run_query(saved, params, limit=limit) as (_, result):
+            yield list(result.columns), json_tuples(result)
 
     def run_template(
         self,
@@ -263,20 +280,24 @@ _BATCH = 1024  # rows turned into pipeline rows together
 
 
 def json_rows(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[dict[str, Any]]:
-    """A query's rows as the pipeline's objects (by column name, cells as :func:`json_cell`
-    gives them), a batch at a time and a column at a time, as the target types them
-    (:func:`idms.targets.embedded.query.typed_rows`): a column of texts and numbers is left as
-    it is, a column of dates is written by ``isoformat`` in C, and only another mix goes
-    through :func:`json_cell` cell by cell. The objects are made by ``dict(zip(...))``, no
-    Python code running per row."""
-    iterator = iter(rows)
+    """A query's rows as the pipeline's objects (by column name, cells as :func:`json_tuples`
+    gives them). The objects are made by ``dict(zip(...))``, no Python code running per row."""
     names = list(columns)
+    return map(dict, map(zip, repeat(names), json_tuples(rows)))
+
+
+def json_tuples(rows: Iterable[Sequence[Any]]) -> Iterator[Sequence[Any]]:
+    """A query's rows with their cells as :func:`json_cell` gives them, a batch at a time and
+    a column at a time, as the target types them (:func:`idms.targets.embedded.query.typed_rows`):
+    a column of texts and numbers is left as it is, a column of dates is written by
+    ``isoformat`` in C, and only another mix goes through :func:`json_cell` cell by cell."""
+    iterator = iter(rows)
     while batch := list(islice(iterator, _BATCH)):
         try:
             cells: list[Iterable[Any]] = list(zip(*batch, strict=True))
         except ValueError:  # rows of different lengths: one at a time
             for row in batch:
-                yield dict(zip(names, map(json_cell, row), strict=False))
+                yield tuple(map(json_cell, row))
             continue
         changed = False
         for index, values in enumerate(cells):
@@ -287,8 +308,7 @@ def json_rows(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator
             convert: Callable[[Any], Any] = iso or json_cell
             cells[index] = map(convert, values)
             changed = True
-        made = zip(*cells, strict=True) if changed else batch
-        yield from map(dict, map(zip, repeat(names), made))
+        yield from zip(*cells, strict=True) if changed else batch
 
 
 def json_cell(value: Any) -> Any:

@@ -111,6 +111,8 @@ def run_history(
     if fetch is not None:
         out = fetch.output
         fetched = len(out) if isinstance(out, list) else _number((out or {}).get("count"))
+    elif file_output is not None and "query" in file_output:
+        fetched = _number(file_output.get("rows"))  # the file step read the query itself
     changed_out = changed.output if changed is not None and isinstance(changed.output, dict) else {}
     sent = [
         step_history(s, shown_steps[s.step_id], file_output)

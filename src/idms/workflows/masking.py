@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,11 @@ class RunServices:
         self, query: str, params: Mapping[str, Any], *, limit: int | None = None
     ) -> Iterator[dict[str, Any]]:
         return self._services.iter_query_rows(query, params, limit=limit)
+
+    def query_table(
+        self, query: str, params: Mapping[str, Any], *, limit: int | None = None
+    ) -> AbstractContextManager[tuple[list[str], Iterator[Sequence[Any]]]]:
+        return self._services.query_table(query, params, limit=limit)
 
     def run_template(
         self,

@@ -32,6 +32,7 @@ templates, running a job, stored secrets, the delta-hash store, SMTP settings) c
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -131,6 +132,14 @@ class WorkflowServices(Protocol):
     ) -> Iterator[dict[str, Any]]:
         """A saved query's rows on the workspace's target, one at a time as the target gives
         them (Fetch Query Data writes a large result to a row set without holding it)."""
+        ...
+
+    def query_table(
+        self, query: str, params: Mapping[str, Any], *, limit: int | None = None
+    ) -> AbstractContextManager[tuple[list[str], Iterator[Sequence[Any]]]]:
+        """A saved query's columns and its rows as tuples of cells, streamed while the block
+        is open (Convert writes a query's file from them, no object made per row); its prompts
+        are checked on entry."""
         ...
 
     def run_template(

@@ -3,11 +3,13 @@ any other delimited text, JSON, NDJSON or XLSX) in the run's private folder, for
 upload, attach or transfer. It is the one implementation of every transfer format: an export
 pipeline (issue 16's iTransfer) is Fetch Query Data -> Convert -> a sending step.
 
-The rows come as an array or as a row set (:mod:`idms.workflows.actions.rowsets`) and are read
-one at a time; the file is written by :func:`idms.io.writer.write_table`, the one table writer
-of the suite, a chunk at a time, so a million rows cost the memory of a few thousand. Columns
-are the ``columns`` asked for, else the row set's own list, else (an array) the order in which
-they first appear.
+The rows come as an array, as a row set (:mod:`idms.workflows.actions.rowsets`) or straight from
+a saved query (``input: {query: NAME, params: {...}, limit: N}``: what a transfer without delta
+hashing compiles to, the query's rows streamed into the file as tuples of cells, with no object
+per row and no row set in between); they are read a batch at a time; the file is written by
+:func:`idms.io.writer.write_table`, the one table writer of the suite, a chunk at a time, so a
+million rows cost the memory of a few thousand. Columns are the ``columns`` asked for, else the
+query's or the row set's own list, else (an array) the order in which they first appear.
 
 A text cell a spreadsheet could run as a formula (``=HYPERLINK(…)``) is neutralised in CSV, TSV
 and XLSX unless ``escape_formulas: false`` says the file is for a program. The step's output
@@ -52,7 +54,9 @@ class ConvertParams(BaseModel):
 
     input: Any = Field(
         description="The rows to write: an array of objects (each object a row, each property "
-        "a column) or an earlier step's row set (e.g. `{{ steps.members }}`)."
+        "a column), an earlier step's row set (e.g. `{{ steps.members }}`) or a saved query "
+        "read straight into the file (`{query: NAME, params: {...}, limit: N}`; params and "
+        "limit optional)."
     )
     format: Literal["csv", "tsv", "json", "ndjson", "jsonl", "xlsx"] = Field(
         default="csv",
@@ -134,6 +138,8 @@ class ConvertParams(BaseModel):
 
     @model_validator(mode="after")
     def _layout(self) -> ConvertParams:
+        if query_source(self.input) is None and _looks_like_query(self.input):
+            QuerySource.model_validate(self.input)  # its problems, named under input
         if self.format in ("csv", "tsv"):
             try:
                 check_layout(
@@ -148,6 +154,30 @@ class ConvertParams(BaseModel):
             twice = sorted({c for c in self.columns if self.columns.count(c) > 1})
             raise ValueError(f"columns names {', '.join(map(repr, twice))} more than once.")
         return self
+
+
+class QuerySource(BaseModel):
+    """Convert's ``input`` when the rows come straight from a saved query."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    query: str = Field(min_length=1, description="a saved query's name, or an IQA's $/ path")
+    params: dict[str, Any] = Field(default_factory=dict, description="its prompts' values")
+    limit: int | None = Field(default=None, ge=1, description="at most this many rows")
+
+
+def _looks_like_query(value: Any) -> bool:
+    return isinstance(value, dict) and "query" in value and not is_row_set(value)
+
+
+def query_source(value: Any) -> QuerySource | None:
+    """``value`` as a query source, or None when it is not one (or not a valid one)."""
+    if not _looks_like_query(value):
+        return None
+    try:
+        return QuerySource.model_validate(value)
+    except ValueError:
+        return None
 
 
 def _check_input(value: Any) -> None:
@@ -181,8 +211,7 @@ def _found_columns(value: Any, context: ActionContext) -> list[str]:
     return list(dict.fromkeys(key for row in iter_rows(value, context) for key in row))
 
 
-def _columns(params: ConvertParams, context: ActionContext) -> list[str]:
-    found = _found_columns(params.input, context)
+def _columns(params: ConvertParams, found: list[str]) -> list[str]:
     if params.columns is None:
         return found
     known = set(found)
@@ -240,6 +269,33 @@ def _cells(
         yield from cells
 
 
+def _tuple_cells(
+    rows: Iterable[Sequence[Any]], found: list[str], columns: list[str], tabular: bool
+) -> Iterator[Sequence[Any]]:
+    """A query's rows (tuples of cells, in ``found`` order) as the cells of ``columns``: as
+    they are when every column is written in the query's order, else picked by one C-level
+    ``itemgetter``; objects and arrays looked for once per batch, as :func:`_cells` does."""
+    if not columns:
+        for _ in rows:
+            yield []
+        return
+    pick = None
+    if columns != found:
+        where = {name: index for index, name in enumerate(found)}
+        indexes = [where[name] for name in columns]
+        pick = itemgetter(*indexes)
+    single = len(columns) == 1
+    iterator = iter(rows)
+    while batch := list(islice(iterator, _BATCH)):
+        cells: list[Sequence[Any]] = batch
+        if pick is not None:
+            taken = map(pick, batch)
+            cells = list(zip(taken) if single else taken)
+        if tabular and not _NESTED.isdisjoint(map(type, chain.from_iterable(cells))):
+            cells = [[_cell(value) for value in row] for row in cells]
+        yield from cells
+
+
 def extension_problem(name: str, kind: str) -> str | None:
     """Why a file called ``name`` cannot hold format ``kind`` (it ends in another format's
     extension), or None. Also used to check a transfer's ``file_name`` when it is saved (the
@@ -267,18 +323,51 @@ def _file_name(params: ConvertParams, context: ActionContext) -> str:
 
 
 def run(params: ConvertParams, data: dict[str, Any], context: ActionContext) -> StepResult:
+    source = query_source(params.input)
+    if source is not None:
+        return _run_query(params, source, context)
     _check_input(params.input)
+    _file_name(params, context)  # a wrong name refused before the rows are read
+    columns = _columns(params, _found_columns(params.input, context))
+    rows = iter_rows(params.input, context, what="input")
+    tabular = params.format in ("csv", "tsv", "xlsx")
+    return _write(params, context, columns, _cells(rows, columns, tabular=tabular))
+
+
+def _run_query(params: ConvertParams, source: QuerySource, context: ActionContext) -> StepResult:
+    """The file written straight from a saved query's rows (its prompts checked first: one
+    needed and not given fails the step, naming it)."""
+    name = _file_name(params, context)  # a wrong name refused before the query runs
+    opened = context.services.query_table(source.query, source.params, limit=source.limit)
+    with opened as (found, rows):
+        columns = _columns(params, found)
+        tabular = params.format in ("csv", "tsv", "xlsx")
+        result = _write(params, context, columns, _tuple_cells(rows, found, columns, tabular))
+    output = result.output
+    output["query"] = source.query
+    shown = "1 row" if output["rows"] == 1 else f"{output['rows']:,} rows"
+    result.message = (
+        f"{shown} from query {source.query!r} written to {name} ({output['size']:,} bytes)"
+    )
+    return result
+
+
+def _write(
+    params: ConvertParams,
+    context: ActionContext,
+    columns: list[str],
+    cells: Iterable[Sequence[Any]],
+) -> StepResult:
+    """``cells`` written as the step's file by the one table writer; the step's result."""
     kind = "ndjson" if params.format == "jsonl" else params.format
     name = _file_name(params, context)
-    columns = _columns(params, context)
     text = kind in ("csv", "tsv")
-    rows = iter_rows(params.input, context, what="input")
     path = context.files / name
     try:
         count = write_table(
             path,
             columns,
-            _cells(rows, columns, tabular=kind in ("csv", "tsv", "xlsx")),
+            cells,
             extensions=EXTENSIONS[params.format],
             format=kind,
             escape_formulas=params.escape_formulas,
