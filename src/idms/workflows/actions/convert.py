@@ -24,13 +24,14 @@ from itertools import chain, islice
 from operator import itemgetter
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from idms.errors import IdmsError, printable, suggest
 from idms.io.writer import CONVERT_EXTENSIONS, check_layout, write_table
 from idms.workflows.actions._files import safe_file_name
 from idms.workflows.actions.base import ActionContext, ActionSpec, StepFailed, StepResult
 from idms.workflows.actions.rowsets import is_row_set, iter_rows
+from idms.workflows.templating import is_template
 
 INLINE_BYTES = 256 * 1024  # a text file at most this big is also put in the output as text
 LINE_ENDINGS = {"crlf": "\r\n", "lf": "\n"}
@@ -138,8 +139,8 @@ class ConvertParams(BaseModel):
 
     @model_validator(mode="after")
     def _layout(self) -> ConvertParams:
-        if query_source(self.input) is None and _looks_like_query(self.input):
-            QuerySource.model_validate(self.input)  # its problems, named under input
+        if _looks_like_query(self.input):
+            _check_query_source(self.input)
         if self.format in ("csv", "tsv"):
             try:
                 check_layout(
@@ -168,6 +169,20 @@ class QuerySource(BaseModel):
 
 def _looks_like_query(value: Any) -> bool:
     return isinstance(value, dict) and "query" in value and not is_row_set(value)
+
+
+def _check_query_source(value: dict[str, Any]) -> None:
+    """A query source's problems, named under ``input`` (a value written as a template is known
+    only when the step runs: it is not checked when the workflow is saved)."""
+    written = {
+        k: ("-" if k == "query" else None) if is_template(v) else v for k, v in value.items()
+    }
+    try:
+        QuerySource.model_validate({k: v for k, v in written.items() if v is not None})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first.get("loc", ()))
+        raise ValueError(f"input.{where}: {first.get('msg')}" if where else first["msg"]) from None
 
 
 def query_source(value: Any) -> QuerySource | None:
