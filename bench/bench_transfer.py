@@ -281,13 +281,18 @@ def ours(workspace: Path, remote: str, limit: int, profile: bool) -> tuple[int, 
                 os.environ.get("BENCH_SORT", "tottime")
             ).print_stats(int(os.environ.get("BENCH_TOP", "30")))
         else:
+            ran = time.perf_counter()
             result = run()
+            values["ran"] = time.perf_counter() - ran
         if result.status != RunStatus.SUCCEEDED:
             raise SystemExit(f"the workflow run failed: {result.message}")
         steps = {s.step_id: s for s in ws.workflow_steps(result.id)}
-        times = {"opening": opening}
+        times = {"opening": opening, "run_workflow": values.get("ran", 0.0)}
         for step in steps.values():
             times[step.step_id] = (step.finished_at - step.started_at).total_seconds()
+        closing = time.perf_counter()
+        ws.close()
+        times["closing"] = time.perf_counter() - closing
         return int(steps["file"].output["rows"]), times
     finally:
         ws.close()

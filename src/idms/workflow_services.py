@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -74,19 +75,25 @@ class WorkspaceServices:
 
     @contextmanager
     def query_table(
-        self, query: str, params: Mapping[str, Any], *, limit: int | None = None
+        self,
+        query: str,
+        params: Mapping[str, Any],
+        *,
+        limit: int | None = None,
+        tabular: bool = False,
     ) -> Iterator[tuple[list[str], Iterator[Sequence[Any]]]]:
         """A saved query's columns and its rows as tuples of cells (as :func:`json_cell` gives
-        them), streamed: Convert writes a query's file from them with no object made per row
-        and no row set in between. The query is resolved and its prompts checked on entry;
-        the query and the target stay open until the block ends."""
+        them; ``tabular``: a list as its JSON text, as a table's cell holds it), streamed:
+        Convert writes a query's file from them with no object made per row and no row set in
+        between. The query is resolved and its prompts checked on entry; the query and the
+        target stay open until the block ends."""
         from idms.jobs.query_input import resolve_query
 
         if limit is not None and limit < 1:
             raise InvalidInputError(f"limit must be 1 or more, not {limit}.")
         saved = resolve_query(query, self.workspace.queries)
         with self.workspace.run_query(saved, params, limit=limit) as (_, result):
-            yield list(result.columns), json_tuples(result)
+            yield list(result.columns), json_tuples(result, json_text if tabular else json_cell)
 
     def run_template(
         self,
@@ -286,18 +293,22 @@ def json_rows(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator
     return map(dict, map(zip, repeat(names), json_tuples(rows)))
 
 
-def json_tuples(rows: Iterable[Sequence[Any]]) -> Iterator[Sequence[Any]]:
-    """A query's rows with their cells as :func:`json_cell` gives them, a batch at a time and
-    a column at a time, as the target types them (:func:`idms.targets.embedded.query.typed_rows`):
-    a column of texts and numbers is left as it is, a column of dates is written by
-    ``isoformat`` in C, and only another mix goes through :func:`json_cell` cell by cell."""
+def json_tuples(
+    rows: Iterable[Sequence[Any]], cell: Callable[[Any], Any] | None = None
+) -> Iterator[Sequence[Any]]:
+    """A query's rows with their cells as ``cell`` (default :func:`json_cell`) gives them, a
+    batch at a time and a column at a time, as the target types them
+    (:func:`idms.targets.embedded.query.typed_rows`): a column of texts and numbers is left as
+    it is, a column of dates is written by ``isoformat`` in C, and only another mix goes
+    through ``cell`` cell by cell."""
+    cell = cell or json_cell
     iterator = iter(rows)
     while batch := list(islice(iterator, _BATCH)):
         try:
             cells: list[Iterable[Any]] = list(zip(*batch, strict=True))
         except ValueError:  # rows of different lengths: one at a time
             for row in batch:
-                yield tuple(map(json_cell, row))
+                yield tuple(map(cell, row))
             continue
         changed = False
         for index, values in enumerate(cells):
@@ -305,10 +316,18 @@ def json_tuples(rows: Iterable[Sequence[Any]]) -> Iterator[Sequence[Any]]:
             if kinds <= _PLAIN:
                 continue
             iso = _ISO.get(next(iter(kinds))) if len(kinds) == 1 else None
-            convert: Callable[[Any], Any] = iso or json_cell
+            convert: Callable[[Any], Any] = iso or cell
             cells[index] = map(convert, values)
             changed = True
         yield from zip(*cells, strict=True) if changed else batch
+
+
+def json_text(value: Any) -> Any:
+    """:func:`json_cell`, a list given as its JSON text (a table's cell: as Convert writes it)."""
+    found = json_cell(value)
+    if isinstance(found, list):
+        return json.dumps(found, ensure_ascii=False, separators=(",", ":"))
+    return found
 
 
 def json_cell(value: Any) -> Any:

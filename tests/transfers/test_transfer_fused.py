@@ -126,3 +126,17 @@ def test_convert_from_a_query_refuses_a_missing_prompt(workspace: Workspace) -> 
     [record] = workspace.workflow_steps(ok.id)
     assert record.output["query"] == "By last name"
     assert record.output["columns"] == ["ID", "Last"]
+
+
+def test_a_list_in_a_table_cell_is_the_json_text_convert_writes() -> None:
+    from datetime import date
+
+    from idms.workflow_services import json_text, json_tuples
+    from idms.workflows.actions.convert import _cell
+
+    assert json_text(("Gold", "Ré")) == _cell(["Gold", "Ré"]) == '["Gold","Ré"]'
+    rows = [(1, ("a", "b"), date(2024, 3, 1)), (2, None, date(2024, 3, 2))]
+    assert list(json_tuples(rows, json_text)) == [
+        (1, '["a","b"]', "2024-03-01"),
+        (2, None, "2024-03-02"),
+    ]

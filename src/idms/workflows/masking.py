@@ -96,9 +96,14 @@ class RunServices:
         return self._services.iter_query_rows(query, params, limit=limit)
 
     def query_table(
-        self, query: str, params: Mapping[str, Any], *, limit: int | None = None
+        self,
+        query: str,
+        params: Mapping[str, Any],
+        *,
+        limit: int | None = None,
+        tabular: bool = False,
     ) -> AbstractContextManager[tuple[list[str], Iterator[Sequence[Any]]]]:
-        return self._services.query_table(query, params, limit=limit)
+        return self._services.query_table(query, params, limit=limit, tabular=tabular)
 
     def run_template(
         self,

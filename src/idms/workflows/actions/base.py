@@ -135,11 +135,16 @@ class WorkflowServices(Protocol):
         ...
 
     def query_table(
-        self, query: str, params: Mapping[str, Any], *, limit: int | None = None
+        self,
+        query: str,
+        params: Mapping[str, Any],
+        *,
+        limit: int | None = None,
+        tabular: bool = False,
     ) -> AbstractContextManager[tuple[list[str], Iterator[Sequence[Any]]]]:
         """A saved query's columns and its rows as tuples of cells, streamed while the block
         is open (Convert writes a query's file from them, no object made per row); its prompts
-        are checked on entry."""
+        are checked on entry. ``tabular``: a list is given as its JSON text (a table's cell)."""
         ...
 
     def run_template(
