@@ -46,6 +46,10 @@ INTERNAL = {
     "into a TemplateError",
     "idms.values.liquid._TooLong": "python-liquid's signal that a filter's result is too long: "
     "turned into a TemplateError",
+    "idms.io.csv.CellError": "a cell the file cannot hold as asked: Convert turns it into a "
+    "StepFailed naming the row and column",
+    "idms.workflows.actions.delta_hashing._Repeated": "a key met twice: the step fails saying "
+    "where it was first",
 }
 # Modules that cannot be imported outside the tool that runs them.
 NOT_IMPORTABLE = re.compile(r"\.migrations\.env$|\.__main__$")  # Alembic's env: only in a migration

@@ -25,6 +25,7 @@ above a target catches them.
     │   ├── JobInvalid                 the job is wrong (every problem, with its location)
     │   ├── QueryInvalid               the query is wrong, or a prompt is missing (every problem)
     │   ├── WorkflowInvalid            the workflow document is wrong (every problem, where it is)
+    │   ├── TransferInvalid            the transfer document is wrong (every problem, where it is)
     │   └── RowRefused                 an iMIS rule refuses one change (becomes that row's error)
     ├── SecretError                    a secret cannot be stored or read (bad key, tampered data)
     ├── StepFailed                     a workflow step did not do what it was asked (its run says)

@@ -21,6 +21,7 @@ from idms.cli.output import (
     stdin_is_terminal,
 )
 from idms.errors import EXIT_FAILED, InvalidInputError, NotFound, printable
+from idms.private import private_open
 
 PREVIEW_CHARS = 300  # of a step's data kept as a file, shown by run-show
 
@@ -464,7 +465,7 @@ def _write_step_data(
     from idms.workflows.stepdata import human_size
 
     record, handle = workspace.workflow_step_data(run_id, step, part)
-    with handle, path.open("wb") as target:
+    with handle, private_open(path, "wb") as target:
         shutil.copyfileobj(handle, target, 1 << 20)
     size = path.stat().st_size
     print_note(f"The {part} of step '{record.step_id}' ({human_size(size)}) written to {path}.")

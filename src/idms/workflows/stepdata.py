@@ -155,4 +155,5 @@ def carry_files(runs_folder: Path, old_run: str, new_run: str) -> None:
     target = private_folder(runs_folder / new_run / "files")
     for path in source.iterdir():
         if path.is_file() and not path.is_symlink():
-            shutil.copyfile(path, target / path.name)
+            with path.open("rb") as reading, private_open(target / path.name, "wb") as writing:
+                shutil.copyfileobj(reading, writing, 1 << 20)

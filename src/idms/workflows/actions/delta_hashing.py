@@ -38,6 +38,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from idms.errors import printable
+from idms.private import private_folder, private_open
 from idms.workflows.actions._files import safe_file_name
 from idms.workflows.actions.base import (
     ActionContext,
@@ -218,11 +219,11 @@ class _PendingFile:
         self.count = 0
 
     def __enter__(self) -> _PendingFile:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        private_folder(self.folder)
         self.path = self.folder / self.name
         self.partial = self.folder / f"{self.name}.partial"
         self.path.unlink(missing_ok=True)  # a retried step's earlier attempt
-        self.file = self.partial.open("wb")
+        self.file = private_open(self.partial, "wb")
         return self
 
     def write(self, batch: Mapping[str, str | None]) -> None:

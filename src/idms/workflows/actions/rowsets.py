@@ -26,6 +26,7 @@ import orjson
 
 from idms.errors import printable
 from idms.jsontext import dumps
+from idms.private import private_folder, private_open
 from idms.workflows.actions._files import safe_file_name
 from idms.workflows.actions.base import ActionContext, StepFailed
 
@@ -58,11 +59,11 @@ def write_row_set(
     """Write ``rows`` (any iterable, consumed once) as ``NAME.jsonl`` in the run's folder; the
     reference. Columns are listed in the order they first appear."""
     file_name = safe_file_name(name if name.endswith(".jsonl") else f"{name}.jsonl")
-    context.files.mkdir(parents=True, exist_ok=True)
+    private_folder(context.files)
     columns: dict[str, None] = {}
     count = 0
     iterator = iter(rows)
-    with (context.files / file_name).open("wb") as out:
+    with private_open(context.files / file_name, "wb") as out:
         # A batch at a time, in C: its columns (in the order they come), its lines (orjson).
         while batch := list(islice(iterator, _BATCH)):
             columns.update(dict.fromkeys(chain.from_iterable(batch)))
