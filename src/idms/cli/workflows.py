@@ -210,7 +210,6 @@ def export_command(
         text = dumps(info.document)
     else:
         text = yaml.safe_dump(info.document, sort_keys=False, allow_unicode=True, width=100)
-    from idms.private import private_open
 
     with private_open(output, "w", encoding="utf-8") as handle:
         handle.write(text.rstrip("\n") + "\n")
