@@ -60,8 +60,7 @@ if TYPE_CHECKING:
     from idms.transfers.service import TransferService
     from idms.transfers.store import TransferInfo
     from idms.workflow_services import WorkspaceServices
-    from idms.workflows.actions.base import HashStore
-    from idms.workflows.hashes import HashingInfo
+    from idms.workflows.hashes import HashingInfo, HashKind, HashOwner
     from idms.workflows.model import WorkflowState
     from idms.workflows.store import StepRecord, WorkflowInfo, WorkflowStore
 
@@ -671,51 +670,52 @@ class Workspace(RunContext):
             carry_files(self.runs_folder, old.id, new_id)
         return self.runs.get(new_id)
 
+    def hash_owner(self, name: str, *, kind: HashKind = "workflow") -> HashOwner:
+        """Workflow (or, with ``kind="transfer"``, transfer) ``name`` as the owner of delta
+        hashes: its ID and its steps that hash (NotFound for an unknown name; a transfer
+        without delta hashing is refused, saying so)."""
+        from idms.workflows.hashes import HashOwner, hashing_steps
+
+        if kind == "transfer":
+            return self.transfer_service.hash_owner(name)
+        flow = self.workflow(name)
+        return HashOwner("workflow", flow.name, flow.id, tuple(hashing_steps(flow.doc)))
+
     def workflow_hashes(
         self,
         name: str,
         *,
+        kind: HashKind = "workflow",
         step: str | None = None,
         key: str | None = None,
         limit: int = 50,
         offset: int = 0,
     ) -> HashingInfo:
-        """iDMS's View Hashing Info: how many keys workflow ``name``'s Delta Hashing steps
-        keep (each step's count), and a page of them with when each was stored; with ``key``,
-        that key's hash in each step (NotFound when none keeps it)."""
-        from idms.workflows.hashes import hashing_info, hashing_steps
+        """iDMS's View Hashing Info: how many keys workflow (or transfer) ``name``'s Delta
+        Hashing steps keep (each step's count), and a page of them with when each was
+        stored; with ``key``, that key's hash in each step (NotFound when none keeps it)."""
+        from idms.workflows.hashes import hashing_info
 
-        info = self.workflow(name)
-        return hashing_info(
-            self.suite,
-            info.id,
-            owner=f"workflow '{info.name}'",
-            known_steps=hashing_steps(info.doc),
-            step=step,
-            key=key,
-            limit=limit,
-            offset=offset,
-        )
+        owner = self.hash_owner(name, kind=kind)
+        return hashing_info(self.suite, owner, step=step, key=key, limit=limit, offset=offset)
 
-    def delete_workflow_hash(self, name: str, key: str, *, step: str | None = None) -> int:
+    def delete_workflow_hash(
+        self, name: str, key: str, *, kind: HashKind = "workflow", step: str | None = None
+    ) -> int:
         """Forget one key (in ``step``, or in every step keeping it): the next run passes its
         row on again. How many entries went; NotFound when none kept it."""
-        from idms.workflows.hashes import delete_hash, hashing_steps
+        from idms.workflows.hashes import delete_hash
 
-        info = self.workflow(name)
-        owner = f"workflow '{info.name}'"
-        known = hashing_steps(info.doc)
-        return delete_hash(self.suite, info.id, key, owner=owner, known_steps=known, step=step)
+        return delete_hash(self.suite, self.hash_owner(name, kind=kind), key, step=step)
 
-    def clear_workflow_hashes(self, name: str, *, step: str | None = None) -> int:
+    def clear_workflow_hashes(
+        self, name: str, *, kind: HashKind = "workflow", step: str | None = None
+    ) -> int:
         """Forget every key (of ``step``, or of every step): the next run passes every row on,
         as its first did. How many keys went."""
-        from idms.workflows.hashes import clear_hashes, hashing_steps
+        from idms.workflows.hashes import clear_hashes
 
-        info = self.workflow(name)
-        owner = f"workflow '{info.name}'"
-        known = hashing_steps(info.doc)
-        return clear_hashes(self.suite, info.id, owner=owner, known_steps=known, step=step)
+        return clear_hashes(self.suite, self.hash_owner(name, kind=kind), step=step)
 
     def hook_token(self, name: str) -> str:
         """The secret part of workflow ``name``'s webhook URL (``/hooks/{token}``)."""
@@ -812,7 +812,3 @@ class Workspace(RunContext):
         record checked against its schema and inserted, answered as iDMS did (status, body);
         None for any other token (a workflow's webhook, or none)."""
         return self.transfer_service.receive(token, body)
-
-    def transfer_hashes(self, name: str) -> HashStore:
-        """Transfer ``name``'s delta hashes (look one up, delete one, clear them)."""
-        return self.transfer_service.hashes(name)

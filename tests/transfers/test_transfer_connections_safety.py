@@ -64,7 +64,7 @@ def test_a_changed_host_key_is_refused_then_all_rows_go_after_re_pinning(tmp_pat
             assert server.fingerprint in refused.message
             assert list(root.iterdir()) == []  # nothing sent, not even a temporary file
             assert server.logins == []  # refused before the password was offered
-            assert ws.transfer_hashes("Board export").count() == 0
+            assert ws.transfer_service.hashes("Board export").count() == 0
             [history] = ws.transfer_runs("Board export")
             [step] = history["steps"]
             assert (step["status"], step["rows"], history["rows_sent"]) == ("failed", 0, 0)
@@ -77,7 +77,7 @@ def test_a_changed_host_key_is_refused_then_all_rows_go_after_re_pinning(tmp_pat
             expected = expected_rows(ws)
             assert read_rows((root / "m.csv").read_bytes(), "csv") == expected
             assert ws.transfer_runs("Board export")[0]["rows_sent"] == len(expected)
-            assert ws.transfer_hashes("Board export").count() == len(expected)
+            assert ws.transfer_service.hashes("Board export").count() == len(expected)
         finally:
             ws.close()
 

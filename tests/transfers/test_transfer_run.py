@@ -109,7 +109,7 @@ def test_a_failed_upload_is_sent_again_in_full_by_the_next_run(
     again = workspace.run_transfer("LMS nightly")
     assert again.status == RunStatus.SUCCEEDED, again.message
     assert sorted(csv_ids(http.on("/members")[1].body)) == everyone
-    assert workspace.transfer_hashes("LMS nightly").keys() == everyone
+    assert workspace.transfer_service.hashes("LMS nightly").keys() == everyone
 
 
 def test_chunks_of_rows_are_separate_requests(workspace: Workspace, http: Receiver) -> None:

@@ -56,14 +56,31 @@ def test_the_command_line_round_trip(
     assert "HTTP 200" in text
     listed = runner.invoke(app, ["runs", "--json"])
     assert [r["kind"] for r in json.loads(listed.stdout)] == ["transfer"]
-    first = json.loads(idms("hashes", "LMS nightly", "--json"))["keys"]
+    hashes = json.loads(idms("hashes", "LMS nightly", "--json"))
+    first = hashes["count"]
     assert first >= 8
+    assert hashes["transfer"] == "LMS nightly"
+    assert [s["step"] for s in hashes["steps"]] == ["changed"]
+    kept = hashes["keys"][0]["key"]
+    assert (
+        f"Key '{kept}' forgotten in transfer 'LMS nightly': its next run sends that row again."
+        in (idms("hashes", "LMS nightly", "--delete", kept))
+    )
     some = json.loads(idms("runs", "LMS nightly", "--json"))[0]
     assert some["rows_sent"] == first
-    key = json.loads(idms("hashes", "LMS nightly", "--key", "nope", "--json"))
-    assert key == {"key": "nope", "known": False, "hash": None}
-    assert "forgotten" in idms("hashes", "LMS nightly", "--clear")
-    assert json.loads(idms("hashes", "LMS nightly", "--json")) == {"keys": 0}
+    unknown = runner.invoke(app, ["transfer", "hashes", "LMS nightly", "--key", "nope"])
+    assert unknown.exit_code == 2
+    assert "No hash is kept for key 'nope' in the transfer 'LMS nightly'" in unknown.stderr
+    assert "the next run sends it" in unknown.stderr
+    refused = runner.invoke(app, ["transfer", "hashes", "LMS nightly", "--clear"])
+    assert refused.exit_code == 2  # no terminal to ask on: --yes is needed, nothing changed
+    assert "needs confirmation: add --yes" in refused.stderr
+    cleared = idms("hashes", "LMS nightly", "--clear", "--yes")
+    assert (
+        f"{first - 1} keys forgotten of transfer 'LMS nightly': its next run sends every row."
+        in cleared
+    )
+    assert json.loads(idms("hashes", "LMS nightly", "--json"))["count"] == 0
     idms("export", "LMS nightly", "-o", "copy.yml")
     assert "Transfer 'LMS nightly' deleted." in idms("delete", "LMS nightly", "--yes")
     assert "saved" in idms("save", "copy.yml")
@@ -105,9 +122,17 @@ def test_the_api_round_trip_without_secrets(tmp_path: Path, http: Receiver) -> N
         assert run["run_id"] == run_id
         assert run["status"] == "succeeded"
         assert run["steps"][0]["response_code"] == 200
-        assert client.get(f"{prefix}/transfers/LMS nightly/hashes").json()["keys"] >= 8
+        listed = client.get(f"{prefix}/transfers/LMS nightly/hashes", params={"limit": 2}).json()
+        assert (listed["transfer"], len(listed["keys"]), listed["more"]) == ("LMS nightly", 2, True)
+        kept = listed["keys"][0]["key"]
+        one = client.get(f"{prefix}/transfers/LMS nightly/hashes", params={"key": kept}).json()
+        assert [k["hash"] for k in one["keys"]] == [listed["keys"][0]["hash"]]
+        forgot = client.delete(f"{prefix}/transfers/LMS nightly/hashes/{kept}").json()
+        assert forgot == {"transfer": "LMS nightly", "step": None, "deleted": kept, "count": 1}
+        gone = client.get(f"{prefix}/transfers/LMS nightly/hashes", params={"key": kept})
+        assert gone.status_code == 404
         cleared = client.delete(f"{prefix}/transfers/LMS nightly/hashes").json()
-        assert cleared["cleared"] >= 8
+        assert cleared["count"] == listed["count"] - 1
         answers = [
             client.get(f"{prefix}/runs/{run_id}").text,
             client.get(f"{prefix}/workflow-runs/{run_id}/steps").text,

@@ -20,6 +20,7 @@ from typer.core import TyperGroup
 from idms import __version__
 from idms.cli import (
     demo,
+    hashes,
     jobs,
     panels,
     queries,
@@ -34,7 +35,6 @@ from idms.cli import (
     tokens,
     transfers,
     worker,
-    workflow_hashes,
     workflow_hooks,
     workflows,
     workspace,
@@ -182,7 +182,8 @@ app.command("serve")(serve.serve_command)
 app.add_typer(tokens.token_app, name="token")
 app.command("worker")(worker.worker_command)
 workflows.workflow_app.command("change-url")(workflow_hooks.change_url_command)
-workflows.workflow_app.command("hashes")(workflow_hashes.hashes_command)
+workflows.workflow_app.command("hashes")(hashes.hashes_command)
+transfers.transfer_app.command("hashes")(hashes.transfer_hashes_command)
 app.add_typer(workflows.workflow_app, name="workflow")
 app.add_typer(transfers.transfer_app, name="transfer")
 

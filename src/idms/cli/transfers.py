@@ -277,67 +277,6 @@ def runs_command(
         _print_run(run)
 
 
-@transfer_app.command("hashes")
-def hashes_command(
-    ctx: typer.Context,
-    name: NameArgument,
-    key: Annotated[
-        str | None,
-        typer.Option("--key", metavar="K", help="Is this key in the hash store?"),
-    ] = None,
-    delete: Annotated[
-        str | None,
-        typer.Option("--delete", metavar="K", help="Forget key K: its row is sent again next run."),
-    ] = None,
-    clear: Annotated[
-        bool,
-        typer.Option("--clear", help="Forget every key: the next run sends every row."),
-    ] = False,
-    as_json: JsonOption = False,
-) -> None:
-    """Look into a transfer's delta hashes (iDMS's View Hashing Info): how many keys are
-    known, whether one is, forget one or all of them.
-
-    Example: idms transfer hashes "LMS nightly" --key 101
-
-    Example: idms transfer hashes "LMS nightly" --delete 101
-
-    Example: idms transfer hashes "LMS nightly" --clear
-    """
-    if [key, delete].count(None) + (not clear) < 2:
-        raise InvalidInputError("Give one of --key, --delete and --clear (or none to count).")
-    with open_workspace(get_settings(ctx)) as workspace:
-        store = workspace.transfer_hashes(name)
-        if clear:
-            count = store.clear()
-            result: dict[str, Any] = {"cleared": count}
-            text = f"{count} keys forgotten: the next run of '{name}' sends every row."
-        elif delete is not None:
-            done = store.delete(delete)
-            result = {"key": delete, "deleted": done}
-            text = (
-                f"Key {delete!r} forgotten: its row is sent again next run."
-                if done
-                else f"Key {delete!r} is not in the hash store: nothing to forget."
-            )
-        elif key is not None:
-            found = store.get_many([key]).get(key)
-            result = {"key": key, "known": found is not None, "hash": found}
-            text = (
-                f"Key {key!r} is known (hash {found})."
-                if found
-                else f"Key {key!r} is not known: its row is sent next run."
-            )
-        else:
-            count = len(store.keys())
-            result = {"keys": count}
-            text = f"{count} keys in the hash store of '{name}'."
-    if as_json:
-        print_json(result)
-    else:
-        print_line(text)
-
-
 @transfer_app.command("hook-url")
 def hook_url_command(
     ctx: typer.Context,

@@ -23,6 +23,7 @@ from idms.transfers.compile import check_transfer, compile_transfer, compiled_st
 from idms.transfers.history import run_history
 from idms.transfers.model import TransferDoc, TransferInvalid, TransferState
 from idms.transfers.store import TransferInfo, TransferStore, document_of
+from idms.workflows.hashes import HashOwner
 
 if TYPE_CHECKING:
     from idms.jobs.report import RunReport
@@ -231,14 +232,19 @@ class TransferService:
 
     # ---- delta hashes -----------------------------------------------------------------------
 
-    def hashes(self, name: str) -> HashStore:
-        """The delta-hash store of transfer ``name`` (iDMS's View Hashing Info)."""
+    def hash_owner(self, name: str) -> HashOwner:
+        """Transfer ``name`` as the owner of its delta hashes (iDMS's View Hashing Info): they
+        are kept under its ID, in its one Delta Hashing step."""
         info = self.store.get(name)
         if info.doc.delta is None:
             raise InvalidInputError(
-                f"Transfer '{name}' has no delta hashing (no delta: key): it keeps no hashes."
+                f"Transfer '{info.name}' has no delta hashing (no delta: key): it keeps no hashes."
             )
-        return self.ws.workflow_services().hashes(info.id, DELTA_STEP)
+        return HashOwner("transfer", info.name, info.id, (DELTA_STEP,))
+
+    def hashes(self, name: str) -> HashStore:
+        """The delta-hash store of transfer ``name`` itself (what its runs read and write)."""
+        return self.ws.workflow_services().hashes(self.hash_owner(name).id, DELTA_STEP)
 
 
 __all__ = ["TransferService", "document_of", "prompt_problems"]

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from sqlalchemy import Table, delete, func, select
 from sqlalchemy.engine import CursorResult, Engine
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 HASH_CHUNK = 5000
 MAX_LIMIT = 10_000  # keys listed at most per page (a store may hold millions)
 TABLE = cast("Table", WorkflowHash.__table__)
+HashKind = Literal["workflow", "transfer"]
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,28 @@ class HashingInfo:
             "offset": self.offset,
             "more": self.more,
         }
+
+
+@dataclass(frozen=True)
+class HashOwner:
+    """Whose hashes a person is looking at: a workflow, or a transfer (which hashes under its
+    own ID, in its one Delta Hashing step). ``kind`` and ``name`` say it in messages and
+    commands; ``steps`` are its steps that hash, to tell a misspelt step from one that keeps
+    nothing yet."""
+
+    kind: HashKind
+    name: str
+    id: str
+    steps: tuple[str, ...]
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} '{self.name}'"
+
+    def again(self, rows: str) -> str:
+        """What its next run does with ``rows`` it does not know ("that row", "every row"):
+        a transfer sends them, a workflow's Delta Hashing passes them on."""
+        return f"sends {rows}" if self.kind == "transfer" else f"passes {rows} on"
 
 
 class HashTable:
@@ -279,33 +302,31 @@ def step_counts(engine: Engine, owner_id: str) -> list[StepHashes]:
 
 def hashing_info(
     engine: Engine,
-    owner_id: str,
+    owner: HashOwner,
     *,
-    owner: str,
-    known_steps: Sequence[str] = (),
     step: str | None = None,
     key: str | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> HashingInfo:
-    """What ``owner_id``'s steps keep (``owner``: how messages name it, "workflow 'Nightly'";
-    ``known_steps``: its steps that hash, to tell a step misspelt from one that keeps
-    nothing yet). With ``key``: that key's entry in each step that keeps it (NotFound when
-    none does); otherwise the count and a page of keys (``limit`` from ``offset``), in
-    ``step`` or in every step."""
+    """What ``owner``'s steps keep. With ``key``: that key's entry in each step that keeps it
+    (NotFound when none does); otherwise the count and a page of keys (``limit`` from
+    ``offset``), in ``step`` or in every step."""
     check_window(offset=offset, limit=limit)
     if limit > MAX_LIMIT:
         raise InvalidInputError(f"The limit must be at most {MAX_LIMIT:,} keys per page.")
-    steps = step_counts(engine, owner_id)
-    _check_step(step, steps, known_steps, owner)
+    steps = step_counts(engine, owner.id)
+    _check_step(step, steps, owner)
     chosen = [s for s in steps if step is None or s.step == step]
     count = sum(s.count for s in chosen)
-    info = HashingInfo(owner, steps, count, [], step=step, key=key, limit=limit, offset=offset)
+    info = HashingInfo(
+        owner.label, steps, count, [], step=step, key=key, limit=limit, offset=offset
+    )
     if key is not None:
         info.keys = [
             entry
             for s in chosen
-            if (entry := HashTable(engine, owner_id, s.step).get(key)) is not None
+            if (entry := HashTable(engine, owner.id, s.step).get(key)) is not None
         ]
         if not info.keys:
             raise NotFound(_no_key(key, step, owner))
@@ -317,7 +338,7 @@ def hashing_info(
         if skip >= s.count:
             skip -= s.count
             continue
-        page = HashTable(engine, owner_id, s.step).items(limit=room, offset=skip)
+        page = HashTable(engine, owner.id, s.step).items(limit=room, offset=skip)
         info.keys.extend(page)
         room -= len(page)
         skip = 0
@@ -325,21 +346,13 @@ def hashing_info(
     return info
 
 
-def delete_hash(
-    engine: Engine,
-    owner_id: str,
-    key: str,
-    *,
-    owner: str,
-    known_steps: Sequence[str] = (),
-    step: str | None = None,
-) -> int:
+def delete_hash(engine: Engine, owner: HashOwner, key: str, *, step: str | None = None) -> int:
     """Forget ``key`` in ``step`` (or in every step that keeps it): its row is passed on
     again by the next run. How many entries went; NotFound when no step kept it."""
-    steps = step_counts(engine, owner_id)
-    _check_step(step, steps, known_steps, owner)
+    steps = step_counts(engine, owner.id)
+    _check_step(step, steps, owner)
     done = sum(
-        HashTable(engine, owner_id, s.step).delete(key)
+        HashTable(engine, owner.id, s.step).delete(key)
         for s in steps
         if step is None or s.step == step
     )
@@ -348,19 +361,12 @@ def delete_hash(
     return done
 
 
-def clear_hashes(
-    engine: Engine,
-    owner_id: str,
-    *,
-    owner: str,
-    known_steps: Sequence[str] = (),
-    step: str | None = None,
-) -> int:
+def clear_hashes(engine: Engine, owner: HashOwner, *, step: str | None = None) -> int:
     """Forget every key of ``step`` (or of every step): the next run passes every row on, as
     its first did. How many keys went (0 when nothing was kept)."""
-    steps = step_counts(engine, owner_id)
-    _check_step(step, steps, known_steps, owner)
-    where = TABLE.c.workflow_id == owner_id
+    steps = step_counts(engine, owner.id)
+    _check_step(step, steps, owner)
+    where = TABLE.c.workflow_id == owner.id
     if step is not None:
         where = where & (TABLE.c.step_id == step)
     with engine.begin() as conn:
@@ -373,27 +379,25 @@ def hashing_steps(doc: WorkflowDoc) -> list[str]:
     return [step.id for step in doc.steps if step.action == "delta_hashing"]
 
 
-def _check_step(
-    step: str | None, steps: Sequence[StepHashes], known: Sequence[str], owner: str
-) -> None:
-    """NotFound for a step that neither hashes (``known``) nor keeps any key."""
+def _check_step(step: str | None, steps: Sequence[StepHashes], owner: HashOwner) -> None:
+    """NotFound for a step that neither hashes nor keeps any key."""
     if step is None:
         return
-    names = list(dict.fromkeys([*known, *(s.step for s in steps)]))
+    names = list(dict.fromkeys([*owner.steps, *(s.step for s in steps)]))
     if step in names:
         return
     close = suggest(step, names)
     hint = f" Did you mean '{close}'?" if close else ""
     listed = ", ".join(f"'{n}'" for n in names) or "none"
     raise NotFound(
-        f"The {owner} has no step {printable(step)!r} that keeps hashes (its steps that "
+        f"The {owner.label} has no step {printable(step)!r} that keeps hashes (its steps that "
         f"do: {listed}).{hint}"
     )
 
 
-def _no_key(key: str, step: str | None, owner: str) -> str:
-    where = f"step '{step}' of the {owner}" if step is not None else f"the {owner}"
+def _no_key(key: str, step: str | None, owner: HashOwner) -> str:
+    where = f"step '{step}' of the {owner.label}" if step is not None else f"the {owner.label}"
     return (
         f"No hash is kept for key {printable(key)!r} in {where}: its row is new to Delta "
-        "Hashing, and the next run passes it on."
+        f"Hashing, and the next run {owner.again('it')}."
     )

@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 
 from idms.errors import NotFound
 from idms.server.auth import Context
+from idms.server.routes.hash_views import add_hash_routes
 from idms.server.schemas import ErrorBody, RunOut
 from idms.server.urls import absolute
 from idms.transfers.store import TransferInfo
@@ -106,15 +107,6 @@ class TransferRunOut(BaseModel):
     rows_sent: int
     steps: list[StepSent]
     alert: dict[str, Any] | None
-
-
-class HashesOut(BaseModel):
-    keys: int | None = Field(default=None, description="How many keys are known")
-    key: str | None = None
-    known: bool | None = None
-    hash: str | None = None
-    deleted: bool | None = None
-    cleared: int | None = None
 
 
 @router.get("/transfers", response_model=list[TransferOut], summary="Every transfer")
@@ -222,36 +214,7 @@ def transfer_runs(
     return [TransferRunOut.model_validate(r) for r in runs]
 
 
-@router.get(
-    "/transfers/{name}/hashes",
-    response_model=HashesOut,
-    summary="The delta hashes: how many keys are known, or whether one is (?key=K)",
-    responses=NOT_FOUND,
-)
-def get_hashes(
-    context: Context, name: str, key: Annotated[str | None, Query()] = None
-) -> HashesOut:
-    store = context.workspace.transfer_hashes(name)
-    if key is None:
-        return HashesOut(keys=len(store.keys()))
-    found = store.get_many([key]).get(key)
-    return HashesOut(key=key, known=found is not None, hash=found)
-
-
-@router.delete(
-    "/transfers/{name}/hashes",
-    response_model=HashesOut,
-    summary="Forget one key (?key=K: its row is sent again) or every key (the next run sends "
-    "every row)",
-    responses=NOT_FOUND,
-)
-def delete_hashes(
-    context: Context, name: str, key: Annotated[str | None, Query()] = None
-) -> HashesOut:
-    store = context.workspace.transfer_hashes(name)
-    if key is None:
-        return HashesOut(cleared=store.clear())
-    return HashesOut(key=key, deleted=store.delete(key))
+add_hash_routes(router, "transfer")
 
 
 class TransferHookOut(BaseModel):

@@ -19,10 +19,9 @@ from idms.errors import NotFound
 from idms.server.auth import Context
 from idms.server.context import ServerContext
 from idms.server.errors import not_found
-from idms.server.params import Offset
+from idms.server.routes.hash_views import add_hash_routes
 from idms.server.schemas import Deleted, ErrorBody, RunOut
 from idms.server.urls import absolute
-from idms.workflows.hashes import MAX_LIMIT as MAX_HASH_PAGE
 from idms.workflows.model import WorkflowState
 from idms.workflows.notifications import ChangeUrl
 from idms.workflows.store import StepRecord, WorkflowInfo
@@ -377,93 +376,7 @@ def rerun(
     return _queued(context, request, info)
 
 
-class HashOut(BaseModel):
-    step: str
-    key: str
-    hash: str = Field(description="The SHA-256 of the row (its canonical JSON) last passed on")
-    updated_at: datetime = Field(description="When the run that passed it on succeeded")
-
-
-class StepHashesOut(BaseModel):
-    step: str
-    count: int
-    updated_at: datetime | None = Field(description="When a key was last stored")
-
-
-class HashesOut(BaseModel):
-    """What a workflow's Delta Hashing steps keep (iDMS's View Hashing Info)."""
-
-    workflow: str
-    step: str | None = Field(description="The step asked for; null: every step")
-    key: str | None = Field(description="The key asked for; null: a page of keys")
-    count: int = Field(description="Keys kept (in the step asked for, or in all)")
-    steps: list[StepHashesOut] = Field(description="Each step that keeps keys: how many")
-    keys: list[HashOut] = Field(description="A page of keys in step and key order, or the one key")
-    limit: int
-    offset: int
-    more: bool = Field(description="Keys past this page: ask again from offset + limit")
-
-
-class HashesDeleted(BaseModel):
-    workflow: str
-    step: str | None
-    deleted: str | None = Field(description="The key forgotten; null when all were")
-    count: int = Field(description="Entries forgotten: its row, or every row, is passed on again")
-
-
-HASHES_ANSWERS: dict[int | str, dict[str, Any]] = {
-    404: {"model": ErrorBody, "description": "No such workflow, step, or key kept"},
-    400: {"model": ErrorBody},
-}
-
-
-@router.get(
-    "/workflows/{name}/hashes",
-    response_model=HashesOut,
-    summary="What the workflow's Delta Hashing steps keep: counts, a page of keys, or one key",
-    responses=HASHES_ANSWERS,
-)
-def workflow_hashes(
-    context: Context,
-    name: str,
-    step: Annotated[str | None, Query(description="Only this step")] = None,
-    key: Annotated[str | None, Query(description="Only this key (with its hash)")] = None,
-    limit: Annotated[int, Query(ge=0, le=MAX_HASH_PAGE, description="Keys per page")] = 100,
-    offset: Offset = 0,
-) -> HashesOut:
-    info = context.workspace.workflow_hashes(name, step=step, key=key, limit=limit, offset=offset)
-    return HashesOut.model_validate({"workflow": name, **info.as_dict()})
-
-
-@router.delete(
-    "/workflows/{name}/hashes/{key:path}",
-    response_model=HashesDeleted,
-    summary="Forget one key: the next run passes its row on again",
-    responses=HASHES_ANSWERS,
-)
-def delete_workflow_hash(
-    context: Context,
-    name: str,
-    key: str,
-    step: Annotated[str | None, Query(description="Only in this step")] = None,
-) -> HashesDeleted:
-    count = context.workspace.delete_workflow_hash(name, key, step=step)
-    return HashesDeleted(workflow=name, step=step, deleted=key, count=count)
-
-
-@router.delete(
-    "/workflows/{name}/hashes",
-    response_model=HashesDeleted,
-    summary="Forget every key: the next run passes every row on, as its first did",
-    responses=HASHES_ANSWERS,
-)
-def clear_workflow_hashes(
-    context: Context,
-    name: str,
-    step: Annotated[str | None, Query(description="Only this step's keys")] = None,
-) -> HashesDeleted:
-    count = context.workspace.clear_workflow_hashes(name, step=step)
-    return HashesDeleted(workflow=name, step=step, deleted=None, count=count)
+add_hash_routes(router, "workflow")
 
 
 HOOK_URL_ANSWERS: dict[int | str, dict[str, Any]] = {
