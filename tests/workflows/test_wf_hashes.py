@@ -31,6 +31,7 @@ from idms.workflows.actions.rowsets import INLINE_ROWS, is_row_set, iter_rows, w
 from idms.workflows.hashes import (
     HASH_CHUNK,
     MAX_LIMIT,
+    HashOwner,
     HashTable,
     clear_hashes,
     delete_hash,
@@ -239,7 +240,8 @@ def test_the_store_counts_pages_and_forgets_on_each_database(
             conn.execute(
                 insert(Workflow).values(id=WF, name="n", trigger_type="manual", document="{}")
             )
-        engine, owner = ws.suite, "workflow 'n'"
+        engine, owner = ws.suite, HashOwner("workflow", "n", WF, ())
+        known_b, known_c = (HashOwner("workflow", "n", WF, (step,)) for step in "bc")
         a, b = HashTable(engine, WF, "a"), HashTable(engine, WF, "b")
         n = HASH_CHUNK + 3
         done = a.put_chunks(
@@ -260,7 +262,7 @@ def test_the_store_counts_pages_and_forgets_on_each_database(
         assert a.get("k00000") is None
         assert a.get_many(["k00001"]) == {"k00001": "d" * 64}
 
-        info = hashing_info(engine, WF, owner=owner, limit=3, offset=n - 2)
+        info = hashing_info(engine, owner, limit=3, offset=n - 2)
         assert info.count == n - 1 + 2
         assert [(s.step, s.count) for s in info.steps] == [("a", n - 1), ("b", 2)]
         assert [(e.step, e.key) for e in info.keys] == [
@@ -269,31 +271,31 @@ def test_the_store_counts_pages_and_forgets_on_each_database(
             ("b", "x"),
         ], "one listing across the steps, in step and key order"
         assert info.more is False
-        assert hashing_info(engine, WF, owner=owner, limit=1).more is True
-        one = hashing_info(engine, WF, owner=owner, key="k00001")
+        assert hashing_info(engine, owner, limit=1).more is True
+        one = hashing_info(engine, owner, key="k00001")
         assert {(e.step, e.hash) for e in one.keys} == {("a", "d" * 64), ("b", "b" * 64)}
-        only_b = hashing_info(engine, WF, owner=owner, step="b", key="k00001")
+        only_b = hashing_info(engine, owner, step="b", key="k00001")
         assert [e.step for e in only_b.keys] == ["b"]
 
         with pytest.raises(NotFound, match="No hash is kept for key 'nope'"):
-            hashing_info(engine, WF, owner=owner, key="nope")
+            hashing_info(engine, owner, key="nope")
         with pytest.raises(
             NotFound, match=r"no step 'c' that keeps hashes \(its steps that do: 'a', 'b'\)"
         ):
-            hashing_info(engine, WF, owner=owner, step="c")
-        assert hashing_info(engine, WF, owner=owner, known_steps=["c"], step="c").count == 0
+            hashing_info(engine, owner, step="c")
+        assert hashing_info(engine, known_c, step="c").count == 0
         with pytest.raises(InvalidInputError, match="at most"):
-            hashing_info(engine, WF, owner=owner, limit=MAX_LIMIT + 1)
+            hashing_info(engine, owner, limit=MAX_LIMIT + 1)
 
-        assert delete_hash(engine, WF, "k00001", owner=owner) == 2, "in every step keeping it"
+        assert delete_hash(engine, owner, "k00001") == 2, "in every step keeping it"
         with pytest.raises(NotFound):
-            delete_hash(engine, WF, "k00001", owner=owner, step="a")
-        assert delete_hash(engine, WF, "x", owner=owner, step="b") == 1
+            delete_hash(engine, owner, "k00001", step="a")
+        assert delete_hash(engine, owner, "x", step="b") == 1
         with pytest.raises(NotFound, match="no step 'b'"):  # keeps nothing now, and not known
-            clear_hashes(engine, WF, owner=owner, step="b")
-        assert clear_hashes(engine, WF, owner=owner, known_steps=["b"], step="b") == 0
-        assert clear_hashes(engine, WF, owner=owner) == n - 2
-        assert hashing_info(engine, WF, owner=owner).steps == []
+            clear_hashes(engine, owner, step="b")
+        assert clear_hashes(engine, known_b, step="b") == 0
+        assert clear_hashes(engine, owner) == n - 2
+        assert hashing_info(engine, owner).steps == []
 
 
 def test_the_facade_names_the_workflow_and_its_hashing_steps(workspace: Workspace) -> None:
