@@ -43,7 +43,7 @@ LAYERS: list[tuple[str, frozenset[str]]] = [
     ("engine", frozenset({"jobs", "io"})),
     ("services", frozenset({"execution", "schedules", "notify", "demo"})),
     ("automation", frozenset({"workflows", "transfers"})),
-    ("facade", frozenset({"workspace", "workflow_services"})),
+    ("facade", frozenset({"workspace", "facade", "workflow_services"})),
     ("interfaces", frozenset({"cli", "server", "sandbox"})),
 ]
 LEVEL = {package: level for level, (_, packages) in enumerate(LAYERS) for package in packages}

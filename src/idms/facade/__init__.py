@@ -1,0 +1,1 @@
+"""The parts of the library facade, :class:`idms.workspace.Workspace`."""
