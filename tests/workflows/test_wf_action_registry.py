@@ -108,6 +108,31 @@ def test_a_run_imports_only_the_actions_its_steps_name(tmp_path: Path) -> None:
     assert not any(held.values()), held
 
 
+def test_a_file_written_from_the_store_imports_no_http_or_ssh_client(tmp_path: Path) -> None:
+    """Convert reading a saved query opens the embedded store, whose change notifications are
+    sent with httpx: imported only when there is a URL to notify."""
+    held = _imported_after(
+        f"""
+        from idms.config import Settings
+        from idms.queries.model import build_query
+        from idms.runs.status import RunStatus
+        from idms.workspace import Workspace
+
+        with Workspace.open(Settings.load(workspace={str(tmp_path / "ws")!r}, environ={{}})) as ws:
+            query = {{"name": "Everyone", "from": "Contact", "columns": {{"ID": "ImisId"}}}}
+            ws.queries.save(build_query(query))
+            ws.save_workflow({{"name": "File", "steps": [
+                {{"id": "file", "action": "convert", "with": {{"input": {{"query": "Everyone"}}}}}},
+            ]}})
+            result = ws.run_workflow("File", {{}})
+            assert result.status == RunStatus.SUCCEEDED, result.message
+            assert ws.workflow_steps(result.id)[0].output["rows"] == 0
+        """,
+        tmp_path,
+    )
+    assert not any(held.values()), held
+
+
 def test_listing_the_actions_names_them_all_but_imports_none(tmp_path: Path) -> None:
     held = _imported_after(
         """
