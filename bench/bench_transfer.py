@@ -17,6 +17,11 @@ Goal: idms's time at most twice the bare script's (ratio bare/idms >= 0.5). Memo
 run of N/10 rows (the query's ``limit``) is run too; peak memory should not grow with the rows
 (flat: less than 1.5x for 10x the rows). The two uploaded files are compared (rows, and bytes).
 
+The bare script's memory does grow (some 130 MiB at N/10, 255 MiB at 1,000,000 rows): not
+SQLite's sort (its RSS stays near 50 MiB while the rows are written) but ``sftp.put`` with
+asyncssh's defaults, 16 requests of the server's largest write (4 MiB here) in flight, each
+copied into its packet and encrypted. idms's SFTP Upload sends 256 KiB blocks, 16 in flight.
+
     .venv/bin/python bench/bench_transfer.py [--rows 1000000] [--repeat 3] [--profile]
 """
 
@@ -309,9 +314,24 @@ def child(args: argparse.Namespace) -> None:
     else:
         rows, times = ours(workspace, args.remote, args.limit, args.profile)
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = own_peak_mib()
     print(json.dumps({"rows": rows, "seconds": seconds, "cpu": cpu, "peak_mib": peak,
                       "times": times}))  # fmt: skip
+
+
+def own_peak_mib() -> float:
+    """This process's peak RSS since it started its program: ``VmHWM`` (Linux). Not
+    ``ru_maxrss``, which Linux carries across exec from the process that started it: a child
+    of this bench reported at least the bench's own peak (the store filled, the SFTP server),
+    some 130 MiB, whatever it did itself."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def measure(
@@ -365,7 +385,7 @@ def same_file(bare_file: Path, idms_file: Path) -> str:
 def summary(name: str, runs: list[dict[str, Any]]) -> str:
     def fig(key: str) -> str:
         values = [r[key] for r in runs]
-        return f"{min(values):.2f}/{statistics.median(values):.2f}"
+        return f"{min(values):.2f}/{statistics.median(values):.2f}/{max(values):.2f}"
 
     peak = max(r["peak_mib"] for r in runs)
     return (
@@ -416,7 +436,7 @@ def main() -> None:
             small = measure("idms", workspace, port, "small.csv", limit=tenth)
             small_bare = measure("bare", workspace, port, "small-bare.csv", limit=tenth)
             check = same_file(served / "bare.csv", served / "idms.csv")
-    print(f"{args.repeat} runs of each, alternating; figures min/median")
+    print(f"{args.repeat} runs of each, alternating; figures min/median/max")
     print(summary("bare", bares))
     print(summary("idms", idmses))
     parts = ", ".join(
@@ -431,7 +451,11 @@ def main() -> None:
         median = statistics.median(r[key] for r in bares) / statistics.median(
             r[key] for r in idmses
         )
-        print(f"ratio bare/idms, {what}: {best:.2f} (min), {median:.2f} (median); goal >= 0.5")
+        worst = max(r[key] for r in bares) / max(r[key] for r in idmses)
+        print(
+            f"ratio bare/idms, {what}: {best:.2f} (min), {median:.2f} (median), "
+            f"{worst:.2f} (max); goal >= 0.5"
+        )
     big, big_bare = (max(r["peak_mib"] for r in runs) for runs in (idmses, bares))
     growth, growth_bare = big / small["peak_mib"], big_bare / small_bare["peak_mib"]
     print(
@@ -439,8 +463,8 @@ def main() -> None:
         f"{small['peak_mib']:.0f} MiB (x{growth:.2f}), bare {big_bare:.0f} vs "
         f"{small_bare['peak_mib']:.0f} MiB (x{growth_bare:.2f})"
     )
-    # SQLite's sort for ORDER BY (both sides run it) grows with the rows; what idms adds on
-    # top of the bare script is what must stay flat.
+    # The bare script's own growth is asyncssh's default request size (see the docstring); what
+    # idms adds on top of it is what must stay flat, if idms's own peak does not.
     extra, extra_small = big - big_bare, small["peak_mib"] - small_bare["peak_mib"]
     verdict = "flat" if growth < 1.5 or extra < 1.5 * max(extra_small, 1) else "NOT FLAT"
     print(

@@ -81,9 +81,11 @@ class WorkspaceServices:
         *,
         limit: int | None = None,
         tabular: bool = False,
+        dates: bool = False,
     ) -> Iterator[tuple[list[str], Iterator[Sequence[Any]]]]:
         """A saved query's columns and its rows as tuples of cells (as :func:`json_cell` gives
-        them; ``tabular``: a list as its JSON text, as a table's cell holds it), streamed:
+        them; ``tabular``: a list as its JSON text, as a table's cell holds it; ``dates``: a
+        column of dates as ``date`` values, which a CSV file writes as the same text), streamed:
         Convert writes a query's file from them with no object made per row and no row set in
         between. The query is resolved and its prompts checked on entry; the query and the
         target stay open until the block ends."""
@@ -93,7 +95,8 @@ class WorkspaceServices:
             raise InvalidInputError(f"limit must be 1 or more, not {limit}.")
         saved = resolve_query(query, self.workspace.queries)
         with self.workspace.run_query(saved, params, limit=limit) as (_, result):
-            yield list(result.columns), json_tuples(result, json_text if tabular else json_cell)
+            cell, keep = json_text if tabular else json_cell, KEEP_DATES if dates else NONE
+            yield list(result.columns), json_tuples(result, cell, keep=keep)
 
     def run_template(
         self,
@@ -283,6 +286,12 @@ _ISO: dict[type, Callable[[Any], Any]] = {
     dt.datetime: dt.datetime.isoformat,
     dt.time: dt.time.isoformat,
 }
+KEEP_DATES: frozenset[type] = frozenset({dt.date, type(None)})
+"""A column a CSV file may be given as it is: the csv module writes a ``date`` as the ISO text
+:func:`json_cell` would make of it, and a date format reads either alike, so the round trip
+(text in the store, a ``date``, text again) is not made twice (a date-time is not the same:
+``json_cell`` puts a ``T`` in it, the CSV writer a space)."""
+NONE: frozenset[type] = frozenset()
 _BATCH = 1024  # rows turned into pipeline rows together
 
 
@@ -294,13 +303,17 @@ def json_rows(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator
 
 
 def json_tuples(
-    rows: Iterable[Sequence[Any]], cell: Callable[[Any], Any] | None = None
+    rows: Iterable[Sequence[Any]],
+    cell: Callable[[Any], Any] | None = None,
+    *,
+    keep: frozenset[type] = NONE,
 ) -> Iterator[Sequence[Any]]:
     """A query's rows with their cells as ``cell`` (default :func:`json_cell`) gives them, a
     batch at a time and a column at a time, as the target types them
     (:func:`idms.targets.embedded.query.typed_rows`): a column of texts and numbers is left as
     it is, a column of dates is written by ``isoformat`` in C, and only another mix goes
-    through ``cell`` cell by cell."""
+    through ``cell`` cell by cell. A column of only the types in ``keep`` is left as it is too
+    (:data:`KEEP_DATES`, for a CSV file)."""
     cell = cell or json_cell
     iterator = iter(rows)
     while batch := list(islice(iterator, _BATCH)):
@@ -313,7 +326,7 @@ def json_tuples(
         changed = False
         for index, values in enumerate(cells):
             kinds = set(map(type, values))
-            if kinds <= _PLAIN:
+            if kinds <= _PLAIN or kinds <= keep:
                 continue
             iso = _ISO.get(next(iter(kinds))) if len(kinds) == 1 else None
             convert: Callable[[Any], Any] = iso or cell

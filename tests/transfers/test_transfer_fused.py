@@ -7,6 +7,7 @@ real export folder."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -140,3 +141,57 @@ def test_a_list_in_a_table_cell_is_the_json_text_convert_writes() -> None:
         (1, '["a","b"]', "2024-03-01"),
         (2, None, "2024-03-02"),
     ]
+
+
+DATED = {"ID": "ImisId", "Joined": "JoinDate", "Updated": "UpdatedOn", "Email": "Email"}
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        {"format": "csv"},
+        {"format": "csv", "date_format": "%d/%m/%Y", "quoting": "nonnumeric"},
+        {"format": "tsv", "datetime_format": "%Y%m%d %H%M"},
+        {"format": "json"},
+    ],
+)
+def test_dates_read_straight_from_the_query_are_written_as_the_pipeline_writes_them(
+    workspace: Workspace, layout: dict[str, Any]
+) -> None:
+    """A CSV written from the query is given its dates as dates (not ISO text made and read
+    again); the file is still the one Convert writes over the fetched rows' JSON."""
+    workspace.queries.save(build_query({"name": "Dated", "from": "Contact", "columns": DATED}))
+    name = "dated." + ("txt" if layout["format"] == "tsv" else layout["format"])
+    fused = {"id": "file", "action": "convert"}
+    fused["with"] = {**layout, "input": {"query": "Dated"}, "file_name": name}
+    fetched = {"id": "file", "action": "convert"}
+    fetched["with"] = {**layout, "input": "{{ steps.fetch }}", "file_name": name}
+    fetch = {"id": "fetch", "action": "fetch_query", "with": {"query": "Dated"}}
+    workspace.save_workflow({"name": "Fused", "steps": [fused]})
+    workspace.save_workflow({"name": "Two steps", "steps": [fetch, fetched]})
+    files = []
+    for workflow in ("Fused", "Two steps"):
+        run = workspace.run_workflow(workflow)
+        assert run.status == "succeeded", run.message
+        files.append((workspace.runs_folder / run.id / "files" / name).read_bytes())
+    assert files[0] == files[1]
+    text = files[0].decode("utf-8-sig")
+    assert text.count("\n") >= 8
+    if layout.get("date_format") is None and layout["format"] != "json":
+        assert re.search(r"\b(19|20)\d\d-\d\d-\d\d\b", text)  # a join date, as ISO text
+
+
+def test_a_csv_may_be_given_a_column_of_dates_as_it_is() -> None:
+    from datetime import date, datetime
+
+    from idms.workflow_services import KEEP_DATES, json_text, json_tuples
+
+    rows = [
+        (date(2024, 3, 1), datetime(2024, 3, 1, 9, 30), date(2024, 3, 1)),
+        (None, None, "2024-03-02"),
+    ]
+    assert list(json_tuples(rows, json_text, keep=KEEP_DATES)) == [
+        (date(2024, 3, 1), "2024-03-01T09:30:00", "2024-03-01"),
+        (None, None, "2024-03-02"),
+    ]
+    assert next(iter(json_tuples(rows, json_text)))[0] == "2024-03-01"

@@ -102,8 +102,9 @@ class RunServices:
         *,
         limit: int | None = None,
         tabular: bool = False,
+        dates: bool = False,
     ) -> AbstractContextManager[tuple[list[str], Iterator[Sequence[Any]]]]:
-        return self._services.query_table(query, params, limit=limit, tabular=tabular)
+        return self._services.query_table(query, params, limit=limit, tabular=tabular, dates=dates)
 
     def run_template(
         self,

@@ -30,12 +30,13 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import httpx
-
 from idms.targets.embedded.changes import validation_event
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("idms.store.notify")
 
@@ -157,6 +158,8 @@ class Notifier:
                 self._idle.notify_all()
 
     def _run(self) -> None:
+        import httpx  # here, in the sender's thread: a store with no URL to notify never needs it
+
         try:
             with httpx.Client(timeout=TIMEOUT) as client:
                 self._verify(client)
@@ -194,6 +197,8 @@ class Notifier:
     def _post(
         self, client: httpx.Client, events: list[dict[str, Any]], kind: str, *, expect: str | None
     ) -> bool:
+        import httpx
+
         wait = self.first_wait
         for attempt in range(1, self.max_tries + 1):
             try:

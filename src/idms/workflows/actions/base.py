@@ -141,10 +141,13 @@ class WorkflowServices(Protocol):
         *,
         limit: int | None = None,
         tabular: bool = False,
+        dates: bool = False,
     ) -> AbstractContextManager[tuple[list[str], Iterator[Sequence[Any]]]]:
         """A saved query's columns and its rows as tuples of cells, streamed while the block
         is open (Convert writes a query's file from them, no object made per row); its prompts
-        are checked on entry. ``tabular``: a list is given as its JSON text (a table's cell)."""
+        are checked on entry. ``tabular``: a list is given as its JSON text (a table's cell);
+        ``dates``: a column of dates as ``date`` values, not ISO text (a CSV file writes them
+        as the same text)."""
         ...
 
     def run_template(

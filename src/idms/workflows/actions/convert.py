@@ -342,8 +342,13 @@ def _run_query(params: ConvertParams, source: QuerySource, context: ActionContex
     needed and not given fails the step, naming it)."""
     name = _file_name(params, context)  # a wrong name refused before the query runs
     tabular = params.format in ("csv", "tsv", "xlsx")
+    # A CSV or TSV file writes a date as the ISO text the pipeline would hold: given as it is.
     opened = context.services.query_table(
-        source.query, source.params, limit=source.limit, tabular=tabular
+        source.query,
+        source.params,
+        limit=source.limit,
+        tabular=tabular,
+        dates=params.format in ("csv", "tsv"),
     )
     with opened as (found, rows):
         columns = _columns(params, found)

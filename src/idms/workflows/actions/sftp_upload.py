@@ -44,6 +44,13 @@ T = TypeVar("T")
 
 MAX_TIMEOUT = 6 * 3600  # seconds: the longest one upload may take
 KEY_TYPES = ("ssh-", "ecdsa-", "sk-ssh-", "sk-ecdsa-")
+# The file is sent in blocks of at most BLOCK bytes, at most REQUESTS of them in flight: 4 MiB
+# on the way at once whatever the file's size (OpenSSH's sftp has 2 MiB: 64 of 32 KiB), enough
+# to keep a distant server busy. asyncssh's own choice, when the server allows 4 MiB requests
+# (asyncssh's server does), is 16 requests of 4 MiB: some 200 MiB held for an 80 MB file (each
+# block is copied into its packet, then encrypted), and no faster (bench/bench_transfer.py).
+BLOCK = 256 * 1024
+REQUESTS = 16
 
 
 @dataclass(frozen=True)
@@ -257,7 +264,10 @@ class _Upload:
             async with connection.start_sftp_client() as sftp:
                 size = self.path.stat().st_size
                 try:
-                    await sftp.put(str(self.path), self.temporary)
+                    block = min(BLOCK, sftp.limits.max_write_len)
+                    await sftp.put(
+                        str(self.path), self.temporary, block_size=block, max_requests=REQUESTS
+                    )
                     written = (await sftp.stat(self.temporary)).size
                     if written is not None and written != size:
                         raise StepFailed(
