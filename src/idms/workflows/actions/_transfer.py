@@ -1,7 +1,8 @@
-"""What the file-transfer actions (SFTP Upload, FTP Upload, Write to Folder) share: the remote
-file's name and the temporary name it is written under first, the stored secrets they read
-(remembered, to be masked in any message), the remote folder's check, and trying a transfer again
-when the failure may pass (a refused connection, a timeout).
+"""What the file-transfer actions (SFTP Upload, FTP Upload, Write to Folder) share: the
+parameters both uploads take (the file, where it goes, how long and how often to try, the
+server's name alone), the remote file's name and the temporary name it is written under first,
+the stored secrets they read (remembered, to be masked in any message), the remote folder's
+check, and trying a transfer again when the failure may pass (a refused connection, a timeout).
 
 A file is written under a temporary name (``.NAME.RUN.part``: hidden, and not matching a
 receiver's ``*.csv``) and renamed once whole, so a receiver polling the folder never reads half
@@ -12,7 +13,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Annotated, Any, TypeVar
+
+from pydantic import Field
 
 from idms.errors import IdmsError, printable
 from idms.state.constants import MASK
@@ -22,6 +25,47 @@ from idms.workflows.actions.base import ActionContext, StepFailed
 T = TypeVar("T")
 
 MAX_RETRY_WAIT = 300.0  # seconds: the longest wait between two tries
+MAX_TIMEOUT = 6 * 3600  # seconds: the longest one upload may take
+
+# The parameters both uploads take, each declared once (their order is each action's own).
+RemoteFolder = Annotated[
+    str, Field(description="The remote folder (default: the account's login folder).")
+]
+FileToSend = Annotated[
+    str | dict[str, Any],
+    Field(
+        description="The file to send: a Convert step's output (`{{ steps.csv }}`) or the name "
+        "of a file of this run."
+    ),
+]
+RemoteName = Annotated[
+    str | None, Field(description="Its name on the server (default: the file's own name).")
+]
+TryTimeout = Annotated[
+    float,
+    Field(
+        gt=0,
+        le=MAX_TIMEOUT,
+        description="The longest one try may take, connecting and sending (default 15 min).",
+    ),
+]
+Backoff = Annotated[
+    float,
+    Field(
+        ge=0,
+        le=MAX_RETRY_WAIT,
+        description="The first wait before trying again, doubled each time.",
+    ),
+]
+
+
+def host_alone(value: str, example: str) -> str:
+    """A server's name or address as given to an upload, refused when it is a URL or a path
+    (``example``: what to give instead)."""
+    value = value.strip()
+    if "://" in value or "/" in value or any(c.isspace() for c in value):
+        raise ValueError(f"give the server's name or address alone ({example})")
+    return value
 
 
 def target_name(file_name: str | None, found: str) -> str:

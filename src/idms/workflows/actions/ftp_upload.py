@@ -31,7 +31,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from idms.errors import printable
 from idms.workflows.actions._files import run_file_path
 from idms.workflows.actions._transfer import (
+    Backoff,
+    FileToSend,
+    RemoteFolder,
+    RemoteName,
     Secrets,
+    TryTimeout,
+    host_alone,
     join,
     part_name,
     remote_folder,
@@ -40,7 +46,6 @@ from idms.workflows.actions._transfer import (
 )
 from idms.workflows.actions.base import ActionContext, ActionSpec, StepFailed, StepResult
 
-MAX_TIMEOUT = 6 * 3600  # seconds: the longest one upload may take
 BLOCK = 64 * 1024
 
 
@@ -76,22 +81,10 @@ class FtpUploadParams(BaseModel):
         description="FTPS: the stored secret holding a certificate (PEM) to trust, for a server "
         "whose certificate is self-signed or from a private authority.",
     )
-    folder: str = Field(
-        default="", description="The remote folder (default: the account's login folder)."
-    )
-    file: str | dict[str, Any] = Field(
-        description="The file to send: a Convert step's output (`{{ steps.csv }}`) or the name "
-        "of a file of this run."
-    )
-    file_name: str | None = Field(
-        default=None, description="Its name on the server (default: the file's own name)."
-    )
-    timeout_seconds: float = Field(
-        default=900,
-        gt=0,
-        le=MAX_TIMEOUT,
-        description="The longest one try may take, connecting and sending (default 15 min).",
-    )
+    folder: RemoteFolder = ""
+    file: FileToSend
+    file_name: RemoteName = None
+    timeout_seconds: TryTimeout = 900
     retries: int = Field(
         default=2,
         ge=0,
@@ -99,20 +92,12 @@ class FtpUploadParams(BaseModel):
         description="How many more times to try when the server cannot be reached, is busy "
         "(4xx) or the connection breaks.",
     )
-    backoff_seconds: float = Field(
-        default=10,
-        ge=0,
-        le=300,
-        description="The first wait before trying again, doubled each time.",
-    )
+    backoff_seconds: Backoff = 10
 
     @field_validator("host")
     @classmethod
     def _host(cls, value: str) -> str:
-        value = value.strip()
-        if "://" in value or "/" in value or any(c.isspace() for c in value):
-            raise ValueError("give the server's name or address alone (ftp.example.org)")
-        return value
+        return host_alone(value, "ftp.example.org")
 
 
 class _ReusingFTP_TLS(ftplib.FTP_TLS):
