@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from idms.errors import Conflict
 from idms.execution.execute import execute_run
 from idms.facade.transfers import TransferFacade
+from idms.facade.users import UserFacade
 from idms.facade.workflows import STEP_PROGRESS
 from idms.jobs.enqueue import enqueue_job
 from idms.jobs.model import Job
@@ -52,11 +53,12 @@ Progress = Callable[[int], None]
 
 
 @dataclass
-class Workspace(TransferFacade):
+class Workspace(TransferFacade, UserFacade):
     """A workspace opened: its stores and target (:mod:`idms.facade.base`), everything that can
     be done with jobs and runs (here), with workflows (:mod:`idms.facade.workflows`) and with
-    transfers (:mod:`idms.facade.transfers`). Open it once per process (or request scope) and
-    close it (or use ``with``)."""
+    transfers (:mod:`idms.facade.transfers`), and with the web UI's users
+    (:mod:`idms.facade.users`). Open it once per process (or request scope) and close it (or
+    use ``with``)."""
 
     # ---- saved queries ---------------------------------------------------------------------------
 

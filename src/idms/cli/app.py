@@ -34,6 +34,7 @@ from idms.cli import (
     templates,
     tokens,
     transfers,
+    users,
     worker,
     workflow_hooks,
     workflows,
@@ -180,6 +181,7 @@ app.add_typer(schedules.schedule_app, name="schedule")
 app.command("sandbox")(sandbox.sandbox_command)
 app.command("serve")(serve.serve_command)
 app.add_typer(tokens.token_app, name="token")
+app.add_typer(users.user_app, name="user")
 app.command("worker")(worker.worker_command)
 workflows.workflow_app.command("change-url")(workflow_hooks.change_url_command)
 workflows.workflow_app.command("hashes")(hashes.hashes_command)

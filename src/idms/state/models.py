@@ -414,3 +414,52 @@ class HookDelivery(Base):
     webhook_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     run_id: Mapped[str] = mapped_column(String(32))
     received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class User(Base):
+    """A person who signs in to the web UI (``idms user add``): a role (admin | editor |
+    viewer) and an argon2 hash of the password, never the password. ``name_key`` is the name
+    case-folded, and carries the uniqueness: 'Ann' and 'ann' are one account."""
+
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    name_key: Mapped[str] = mapped_column(String(NAME_LENGTH), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(Text)
+    disabled: Mapped[bool] = mapped_column(default=False, server_default=false())
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class WebSession(Base):
+    """A signed-in browser: the SHA-256 of the random token its ``idms_session`` cookie holds
+    (a database read gives no one a session), the form token (CSRF) its pages carry, and when
+    it ends: ``expires_at`` moves with each request (the idle timeout) up to ``ends_at``."""
+
+    __tablename__ = "web_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    ends_at: Mapped[datetime]
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins counted by what was tried: ``name:<folded name>`` or
+    ``address:<client address>``. Kept for names that exist and names that do not alike, so
+    neither the answer nor its delay tells whether an account exists."""
+
+    __tablename__ = "sign_in_throttles"
+
+    key: Mapped[str] = mapped_column(String(NAME_LENGTH + 20), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(default=None)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
