@@ -40,6 +40,7 @@ from idms.server.routes import (
     workflows,
 )
 from idms.server.schemas import ErrorBody
+from idms.ui.app import install_ui
 from idms.workspace import Workspace
 
 DESCRIPTION = """\
@@ -75,6 +76,9 @@ def create_server_app(
     )
     app.state.idms = ServerContext(workspace, executor, retry_after=retry_after)
     limit_bodies(app, workspace.settings)  # inside the request ids: a 413 carries its id too
+    # The web UI at / (people signed in by a session cookie), beside the API and the hooks;
+    # its security headers inside the request ids too (RequestIds stays the outermost).
+    install_ui(app, workspace)
     install_error_handlers(app)
     api = APIRouter(
         prefix=API_PREFIX,

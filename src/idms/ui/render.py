@@ -1,0 +1,73 @@
+"""Rendering a page: a template inside ``base.html``, given what every page shows — the
+signed-in user and role, the navigation (only the entries the role may open), the form token,
+and where the static files are."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from idms.state.sessions import SessionInfo
+from idms.state.users import Role
+from idms.ui.context import ui_context
+from idms.ui.sessions import current_session
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    path: str
+    role: Role  # the lowest role that may open it
+
+
+# The main navigation, in order. A new page adds its entry here (Import, Queries, Schedules,
+# Workflows, Transfers and Settings come with their pages).
+NAV = (
+    NavItem("Runs", "/", Role.VIEWER),
+    NavItem("Users", "/users", Role.ADMIN),
+)
+
+
+@dataclass(frozen=True)
+class NavLink:
+    label: str
+    href: str
+    current: bool
+
+
+def nav_for(session: SessionInfo | None, root: str, path: str) -> list[NavLink]:
+    if session is None:
+        return []
+    return [
+        NavLink(item.label, f"{root}{item.path}", path == item.path)
+        for item in NAV
+        if session.role.allows(item.role)
+    ]
+
+
+def page(
+    request: Request,
+    template: str,
+    *,
+    title: str,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    **values: Any,
+) -> HTMLResponse:
+    """``template`` rendered for this request, with what ``base.html`` needs."""
+    session = current_session(request)
+    root = str(request.scope.get("root_path", "")).rstrip("/")
+    context = {
+        "title": title,
+        "session": session,
+        "csrf_token": session.csrf_token if session is not None else "",
+        "nav": nav_for(session, root, request.url.path.removeprefix(root) or "/"),
+        "root": root,
+        **values,
+    }
+    return ui_context(request).templates.TemplateResponse(
+        request, template, context, status_code=status, headers=headers
+    )
