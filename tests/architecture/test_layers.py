@@ -44,7 +44,8 @@ LAYERS: list[tuple[str, frozenset[str]]] = [
     ("services", frozenset({"execution", "schedules", "notify", "demo"})),
     ("automation", frozenset({"workflows", "transfers"})),
     ("facade", frozenset({"workspace", "facade", "workflow_services"})),
-    ("interfaces", frozenset({"cli", "server", "sandbox"})),
+    # ui: the web UI's pages, installed by the server (server -> ui, never ui -> server).
+    ("interfaces", frozenset({"cli", "server", "sandbox", "ui"})),
 ]
 LEVEL = {package: level for level, (_, packages) in enumerate(LAYERS) for package in packages}
 

@@ -23,6 +23,8 @@ FLAG = re.compile(r"(?<![\w-])--[a-z]")
 CLI_ONLY = {
     ("jobs/assemble.py", "job_from_flags"),  # idms import's --map, --set, --match, --option
     ("demo/generate.py", "_refuse_filled"),  # idms demo
+    # the sign-in page with no users yet: the first account can only be made on the command line
+    ("ui/pages/signin.py", "first_admin_command"),
 }
 
 

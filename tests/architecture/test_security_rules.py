@@ -17,6 +17,9 @@ API rules (the app ``idms serve`` runs, over a real server):
 - every operation refuses a request without a token (401), except the public ones listed in
   ``PUBLIC`` (the OpenAPI document and its browsable page); the hooks (``/hooks/{token}``,
   ``/hooks/imis/{token}``) take no API token but answer 401 to any URL but theirs;
+- every page of the web UI (``idms.ui.pages``) depends on ``require_role`` except the public
+  ones listed in ``UI_PUBLIC`` (the sign-in form, signing out, the static files), and answers a
+  request without a session with the sign-in page (GET) or a refusal (POST);
 - every operation documents its real answers: 400 (ErrorBody) when it takes parameters or a
   body, 401 under /api/v1, 404 when it names a resource in its path (a PUT creates it instead),
   every error as ErrorBody, never FastAPI's 422 that the server does not send.
@@ -40,6 +43,7 @@ from fastapi import APIRouter, FastAPI
 
 import idms
 import idms.server.routes as routes_package
+import idms.ui.pages as ui_pages_package
 from idms.config import Settings
 from idms.sandbox.server import running_sandbox
 from idms.server.app import DOCS_ASSETS, DOCS_URL, create_server_app
@@ -75,6 +79,13 @@ WEAK_HASHES = {"hashlib.md5", "hashlib.sha1"}
 EVERY_INTERFACE = {"0.0.0.0", "::", "[::]"}
 
 PUBLIC = {f"GET {API_PREFIX}/openapi.json", f"GET {DOCS_URL}", f"GET {DOCS_ASSETS}"}
+# The web UI's routes that need no session: signing in, signing out (it needs only the form
+# token: ending a session needs no role), and the static files (CSS, JS, icon; nothing private).
+UI_PUBLIC = {"GET /signin", "POST /signin", "POST /signout", "GET /static"}
+UI_PAGE_MODULES = tuple(
+    importlib.import_module(f"{ui_pages_package.__name__}.{info.name}")
+    for info in pkgutil.iter_modules(ui_pages_package.__path__)
+)
 # Every module of the routes package that has a router: found, not listed, so a new one (the
 # uploads' once was left out) cannot escape the rules.
 ROUTE_MODULES = tuple(
@@ -327,7 +338,64 @@ def test_every_route_is_in_the_document_or_public(app: FastAPI) -> None:
         for method in (getattr(route, "methods", None) or {"GET"})
         if method != "HEAD"
     }
-    assert outside_the_api == PUBLIC
+    # The UI's pages are checked by the UI rules below; its static files are public.
+    assert outside_the_api - set(ui_routes()) == PUBLIC | {"GET /static"}
+
+
+def ui_routes() -> dict[str, Any]:
+    """``METHOD /path`` -> route, for every route of the UI's pages."""
+    return {
+        f"{method} {route.path}": route
+        for module in UI_PAGE_MODULES
+        for route in module.router.routes
+        for method in getattr(route, "methods", ())
+        if method != "HEAD"
+    }
+
+
+def without_a_role_check(routes: dict[str, Any]) -> list[str]:
+    """The routes (outside UI_PUBLIC) with no ``require_role`` dependency."""
+
+    def names(dependant: Any) -> Iterator[str]:
+        for sub in dependant.dependencies:
+            yield getattr(sub.call, "__name__", "")
+            yield from names(sub)
+
+    return sorted(
+        label
+        for label, route in routes.items()
+        if label not in UI_PUBLIC
+        and not any(n.startswith("require_") for n in names(route.dependant))
+    )
+
+
+def test_every_ui_page_checks_the_role() -> None:
+    routes = ui_routes()
+    assert {"GET /", "GET /users", "POST /users"} <= set(routes)  # the pages are found
+    assert without_a_role_check(routes) == []
+    assert not UI_PUBLIC - set(routes) - {"GET /static"}, "a public route that is gone"
+
+
+def test_the_ui_role_rule_finds_a_breach() -> None:
+    router = APIRouter()
+
+    @router.get("/open")
+    def open_page() -> str:
+        return ""
+
+    assert without_a_role_check(ui_routes() | {"GET /open": router.routes[0]}) == ["GET /open"]
+
+
+def test_every_ui_page_refuses_a_request_without_a_session(app: FastAPI) -> None:
+    with running_sandbox(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+        for label in sorted(set(ui_routes()) - UI_PUBLIC):
+            method, path = label.split(" ")
+            answer = client.request(method, path.replace("{", "").replace("}", ""))
+            if method == "GET":
+                assert answer.status_code == 303, label
+                assert answer.headers["location"].startswith("/signin"), label
+            else:
+                assert answer.status_code == 403, label
 
 
 def test_the_api_rules_find_a_breach() -> None:

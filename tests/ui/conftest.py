@@ -15,12 +15,12 @@ from typing import Any
 
 import httpx
 import pytest
-from services import need_service
 
 from idms.config import Settings
 from idms.sandbox.server import running_sandbox
 from idms.server.app import create_server_app
 from idms.workspace import Workspace
+from services import need_service
 
 ADMIN = ("ann", "ann's long password")
 VIEWER = ("victor", "victor's long password")
@@ -84,7 +84,7 @@ def people(workspace: Workspace) -> dict[str, tuple[str, str]]:
 
 
 def chromium_path() -> str | None:
-    for path in (os.environ.get("IDMS_CHROMIUM"), *CHROMIUM_PATHS, shutil.which("chromium")):
+    for path in (os.environ.get("IDMS_TEST_CHROMIUM"), *CHROMIUM_PATHS, shutil.which("chromium")):
         if path and Path(path).is_file():
             return path
     return None

@@ -7,8 +7,8 @@ import asyncio
 
 import httpx
 import pytest
-from conftest import ADMIN, EDITOR, VIEWER, Site, form_token, sign_in
 
+from conftest import ADMIN, EDITOR, VIEWER, Site, form_token, sign_in
 from idms.server.app import create_server_app
 from idms.state import throttle
 from idms.ui.headers import HEADERS
@@ -17,7 +17,8 @@ from idms.ui.headers import HEADERS
 def test_a_first_run_says_how_to_make_the_first_administrator(site: Site) -> None:
     with site.client() as client:
         answer = client.get("/")
-        assert answer.status_code == 303 and answer.headers["location"] == "/signin"
+        assert answer.status_code == 303
+        assert answer.headers["location"] == "/signin"
         page = client.get("/signin")
     assert page.status_code == 200
     assert "idms user add NAME --role admin" in page.text
@@ -27,7 +28,8 @@ def test_a_first_run_says_how_to_make_the_first_administrator(site: Site) -> Non
 def test_signing_in_sets_a_safe_session_cookie_and_shows_the_dashboard(site: Site) -> None:
     with site.client() as client:
         answer = sign_in(client, *ADMIN)
-        assert answer.status_code == 303 and answer.headers["location"] == "/"
+        assert answer.status_code == 303
+        assert answer.headers["location"] == "/"
         cookie = next(
             c for c in answer.headers.get_list("set-cookie") if c.startswith("idms_session=")
         )
@@ -36,7 +38,8 @@ def test_signing_in_sets_a_safe_session_cookie_and_shows_the_dashboard(site: Sit
         assert "secure" not in flags  # plain http here; over https the cookie is Secure
         dashboard = client.get("/")
         assert dashboard.status_code == 200
-        assert "<h1>Runs</h1>" in dashboard.text and ADMIN[0] in dashboard.text
+        assert "<h1>Runs</h1>" in dashboard.text
+        assert ADMIN[0] in dashboard.text
         assert "idms user add NAME" not in client.get("/signin", follow_redirects=True).text
 
 
@@ -88,7 +91,8 @@ def test_signing_out_ends_the_session(site: Site) -> None:
         session = client.cookies["idms_session"]
         token = form_token(client.get("/").text)
         out = client.post("/signout", data={"csrf_token": token})
-        assert out.status_code == 303 and out.headers["location"] == "/signin"
+        assert out.status_code == 303
+        assert out.headers["location"] == "/signin"
     with site.client() as replay:  # the old cookie opens nothing any more
         replay.cookies.set("idms_session", session)
         assert replay.get("/").status_code == 303
@@ -98,7 +102,12 @@ def test_signing_out_ends_the_session(site: Site) -> None:
 @pytest.mark.parametrize("token", [None, "", "forged-token"])
 def test_a_post_without_its_form_token_is_refused(site: Site, token: str | None) -> None:
     with site.signed_in(*ADMIN) as client:
-        data = {"name": "mallory", "role": "admin", "password": "x" * 12, "password_again": "x" * 12}
+        data = {
+            "name": "mallory",
+            "role": "admin",
+            "password": "x" * 12,
+            "password_again": "x" * 12,
+        }
         if token is not None:
             data["csrf_token"] = token
         refused = client.post("/users", data=data)
@@ -164,14 +173,17 @@ def test_an_admin_adds_changes_and_removes_a_user(site: Site) -> None:
         assert added.status_code == 303
         assert "User &#39;Zoe Smith&#39; added." in client.get(added.headers["location"]).text
         differ = client.post("/users", data={**data, "name": "yan", "password_again": "other"})
-        assert differ.status_code == 400 and "The two passwords differ" in differ.text
+        assert differ.status_code == 400
+        assert "The two passwords differ" in differ.text
         again = client.post("/users", data=data)
-        assert again.status_code == 400 and "exists already" in again.text
+        assert again.status_code == 400
+        assert "exists already" in again.text
         role = client.post("/users/Zoe%20Smith/role", data={"role": "viewer", "csrf_token": token})
         assert role.status_code == 303
         assert site.workspace.user_store.get("zoe smith").role == "viewer"
         last = client.post(f"/users/{ADMIN[0]}/role", data={"role": "viewer", "csrf_token": token})
-        assert last.status_code == 400 and "only active administrator" in last.text
+        assert last.status_code == 400
+        assert "only active administrator" in last.text
         gone = client.post("/users/Zoe%20Smith/remove", data={"csrf_token": token})
         assert gone.status_code == 303
     assert "Zoe Smith" not in [u.name for u in site.workspace.users()]
@@ -201,6 +213,7 @@ def test_every_ui_answer_has_the_security_headers(site: Site, path: str) -> None
 
 def test_the_api_keeps_its_own_answers(site: Site) -> None:
     answer = httpx.get(f"{site.base}/api/v1/runs", timeout=30)
-    assert answer.status_code == 401 and answer.json()["error"] is True
+    assert answer.status_code == 401
+    assert answer.json()["error"] is True
     assert "content-security-policy" not in answer.headers
     assert httpx.get(f"{site.base}/api/v1/docs", timeout=30).status_code == 200

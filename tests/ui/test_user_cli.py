@@ -35,7 +35,9 @@ def test_add_list_role_passwd_remove(cli: CliRunner, tmp_path: Path) -> None:
     listed = json.loads(run(cli, "list", "--json").stdout)
     assert [(u["name"], u["role"]) for u in listed] == [("Ann", "admin"), ("bob", "viewer")]
     table = run(cli, "list").stdout
-    assert "Ann" in table and "viewer" in table and PASSWORD not in table
+    assert "Ann" in table
+    assert "viewer" in table
+    assert PASSWORD not in table
     assert "is now an editor" in run(cli, "role", "BOB", "editor").stdout
     changed = run(cli, "passwd", "bob", "--password-stdin", stdin="a new long password\n")
     assert changed.exit_code == 0, changed.output

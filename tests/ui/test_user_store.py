@@ -137,13 +137,17 @@ def test_a_session_is_found_by_its_token_and_only_its_hash_is_kept(
 ) -> None:
     workspace.add_user("ann", "admin", PASSWORD)
     token, session = workspace.sign_in("ann", PASSWORD)
-    assert session.role == Role.ADMIN and session.user_name == "ann"
+    assert session.role == Role.ADMIN
+    assert session.user_name == "ann"
     with workspace.suite.connect() as conn:
         hashes = conn.execute(select(WebSession.token_hash)).scalars().all()
-    assert token not in hashes and len(hashes) == 1
+    assert token not in hashes
+    assert len(hashes) == 1
     found = workspace.web_sessions.find(token)
-    assert found is not None and found.csrf_ok(session.csrf_token)
-    assert not found.csrf_ok("") and not found.csrf_ok(session.csrf_token[:-1])
+    assert found is not None
+    assert found.csrf_ok(session.csrf_token)
+    assert not found.csrf_ok("")
+    assert not found.csrf_ok(session.csrf_token[:-1])
     assert workspace.web_sessions.find(token + "x") is None
     workspace.web_sessions.end(token)
     assert workspace.web_sessions.find(token) is None
@@ -154,9 +158,7 @@ def test_an_idle_session_ends(workspace: Workspace) -> None:
     token, session = workspace.sign_in("ann", PASSWORD)
     with workspace.suite.begin() as conn:
         conn.execute(
-            update(WebSession).values(
-                expires_at=session.expires_at - IDLE - timedelta(seconds=1)
-            )
+            update(WebSession).values(expires_at=session.expires_at - IDLE - timedelta(seconds=1))
         )
     assert SessionStore(workspace.suite).find(token) is None
 

@@ -42,7 +42,7 @@ def delay_after(failures: int, limit: int) -> timedelta:
     """How long a key is refused after its ``failures``-th failure (nothing below ``limit``)."""
     if failures < limit:
         return timedelta(0)
-    return min(FIRST_DELAY * 2 ** min(failures - limit, 20), LONGEST_DELAY)
+    return min(FIRST_DELAY * (1 << min(failures - limit, 20)), LONGEST_DELAY)
 
 
 def wait_left(conn: Connection, keys: Sequence[str], now: datetime | None = None) -> int:

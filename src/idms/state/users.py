@@ -90,7 +90,7 @@ def fold(name: str) -> str:
 def check_name(name: str) -> str:
     name = name.strip()
     if not name:
-        raise InvalidInputError("Give the user a name, e.g. 'idms user add ann --role editor'.")
+        raise InvalidInputError("Give the user a name.")
     if len(name) > NAME_MAX:
         raise InvalidInputError(f"A user's name has at most {NAME_MAX} characters.")
     if any(unicodedata.category(c).startswith("C") for c in name):

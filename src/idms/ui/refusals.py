@@ -28,7 +28,8 @@ class RoleRefused(UiRefusal):
         super().__init__(
             403,
             "Not allowed",
-            f"Your role ({role}) does not allow this: it needs {_article(needed)} {needed} or above. "
+            f"Your role ({role}) does not allow this: it needs {_article(needed)} {needed} "
+            "or above. "
             "Ask an administrator if you need it.",
         )
 

@@ -50,8 +50,12 @@ class RunRow:
 
 
 def counts_text(counts: dict[str, int]) -> str:
-    """``3 inserted · 1 errors`` with the outcomes in their usual order, zeros left out."""
-    parts = [f"{counts[k]:,} {k}" for k in COUNT_ORDER if counts.get(k)]
+    """``3 inserted · 1 error`` with the outcomes in their usual order, zeros left out."""
+    parts = [
+        f"{counts[k]:,} {'error' if k == 'errors' and counts[k] == 1 else k}"
+        for k in COUNT_ORDER
+        if counts.get(k)
+    ]
     return " · ".join(parts) or "no rows"
 
 

@@ -27,7 +27,12 @@ from idms.ui.sessions import (
 )
 
 router = APIRouter()
-FIRST_ADMIN = "idms user add NAME --role admin"
+
+
+def first_admin_command() -> str:
+    """What the administrator types on the server when there is no user yet: the page can only
+    point at the command line, as no one can sign in to make the first account."""
+    return "idms user add NAME --role admin"
 
 
 def safe_next(target: str | None) -> str:
@@ -51,7 +56,7 @@ def _form(
         error=error,
         next=safe_next(next_),
         no_users=not ui_context(request).workspace.user_store.any(),
-        first_admin=FIRST_ADMIN,
+        first_admin=first_admin_command(),
     )
     set_signin_cookie(response, request, token)
     return response
