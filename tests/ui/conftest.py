@@ -90,10 +90,12 @@ def chromium_path() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """A headless Chromium (the system's), for the whole session; skipped where there is none,
-    but under CI=true a missing browser fails the tests that need it."""
+    """A headless Chromium (the system's), for one test module; skipped where there is none,
+    but under CI=true a missing browser fails the tests that need it. Module-scoped: while
+    Playwright's sync API runs, its event loop holds the main thread, and a later test's
+    ``asyncio.run`` would fail."""
     path = chromium_path()
     if path is None:
         need_service("Chromium", "no chromium executable (apt-get install chromium)")

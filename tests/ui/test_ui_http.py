@@ -4,6 +4,7 @@ flags, throttling, the form token (CSRF) on every POST, roles, and the security 
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -55,7 +56,8 @@ def test_the_cookie_is_secure_over_https(site: Site) -> None:
             data = {"name": ADMIN[0], "password": ADMIN[1], "csrf_token": token}
             return await c.post("/signin", data=data)
 
-    answer = asyncio.run(sign_in_over_https())
+    with ThreadPoolExecutor(1) as thread:  # a loop of its own, whatever runs in this thread
+        answer = thread.submit(lambda: asyncio.run(sign_in_over_https())).result()
     assert answer.status_code == 303
     cookie = next(c for c in answer.headers.get_list("set-cookie") if "idms_session=" in c)
     assert "secure" in cookie.lower()

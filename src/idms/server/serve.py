@@ -42,6 +42,7 @@ from idms.runs.status import RunStatus
 from idms.server.app import create_server_app
 from idms.server.context import API_PREFIX
 from idms.server.loop import ServerLoop
+from idms.ui.pages.signin import first_admin_command
 from idms.workspace import Workspace
 
 log = logging.getLogger("idms.server")
@@ -130,6 +131,7 @@ def serve(
     _mask_tokens_in_access_log()
     base = url_of(sock)
     announce(f"idms serve: {base}{API_PREFIX}  (OpenAPI: {base}{API_PREFIX}/docs)")
+    announce(f"Web UI: {base}/")
     announce(f"Workspace: {settings.workspace}  Target: {settings.target}")
     if settings.executor == "celery":
         announce("Runs go to the Celery workers (IDMS_EXECUTOR=celery).")
@@ -144,6 +146,8 @@ def serve(
         announce("Jobs read uploaded files only (IDMS_SERVE_INPUT_FOLDERS lists folders too).")
     if not _any_token(workspace):
         announce("No API token yet: every request is refused until you run 'idms token create'.")
+    if not workspace.user_store.any():
+        announce(f"No web UI user yet: create the first administrator: {first_admin_command()}")
     announce("Stop with Ctrl-C.")
     quiet: Callable[[int, FrameType | None], Any] = lambda signum, frame: None  # noqa: E731
     previous = {sig: signal.signal(sig, quiet) for sig in (signal.SIGINT, signal.SIGTERM)}

@@ -15,7 +15,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, delete, insert, or_, select, update
 
 from idms.errors import NotFound
 from idms.state.models import User, WebSession, utcnow
@@ -65,7 +65,10 @@ class SessionStore:
             "ends_at": now + LONGEST,
         }
         with translate_errors("Cannot start the session"), self.engine.begin() as conn:
-            conn.execute(delete(WebSession).where(WebSession.ends_at < now))
+            # the ended and the idle ones go as new ones come: the table holds live sessions
+            conn.execute(
+                delete(WebSession).where(or_(WebSession.ends_at < now, WebSession.expires_at < now))
+            )
             conn.execute(insert(WebSession).values(**values))
         found = self.find(token)
         if found is None:  # the user was removed in between
