@@ -5,16 +5,13 @@ Playwright (Debian's ``chromium``; no browser download)."""
 from __future__ import annotations
 
 import os
-import re
 import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
+from ui_support import ADMIN, EDITOR, VIEWER, Site
 
 from idms.config import Settings
 from idms.sandbox.server import running_sandbox
@@ -22,41 +19,7 @@ from idms.server.app import create_server_app
 from idms.workspace import Workspace
 from services import need_service
 
-ADMIN = ("ann", "ann's long password")
-VIEWER = ("victor", "victor's long password")
-EDITOR = ("eddie", "eddie's long password")
 CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
-
-
-@dataclass
-class Site:
-    """A running server: its workspace and base URL."""
-
-    workspace: Workspace
-    base: str
-
-    def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.base, timeout=30, follow_redirects=False)
-
-    @contextmanager
-    def signed_in(self, name: str, password: str) -> Iterator[httpx.Client]:
-        """A client holding a session, signed in through the sign-in form."""
-        with self.client() as client:
-            answer = sign_in(client, name, password)
-            assert answer.status_code == 303, answer.text
-            yield client
-
-
-def form_token(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, "no csrf_token field on the page"
-    return found.group(1)
-
-
-def sign_in(client: httpx.Client, name: str, password: str, **extra: str) -> httpx.Response:
-    token = form_token(client.get("/signin").text)
-    data = {"name": name, "password": password, "csrf_token": token, **extra}
-    return client.post("/signin", data=data)
 
 
 @pytest.fixture

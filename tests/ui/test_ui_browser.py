@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ui_support import ADMIN, Site
 
-from conftest import ADMIN, Site
 from idms.jobs.model import Job
 
 DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"

@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+from ui_support import ADMIN, EDITOR, VIEWER, Site, form_token, sign_in
 
-from conftest import ADMIN, EDITOR, VIEWER, Site, form_token, sign_in
 from idms.server.app import create_server_app
 from idms.state import throttle
 from idms.ui.headers import HEADERS
