@@ -189,7 +189,12 @@ def suggest_mapping(
                 why = f"{f.label} is already given a constant."
             else:
                 held = proposals[holder]
-                better = "matches it better" if held.confidence > best.confidence else "comes first"
+                if held.how == "given":
+                    better = "is mapped to it"
+                elif held.confidence > best.confidence:
+                    better = "matches it better"
+                else:
+                    better = "comes first"
                 why = f"'{column}' also looks like {f.label}, but '{holder}' {better}."
             proposals[column] = ColumnProposal(
                 column, reason=why, alternatives=(f.name, *alternatives, *(o.name for o in close))
@@ -214,7 +219,8 @@ def suggest_mapping(
         )
 
     columns = [proposals[c] for c in headers]
-    columns, keys, why = _tick_match_keys(source, act, columns, contact, platform)
+    blank = {c for c, values in (samples or {}).items() if values and not _filled(values)}
+    columns, keys, why = _tick_match_keys(source, act, columns, contact, platform, blank)
     return MappingProposal(source.name, act.value if act else None, tuple(columns), keys, why)
 
 
@@ -290,6 +296,10 @@ def _values_fit(ftype: FieldType, values: list[str]) -> bool:
     return True
 
 
+def _filled(values: Sequence[Any]) -> bool:
+    return any(v is not None and str(v).strip() for v in values)
+
+
 def _is_number(text: str) -> bool:
     try:
         float(text.replace(",", ""))
@@ -335,27 +345,35 @@ def _tick_match_keys(
     columns: list[ColumnProposal],
     contact: SourceDef | None,
     platform: str | None,
+    blank: set[str],
 ) -> tuple[list[ColumnProposal], tuple[str, ...], str]:
-    """The columns with their match keys ticked, the keys, and why those keys."""
+    """The columns with their match keys ticked, the keys, and why those keys. A column whose
+    sample values are all blank is no key (iDMS's "Skip Blank Match On" would skip its rows)."""
     if action is None:
         return _drop_read_only(source, columns, set()), (), "No action given: no match keys."
     if action is Action.INSERT:
         why = "An insert matches no existing records (iDMS finds the contact by iMIS ID)."
         return _drop_read_only(source, columns, set()), (), why
     if action is Action.INSERT_WITH_MATCHING and source.insert_with_matching == "find_contact":
-        return _contact_keys(source, columns, contact, platform)
+        return _contact_keys(source, columns, contact, platform, blank)
     mapped = {c.field: i for i, c in enumerate(columns) if c.field is not None}
+    empty = [k for k, i in mapped.items() if columns[i].column in blank]
+    mapped = {k: i for k, i in mapped.items() if k not in empty}
     optional = set(source.match_when_mapped)
     sets = [tuple(k for k in source.identity if k not in optional), *source.fallback_keys]
     for keys in sets:
         if keys and all(k in mapped for k in keys):
             ticked = [*keys, *(k for k in source.identity if k in optional and k in mapped)]
             columns = [_ticked(c) if c.field in ticked and not c.on_contact else c for c in columns]
-            why = f"Matched on {' + '.join(ticked)}: " + (
-                "the key that names one record."
-                if keys == sets[0]
-                else f"{' + '.join(sets[0])} is not in the file, and this is the next best key."
-            )
+            first = " + ".join(sets[0])
+            if keys == sets[0]:
+                why = f"Matched on {first}: the key that names one record."
+            else:
+                missing = "blank in the file's first rows" if empty else "not in the file"
+                why = (
+                    f"Matched on {' + '.join(ticked)}: {first} is {missing}, and this is the "
+                    "next best key."
+                )
             return _drop_read_only(source, columns, set(ticked)), tuple(ticked), why
     offered = " or ".join(" + ".join(k) for k in sets if k)
     why = f"No column gives a match key for {source.label}: map {offered} and match on it."
@@ -367,6 +385,7 @@ def _contact_keys(
     columns: list[ColumnProposal],
     contact: SourceDef | None,
     platform: str | None,
+    blank: set[str],
 ) -> tuple[list[ColumnProposal], tuple[str, ...], str]:
     """Insert with matching: the rows' contacts are found by the Contact's fallback keys."""
     if contact is None:
@@ -377,7 +396,7 @@ def _contact_keys(
     order = {f.name: i for i, f in enumerate(fields)}
     found: dict[str, int] = {}
     for i, c in enumerate(columns):
-        if c.how == "given":
+        if c.how == "given" or c.column in blank:
             continue
         ranked = _candidates(c.column, fields, order, None)
         if ranked and ranked[0].fdef.name not in found and ranked[0].how != "similar":
