@@ -210,3 +210,15 @@ def test_the_proposal_is_the_same_every_time_and_serialises() -> None:
         "LastName",
         None,
     ]
+
+
+def test_insert_with_matching_leaves_the_imis_id_out_saying_to_insert() -> None:
+    headers = ["iMIS ID", "E-mail", "Activity Type"]
+    proposal = suggest_mapping(BY_NAME["Activity"], headers, action="insert-with-matching")
+    assert fields(proposal) == {
+        "iMIS ID": None,
+        "E-mail": "Contact.Email",
+        "Activity Type": "ActivityType",
+    }
+    assert proposal.match_keys == ("Contact.Email",)
+    assert "use insert instead" in proposal.columns[0].reason

@@ -390,6 +390,19 @@ def _contact_keys(
     """Insert with matching: the rows' contacts are found by the Contact's fallback keys."""
     if contact is None:
         contact = BY_NAME["Contact"]
+    # iDMS: with the iMIS ID in hand, insert (it matches on it); this action is for rows
+    # without it, and the job is refused when it maps one.
+    columns = [
+        ColumnProposal(
+            c.column,
+            reason=f"'{c.column}' is the iMIS ID: insert with matching finds the contact by "
+            "other fields. With the iMIS ID in hand, use insert instead.",
+            alternatives=("ImisId",),
+        )
+        if c.field == "ImisId" and c.how != "given"
+        else c
+        for c in columns
+    ]
     wanted = {k for keys in contact.fallback_keys for k in keys}
     offered = contact.fields_on(platform) if platform else contact.fields
     fields = [f for f in offered if f.name in wanted]
