@@ -111,3 +111,43 @@ def test_without_auto_map_nothing_is_proposed(cli: Invoke, people: Path) -> None
     assert result.exit_code == 0, result.output
     assert "Auto-mapping" not in result.stdout
     assert re.search(r"inserted\s+3", result.stdout)
+
+
+def test_the_facade_proposes_as_the_target_describes_the_source(workspace: Path) -> None:
+    """What the web wizard calls: the same proposal, for the workspace's own target."""
+    from idms.config import Settings
+    from idms.workspace import Workspace
+
+    with Workspace.open(Settings.load(workspace=workspace)) as ws:
+        proposal = ws.suggest_mapping(
+            "Contact",
+            ["E-mail", "Last", "Zip"],
+            action="update",
+            keep={"Zip": "City"},
+        )
+    assert [(c.column, c.reference, c.how) for c in proposal.columns] == [
+        ("E-mail", "Email", "label"),
+        ("Last", "LastName", "alias"),
+        ("Zip", "City", "given"),
+    ]
+    assert proposal.match_keys == ("Email", "LastName")
+
+
+def test_insert_with_matching_finds_each_contact_by_email_and_last_name(
+    cli: Invoke, people: Path, tmp_path: Path
+) -> None:
+    run_json(cli("import", str(people), "-s", "Contact", "-a", "insert", "--auto-map", "--json"))
+    roster = write_csv(
+        tmp_path / "webinar.csv",
+        [
+            {"E-mail": "ada@example.org", "Last name": "Lovelace", "Webinar": "Governance"},
+            {"E-mail": "nobody@example.org", "Last name": "Nobody", "Webinar": "Governance"},
+        ],
+    )
+    flags = ("-s", "Activity", "-a", "insert-with-matching", "--auto-map")
+    extra = ("--set", "ActivityType=WEBINAR", "-O", "skip_validation=yes")
+    data = run_json(cli("import", str(roster), *flags, *extra, "--plan", "--json"), code=1)
+    assert data["auto_map"]["match_keys"] == ["Contact.Email", "Contact.LastName"]
+    assert (data["inserted"], data["errors"]) == (1, 1)
+    result = cli("import", str(roster), *flags, *extra, "--plan")
+    assert "No contact matches Email 'nobody@example.org' + LastName 'Nobody'." in result.stdout
