@@ -20,7 +20,7 @@ the same way; errors come as :class:`~idms.errors.NotFound` and :class:`~idms.er
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +40,7 @@ from idms.jobs.sealing import seal_constants
 from idms.runs.durable import Durable, describe_holder, holder_is_here
 from idms.runs.record import RunInfo, new_run_id
 from idms.runs.status import RunStatus
+from idms.sources.automap import MappingProposal, suggest_mapping
 from idms.targets.base import QueryResult
 
 if TYPE_CHECKING:
@@ -174,6 +175,31 @@ class Workspace(TransferFacade, UserFacade):
                 target=target,
                 platform=platform,
                 prepared=prepared,
+            )
+
+    def suggest_mapping(
+        self,
+        source: str,
+        headers: Sequence[str],
+        *,
+        action: str | None = None,
+        samples: Mapping[str, Sequence[Any]] | None = None,
+        keep: Mapping[str, str] | None = None,
+        reserved: Collection[str] = (),
+    ) -> MappingProposal:
+        """Auto-matching: the field each of a file's ``headers`` maps to, and the match keys
+        to tick for ``action``, as the target describes ``source`` on its platform
+        (:func:`idms.sources.automap.suggest_mapping`; ``keep``: columns already mapped)."""
+        with self.target() as target:
+            return suggest_mapping(
+                target.describe(source),
+                headers,
+                action=action,
+                platform=target.platform,
+                samples=samples,
+                keep=keep,
+                reserved=reserved,
+                contact=target.describe("Contact"),
             )
 
     def check_definition(self, job: Job) -> None:

@@ -21,7 +21,7 @@ FLAG = re.compile(r"(?<![\w-])--[a-z]")
 
 # (module, function): messages about flags the user typed, in code only the command line calls.
 CLI_ONLY = {
-    ("jobs/assemble.py", "job_from_flags"),  # idms import's --map, --set, --match, --option
+    ("jobs/assemble.py", "flags_document"),  # idms import's --map, --set, --match, --option
     ("demo/generate.py", "_refuse_filled"),  # idms demo
     # the sign-in page with no users yet: the first account can only be made on the command line
     ("ui/pages/signin.py", "first_admin_command"),
@@ -75,12 +75,12 @@ def test_the_check_sees_a_flag_in_a_message_only() -> None:
         "def f():\n"
         '    """--x"""\n'
         '    raise E(f"give one with --input {x}", hint="Give --input FILE.")\n'
-        "def job_from_flags():\n"
+        "def flags_document():\n"
         '    raise E("--map: write COLUMN=FIELD")\n'
     )
     assert flagged(source, "jobs/prepare.py") == [
         "jobs/prepare.py:4 (f): 'give one with --input '",
-        "jobs/prepare.py:6 (job_from_flags): '--map: write COLUMN=FIELD'",
+        "jobs/prepare.py:6 (flags_document): '--map: write COLUMN=FIELD'",
     ]
     # Spared only where it reads the command line's own flags.
     assert flagged(source, "jobs/assemble.py") == [

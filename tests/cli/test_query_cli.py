@@ -62,7 +62,7 @@ columns:
 filters:
   - {field: LastName, op: like, value: S}
   - {field: BirthDate, op: gt, value: someday}
-order_by: [-Surname]
+order_by: [-MaidenName]
 """
 
 
@@ -155,7 +155,7 @@ def test_save_refuses_a_bad_query_listing_every_problem(demo: Invoke, tmp_path: 
     assert "columns.Phone: 'Nowhere' is neither a source nor a relation" in text
     assert "filters[0].op: Unknown filter operator 'like'" in text
     assert "filters[1].value: BirthDate: 'someday' is not a date" in text
-    assert "order_by[0]: Contact has no field 'Surname'" in text
+    assert "order_by[0]: Contact has no field 'MaidenName'" in text
     assert json.loads(demo("query", "list", "--json").stdout) == []
 
 

@@ -66,6 +66,7 @@ def test_labels_in_another_script_name_their_own_fields() -> None:
         ),
         identity=(),
         match_when_mapped=(),
+        fallback_keys=(),
         duplicate_check=None,
     )
     assert source.resolve("фамилия").name == "Family"

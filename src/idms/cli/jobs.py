@@ -11,18 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.text import Text
 
 from idms.cli.context import get_state, open_workspace
 from idms.cli.output import (
+    new_table,
     out,
     print_error,
     print_json,
     print_line,
     print_note,
+    print_table,
     stdin_is_terminal,
 )
 from idms.cli.reports import (
@@ -44,7 +46,7 @@ if TYPE_CHECKING:
     from idms.jobs.model import Job
     from idms.jobs.report import RunReport
     from idms.runs.record import RunStore
-    from idms.state.templates import TemplateStore
+    from idms.sources.automap import MappingProposal
     from idms.workspace import Workspace
 
 PLAN_ROWS = 20
@@ -148,9 +150,10 @@ def run_command(
 
     given = parse_params(params or [])
 
-    def build(templates: TemplateStore) -> Job:
+    def build(workspace: Workspace) -> Job:
         from idms.jobs.assemble import job_from_file, job_from_template, with_params
 
+        templates = workspace.templates
         if job_file is not None:
             job = job_from_file(
                 job_file, templates=templates, input_file=input_file, encoding=encoding
@@ -274,6 +277,15 @@ def import_command(
             show_default=False,
         ),
     ] = None,
+    auto_map: Annotated[
+        bool,
+        typer.Option(
+            "--auto-map",
+            help="Map the columns not given with --map to fields by their header (field name, "
+            "iDMS label or a usual name such as E-mail, Zip, Member Level), and tick the match "
+            "keys the source calls for unless --match is given. The proposal is shown first.",
+        ),
+    ] = False,
     plan: PlanOption = False,
     as_json: JsonOption = False,
     yes: YesOption = False,
@@ -281,16 +293,23 @@ def import_command(
     """Import a file with the mapping given as flags (no job file needed).
 
     Each --map loads a column into a field, --match makes a mapped field part of the match key,
-    --set gives a field a constant. The job is checked before anything is written, then runs as
-    'idms run' does. --save-template keeps the mapping for 'idms run --template NAME'.
+    --set gives a field a constant. --auto-map maps the other columns by their headers and ticks
+    the match keys (iMIS ID when the file has it, else what the source allows, e.g. Email +
+    Last Name), showing each choice and the columns left out; --map, --match and --set win over
+    it. The job is checked before anything is written, then runs as 'idms run' does.
+    --save-template keeps the mapping for 'idms run --template NAME'.
 
     Example: idms import people.csv -s Contact -a insert-update -m "E-mail=Email" -k Email --plan
+
+    Example: idms import people.csv -s Contact -a insert-update --auto-map --plan
     """
+    proposed: list[MappingProposal] = []
 
-    def build(templates: TemplateStore) -> Job:
-        from idms.jobs.assemble import job_from_flags
+    def build(workspace: Workspace) -> Job:
+        from idms.jobs.assemble import flags_document, with_proposal
+        from idms.jobs.model import build_job
 
-        return job_from_flags(
+        document = flags_document(
             file,
             source=source,
             action=action,
@@ -302,8 +321,91 @@ def import_command(
             encoding=encoding,
             name=name,
         )
+        if auto_map:
+            proposal = _auto_map(workspace, document, file, sheet=sheet, encoding=encoding)
+            proposed.append(proposal)
+            if not as_json:
+                print_proposal(proposal)
+            document = with_proposal(document, proposal)
+        return build_job(document)
 
-    execute(ctx, build, plan=plan, as_json=as_json, yes=yes, save_template=save_template)
+    def extra() -> dict[str, object]:
+        return {"auto_map": proposed[0].to_dict()} if proposed else {}
+
+    execute(
+        ctx,
+        build,
+        plan=plan,
+        as_json=as_json,
+        yes=yes,
+        save_template=save_template,
+        json_extra=extra,
+    )
+
+
+SAMPLE_ROWS = 5
+
+
+def _auto_map(
+    workspace: Workspace,
+    document: dict[str, Any],
+    file: Path,
+    *,
+    sheet: str | None,
+    encoding: str | None,
+) -> MappingProposal:
+    """The proposal for the file's columns (its header and first rows), around what the job
+    document maps already."""
+    from idms.io.reader import open_input
+    from idms.io.records import ReadOptions
+    from idms.sources.model import Action
+
+    options = ReadOptions(encoding=encoding or "auto", sheet=sheet)
+    with open_input(file, options) as reader:
+        headers = list(reader.detected.columns)
+        samples: dict[str, list[object]] = {c: [] for c in headers}
+        for number, row in enumerate(reader):
+            if number >= SAMPLE_ROWS:
+                break
+            for column in headers:
+                samples[column].append(row.values.get(column))
+    mappings = document["mappings"]
+    keep = {str(m["column"]): str(m["field"]) for m in mappings if m.get("column") is not None}
+    constants = [str(m["field"]) for m in mappings if m.get("column") is None]
+    action = str(document["action"])
+    known = action in {a.value for a in Action}  # a wrong one is said when the job is checked
+    return workspace.suggest_mapping(
+        str(document["source"]),
+        headers,
+        action=action if known else None,
+        samples=samples,
+        keep=keep,
+        reserved=constants,
+    )
+
+
+def print_proposal(proposal: MappingProposal) -> None:
+    """The auto-mapping as a table (column -> field, how, confidence, match key), then the
+    columns left out and why, then the match keys and why."""
+    table = new_table("Column", "Field", "How", "Confidence", "Match", title="Auto-mapping")
+    for c in proposal.mapped:
+        how = "mapped by you" if c.how == "given" else (c.how or "")
+        table.add_row(
+            c.column,
+            c.reference or "",
+            how,
+            f"{c.confidence:.0%}",
+            "yes" if c.match else "",
+        )
+    print_table(table)
+    if proposal.unmapped:
+        print_line()
+        print_line("Columns left out:", style="bold")
+        for c in proposal.unmapped:
+            print_line(f"  {c.column}: {c.reason}")
+    print_line()
+    print_line(proposal.match_reason)
+    print_line()
 
 
 # ---- the shared part -----------------------------------------------------------------------
@@ -311,18 +413,20 @@ def import_command(
 
 def execute(
     ctx: typer.Context,
-    build: Callable[[TemplateStore], Job],
+    build: Callable[[Workspace], Job],
     *,
     plan: bool,
     as_json: bool,
     yes: bool,
     save_template: str | None = None,
+    json_extra: Callable[[], dict[str, object]] | None = None,
 ) -> None:
-    """Build, check, confirm, run (or plan) and report a job; exits with the run's exit code."""
+    """Build, check, confirm, run (or plan) and report a job; exits with the run's exit code.
+    ``json_extra`` adds keys to the --json object (``idms import --auto-map``: the proposal)."""
     state = get_state(ctx)
     terminal = out().is_terminal and not as_json
     with open_workspace(state.settings) as workspace:
-        job = build(workspace.templates)
+        job = build(workspace)
         # JobInvalid / QueryInvalid (exit 2) before anything is written
         with workspace.prepare(job, plan=plan) as prepared:
             if save_template:
@@ -344,6 +448,7 @@ def execute(
             as_json=as_json,
             terminal=terminal,
             watch=watch,
+            json_extra=json_extra() if json_extra else None,
         )
 
 
@@ -355,10 +460,11 @@ def finish_report(
     as_json: bool,
     terminal: bool,
     watch: Stopwatch,
+    json_extra: dict[str, object] | None = None,
 ) -> None:
     """Print a run's outcome and exit with its code (0, 1 row errors, 3 failed or cancelled)."""
     if as_json:
-        print_json(report.summary())
+        print_json({**report.summary(), **(json_extra or {})})
     else:
         _print_report(report, runs, prefix, terminal=terminal, watch=watch)
     if report.exit_code == EXIT_FAILED and as_json and report.message:

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from idms.jobs.model import Job, JobInvalid, build_job, load_job_file, merge_template
+from idms.jobs.model import (
+    Job,
+    JobInvalid,
+    build_job,
+    load_job_file,
+    merge_template,
+)
+from idms.sources.model import fold
 from idms.state.templates import TemplateStore
+
+if TYPE_CHECKING:
+    from idms.sources.automap import MappingProposal
 
 
 def job_from_file(
@@ -80,6 +90,37 @@ def job_from_flags(
     name: str | None = None,
 ) -> Job:
     """``idms import FILE --source S --action A --map COL=FIELD --match FIELD --set F=V ...``."""
+    return build_job(
+        flags_document(
+            file,
+            source=source,
+            action=action,
+            maps=maps,
+            matches=matches,
+            sets=sets,
+            options=options,
+            sheet=sheet,
+            encoding=encoding,
+            name=name,
+        )
+    )
+
+
+def flags_document(
+    file: str | Path,
+    *,
+    source: str,
+    action: str,
+    maps: Sequence[str] = (),
+    matches: Sequence[str] = (),
+    sets: Sequence[str] = (),
+    options: Sequence[str] = (),
+    sheet: str | None = None,
+    encoding: str | None = None,
+    name: str | None = None,
+) -> dict[str, Any]:
+    """The job document :func:`job_from_flags` builds, before it is checked (so that
+    ``--auto-map`` can add to it: :func:`with_proposal`)."""
     problems: list[str] = []
     mappings: list[dict[str, Any]] = []
     for text in maps:
@@ -121,7 +162,7 @@ def job_from_flags(
     }
     if match_on:
         document["match_on"] = match_on
-    return build_job(document)
+    return document
 
 
 def with_params(job: Job, params: Mapping[str, Any]) -> Job:
@@ -133,3 +174,20 @@ def with_params(job: Job, params: Mapping[str, Any]) -> Job:
         raise JobInvalid(["params: the job reads a file, not a saved query; it has no prompts"])
     spec = job.input.model_copy(update={"params": {**job.input.params, **params}})
     return job.model_copy(update={"input": spec})
+
+
+def with_proposal(document: dict[str, Any], proposal: MappingProposal) -> dict[str, Any]:
+    """A job document (:func:`flags_document`) with an auto-mapping proposal's columns added
+    (``idms import --auto-map``). What it maps already stays as it is: the proposal was made
+    around it (``Workspace.suggest_mapping(keep=...)``). The proposal's match keys are taken
+    only when the document names none (an explicit --match wins)."""
+    mappings: list[dict[str, Any]] = list(document.get("mappings") or [])
+    mapped = {fold(str(m["column"])) for m in mappings if m.get("column") is not None}
+    for c in proposal.mapped:
+        if c.how != "given" and c.reference is not None and fold(c.column) not in mapped:
+            mappings.append({"field": c.reference, "column": c.column})
+    out = {**document, "mappings": mappings}
+    chosen = document.get("match_on") or any(m.get("match") for m in mappings)
+    if not chosen and proposal.match_keys:
+        out["match_on"] = list(proposal.match_keys)
+    return out

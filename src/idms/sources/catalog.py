@@ -38,6 +38,15 @@ UNLOCK_ON_2017 = (
 )
 
 
+# Further names of common fields, as spreadsheets head their columns (what auto-mapping and
+# every field reference accept: SourceDef.resolve). A name is listed only where it can mean one
+# field of the source: "Phone" is left out of Contact, whose phones are three.
+IMIS_ID_NAMES = ("Contact ID", "Member ID", "Customer ID")
+EMAIL_NAMES = ("Email Address", "E-mail Address", "Primary Email")
+FIRST_NAME_NAMES = ("First", "Given Name", "Forename")
+LAST_NAME_NAMES = ("Last", "Surname", "Family Name")
+
+
 def imis_id(required: bool = True, label: str = "iMIS ID", **kw: object) -> FieldDef:
     return FieldDef(
         "ImisId",
@@ -46,6 +55,7 @@ def imis_id(required: bool = True, label: str = "iMIS ID", **kw: object) -> Fiel
         "The contact's iMIS ID.",
         required_on_insert=required,
         max_length=10,
+        aliases=("ID", *IMIS_ID_NAMES),
         **kw,  # type: ignore[arg-type]
     )
 
@@ -63,12 +73,23 @@ def typed(name: str, label: str, ftype: T, desc: str = "", **kw: object) -> Fiel
 
 
 ADDRESS_FIELDS = (
-    text("Address1", "Address 1", 100),
-    text("Address2", "Address 2", 100),
-    text("Address3", "Address 3", 100),
-    text("City", "City", 60),
-    text("StateProvince", "State/Province", 40),
-    typed("PostalCode", "Postal Code", T.POSTAL_CODE, "Kept as text: leading zeros stay."),
+    text(
+        "Address1",
+        "Address 1",
+        100,
+        aliases=("Address", "Address Line 1", "Street", "Street Address"),
+    ),
+    text("Address2", "Address 2", 100, aliases=("Address Line 2", "Street 2")),
+    text("Address3", "Address 3", 100, aliases=("Address Line 3", "Street 3")),
+    text("City", "City", 60, aliases=("Town",)),
+    text("StateProvince", "State/Province", 40, aliases=("State", "Province")),
+    typed(
+        "PostalCode",
+        "Postal Code",
+        T.POSTAL_CODE,
+        "Kept as text: leading zeros stay.",
+        aliases=("Zip", "Zip Code", "Postcode", "Zip/Postal Code"),
+    ),
     code("Country", "Country", "COUNTRY", "Must be a valid iMIS country."),
 )
 
@@ -89,6 +110,7 @@ CONTACT = SourceDef(
     description="People and organizations. Never deleted: mark them for erasure instead.",
     identity=("ImisId",),
     keys="ImisId (or ContactKey)",
+    fallback_keys=(("ContactKey",), ("Email", "LastName"), ("Email",)),
     actions=frozenset({I, IM, U, IU}),
     required_on_insert_note="person: FirstName + LastName; organization: OrganizationName",
     rules=(
@@ -108,18 +130,24 @@ CONTACT = SourceDef(
         ),
         typed("IsOrganization", "Is Organization", T.BOOLEAN, "True for an organization record."),
         code("Prefix", "Prefix", "PREFIX"),
-        text("FirstName", "First Name", 20, "Required for a new person."),
-        text("MiddleName", "Middle Name", 20),
-        text("LastName", "Last Name", 30, "Required for a new person."),
+        text("FirstName", "First Name", 20, "Required for a new person.", aliases=FIRST_NAME_NAMES),
+        text("MiddleName", "Middle Name", 20, aliases=("Middle", "Middle Initial")),
+        text("LastName", "Last Name", 30, "Required for a new person.", aliases=LAST_NAME_NAMES),
         code("Suffix", "Suffix", "SUFFIX"),
         text("InformalName", "Informal Name", 20),
-        text("OrganizationName", "Organization Name", 80, "Required for a new organization."),
+        text(
+            "OrganizationName",
+            "Organization Name",
+            80,
+            "Required for a new organization.",
+            aliases=("Organization", "Organisation", "Company", "Company Name", "Employer"),
+        ),
         text("OrganizationId", "Organization ID", 10, "iMIS ID of the person's organization."),
-        text("Title", "Title", 80),
-        typed("Email", "Email", T.EMAIL, max_length=100),
+        text("Title", "Title", 80, aliases=("Job Title",)),
+        typed("Email", "Email", T.EMAIL, max_length=100, aliases=EMAIL_NAMES),
         typed("HomePhone", "Home Phone", T.PHONE, max_length=25),
-        typed("WorkPhone", "Work Phone", T.PHONE, max_length=25),
-        typed("MobilePhone", "Mobile Phone", T.PHONE, max_length=25),
+        typed("WorkPhone", "Work Phone", T.PHONE, max_length=25, aliases=("Business Phone",)),
+        typed("MobilePhone", "Mobile Phone", T.PHONE, max_length=25, aliases=("Mobile", "Cell")),
         typed("Fax", "Fax Number", T.PHONE, max_length=25),
         code(
             "MemberType",
@@ -127,6 +155,7 @@ CONTACT = SourceDef(
             "MEMBER_TYPE",
             "Defaults to NM (non-member).",
             default=constant("NM"),
+            aliases=("Member Level", "Membership Type", "Membership Level", "Customer Type"),
         ),
         code(
             "Status",
@@ -136,10 +165,10 @@ CONTACT = SourceDef(
             default=constant("A"),
         ),
         code("BillingCategory", "Billing Category", "BILLING_CATEGORY"),
-        typed("BirthDate", "Birth Date", T.DATE),
+        typed("BirthDate", "Birth Date", T.DATE, aliases=("Date of Birth", "DOB")),
         code("Gender", "Gender", "GENDER"),
-        typed("JoinDate", "Join Date", T.DATE),
-        typed("PaidThrough", "Paid Through", T.DATE),
+        typed("JoinDate", "Join Date", T.DATE, aliases=("Member Since",)),
+        typed("PaidThrough", "Paid Through", T.DATE, aliases=("Paid Thru",)),
         code("Chapter", "Chapter", "CHAPTER"),
         text("Designation", "Designation", 20),
         text("MajorKey", "Major Key", 20),
@@ -181,7 +210,7 @@ ADDRESS = SourceDef(
             "Must be a valid iMIS country.",
             required_on_insert=True,
         ),
-        typed("Email", "Email", T.EMAIL, max_length=100),
+        typed("Email", "Email", T.EMAIL, max_length=100, aliases=EMAIL_NAMES),
         typed("Phone", "Phone", T.PHONE, max_length=25),
         typed("Fax", "Fax", T.PHONE, max_length=25),
         text("Notes", "Notes", 255),
@@ -292,14 +321,27 @@ USER_CREDENTIALS = SourceDef(
             "1/T/True/Y/Yes unlocks the account.",
             write_only=True,
         ),
-        text("FirstName", "First Name", 20, "For a new contact created with its credentials."),
-        text("LastName", "Last Name", 30, "For a new contact created with its credentials."),
+        text(
+            "FirstName",
+            "First Name",
+            20,
+            "For a new contact created with its credentials.",
+            aliases=FIRST_NAME_NAMES,
+        ),
+        text(
+            "LastName",
+            "Last Name",
+            30,
+            "For a new contact created with its credentials.",
+            aliases=LAST_NAME_NAMES,
+        ),
         typed(
             "Email",
             "Email",
             T.EMAIL,
             "The contact's e-mail (required for credentials).",
             max_length=100,
+            aliases=EMAIL_NAMES,
         ),
         typed(
             "IsLockedOut",
@@ -500,7 +542,13 @@ EVENT_REGISTRATION = SourceDef(
     ),
     fields=(
         typed("RegistrationId", "Registration ID", T.INTEGER, read_only=True, default=COUNTER),
-        text("RegistrantId", "Registrant ID", 10, required_on_insert=True, aliases=("ImisId",)),
+        text(
+            "RegistrantId",
+            "Registrant ID",
+            10,
+            required_on_insert=True,
+            aliases=("ImisId", *IMIS_ID_NAMES),
+        ),
         code("EventCode", "Event Code", "EVENT", required_on_insert=True),
         code(
             "FunctionCode",
@@ -539,7 +587,9 @@ GIFT = SourceDef(
     ),
     fields=(
         typed("GiftId", "Gift ID", T.INTEGER, read_only=True, default=COUNTER),
-        text("DonorId", "Donor ID", 10, required_on_insert=True, aliases=("ImisId",)),
+        text(
+            "DonorId", "Donor ID", 10, required_on_insert=True, aliases=("ImisId", *IMIS_ID_NAMES)
+        ),
         typed("Amount", "Amount", T.DECIMAL, required_on_insert=True),
         code("GiftItemId", "Gift Item Id", "GIFT_ITEM", required_on_insert=True),
         code("PaymentMethodId", "Payment Method Id", "PAYMENT_METHOD", required_on_insert=True),

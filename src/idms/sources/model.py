@@ -186,6 +186,11 @@ class SourceDef:
     # Fields that take part in matching whenever they are mapped (a mapped Role Name that is not
     # matched adds the role; matched, it updates it: either way it finds the membership).
     match_when_mapped: tuple[str, ...] = ()
+    # The key sets to match on when the file lacks the identity, most reliable first: a key
+    # (ContactKey), then field-based keys (Email + LastName, then Email) as iDMS advises when no
+    # key is known (idms-features §10). What auto-mapping ticks (``automap.py``); a job may match
+    # on anything mapped.
+    fallback_keys: tuple[tuple[str, ...], ...] = ()
     duplicate_check: DuplicateCheck | None = None
     # An update is an action (unlock), not new values: always sent, never judged unchanged.
     update_is_an_action: bool = False
@@ -199,6 +204,7 @@ class SourceDef:
         declared = {
             "identity": self.identity,
             "match_when_mapped": self.match_when_mapped,
+            "fallback_keys": tuple(k for keys in self.fallback_keys for k in keys),
             "duplicate_check": self.duplicate_check.fields if self.duplicate_check else (),
         }
         for what, fields in declared.items():
