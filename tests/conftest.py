@@ -35,3 +35,25 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'test.db'}"
     return str(request.getfixturevalue("postgres_url"))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (``make pytest``), refuse tests that share an ID: the per-file split
+    keeps one test per ID, so the others would silently not run. Schemathesis's cases do this;
+    they are marked ``serial``, which ``make pytest`` runs in one process after the rest."""
+    if not (getattr(config.option, "numprocesses", None) or hasattr(config, "workerinput")):
+        return
+    seen: set[str] = set()
+    twice = sorted(
+        {
+            item.nodeid
+            for item in items
+            if item.nodeid in seen or seen.add(item.nodeid)  # type: ignore[func-returns-value]
+        }
+    )
+    if twice:
+        raise pytest.UsageError(
+            "These tests share an ID, so pytest-xdist would run one of each: run them without "
+            "-n (make pytest runs the tests marked 'serial' so, after the others: -m serial), or "
+            f"give them IDs of their own: {', '.join(twice)}"
+        )
