@@ -19,6 +19,7 @@ from idms.cli.context import (
     suite_engine,
 )
 from idms.cli.output import (
+    confirm_or_stop,
     new_table,
     out,
     print_error,
@@ -26,9 +27,7 @@ from idms.cli.output import (
     print_line,
     print_note,
     print_table,
-    stdin_is_terminal,
 )
-from idms.errors import EXIT_FAILED
 
 if TYPE_CHECKING:
     from idms.schedules.model import ScheduleInfo
@@ -467,9 +466,7 @@ def remove_command(
     with suite_engine(get_settings(ctx)) as engine:
         store = ScheduleStore(engine)
         store.get(name)  # an unknown name is refused (with the closest one) before asking
-        if not yes and stdin_is_terminal() and not typer.confirm(f"Remove schedule '{name}'?"):
-            print_note("Cancelled: nothing removed.")
-            raise typer.Exit(EXIT_FAILED)
+        confirm_or_stop(f"Remove schedule '{name}'?", yes=yes, cancelled="nothing removed")
         store.remove(name)
     print_line(f"Schedule '{name}' removed.")
 
