@@ -24,6 +24,15 @@ TRIGGER_WORDS = {
     "webhook": "Webhook",
     "change_notification": "iMIS change notification",
 }
+RUN_TRIGGERS = {  # how a run was started, after "started"
+    "manual": "by hand",
+    "api": "through the API",
+    "cli": "from the command line",
+    "schedule": "by a schedule",
+    "webhook": "by its webhook",
+    "change_notification": "by an iMIS change notification",
+    "rerun": "as a run again",
+}
 STEP_WORDS = {
     "running": "Running",
     "succeeded": "Succeeded",
@@ -256,7 +265,7 @@ def run_summary(info: RunInfo) -> RunSummary:
         kind=info.kind,
         status=STATUS_WORDS.get(info.status, info.status),
         tone=STATUS_TONES.get(info.status, "quiet"),
-        trigger=info.trigger,
+        trigger=RUN_TRIGGERS.get(info.trigger, f"by {info.trigger}"),
         message=info.message or "",
         queued=when_seconds(info.created_at),
         started=when_seconds(info.started_at),
