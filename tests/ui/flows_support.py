@@ -45,8 +45,8 @@ def save_workflow(workspace: Workspace, name: str = WORKFLOW) -> None:
     workspace.save_workflow(workflow_document(name))
 
 
-def demo_transfers(workspace: Workspace, url: str) -> None:
-    """The demo association (8 contacts), the query the transfer reads, and the receiver's
+def demo_transfers(workspace: Workspace, url: str, *, contacts: int = 8) -> None:
+    """The demo association (8 contacts, or ``contacts``), the query the transfer reads, and the receiver's
     token: what ``tr_support.open_workspace`` does, on the UI tests' own workspace."""
     from idms.demo.generate import fill_demo
     from idms.queries.model import build_query
@@ -55,7 +55,7 @@ def demo_transfers(workspace: Workspace, url: str) -> None:
 
     store = EmbeddedTarget.from_settings(workspace.settings)
     try:
-        fill_demo(store.engine, contacts=8, seed=11)
+        fill_demo(store.engine, contacts=contacts, seed=11)
     finally:
         store.close()
     workspace.queries.save(
