@@ -46,8 +46,9 @@ def save_workflow(workspace: Workspace, name: str = WORKFLOW) -> None:
 
 
 def demo_transfers(workspace: Workspace, url: str, *, contacts: int = 8) -> None:
-    """The demo association (8 contacts, or ``contacts``), the query the transfer reads, and the receiver's
-    token: what ``tr_support.open_workspace`` does, on the UI tests' own workspace."""
+    """The demo association (8 contacts, or ``contacts``), the query the transfer reads, and
+    the receiver's token (what ``tr_support.open_workspace`` does, on the UI tests' own
+    workspace), and the transfer itself, sending to ``url``."""
     from idms.demo.generate import fill_demo
     from idms.queries.model import build_query
     from idms.secrets import SecretStore

@@ -33,6 +33,8 @@ def unnamed_controls(page: Any) -> list[str]:
 
 @pytest.mark.usefixtures("people")
 def test_an_editor_runs_a_workflow_and_sees_each_step(site: Site, browser_page: Any) -> None:
+    from playwright.sync_api import expect  # there, as the browser is (conftest.chromium)
+
     page = browser_page
     base = site.base
     errors: list[str] = []
@@ -62,8 +64,10 @@ def test_an_editor_runs_a_workflow_and_sees_each_step(site: Site, browser_page: 
 
     assert site.workspace.runs.get(run_id).status == RunStatus.QUEUED
     site.workspace.execute(run_id)  # the executor's part
+    # The page follows the run by itself (htmx, every 2 s) until it ends.
+    expect(page.get_by_test_id("run-status")).to_have_text("Succeeded", timeout=10_000)
+    assert page.locator("[hx-trigger]").count() == 0  # ended: no more polling
     assert timed_goto(page, page.url) < SLOWEST_PAGE
-    assert page.get_by_test_id("run-status").inner_text() == "Succeeded"
     statuses = page.locator("ol.chain [data-testid=step-status]").all_inner_texts()
     assert statuses == ["Succeeded", "Succeeded"]
     inputs = page.get_by_test_id("step-input").all_inner_texts()
