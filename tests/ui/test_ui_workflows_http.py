@@ -253,3 +253,22 @@ def test_the_pages_render_fast_on_a_demo_workspace(site: Site, http: Receiver) -
             answer = timed(client, path)
             assert answer.status_code == 200, path
         assert 'data-testid="hash-count">5000<' in answer.text
+
+
+def test_step_data_too_large_for_the_page_is_a_download(site: Site) -> None:
+    save_workflow(site.workspace)
+    given = {"imisId": "9", "course": "long", "notes": "n" * 300_000}
+    done = site.workspace.run_workflow(WORKFLOW, given)
+    with site.signed_in(*VIEWER) as client:
+        page = client.get(f"/workflows/runs/{done.id}")
+        assert page.status_code == 200
+        assert len(page.text) < 100_000  # the start only
+        link = f"/workflows/runs/{done.id}/steps/check/input"
+        assert f'<a href="{link}" download>download the whole input (JSON)</a>' in page.text
+        whole = client.get(link)
+        assert whole.status_code == 200
+        assert whole.headers["content-type"] == "application/json"
+        assert whole.headers["content-disposition"] == "attachment; filename=check.input.json"
+        assert whole.json() == given
+        assert client.get(f"/workflows/runs/{done.id}/steps/check/secret").status_code == 404
+        assert client.get(f"/workflows/runs/{done.id}/steps/nope/input").status_code == 404
