@@ -4,7 +4,8 @@ the test: the tests' server has no executor), and the run's page shows every ste
 the diagram and what each step received and gave.
 
 With ``IDMS_TEST_UI_SCREENSHOTS=1`` the test saves ``docs/images/ui-workflow.png`` and
-``docs/images/ui-workflow-run.png`` (docs/ui.md shows them); normal runs write nothing."""
+``docs/images/ui-workflow-run.png``, and, after a transfer has run, ``ui-transfer.png``
+(docs/ui.md shows them); normal runs write nothing."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import json
 from typing import Any
 
 import pytest
-from flows_support import WORKFLOW, save_workflow
+from flows_support import WORKFLOW, demo_transfers, receiver, save_workflow
 from test_ui_browser import SLOWEST_PAGE, screenshot, sign_in, timed_goto
 from ui_support import EDITOR, Site
 
@@ -78,4 +79,16 @@ def test_an_editor_runs_a_workflow_and_sees_each_step(site: Site, browser_page: 
     for path in ("/workflows", f"/workflows/runs/{run_id}", "/workflows/LMS%20completion"):
         page.goto(f"{base}{path}")
         assert unnamed_controls(page) == [], path
+
+    # A transfer's page: its connections, its runs and what each sent, its keys.
+    with receiver() as http:
+        demo_transfers(site.workspace, http.url)
+        site.workspace.run_transfer("LMS nightly")
+    page.get_by_role("link", name="Transfers").click()
+    page.wait_for_url(f"{base}/transfers")
+    page.get_by_role("link", name="LMS nightly").click()
+    page.wait_for_url(f"{base}/transfers/LMS%20nightly")
+    assert page.get_by_test_id("hash-count").inner_text() == "8"
+    assert unnamed_controls(page) == []
+    screenshot(page, "transfer")
     assert errors == []  # no script error, nothing the CSP refused, no missing file

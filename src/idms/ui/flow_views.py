@@ -327,6 +327,11 @@ class ConnectionRow:
 
 
 WHERE_FIELDS = ("url", "host", "folder", "path", "to", "recipients")
+WHEN_WORDS = {
+    "success": "when the steps before succeeded",
+    "failure": "when a step before failed",
+    "always": "always",
+}
 
 
 def connection_rows(info: TransferInfo) -> list[ConnectionRow]:
@@ -339,7 +344,7 @@ def connection_rows(info: TransferInfo) -> list[ConnectionRow]:
                 order=int(step.get("order", 0)),
                 name=str(step.get("name", "")),
                 type=str(connection.get("type", "")),
-                when=str(step.get("when", "success")),
+                when=WHEN_WORDS.get(str(step.get("when", "success")), str(step.get("when"))),
                 where=", ".join(map(str, where)) if isinstance(where, list) else str(where),
             )
         )
@@ -379,6 +384,13 @@ def _number(value: Any) -> str:
     return f"{value:,}" if isinstance(value, int) else ""
 
 
+def _count(value: Any, noun: str) -> str:
+    """``1 row``, ``1,200 rows``; nothing when the step did not say."""
+    if not isinstance(value, int):
+        return ""
+    return f"{value:,} {noun}{'' if value == 1 else 's'}"
+
+
 def transfer_run_rows(history: Sequence[Mapping[str, Any]]) -> list[TransferRunRow]:
     rows = []
     for h in history:
@@ -389,9 +401,9 @@ def transfer_run_rows(history: Sequence[Mapping[str, Any]]) -> list[TransferRunR
                 type=str(s.get("type") or ""),
                 status=STEP_WORDS.get(s["status"], s["status"]),
                 tone=STEP_TONES.get(s["status"], "quiet"),
-                rows=_number(s.get("rows")),
-                bytes=_number(s.get("bytes")),
-                requests=_number(s.get("requests")),
+                rows=_count(s.get("rows"), "row"),
+                bytes=_count(s.get("bytes"), "byte"),
+                requests=_count(s.get("requests"), "request"),
                 remote_path=str(s.get("remote_path") or ""),
                 code=str(s.get("response_code") or ""),
                 message=str(s.get("message") or ""),
@@ -404,7 +416,7 @@ def transfer_run_rows(history: Sequence[Mapping[str, Any]]) -> list[TransferRunR
                 path=run_path(str(h["run_id"])),
                 status=STATUS_WORDS.get(status, status),
                 tone=STATUS_TONES.get(status, "quiet"),
-                trigger=str(h["trigger"]),
+                trigger=RUN_TRIGGERS.get(str(h["trigger"]), f"by {h['trigger']}"),
                 when=when(h["created_at"]),
                 message=str(h.get("message") or ""),
                 fetched=_number(h.get("rows_fetched")),
