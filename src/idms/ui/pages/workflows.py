@@ -16,7 +16,7 @@ from fastapi import APIRouter, Form
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
-from idms.errors import IdmsError, NotFound
+from idms.errors import IdmsError, InvalidInputError, NotFound
 from idms.runs.record import RunInfo
 from idms.state.users import Role
 from idms.ui.context import ui_context
@@ -141,7 +141,8 @@ def set_state(
 ) -> Response:
     wanted = {"active": WorkflowState.ACTIVE, "disabled": WorkflowState.DISABLED}.get(state)
     if wanted is None:
-        raise refusal(NotFound(f"A workflow here is enabled (active) or disabled, not '{state}'."))
+        refused = f"A workflow here is enabled (active) or disabled, not '{state}'."
+        raise refusal(InvalidInputError(refused))
     try:
         info = ui_context(request).workspace.set_workflow_state(name, wanted)
     except IdmsError as exc:
@@ -165,9 +166,20 @@ def parse_input(text: str) -> dict[str, Any] | str:
     if not isinstance(value, dict):
         return (
             'The input must be a JSON object, such as {"imisId": "101"}, not '
-            f"{type(value).__name__ if value is not None else 'null'}. Nothing was run."
+            f"{json_kind(value)}. Nothing was run."
         )
     return value
+
+
+def json_kind(value: Any) -> str:
+    """What a JSON value is, in JSON's words."""
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "null" if value is None else "a number"
 
 
 @router.post("/workflows/{name}/run")
