@@ -27,6 +27,8 @@ class NavItem:
 # Workflows, Transfers and Settings come with their pages).
 NAV = (
     NavItem("Runs", "/", Role.VIEWER),
+    NavItem("Workflows", "/workflows", Role.VIEWER),
+    NavItem("Transfers", "/transfers", Role.VIEWER),
     NavItem("Users", "/users", Role.ADMIN),
 )
 
