@@ -12,14 +12,14 @@ from starlette.responses import RedirectResponse, Response
 
 from idms.ui.context import STATIC, new_context
 from idms.ui.headers import SecurityHeaders
-from idms.ui.pages import dashboard, signin, users
+from idms.ui.pages import dashboard, schedules, settings, signin, users
 from idms.ui.refusals import SignInNeeded, UiRefusal
 from idms.ui.render import page
 from idms.ui.sessions import SIGNIN_PATH, check_csrf
 from idms.workspace import Workspace
 
 STATIC_PATH = "/static"
-PAGES = (signin, dashboard, users)
+PAGES = (signin, dashboard, users, schedules, settings)
 
 
 def install_ui(app: FastAPI, workspace: Workspace) -> None:
