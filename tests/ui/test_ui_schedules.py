@@ -55,7 +55,8 @@ def test_a_viewer_sees_the_schedules_but_cannot_change_them(
         assert "Weekday sync" in html
         assert "workflow &#39;Nightly sync&#39;" in html
         assert "At 02:00, Monday through Friday (America/New_York)" in html
-        assert "active" in html and "never run" in html
+        assert "active" in html
+        assert "never run" in html
         assert "/schedules/Weekday%20sync/pause" not in html  # no buttons for a viewer
         token = form_token(html)  # the sign-out form's
         for action in ("pause", "resume", "run", "remove"):
@@ -80,19 +81,23 @@ def test_an_editor_adds_a_schedule_from_a_preset_and_sees_its_next_five_times(
         listed = editor.get(made.headers["location"]).text
         assert "Schedule &#39;Weekday sync&#39; added." in listed
         info = site.workspace.schedules.get("Weekday sync")
-        assert info.cron is not None and info.cron.expression == "0 2 * * 1-5"
-        assert info.timezone == "America/New_York" and info.kind == "workflow"
+        assert info.cron is not None
+        assert info.cron.expression == "0 2 * * 1-5"
+        assert info.timezone == "America/New_York"
+        assert info.kind == "workflow"
 
         # Pause, resume, run now, then remove it: each says what it did.
         row = "/schedules/Weekday%20sync"
         assert editor.post(f"{row}/pause", data={"csrf_token": token}).status_code == 303
         assert site.workspace.schedules.get("Weekday sync").state == "paused"
         page = editor.get("/schedules").text
-        assert "none (paused)" in page and f"{row}/resume" in page
+        assert "none (paused)" in page
+        assert f"{row}/resume" in page
         assert editor.post(f"{row}/resume", data={"csrf_token": token}).status_code == 303
         assert site.workspace.schedules.get("Weekday sync").state == "active"
         queued = editor.post(f"{row}/run", data={"csrf_token": token})
-        assert queued.status_code == 303 and "done=queued" in queued.headers["location"]
+        assert queued.status_code == 303
+        assert "done=queued" in queued.headers["location"]
         removed = editor.post(f"{row}/remove", data={"csrf_token": token})
         assert removed.status_code == 303
         assert site.workspace.schedules.list() == []
@@ -158,7 +163,8 @@ def test_a_wrong_cron_or_zone_is_refused_next_to_its_field_and_nothing_is_saved(
         assert 'id="timezone-error"' in bad_zone.text
         assert "Unknown time zone &#39;America/New_Yrok&#39;" in bad_zone.text
         nothing = editor.post("/schedules/new", data=_form(csrf_token=token, run=""))
-        assert nothing.status_code == 400 and 'id="run-error"' in nothing.text
+        assert nothing.status_code == 400
+        assert 'id="run-error"' in nothing.text
     assert site.workspace.schedules.list() == []
 
 
@@ -184,7 +190,8 @@ def test_an_editor_changes_a_schedule_keeping_its_history(
         before = site.workspace.schedules.get("Weekday sync")
         form = editor.get("/schedules/Weekday%20sync/edit")
         assert form.status_code == 200
-        assert 'value="weekdays" checked' in form.text and 'value="02:00"' in form.text
+        assert 'value="weekdays" checked' in form.text
+        assert 'value="02:00"' in form.text
         changed = editor.post(
             "/schedules/Weekday%20sync/edit",
             data=_form(csrf_token=token, name="Friday sync", how="weekly", weekday="5"),
@@ -192,7 +199,8 @@ def test_an_editor_changes_a_schedule_keeping_its_history(
         assert changed.status_code == 303, changed.text
     after = site.workspace.schedules.get("Friday sync")
     assert after.id == before.id
-    assert after.cron is not None and after.cron.expression == "0 2 * * 5"
+    assert after.cron is not None
+    assert after.cron.expression == "0 2 * * 5"
     assert after.in_words() == "At 02:00, on Friday (America/New_York)"
 
 
@@ -238,5 +246,6 @@ def test_the_schedules_page_renders_quickly_with_many_schedules(
         started = time.perf_counter()
         page = viewer.get("/schedules")
         took = time.perf_counter() - started
-    assert page.status_code == 200 and page.text.count("Sync 0") == 100
+    assert page.status_code == 200
+    assert page.text.count("Sync 0") == 100
     assert took < 0.3, f"/schedules took {took * 1000:.0f} ms"
