@@ -25,7 +25,7 @@ def connection_facts(connection: Connection) -> list[tuple[str, str]]:
     facts = [
         ("Target", KIND_WORDS.get(connection.kind, connection.kind)),
         ("Base URL" if connection.kind == "rest" else "Where", connection.address),
-        ("Platform", "iMIS EMS" if connection.platform == "EMS" else f"iMIS {connection.platform}"),
+        ("Platform", f"iMIS {connection.platform.upper()}"),
     ]
     if connection.kind == "rest":
         facts.append(("User name", connection.user_name or "not set"))
