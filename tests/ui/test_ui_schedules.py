@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from ui_support import EDITOR, VIEWER, Site, form_token
@@ -249,3 +250,43 @@ def test_the_schedules_page_renders_quickly_with_many_schedules(
     assert page.status_code == 200
     assert page.text.count("Sync 0") == 100
     assert took < 0.3, f"/schedules took {took * 1000:.0f} ms"
+
+
+def test_a_job_files_schedule_changes_its_timing_and_keeps_its_job(
+    site: Site, people: dict[str, tuple[str, str]], tmp_path: Path
+) -> None:
+    from idms.schedules.define import define_schedule
+
+    workspace = site.workspace
+    settings = workspace.settings
+    job = {
+        "name": "People by e-mail",
+        "input": str(tmp_path / "people.csv"),
+        "source": "Contact",
+        "action": "insert-update",
+        "mappings": [{"field": "Email", "column": "E-mail", "match": True}],
+    }
+    new = define_schedule(
+        "Nightly",
+        templates=workspace.templates,
+        target=settings.target,
+        platform=settings.platform.value,
+        job=job,
+        cron="30 2 * * *",
+        timezone="Europe/London",
+    )
+    before = workspace.schedules.add(new)
+    with site.signed_in(*EDITOR) as editor:
+        form = editor.get("/schedules/Nightly/edit")
+        assert "job &#39;People by e-mail&#39; (as it is)" in form.text
+        token = form_token(form.text)
+        changed = editor.post(
+            "/schedules/Nightly/edit",
+            data=_form(csrf_token=token, name="Nightly", run="keep", how="daily", time="04:15"),
+        )
+        assert changed.status_code == 303, changed.text
+    after = workspace.schedules.get("Nightly")
+    assert after.id == before.id
+    assert after.kind == "job"
+    assert after.stored_job == before.stored_job
+    assert after.in_words() == "At 04:15 (America/New_York)"
