@@ -293,6 +293,7 @@ def show_command(ctx: typer.Context, name: NameArgument, as_json: JsonOption = F
     facts: list[tuple[str, str | Text]] = [
         ("Runs", info.what()),
         ("When", info.when()),
+        ("In words", info.in_words()),
         ("Next run", _next_text(info)),
         ("State", _state_text(info, reason=True)),
         ("Policies", policies),

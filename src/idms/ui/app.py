@@ -12,14 +12,14 @@ from starlette.responses import RedirectResponse, Response
 
 from idms.ui.context import STATIC, new_context
 from idms.ui.headers import SecurityHeaders
-from idms.ui.pages import dashboard, signin, transfers, users, workflows
+from idms.ui.pages import dashboard, schedules, settings, signin, transfers, users, workflows
 from idms.ui.refusals import SignInNeeded, UiRefusal
 from idms.ui.render import page
 from idms.ui.sessions import SIGNIN_PATH, check_csrf
 from idms.workspace import Workspace
 
 STATIC_PATH = "/static"
-PAGES = (signin, dashboard, users, workflows, transfers)
+PAGES = (signin, dashboard, users, schedules, workflows, transfers, settings)
 
 
 def install_ui(app: FastAPI, workspace: Workspace) -> None:
