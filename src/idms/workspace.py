@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from idms.errors import Conflict
 from idms.execution.execute import execute_run
+from idms.facade.imports import ImportFacade
 from idms.facade.transfers import TransferFacade
 from idms.facade.users import UserFacade
 from idms.facade.workflows import STEP_PROGRESS
@@ -54,7 +55,7 @@ Progress = Callable[[int], None]
 
 
 @dataclass
-class Workspace(TransferFacade, UserFacade):
+class Workspace(TransferFacade, UserFacade, ImportFacade):
     """A workspace opened: its stores and target (:mod:`idms.facade.base`), everything that can
     be done with jobs and runs (here), with workflows (:mod:`idms.facade.workflows`) and with
     transfers (:mod:`idms.facade.transfers`), and with the web UI's users
