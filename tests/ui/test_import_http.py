@@ -7,16 +7,9 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 
 import httpx
-import pytest
 from ui_support import EDITOR, VIEWER, Site, form_token
-
-from idms.execution.executors import InlineExecutor
-from idms.sandbox.server import running_sandbox
-from idms.server.app import create_server_app
-from idms.workspace import Workspace
 
 ROSTER = (
     "E-mail,First Name,Last Name,Zip\r\n"
@@ -25,18 +18,6 @@ ROSTER = (
     "not-an-email,Bad,Row,99999\r\n"
 )
 SLOWEST_PAGE = 0.3  # seconds
-
-
-@pytest.fixture
-def running(workspace: Workspace) -> Iterator[Site]:
-    """The site with an executor: a queued run is executed at once (in the dispatcher's
-    thread), as under ``idms serve``."""
-    app = create_server_app(workspace, InlineExecutor(workspace))
-    try:
-        with running_sandbox(app) as base:
-            yield Site(workspace, base)
-    finally:
-        app.state.idms.close()
 
 
 def upload(client: httpx.Client, name: str = "roster.csv", body: bytes | None = None) -> str:
@@ -172,9 +153,9 @@ def test_the_mapping_is_preselected_from_the_proposal(site: Site, people: object
 
 
 def test_a_plan_shows_the_bad_row_first_then_a_run_and_its_failed_rows(
-    running: Site, people: object
+    running_site: Site, people: object
 ) -> None:
-    with running.signed_in(*EDITOR) as client:
+    with running_site.signed_in(*EDITOR) as client:
         upload_id = upload(client)
         through_options(client, upload_id)
         post(
@@ -211,7 +192,7 @@ def test_a_plan_shows_the_bad_row_first_then_a_run_and_its_failed_rows(
             time.sleep(0.1)
         assert "3 rows: 2 inserted · 1 error" in results
         assert 'hx-trigger="every 1s"' not in results  # it has ended: no more polling
-        info = running.workspace.runs.list(1)[0]
+        info = running_site.workspace.runs.list(1)[0]
         failed = client.get(f"/import/runs/{info.id}/failed.csv")
     assert failed.status_code == 200
     text = failed.content.decode("utf-8-sig")
