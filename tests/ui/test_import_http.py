@@ -7,9 +7,15 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 
 import httpx
 from ui_support import EDITOR, VIEWER, Site, form_token
+
+from idms.config import Settings
+from idms.sandbox.server import running_sandbox
+from idms.server.app import create_server_app
+from idms.workspace import Workspace
 
 ROSTER = (
     "E-mail,First Name,Last Name,Zip\r\n"
@@ -261,3 +267,51 @@ def test_a_file_that_is_not_a_spreadsheet_is_refused(site: Site, people: object)
         refused = client.post("/import", data={"csrf_token": token}, files=files)
     assert refused.status_code == 400
     assert "Accepted file types" in refused.text
+
+
+def test_every_step_renders_fast_on_the_demo_workspace(running_site: Site, people: object) -> None:
+    """Each step's page under 300 ms (the issue's bound) on a store of 5,000 demo contacts."""
+    from idms.demo import fill_demo
+
+    with running_site.workspace.target() as target:
+        fill_demo(target.engine, contacts=5000)
+    timings: dict[str, float] = {}
+    with running_site.signed_in(*EDITOR) as client:
+
+        def timed(step: str, path: str) -> None:
+            started = time.perf_counter()
+            answer = client.get(path)
+            timings[step] = time.perf_counter() - started
+            assert answer.status_code == 200, (path, answer.text)
+
+        timed("upload", "/import")
+        upload_id = upload(client)
+        timed("file", f"/import/{upload_id}/file")
+        timed("source", f"/import/{upload_id}/source")
+        timed("actions", f"/import/{upload_id}/actions?source=Contact")
+        through_options(client, upload_id)
+        timed("mapping", f"/import/{upload_id}/mapping")
+        timed("options", f"/import/{upload_id}/options")
+        post(client, f"/import/{upload_id}/plan")
+        timed("plan", f"/import/{upload_id}/plan")
+        post(client, f"/import/{upload_id}/run")
+        timed("results", f"/import/{upload_id}/results")
+    print({k: f"{v * 1000:.0f} ms" for k, v in timings.items()})
+    assert {k: v for k, v in timings.items() if v >= SLOWEST_PAGE} == {}
+
+
+def test_a_file_over_the_upload_limit_is_refused_and_not_kept(tmp_path: Path) -> None:
+    settings = Settings(workspace=tmp_path / "small", serve_max_upload=1000)
+    with Workspace.open(settings) as workspace:
+        workspace.add_user(EDITOR[0], "editor", EDITOR[1])
+        with running_sandbox(create_server_app(workspace, None)) as base:
+            site = Site(workspace, base)
+            with site.signed_in(*EDITOR) as client:
+                page = client.get("/import").text
+                assert "at most 1000 bytes" in page or "at most 1,000 bytes" in page, page
+                token = form_token(page)
+                big = ROSTER.encode() * 20
+                files = {"file": ("big.csv", big)}
+                refused = client.post("/import", data={"csrf_token": token}, files=files)
+        assert refused.status_code == 413
+        assert workspace.uploads.list() == []
