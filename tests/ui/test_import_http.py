@@ -315,3 +315,25 @@ def test_a_file_over_the_upload_limit_is_refused_and_not_kept(tmp_path: Path) ->
                 refused = client.post("/import", data={"csrf_token": token}, files=files)
         assert refused.status_code == 413
         assert workspace.uploads.list() == []
+
+
+def test_a_value_map_changes_values_and_a_wrong_line_is_said(site: Site, people: object) -> None:
+    with site.signed_in(*EDITOR) as client:
+        upload_id = upload(client)
+        through_options(client, upload_id)
+        chosen = {"field_0": "Email", "match_0": "1", "field_1": "FirstName", "field_2": "LastName"}
+        wrong = post(client, f"/import/{upload_id}/mapping", {**chosen, "values_1": "Ada Augusta"})
+        assert wrong.status_code == 400
+        assert "The value map of column First Name has a line without &#39;from = to&#39;" in (
+            wrong.text
+        )
+        mapped = {**chosen, "values_1": "Ada = Augusta\n\nGrace=Amazing Grace"}
+        assert post(client, f"/import/{upload_id}/mapping", mapped).status_code == 303
+        mapping = client.get(f"/import/{upload_id}/mapping").text
+        assert "Ada = Augusta\nGrace = Amazing Grace</textarea>" in mapping
+        post(client, f"/import/{upload_id}/plan")
+        plan = re.sub(
+            r"\s+", " ", re.sub(r"<[^>]+>", "", client.get(f"/import/{upload_id}/plan").text)
+        )
+    assert "FirstName: → Augusta" in plan
+    assert "FirstName: → Amazing Grace" in plan

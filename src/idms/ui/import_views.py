@@ -179,6 +179,7 @@ class MappingRow:
     field: str  # "" = not loaded
     match: bool
     format: str
+    values: str  # the value map, one "from = to" a line
     found: str  # how the field was found (or why the column is left out)
 
 
@@ -239,10 +240,34 @@ def mapping_rows(
                 field=str(m.get("field") or ""),
                 match=bool(m.get("match")),
                 format=str(m.get("format") or ""),
+                values=value_map_text(m.get("values")),
                 found=found.get(column, "") if m else found.get(column, "not loaded"),
             )
         )
     return rows
+
+
+def value_map_text(values: Mapping[str, Any] | None) -> str:
+    return "\n".join(f"{k} = {cell_text(v)}" for k, v in (values or {}).items())
+
+
+def parse_value_map(text: str, column: str) -> tuple[dict[str, str], list[str]]:
+    """A value map as typed, one ``from = to`` a line (blank lines ignored): the map, and what
+    is wrong with it, in words."""
+    found: dict[str, str] = {}
+    problems = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        before, sep, after = line.partition("=")
+        if not sep or not before.strip():
+            problems.append(
+                f"The value map of column {column} has a line without 'from = to': "
+                f"{line.strip()!r}."
+            )
+            continue
+        found[before.strip()] = after.strip()
+    return found, problems
 
 
 def constants(mappings: Sequence[Mapping[str, Any]]) -> list[Constant]:

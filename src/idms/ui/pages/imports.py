@@ -34,6 +34,7 @@ from idms.ui.import_views import (
     field_choices,
     mapping_rows,
     option_views,
+    parse_value_map,
     plan_rows,
     preview_cells,
     proposal_mappings,
@@ -362,6 +363,7 @@ async def choose_mapping(request: Request, session: Editor, upload_id: str) -> R
         workspace.look_at_upload, draft.upload_id, sheet=draft.sheet, header_row=draft.header_row
     )
     mappings: list[dict[str, Any]] = []
+    problems: list[str] = []
     for i, column in enumerate(look.detected.columns):
         field = _text(form, f"field_{i}")
         if not field:
@@ -371,19 +373,21 @@ async def choose_mapping(request: Request, session: Editor, upload_id: str) -> R
             entry["match"] = True
         if fmt := _text(form, f"format_{i}"):
             entry["format"] = fmt
+        value_map, wrong = parse_value_map(_text(form, f"values_{i}"), column)
+        problems += wrong
+        if value_map:
+            entry["values"] = value_map
         mappings.append(entry)
     fields, values = form.getlist("const_field"), form.getlist("const_value")
     for named, value in zip(fields, values, strict=False):
         if isinstance(named, str) and named.strip() and isinstance(value, str):
             mappings.append({"field": named.strip(), "value": value})
     if not mappings:
-        draft_copy = draft.mappings
-        draft.mappings = []
-        answer = await run_in_threadpool(
-            _mapping_page, request, draft, error="Map at least one column.", status=400
+        problems.append("Map at least one column.")
+    if problems:
+        return await run_in_threadpool(
+            _mapping_page, request, draft, error=" ".join(problems), status=400
         )
-        draft.mappings = draft_copy
-        return answer
     chosen = {str(m["column"]): str(m["field"]) for m in mappings if "column" in m}
     for column, field in chosen.items():
         if field != next(
