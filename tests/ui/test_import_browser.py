@@ -1,7 +1,8 @@
 """The import wizard in a real headless Chromium: an editor drops an Excel workbook with a bad
 row on the upload page, switches to the sheet holding the members, checks what was detected,
 chooses Contact and insert-update, accepts the mapping, plans (the bad row shown first), runs,
-sees the counts as the run ends and downloads the failed rows.
+sees the counts as the run ends, downloads the failed rows, fixes the bad one and uploads
+the file again with the same mapping.
 
 With ``IDMS_TEST_UI_SCREENSHOTS=1`` each step is saved as ``docs/images/ui-import-*.png``.
 """
@@ -150,4 +151,20 @@ def test_an_editor_imports_a_workbook_with_a_bad_row(
     assert rows[1][:4] == MEMBERS[3]
     assert len(rows) == 2
     assert any("mail" in str(cell).lower() for cell in rows[1][4:])  # the Error column says why
+
+    # Fix and upload again: the same mapping, straight to the plan.
+    book = openpyxl.load_workbook(saved)
+    book.active["A2"] = "bad.row@example.org"
+    fixed = tmp_path / "fixed.xlsx"
+    book.save(fixed)
+    page.get_by_label("Fixed file").set_input_files(str(fixed))
+    page.get_by_role("button", name="Upload it with the same mapping").click()
+    page.wait_for_url("**/plan")
+    assert "fixed.xlsx" in page.inner_text("main")
+    page.get_by_role("button", name="Make the plan").click()
+    page.wait_for_selector("[data-testid=plan-rows]")
+    assert "1 inserted" in page.inner_text("main h2")
+    page.get_by_role("button", name="Run the import").click()
+    page.wait_for_selector("text=Succeeded", timeout=15_000)
+    assert page.inner_text("[data-testid=run-counts]") == "1 row: 1 inserted"
     assert errors == []

@@ -337,3 +337,27 @@ def test_a_value_map_changes_values_and_a_wrong_line_is_said(site: Site, people:
         )
     assert "FirstName: → Augusta" in plan
     assert "FirstName: → Amazing Grace" in plan
+
+
+def test_a_fixed_file_takes_the_earlier_mapping_and_only_its_owner_may(
+    site: Site, people: object
+) -> None:
+    fixed = ROSTER.replace("not-an-email", "bad.row@example.org").encode()
+    with site.signed_in(*EDITOR) as client:
+        upload_id = upload(client)
+        through_options(client, upload_id)
+        token = form_token(client.get("/import").text)
+        files = {"file": ("fixed.csv", fixed)}
+        again = client.post("/import", data={"csrf_token": token, "again": upload_id}, files=files)
+        assert again.status_code == 303
+        assert again.headers["location"].endswith("/plan")
+        post(client, again.headers["location"])
+        plan = client.get(again.headers["location"]).text
+        assert "3 inserted" in plan
+    site.workspace.add_user("edna", "editor", "edna's long password")
+    with site.signed_in("edna", "edna's long password") as other:
+        token = form_token(other.get("/import").text)
+        data = {"csrf_token": token, "again": upload_id}
+        refused = other.post("/import", data=data, files={"file": ("x.csv", fixed)})
+    assert refused.status_code == 404
+    assert len(site.workspace.uploads.list()) == 2  # the refused one was not kept

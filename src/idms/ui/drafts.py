@@ -57,6 +57,16 @@ class Draft:
             "options": dict(self.options),
         }
 
+    def fixed_from(self, earlier: Draft) -> Draft:
+        """This draft (a fixed file, e.g. the failed rows corrected) with the choices of the
+        ``earlier`` one: its source, action, mapping and options (the file is read with the
+        defaults: a failed-rows file has its header on row 1 of its first sheet)."""
+        self.source, self.action = earlier.source, earlier.action
+        self.mappings = [dict(m) for m in earlier.mappings] if earlier.mappings else None
+        self.found = dict(earlier.found)
+        self.options = dict(earlier.options)
+        return self
+
     def reading_changed(self) -> None:
         """Another sheet or header row: the columns may differ, so the mapping starts again."""
         self.mappings = None

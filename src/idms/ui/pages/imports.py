@@ -140,12 +140,15 @@ async def upload(request: Request, session: Editor) -> Response:
     was bounded by the server before it was read), then open a draft for it."""
     form = await request.form()
     try:
-        return await _keep(request, session, form.get("file"))
+        return await _keep(request, session, form.get("file"), _text(form, "again"))
     finally:
         await form.close()  # the spooled file starlette parsed the body into
 
 
-async def _keep(request: Request, session: Editor, sent: object) -> Response:
+async def _keep(request: Request, session: Editor, sent: object, again: str) -> Response:
+    """Keep the file; ``again``: the upload it replaces (a fixed file), whose source, action,
+    mapping and options the new draft takes over, going straight to the plan."""
+    earlier = _draft(request, session, again) if again else None
     if not isinstance(sent, UploadFile) or not sent.filename:
         return _upload_page(request, error="Choose a file to upload.", status=400)
     store = ui_context(request).workspace.uploads
@@ -164,8 +167,12 @@ async def _keep(request: Request, session: Editor, sent: object) -> Response:
     except BaseException:
         await run_in_threadpool(writer.discard)
         raise
-    draft = ui_context(request).drafts.add(session.user_id, Draft(info.id, info.name))
-    return _go(request, draft, "file")
+    drafts = ui_context(request).drafts
+    draft = Draft(info.id, info.name)
+    if earlier is not None:
+        draft = draft.fixed_from(earlier)
+    drafts.add(session.user_id, draft)
+    return _go(request, draft, "file" if earlier is None else "plan")
 
 
 # ---- 2. what was detected ---------------------------------------------------------------------
@@ -572,19 +579,24 @@ def results_page(request: Request, session: Editor, upload_id: str) -> Response:
         title="Import: run",
         step=7,
         draft=draft,
-        **_run_values(request, draft.run),
+        **_run_values(request, draft.run, draft.upload_id),
     )
 
 
-@router.get("/import/runs/{run_id}/panel")
-def run_panel(request: Request, session: Editor, run_id: str) -> Response:
+@router.get("/import/{upload_id}/panel")
+def run_panel(request: Request, session: Editor, upload_id: str) -> Response:
     """The run's state and counts (htmx asks every second until the run has ended)."""
-    return page(request, "import_run_panel.html", title="", **_run_values(request, run_id))
+    draft = _draft(request, session, upload_id)
+    if draft.run is None:
+        raise NotThere("This import has not been run yet.")
+    values = _run_values(request, draft.run, draft.upload_id)
+    return page(request, "import_run_panel.html", title="", **values)
 
 
-def _run_values(request: Request, run_id: str) -> dict[str, Any]:
+def _run_values(request: Request, run_id: str, upload_id: str) -> dict[str, Any]:
     info = _run(request, run_id)
     return {
+        "upload_id": upload_id,
         "run": info,
         "run_status": STATUS_WORDS.get(info.status, info.status),
         "run_tone": STATUS_TONES.get(info.status, "quiet"),
