@@ -2,7 +2,7 @@
 row on the upload page, switches to the sheet holding the members, checks what was detected,
 chooses Contact and insert-update, accepts the mapping, plans (the bad row shown first), runs,
 sees the counts as the run ends, downloads the failed rows, fixes the bad one and uploads
-the file again with the same mapping.
+the file again with the same mapping, runs it and undoes that run.
 
 With ``IDMS_TEST_UI_SCREENSHOTS=1`` each step is saved as ``docs/images/ui-import-*.png``.
 """
@@ -167,4 +167,11 @@ def test_an_editor_imports_a_workbook_with_a_bad_row(
     page.get_by_role("button", name="Run the import").click()
     page.wait_for_selector("text=Succeeded", timeout=15_000)
     assert page.inner_text("[data-testid=run-counts]") == "1 row: 1 inserted"
+
+    # Undo it, once asked to confirm.
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Undo this import").click()
+    page.wait_for_selector("[data-testid=undo]")
+    assert "Succeeded" in page.inner_text("[data-testid=undo]")
+    assert page.get_by_role("button", name="Undo this import").count() == 0
     assert errors == []

@@ -361,3 +361,24 @@ def test_a_fixed_file_takes_the_earlier_mapping_and_only_its_owner_may(
         refused = other.post("/import", data=data, files={"file": ("x.csv", fixed)})
     assert refused.status_code == 404
     assert len(site.workspace.uploads.list()) == 2  # the refused one was not kept
+
+
+def test_an_import_is_undone_from_its_results(running_site: Site, people: object) -> None:
+    with running_site.signed_in(*EDITOR) as client:
+        upload_id = upload(client, body=ROSTER.replace("not-an-email", "row@example.org").encode())
+        through_options(client, upload_id)
+        post(client, f"/import/{upload_id}/run")
+        for _ in range(100):
+            if "Succeeded" in client.get(f"/import/{upload_id}/panel").text:
+                break
+            time.sleep(0.1)
+        assert "Undo this import" in client.get(f"/import/{upload_id}/results").text
+        undone = post(client, f"/import/{upload_id}/undo")
+        assert undone.headers["location"] == f"/import/{upload_id}/results"
+        results = client.get(f"/import/{upload_id}/results").text
+        again = post(client, f"/import/{upload_id}/undo")
+    undo = running_site.workspace.runs.list(1)[0]
+    assert undo.kind == "undo"
+    assert f'Undone by run <a href="/runs/{undo.id}">{undo.id}</a>: Succeeded' in results
+    assert "Undo this import" not in results
+    assert again.status_code == 409

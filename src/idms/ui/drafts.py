@@ -38,6 +38,7 @@ class Draft:
     options: dict[str, Any] = field(default_factory=dict)
     plan_run: str | None = None
     run: str | None = None
+    undo: str | None = None  # the run that undid ``run``
 
     @property
     def name(self) -> str:

@@ -141,7 +141,7 @@ def source_facts(sdef: SourceDef, platform: str) -> SourceFacts:
     refused: list[ActionChoice] = []
     for a in Action:
         note = sdef.action_notes.get(a)
-        choice = ActionChoice(a.value, ACTION_HELP[a.value], note.job if note else "")
+        choice = ActionChoice(a.value, ACTION_HELP[a.value], note.job.rstrip(".") if note else "")
         (actions if a in allowed else refused).append(choice)
     rules = list(sdef.rules)
     if platform in sdef.platform_notes:

@@ -579,7 +579,7 @@ def results_page(request: Request, session: Editor, upload_id: str) -> Response:
         title="Import: run",
         step=7,
         draft=draft,
-        **_run_values(request, draft.run, draft.upload_id),
+        **_run_values(request, draft),
     )
 
 
@@ -589,14 +589,20 @@ def run_panel(request: Request, session: Editor, upload_id: str) -> Response:
     draft = _draft(request, session, upload_id)
     if draft.run is None:
         raise NotThere("This import has not been run yet.")
-    values = _run_values(request, draft.run, draft.upload_id)
+    values = _run_values(request, draft)
     return page(request, "import_run_panel.html", title="", **values)
 
 
-def _run_values(request: Request, run_id: str, upload_id: str) -> dict[str, Any]:
-    info = _run(request, run_id)
+def _run_values(request: Request, draft: Draft, *, error: str = "") -> dict[str, Any]:
+    assert draft.run is not None
+    info = _run(request, draft.run)
+    undo = _run(request, draft.undo) if draft.undo is not None else None
     return {
-        "upload_id": upload_id,
+        "upload_id": draft.upload_id,
+        "undo": undo,
+        "undo_counts": counts_text(undo.counts) if undo is not None else "",
+        "undo_status": STATUS_WORDS.get(undo.status, undo.status) if undo is not None else "",
+        "error": error,
         "run": info,
         "run_status": STATUS_WORDS.get(info.status, info.status),
         "run_tone": STATUS_TONES.get(info.status, "quiet"),
@@ -604,6 +610,28 @@ def _run_values(request: Request, run_id: str, upload_id: str) -> dict[str, Any]
         "run_rows": info.counts["rows"],
         "failed": info.counts["errors"] if info.kind in JOB_KINDS else 0,
     }
+
+
+@router.post("/import/{upload_id}/undo")
+def undo_run(request: Request, session: Editor, upload_id: str) -> Response:
+    """Put back what the import's run changed (the undo is a run of its own), here and now."""
+    draft = _draft(request, session, upload_id)
+    if draft.run is None:
+        return _go(request, draft, "plan")
+    try:
+        draft.undo = ui_context(request).workspace.undo(draft.run).run_id
+    except IdmsError as refused:
+        values = _run_values(request, draft, error=str(refused))
+        return _wizard(
+            request,
+            "import_results.html",
+            title="Import: run",
+            step=7,
+            draft=draft,
+            status=409,
+            **values,
+        )
+    return _go(request, draft, "results")
 
 
 @router.get("/import/runs/{run_id}/failed.{extension}")
