@@ -198,6 +198,7 @@ def test_a_plan_shows_the_bad_row_first_then_a_run_and_its_failed_rows(
             time.sleep(0.1)
         assert "3 rows: 2 inserted · 1 error" in results
         assert 'hx-trigger="every 1s"' not in results  # it has ended: no more polling
+        assert re.search(r'data-testid="run-rate">[\d,]+ rows/s<', results)
         info = running_site.workspace.runs.list(1)[0]
         failed = client.get(f"/import/runs/{info.id}/failed.csv")
     assert failed.status_code == 200

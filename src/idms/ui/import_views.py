@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from idms.config import show_size
 from idms.facade.imports import UploadLook
-from idms.runs.record import RowResult
+from idms.runs.record import RowResult, RunInfo
 from idms.sources.automap import MappingProposal
 from idms.sources.model import Action, SourceDef
 
@@ -404,3 +405,15 @@ def plan_rows(rows: Iterable[RowResult]) -> list[PlanRow]:
             )
         )
     return out
+
+
+# ---- step 7: the run ------------------------------------------------------------------------
+
+
+def rate_text(info: RunInfo, now: datetime | None = None) -> str:
+    """How fast the run went (or goes): "120 rows/s", or "" before it starts."""
+    if info.started_at is None:
+        return ""
+    end = info.finished_at or now or datetime.now(UTC)
+    seconds = max((end - info.started_at).total_seconds(), 0.001)
+    return f"{info.counts['rows'] / seconds:,.0f} rows/s"

@@ -38,6 +38,7 @@ from idms.ui.import_views import (
     plan_rows,
     preview_cells,
     proposal_mappings,
+    rate_text,
     source_choices,
     source_facts,
     steps,
@@ -184,9 +185,7 @@ def _file_page(request: Request, draft: Draft, *, error: str = "", status: int =
         look = workspace.look_at_upload(
             draft.upload_id, sheet=draft.sheet, header_row=draft.header_row
         )
-    except InvalidInputError as refused:
-        if draft.sheet is None and draft.header_row == 1:
-            raise
+    except InvalidInputError as refused:  # another sheet or header row that does not read
         return _wizard(
             request,
             "import_file.html",
@@ -604,6 +603,7 @@ def _run_values(request: Request, draft: Draft, *, error: str = "") -> dict[str,
         "undo_status": STATUS_WORDS.get(undo.status, undo.status) if undo is not None else "",
         "error": error,
         "run": info,
+        "run_rate": rate_text(info),
         "run_status": STATUS_WORDS.get(info.status, info.status),
         "run_tone": STATUS_TONES.get(info.status, "quiet"),
         "run_counts": counts_text(info.counts),
