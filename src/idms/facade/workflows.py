@@ -213,6 +213,13 @@ class WorkflowFacade(WorkspaceBase):
         """A new webhook URL token; the old URL is refused from now on."""
         return self.workflow_store.regenerate_hook(name)
 
+    def change_url_token(self) -> str:
+        """The secret part of the workspace's change-notification URL (``/hooks/imis/{token}``,
+        one for every change-notification workflow), made on first use."""
+        from idms.workflows.notifications import ChangeUrl
+
+        return ChangeUrl(cast("Workspace", self)).token()
+
     def workflow_by_hook(self, token: str) -> WorkflowInfo:
         return self.workflow_store.by_hook(token)
 

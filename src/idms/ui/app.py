@@ -13,14 +13,23 @@ from starlette.responses import RedirectResponse, Response
 
 from idms.ui.context import STATIC, new_context
 from idms.ui.headers import SecurityHeaders
-from idms.ui.pages import dashboard, imports, signin, users
+from idms.ui.pages import (
+    dashboard,
+    imports,
+    schedules,
+    settings,
+    signin,
+    transfers,
+    users,
+    workflows,
+)
 from idms.ui.refusals import SignInNeeded, UiRefusal
 from idms.ui.render import page
 from idms.ui.sessions import SIGNIN_PATH, check_csrf
 from idms.workspace import Workspace
 
 STATIC_PATH = "/static"
-PAGES = (signin, dashboard, imports, users)
+PAGES = (signin, dashboard, imports, users, schedules, workflows, transfers, settings)
 
 
 def install_ui(

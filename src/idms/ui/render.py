@@ -28,7 +28,11 @@ class NavItem:
 NAV = (
     NavItem("Runs", "/", Role.VIEWER),
     NavItem("Import", "/import", Role.EDITOR),
+    NavItem("Schedules", "/schedules", Role.VIEWER),
+    NavItem("Workflows", "/workflows", Role.VIEWER),
+    NavItem("Transfers", "/transfers", Role.VIEWER),
     NavItem("Users", "/users", Role.ADMIN),
+    NavItem("Settings", "/settings", Role.ADMIN),
 )
 
 
@@ -43,10 +47,15 @@ def nav_for(session: SessionInfo | None, root: str, path: str) -> list[NavLink]:
     if session is None:
         return []
     return [
-        NavLink(item.label, f"{root}{item.path}", path == item.path)
+        NavLink(item.label, f"{root}{item.path}", _within(path, item.path))
         for item in NAV
         if session.role.allows(item.role)
     ]
+
+
+def _within(path: str, section: str) -> bool:
+    """Whether ``path`` is the section's page or one under it (``/schedules/new``)."""
+    return path == section or (section != "/" and path.startswith(section + "/"))
 
 
 def page(
