@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from idms.errors import Conflict
 from idms.execution.execute import execute_run
 from idms.facade.admin import AdminFacade
+from idms.facade.imports import ImportFacade
 from idms.facade.schedules import ScheduleFacade
 from idms.facade.users import UserFacade
 from idms.facade.workflows import STEP_PROGRESS
@@ -55,7 +56,7 @@ Progress = Callable[[int], None]
 
 
 @dataclass
-class Workspace(ScheduleFacade, AdminFacade, UserFacade):
+class Workspace(ScheduleFacade, AdminFacade, UserFacade, ImportFacade):
     """A workspace opened: its stores and target (:mod:`idms.facade.base`), everything that can
     be done with jobs and runs (here), with workflows (:mod:`idms.facade.workflows`) and with
     transfers (:mod:`idms.facade.transfers`), and with the web UI's users

@@ -3,6 +3,7 @@ the security headers, and the pages that answer a refusal."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, FastAPI
@@ -12,18 +13,31 @@ from starlette.responses import RedirectResponse, Response
 
 from idms.ui.context import STATIC, new_context
 from idms.ui.headers import SecurityHeaders
-from idms.ui.pages import dashboard, schedules, settings, signin, transfers, users, workflows
+from idms.ui.pages import (
+    dashboard,
+    imports,
+    schedules,
+    settings,
+    signin,
+    transfers,
+    users,
+    workflows,
+)
 from idms.ui.refusals import SignInNeeded, UiRefusal
 from idms.ui.render import page
 from idms.ui.sessions import SIGNIN_PATH, check_csrf
 from idms.workspace import Workspace
 
 STATIC_PATH = "/static"
-PAGES = (signin, dashboard, users, schedules, workflows, transfers, settings)
+PAGES = (signin, dashboard, imports, users, schedules, workflows, transfers, settings)
 
 
-def install_ui(app: FastAPI, workspace: Workspace) -> None:
-    app.state.ui = new_context(workspace)
+def install_ui(
+    app: FastAPI, workspace: Workspace, dispatch: Callable[[], None] | None = None
+) -> None:
+    """``dispatch`` hands queued runs to the server's executor at once (the import wizard's
+    runs); without it they wait for the server's loop."""
+    app.state.ui = new_context(workspace, dispatch)
     router = APIRouter(include_in_schema=False, dependencies=[Depends(check_csrf)])
     for module in PAGES:
         router.include_router(module.router)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.requests import Request
 
+from idms.ui.drafts import DraftStore
 from idms.workspace import Workspace
 
 HERE = Path(str(files("idms.ui")))
@@ -21,14 +23,20 @@ STATIC = HERE / "static"
 class UiContext:
     workspace: Workspace
     templates: Jinja2Templates
+    # Hands queued runs to the server's executor now (the server's loop would soon anyway).
+    dispatch: Callable[[], None] = lambda: None
+    drafts: DraftStore = field(default_factory=DraftStore)  # the import wizard's
 
 
-def new_context(workspace: Workspace) -> UiContext:
+def new_context(workspace: Workspace, dispatch: Callable[[], None] | None = None) -> UiContext:
     # Every value escaped (autoescape), and an undefined name an error rather than a blank.
     env = Environment(
         loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined
     )
-    return UiContext(workspace, Jinja2Templates(env=env))
+    context = UiContext(workspace, Jinja2Templates(env=env))
+    if dispatch is not None:
+        context.dispatch = dispatch
+    return context
 
 
 def ui_context(request: Request) -> UiContext:

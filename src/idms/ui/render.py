@@ -27,6 +27,7 @@ class NavItem:
 # Workflows, Transfers and Settings come with their pages).
 NAV = (
     NavItem("Runs", "/", Role.VIEWER),
+    NavItem("Import", "/import", Role.EDITOR),
     NavItem("Schedules", "/schedules", Role.VIEWER),
     NavItem("Workflows", "/workflows", Role.VIEWER),
     NavItem("Transfers", "/transfers", Role.VIEWER),
