@@ -65,6 +65,8 @@ run: $(STAMP)
 	@echo "           .venv/bin/idms --workspace $(WORKSPACE) sources"
 	@echo "           .venv/bin/idms --workspace $(WORKSPACE) sources Activity"
 	@echo "           .venv/bin/idms --workspace $(WORKSPACE) records Volunteering --limit 10"
+	@echo "The web UI: .venv/bin/idms --workspace $(WORKSPACE) user add admin --role admin"
+	@echo "            .venv/bin/idms --workspace $(WORKSPACE) serve    (then open http://127.0.0.1:8000/)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench tools
