@@ -126,6 +126,7 @@ class Workspace(TransferFacade, UserFacade):
         *,
         progress: Progress | None = None,
         trigger: str = "cli",
+        started_by: str | None = None,
     ) -> RunReport:
         """Run ``job`` here and now. The run is durable: if this process dies, ``resume``
         carries it on from its checkpoint, writing nothing twice. It is executed as every run
@@ -141,6 +142,7 @@ class Workspace(TransferFacade, UserFacade):
                 target_label=self.settings.target,
                 durable=durable,
                 trigger=trigger,
+                started_by=started_by,
             )
             self.runs.create(record)
             report = execute_run(
@@ -163,9 +165,11 @@ class Workspace(TransferFacade, UserFacade):
         schedule_id: str | None = None,
         target: str | None = None,
         platform: str | None = None,
+        started_by: str | None = None,
     ) -> str:
         """Check ``job`` (refused with every problem listed), then record it as a queued run
-        for an executor; returns the run's ID."""
+        for an executor; returns the run's ID. ``started_by`` says who (``user:NAME``,
+        ``token:NAME``...; default: from the trigger, ``record.started_by_default``)."""
         with self.prepare(job, plan=True) as prepared:
             return enqueue_job(
                 self,
@@ -175,6 +179,7 @@ class Workspace(TransferFacade, UserFacade):
                 target=target,
                 platform=platform,
                 prepared=prepared,
+                started_by=started_by,
             )
 
     def suggest_mapping(
@@ -318,9 +323,15 @@ class Workspace(TransferFacade, UserFacade):
         return self.runs.get(info.id)
 
     def undo(
-        self, run_ref: str, *, force: bool = False, progress: Progress | None = None
+        self,
+        run_ref: str,
+        *,
+        force: bool = False,
+        progress: Progress | None = None,
+        started_by: str | None = None,
     ) -> UndoReport:
-        """Put back what a run inserted, updated and deleted (the undo is a run of its own)."""
+        """Put back what a run inserted, updated and deleted (the undo is a run of its own,
+        started by ``started_by``: default the command line's user)."""
         from idms.jobs.undo import undo_run
 
         with self.target() as target:
@@ -332,6 +343,7 @@ class Workspace(TransferFacade, UserFacade):
                 progress=progress,
                 target_label=self.settings.target,
                 lease_seconds=self.settings.lease_seconds,
+                started_by=started_by,
             )
 
     def run_schedule_now(self, name: str, *, wait: bool = True) -> RunInfo:

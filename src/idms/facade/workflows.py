@@ -71,6 +71,7 @@ class WorkflowFacade(WorkspaceBase):
         metadata: Mapping[str, Any] | None,
         queued: bool,
         schedule_id: str | None = None,
+        started_by: str | None = None,
     ) -> RunInfo:
         """Record a run of ``info`` (refused for an archived workflow, and for a disabled one
         unless started by hand)."""
@@ -106,6 +107,7 @@ class WorkflowFacade(WorkspaceBase):
             owner=durable.owner,
             lease_seconds=durable.lease_seconds,
             schedule_id=schedule_id,
+            started_by=started_by,
         )
         return self.runs.record(record)
 
@@ -118,6 +120,7 @@ class WorkflowFacade(WorkspaceBase):
         metadata: Mapping[str, Any] | None = None,
         schedule_id: str | None = None,
         workflow: WorkflowInfo | None = None,
+        started_by: str | None = None,
     ) -> RunInfo:
         """Record a queued run of workflow ``name`` for an executor (``trigger``: manual,
         schedule, webhook, change_notification, api, cli; ``schedule_id``: the schedule that
@@ -125,7 +128,13 @@ class WorkflowFacade(WorkspaceBase):
         has just read it (a webhook's), not read again."""
         info = workflow if workflow is not None and workflow.name == name else self.workflow(name)
         return self._workflow_run(
-            info, input, trigger=trigger, metadata=metadata, queued=True, schedule_id=schedule_id
+            info,
+            input,
+            trigger=trigger,
+            metadata=metadata,
+            queued=True,
+            schedule_id=schedule_id,
+            started_by=started_by,
         )
 
     def run_workflow(
@@ -135,11 +144,14 @@ class WorkflowFacade(WorkspaceBase):
         *,
         trigger: str = "cli",
         progress: Callable[[StepRecord], None] | None = None,
+        started_by: str | None = None,
     ) -> RunInfo:
         """Record a run of workflow ``name`` and execute it here and now (as every run is
         executed, :func:`~idms.execution.execute.execute_run`); the run as it ended."""
         info = self.workflow(name)
-        run_id = self._workflow_run(info, input, trigger=trigger, metadata=None, queued=False).id
+        run_id = self._workflow_run(
+            info, input, trigger=trigger, metadata=None, queued=False, started_by=started_by
+        ).id
         token = STEP_PROGRESS.set(progress)
         try:
             execute_run(self, run_id)
