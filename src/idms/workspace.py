@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from idms.errors import Conflict
 from idms.execution.execute import execute_run
+from idms.facade.history import HistoryFacade
 from idms.facade.transfers import TransferFacade
 from idms.facade.users import UserFacade
 from idms.facade.workflows import STEP_PROGRESS
@@ -54,12 +55,12 @@ Progress = Callable[[int], None]
 
 
 @dataclass
-class Workspace(TransferFacade, UserFacade):
+class Workspace(TransferFacade, UserFacade, HistoryFacade):
     """A workspace opened: its stores and target (:mod:`idms.facade.base`), everything that can
     be done with jobs and runs (here), with workflows (:mod:`idms.facade.workflows`) and with
-    transfers (:mod:`idms.facade.transfers`), and with the web UI's users
-    (:mod:`idms.facade.users`). Open it once per process (or request scope) and close it (or
-    use ``with``)."""
+    transfers (:mod:`idms.facade.transfers`), with the web UI's users
+    (:mod:`idms.facade.users`), and the run history (:mod:`idms.facade.history`). Open it
+    once per process (or request scope) and close it (or use ``with``)."""
 
     # ---- saved queries ---------------------------------------------------------------------------
 

@@ -78,7 +78,7 @@ def create_server_app(
     limit_bodies(app, workspace.settings)  # inside the request ids: a 413 carries its id too
     # The web UI at / (people signed in by a session cookie), beside the API and the hooks;
     # its security headers inside the request ids too (RequestIds stays the outermost).
-    install_ui(app, workspace)
+    install_ui(app, workspace, wake=app.state.idms.dispatch)
     install_error_handlers(app)
     api = APIRouter(
         prefix=API_PREFIX,

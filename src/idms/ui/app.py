@@ -3,6 +3,7 @@ the security headers, and the pages that answer a refusal."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, FastAPI
@@ -12,18 +13,19 @@ from starlette.responses import RedirectResponse, Response
 
 from idms.ui.context import STATIC, new_context
 from idms.ui.headers import SecurityHeaders
-from idms.ui.pages import dashboard, signin, users
+from idms.ui.pages import dashboard, runs, signin, users
 from idms.ui.refusals import SignInNeeded, UiRefusal
 from idms.ui.render import page
 from idms.ui.sessions import SIGNIN_PATH, check_csrf
 from idms.workspace import Workspace
 
 STATIC_PATH = "/static"
-PAGES = (signin, dashboard, users)
+PAGES = (signin, dashboard, runs, users)
 
 
-def install_ui(app: FastAPI, workspace: Workspace) -> None:
-    app.state.ui = new_context(workspace)
+def install_ui(app: FastAPI, workspace: Workspace, wake: Callable[[], None] | None = None) -> None:
+    """``wake``: what hands the runs a page queued to the executor now (the server's)."""
+    app.state.ui = new_context(workspace, wake)
     router = APIRouter(include_in_schema=False, dependencies=[Depends(check_csrf)])
     for module in PAGES:
         router.include_router(module.router)

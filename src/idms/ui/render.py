@@ -26,7 +26,8 @@ class NavItem:
 # The main navigation, in order. A new page adds its entry here (Import, Queries, Schedules,
 # Workflows, Transfers and Settings come with their pages).
 NAV = (
-    NavItem("Runs", "/", Role.VIEWER),
+    NavItem("Dashboard", "/", Role.VIEWER),
+    NavItem("Runs", "/runs", Role.VIEWER),
     NavItem("Users", "/users", Role.ADMIN),
 )
 
@@ -38,11 +39,16 @@ class NavLink:
     current: bool
 
 
+def _within(path: str, section: str) -> bool:
+    """Whether ``path`` is the page ``section`` or one under it (/runs/abc is under /runs)."""
+    return path == section or (section != "/" and path.startswith(section + "/"))
+
+
 def nav_for(session: SessionInfo | None, root: str, path: str) -> list[NavLink]:
     if session is None:
         return []
     return [
-        NavLink(item.label, f"{root}{item.path}", path == item.path)
+        NavLink(item.label, f"{root}{item.path}", _within(path, item.path))
         for item in NAV
         if session.role.allows(item.role)
     ]
