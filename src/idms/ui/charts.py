@@ -43,10 +43,17 @@ def _plural(n: int, word: str) -> str:
     return f"{n:,} {word if n == 1 else word + 's'}"
 
 
+def _word(key: str, label: str, n: int) -> str:
+    return "error" if key == "errors" and n == 1 else label.lower()
+
+
 def outcome_bar(counts: dict[str, int], *, width: int = 720, height: int = 28) -> Markup:
     """A run's outcome counts as one bar, each outcome a part as wide as its share."""
     total = sum(counts.get(key, 0) for key, _, _ in OUTCOME_PARTS)
-    words = ", ".join(f"{counts.get(key, 0):,} {label.lower()}" for key, label, _ in OUTCOME_PARTS)
+    words = ", ".join(
+        f"{counts.get(key, 0):,} {_word(key, label, counts.get(key, 0))}"
+        for key, label, _ in OUTCOME_PARTS
+    )
     summary = f"Outcome of {_plural(total, 'row')}: {words}"
     parts = [
         f'<svg class="chart outcome-bar" role="img" aria-label="{escape(summary)}" '
@@ -128,7 +135,8 @@ def daily_chart(days: Sequence[DayCounts], *, width: int = 900, height: int = 18
                 f'fill="{colour}" data-part="{key}"/>'
             )
         parts.append("</g>")
-        if i % 7 == 0 or i == len(days) - 1:
+        last = len(days) - 1
+        if (i % 7 == 0 and last - i >= 4) or i == last:  # labels that do not overlap
             parts.append(
                 f'<text x="{x + bar / 2:.2f}" y="{height - 6}" text-anchor="middle" '
                 f'font-size="11" fill="#5a6473">{day.day.strftime("%d %b")}</text>'
