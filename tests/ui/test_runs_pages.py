@@ -219,3 +219,26 @@ def test_an_editor_undoes_a_run_and_the_undo_is_theirs(site: Site, tmp_path: Pat
 def client_free_runs_page(site: Site, run_id: str) -> str:
     with site.signed_in(*VIEWER) as client:
         return str(client.get(f"/runs/{run_id}").text)
+
+
+@pytest.mark.usefixtures("people")
+def test_the_runs_pages_render_fast_on_the_demo_workspace(site: Site, tmp_path: Path) -> None:
+    """The demo association (5,000 contacts, as 'idms demo --contacts 5000' makes it), an
+    import with a bad row on it, and 2,000 other runs: every runs page within the bound."""
+    from idms.demo.generate import fill_demo
+
+    with site.workspace.target() as target:
+        fill_demo(target.engine, contacts=5000, seed=7)  # type: ignore[attr-defined]
+    run_id = run_with_a_bad_row(site.workspace, tmp_path)
+    record_runs(site.workspace, [("succeeded", "import", "user:eddie")] * 2000)
+    with site.signed_in(*VIEWER) as client:
+        client.get("/")  # warm
+        for url in (
+            "/",
+            "/runs",
+            "/runs?status=problems",
+            f"/runs/{run_id}",
+            f"/runs/{run_id}?outcome=error",
+        ):
+            took, _ = timed_get(client, url)
+            assert took < SLOWEST_PAGE, f"{url} took {took * 1000:.0f} ms"

@@ -135,8 +135,8 @@ def daily_chart(days: Sequence[DayCounts], *, width: int = 900, height: int = 18
                 f'fill="{colour}" data-part="{key}"/>'
             )
         parts.append("</g>")
-        last = len(days) - 1
-        if (i % 7 == 0 and last - i >= 4) or i == last:  # labels that do not overlap
+        end = len(days) - 1
+        if (i % 7 == 0 and end - i >= 4) or i == end:  # labels that do not overlap
             parts.append(
                 f'<text x="{x + bar / 2:.2f}" y="{height - 6}" text-anchor="middle" '
                 f'font-size="11" fill="#5a6473">{day.day.strftime("%d %b")}</text>'
