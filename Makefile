@@ -80,8 +80,15 @@ security: $(STAMP)
 	$(BIN)/bandit -c pyproject.toml -q -r src
 	$(BIN)/python tools/audit.py $(CONSTRAINTS)
 
+# The tests run in PYTEST_WORKERS processes (pytest-xdist), each test file in one of them (its
+# module fixtures, servers and workspaces stay its own); most tests wait on servers and child
+# processes, so two workers halve the time even on two cores. Tests marked serial run after, in
+# one process: schemathesis's cases share one test ID, which a per-file split would run once.
+PYTEST_WORKERS ?= 2
+
 pytest: $(STAMP) browser
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile -m "not serial"
+	$(BIN)/pytest -q -m serial
 
 test: lint typecheck security pytest
 

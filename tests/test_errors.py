@@ -50,6 +50,14 @@ INTERNAL = {
     "StepFailed naming the row and column",
     "idms.workflows.actions.delta_hashing._Repeated": "a key met twice: the step fails saying "
     "where it was first",
+    "idms.ui.refusals.UiRefusal": "a request the web UI refuses: its handler answers with a page "
+    "(the status, a title and the words), never a traceback",
+    "idms.ui.refusals.SignInNeeded": "no live session: the UI's handler sends a GET to the "
+    "sign-in page",
+    "idms.ui.refusals.RoleRefused": "a role too low for the page: the UI's handler answers 403 "
+    "with a page saying which role is needed",
+    "idms.ui.refusals.CsrfRefused": "a form without its token: the UI's handler answers 403 with "
+    "a page saying so",
 }
 # Modules that cannot be imported outside the tool that runs them.
 NOT_IMPORTABLE = re.compile(r"\.migrations\.env$|\.__main__$")  # Alembic's env: only in a migration

@@ -26,6 +26,7 @@ above a target catches them.
     │   ├── QueryInvalid               the query is wrong, or a prompt is missing (every problem)
     │   ├── WorkflowInvalid            the workflow document is wrong (every problem, where it is)
     │   ├── TransferInvalid            the transfer document is wrong (every problem, where it is)
+    │   ├── SignInRefused              a web sign-in refused: wrong name or password, or throttled
     │   └── RowRefused                 an iMIS rule refuses one change (becomes that row's error)
     ├── SecretError                    a secret cannot be stored or read (bad key, tampered data)
     ├── StepFailed                     a workflow step did not do what it was asked (its run says)

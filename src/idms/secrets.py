@@ -15,6 +15,7 @@ import re
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, cast
@@ -251,6 +252,12 @@ class SecretStore:
         """The names of all stored secrets, sorted."""
         with translate_errors("Cannot list secrets"), self._transaction() as session:
             return list(session.scalars(select(Secret.name).order_by(Secret.name)))
+
+    def set_times(self) -> list[tuple[str, datetime]]:
+        """Each stored secret's name and when its value was last set, by name (no values)."""
+        with translate_errors("Cannot list secrets"), self._transaction() as session:
+            rows = session.execute(select(Secret.name, Secret.updated_at).order_by(Secret.name))
+            return [(str(name), when) for name, when in rows]
 
     def rotate_all(self) -> int:
         """Re-encrypt every secret under the primary key, all or nothing; how many there were.

@@ -28,8 +28,10 @@ from typing import TYPE_CHECKING, Any
 
 from idms.errors import Conflict
 from idms.execution.execute import execute_run
+from idms.facade.admin import AdminFacade
 from idms.facade.history import HistoryFacade
-from idms.facade.transfers import TransferFacade
+from idms.facade.imports import ImportFacade
+from idms.facade.schedules import ScheduleFacade
 from idms.facade.users import UserFacade
 from idms.facade.workflows import STEP_PROGRESS
 from idms.jobs.enqueue import enqueue_job
@@ -55,12 +57,14 @@ Progress = Callable[[int], None]
 
 
 @dataclass
-class Workspace(TransferFacade, UserFacade, HistoryFacade):
+class Workspace(ScheduleFacade, AdminFacade, UserFacade, ImportFacade, HistoryFacade):
     """A workspace opened: its stores and target (:mod:`idms.facade.base`), everything that can
     be done with jobs and runs (here), with workflows (:mod:`idms.facade.workflows`) and with
-    transfers (:mod:`idms.facade.transfers`), with the web UI's users
-    (:mod:`idms.facade.users`), and the run history (:mod:`idms.facade.history`). Open it
-    once per process (or request scope) and close it (or use ``with``)."""
+    transfers (:mod:`idms.facade.transfers`), and with the web UI's users
+    (:mod:`idms.facade.users`), with schedules (:mod:`idms.facade.schedules`), with the
+    settings, secrets and API tokens (:mod:`idms.facade.admin`) and with the run history
+    (:mod:`idms.facade.history`). Open it once per process (or request scope) and close it (or
+    use ``with``)."""
 
     # ---- saved queries ---------------------------------------------------------------------------
 
@@ -243,6 +247,13 @@ class Workspace(TransferFacade, UserFacade, HistoryFacade):
         if new.job is not None:  # a workflow schedule's workflow was checked when saved
             self.check_definition(new.job)
         return self.schedules.add(new)
+
+    def edit_schedule(self, name: str, new: NewSchedule, *, keep_job: bool = False) -> ScheduleInfo:
+        """Change schedule ``name`` to ``new`` (checked as :meth:`add_schedule` does), keeping
+        its history; ``keep_job``: what it runs stays as it is (a job file's schedule)."""
+        if new.job is not None and not keep_job:
+            self.check_definition(new.job)
+        return self.schedules.replace(name, new, keep_job=keep_job)
 
     def remove_schedule(self, name: str) -> ScheduleInfo:
         """Remove a schedule (its runs stay in the history), and the job file the API once

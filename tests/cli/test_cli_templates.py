@@ -11,7 +11,7 @@ import yaml
 from cli_support import JOB
 from typer.testing import Result
 
-from idms.cli import templates as templates_module
+from idms.cli import output as output_module
 
 Invoke = Callable[..., Result]
 
@@ -69,7 +69,7 @@ def test_delete_on_a_terminal_asks_first(
     cli: Invoke, job_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert cli("template", "save", str(job_file), "--name", "People").exit_code == 0
-    monkeypatch.setattr(templates_module, "stdin_is_terminal", lambda: True)
+    monkeypatch.setattr(output_module, "stdin_is_terminal", lambda: True)
     result = cli("template", "delete", "People", input="n\n")
     assert result.exit_code == 3
     assert len(json.loads(cli("template", "list", "--json").stdout)) == 1

@@ -17,6 +17,7 @@ from cli_support import CONTACT_FLAGS, write_csv
 from python_calamine import CalamineWorkbook
 from typer.testing import Result
 
+from idms.cli import output as output_module
 from idms.cli import queries as queries_module
 
 Invoke = Callable[..., Result]
@@ -185,7 +186,7 @@ def test_delete_on_a_terminal_asks_first(
     demo: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     saved(demo, tmp_path)
-    monkeypatch.setattr(queries_module, "stdin_is_terminal", lambda: True)
+    monkeypatch.setattr(output_module, "stdin_is_terminal", lambda: True)
     result = demo("query", "delete", "Contacts by last name", input="n\n")
     assert result.exit_code == 3
     assert len(json.loads(demo("query", "list", "--json").stdout)) == 1

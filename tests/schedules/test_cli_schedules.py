@@ -44,6 +44,7 @@ def test_add_list_show_next(cli: Cli, job_file: Path) -> None:
 
     show = ok(cli("schedule", "show", "Nightly"))
     assert "Schedule 'Nightly'" in show
+    assert "In words:   At 02:30 (America/New_York)" in show  # as the web UI says it
     assert "misfire run-once, overlap skip, disabled after 3 failed runs in a row" in show
     shown = json.loads(ok(cli("schedule", "show", "Nightly", "--json")))
     assert shown["job"]["source"] == "Contact"

@@ -83,3 +83,17 @@ def browser_page(chromium: Any) -> Iterator[Any]:
         yield page
     finally:
         context.close()
+
+
+@pytest.fixture
+def running_site(workspace: Workspace) -> Iterator[Site]:
+    """The site with an executor: a run queued from a page is executed at once (in the
+    dispatcher's thread), as under ``idms serve``."""
+    from idms.execution.executors import InlineExecutor
+
+    app = create_server_app(workspace, InlineExecutor(workspace))
+    try:
+        with running_sandbox(app) as base:
+            yield Site(workspace, base)
+    finally:
+        app.state.idms.close()

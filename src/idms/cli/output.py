@@ -17,6 +17,7 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import typer
 from rich import box
 from rich.console import (
     Console,
@@ -31,7 +32,7 @@ from rich.table import Table
 from rich.text import Text
 
 from idms import jsontext
-from idms.errors import printable
+from idms.errors import EXIT_FAILED, printable
 from idms.sources.model import SourceDef
 from idms.values.types import FieldType
 
@@ -91,6 +92,15 @@ def stdin_is_terminal() -> bool:
         return sys.stdin.isatty()
     except (AttributeError, ValueError):  # replaced or closed stdin
         return False
+
+
+def confirm_or_stop(question: str, *, yes: bool, cancelled: str = "nothing deleted") -> None:
+    """Ask ``question`` on a terminal (not with ``--yes``, nor without a terminal to answer
+    on); a no ends the command: "Cancelled: ``cancelled``.", exit 1."""
+    if yes or not stdin_is_terminal() or typer.confirm(question):
+        return
+    print_note(f"Cancelled: {cancelled}.")
+    raise typer.Exit(EXIT_FAILED)
 
 
 def print_error(message: str) -> None:

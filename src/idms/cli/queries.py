@@ -14,6 +14,7 @@ from rich.text import Text
 from idms.cli.context import get_settings, open_target, open_workspace, quote_arg, suite_engine
 from idms.cli.output import (
     cell,
+    confirm_or_stop,
     err,
     new_table,
     out,
@@ -22,11 +23,9 @@ from idms.cli.output import (
     print_line,
     print_note,
     print_table,
-    stdin_is_terminal,
     tsv_text,
 )
 from idms.cli.reports import row_progress
-from idms.errors import EXIT_FAILED
 from idms.values.types import FieldType
 
 if TYPE_CHECKING:
@@ -189,9 +188,7 @@ def delete_command(
     with suite_engine(get_settings(ctx)) as engine:
         store = QueryStore(engine)
         store.get(name)  # an unknown name is refused (with the closest one) before asking
-        if not yes and stdin_is_terminal() and not typer.confirm(f"Delete query '{name}'?"):
-            print_note("Cancelled: nothing deleted.")
-            raise typer.Exit(EXIT_FAILED)
+        confirm_or_stop(f"Delete query '{name}'?", yes=yes)
         store.delete(name)
     print_line(f"Query '{name}' deleted.")
 

@@ -19,6 +19,7 @@ from idms.cli.context import (
     suite_engine,
 )
 from idms.cli.output import (
+    confirm_or_stop,
     new_table,
     out,
     print_error,
@@ -26,9 +27,7 @@ from idms.cli.output import (
     print_line,
     print_note,
     print_table,
-    stdin_is_terminal,
 )
-from idms.errors import EXIT_FAILED
 
 if TYPE_CHECKING:
     from idms.schedules.model import ScheduleInfo
@@ -294,6 +293,7 @@ def show_command(ctx: typer.Context, name: NameArgument, as_json: JsonOption = F
     facts: list[tuple[str, str | Text]] = [
         ("Runs", info.what()),
         ("When", info.when()),
+        ("In words", info.in_words()),
         ("Next run", _next_text(info)),
         ("State", _state_text(info, reason=True)),
         ("Policies", policies),
@@ -467,9 +467,7 @@ def remove_command(
     with suite_engine(get_settings(ctx)) as engine:
         store = ScheduleStore(engine)
         store.get(name)  # an unknown name is refused (with the closest one) before asking
-        if not yes and stdin_is_terminal() and not typer.confirm(f"Remove schedule '{name}'?"):
-            print_note("Cancelled: nothing removed.")
-            raise typer.Exit(EXIT_FAILED)
+        confirm_or_stop(f"Remove schedule '{name}'?", yes=yes, cancelled="nothing removed")
         store.remove(name)
     print_line(f"Schedule '{name}' removed.")
 

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from idms.cli.context import get_settings
-from idms.cli.output import print_json, print_line, print_note
+from idms.cli.output import confirm_or_stop, print_json, print_line, print_note
 from idms.config import Settings
-from idms.errors import EXIT_FAILED, InvalidInputError, suggest
+from idms.errors import InvalidInputError, suggest
 
 if TYPE_CHECKING:
     from idms.secrets import SecretStore
@@ -93,9 +93,7 @@ def delete_command(
             message = f"No secret named '{name}'."
             close = suggest(name, names)
             raise InvalidInputError(f"{message} Did you mean '{close}'?" if close else message)
-        if not yes and sys.stdin.isatty() and not typer.confirm(f"Delete secret '{name}'?"):
-            print_note("Cancelled: nothing deleted.")
-            raise typer.Exit(EXIT_FAILED)
+        confirm_or_stop(f"Delete secret '{name}'?", yes=yes)
         store.delete(name)
     print_line(f"Secret '{name}' deleted.")
 

@@ -11,15 +11,15 @@ from rich.text import Text
 
 from idms.cli.context import get_settings, open_workspace, quote_arg, suite_engine
 from idms.cli.output import (
+    confirm_or_stop,
     new_table,
     out,
     print_json,
     print_line,
     print_note,
     print_table,
-    stdin_is_terminal,
 )
-from idms.errors import EXIT_FAILED, InvalidInputError
+from idms.errors import InvalidInputError
 
 if TYPE_CHECKING:
     from idms.state.templates import TemplateInfo
@@ -191,9 +191,7 @@ def delete_command(
     with suite_engine(get_settings(ctx)) as engine:
         store = TemplateStore(engine)
         store.get(name)  # an unknown name is refused (with the closest one) before asking
-        if not yes and stdin_is_terminal() and not typer.confirm(f"Delete template '{name}'?"):
-            print_note("Cancelled: nothing deleted.")
-            raise typer.Exit(EXIT_FAILED)
+        confirm_or_stop(f"Delete template '{name}'?", yes=yes)
         store.delete(name)
     print_line(f"Template '{name}' deleted.")
 

@@ -10,15 +10,15 @@ import typer
 
 from idms.cli.context import get_settings, open_workspace, quote_arg
 from idms.cli.output import (
+    confirm_or_stop,
     dumps,
     new_table,
     print_json,
     print_line,
     print_note,
     print_table,
-    stdin_is_terminal,
 )
-from idms.errors import EXIT_FAILED, InvalidInputError
+from idms.errors import InvalidInputError
 
 transfer_app = typer.Typer(
     help="Scheduled exports of a saved query's rows to HTTP, SFTP, FTP/FTPS, e-mail or a "
@@ -176,9 +176,7 @@ def delete_command(
     """
     with open_workspace(get_settings(ctx)) as workspace:
         workspace.transfer(name)  # refused with the closest name before asking
-        if not yes and stdin_is_terminal() and not typer.confirm(f"Delete transfer '{name}'?"):
-            print_note("Cancelled: nothing deleted.")
-            raise typer.Exit(EXIT_FAILED)
+        confirm_or_stop(f"Delete transfer '{name}'?", yes=yes)
         workspace.delete_transfer(name)
     print_line(f"Transfer '{name}' deleted.")
 

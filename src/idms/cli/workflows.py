@@ -11,6 +11,7 @@ from rich.syntax import Syntax
 
 from idms.cli.context import get_settings, open_workspace, quote_arg
 from idms.cli.output import (
+    confirm_or_stop,
     dumps,
     new_table,
     out,
@@ -18,9 +19,8 @@ from idms.cli.output import (
     print_line,
     print_note,
     print_table,
-    stdin_is_terminal,
 )
-from idms.errors import EXIT_FAILED, InvalidInputError, NotFound, printable
+from idms.errors import InvalidInputError, NotFound, printable
 from idms.private import private_open
 
 PREVIEW_CHARS = 300  # of a step's data kept as a file, shown by run-show
@@ -230,9 +230,7 @@ def delete_command(
     """
     with open_workspace(get_settings(ctx)) as workspace:
         workspace.workflow(name)  # refused with the closest name before asking
-        if not yes and stdin_is_terminal() and not typer.confirm(f"Delete workflow '{name}'?"):
-            print_note("Cancelled: nothing deleted.")
-            raise typer.Exit(EXIT_FAILED)
+        confirm_or_stop(f"Delete workflow '{name}'?", yes=yes)
         workspace.delete_workflow(name)
     print_line(f"Workflow '{name}' deleted.")
 

@@ -189,7 +189,9 @@ class WorkflowFacade(WorkspaceBase):
         self.workflow_steps(info.id)  # a workflow run (Conflict otherwise)
         return self.workflow_store.open_shown(info.id, step, part)
 
-    def rerun_workflow(self, run_id: str, *, from_step: str | None = None) -> RunInfo:
+    def rerun_workflow(
+        self, run_id: str, *, from_step: str | None = None, started_by: str | None = None
+    ) -> RunInfo:
         """Queue a new run of a workflow run's workflow (as saved now): from its start with the
         same trigger output, or from step ``from_step`` with the data that step received."""
         from idms.errors import InvalidInputError
@@ -208,7 +210,13 @@ class WorkflowFacade(WorkspaceBase):
         if info.state == WorkflowState.ARCHIVED:
             raise Conflict(f"Workflow '{info.name}' is archived: it cannot be run.")
         record = new_run(
-            info, plan, box=self.box, trigger="rerun", settings=self.settings, queued=True
+            info,
+            plan,
+            box=self.box,
+            trigger="rerun",
+            settings=self.settings,
+            queued=True,
+            started_by=started_by,
         )
         new_id = self.runs.create(record)
         if from_step is not None:  # its data may name the old run's files (a row set)
@@ -224,6 +232,13 @@ class WorkflowFacade(WorkspaceBase):
     def regenerate_hook(self, name: str) -> str:
         """A new webhook URL token; the old URL is refused from now on."""
         return self.workflow_store.regenerate_hook(name)
+
+    def change_url_token(self) -> str:
+        """The secret part of the workspace's change-notification URL (``/hooks/imis/{token}``,
+        one for every change-notification workflow), made on first use."""
+        from idms.workflows.notifications import ChangeUrl
+
+        return ChangeUrl(cast("Workspace", self)).token()
 
     def workflow_by_hook(self, token: str) -> WorkflowInfo:
         return self.workflow_store.by_hook(token)

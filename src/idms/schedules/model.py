@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from idms.schedules.timing import Cron, describe, fire_times, parse_cron
+from idms.schedules.words import cron_in_words
 from idms.state.models import utcnow
 
 MISFIRE_POLICIES = ("run-once", "skip")
@@ -82,6 +83,10 @@ class ScheduleInfo:
         """``@daily (0 0 * * *) in Europe/London`` / ``once at 2026-12-01 09:00 UTC``."""
         return describe(self.cron, self.timezone, self.run_at)
 
+    def in_words(self) -> str:
+        """``At 02:00, Monday through Friday (America/New_York)``: :func:`schedule_in_words`."""
+        return schedule_in_words(self.cron, self.timezone, self.run_at)
+
     def to_dict(self) -> dict[str, Any]:
         """The schedule as JSON-ready data (``--json``, the API)."""
         return {
@@ -139,6 +144,16 @@ def next_times(
         first = schedule.next_fire_at
         return [first, *fire_times(schedule.cron, schedule.zone, first, count - 1)]
     return fire_times(schedule.cron, schedule.zone, now, count)
+
+
+def schedule_in_words(cron: Cron | None, zone: str, at: datetime | None = None) -> str:
+    """When a schedule runs, as a sentence with its zone: what the web UI and
+    ``idms schedule show`` say."""
+    if cron is None:
+        assert at is not None
+        local = at.astimezone(ZoneInfo(zone))
+        return f"Once, at {local.strftime('%H:%M on %A %d %B %Y')} ({zone})"
+    return f"{cron_in_words(cron)} ({zone})"
 
 
 def cron_of(text: str | None) -> Cron | None:

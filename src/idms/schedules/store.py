@@ -162,6 +162,57 @@ class ScheduleStore:
             )
         return self.get(name)
 
+    def replace(
+        self, name: str, new: NewSchedule, *, keep_job: bool = False, now: datetime | None = None
+    ) -> ScheduleInfo:
+        """Change schedule ``name`` to ``new`` (its name too), keeping its ID, so its runs and
+        failures stay its own. An active (or done) schedule fires next at its new timing's first
+        slot after now; a paused or disabled one stays so. ``keep_job``: leave what it runs as
+        it is (a job-file schedule, whose job only the command line gives)."""
+        info = self.get(name)
+        now = now or utcnow()
+        if new.cron is not None:
+            first: datetime | None = next_fire(new.cron, ZoneInfo(new.timezone), now)
+        else:
+            assert new.run_at is not None
+            first = new.run_at
+        state = "active" if info.state == "done" else info.state
+        values: dict[str, object] = {
+            "name": new.name,
+            "description": new.description,
+            "target": new.target,
+            "platform": new.platform,
+            "cron": new.cron.text if new.cron else None,
+            "run_at": new.run_at,
+            "timezone": new.timezone,
+            "misfire": new.misfire,
+            "overlap": new.overlap,
+            "max_failures": new.max_failures,
+            "state": state,
+            "state_reason": None if state == "active" else info.state_reason,
+            "next_fire_at": first if state == "active" else None,
+            "updated_at": now,
+        }
+        if not keep_job:
+            values |= {
+                "kind": new.kind,
+                "job_document": json.dumps(
+                    seal_constants(new.job_document, self.box), ensure_ascii=False
+                )
+                if new.job_document is not None
+                else None,
+                "job_file": new.job_file,
+                "template": new.template,
+                "input_file": new.input_file,
+            }
+        with translate_errors("Cannot save the schedule"), self._writer.begin() as conn:
+            if new.name != info.name:
+                taken = conn.execute(select(Schedule.id).where(Schedule.name == new.name)).first()
+                if taken is not None:
+                    raise _taken(new.name)
+            conn.execute(update(Schedule).where(Schedule.id == info.id).values(**values))
+        return self.get(new.name)
+
     def remove(self, name: str) -> ScheduleInfo:
         """Delete a schedule. Its runs stay in the run history (a queued one still runs)."""
         info = self.get(name)

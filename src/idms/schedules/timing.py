@@ -315,3 +315,27 @@ def describe(cron: Cron | None, zone: str, at: datetime | None = None) -> str:
     if cron.preset is not None:
         what = f"{cron.preset} ({cron.expression})"
     return f"{what} in {zone}"
+
+
+def server_zone() -> str:
+    """The IANA name of this machine's time zone (``TZ``, else ``/etc/localtime``'s link, else
+    ``/etc/timezone``), or UTC when it cannot be told: the zone a new schedule starts in."""
+    import os
+    from pathlib import Path
+
+    candidates = [os.environ.get("TZ", "").removeprefix(":")]
+    localtime = Path("/etc/localtime")
+    if localtime.is_symlink():
+        candidates.append(str(localtime.resolve()).partition("zoneinfo/")[2])
+    timezone_file = Path("/etc/timezone")
+    if timezone_file.is_file():
+        candidates.append(timezone_file.read_text(encoding="utf-8", errors="replace").strip())
+    for name in candidates:
+        if name in _zones():
+            return name
+    return DEFAULT_ZONE
+
+
+def zone_names() -> list[str]:
+    """Every IANA zone name this machine knows, sorted (UTC first)."""
+    return ["UTC", *sorted(z for z in _zones() if z != "UTC" and "/" in z)]

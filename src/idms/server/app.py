@@ -41,6 +41,7 @@ from idms.server.routes import (
 )
 from idms.server.schemas import ErrorBody
 from idms.ui.app import install_ui
+from idms.ui.pages.imports import UPLOAD_PATH as UI_UPLOAD_PATH
 from idms.workspace import Workspace
 
 DESCRIPTION = """\
@@ -78,7 +79,7 @@ def create_server_app(
     limit_bodies(app, workspace.settings)  # inside the request ids: a 413 carries its id too
     # The web UI at / (people signed in by a session cookie), beside the API and the hooks;
     # its security headers inside the request ids too (RequestIds stays the outermost).
-    install_ui(app, workspace, wake=app.state.idms.dispatch)
+    install_ui(app, workspace, dispatch=app.state.idms.dispatch)
     install_error_handlers(app)
     api = APIRouter(
         prefix=API_PREFIX,
@@ -105,7 +106,8 @@ def limit_bodies(app: FastAPI, settings: Settings) -> None:
     ``IDMS_SERVE_MAX_UPLOAD`` (100 MiB), with a 413 before they are read (:class:`BodyLimit`)."""
 
     def limit_for(scope: Scope) -> int:
-        if scope.get("method") == "POST" and str(scope.get("path", "")).endswith(UPLOADS):
+        path = str(scope.get("path", ""))
+        if scope.get("method") == "POST" and path.endswith((UPLOADS, UI_UPLOAD_PATH)):
             return settings.serve_max_upload + MULTIPART_SLACK
         return settings.serve_max_body
 

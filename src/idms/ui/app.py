@@ -13,19 +13,32 @@ from starlette.responses import RedirectResponse, Response
 
 from idms.ui.context import STATIC, new_context
 from idms.ui.headers import SecurityHeaders
-from idms.ui.pages import dashboard, runs, signin, users
+from idms.ui.pages import (
+    dashboard,
+    imports,
+    runs,
+    schedules,
+    settings,
+    signin,
+    transfers,
+    users,
+    workflows,
+)
 from idms.ui.refusals import SignInNeeded, UiRefusal
 from idms.ui.render import page
 from idms.ui.sessions import SIGNIN_PATH, check_csrf
 from idms.workspace import Workspace
 
 STATIC_PATH = "/static"
-PAGES = (signin, dashboard, runs, users)
+PAGES = (signin, dashboard, runs, imports, users, schedules, workflows, transfers, settings)
 
 
-def install_ui(app: FastAPI, workspace: Workspace, wake: Callable[[], None] | None = None) -> None:
-    """``wake``: what hands the runs a page queued to the executor now (the server's)."""
-    app.state.ui = new_context(workspace, wake)
+def install_ui(
+    app: FastAPI, workspace: Workspace, dispatch: Callable[[], None] | None = None
+) -> None:
+    """``dispatch`` hands queued runs to the server's executor at once (the import wizard's
+    runs); without it they wait for the server's loop."""
+    app.state.ui = new_context(workspace, dispatch)
     router = APIRouter(include_in_schema=False, dependencies=[Depends(check_csrf)])
     for module in PAGES:
         router.include_router(module.router)

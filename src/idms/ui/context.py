@@ -11,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.requests import Request
 
+from idms.ui.drafts import DraftStore
 from idms.workspace import Workspace
 
 HERE = Path(str(files("idms.ui")))
@@ -18,25 +19,24 @@ TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 
 
-def _nothing() -> None:
-    return None
-
-
 @dataclass
 class UiContext:
     workspace: Workspace
     templates: Jinja2Templates
-    # Wakes the server's dispatcher: a run the UI queued is handed to the executor now (the
-    # server's loop would within a second). The UI never imports the server; it is told.
-    wake: Callable[[], None] = field(default=_nothing)
+    # Hands queued runs to the server's executor now (the server's loop would soon anyway).
+    dispatch: Callable[[], None] = lambda: None
+    drafts: DraftStore = field(default_factory=DraftStore)  # the import wizard's
 
 
-def new_context(workspace: Workspace, wake: Callable[[], None] | None = None) -> UiContext:
+def new_context(workspace: Workspace, dispatch: Callable[[], None] | None = None) -> UiContext:
     # Every value escaped (autoescape), and an undefined name an error rather than a blank.
     env = Environment(
         loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined
     )
-    return UiContext(workspace, Jinja2Templates(env=env), wake or _nothing)
+    context = UiContext(workspace, Jinja2Templates(env=env))
+    if dispatch is not None:
+        context.dispatch = dispatch
+    return context
 
 
 def ui_context(request: Request) -> UiContext:

@@ -47,3 +47,10 @@ class CsrfRefused(UiRefusal):
 
 def _article(word: str) -> str:
     return "an" if word[:1] in ("a", "e", "i", "o", "u") else "a"
+
+
+class NotThere(UiRefusal):
+    """What a page was asked for is not there (an import no longer open, an unknown run)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(404, "Not found", message)

@@ -28,7 +28,12 @@ class NavItem:
 NAV = (
     NavItem("Dashboard", "/", Role.VIEWER),
     NavItem("Runs", "/runs", Role.VIEWER),
+    NavItem("Import", "/import", Role.EDITOR),
+    NavItem("Schedules", "/schedules", Role.VIEWER),
+    NavItem("Workflows", "/workflows", Role.VIEWER),
+    NavItem("Transfers", "/transfers", Role.VIEWER),
     NavItem("Users", "/users", Role.ADMIN),
+    NavItem("Settings", "/settings", Role.ADMIN),
 )
 
 
@@ -39,11 +44,6 @@ class NavLink:
     current: bool
 
 
-def _within(path: str, section: str) -> bool:
-    """Whether ``path`` is the page ``section`` or one under it (/runs/abc is under /runs)."""
-    return path == section or (section != "/" and path.startswith(section + "/"))
-
-
 def nav_for(session: SessionInfo | None, root: str, path: str) -> list[NavLink]:
     if session is None:
         return []
@@ -52,6 +52,11 @@ def nav_for(session: SessionInfo | None, root: str, path: str) -> list[NavLink]:
         for item in NAV
         if session.role.allows(item.role)
     ]
+
+
+def _within(path: str, section: str) -> bool:
+    """Whether ``path`` is the section's page or one under it (``/schedules/new``)."""
+    return path == section or (section != "/" and path.startswith(section + "/"))
 
 
 def page(

@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
 from fastapi import Depends
@@ -67,8 +67,18 @@ Editor = Annotated[SessionInfo, Depends(require_role(Role.EDITOR))]
 Admin = Annotated[SessionInfo, Depends(require_role(Role.ADMIN))]
 
 
-async def check_csrf(request: Request) -> None:
-    """Refuse a POST (PUT, PATCH, DELETE) that does not carry its form token."""
+async def check_csrf(request: Request) -> AsyncIterator[None]:
+    """Refuse a POST (PUT, PATCH, DELETE) that does not carry its form token. The form read
+    to find it is closed once the request is answered, refused or not (a file sent in it is
+    spooled to a temporary file)."""
+    try:
+        await _check_csrf(request)
+        yield
+    finally:
+        await request.close()
+
+
+async def _check_csrf(request: Request) -> None:
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return
     given = request.headers.get(CSRF_HEADER)
@@ -122,3 +132,8 @@ def clear_session_cookie(response: Response, request: Request) -> None:
     response.delete_cookie(
         SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=_secure(request)
     )
+
+
+def started_by(session: SessionInfo) -> str:
+    """Who a run started from the web UI is recorded as started by: the signed-in user."""
+    return f"user:{session.user_name}"

@@ -35,7 +35,7 @@ from idms.ui.run_views import (
     run_lines,
     status_choices,
 )
-from idms.ui.sessions import Editor, Viewer
+from idms.ui.sessions import Editor, Viewer, started_by
 
 router = APIRouter()
 PAGE_SIZE = 50
@@ -50,11 +50,6 @@ NOTICES = {
 
 def _root(request: Request) -> str:
     return str(request.scope.get("root_path", "")).rstrip("/")
-
-
-def started_by(session: SessionInfo) -> str:
-    """Who a run started from the web UI was started by: the signed-in user."""
-    return f"user:{session.user_name}"
 
 
 @router.get("/runs")
@@ -220,7 +215,7 @@ def resume_run(request: Request, session: Editor, run_id: str) -> Response:
 
     def resume() -> None:
         context.workspace.requeue(run_id)
-        context.wake()  # the executor takes it now (the server's loop would, within a second)
+        context.dispatch()  # the executor takes it now (the server's loop would, soon)
 
     return _after(request, session, run_id, "resume", resume)
 

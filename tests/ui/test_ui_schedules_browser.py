@@ -1,0 +1,114 @@
+"""The schedule form in a real headless Chromium: an editor signs in, picks "every weekday at
+02:00" in America/New_York, sees the timing in words and its next five times change as the form
+changes (htmx asks the server; no script of the page's own), saves the schedule and pauses it.
+An admin then opens the settings.
+
+With ``IDMS_TEST_UI_SCREENSHOTS=1`` it saves ``docs/images/ui-schedules.png``,
+``ui-schedule-form.png`` and ``ui-settings.png``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from test_ui_browser import SLOWEST_PAGE, screenshot, timed_goto
+from ui_support import ADMIN, EDITOR, Site
+
+from idms.workspace import Workspace
+
+FLOW = {
+    "name": "Nightly sync",
+    "trigger": {"type": "schedule"},
+    "steps": [{"id": "done", "action": "gate"}],
+}
+
+
+def sign_in_as(page: Any, base: str, name: str, password: str) -> None:
+    page.goto(f"{base}/signin")
+    page.get_by_label("Name").fill(name)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base}/")
+
+
+def expected_times(workspace: Workspace, cron: str) -> list[str]:
+    preview = workspace.preview_timing(cron=cron, at=None, timezone="America/New_York")
+    return [t.isoformat() for t in preview.times]
+
+
+def test_an_editor_schedules_a_workflow_every_weekday_in_new_york_and_pauses_it(
+    site: Site, people: dict[str, tuple[str, str]], browser_page: Any
+) -> None:
+    page = browser_page
+    base = site.base
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    site.workspace.save_workflow(FLOW)
+    sign_in_as(page, base, *EDITOR)
+
+    assert timed_goto(page, f"{base}/schedules/new") < SLOWEST_PAGE
+    page.get_by_label("Name", exact=True).fill("Weekday sync")
+    page.get_by_label("Runs", exact=True).select_option("workflow:Nightly sync")
+    page.get_by_label("Every weekday (Monday to Friday) at a time").check()
+    page.get_by_label("At", exact=True).fill("02:00")
+    page.get_by_label("Time zone", exact=True).select_option("America/New_York")
+    from playwright.sync_api import expect
+
+    words = page.get_by_test_id("timing-words")
+    times = page.get_by_test_id("next-times").locator("time")
+    expect(words).to_contain_text("America/New_York")
+    assert words.inner_text().startswith("At 02:00, Monday through Friday (America/New_York)")
+    shown = [times.nth(i).get_attribute("datetime") for i in range(times.count())]
+    assert shown == expected_times(site.workspace, "0 2 * * 1-5")
+    assert re.search(r"\d{4}-\d\d-\d\d 02:00 E[SD]T", times.first.inner_text())
+    page.mouse.wheel(0, 300)  # the timing and its preview in view
+    page.wait_for_timeout(200)
+    screenshot(page, "schedule-form")
+
+    # Change the time: the words and the times follow.
+    page.get_by_label("At", exact=True).fill("06:30")
+    expect(words).to_contain_text("06:30")
+    assert words.inner_text().startswith("At 06:30, Monday through Friday")
+    shown = [times.nth(i).get_attribute("datetime") for i in range(times.count())]
+    assert shown == expected_times(site.workspace, "30 6 * * 1-5")
+    # A wrong cron expression says what is wrong, and a right one is described.
+    page.get_by_label("A cron expression").check()
+    page.get_by_label("Cron expression", exact=True).fill("0 25 * * *")
+    expect(page.locator("#timing-preview .error")).to_contain_text("the hour field '25' is wrong")
+    page.get_by_label("Every weekday (Monday to Friday) at a time").check()
+    page.get_by_label("At", exact=True).fill("02:00")
+    expect(words).to_contain_text("At 02:00")
+
+    page.get_by_role("button", name="Add schedule").click()
+    page.wait_for_url(re.compile(r"/schedules\?done=added"))
+    assert "Schedule 'Weekday sync' added." in page.get_by_role("status").inner_text()
+    row = page.get_by_test_id("schedules").locator("tbody tr").first
+    assert "At 02:00, Monday through Friday (America/New_York)" in row.inner_text()
+    assert "active" in row.inner_text()
+    screenshot(page, "schedules")
+
+    page.get_by_role("button", name="Pause Weekday sync").click()
+    page.wait_for_url(re.compile(r"done=paused"))
+    row = page.get_by_test_id("schedules").locator("tbody tr").first
+    assert "paused" in row.inner_text()
+    assert "none (paused)" in row.inner_text()
+    assert site.workspace.schedules.get("Weekday sync").state == "paused"
+    assert errors == [], errors
+
+
+def test_an_admin_sees_the_settings(
+    site: Site, people: dict[str, tuple[str, str]], browser_page: Any
+) -> None:
+    page = browser_page
+    site.workspace.secret_store.set("imis.password", "hunter2-do-not-show")
+    site.workspace.create_token("power-automate")
+    sign_in_as(page, site.base, *ADMIN)
+    page.get_by_role("link", name="Settings").click()
+    page.wait_for_url(f"{site.base}/settings")
+    page.get_by_role("button", name="Test connection").click()
+    test = page.get_by_test_id("connection-test")
+    assert test.inner_text().startswith("Connected: the target answered with")
+    assert "hunter2-do-not-show" not in page.content()
+    screenshot(page, "settings")
