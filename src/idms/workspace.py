@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from idms.errors import Conflict
 from idms.execution.execute import execute_run
 from idms.facade.admin import AdminFacade
+from idms.facade.history import HistoryFacade
 from idms.facade.imports import ImportFacade
 from idms.facade.schedules import ScheduleFacade
 from idms.facade.users import UserFacade
@@ -56,13 +57,14 @@ Progress = Callable[[int], None]
 
 
 @dataclass
-class Workspace(ScheduleFacade, AdminFacade, UserFacade, ImportFacade):
+class Workspace(ScheduleFacade, AdminFacade, UserFacade, ImportFacade, HistoryFacade):
     """A workspace opened: its stores and target (:mod:`idms.facade.base`), everything that can
     be done with jobs and runs (here), with workflows (:mod:`idms.facade.workflows`) and with
     transfers (:mod:`idms.facade.transfers`), and with the web UI's users
-    (:mod:`idms.facade.users`), with schedules (:mod:`idms.facade.schedules`) and with the
-    settings, secrets and API tokens (:mod:`idms.facade.admin`). Open it once per process (or
-    request scope) and close it (or use ``with``)."""
+    (:mod:`idms.facade.users`), with schedules (:mod:`idms.facade.schedules`), with the
+    settings, secrets and API tokens (:mod:`idms.facade.admin`) and with the run history
+    (:mod:`idms.facade.history`). Open it once per process (or request scope) and close it (or
+    use ``with``)."""
 
     # ---- saved queries ---------------------------------------------------------------------------
 
@@ -129,6 +131,7 @@ class Workspace(ScheduleFacade, AdminFacade, UserFacade, ImportFacade):
         *,
         progress: Progress | None = None,
         trigger: str = "cli",
+        started_by: str | None = None,
     ) -> RunReport:
         """Run ``job`` here and now. The run is durable: if this process dies, ``resume``
         carries it on from its checkpoint, writing nothing twice. It is executed as every run
@@ -144,6 +147,7 @@ class Workspace(ScheduleFacade, AdminFacade, UserFacade, ImportFacade):
                 target_label=self.settings.target,
                 durable=durable,
                 trigger=trigger,
+                started_by=started_by,
             )
             self.runs.create(record)
             report = execute_run(
@@ -166,9 +170,11 @@ class Workspace(ScheduleFacade, AdminFacade, UserFacade, ImportFacade):
         schedule_id: str | None = None,
         target: str | None = None,
         platform: str | None = None,
+        started_by: str | None = None,
     ) -> str:
         """Check ``job`` (refused with every problem listed), then record it as a queued run
-        for an executor; returns the run's ID."""
+        for an executor; returns the run's ID. ``started_by`` says who (``user:NAME``,
+        ``token:NAME``...; default: from the trigger, ``record.started_by_default``)."""
         with self.prepare(job, plan=True) as prepared:
             return enqueue_job(
                 self,
@@ -178,6 +184,7 @@ class Workspace(ScheduleFacade, AdminFacade, UserFacade, ImportFacade):
                 target=target,
                 platform=platform,
                 prepared=prepared,
+                started_by=started_by,
             )
 
     def suggest_mapping(
@@ -328,9 +335,15 @@ class Workspace(ScheduleFacade, AdminFacade, UserFacade, ImportFacade):
         return self.runs.get(info.id)
 
     def undo(
-        self, run_ref: str, *, force: bool = False, progress: Progress | None = None
+        self,
+        run_ref: str,
+        *,
+        force: bool = False,
+        progress: Progress | None = None,
+        started_by: str | None = None,
     ) -> UndoReport:
-        """Put back what a run inserted, updated and deleted (the undo is a run of its own)."""
+        """Put back what a run inserted, updated and deleted (the undo is a run of its own,
+        started by ``started_by``: default the command line's user)."""
         from idms.jobs.undo import undo_run
 
         with self.target() as target:
@@ -342,6 +355,7 @@ class Workspace(ScheduleFacade, AdminFacade, UserFacade, ImportFacade):
                 progress=progress,
                 target_label=self.settings.target,
                 lease_seconds=self.settings.lease_seconds,
+                started_by=started_by,
             )
 
     def run_schedule_now(self, name: str, *, wait: bool = True) -> RunInfo:

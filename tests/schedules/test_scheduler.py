@@ -65,6 +65,8 @@ def test_a_schedule_creates_one_queued_run_per_slot(
     assert len(second) == 1
     run = RunStore(any_workspace.suite).get(first[0])
     assert (run.status, run.trigger, run.schedule_id) == ("queued", "schedule", info.id)
+    assert run.started_by == "schedule:hourly"  # who started it: the schedule, by its name
+    assert RunStore(any_workspace.suite).get(second[0]).started_by == "schedule:hourly"
     assert run.name == "People by e-mail"
     after = ScheduleStore(any_workspace.suite).get("hourly")
     assert after.next_fire_at == utc(2026, 6, 1, 15)

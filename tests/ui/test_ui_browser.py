@@ -91,7 +91,7 @@ def test_an_admin_adds_a_viewer_who_cannot_add_users(
     sign_in(page, base, *ADMIN)
 
     # The dashboard: the latest runs, and who is signed in.
-    assert page.get_by_role("heading", name="Runs").is_visible()
+    assert page.get_by_role("heading", name="Dashboard").is_visible()
     assert page.get_by_test_id("signed-in-user").inner_text() == ADMIN[0]
     rows = page.locator("table.data tbody tr")
     assert rows.count() >= 1

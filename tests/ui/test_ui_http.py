@@ -39,7 +39,7 @@ def test_signing_in_sets_a_safe_session_cookie_and_shows_the_dashboard(site: Sit
         assert "secure" not in flags  # plain http here; over https the cookie is Secure
         dashboard = client.get("/")
         assert dashboard.status_code == 200
-        assert "<h1>Runs</h1>" in dashboard.text
+        assert "<h1>Dashboard</h1>" in dashboard.text
         assert ADMIN[0] in dashboard.text
         assert "idms user add NAME" not in client.get("/signin", follow_redirects=True).text
 

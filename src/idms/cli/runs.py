@@ -106,7 +106,7 @@ def _list(ctx: typer.Context, limit: int, as_json: bool) -> None:
     narrow = out().is_terminal and out().width < NARROW
     columns = ["Run", "Started", "Name", "Status", "Rows", "Errors"]
     if not narrow:
-        columns[3:3] = ["Source", "Action"]
+        columns[3:3] = ["Source", "Action", "Started by"]
     table = new_table(*columns, no_wrap=("Run", "Started"))
     table.columns[-1].justify = table.columns[-2].justify = "right"
     for info in infos:
@@ -117,6 +117,8 @@ def _list(ctx: typer.Context, limit: int, as_json: bool) -> None:
         if narrow:
             name = Text(info.name)
             name.append(f"\n{info.source}, {info.action}", style="dim")
+            if info.started_by:
+                name.append(f"\nby {info.started_by}", style="dim")
             table.add_row(info.id, _when(info.created_at, seconds=False), name, status, *counts)
         else:
             table.add_row(
@@ -125,6 +127,7 @@ def _list(ctx: typer.Context, limit: int, as_json: bool) -> None:
                 info.name,
                 info.source,
                 info.action,
+                info.started_by or "",
                 status,
                 *counts,
             )
@@ -235,6 +238,7 @@ def _print_header(info: RunInfo, *, error_file: Path | None) -> None:
         ("Source", f"{info.source}, {info.action}"),
         ("Target", f"{info.target} ({info.platform} rules)"),
         ("Status", status),
+        ("Started by", info.started_by or "unknown (recorded before iDMS kept it)"),
         ("Started", _when(info.started_at or info.created_at)),
         ("Finished", _when(info.finished_at)),
     ]

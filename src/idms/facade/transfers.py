@@ -51,11 +51,20 @@ class TransferFacade(WorkflowFacade):
         """The transfer's document, as ``save_transfer`` takes it back."""
         return self.transfer_service.export(name)
 
-    def start_transfer(self, name: str, *, trigger: str, schedule_id: str | None = None) -> RunInfo:
+    def start_transfer(
+        self,
+        name: str,
+        *,
+        trigger: str,
+        schedule_id: str | None = None,
+        started_by: str | None = None,
+    ) -> RunInfo:
         """Record a queued run of transfer ``name`` for an executor (refused when its query
         needs a prompt it does not give, or when it is disabled and not started by hand)."""
         service = self.transfer_service
-        run_id = service.record_run(name, trigger=trigger, queued=True, schedule_id=schedule_id)
+        run_id = service.record_run(
+            name, trigger=trigger, queued=True, schedule_id=schedule_id, started_by=started_by
+        )
         return self.runs.get(run_id)
 
     def run_transfer(
@@ -64,10 +73,13 @@ class TransferFacade(WorkflowFacade):
         *,
         trigger: str = "cli",
         progress: Callable[[StepRecord], None] | None = None,
+        started_by: str | None = None,
     ) -> RunInfo:
         """Record a run of transfer ``name`` and execute it here and now; the run as it
         ended (its alert sent, if the transfer asks for one)."""
-        run_id = self.transfer_service.record_run(name, trigger=trigger, queued=False)
+        run_id = self.transfer_service.record_run(
+            name, trigger=trigger, queued=False, started_by=started_by
+        )
         token = STEP_PROGRESS.set(progress)
         try:
             execute_run(self, run_id)

@@ -71,6 +71,7 @@ class WorkflowFacade(WorkspaceBase):
         metadata: Mapping[str, Any] | None,
         queued: bool,
         schedule_id: str | None = None,
+        started_by: str | None = None,
     ) -> RunInfo:
         """Record a run of ``info`` (refused for an archived workflow, and for a disabled one
         unless started by hand)."""
@@ -106,6 +107,7 @@ class WorkflowFacade(WorkspaceBase):
             owner=durable.owner,
             lease_seconds=durable.lease_seconds,
             schedule_id=schedule_id,
+            started_by=started_by,
         )
         return self.runs.record(record)
 
@@ -118,6 +120,7 @@ class WorkflowFacade(WorkspaceBase):
         metadata: Mapping[str, Any] | None = None,
         schedule_id: str | None = None,
         workflow: WorkflowInfo | None = None,
+        started_by: str | None = None,
     ) -> RunInfo:
         """Record a queued run of workflow ``name`` for an executor (``trigger``: manual,
         schedule, webhook, change_notification, api, cli; ``schedule_id``: the schedule that
@@ -125,7 +128,13 @@ class WorkflowFacade(WorkspaceBase):
         has just read it (a webhook's), not read again."""
         info = workflow if workflow is not None and workflow.name == name else self.workflow(name)
         return self._workflow_run(
-            info, input, trigger=trigger, metadata=metadata, queued=True, schedule_id=schedule_id
+            info,
+            input,
+            trigger=trigger,
+            metadata=metadata,
+            queued=True,
+            schedule_id=schedule_id,
+            started_by=started_by,
         )
 
     def run_workflow(
@@ -135,11 +144,14 @@ class WorkflowFacade(WorkspaceBase):
         *,
         trigger: str = "cli",
         progress: Callable[[StepRecord], None] | None = None,
+        started_by: str | None = None,
     ) -> RunInfo:
         """Record a run of workflow ``name`` and execute it here and now (as every run is
         executed, :func:`~idms.execution.execute.execute_run`); the run as it ended."""
         info = self.workflow(name)
-        run_id = self._workflow_run(info, input, trigger=trigger, metadata=None, queued=False).id
+        run_id = self._workflow_run(
+            info, input, trigger=trigger, metadata=None, queued=False, started_by=started_by
+        ).id
         token = STEP_PROGRESS.set(progress)
         try:
             execute_run(self, run_id)
@@ -177,7 +189,9 @@ class WorkflowFacade(WorkspaceBase):
         self.workflow_steps(info.id)  # a workflow run (Conflict otherwise)
         return self.workflow_store.open_shown(info.id, step, part)
 
-    def rerun_workflow(self, run_id: str, *, from_step: str | None = None) -> RunInfo:
+    def rerun_workflow(
+        self, run_id: str, *, from_step: str | None = None, started_by: str | None = None
+    ) -> RunInfo:
         """Queue a new run of a workflow run's workflow (as saved now): from its start with the
         same trigger output, or from step ``from_step`` with the data that step received."""
         from idms.errors import InvalidInputError
@@ -196,7 +210,13 @@ class WorkflowFacade(WorkspaceBase):
         if info.state == WorkflowState.ARCHIVED:
             raise Conflict(f"Workflow '{info.name}' is archived: it cannot be run.")
         record = new_run(
-            info, plan, box=self.box, trigger="rerun", settings=self.settings, queued=True
+            info,
+            plan,
+            box=self.box,
+            trigger="rerun",
+            settings=self.settings,
+            queued=True,
+            started_by=started_by,
         )
         new_id = self.runs.create(record)
         if from_step is not None:  # its data may name the old run's files (a row set)

@@ -43,6 +43,7 @@ def enqueue_job(
     target: str | None = None,
     platform: str | None = None,
     prepared: PreparedJob | None = None,
+    started_by: str | None = None,
 ) -> str:
     """Record ``job`` as a queued run on ``target`` (default: the settings' target)."""
     run = queued_run(
@@ -53,6 +54,7 @@ def enqueue_job(
         target=target,
         platform=platform,
         prepared=prepared,
+        started_by=started_by,
     )
     return RunStore(context.suite).create(run)
 
@@ -67,6 +69,7 @@ def queued_run(
     platform: str | None = None,
     run_id: str | None = None,
     prepared: PreparedJob | None = None,
+    started_by: str | None = None,
 ) -> NewRun:
     """What :func:`enqueue_job` records: the input file is copied into the runs folder now and
     the job sealed; nothing is recorded yet (the scheduler records a batch of them with
@@ -103,6 +106,7 @@ def queued_run(
         run_id=run_id,
         status=RunStatus.QUEUED,
         trigger=trigger,
+        started_by=started_by,
         schedule_id=schedule_id,
         sealed_job=context.box.encrypt(job.model_dump_json(exclude_unset=True)),
         input_ref=input_ref,

@@ -102,6 +102,7 @@ def start_record(
     plan: bool = False,
     durable: Durable | None = None,
     trigger: str = "cli",
+    started_by: str | None = None,
 ) -> NewRun:
     """The record of a run of ``prepared`` starting now in this process (held by ``durable``'s
     owner when durable: sealed, with its input's identity, resumable)."""
@@ -114,7 +115,7 @@ def start_record(
         plan=plan,
         prepared=prepared,
     )
-    record = replace(record, run_id=run_id, trigger=trigger)
+    record = replace(record, run_id=run_id, trigger=trigger, started_by=started_by)
     if durable is None:
         return record
     job = prepared.job

@@ -97,6 +97,7 @@ def undo_run(
     progress: Callable[[int], None] | None = None,
     target_label: str = "embedded",
     lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    started_by: str | None = None,
 ) -> UndoReport:
     original = runs.get(run_ref)
     _check_undoable(original, runs)
@@ -114,6 +115,7 @@ def undo_run(
             undo_of=original.id,
             owner=owner,
             lease_seconds=lease_seconds,
+            started_by=started_by,
         )
     )
     counts = Counts()

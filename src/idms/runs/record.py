@@ -9,6 +9,7 @@ decimals as text, multi-select values as lists; readers turn them back with the 
 
 from __future__ import annotations
 
+import getpass
 import shutil
 import uuid
 from collections.abc import Generator, Iterator, Mapping, Sequence
@@ -77,6 +78,7 @@ SHOWN = (
     "platform",
     "plan_only",
     "trigger",
+    "started_by",
     "schedule_id",
     "created_at",
     "queued_at",
@@ -115,6 +117,7 @@ class RunInfo:
     undone_by: str | None
     extra: dict[str, Any] = field(default_factory=dict)
     trigger: str = "cli"
+    started_by: str | None = None
     schedule_id: str | None = None
     queued_at: datetime | None = None
     dispatched_at: datetime | None = None
@@ -493,6 +496,7 @@ class NewRun:
     owner: str | None = None
     lease_seconds: float = 60.0
     trigger: str = "cli"
+    started_by: str | None = None  # who: user:NAME, token:NAME, cli:OSUSER, schedule:NAME...
     schedule_id: str | None = None
     sealed_job: str | None = field(default=None, repr=False)
     input_ref: Mapping[str, Any] | str | None = None
@@ -521,6 +525,7 @@ class NewRun:
             "detected": dumps(dict(self.detected or {})),
             "undo_of": self.undo_of,
             "trigger": self.trigger,
+            "started_by": self.started_by or started_by_default(self.trigger),
             "schedule_id": self.schedule_id,
             "sealed_job": self.sealed_job,
             "input_ref": (
@@ -577,6 +582,25 @@ def remove_run_files(
             copy.unlink(missing_ok=True)
 
 
+def started_by_default(trigger: str) -> str:
+    """Who started a run when its caller did not say: on the command line, the person
+    signed in to this machine (``cli:ann``); otherwise what started it (``webhook``,
+    ``schedule``, ``workflow``...). The web UI, the API and the schedules say who
+    (``user:NAME``, ``token:NAME``, ``schedule:NAME``)."""
+    if trigger == "cli":
+        return f"cli:{os_user()}"
+    return trigger
+
+
+def os_user() -> str:
+    """The operating system's name for the person running this process ("unknown" when it
+    has none: a container without a password entry)."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown"
+
+
 def new_run_id() -> str:
     return uuid.uuid4().hex[:12]
 
@@ -622,6 +646,7 @@ def _info(run: Run) -> RunInfo:
         undo_of=run.undo_of,
         undone_by=run.undone_by,
         trigger=run.trigger,
+        started_by=run.started_by,
         schedule_id=run.schedule_id,
         queued_at=run.queued_at,
         dispatched_at=run.dispatched_at,

@@ -203,7 +203,8 @@ class FireBuilder:
             try:
                 payload = self.payload(plan.id, plan.job, plan.target, plan.platform)
                 run_id = new_run_id()
-                plan.run = replace(payload, run_id=run_id)
+                # Who started it: the schedule, by the name it has now (the payload is kept).
+                plan.run = replace(payload, run_id=run_id, started_by=f"schedule:{plan.name}")
                 ref = payload.input_ref
                 if isinstance(ref, dict) and ref.get("kind") == "query":  # its own rows' copy
                     spool = str(spool_file(self._runs_folder, run_id))
@@ -226,6 +227,7 @@ class FireBuilder:
                 job=document,
                 status=RunStatus.FAILED,
                 trigger="schedule",
+                started_by=f"schedule:{plan.name}",
                 schedule_id=plan.id,
             )
 

@@ -132,7 +132,7 @@ class Scheduler:
         policies; its next fire is not affected. Returns the run's ID."""
         info = ScheduleStore(self.engine).get(name)
         if info.kind in FACADE_KINDS:
-            return self._run_workflow_now(info.id, str(info.template), info.kind)
+            return self._run_workflow_now(info.id, str(info.template), info.kind, info.name)
         box = self.workspace.box
         job = schedule_job(
             kind=info.kind,
@@ -146,13 +146,14 @@ class Scheduler:
             job,
             trigger="manual",
             schedule_id=info.id,
+            started_by=f"schedule:{info.name}",
             target=info.target,
             platform=info.platform,
         )
 
-    def _run_workflow_now(self, schedule_id: str, workflow: str, kind: str) -> str:
+    def _run_workflow_now(self, schedule_id: str, workflow: str, kind: str, name: str) -> str:
         start = self._starter(kind)
-        run_id = str(start(workflow, trigger="manual").id)
+        run_id = str(start(workflow, trigger="manual", started_by=f"schedule:{name}").id)
         with (
             translate_errors("Cannot record the run on its schedule"),
             self.engine.begin() as conn,
@@ -300,7 +301,9 @@ class Scheduler:
                 continue
             try:
                 start = self._starter(plan.kind)
-                run_id = str(start(plan.workflow, trigger="schedule").id)
+                run_id = str(
+                    start(plan.workflow, trigger="schedule", started_by=f"schedule:{plan.name}").id
+                )
             except IdmsError as exc:
                 run_id = self._failed_workflow(plan, exc.message)
                 created.append(run_id)
@@ -341,6 +344,7 @@ class Scheduler:
             job={plan.kind: plan.workflow},
             status=RunStatus.FAILED,
             trigger="schedule",
+            started_by=f"schedule:{plan.name}",
             schedule_id=plan.id,
         )
         with (

@@ -41,6 +41,11 @@ def server_context(request: Request) -> ServerContext:
 Context = Annotated[ServerContext, Depends(server_context)]
 
 
+def started_by(caller: TokenInfo) -> str:
+    """Who a run started through the API was started by: the token, by its name."""
+    return f"token:{caller.name}"
+
+
 def require_token(
     context: Context,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],

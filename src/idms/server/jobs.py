@@ -62,9 +62,12 @@ def job_from_template(
     return inputs.admit(with_params(job, params or {}), must_exist=True)
 
 
-def queue_job(context: ServerContext, job: Job, *, trigger: str) -> RunInfo:
-    """Check ``job``, record it as a queued run and hand it to the executor."""
-    run_id = context.workspace.submit(job, trigger=trigger)
+def queue_job(
+    context: ServerContext, job: Job, *, trigger: str, started_by: str | None = None
+) -> RunInfo:
+    """Check ``job``, record it as a queued run (started by ``started_by``) and hand it to
+    the executor."""
+    run_id = context.workspace.submit(job, trigger=trigger, started_by=started_by)
     context.dispatch()
     return context.runs.get(run_id)
 

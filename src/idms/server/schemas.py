@@ -75,6 +75,11 @@ class RunOut(BaseModel):
     platform: str
     plan_only: bool
     trigger: str
+    started_by: str | None = Field(
+        description="Who started the run: user:NAME (the web UI), token:NAME (the API), "
+        "cli:NAME (the command line, the machine's user), schedule:NAME, or webhook; none "
+        "for runs recorded before it was kept"
+    )
     schedule_id: str | None
     created_at: datetime
     queued_at: datetime | None

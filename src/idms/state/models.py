@@ -157,6 +157,9 @@ class Run(Base):
     undone_by: Mapped[str | None] = mapped_column(String(32), default=None)
     # Durable runs: how the run came about, what it needs to run again, who runs it.
     trigger: Mapped[str] = mapped_column(String(20), default="cli", server_default="cli")
+    # Who started it (user:NAME, token:NAME, cli:OSUSER, schedule:NAME, webhook); None before
+    # 0011 recorded it.
+    started_by: Mapped[str | None] = mapped_column(String(220), default=None, index=True)
     schedule_id: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
     sealed_job: Mapped[str | None] = mapped_column(Text, default=None)  # encrypted, whole job
     input_ref: Mapped[str | None] = mapped_column(Text, default=None)  # JSON: the input's identity

@@ -91,7 +91,13 @@ class TransferService:
     # ---- runs -------------------------------------------------------------------------------
 
     def record_run(
-        self, name: str, *, trigger: str, queued: bool, schedule_id: str | None = None
+        self,
+        name: str,
+        *,
+        trigger: str,
+        queued: bool,
+        schedule_id: str | None = None,
+        started_by: str | None = None,
     ) -> str:
         """Record a run of transfer ``name`` (checked again first: its query may have changed
         since it was saved); its ID. A disabled transfer runs only when started by hand."""
@@ -128,6 +134,7 @@ class TransferService:
             owner=durable.owner,
             lease_seconds=durable.lease_seconds,
             trigger=trigger,
+            started_by=started_by,
             schedule_id=schedule_id,
             sealed_job=self.ws.box.encrypt(plan.to_json()),
         )

@@ -16,6 +16,7 @@ from idms.ui.headers import SecurityHeaders
 from idms.ui.pages import (
     dashboard,
     imports,
+    runs,
     schedules,
     settings,
     signin,
@@ -29,7 +30,7 @@ from idms.ui.sessions import SIGNIN_PATH, check_csrf
 from idms.workspace import Workspace
 
 STATIC_PATH = "/static"
-PAGES = (signin, dashboard, imports, users, schedules, workflows, transfers, settings)
+PAGES = (signin, dashboard, runs, imports, users, schedules, workflows, transfers, settings)
 
 
 def install_ui(

@@ -26,7 +26,8 @@ class NavItem:
 # The main navigation, in order. A new page adds its entry here (Import, Queries, Schedules,
 # Workflows, Transfers and Settings come with their pages).
 NAV = (
-    NavItem("Runs", "/", Role.VIEWER),
+    NavItem("Dashboard", "/", Role.VIEWER),
+    NavItem("Runs", "/runs", Role.VIEWER),
     NavItem("Import", "/import", Role.EDITOR),
     NavItem("Schedules", "/schedules", Role.VIEWER),
     NavItem("Workflows", "/workflows", Role.VIEWER),

@@ -132,3 +132,8 @@ def clear_session_cookie(response: Response, request: Request) -> None:
     response.delete_cookie(
         SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=_secure(request)
     )
+
+
+def started_by(session: SessionInfo) -> str:
+    """Who a run started from the web UI is recorded as started by: the signed-in user."""
+    return f"user:{session.user_name}"

@@ -105,6 +105,7 @@ def new_run(
     owner: str | None = None,
     lease_seconds: float = 60.0,
     schedule_id: str | None = None,
+    started_by: str | None = None,
 ) -> NewRun:
     """The record of a run of ``workflow`` (queued for an executor, or running here now)."""
     shown: dict[str, Any] = {"workflow": workflow.name, "workflow_id": workflow.id}
@@ -124,6 +125,7 @@ def new_run(
         owner=owner,
         lease_seconds=lease_seconds,
         trigger=trigger,
+        started_by=started_by,
         schedule_id=schedule_id,
         sealed_job=box.encrypt(plan.to_json()),
     )

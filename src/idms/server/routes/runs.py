@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
 from idms.runs.status import JOB_KINDS, Outcome, RunStatus
-from idms.server.auth import Context
+from idms.server.auth import Context, started_by
 from idms.server.errors import not_found
 from idms.server.idempotency import Caller, IdempotencyKey, queue_once
 from idms.server.jobs import job_from_document, plan_job, queue_job
@@ -74,7 +74,12 @@ def create_run(
         context,
         caller,
         key,
-        lambda: queue_job(context, job_from_document(context, document), trigger="api"),
+        lambda: queue_job(
+            context,
+            job_from_document(context, document),
+            trigger="api",
+            started_by=started_by(caller),
+        ),
     )
     out = RunOut.of(info, context.prefix)
     return JSONResponse(
@@ -215,10 +220,11 @@ def resume_run(context: Context, request: Request, run_id: str) -> Response:
 )
 def undo(
     context: Context,
+    caller: Caller,
     run_id: str,
     force: Annotated[
         bool, Query(description="Undo records changed since the run too (their changes are lost)")
     ] = False,
 ) -> RunOut:
-    report = context.workspace.undo(run_id, force=force)
+    report = context.workspace.undo(run_id, force=force, started_by=started_by(caller))
     return RunOut.of(context.runs.get(report.run_id), context.prefix)

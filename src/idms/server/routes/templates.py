@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse, Response
 
 from idms.jobs.remote import RemoteInputs
 from idms.runs.record import RunInfo
-from idms.server.auth import Context
+from idms.server.auth import Context, started_by
 from idms.server.idempotency import Caller, IdempotencyKey, queue_once
 from idms.server.jobs import job_from_template, queue_job, template_job
 from idms.server.schemas import (
@@ -133,7 +133,7 @@ def run_template(
         job = job_from_template(
             context, name, input_file=input_ref(given.input), params=given.params
         )
-        return queue_job(context, job, trigger="api")
+        return queue_job(context, job, trigger="api", started_by=started_by(caller))
 
     info, headers = queue_once(context, caller, key, queue)
     out = RunOut.of(info, context.prefix)

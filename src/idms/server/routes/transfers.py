@@ -14,7 +14,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from idms.errors import NotFound
-from idms.server.auth import Context
+from idms.server.auth import Context, started_by
+from idms.server.idempotency import Caller
 from idms.server.routes.hash_views import add_hash_routes
 from idms.server.schemas import ErrorBody, RunOut
 from idms.server.urls import absolute
@@ -190,8 +191,8 @@ def delete_transfer(context: Context, name: str) -> TransferDeleted:
         400: {"model": ErrorBody, "description": "Its query needs a prompt it does not give"},
     },
 )
-def run_transfer(context: Context, request: Request, name: str) -> Response:
-    info = context.workspace.start_transfer(name, trigger="api")
+def run_transfer(context: Context, caller: Caller, request: Request, name: str) -> Response:
+    info = context.workspace.start_transfer(name, trigger="api", started_by=started_by(caller))
     context.dispatch()
     out = RunOut.of(info, context.prefix)
     return JSONResponse(

@@ -21,12 +21,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from idms.runs.record import RunInfo
-from idms.server.auth import Context
+from idms.server.auth import Context, started_by
 from idms.server.context import ServerContext
 from idms.server.idempotency import Caller, IdempotencyKey, queue_once
 from idms.server.jobs import job_from_template, queue_job
 from idms.server.schemas import ErrorBody, HookAnswer, RunSummary, TemplateRunRequest, input_ref
 from idms.server.urls import polling_headers
+from idms.state.tokens import TokenInfo
 
 router = APIRouter(tags=["triggers"])
 TRIGGER = "trigger"
@@ -58,7 +59,9 @@ def fire(
     body: Payload = None,
     key: IdempotencyKey = None,
 ) -> Response:
-    info, headers = queue_once(context, caller, key, lambda: _queue(context, template, body))
+    info, headers = queue_once(
+        context, caller, key, lambda: _queue(context, caller, template, body)
+    )
     queued = info.queued_at or info.created_at
     answer = HookAnswer(id=info.id, queue_time=queued)
     return JSONResponse(
@@ -85,7 +88,9 @@ def fire_and_poll(
     body: Payload = None,
     key: IdempotencyKey = None,
 ) -> Response:
-    info, headers = queue_once(context, caller, key, lambda: _queue(context, template, body))
+    info, headers = queue_once(
+        context, caller, key, lambda: _queue(context, caller, template, body)
+    )
     path = f"{context.prefix}/runs/{info.id}/status"
     return JSONResponse(
         RunSummary.of(info).model_dump(mode="json"),
@@ -94,9 +99,11 @@ def fire_and_poll(
     )
 
 
-def _queue(context: ServerContext, template: str, body: TriggerRequest | None) -> RunInfo:
+def _queue(
+    context: ServerContext, caller: TokenInfo, template: str, body: TriggerRequest | None
+) -> RunInfo:
     given = body or TriggerRequest()
     job = job_from_template(
         context, template, input_file=input_ref(given.input), params=given.params
     )
-    return queue_job(context, job, trigger=TRIGGER)
+    return queue_job(context, job, trigger=TRIGGER, started_by=started_by(caller))

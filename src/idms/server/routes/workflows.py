@@ -16,9 +16,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from idms.errors import NotFound
-from idms.server.auth import Context
+from idms.server.auth import Context, started_by
 from idms.server.context import ServerContext
 from idms.server.errors import not_found
+from idms.server.idempotency import Caller
 from idms.server.routes.hash_views import add_hash_routes
 from idms.server.schemas import Deleted, ErrorBody, RunOut
 from idms.server.urls import absolute
@@ -289,10 +290,16 @@ def set_state(context: Context, name: str, body: Annotated[StateIn, Body()]) -> 
     },
 )
 def run_workflow(
-    context: Context, request: Request, name: str, body: Annotated[RunIn | None, Body()] = None
+    context: Context,
+    caller: Caller,
+    request: Request,
+    name: str,
+    body: Annotated[RunIn | None, Body()] = None,
 ) -> Response:
     given = body or RunIn()
-    info = context.workspace.start_workflow(name, given.input, trigger="api")
+    info = context.workspace.start_workflow(
+        name, given.input, trigger="api", started_by=started_by(caller)
+    )
     return _queued(context, request, info)
 
 

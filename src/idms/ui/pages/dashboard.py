@@ -1,4 +1,5 @@
-"""``/``: the dashboard, the latest runs (every role sees it)."""
+"""``/``: the dashboard — the runs of the last 30 days as a chart (a bar per day, stacked by
+outcome) and the latest runs; every role sees it."""
 
 from __future__ import annotations
 
@@ -6,16 +7,30 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from idms.ui.charts import daily_chart, day_legend
 from idms.ui.context import ui_context
 from idms.ui.render import page
+from idms.ui.run_views import run_lines
 from idms.ui.sessions import Viewer
-from idms.ui.views import run_rows
 
 router = APIRouter()
 LATEST = 20
+DAYS = 30
 
 
 @router.get("/")
 def dashboard(request: Request, session: Viewer) -> Response:
-    runs = ui_context(request).workspace.runs.list(LATEST)
-    return page(request, "dashboard.html", title="Runs", runs=run_rows(runs), latest=LATEST)
+    workspace = ui_context(request).workspace
+    root = str(request.scope.get("root_path", "")).rstrip("/")
+    days = workspace.runs_by_day(DAYS)
+    return page(
+        request,
+        "dashboard.html",
+        title="Dashboard",
+        runs=run_lines(workspace.runs.list(LATEST), root),
+        latest=LATEST,
+        days=DAYS,
+        chart=daily_chart(days),
+        chart_legend=day_legend(),
+        day_rows=[d for d in days if d.total],
+    )

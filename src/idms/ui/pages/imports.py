@@ -45,7 +45,7 @@ from idms.ui.import_views import (
 )
 from idms.ui.refusals import NotThere
 from idms.ui.render import page
-from idms.ui.sessions import Editor
+from idms.ui.sessions import Editor, started_by
 from idms.ui.views import STATUS_TONES, STATUS_WORDS, counts_text
 
 router = APIRouter()
@@ -558,7 +558,7 @@ def start_run(request: Request, session: Editor, upload_id: str) -> Response:
     context = ui_context(request)
     try:
         job = context.workspace.job_from_request(draft.document())
-        draft.run = context.workspace.submit(job, trigger="ui")
+        draft.run = context.workspace.submit(job, trigger="ui", started_by=started_by(session))
     except JobInvalid as refused:
         return _plan_page(request, draft, problems=refused.problems, status=400)
     except IdmsError as refused:
@@ -619,7 +619,8 @@ def undo_run(request: Request, session: Editor, upload_id: str) -> Response:
     if draft.run is None:
         return _go(request, draft, "plan")
     try:
-        draft.undo = ui_context(request).workspace.undo(draft.run).run_id
+        workspace = ui_context(request).workspace
+        draft.undo = workspace.undo(draft.run, started_by=started_by(session)).run_id
     except IdmsError as refused:
         values = _run_values(request, draft, error=str(refused))
         return _wizard(

@@ -22,7 +22,7 @@ from idms.ui.flow_views import (
     transfer_run_rows,
 )
 from idms.ui.render import page
-from idms.ui.sessions import Editor, Viewer
+from idms.ui.sessions import Editor, Viewer, started_by
 from idms.ui.views import when
 
 router = APIRouter()
@@ -90,7 +90,9 @@ def transfer_page(
 @router.post("/transfers/{name}/run")
 def run_transfer(request: Request, session: Editor, name: str) -> Response:
     try:
-        info = ui_context(request).workspace.start_transfer(name, trigger="manual")
+        info = ui_context(request).workspace.start_transfer(
+            name, trigger="manual", started_by=started_by(session)
+        )
     except IdmsError as exc:
         raise refusal(exc) from None
     wake_executor(request)

@@ -34,7 +34,7 @@ from idms.ui.flow_views import (
     workflow_row,
 )
 from idms.ui.render import page
-from idms.ui.sessions import Editor, Viewer
+from idms.ui.sessions import Editor, Viewer, started_by
 from idms.workflows.model import WorkflowState
 
 router = APIRouter()
@@ -190,7 +190,9 @@ def run_workflow(
     if isinstance(given, str):
         return _workflow_page(request, name, editor=True, error=given, entered=input, status=400)
     try:
-        info = ui_context(request).workspace.start_workflow(name, given, trigger="manual")
+        info = ui_context(request).workspace.start_workflow(
+            name, given, trigger="manual", started_by=started_by(session)
+        )
     except IdmsError as exc:
         raise refusal(exc) from None
     wake_executor(request)
@@ -246,7 +248,9 @@ def rerun(
     request: Request, session: Editor, run_id: str, from_step: Annotated[str, Form()] = ""
 ) -> Response:
     try:
-        info = ui_context(request).workspace.rerun_workflow(run_id, from_step=from_step or None)
+        info = ui_context(request).workspace.rerun_workflow(
+            run_id, from_step=from_step or None, started_by=started_by(session)
+        )
     except IdmsError as exc:
         raise refusal(exc) from None
     wake_executor(request)
