@@ -56,6 +56,8 @@ INTERNAL = {
     "sign-in page",
     "idms.ui.refusals.RoleRefused": "a role too low for the page: the UI's handler answers 403 "
     "with a page saying which role is needed",
+    "idms.ui.refusals.NotThere": "what a page asked for is not there: the UI's handler answers "
+    "404 with a page saying so",
     "idms.ui.refusals.CsrfRefused": "a form without its token: the UI's handler answers 403 with "
     "a page saying so",
 }
