@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
 
-from idms.runs.record import RunInfo
 from idms.runs.status import Outcome
 from idms.state.users import Role, UserInfo
 
@@ -37,18 +36,6 @@ def when(moment: datetime | None) -> str:
     return moment.astimezone().strftime("%Y-%m-%d %H:%M") if moment is not None else ""
 
 
-@dataclass(frozen=True)
-class RunRow:
-    id: str
-    name: str
-    kind: str
-    status: str
-    tone: str
-    counts: str
-    when: str
-    when_iso: str
-
-
 def counts_text(counts: dict[str, int]) -> str:
     """``3 inserted · 1 error`` with the outcomes in their usual order, zeros left out."""
     parts = [
@@ -57,22 +44,6 @@ def counts_text(counts: dict[str, int]) -> str:
         if counts.get(k)
     ]
     return " · ".join(parts) or "no rows"
-
-
-def run_rows(infos: Sequence[RunInfo]) -> list[RunRow]:
-    return [
-        RunRow(
-            id=i.id,
-            name=i.name or "(no name)",
-            kind=i.kind,
-            status=STATUS_WORDS.get(i.status, i.status),
-            tone=STATUS_TONES.get(i.status, "quiet"),
-            counts=counts_text(i.counts),
-            when=when(i.created_at),
-            when_iso=i.created_at.isoformat(),
-        )
-        for i in infos
-    ]
 
 
 @dataclass(frozen=True)
