@@ -59,6 +59,7 @@ from idms.targets.embedded.query import (
     typed_rows,
     window,
 )
+from idms.targets.embedded.statistics import Freshness
 from idms.targets.embedded.store import open_store
 
 if TYPE_CHECKING:
@@ -120,6 +121,7 @@ class EmbeddedTarget:
         self.policy = policy or StorePolicy()
         self._notifiers: list[Notifier] = [sender(u) for u in dict.fromkeys(notify_urls)]
         self.engine: Engine = open_store(url)
+        self._freshness = Freshness(self.engine)  # planner statistics after large writes
         self._adapters: dict[str, SourceAdapter] = {}
         self._sources: list[SourceDef] | None = None
         # The connection a thread's open scope pins (see rehearse and exclusive), and which.
@@ -179,10 +181,12 @@ class EmbeddedTarget:
                     written = Written() if keep and self._notifiers else None
                     conn.info[WRITTEN] = written
                     transaction = conn.begin()
+                    self._freshness.begin(conn)
                     try:
                         yield conn
                     except BaseException:
                         transaction.rollback()
+                        self._freshness.discarded(conn)
                         raise
                     finally:
                         conn.info.pop(WRITTEN, None)
@@ -190,8 +194,10 @@ class EmbeddedTarget:
                         transaction.commit()
                         if written:
                             self._notify(written)
+                        self._freshness.committed(conn)
                     else:
                         transaction.rollback()
+                        self._freshness.discarded(conn)
                 else:
                     yield conn
         except OperationalError as exc:

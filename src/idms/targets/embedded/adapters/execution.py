@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from idms.bulk import execute_many
 from idms.targets.base import Change, Record, RowError
+from idms.targets.embedded.statistics import count_written
 
 
 @dataclass
@@ -80,7 +81,11 @@ def _run_grouped(conn: Connection, writes: list[Write]) -> None:
             if w.phase == phase:
                 groups.setdefault(w.shape, []).append(w)
         for shape, group in groups.items():
-            execute_many(conn, shape, group[0].statement, [w.params for w in group])
+            statement = group[0].statement
+            execute_many(conn, shape, statement, [w.params for w in group])
+            table = getattr(statement, "table", None)
+            if table is not None:
+                count_written(conn, table.name, len(group))
 
 
 def _db_message(exc: DBAPIError) -> str:
