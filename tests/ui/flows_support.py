@@ -4,15 +4,11 @@ association sent to a real HTTP receiver (the transfer tests' own, ``tr_support`
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Any
 
-from idms.workspace import Workspace
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "transfers"))
-
 from tr_support import QUERY, TOKEN, Receiver, receiver, transfer
+
+from idms.workspace import Workspace
 
 __all__ = ["QUERY", "TOKEN", "WORKFLOW", "Receiver", "receiver", "save_workflow", "transfer"]
 
