@@ -90,7 +90,7 @@ def test_a_viewer_sees_the_templates_and_one_in_full_but_no_controls(
             "Contactinsert-update",
             "4 columns, matched on Email",
             "Empty cells: clear",
-            "Monthly never run",
+            "Schedule Monthly never run",
         ]
         shown = viewer.get("/templates/Monthly%20roster")
         assert shown.status_code == 200
