@@ -64,10 +64,10 @@ def test_an_import_is_saved_scheduled_and_run_again_from_its_template(
     assert page.get_by_label("Runs", exact=True).input_value() == "template:Chapter roster"
     assert page.get_by_label("Name", exact=True).input_value() == "Chapter roster"
     assert page.get_by_label("Reads the file").input_value().startswith("upload:")
+    screenshot(page, "templates-schedule-form")
     page.get_by_label("Every month on a day").check()
     page.get_by_label("At", exact=True).fill("06:30")
     page.wait_for_selector("text=At 06:30, on day 1 of the month")
-    screenshot(page, "templates-schedule-form")
     page.get_by_role("button", name="Add schedule").click()
     page.wait_for_url("**/schedules?done=added*")
     row = page.locator("[data-testid=schedules] tbody tr", has_text="Chapter roster")
