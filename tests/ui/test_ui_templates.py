@@ -246,3 +246,36 @@ def test_the_templates_pages_render_fast_on_the_demo_workspace(
             assert answer.status_code == 200, answer.text
     print({k: f"{v * 1000:.0f} ms" for k, v in timings.items()})
     assert {k: v for k, v in timings.items() if v >= SLOWEST_PAGE} == {}
+
+
+def test_a_template_schedule_keeps_its_file_when_changed_and_an_unknown_template_is_said(
+    site: Site, people: object, tmp_path: Path
+) -> None:
+    name = save(site.workspace)
+    schedule(site.workspace, name, tmp_path)
+    before = site.workspace.schedules.get("Monthly").input_file
+    with site.signed_in(*EDITOR) as editor:
+        form = editor.get("/schedules/Monthly/edit")
+        assert 'value="roster.csv"' in form.text  # its name only: never the server's path
+        assert str(tmp_path) not in form.text
+        token = form_token(form.text)
+        fields = {
+            "csrf_token": token,
+            "name": "Monthly",
+            "run": "template:Monthly roster",
+            "input": "roster.csv",
+            "how": "monthly",
+            "day": "2",
+            "time": "07:00",
+            "timezone": "UTC",
+        }
+        changed = editor.post("/schedules/Monthly/edit", data=fields)
+        assert changed.status_code == 303, changed.text
+        missing = editor.get("/schedules/new?template=Monthly%20rooster")
+    info = site.workspace.schedules.get("Monthly")
+    assert info.input_file == before
+    assert info.cron is not None and info.cron.text == "0 7 2 * *"
+    assert missing.status_code == 404
+    assert "No template &#39;Monthly rooster&#39;. Did you mean &#39;Monthly roster&#39;?" in (
+        missing.text
+    )
