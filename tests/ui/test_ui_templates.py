@@ -274,7 +274,8 @@ def test_a_template_schedule_keeps_its_file_when_changed_and_an_unknown_template
         missing = editor.get("/schedules/new?template=Monthly%20rooster")
     info = site.workspace.schedules.get("Monthly")
     assert info.input_file == before
-    assert info.cron is not None and info.cron.text == "0 7 2 * *"
+    assert info.cron is not None
+    assert info.cron.text == "0 7 2 * *"
     assert missing.status_code == 404
     assert "No template &#39;Monthly rooster&#39;. Did you mean &#39;Monthly roster&#39;?" in (
         missing.text
