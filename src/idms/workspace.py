@@ -32,6 +32,7 @@ from idms.facade.admin import AdminFacade
 from idms.facade.history import HistoryFacade
 from idms.facade.imports import ImportFacade
 from idms.facade.schedules import ScheduleFacade
+from idms.facade.templates import TemplateFacade
 from idms.facade.users import UserFacade
 from idms.facade.workflows import STEP_PROGRESS
 from idms.jobs.enqueue import enqueue_job
@@ -57,11 +58,14 @@ Progress = Callable[[int], None]
 
 
 @dataclass
-class Workspace(ScheduleFacade, AdminFacade, UserFacade, ImportFacade, HistoryFacade):
+class Workspace(
+    ScheduleFacade, TemplateFacade, AdminFacade, UserFacade, ImportFacade, HistoryFacade
+):
     """A workspace opened: its stores and target (:mod:`idms.facade.base`), everything that can
     be done with jobs and runs (here), with workflows (:mod:`idms.facade.workflows`) and with
     transfers (:mod:`idms.facade.transfers`), and with the web UI's users
-    (:mod:`idms.facade.users`), with schedules (:mod:`idms.facade.schedules`), with the
+    (:mod:`idms.facade.users`), with schedules (:mod:`idms.facade.schedules`), with templates
+    (:mod:`idms.facade.templates`), with the
     settings, secrets and API tokens (:mod:`idms.facade.admin`) and with the run history
     (:mod:`idms.facade.history`). Open it once per process (or request scope) and close it (or
     use ``with``)."""

@@ -65,6 +65,25 @@ def test_show_and_delete_an_unknown_template(cli: Invoke, job_file: Path) -> Non
         assert "Did you mean 'People'" in result.stderr
 
 
+def test_a_template_a_schedule_runs_is_not_deleted(
+    cli: Invoke, job_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert cli("template", "save", str(job_file), "--name", "People").exit_code == 0
+    roster = tmp_path / "people.csv"
+    roster.write_text("E-mail,Last,First\n", encoding="utf-8")
+    schedule = ["--template", "People", "--input", str(roster), "--cron", "0 2 * * *"]
+    added = cli("schedule", "add", "Nightly people", *schedule)
+    assert added.exit_code == 0, added.output
+    monkeypatch.setattr(output_module, "stdin_is_terminal", lambda: True)
+    refused = cli("template", "delete", "People", input="y\n")  # refused before asking
+    assert refused.exit_code == 2
+    assert "Template 'People' is run by schedule 'Nightly people'" in refused.stderr
+    assert "Delete template" not in refused.output
+    assert len(json.loads(cli("template", "list", "--json").stdout)) == 1
+    assert cli("schedule", "remove", "Nightly people", "--yes").exit_code == 0
+    assert cli("template", "delete", "People", "--yes").exit_code == 0
+
+
 def test_delete_on_a_terminal_asks_first(
     cli: Invoke, job_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

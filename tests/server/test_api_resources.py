@@ -24,7 +24,7 @@ def load_people(api: Api, people: Path) -> None:
     api.wait_for(run_id["run_id"])
 
 
-def test_templates(api: Api) -> None:
+def test_templates(api: Api, people: Path) -> None:
     assert api.client.get("/api/v1/templates").json() == []
 
     created = api.client.put("/api/v1/templates/People", json=CONTACT_JOB)
@@ -48,6 +48,15 @@ def test_templates(api: Api) -> None:
     assert len(invalid.json()["problems"]) >= 2  # the action and the field, at least
     assert api.client.get("/api/v1/templates/Bad").status_code == 404
 
+    scheduled = api.client.post(
+        "/api/v1/schedules",
+        json={"name": "Nightly", "template": "People", "input": str(people), "cron": "daily"},
+    )
+    assert scheduled.status_code == 201, scheduled.text
+    in_use = api.client.delete("/api/v1/templates/People")
+    assert in_use.status_code == 409
+    assert "is run by schedule 'Nightly'" in in_use.json()["message"]
+    assert api.client.delete("/api/v1/schedules/Nightly").status_code == 200
     assert api.client.delete("/api/v1/templates/People").json() == {"deleted": "People"}
     assert api.client.get("/api/v1/templates/People").status_code == 404
     assert api.client.delete("/api/v1/templates/People").status_code == 404

@@ -139,7 +139,8 @@ def test_save_list_show_export_round_trip(workspace: Workspace) -> None:
             {"id": "done", "action": "gate", "enabled": False, "on_failure": "ignore"},
         ],
     }
-    info = workspace.save_workflow(document)
+    info, created = workspace.save_workflow(document)
+    assert created is True
     assert (info.name, info.trigger_type, info.state) == ("Nightly", "schedule", "active")
     assert info.has_hook is False
     again = workspace.workflow("Nightly")
@@ -147,7 +148,10 @@ def test_save_list_show_export_round_trip(workspace: Workspace) -> None:
     assert again.document["steps"][0]["with"] == document["steps"][0]["with"]  # type: ignore[index]
     # The export saved again is the same workflow.
     workspace.delete_workflow("Nightly")
-    assert workspace.save_workflow(again.document).document == again.document
+    saved, created_again = workspace.save_workflow(again.document)
+    assert saved.document == again.document
+    assert created_again is True  # deleted first, so new again
+    assert workspace.save_workflow(again.document)[1] is False  # now replaced
     assert [w.name for w in workspace.workflows()] == ["Nightly"]
     assert workspace.workflows(state=WorkflowState.DISABLED) == []
     with pytest.raises(NotFound, match="Did you mean 'Nightly'"):

@@ -273,6 +273,28 @@ def save_template(ws: Workspace) -> None:
     ws.save_template("Designate by last name", job)
 
 
+def test_a_template_a_run_job_step_names_is_not_deleted(workspace: Workspace) -> None:
+    """The step would fail at its next run with "No template": deleting is refused, naming the
+    workflow, until the workflow goes."""
+    from idms.errors import Conflict
+
+    save_template(workspace)
+    step = {"template": "Designate by last name", "params": {"last": "A"}}
+    workspace.save_workflow(
+        {
+            "name": "Designate nightly",
+            "trigger": {"type": "schedule"},
+            "steps": [{"id": "designate", "action": "run_job", "with": step}],
+        }
+    )
+    with pytest.raises(Conflict, match="is run by workflow 'Designate nightly': remove it"):
+        workspace.delete_template("Designate by last name")
+    assert workspace.templates.get("Designate by last name")
+    workspace.delete_workflow("Designate nightly")
+    workspace.delete_template("Designate by last name")
+    assert workspace.templates.list() == []
+
+
 def test_run_job_runs_a_template_to_its_end_when_asked_to_wait(
     services: WorkspaceServices, workspace: Workspace
 ) -> None:

@@ -182,17 +182,17 @@ def delete_command(
 ) -> None:
     """Delete a template. On a terminal it asks first, unless --yes.
 
-    Runs made from the template keep their own copy of the job; only the template goes.
+    Runs made from the template keep their own copy of the job; only the template goes. A
+    template a schedule runs is refused: remove the schedule (or change what it runs) first.
 
     Example: idms template delete "Webinar attendance" --yes
     """
-    from idms.state.templates import TemplateStore
-
-    with suite_engine(get_settings(ctx)) as engine:
-        store = TemplateStore(engine)
-        store.get(name)  # an unknown name is refused (with the closest one) before asking
+    with open_workspace(get_settings(ctx)) as workspace:
+        # An unknown name (with the closest one) or a template a schedule runs is refused
+        # before asking.
+        workspace.deletable_template(name)
         confirm_or_stop(f"Delete template '{name}'?", yes=yes)
-        store.delete(name)
+        workspace.delete_template(name)
     print_line(f"Template '{name}' deleted.")
 
 

@@ -73,8 +73,9 @@ def save_command(
     except InvalidInputError as exc:
         raise InvalidInputError(exc.message.replace("workflow", "transfer")) from None
     with open_workspace(get_settings(ctx)) as workspace:
-        info = workspace.save_transfer(document)
-    print_line(f"Transfer '{info.name}' saved ({info.state.value}).")
+        info, created = workspace.save_transfer(document)
+    verb = "saved" if created else "replaced"
+    print_line(f"Transfer '{info.name}' {verb} ({info.state.value}).")
     name = quote_arg(info.name)
     doc = info.doc
     if doc.inbound is not None:

@@ -115,8 +115,9 @@ def save_command(
         raise InvalidInputError(f"Cannot read {file}: {exc.strerror or exc}.") from None
     document = read_workflow(text, where=str(file))
     with open_workspace(get_settings(ctx)) as workspace:
-        info = workspace.save_workflow(document)
-    print_line(f"Workflow '{info.name}' saved ({info.state}, {info.trigger_type} trigger).")
+        info, created = workspace.save_workflow(document)
+    verb = "saved" if created else "replaced"
+    print_line(f"Workflow '{info.name}' {verb} ({info.state}, {info.trigger_type} trigger).")
     name = quote_arg(info.name)
     if info.trigger_type == "webhook":
         print_note(f"Its URL: idms workflow hook-url {name}")

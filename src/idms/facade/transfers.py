@@ -30,12 +30,12 @@ class TransferFacade(WorkflowFacade):
 
         return TransferService(cast("Workspace", self))  # a part of one, never alone
 
-    def save_transfer(self, document: Mapping[str, Any]) -> TransferInfo:
+    def save_transfer(self, document: Mapping[str, Any]) -> tuple[TransferInfo, bool]:
         """Check ``document`` whole (TransferInvalid lists every problem, where it is: the
         shape, each connection against its action, the query's prompts) and save it, creating
-        or replacing the transfer of its name (which keeps its delta hashes)."""
-        info, _created = self.transfer_service.save(document)
-        return info
+        or replacing the transfer of its name (which keeps its delta hashes): (the transfer,
+        True when it was new)."""
+        return self.transfer_service.save(document)
 
     def transfer(self, name: str) -> TransferInfo:
         return self.transfer_service.store.get(name)

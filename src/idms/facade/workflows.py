@@ -39,15 +39,14 @@ class WorkflowFacade(WorkspaceBase):
 
         return WorkspaceServices(cast("Workspace", self))  # a part of one, never alone
 
-    def save_workflow(self, document: Mapping[str, Any]) -> WorkflowInfo:
+    def save_workflow(self, document: Mapping[str, Any]) -> tuple[WorkflowInfo, bool]:
         """Check ``document`` whole (WorkflowInvalid lists every problem, where it is) and save
-        it, creating or replacing the workflow of its name. A webhook workflow gets its URL on
-        first save and keeps it when replaced."""
+        it, creating or replacing the workflow of its name: (the workflow, True when it was
+        new). A webhook workflow gets its URL on first save and keeps it when replaced."""
         from idms.workflows.check import check_workflow
 
         doc = check_workflow(dict(document))
-        info, _created = self.workflow_store.save(doc)
-        return info
+        return self.workflow_store.save(doc)
 
     def workflow(self, name: str) -> WorkflowInfo:
         return self.workflow_store.get(name)

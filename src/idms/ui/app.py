@@ -20,6 +20,7 @@ from idms.ui.pages import (
     schedules,
     settings,
     signin,
+    templates,
     transfers,
     users,
     workflows,
@@ -30,7 +31,18 @@ from idms.ui.sessions import SIGNIN_PATH, check_csrf
 from idms.workspace import Workspace
 
 STATIC_PATH = "/static"
-PAGES = (signin, dashboard, runs, imports, users, schedules, workflows, transfers, settings)
+PAGES = (
+    signin,
+    dashboard,
+    runs,
+    imports,
+    templates,
+    users,
+    schedules,
+    workflows,
+    transfers,
+    settings,
+)
 
 
 def install_ui(

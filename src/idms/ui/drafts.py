@@ -15,6 +15,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from idms.errors import NotFound
 
@@ -39,10 +40,18 @@ class Draft:
     plan_run: str | None = None
     run: str | None = None
     undo: str | None = None  # the run that undid ``run``
+    template: str | None = None  # the template it was saved as (idms.ui.template_drafts)
 
     @property
     def name(self) -> str:
         return f"Import of {self.file_name}"
+
+    @property
+    def schedule_path(self) -> str:
+        """The schedule form, prefilled with the template the draft was saved as, reading
+        its upload (the form says how to read next month's file from an input folder)."""
+        query = urlencode({"template": self.template or "", "input": f"upload:{self.upload_id}"})
+        return f"/schedules/new?{query}"
 
     def document(self) -> dict[str, Any]:
         """The job document, as ``POST /api/v1/runs`` takes it."""

@@ -7,6 +7,7 @@ turns it into one, and the library checks it as it checks the command line's ``-
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -15,6 +16,7 @@ from idms.schedules.model import ScheduleInfo
 from idms.schedules.timing import parse_at, parse_cron, parse_zone
 from idms.schedules.words import DAYS
 
+FIELD_LIMIT = 1000  # no field of the form needs more (a name is 200 at most, a path 1000)
 HOW = (
     ("hourly", "Every hour"),
     ("daily", "Every day at a time"),
@@ -43,6 +45,7 @@ class ScheduleForm:
     name: str = ""
     description: str = ""
     run: str = ""
+    input: str = ""  # a template's file: a path in an input folder, or upload:ID
     how: str = "daily"
     minute: str = "0"
     time: str = "02:00"
@@ -56,9 +59,23 @@ class ScheduleForm:
     max_failures: str = ""
 
     @classmethod
-    def of(cls, fields: dict[str, Any]) -> ScheduleForm:
-        known = {k: str(v).strip() for k, v in fields.items() if k in cls.__dataclass_fields__}
+    def of(cls, fields: Mapping[str, Any]) -> ScheduleForm:
+        """The form from what was sent (a POST's fields, or the preview's query), the same
+        for adding and changing a schedule; each value cut at ``FIELD_LIMIT`` characters."""
+        known = {
+            k: str(v).strip()[:FIELD_LIMIT]
+            for k, v in fields.items()
+            if k in cls.__dataclass_fields__ and isinstance(v, str)
+        }
         return cls(**known)
+
+    def input_given(self) -> str | dict[str, str] | None:
+        """The template's file as the library takes it: ``{"upload": ID}`` for ``upload:ID``,
+        else the path; None when none was given."""
+        if not self.input:
+            return None
+        kind, _, upload_id = self.input.partition(":")
+        return {"upload": upload_id} if kind == "upload" and upload_id else self.input
 
     def values(self) -> dict[str, str]:
         return asdict(self)

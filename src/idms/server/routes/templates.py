@@ -99,12 +99,14 @@ def put_template(
 @router.delete(
     "/templates/{name}",
     response_model=Deleted,
-    summary="Delete a template",
-    responses={404: {"model": ErrorBody}},
+    summary="Delete a template (refused while a schedule runs it)",
+    responses={
+        404: {"model": ErrorBody},
+        409: {"model": ErrorBody, "description": "A schedule runs it: the schedules named"},
+    },
 )
 def delete_template(context: Context, name: str) -> Deleted:
-    context.templates.get(name)
-    context.templates.delete(name)
+    context.workspace.delete_template(name)
     return Deleted(deleted=name)
 
 

@@ -13,7 +13,6 @@ from pydantic import BaseModel, Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from idms.errors import NotFound
 from idms.server.auth import Context, started_by
 from idms.server.idempotency import Caller
 from idms.server.routes.hash_views import add_hash_routes
@@ -133,17 +132,9 @@ def save_transfer(
         Body(description="A transfer document (docs/transfers.md)", examples=[TRANSFER_EXAMPLE]),
     ],
 ) -> Response:
-    name = document.get("name")
-    existed = False
-    if isinstance(name, str):
-        try:
-            context.workspace.transfer(name)
-            existed = True
-        except NotFound:
-            existed = False
-    info = context.workspace.save_transfer(document)
+    info, created = context.workspace.save_transfer(document)
     out = TransferOut.of(info).model_dump(mode="json")
-    if existed:
+    if not created:
         return JSONResponse(out)
     location = absolute(request, f"{context.prefix}/transfers/{quote(info.name)}")
     return JSONResponse(out, status_code=201, headers={"Location": location})

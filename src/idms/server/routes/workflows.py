@@ -15,7 +15,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from idms.errors import NotFound
 from idms.server.auth import Context, started_by
 from idms.server.context import ServerContext
 from idms.server.errors import not_found
@@ -222,14 +221,9 @@ def save_workflow(
             ).model_dump(),
             status_code=400,
         )
-    try:
-        context.workspace.workflow(name)
-        existed = True
-    except NotFound:
-        existed = False
-    info = context.workspace.save_workflow(given)
+    info, created = context.workspace.save_workflow(given)
     out = WorkflowOut.of(info).model_dump(mode="json")
-    if existed:
+    if not created:
         return JSONResponse(out)
     location = absolute(request, f"{context.prefix}/workflows/{quote(info.name)}")
     return JSONResponse(out, status_code=201, headers={"Location": location})

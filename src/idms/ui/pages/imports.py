@@ -11,9 +11,9 @@ file the wizard reads is the upload. A step answers a POST with a redirect to th
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
@@ -46,6 +46,7 @@ from idms.ui.import_views import (
 from idms.ui.refusals import NotThere
 from idms.ui.render import page
 from idms.ui.sessions import Editor, started_by
+from idms.ui.template_drafts import apply_template, save_draft
 from idms.ui.views import STATUS_TONES, STATUS_WORDS, counts_text
 
 router = APIRouter()
@@ -115,7 +116,9 @@ def _reached(draft: Draft | None) -> int:
 # ---- 1. upload --------------------------------------------------------------------------------
 
 
-def _upload_page(request: Request, *, error: str = "", status: int = 200) -> Response:
+def _upload_page(
+    request: Request, *, error: str = "", status: int = 200, template: str = ""
+) -> Response:
     limit = ui_context(request).workspace.uploads.max_bytes
     return _wizard(
         request,
@@ -127,12 +130,16 @@ def _upload_page(request: Request, *, error: str = "", status: int = 200) -> Res
         error=error,
         limit=show_size(limit),
         limit_bytes=limit,
+        with_template=template,
     )
 
 
 @router.get(UPLOAD_PATH)
-def upload_page(request: Request, session: Editor) -> Response:
-    return _upload_page(request)
+def upload_page(
+    request: Request, session: Editor, template: Annotated[str, Query(max_length=200)] = ""
+) -> Response:
+    """``template``: the file is imported with that template's choices (the templates page)."""
+    return _upload_page(request, template=template)
 
 
 @router.post(UPLOAD_PATH)
@@ -141,17 +148,22 @@ async def upload(request: Request, session: Editor) -> Response:
     was bounded by the server before it was read), then open a draft for it."""
     form = await request.form()
     try:
-        return await _keep(request, session, form.get("file"), _text(form, "again"))
+        sent, again, template = form.get("file"), _text(form, "again"), _text(form, "template")
+        return await _keep(request, session, sent, again, template)
     finally:
         await form.close()  # the spooled file starlette parsed the body into
 
 
-async def _keep(request: Request, session: Editor, sent: object, again: str) -> Response:
+async def _keep(
+    request: Request, session: Editor, sent: object, again: str, template: str = ""
+) -> Response:
     """Keep the file; ``again``: the upload it replaces (a fixed file), whose source, action,
-    mapping and options the new draft takes over, going straight to the plan."""
+    mapping and options the new draft takes over, going straight to the plan; ``template``:
+    the same, from a saved template."""
     earlier = _draft(request, session, again) if again else None
     if not isinstance(sent, UploadFile) or not sent.filename:
-        return _upload_page(request, error="Choose a file to upload.", status=400)
+        error = "Choose a file to upload."
+        return _upload_page(request, error=error, status=400, template=template)
     store = ui_context(request).workspace.uploads
     try:
         writer = store.begin(sent.filename)
@@ -172,8 +184,13 @@ async def _keep(request: Request, session: Editor, sent: object, again: str) -> 
     draft = Draft(info.id, info.name)
     if earlier is not None:
         draft = draft.fixed_from(earlier)
+    elif template:
+        try:
+            apply_template(draft, ui_context(request).workspace, template)
+        except NotFound as missing:
+            return _upload_page(request, error=str(missing), status=404)
     drafts.add(session.user_id, draft)
-    return _go(request, draft, "file" if earlier is None else "plan")
+    return _go(request, draft, "plan" if earlier is not None or template else "file")
 
 
 # ---- 2. what was detected ---------------------------------------------------------------------
@@ -531,18 +548,16 @@ async def save_template(request: Request, session: Editor, upload_id: str) -> Re
             _plan_page, request, draft, error="Give the template a name.", status=400
         )
     workspace = ui_context(request).workspace
-
-    def save() -> bool:
-        return workspace.save_template(name, workspace.job_from_request(draft.document()))
-
     try:
-        new = await run_in_threadpool(save)
+        new = await run_in_threadpool(save_draft, workspace, draft, name)
     except JobInvalid as refused:
         return await run_in_threadpool(
             _plan_page, request, draft, problems=refused.problems, status=400
         )
     except IdmsError as refused:
         return await run_in_threadpool(_plan_page, request, draft, error=str(refused), status=400)
+    if _text(form, "then") == "schedule":  # the results step's "Schedule this import"
+        return RedirectResponse(f"{_root(request)}{draft.schedule_path}", status_code=303)
     verb = "saved" if new else "replaced"
     notice = f"Template '{name}' {verb}: it can run again on next month's file."
     return await run_in_threadpool(_plan_page, request, draft, notice=notice)

@@ -9,14 +9,16 @@ form the library refuses comes back as it was entered, each message next to its 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter, Depends, Query
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from idms.errors import IdmsError, InvalidInputError
+from idms.jobs.model import JobInvalid
 from idms.schedules.define import define_schedule
 from idms.schedules.model import ScheduleInfo
 from idms.schedules.timing import server_zone, zone_names
@@ -24,6 +26,7 @@ from idms.state.users import Role
 from idms.ui.context import ui_context
 from idms.ui.render import page
 from idms.ui.schedule_form import (
+    FIELD_LIMIT,
     HOW,
     MISFIRE_CHOICES,
     MONTH_DAY_CHOICES,
@@ -45,7 +48,6 @@ NOTICES = {
     "queued": "A run of schedule '{name}' is queued; it shows under Runs.",
     "removed": "Schedule '{name}' removed. Its runs stay in the run history.",
 }
-FORM_FIELDS = tuple(ScheduleForm.__dataclass_fields__)
 
 
 def _workspace(request: Request) -> Workspace:
@@ -174,20 +176,56 @@ def _preview(workspace: Workspace, form: ScheduleForm) -> dict[str, object]:
     }
 
 
+async def posted_form(request: Request) -> ScheduleForm:
+    """The form as posted: one definition of its fields (:class:`ScheduleForm`) for adding
+    and for changing a schedule."""
+    return ScheduleForm.of(await request.form())
+
+
+Posted = Annotated[ScheduleForm, Depends(posted_form)]
+
+
 @router.get("/schedules/new")
-def new_form(request: Request, session: Editor) -> Response:
-    return _form_page(request, ScheduleForm(timezone=server_zone()))
+def new_form(
+    request: Request,
+    session: Editor,
+    template: Annotated[str, Query(max_length=FIELD_LIMIT)] = "",
+    input: Annotated[str, Query(max_length=FIELD_LIMIT)] = "",
+) -> Response:
+    """The empty form; with ``template`` (the templates page, the import wizard), running
+    that template, named after it; with ``input``, reading that file."""
+    form = ScheduleForm(timezone=server_zone(), input=input.strip())
+    if not template:
+        return _form_page(request, form)
+    try:
+        info = _workspace(request).templates.get(template)
+    except IdmsError as refused:
+        return _form_page(request, form, error=str(refused), status=404)
+    return _form_page(request, replace(form, name=info.name, run=f"template:{info.name}"))
 
 
 @router.get("/schedules/preview")
 def preview(request: Request, session: Editor) -> Response:
-    form = ScheduleForm.of(dict(request.query_params))
+    form = ScheduleForm.of(request.query_params)
     return page(
         request,
         "schedule_preview.html",
         title="Preview",
         preview=_preview(_workspace(request), form),
     )
+
+
+def _input_file(
+    workspace: Workspace, form: ScheduleForm, editing: ScheduleInfo | None
+) -> str | None:
+    """The file a template's schedule reads: the one given, checked by the rule every file
+    named over HTTP follows (an upload, or a file in an input folder); the schedule's own
+    when the form shows it unchanged."""
+    inputs = workspace.remote_inputs
+    if editing is not None and form.input == (inputs.shown(editing.input_file) or ""):
+        return editing.input_file
+    given = form.input_given()
+    return inputs.input_file(given, must_exist=False) if given is not None else None
 
 
 def _define_and_save(
@@ -201,16 +239,19 @@ def _define_and_save(
         problems["run"] = "Choose what the schedule runs: a template, a workflow or a transfer."
     if form.max_failures and form.failures() is None:
         problems["max_failures"] = "Give a whole number of failed runs, or leave it empty."
-    if problems:
-        return _form_page(request, form, editing=editing, problems=problems, status=400)
-    cron, at = form.timing()
-    settings = workspace.settings
     extra: dict[str, object] = dict(runs)
     if keep:
         assert editing is not None
         extra = {"job": editing.job}
-    elif editing is not None and runs.get("template") == editing.template:
-        extra["input_file"] = editing.input_file  # the template's input stays as it was
+    elif "template" in runs:
+        try:
+            extra["input_file"] = _input_file(workspace, form, editing)
+        except JobInvalid as refused:
+            problems["input"] = "; ".join(refused.problems) or str(refused)
+    if problems:
+        return _form_page(request, form, editing=editing, problems=problems, status=400)
+    cron, at = form.timing()
+    settings = workspace.settings
     try:
         new = define_schedule(
             form.name,
@@ -233,15 +274,18 @@ def _define_and_save(
         else:
             info = workspace.edit_schedule(editing.name, new, keep_job=keep)
     except InvalidInputError as refused:
-        field = "name" if "name" in str(refused).lower() else ""
+        message = str(refused)
+        field = "name" if "name" in message.lower() else ""
+        if "input" in message.lower() or "file" in message.lower():
+            field = "input" if "template" in runs else field
         if field:
-            problems[field] = str(refused)
+            problems[field] = message
         return _form_page(
             request,
             form,
             editing=editing,
             problems=problems,
-            error="" if field else str(refused),
+            error="" if field else message,
             status=400,
         )
     except IdmsError as refused:
@@ -250,61 +294,25 @@ def _define_and_save(
 
 
 @router.post("/schedules/new")
-def add(
-    request: Request,
-    session: Editor,
-    name: Annotated[str, Form()] = "",
-    description: Annotated[str, Form()] = "",
-    run: Annotated[str, Form()] = "",
-    how: Annotated[str, Form()] = "daily",
-    minute: Annotated[str, Form()] = "0",
-    time: Annotated[str, Form()] = "",
-    weekday: Annotated[str, Form()] = "1",
-    day: Annotated[str, Form()] = "1",
-    at: Annotated[str, Form()] = "",
-    cron: Annotated[str, Form()] = "",
-    timezone: Annotated[str, Form()] = "UTC",
-    misfire: Annotated[str, Form()] = "run-once",
-    overlap: Annotated[str, Form()] = "skip",
-    max_failures: Annotated[str, Form()] = "",
-) -> Response:
-    form = ScheduleForm.of({k: v for k, v in locals().items() if k in FORM_FIELDS})
+def add(request: Request, session: Editor, form: Posted) -> Response:
     return _define_and_save(request, form, None)
 
 
 @router.get("/schedules/{name}/edit")
 def edit_form(request: Request, session: Editor, name: str) -> Response:
+    workspace = _workspace(request)
     try:
-        info = _workspace(request).schedules.get(name)
+        info = workspace.schedules.get(name)
     except IdmsError as refused:
         return _list(request, error=str(refused), status=404)
-    return _form_page(request, form_of(info), editing=info)
+    shown = workspace.remote_inputs.shown(info.input_file) or ""
+    return _form_page(request, replace(form_of(info), input=shown), editing=info)
 
 
 @router.post("/schedules/{name}/edit")
-def edit(
-    request: Request,
-    session: Editor,
-    name: str,
-    new_name: Annotated[str, Form(alias="name")] = "",
-    description: Annotated[str, Form()] = "",
-    run: Annotated[str, Form()] = "",
-    how: Annotated[str, Form()] = "daily",
-    minute: Annotated[str, Form()] = "0",
-    time: Annotated[str, Form()] = "",
-    weekday: Annotated[str, Form()] = "1",
-    day: Annotated[str, Form()] = "1",
-    at: Annotated[str, Form()] = "",
-    cron: Annotated[str, Form()] = "",
-    timezone: Annotated[str, Form()] = "UTC",
-    misfire: Annotated[str, Form()] = "run-once",
-    overlap: Annotated[str, Form()] = "skip",
-    max_failures: Annotated[str, Form()] = "",
-) -> Response:
+def edit(request: Request, session: Editor, name: str, form: Posted) -> Response:
     try:
         info = _workspace(request).schedules.get(name)
     except IdmsError as refused:
         return _list(request, error=str(refused), status=404)
-    given = {k: v for k, v in locals().items() if k in FORM_FIELDS and k != "name"}
-    form = ScheduleForm.of({**given, "name": new_name})
     return _define_and_save(request, form, info)
