@@ -29,6 +29,7 @@ NAV = (
     NavItem("Dashboard", "/", Role.VIEWER),
     NavItem("Runs", "/runs", Role.VIEWER),
     NavItem("Import", "/import", Role.EDITOR),
+    NavItem("Queries", "/queries", Role.VIEWER),
     NavItem("Schedules", "/schedules", Role.VIEWER),
     NavItem("Workflows", "/workflows", Role.VIEWER),
     NavItem("Transfers", "/transfers", Role.VIEWER),

@@ -23,7 +23,7 @@ from idms.ui.import_views import (
     source_choices,
     source_facts,
 )
-from idms.ui.pages.imports.wizard import go, open_draft, router, text, wizard
+from idms.ui.pages.imports.wizard import draft_input, go, open_draft, router, text, wizard
 from idms.ui.render import page
 from idms.ui.sessions import Editor
 
@@ -117,13 +117,15 @@ def _mapping_page(
     if draft.source is None or draft.action is None:
         return go(request, draft, "source")
     workspace = ui_context(request).workspace
-    look = workspace.look_at_upload(draft.upload_id, sheet=draft.sheet, header_row=draft.header_row)
-    columns = list(look.detected.columns)
+    given = draft_input(workspace, draft)
+    columns = given.columns
     proposal = workspace.suggest_mapping(
-        draft.source, columns, action=draft.action, samples=look.samples
+        draft.source, columns, action=draft.action, samples=given.samples, keep=given.known
     )
     if draft.mappings is None:
         draft.mappings, draft.found = proposal_mappings(proposal)
+        for column, field in given.known.items():
+            draft.found[column] = f"the query shows {draft.source}.{field} here"
     _, sdef = workspace.describe_source(draft.source)
     return wizard(
         request,
@@ -133,7 +135,7 @@ def _mapping_page(
         draft=draft,
         status=status,
         error=error,
-        rows=mapping_rows(columns, draft.mappings, draft.found, look.samples),
+        rows=mapping_rows(columns, draft.mappings, draft.found, given.samples),
         fields=field_choices(sdef, proposal),
         constants=constants(draft.mappings),
         blanks=[0, 1] if len(constants(draft.mappings)) < 8 else [],
@@ -153,12 +155,10 @@ async def choose_mapping(request: Request, session: Editor, upload_id: str) -> R
     draft = open_draft(request, session, upload_id)
     form = await request.form()
     workspace = ui_context(request).workspace
-    look = await run_in_threadpool(
-        workspace.look_at_upload, draft.upload_id, sheet=draft.sheet, header_row=draft.header_row
-    )
+    given = await run_in_threadpool(draft_input, workspace, draft)
     mappings: list[dict[str, Any]] = []
     problems: list[str] = []
-    for i, column in enumerate(look.detected.columns):
+    for i, column in enumerate(given.columns):
         field = text(form, f"field_{i}")
         if not field:
             continue

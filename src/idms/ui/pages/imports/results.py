@@ -74,7 +74,7 @@ def _run_values(request: Request, draft: Draft, *, error: str = "") -> dict[str,
     info = run_of(request, draft.run)
     undo = run_of(request, draft.undo) if draft.undo is not None else None
     return {
-        "upload_id": draft.upload_id,
+        "upload_id": draft.key,
         "undo": undo,
         "undo_counts": counts_text(undo.counts) if undo is not None else "",
         "undo_status": STATUS_WORDS.get(undo.status, undo.status) if undo is not None else "",

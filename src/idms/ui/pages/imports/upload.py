@@ -90,9 +90,7 @@ async def _keep(request: Request, session: Editor, sent: object, again: str) -> 
 def _file_page(request: Request, draft: Draft, *, error: str = "", status: int = 200) -> Response:
     workspace = ui_context(request).workspace
     try:
-        look = workspace.look_at_upload(
-            draft.upload_id, sheet=draft.sheet, header_row=draft.header_row
-        )
+        look = workspace.look_at_upload(draft.key, sheet=draft.sheet, header_row=draft.header_row)
     except InvalidInputError as refused:  # another sheet or header row that does not read
         return wizard(
             request,
@@ -125,13 +123,18 @@ def _file_page(request: Request, draft: Draft, *, error: str = "", status: int =
 
 @router.get("/import/{upload_id}/file")
 def file_page(request: Request, session: Editor, upload_id: str) -> Response:
-    return _file_page(request, open_draft(request, session, upload_id))
+    draft = open_draft(request, session, upload_id)
+    if draft.by_query:  # a saved query's rows: no file to read
+        return go(request, draft, "source")
+    return _file_page(request, draft)
 
 
 @router.post("/import/{upload_id}/file")
 async def choose_reading(request: Request, session: Editor, upload_id: str) -> Response:
     """Another sheet or header row: read the file again with them."""
     draft = open_draft(request, session, upload_id)
+    if draft.by_query:
+        return go(request, draft, "source")
     form = await request.form()
     sheet = text(form, "sheet") or None
     try:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter
@@ -11,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from idms.errors import NotFound
+from idms.facade.imports import PREVIEW_ROWS
 from idms.runs.record import RunInfo
 from idms.ui.context import ui_context
 from idms.ui.drafts import Draft
@@ -18,6 +20,7 @@ from idms.ui.import_views import steps
 from idms.ui.refusals import NotThere
 from idms.ui.render import page
 from idms.ui.sessions import Editor
+from idms.workspace import Workspace
 
 UPLOAD_PATH = "/import"
 router = APIRouter()  # every step's routes
@@ -28,7 +31,7 @@ def root_of(request: Request) -> str:
 
 
 def go(request: Request, draft: Draft, step: str) -> Response:
-    return RedirectResponse(f"{root_of(request)}/import/{draft.upload_id}/{step}", status_code=303)
+    return RedirectResponse(f"{root_of(request)}/import/{draft.key}/{step}", status_code=303)
 
 
 def open_draft(request: Request, session: Editor, upload_id: str) -> Draft:
@@ -56,13 +59,14 @@ def wizard(
     **values: Any,
 ) -> Response:
     reached = _reached(draft)
-    upload_id = draft.upload_id if draft is not None else None
+    key = draft.key if draft is not None else None
+    query = draft.query if draft is not None else None
     return page(
         request,
         template,
         title=title,
         status=status,
-        steps=steps(root_of(request), upload_id, step, reached),
+        steps=steps(root_of(request), key, step, reached, query=query),
         draft=draft,
         **values,
     )
@@ -77,6 +81,26 @@ def _reached(draft: Draft | None) -> int:
     if draft.mappings is None:
         return 4
     return 7 if draft.run is not None else 6
+
+
+@dataclass(frozen=True)
+class DraftInput:
+    """The columns of a draft's input, a few values of each, and (a saved query's) the columns
+    known to show a field of the job's source."""
+
+    columns: list[str]
+    samples: dict[str, list[Any]]
+    known: dict[str, str]
+
+
+def draft_input(workspace: Workspace, draft: Draft) -> DraftInput:
+    """The draft's upload read with its sheet and header row, or its saved query's first rows
+    (with the prompts' values it was given)."""
+    if draft.query is not None:
+        rows = workspace.query_page(draft.query, draft.params, limit=PREVIEW_ROWS)
+        return DraftInput(list(rows.columns), rows.samples, rows.fields_of(draft.source or ""))
+    look = workspace.look_at_upload(draft.key, sheet=draft.sheet, header_row=draft.header_row)
+    return DraftInput(list(look.detected.columns), look.samples, {})
 
 
 def text(form: FormData, name: str) -> str:
