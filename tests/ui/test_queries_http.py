@@ -328,6 +328,7 @@ def test_update_these_rows_runs_an_iupdate_job_that_can_be_undone(
         assert "Title : → Fellow" in words
         post(editor, f"/import/{key}/run")
         wait_for(editor, key, "Succeeded")
+        assert "Undo this import" in editor.get(f"/import/{key}/results").text
         run = workspace.runs.list(1)[0]
         changed = titles(workspace)
         assert post(editor, f"/import/{key}/undo").status_code == 303
@@ -351,3 +352,43 @@ def titles(workspace: Workspace) -> dict[str, object]:
     )
     with workspace.run_query(query, {}) as (_, result):
         return {str(last): title for last, title in result}
+
+
+def test_the_query_pages_render_fast_on_the_demo_workspace(
+    running_site: Site, people: object
+) -> None:
+    """Each page under 300 ms (the issue's bound) on a store of 5,000 demo contacts, the
+    wizard's steps on the query's rows too."""
+    from idms.demo import fill_demo
+
+    workspace = running_site.workspace
+    with workspace.target() as target:
+        fill_demo(target.engine, contacts=5000)
+    save_queries(workspace)
+    timings: dict[str, float] = {}
+    with running_site.signed_in(*EDITOR) as client:
+
+        def timed(step: str, path: str, **params: str) -> str:
+            client.get(path, params=params)  # the first request also compiles the templates
+            started = time.perf_counter()
+            answer = client.get(path, params=params)
+            timings[step] = time.perf_counter() - started
+            assert answer.status_code == 200, (path, answer.text)
+            return answer.text
+
+        timed("list", "/queries")
+        timed("new", "/queries/new")
+        timed("edit", f"/queries/{EVERYONE}/edit")
+        first = timed("rows", f"/queries/{EVERYONE}")
+        assert "5,000 rows; showing 1 to 50." in first
+        assert 'rel="next"' in first
+        later = timed("rows, page 3", f"/queries/{EVERYONE}", page="3", run="1")
+        assert "showing 101 to 150" in later
+        timed("prompted", f"/queries/{BY_NAME}", **{"param.last": "S"})
+        key = post(client, f"/queries/{EVERYONE}/update").headers["location"].split("/")[2]
+        timed("source", f"/import/{key}/source")
+        post(client, f"/import/{key}/source", {"source": "Contact", "action": "update"})
+        timed("mapping", f"/import/{key}/mapping")
+        timed("options", f"/import/{key}/options")
+    print({k: f"{v * 1000:.0f} ms" for k, v in timings.items()})
+    assert {k: v for k, v in timings.items() if v >= SLOWEST_PAGE} == {}

@@ -86,6 +86,7 @@ def _run_values(request: Request, draft: Draft, *, error: str = "") -> dict[str,
         "run_counts": counts_text(info.counts),
         "run_rows": info.counts["rows"],
         "failed": info.counts["errors"] if info.kind in JOB_KINDS else 0,
+        "undoable": info.kind in JOB_KINDS,  # an import's run, or an update's (a query's rows)
     }
 
 
