@@ -53,6 +53,8 @@ def test_an_editor_builds_a_query_exports_it_and_updates_its_rows(
     page.wait_for_selector("#column-1-error")
     assert "'LastNme'" in page.inner_text("#column-1-error")
     assert "LastName" in page.inner_text("#column-1-error")
+    assert "LastNme" in page.inner_text("[data-testid=problems]")  # also listed at the top
+    page.locator("#column-1-error").scroll_into_view_if_needed()
     screenshot(page, "queries-builder")
     assert errors == [
         "Failed to load resource: the server responded with a status of 400 (Bad Request)"

@@ -136,7 +136,7 @@ class QueryForm:
 
     def place(self, problems: Sequence[str]) -> list[str]:
         """Put each problem next to the field it names (``columns.Email: …``,
-        ``filters[1].op: …``, ``from: …``); the problems left are the form's as a whole."""
+        ``filters[1].op: …``, ``from: …``); the problems no field holds are returned."""
         rest = []
         for problem in problems:
             if not self._placed(problem):

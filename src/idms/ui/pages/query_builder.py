@@ -135,8 +135,9 @@ def _check_and_save(
         document = _document(form, definition, by_hand, editing)
         query, new = workspace.save_query(document)
     except QueryInvalid as refused:
-        rest = refused.problems if by_hand else form.place(refused.problems)
-        return _refused(request, form, definition, editing, by_hand, rest)
+        if not by_hand:
+            form.place(refused.problems)  # each next to its field too
+        return _refused(request, form, definition, editing, by_hand, refused.problems)
     except IdmsError as refused:
         return _refused(request, form, definition, editing, by_hand, [str(refused)])
     return done(request, "saved" if new else "replaced", query.name)
