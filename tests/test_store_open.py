@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
-from sqlalchemy import Engine, inspect
+import pytest
+from sqlalchemy import Engine, inspect, text
 
 from idms.targets.embedded.store import open_store
 
@@ -33,3 +35,25 @@ def test_concurrent_first_opens_of_the_store(database_url: str) -> None:
     finally:
         for engine in engines:
             engine.dispose()
+
+
+def test_a_current_store_is_opened_without_running_its_migrations(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every page of the web UI opens the store: one already at the newest migration is not
+    handed to Alembic again; one at another migration is."""
+    from idms.targets.embedded import migrate
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    open_store(url).dispose()
+    upgrades: list[str] = []
+    monkeypatch.setattr(migrate.command, "upgrade", lambda config, rev: upgrades.append(rev))
+    engine = open_store(url)
+    try:
+        assert upgrades == []
+        with engine.begin() as conn:
+            conn.execute(text(f"UPDATE {migrate.VERSION_TABLE} SET version_num = '0001_store'"))
+        migrate.upgrade_store(engine)
+    finally:
+        engine.dispose()
+    assert upgrades == ["head"]

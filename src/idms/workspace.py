@@ -20,8 +20,7 @@ the same way; errors come as :class:`~idms.errors.NotFound` and :class:`~idms.er
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +30,7 @@ from idms.execution.execute import execute_run
 from idms.facade.admin import AdminFacade
 from idms.facade.history import HistoryFacade
 from idms.facade.imports import ImportFacade
+from idms.facade.queries import QueryFacade
 from idms.facade.schedules import ScheduleFacade
 from idms.facade.templates import TemplateFacade
 from idms.facade.users import UserFacade
@@ -45,12 +45,9 @@ from idms.runs.durable import Durable, describe_holder, holder_is_here
 from idms.runs.record import RunInfo, new_run_id
 from idms.runs.status import RunStatus
 from idms.sources.automap import MappingProposal, suggest_mapping
-from idms.targets.base import QueryResult
 
 if TYPE_CHECKING:
     from idms.jobs.undo import UndoReport
-    from idms.queries.compile import CompiledQuery
-    from idms.queries.model import SavedQuery
     from idms.schedules.define import NewSchedule
     from idms.schedules.model import ScheduleInfo
 
@@ -59,38 +56,22 @@ Progress = Callable[[int], None]
 
 @dataclass
 class Workspace(
-    ScheduleFacade, TemplateFacade, AdminFacade, UserFacade, ImportFacade, HistoryFacade
+    ScheduleFacade,
+    TemplateFacade,
+    AdminFacade,
+    UserFacade,
+    ImportFacade,
+    HistoryFacade,
+    QueryFacade,
 ):
     """A workspace opened: its stores and target (:mod:`idms.facade.base`), everything that can
     be done with jobs and runs (here), with workflows (:mod:`idms.facade.workflows`) and with
     transfers (:mod:`idms.facade.transfers`), and with the web UI's users
     (:mod:`idms.facade.users`), with schedules (:mod:`idms.facade.schedules`), with templates
-    (:mod:`idms.facade.templates`), with the
-    settings, secrets and API tokens (:mod:`idms.facade.admin`) and with the run history
-    (:mod:`idms.facade.history`). Open it once per process (or request scope) and close it (or
-    use ``with``)."""
-
-    # ---- saved queries ---------------------------------------------------------------------------
-
-    @contextmanager
-    def run_query(
-        self,
-        query: SavedQuery,
-        params: Mapping[str, Any],
-        *,
-        offset: int = 0,
-        limit: int | None = None,
-    ) -> Iterator[tuple[CompiledQuery, QueryResult]]:
-        """Run ``query`` on the target with its prompts' ``params`` (a missing required prompt
-        is refused before anything runs): the query as compiled, and its rows, streamed."""
-        from idms.queries.compile import compile_query
-
-        with self.target() as target:
-            compiled = compile_query(query, target.sources())
-            if compiled.source is not None:
-                compiled.bind(params)
-            with target.query(compiled, params, offset=offset, limit=limit) as result:
-                yield compiled, result
+    (:mod:`idms.facade.templates`), with the settings, secrets and API tokens
+    (:mod:`idms.facade.admin`), with the run history (:mod:`idms.facade.history`) and with saved
+    queries (:mod:`idms.facade.queries`). Open it once per process (or request scope) and close
+    it (or use ``with``)."""
 
     # ---- jobs: check, plan, run, submit --------------------------------------------------------
 

@@ -55,4 +55,3 @@ def test_a_large_import_leaves_the_planner_statistics_fresh(postgres_url: str) -
         assert estimated_rows(store, "contacts") == before
     finally:
         store.close()
-

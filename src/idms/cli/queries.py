@@ -11,7 +11,7 @@ import typer
 from rich.syntax import Syntax
 from rich.text import Text
 
-from idms.cli.context import get_settings, open_target, open_workspace, quote_arg, suite_engine
+from idms.cli.context import get_settings, open_workspace, quote_arg, suite_engine
 from idms.cli.output import (
     cell,
     confirm_or_stop,
@@ -72,19 +72,14 @@ def save_command(
 
     Example: idms query save locked-out.yml
     """
-    from idms.queries.compile import compile_query
     from idms.queries.model import load_query_file
-    from idms.queries.store import QueryStore
 
-    settings = get_settings(ctx)
     query = load_query_file(query_file)
-    with open_target(settings) as target:
-        compiled = compile_query(query, target.sources())
-    with suite_engine(settings) as engine:
-        new = QueryStore(engine).save(query)
+    with open_workspace(get_settings(ctx)) as workspace:
+        query, new = workspace.save_query(query)
     verb = "saved" if new else "replaced"
     print_line(f"Query '{query.name}' {verb}.")
-    prompts = "".join(f" --param {name}=VALUE" for name in compiled.prompts)
+    prompts = "".join(f" --param {name}=VALUE" for name, _ in query.prompt_list())
     print_note(f"Run it with: idms query run {quote_arg(query.name)}{prompts}")
 
 

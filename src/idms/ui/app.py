@@ -16,6 +16,8 @@ from idms.ui.headers import SecurityHeaders
 from idms.ui.pages import (
     dashboard,
     imports,
+    queries,
+    query_builder,
     runs,
     schedules,
     settings,
@@ -31,12 +33,15 @@ from idms.ui.sessions import SIGNIN_PATH, check_csrf
 from idms.workspace import Workspace
 
 STATIC_PATH = "/static"
+# query_builder before queries: /queries/new is not a query named "new".
 PAGES = (
     signin,
     dashboard,
     runs,
     imports,
     templates,
+    query_builder,
+    queries,
     users,
     schedules,
     workflows,

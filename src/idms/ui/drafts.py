@@ -1,9 +1,12 @@
-"""The import wizard's state between its steps: one draft job per signed-in user and upload.
+"""The import wizard's state between its steps: one draft job per signed-in user and input.
 
-A draft is kept on the server, keyed by the session's user and the upload's random ID; the
-browser sends only that ID (in the URL) and each step's choices. The draft never holds a path:
-its input is ``{"upload": ID}``, which the facade turns into the upload's file by the rule every
-request's job follows (``Workspace.job_from_request``). Another user cannot open someone's draft
+The input is an upload, or a saved query's rows (an iUpdate: "Update these rows" on a query's
+page). A draft is kept on the server, keyed by the session's user and a random key (the
+upload's ID, or one made for the query's draft); the browser sends only that key (in the URL)
+and each step's choices. The draft never holds a path: its input is ``{"upload": ID}``, which
+the facade turns into the upload's file by the rule every request's job follows
+(``Workspace.job_from_request``), or ``{"query": NAME, "params": {...}}``, the saved query run
+when the job runs. Another user cannot open someone's draft
 (the key includes the user), and a draft is dropped once the store holds ``MAX_DRAFTS`` newer
 ones. The drafts live in the server's memory: a restart forgets them (the upload stays, and the
 wizard starts again from it).
@@ -26,8 +29,10 @@ MAX_DRAFTS = 500
 class Draft:
     """What the wizard knows of one import so far."""
 
-    upload_id: str
-    file_name: str
+    key: str  # the upload's ID, or a random key for a query's draft
+    file_name: str  # the upload's file name, or the query's name
+    query: str | None = None  # the input: None, the upload; else this saved query's rows
+    params: dict[str, str] = field(default_factory=dict)  # the query's prompts' values
     sheet: str | None = None
     header_row: int = 1
     source: str | None = None
@@ -44,20 +49,33 @@ class Draft:
 
     @property
     def name(self) -> str:
+        if self.query is not None:
+            return f"Update from query {self.query}"
         return f"Import of {self.file_name}"
 
     @property
     def schedule_path(self) -> str:
         """The schedule form, prefilled with the template the draft was saved as, reading
-        its upload (the form says how to read next month's file from an input folder)."""
-        query = urlencode({"template": self.template or "", "input": f"upload:{self.upload_id}"})
-        return f"/schedules/new?{query}"
+        its upload (the form says how to read next month's file from an input folder); a
+        query's update reads its query's rows, no file."""
+        values = {"template": self.template or ""}
+        if self.query is None:
+            values["input"] = f"upload:{self.key}"
+        return f"/schedules/new?{urlencode(values)}"
+
+    @property
+    def by_query(self) -> bool:
+        return self.query is not None
 
     def document(self) -> dict[str, Any]:
         """The job document, as ``POST /api/v1/runs`` takes it."""
-        reading: dict[str, Any] = {"upload": self.upload_id, "header_row": self.header_row}
-        if self.sheet:
-            reading["sheet"] = self.sheet
+        reading: dict[str, Any]
+        if self.query is not None:
+            reading = {"query": self.query, "params": dict(self.params)}
+        else:
+            reading = {"upload": self.key, "header_row": self.header_row}
+            if self.sheet:
+                reading["sheet"] = self.sheet
         return {
             "name": self.name,
             "input": reading,
@@ -94,17 +112,17 @@ class DraftStore:
 
     def add(self, user_id: str, draft: Draft) -> Draft:
         with self._lock:
-            self._drafts[(user_id, draft.upload_id)] = draft
+            self._drafts[(user_id, draft.key)] = draft
             while len(self._drafts) > self.limit:
                 self._drafts.popitem(last=False)
         return draft
 
-    def get(self, user_id: str, upload_id: str) -> Draft:
-        """The user's draft for ``upload_id`` (NotFound: none, or someone else's)."""
+    def get(self, user_id: str, key: str) -> Draft:
+        """The user's draft ``key`` (NotFound: none, or someone else's)."""
         with self._lock:
-            draft = self._drafts.get((user_id, upload_id))
+            draft = self._drafts.get((user_id, key))
             if draft is not None:
-                self._drafts.move_to_end((user_id, upload_id))
+                self._drafts.move_to_end((user_id, key))
         if draft is None:
             raise NotFound(
                 "This import is not open any more (the server restarted, or it was started by "

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from idms.config import show_size
 from idms.facade.imports import UploadLook
@@ -41,15 +42,19 @@ class Step:
     current: bool
 
 
-def steps(root: str, upload_id: str | None, current: int, reached: int) -> list[Step]:
-    """The wizard's steps: the ones already reached are links."""
+def steps(
+    root: str, key: str | None, current: int, reached: int, *, query: str | None = None
+) -> list[Step]:
+    """The wizard's steps: the ones already reached are links. A saved query's rows (an
+    iUpdate) come in place of the upload and its file: its first step is the query's page."""
     paths = ("", "file", "source", "mapping", "options", "plan", "results")
+    labels = ("Query", "Rows", *STEPS[2:]) if query is not None else STEPS
     out = []
-    for n, label in enumerate(STEPS, start=1):
+    for n, label in enumerate(labels, start=1):
         if n == 1:
-            href = f"{root}/import"
-        elif upload_id is not None and n <= reached:
-            href = f"{root}/import/{upload_id}/{paths[n - 1]}"
+            href = f"{root}/queries/{quote(query, safe='')}" if query else f"{root}/import"
+        elif key is not None and n <= reached and not (query and n == 2):
+            href = f"{root}/import/{key}/{paths[n - 1]}"
         else:
             href = ""
         out.append(Step(n, label, href, n == current))

@@ -30,6 +30,7 @@ NAV = (
     NavItem("Runs", "/runs", Role.VIEWER),
     NavItem("Import", "/import", Role.EDITOR),
     NavItem("Templates", "/templates", Role.VIEWER),
+    NavItem("Queries", "/queries", Role.VIEWER),
     NavItem("Schedules", "/schedules", Role.VIEWER),
     NavItem("Workflows", "/workflows", Role.VIEWER),
     NavItem("Transfers", "/transfers", Role.VIEWER),

@@ -11,8 +11,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from idms import jsontext
-from idms.queries.compile import compile_query
-from idms.queries.model import build_query
 from idms.queries.store import QueryInfo
 from idms.server.auth import Context
 from idms.server.params import Offset
@@ -89,12 +87,8 @@ def put_query(
         ),
     ],
 ) -> Response:
-    query = build_query({**document, "name": name})
-    with context.target() as target:
-        compile_query(query, target.sources())
-    store = context.queries
-    new = store.save(query)
-    return _json(query_out(store.get(query.name)), 201 if new else 200)
+    query, new = context.workspace.save_query({**document, "name": name})
+    return _json(query_out(context.queries.get(query.name)), 201 if new else 200)
 
 
 @router.delete(
