@@ -69,6 +69,7 @@ def some_runs(site: Site, tmp_path: Path) -> None:
     site.workspace.plan(job)
 
 
+@pytest.mark.firefox
 def test_an_admin_adds_a_viewer_who_cannot_add_users(
     site: Site, browser_page: Any, tmp_path: Path
 ) -> None:
@@ -139,6 +140,7 @@ def test_an_admin_adds_a_viewer_who_cannot_add_users(
     assert "mallory" not in [u.name for u in site.workspace.users()]
 
 
+@pytest.mark.firefox
 @pytest.mark.usefixtures("people")
 def test_the_pages_are_usable_with_the_keyboard(site: Site, browser_page: Any) -> None:
     page = browser_page
