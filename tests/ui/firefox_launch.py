@@ -11,8 +11,9 @@ from typing import Any
 
 RELAY = Path(__file__).with_name("firefox_bidi.py")
 
-# Nothing a test needs from the network at start-up: without these, Firefox asks Remote
-# Settings for its experiments and waits for the answer before the first window is ready.
+# No test needs Mozilla's servers: Firefox is not to ask them for experiments, settings or its
+# region while the tests run (Playwright's own preferences already turn off updates, telemetry
+# and safe browsing).
 QUIET = {
     "messaging-system.rsexperimentloader.enabled": False,
     "services.settings.server": "http://127.0.0.1:9/",

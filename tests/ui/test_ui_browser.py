@@ -23,7 +23,10 @@ SLOWEST_PAGE = 0.3  # seconds (the issue's bound on rendering a page)
 
 
 def screenshot(page: Any, name: str) -> None:
-    if os.environ.get("IDMS_TEST_UI_SCREENSHOTS") == "1":
+    """Saved from Chromium only: the flows that run in Firefox too would otherwise overwrite
+    the pictures with the other browser's rendering."""
+    chromium = page.context.browser.browser_type.name == "chromium"
+    if os.environ.get("IDMS_TEST_UI_SCREENSHOTS") == "1" and chromium:
         DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(DOCS_IMAGES / f"ui-{name}.png"), full_page=False)
 
