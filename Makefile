@@ -19,18 +19,24 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 
 install: $(STAMP) browser
 
-# The web UI's browser tests drive the system's Chromium through Playwright (no browser
-# download): installed here when it is missing and apt-get can be run (as root); elsewhere the
-# tests skip and say why (under CI=true they fail instead).
+# The web UI's browser tests drive the system's browsers through Playwright (no browser
+# download): Chromium, and Firefox ESR for the main flows (over WebDriver BiDi). Each is installed
+# here when it is missing and apt-get can be run (as root); elsewhere the tests that need it skip
+# and say why (under CI=true they fail instead).
+BROWSERS := chromium:chromium firefox:firefox-esr
+
 browser:
-	@if ! command -v chromium >/dev/null 2>&1; then \
-		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-			apt-get install -y --no-install-recommends chromium \
-				|| { apt-get update && apt-get install -y --no-install-recommends chromium; }; \
-		else \
-			echo "Chromium is missing: the browser tests will be skipped (apt-get install chromium)."; \
+	@for pair in $(BROWSERS); do \
+		command=$${pair%%:*}; package=$${pair#*:}; \
+		if ! command -v $$command >/dev/null 2>&1 && ! command -v $$package >/dev/null 2>&1; then \
+			if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+				apt-get install -y --no-install-recommends $$package \
+					|| { apt-get update && apt-get install -y --no-install-recommends $$package; }; \
+			else \
+				echo "$$package is missing: its browser tests will be skipped (apt-get install $$package)."; \
+			fi; \
 		fi; \
-	fi
+	done
 
 # The newest versions pyproject.toml allows, pinned again (the file's comment lines kept; the build
 # tools, setuptools and wheel, left to pyproject's build-system). Run `make test`, then commit.

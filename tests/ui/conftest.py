@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from firefox_launch import launch_firefox
 from ui_support import ADMIN, EDITOR, VIEWER, Site
 
 from idms.config import Settings
@@ -20,6 +21,7 @@ from idms.workspace import Workspace
 from services import need_service
 
 CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
+FIREFOX_PATHS = ("/usr/bin/firefox-esr", "/usr/bin/firefox")
 
 
 @pytest.fixture
@@ -46,38 +48,68 @@ def people(workspace: Workspace) -> dict[str, tuple[str, str]]:
     return {"admin": ADMIN, "editor": EDITOR, "viewer": VIEWER}
 
 
-def chromium_path() -> str | None:
-    for path in (os.environ.get("IDMS_TEST_CHROMIUM"), *CHROMIUM_PATHS, shutil.which("chromium")):
+def executable(variable: str, paths: tuple[str, ...], name: str) -> str | None:
+    for path in (os.environ.get(variable), *paths, shutil.which(name)):
         if path and Path(path).is_file():
             return path
     return None
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "firefox: a browser test that runs in Firefox too (the UI's main flows)"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every browser test runs in Chromium; those marked ``firefox`` run in Firefox as well, the
+    same test code (Playwright drives both)."""
+    if "browser_page" in metafunc.fixturenames:
+        firefox = metafunc.definition.get_closest_marker("firefox") is not None
+        kinds = ["chromium", "firefox"] if firefox else ["chromium"]
+        metafunc.parametrize("browser_kind", kinds, indirect=True, scope="module")
+
+
 @pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    """A headless Chromium (the system's), for one test module; skipped where there is none,
+def browser_kind(request: pytest.FixtureRequest) -> str:
+    kind: str = request.param
+    return kind
+
+
+@pytest.fixture(scope="module")
+def browser(browser_kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A headless browser (the system's), for one test module; skipped where there is none,
     but under CI=true a missing browser fails the tests that need it. Module-scoped: while
     Playwright's sync API runs, its event loop holds the main thread, and a later test's
-    ``asyncio.run`` would fail."""
-    path = chromium_path()
-    if path is None:
-        need_service("Chromium", "no chromium executable (apt-get install chromium)")
+    ``asyncio.run`` would fail. Chromium is driven over CDP; Firefox over WebDriver BiDi
+    (``firefox_launch``)."""
+    if browser_kind == "firefox":
+        path = executable("IDMS_TEST_FIREFOX", FIREFOX_PATHS, "firefox")
+        if path is None:
+            need_service("Firefox", "no firefox executable (apt-get install firefox-esr)")
+    else:
+        path = executable("IDMS_TEST_CHROMIUM", CHROMIUM_PATHS, "chromium")
+        if path is None:
+            need_service("Chromium", "no chromium executable (apt-get install chromium)")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
         need_service("Playwright", "the playwright package is not installed")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=path, headless=True)
+        if browser_kind == "firefox":
+            launched = launch_firefox(playwright, path, tmp_path_factory.mktemp("firefox"))
+        else:
+            launched = playwright.chromium.launch(executable_path=path, headless=True)
         try:
-            yield browser
+            yield launched
         finally:
-            browser.close()
+            launched.close()
 
 
 @pytest.fixture
-def browser_page(chromium: Any) -> Iterator[Any]:
+def browser_page(browser: Any) -> Iterator[Any]:
     """A fresh browser context (no cookies) and page at 1280x800, the size the UI is made for."""
-    context = chromium.new_context(viewport={"width": 1280, "height": 800})
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     try:
         yield page

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import openpyxl
+import pytest
 from test_ui_browser import screenshot, sign_in
 from ui_support import EDITOR, Site
 
@@ -61,6 +62,7 @@ def facts(page: Any) -> dict[str, str]:
     return dict(zip(terms, values, strict=True))
 
 
+@pytest.mark.firefox
 def test_an_editor_imports_a_workbook_with_a_bad_row(
     running_site: Site, people: object, browser_page: Any, tmp_path: Path
 ) -> None:

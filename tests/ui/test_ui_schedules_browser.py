@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from test_ui_browser import SLOWEST_PAGE, screenshot, timed_goto
 from ui_support import ADMIN, EDITOR, Site
 
@@ -37,6 +38,7 @@ def expected_times(workspace: Workspace, cron: str) -> list[str]:
     return [t.isoformat() for t in preview.times]
 
 
+@pytest.mark.firefox
 def test_an_editor_schedules_a_workflow_every_weekday_in_new_york_and_pauses_it(
     site: Site, people: dict[str, tuple[str, str]], browser_page: Any
 ) -> None:

@@ -32,9 +32,10 @@ def unnamed_controls(page: Any) -> list[str]:
     return found
 
 
+@pytest.mark.firefox
 @pytest.mark.usefixtures("people")
 def test_an_editor_runs_a_workflow_and_sees_each_step(site: Site, browser_page: Any) -> None:
-    from playwright.sync_api import expect  # there, as the browser is (conftest.chromium)
+    from playwright.sync_api import expect  # there, as the browser is (conftest.browser)
 
     page = browser_page
     base = site.base
