@@ -5,7 +5,8 @@ connections, and guards every request with
 
 * a bearer token from ``POST {base}/token`` (password grant), fetched on first use and fetched
   again, once, when a call answers 401 (expired or revoked), after which the call is repeated;
-* one global token bucket (``rate_limit`` requests per second, shared by every thread);
+* one token bucket (``rate_limit`` requests per second, shared by every thread), or the
+  ``pacer`` given, such as the one every worker of an installation shares (``ratelimit.py``);
 * an adaptive limit on the requests in flight at once, whichever threads send them: at most
   ``concurrency`` (``map_concurrent`` runs work on that many threads), halved when iMIS answers
   429 and raised again, one at a time, as calls are answered without one (``throttle.py``);
@@ -36,7 +37,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import httpx
 
@@ -93,6 +94,12 @@ def _summary(body: Any) -> str:
                 return str(body[key])
     text = str(body or "").strip()
     return text[:200] if text else "(no message)"
+
+
+class Pacer(Protocol):
+    """What a client asks before each call: a permit, waited for if need be."""
+
+    def acquire(self) -> None: ...
 
 
 class TokenBucket:
@@ -153,6 +160,7 @@ class ImisClient:
         max_backoff: float = 10.0,
         max_retry_after: float = MAX_RETRY_AFTER,
         transport: httpx.BaseTransport | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         if concurrency < 1:
             raise ConfigError(f"Concurrency must be at least 1, not {concurrency}.")
@@ -164,7 +172,9 @@ class ImisClient:
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.max_retry_after = max_retry_after
-        self._bucket = TokenBucket(rate_limit, burst=concurrency) if rate_limit else None
+        self._bucket: Pacer | None = pacer
+        if pacer is None and rate_limit:
+            self._bucket = TokenBucket(rate_limit, burst=concurrency)
         self.limit = AdaptiveLimit(concurrency)
         self._token: str | None = None
         self._token_lock = threading.Lock()
