@@ -140,15 +140,16 @@ def test_a_match_on_two_fields_and_blank_values(new_store: NewStore, serve: Serv
         [("Babbage", "London")],
         [],
     ]
-    # one request on the field with the most values (FirstName=in:ADA|Ada|Charles|Nobody); the
-    # City, blank or not, is checked on the records it answers
-    assert wire_log.take() == ["GET /api/Party"]
+    # in: checked on FirstName (two requests, once), then one request on the field with the
+    # most values (FirstName=in:ADA|Ada|Charles|Nobody); the City, blank or not, is checked on
+    # the records it answers
+    assert wire_log.take() == ["GET /api/Party"] * 3
     # a blank value of that field is looked up alone, every field filtered (isEmpty:)
     found = target.match(
         "Contact", ["City", "FirstName"], [{"City": None, "FirstName": "Ada"}, {"City": "Paris"}]
     )
     assert [[r["LastName"] for r in f] for f in found] == [["Lovelace"], []]
-    assert wire_log.take() == ["GET /api/Party", "GET /api/Party"]
+    assert wire_log.take() == ["GET /api/Party"] * (2 + 2)  # in: checked on City; two rows
 
 
 def test_an_update_writes_what_its_match_read_while_it_is_fresh(
@@ -216,3 +217,36 @@ def test_a_record_deleted_between_match_and_write_fails_its_row(
     assert "deleted since it was matched" in result.error.message
     assert wire_log.take() == ["GET /api/Activity", f"PUT /api/Activity/{seqn}"]
     assert list(store.read("Activity")) == []
+
+
+class NoInList(Recording):
+    """An iMIS that reads ``in:a|b`` as one value (``eq:a|b``): it matches nothing."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        query = request.url.query.decode().replace("=in%3A", "=eq%3A").replace("=in:", "=eq:")
+        request.url = request.url.copy_with(query=query.encode())
+        return super().handle_request(request)
+
+
+def test_an_imis_that_does_not_read_in_lists_is_matched_row_by_row(
+    new_store: NewStore, serve: Serve
+) -> None:
+    served, target, wire_log, store = setup(new_store, serve)
+    emails = [f"m{i}@example.org" for i in range(5)]
+    values = [{"FirstName": "F", "LastName": "L", "Email": e} for e in emails]
+    store.apply("Contact", [Change(ChangeKind.INSERT, v) for v in values])
+    odd_log = NoInList()
+    odd = type(target)(served.client(transport=odd_log), target.platform)
+    odd.sources()
+    odd_log.take()
+    criteria = [{"Email": e.upper()} for e in emails]
+    for _ in range(2):  # checked once, then remembered
+        found = odd.match("Contact", ["Email"], criteria)
+        assert [[r["Email"] for r in f] for f in found] == [[e] for e in emails]
+    assert odd_log.take() == ["GET /api/Party"] * (2 + 5 + 5)  # the check, then one per row
+    # an iMIS that reads them: checked once, then one request for the five
+    wire_log.take()
+    for _ in range(2):
+        found = target.match("Contact", ["Email"], criteria)
+        assert [[r["Email"] for r in f] for f in found] == [[e] for e in emails]
+    assert wire_log.take() == ["GET /api/Party"] * (2 + 1 + 1)

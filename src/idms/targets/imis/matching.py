@@ -8,6 +8,15 @@ fields are checked here. Whatever the server answers is checked here anyway, as 
 is (``reads.py``): a record belongs to a row only when all its match values equal the row's
 without case or surrounding spaces, so ``in:`` finds exactly what one ``eq:`` per row found.
 
+How iMIS reads an ``in:`` list is not documented (imis-rest-api.md §2.1 names the operator, not
+its syntax); an iMIS that read ``a|b`` as one value would match nothing, and every row would be
+taken for new. So before the first ``in:`` on a property, the target checks it once per client
+(:class:`InCheck`): it reads a few records, and asks ``in:`` for one value they hold together
+with one no record holds; only when the record comes back is ``in:`` used on that property, and
+otherwise the rows are looked up one ``eq:`` each, as before (with a warning in the log). While
+no record shows a value to check with (an empty iMIS), rows are looked up one ``eq:`` each and
+the check is made again at the next batch.
+
 A chunk keeps the request's query string under IIS's default ``maxQueryString`` (2,048 bytes;
 longer ones are answered 404.15, as the sandbox does): values are counted as the client encodes
 them. A value that cannot travel in an ``in:`` list (it holds the ``|`` separator) and a blank
@@ -16,6 +25,8 @@ value (``isEmpty:``) are still looked up one request each, with every field filt
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +39,8 @@ from idms.targets.imis import wire
 from idms.targets.imis.client import ImisClient
 from idms.targets.imis.entities import EntitySpec
 from idms.targets.imis.reads import match_key, records_of
+
+log = logging.getLogger("idms.targets.imis")
 
 # IIS refuses a query string longer than 2,048 bytes (requestFiltering maxQueryString); the
 # paging parameters (``&limit=500&offset=…``) and a margin come off it.
@@ -47,16 +60,72 @@ class Found:
     obj: Any
 
 
+# A value no record holds, asked for beside a held one when ``in:`` is checked.
+ABSENT = "idms-in-check-0f3a"
+
+
+class InCheck:
+    """Whether ``in:`` works on each property of an iMIS (asked once per entity and property)."""
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[str, str], bool] = {}
+        self._lock = threading.Lock()
+
+    def works(self, client: ImisClient, spec: EntitySpec, source: SourceDef, name: str) -> bool:
+        key = (spec.entity.casefold(), spec.wire_name(name).casefold())
+        with self._lock:  # one check at a time; the others wait for its answer
+            if key not in self._known:
+                works = _check_in(client, spec, source, name)
+                if works is None:
+                    return False  # asked again next time, when records may hold values
+                self._known[key] = works
+            return self._known[key]
+
+
+def _check_in(client: ImisClient, spec: EntitySpec, source: SourceDef, name: str) -> bool | None:
+    """Whether ``in:`` works on ``name``; None when no record shows a value to check it with."""
+    collection, prop = f"api/{spec.entity}", spec.wire_name(name)
+
+    def values(params: list[tuple[str, Any]]) -> list[Any]:
+        page = client.get(collection, [*params, ("limit", 20)])
+        items = wire.page_items(page)[0] if isinstance(page, dict) else []
+        objs = [o for o in items if isinstance(o, dict)]
+        return [r.get(name) for o in objs for r in records_of(spec, source, o)]
+
+    held = next((t for t in map(_in_text, values([])) if t), None)
+    if held is None:
+        return None
+    works = match_key(held) in {match_key(v) for v in values([(prop, f"in:{held}|{ABSENT}")])}
+    if not works:
+        log.warning(
+            "This iMIS does not answer %s?%s=in:a|b as a list of values: its rows are matched "
+            "one request each.",
+            spec.entity,
+            prop,
+        )
+    return works
+
+
 def find_matches(
     client: ImisClient,
     spec: EntitySpec,
     source: SourceDef,
     names: Sequence[str],
     wanted: Sequence[tuple[Any, ...]],
+    check: InCheck | None = None,
 ) -> dict[tuple[Any, ...], list[Found]]:
-    """The records matching each of ``wanted`` (values of ``names``, typed), by wanted tuple."""
+    """The records matching each of ``wanted`` (values of ``names``, typed), by wanted tuple;
+    ``in:`` only on a property ``check`` found it works on (when given)."""
     folded = {w: tuple(match_key(v) for v in w) for w in wanted}
     pivot = _pivot(wanted, len(names))
+    many = len(set(wanted)) > 1
+    if (
+        pivot is not None
+        and check is not None
+        and many
+        and not check.works(client, spec, source, names[pivot])
+    ):
+        pivot = None
     requests: list[list[tuple[str, str]]] = []
     chunked: list[str] = []
     for w in dict.fromkeys(wanted):

@@ -52,7 +52,7 @@ from idms.targets.imis.carried import Carried
 from idms.targets.imis.client import PAGE_LIMIT, ImisClient
 from idms.targets.imis.dryrun import Judge, Planned
 from idms.targets.imis.iqa import run_query
-from idms.targets.imis.matching import find_matches
+from idms.targets.imis.matching import InCheck, find_matches
 from idms.targets.imis.reads import (
     Check,
     accept_all,
@@ -109,6 +109,7 @@ class RestTarget:
         self._sources: list[SourceDef] | None = None
         self._local = threading.local()  # the plan a thread rehearses (see rehearse)
         self.carried = Carried()  # the objects matched, for the writes (no GET before a PUT)
+        self._in_check = InCheck()  # where iMIS reads in:a|b as a list (matching.py)
 
     def __repr__(self) -> str:
         return f"RestTarget({self.client!r}, platform={self.platform!r})"
@@ -217,7 +218,7 @@ class RestTarget:
         for row in criteria:
             values = {sdef.field(k).name: v for k, v in row.items()}
             wanted.append(tuple(_criterion(f.type, values.get(f.name)) for f in defs))
-        found = find_matches(self.client, spec, sdef, names, wanted) if wanted else {}
+        found = find_matches(self.client, spec, sdef, names, wanted, self._in_check)
         if carry:
             read = [(f.record, f.obj) for matches in found.values() for f in matches]
             self.carried.keep(sdef, read)
