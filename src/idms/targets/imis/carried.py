@@ -11,10 +11,11 @@ always decided on what the match read, and the re-read only narrowed the window 
 change made by someone else to the *other* fields of the object could be written over, from a
 batch's time to one round trip. Other idms runs never race a run there (runs writing one source
 of an iMIS take turns, ``runs/serial.py``). A carried object is taken only while it is younger
-than :data:`FRESH_SECONDS`, the writes of a batch of a thousand updates at 20 a second; an older
-one (a batch whose writes were held up, retried or throttled) is read again, as before. A record deleted meanwhile still
-fails its row with ``not_found``: the PUT answers 404. Each object is taken once: a second
-change naming the same record (two rows, or a retried batch) reads it again.
+than :data:`FRESH_SECONDS`, the writes of a batch of a thousand updates at 20 a second; an
+older one (a batch whose writes were held up, retried or throttled) is read again, as before.
+A record deleted meanwhile still fails its row with ``not_found``: the PUT answers 404. Each
+object is taken once: a second change naming the same record (two rows, or a retried batch)
+reads it again.
 """
 
 from __future__ import annotations
