@@ -4,14 +4,18 @@
    eight calls in flight can do at most 8 / 0.020 = 400 calls/s; the goal is 0.8 of that,
    320 calls/s. The ratio printed is calls/s over 320.
 2. An insert-update of R contacts (CSV -> ``run_job`` through the RestTarget, matched on
-   Email): rows/s, and the calls each row cost.
+   Email), first inserting them, then again with new titles (updates): rows/s and the calls each
+   row cost, ``--repeat`` times (min / median / max). Two ratios: rows/s over the ceiling the
+   calls allow, concurrency / latency / calls per row (the goal is 0.8), and rows/s over
+   concurrency / latency (one call per row at full concurrency). The CPU per row of this process
+   and of the sandbox's say when the machine, not the latency, is what bounds the rows/s.
 
 The sandbox runs in a process of its own (this script with ``--serve``), as a real iMIS would,
 so that client and server do not share one interpreter lock; ``--in-process`` serves it from a
 thread of this process instead. Last, the same GETs against a stub server that only waits the
 latency show the client's own ceiling, apart from the sandbox's work per call.
 
-    .venv/bin/python bench/bench_rest.py [--gets 2000] [--rows 10000] [--latency-ms 20]
+    .venv/bin/python bench/bench_rest.py [--gets 2000] [--rows 10000] [--latency-ms 20] [--repeat 3]
 
 Not a test: it prints figures.
 """
@@ -21,8 +25,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import os
 import random
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -50,14 +56,14 @@ PASSWORD = "Bench-Manager-1"
 CONCURRENCY = 8
 
 
-def make_csv(path: Path, rows: int) -> None:
+def make_csv(path: Path, rows: int, prefix: str = "bench", title: str = "Engineer") -> None:
     rng = random.Random(1)
     with path.open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["Email", "First", "Last", "Title", "MemberType", "City"])
         for i in range(rows):
             w.writerow(
-                [f"bench{i}@example.org", f"First{i}", f"Last{i % 5000}", "Engineer",
+                [f"{prefix}{i}@example.org", f"First{i}", f"Last{i % 5000}", title,
                  rng.choice(["GLD", "SLV", "REG"]), "Springfield"]
             )  # fmt: skip
 
@@ -95,29 +101,65 @@ def bench_gets(url: str, ids: list[str], count: int, latency: float, what: str =
     print(f"      client CPU {1000 * cpu / count:.2f} ms per call (this process, all threads)")
 
 
-def bench_import(url: str, tmp: Path, rows: int) -> None:
-    file = tmp / "contacts.csv"
-    make_csv(file, rows)
+SERVER_PID: list[int] = []  # the sandbox process's, for its CPU time
+
+
+def server_cpu() -> float | None:
+    """The sandbox process's CPU seconds so far (Linux), or None."""
+    if not SERVER_PID:
+        return None
+    try:
+        fields = Path(f"/proc/{SERVER_PID[0]}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def import_pass(
+    url: str, tmp: Path, rows: int, latency: float, prefix: str, title: str
+) -> dict[str, float]:
+    """One insert-update of ``rows`` contacts; its figures."""
+    file = tmp / f"{prefix}-{title}.csv"
+    make_csv(file, rows, prefix, title)
     runs = RunStore(open_suite(f"sqlite:///{tmp / 'suite.db'}"))
     client = ImisClient(url, "MANAGER", PASSWORD, concurrency=CONCURRENCY)
     target = RestTarget(client)
     target.sources()
-    before = client.calls
+    before, served, cpu = client.calls, server_cpu(), time.process_time()
     start = time.perf_counter()
     report = run_job(contact_job(file), target=target, runs=runs, target_label="rest")
     elapsed = time.perf_counter() - start
+    cpu = time.process_time() - cpu
     calls = client.calls - before
+    after = server_cpu()
     summary = report.summary()
-    print(
-        f"Import: {rows} rows insert-update in {elapsed:.1f} s = {rows / elapsed:.0f} rows/s "
-        f"({calls} calls, {calls / rows:.2f} per row, {client.retried} retried)"
-    )
-    print(
-        "        "
-        + ", ".join(f"{k} {summary[k]}" for k in ("inserted", "updated", "unchanged", "errors"))
-    )
     client.close()
     runs.engine.dispose()
+    assert summary["errors"] == 0, summary
+    rate, per_row = rows / elapsed, calls / rows
+    figures = {"rows/s": rate, "calls/row": per_row, "retried": float(client.retried)}
+    if latency:
+        figures["÷ ceiling"] = rate / (CONCURRENCY / latency / per_row)
+        figures["÷ conc/lat"] = rate / (CONCURRENCY / latency)
+    figures["client ms/row"] = 1000 * cpu / rows
+    if served is not None and after is not None:
+        figures["sandbox ms/row"] = 1000 * (after - served) / rows
+    figures["inserted"], figures["updated"] = summary["inserted"], summary["updated"]
+    return figures
+
+
+def bench_import(url: str, tmp: Path, rows: int, latency: float, repeat: int) -> None:
+    print(f"Import: {rows} rows insert-update at concurrency {CONCURRENCY}, {repeat} times")
+    for kind, title in (("insert", "Engineer"), ("update", "Manager")):
+        results = [import_pass(url, tmp, rows, latency, f"bench{n}-", title) for n in range(repeat)]
+        done = {k: results[0][k] for k in ("inserted", "updated")}
+        print(f"  {kind}s ({', '.join(f'{k} {v:.0f}' for k, v in done.items())}):")
+        for key in results[0]:
+            if key in ("inserted", "updated"):
+                continue
+            values = sorted(r[key] for r in results)
+            low, mid, high = values[0], statistics.median(values), values[-1]
+            print(f"    {key:>15}: min {low:8.2f}  median {mid:8.2f}  max {high:8.2f}")
 
 
 async def stub(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -162,6 +204,7 @@ def sandbox_process(store_path: Path | str, latency_ms: int) -> Iterator[str]:
     command = [sys.executable, __file__, "--serve", str(store_path), "--port", str(port),
                "--latency-ms", str(latency_ms)]  # fmt: skip
     process = subprocess.Popen(command)
+    SERVER_PID[:] = [process.pid] if store_path != "stub" else []
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -184,6 +227,7 @@ def main() -> None:
     parser.add_argument("--gets", type=int, default=2000)
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--latency-ms", type=int, default=20)
+    parser.add_argument("--repeat", type=int, default=3, help="import passes of each kind")
     parser.add_argument("--in-process", action="store_true", help="serve from a thread here")
     parser.add_argument("--serve", metavar="STORE", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
@@ -208,7 +252,7 @@ def main() -> None:
             print(f"Sandbox {where} at {url}, {args.latency_ms} ms latency per call")
             bench_gets(url, ids, args.gets, args.latency_ms / 1000)
             if args.rows:
-                bench_import(url, tmp, args.rows)
+                bench_import(url, tmp, args.rows, args.latency_ms / 1000, args.repeat)
         store.close()
         if not args.in_process:
             with sandbox_process("stub", args.latency_ms) as url:

@@ -13,6 +13,8 @@ defaults. A :class:`Settings` is immutable; interfaces build one and hand it dow
 | secret_key         | IDMS_SECRET_KEY          | a key file in workspace  |
 | suite_database     | IDMS_SUITE_DATABASE      | sqlite in the workspace  |
 | imis_query_endpoint| IDMS_IMIS_QUERY_ENDPOINT | iqa (or query, EMS only) |
+| imis_concurrency   | IDMS_IMIS_CONCURRENCY    | 8 calls in flight per run |
+| imis_rate_limit    | IDMS_IMIS_RATE_LIMIT     | none (calls/s, every worker together) |
 | notify_on          | IDMS_NOTIFY_ON           | failure (or always, never)|
 | notify_email       | IDMS_NOTIFY_EMAIL        | nobody (comma-separated)  |
 | smtp_url           | IDMS_SMTP_URL            | none (smtp[s]://…)        |
@@ -121,6 +123,21 @@ def _optional_int(name: str, raw: str) -> int | None:
     return _int_setting(name, raw, minimum=1)
 
 
+def _rate(raw: str) -> float | None:
+    """IDMS_IMIS_RATE_LIMIT: calls per second (a positive number), or none / off / '' for none."""
+    if raw.strip().lower() in ("", "none", "off", "0"):
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value == float("inf"):
+        raise ConfigError(
+            f"IDMS_IMIS_RATE_LIMIT must be a number of calls per second, e.g. 20, not '{raw}'."
+        )
+    return value
+
+
 NotifyOn = Literal["failure", "always", "never"]
 
 
@@ -182,6 +199,11 @@ class Settings:
     secret_key: str | None = field(default=None, repr=False)  # never printed
     suite_database: str | None = None
     imis_query_endpoint: QueryEndpoint = "iqa"
+    # iMIS over REST: the calls a run keeps in flight at most (fewer while iMIS answers 429),
+    # and the calls per second every worker of the installation sends it together (None: no
+    # limit), shared through the suite database (targets/imis/ratelimit.py).
+    imis_concurrency: int = 8
+    imis_rate_limit: float | None = None
     # Durable runs and executors (idms serve, idms worker).
     lease_seconds: int = 60  # a run's lease; a run not renewed for this long is resumed elsewhere
     history_days: int | None = 90  # finished runs older than this are pruned (None: never)
@@ -244,6 +266,10 @@ class Settings:
             secret_key=env.get("IDMS_SECRET_KEY") or None,
             suite_database=env.get("IDMS_SUITE_DATABASE") or None,
             imis_query_endpoint=parse_query_endpoint(env.get("IDMS_IMIS_QUERY_ENDPOINT") or "iqa"),
+            imis_concurrency=_int_setting(
+                "IDMS_IMIS_CONCURRENCY", env.get("IDMS_IMIS_CONCURRENCY", "8"), minimum=1
+            ),
+            imis_rate_limit=_rate(env.get("IDMS_IMIS_RATE_LIMIT") or ""),
             lease_seconds=_int_setting(
                 "IDMS_LEASE_SECONDS", env.get("IDMS_LEASE_SECONDS", "60"), minimum=2
             ),

@@ -77,7 +77,10 @@ def execute_run(
             settings = context.settings.with_changes(
                 target=info.target, platform=parse_platform(info.platform)
             )
-            target = (target_opener or factory.open_target)(settings)
+            if target_opener is not None:
+                target = target_opener(settings)
+            else:  # an iMIS's rate limit is shared through the suite database
+                target = factory.open_target(settings, suite=lambda: context.suite)
     except IdmsError as exc:
         log.warning("run %s failed: %s", run_id, exc.message)
         if prepared is not None:

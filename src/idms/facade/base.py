@@ -101,7 +101,7 @@ class WorkspaceBase(RunContext):
         """The target ``settings`` name, opened (the caller closes it)."""
         if self.target_opener is not None:
             return self.target_opener(settings)
-        return factory.open_target(settings)
+        return factory.open_target(settings, suite=lambda: self.suite)
 
     def target(self) -> FullTarget:
         """The settings' target, opened: ``with workspace.target() as target:`` closes it."""

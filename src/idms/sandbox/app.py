@@ -185,8 +185,18 @@ async def _run(request: Request, handler: Callable[[], Reply]) -> Response:
     return json_response(reply.status, reply.body, reply.headers)
 
 
+# IIS's request filtering refuses a query string over 2,048 bytes (maxQueryString's default)
+# before iMIS sees the request, with its own page: HTTP Error 404.15.
+MAX_QUERY_STRING = 2048
+QUERY_TOO_LONG = (
+    "<html><body><h1>HTTP Error 404.15 - Not Found</h1><p>The request filtering module is "
+    "configured to deny a request where the query string is too long.</p></body></html>"
+)
+
+
 class SandboxMiddleware:
-    """Path case, faults, latency and the bearer check, before any handler runs."""
+    """The query string's length, path case, faults, latency and the bearer check, before any
+    handler runs."""
 
     def __init__(
         self,
@@ -206,6 +216,9 @@ class SandboxMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if len(scope.get("query_string") or b"") > MAX_QUERY_STRING:
+            await Response(QUERY_TOO_LONG, 404, media_type="text/html")(scope, receive, send)
             return
         path = canonical_path(str(scope["path"]), self.prefix)
         scope = dict(scope, path=path)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Dialect, ForeignKey, MetaData, String, Text, false
+from sqlalchemy import DateTime, Dialect, Float, ForeignKey, MetaData, String, Text, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -275,6 +275,20 @@ class Schedule(Base):
 
     def __repr__(self) -> str:
         return f"Schedule(name={self.name!r})"
+
+
+class RateBucket(Base):
+    """The calls per second every worker of an installation shares toward one iMIS
+    (``targets/imis/ratelimit.py``): the permits left (below zero: reserved ahead, a queue) as
+    counted at ``stamp`` (seconds since the epoch). ``key`` is a digest of the iMIS's address,
+    which ``target`` keeps as it is for people to read."""
+
+    __tablename__ = "rate_buckets"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    target: Mapped[str] = mapped_column(Text)
+    tokens: Mapped[float] = mapped_column(Float)
+    stamp: Mapped[float] = mapped_column(Float)
 
 
 class SchedulerLease(Base):

@@ -10,11 +10,15 @@ saved queries run through ``settings.imis_query_endpoint`` (``/api/iqa`` or ``/a
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from idms.config import Settings, target_kind
 from idms.errors import ConfigError, SecretError
 from idms.targets.base import FullTarget
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 USERNAME_VARIABLE = "IDMS_IMIS_USERNAME"
 PASSWORD_VARIABLE = "IDMS_IMIS_PASSWORD"
@@ -22,9 +26,15 @@ USERNAME_SECRET = "imis.username"
 PASSWORD_SECRET = "imis.password"
 
 
-def open_target(settings: Settings, *, environ: Mapping[str, str] | None = None) -> FullTarget:
+def open_target(
+    settings: Settings,
+    *,
+    environ: Mapping[str, str] | None = None,
+    suite: Callable[[], Engine] | None = None,
+) -> FullTarget:
     """The target ``settings.target`` names, opened: ``with open_target(settings) as target:``
-    closes it after."""
+    closes it after. An iMIS's calls keep to ``settings.imis_rate_limit`` together with every
+    other process on the suite database ``suite`` gives (without one, this process alone)."""
     if target_kind(settings.target) != "rest":
         from idms.targets.embedded.target import EmbeddedTarget
 
@@ -34,7 +44,19 @@ def open_target(settings: Settings, *, environ: Mapping[str, str] | None = None)
 
     base_url = imis_base_url(settings.target)
     username, password = rest_account(settings, environ=environ)
-    client = ImisClient(base_url, username, password)
+    pacer = None
+    if settings.imis_rate_limit is not None and suite is not None:
+        from idms.targets.imis.ratelimit import SharedBucket
+
+        pacer = SharedBucket(suite(), base_url, settings.imis_rate_limit)
+    client = ImisClient(
+        base_url,
+        username,
+        password,
+        concurrency=settings.imis_concurrency,
+        rate_limit=settings.imis_rate_limit,
+        pacer=pacer,
+    )
     return RestTarget(client, settings.platform.value, query_endpoint=settings.imis_query_endpoint)
 
 

@@ -5,9 +5,11 @@ connections, and guards every request with
 
 * a bearer token from ``POST {base}/token`` (password grant), fetched on first use and fetched
   again, once, when a call answers 401 (expired or revoked), after which the call is repeated;
-* one global token bucket (``rate_limit`` requests per second, shared by every thread);
-* a semaphore letting at most ``concurrency`` requests be in flight at once, whichever threads
-  send them (``map_concurrent`` runs work on that many threads);
+* one token bucket (``rate_limit`` requests per second, shared by every thread), or the
+  ``pacer`` given, such as the one every worker of an installation shares (``ratelimit.py``);
+* an adaptive limit on the requests in flight at once, whichever threads send them: at most
+  ``concurrency`` (``map_concurrent`` runs work on that many threads), halved when iMIS answers
+  429 and raised again, one at a time, as calls are answered without one (``throttle.py``);
 * retries (``retries`` of them) with exponential back-off and jitter on 429, 5xx other than
   501, time-outs and connection errors, waiting what ``Retry-After`` asks for when the server
   says (at most ``max_retry_after`` seconds).
@@ -35,12 +37,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import httpx
 
 from idms.errors import ConfigError, RetryableTargetError, TerminalTargetError
 from idms.targets.imis import wire
+from idms.targets.imis.throttle import AdaptiveLimit
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -91,6 +94,12 @@ def _summary(body: Any) -> str:
                 return str(body[key])
     text = str(body or "").strip()
     return text[:200] if text else "(no message)"
+
+
+class Pacer(Protocol):
+    """What a client asks before each call: a permit, waited for if need be."""
+
+    def acquire(self) -> None: ...
 
 
 class TokenBucket:
@@ -151,6 +160,7 @@ class ImisClient:
         max_backoff: float = 10.0,
         max_retry_after: float = MAX_RETRY_AFTER,
         transport: httpx.BaseTransport | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         if concurrency < 1:
             raise ConfigError(f"Concurrency must be at least 1, not {concurrency}.")
@@ -162,8 +172,10 @@ class ImisClient:
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.max_retry_after = max_retry_after
-        self._bucket = TokenBucket(rate_limit, burst=concurrency) if rate_limit else None
-        self._slots = threading.BoundedSemaphore(concurrency)
+        self._bucket: Pacer | None = pacer
+        if pacer is None and rate_limit:
+            self._bucket = TokenBucket(rate_limit, burst=concurrency)
+        self.limit = AdaptiveLimit(concurrency)
         self._token: str | None = None
         self._token_lock = threading.Lock()
         self._stats_lock = threading.Lock()
@@ -286,15 +298,24 @@ class ImisClient:
     ) -> httpx.Response:
         if self._bucket is not None:
             self._bucket.acquire()
-        with self._slots:
+        with self.limit.slot() as epoch:
             self._count()
-            return self._http.request(
+            response = self._http.request(
                 method,
                 url,
                 params=_param_list(params) or None,
                 content=content,
                 headers={**headers, "Authorization": f"Bearer {token}"},
             )
+        self._pace(response, epoch)
+        return response
+
+    def _pace(self, response: httpx.Response, epoch: int) -> None:
+        """Fewer calls in flight after a 429, more again after answers without one."""
+        if response.status_code == 429:
+            self.limit.throttled(epoch)
+        else:
+            self.limit.answered()
 
     def _count(self, *, retry: bool = False) -> None:
         with self._stats_lock:
@@ -373,9 +394,10 @@ class ImisClient:
             try:
                 if self._bucket is not None:
                     self._bucket.acquire()
-                with self._slots:
+                with self.limit.slot() as epoch:
                     self._count()
                     response = self._http.post("token", data=form)
+                self._pace(response, epoch)
             except httpx.TransportError as exc:
                 if attempt >= self.retries:
                     raise self._transport_error("POST", "token", exc, attempt) from None

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 from idms.config import parse_query_endpoint
 from idms.errors import CoercionError, TargetError
-from idms.sources.filters import Filter, Operator
+from idms.sources.filters import Filter
 from idms.sources.model import SourceDef
 from idms.sources.registry import resolve_source
 from idms.sources.rules import refused_changes
@@ -48,9 +48,11 @@ from idms.targets.base import (
     RowError,
 )
 from idms.targets.imis import discovery, entities, wire
+from idms.targets.imis.carried import Carried
 from idms.targets.imis.client import PAGE_LIMIT, ImisClient
 from idms.targets.imis.dryrun import Judge, Planned
 from idms.targets.imis.iqa import run_query
+from idms.targets.imis.matching import InCheck, find_matches
 from idms.targets.imis.reads import (
     Check,
     accept_all,
@@ -106,6 +108,8 @@ class RestTarget:
         self.query_endpoint = parse_query_endpoint(query_endpoint)
         self._sources: list[SourceDef] | None = None
         self._local = threading.local()  # the plan a thread rehearses (see rehearse)
+        self.carried = Carried()  # the objects matched, for the writes (no GET before a PUT)
+        self._in_check = InCheck()  # where iMIS reads in:a|b as a list (matching.py)
 
     def __repr__(self) -> str:
         return f"RestTarget({self.client!r}, platform={self.platform!r})"
@@ -193,7 +197,7 @@ class RestTarget:
     def match(
         self, source: str, fields: Sequence[str], criteria: Sequence[Mapping[str, Any]]
     ) -> list[list[Record]]:
-        return self._match(source, fields, criteria, self._planned())
+        return self._match(source, fields, criteria, self._planned(), carry=True)
 
     def _match(
         self,
@@ -201,8 +205,11 @@ class RestTarget:
         fields: Sequence[str],
         criteria: Sequence[Mapping[str, Any]],
         planned: Planned | None,
+        *,
+        carry: bool = False,
     ) -> list[list[Record]]:
-        """``match``, with what the plan being rehearsed (``planned``) would have written."""
+        """``match``, with what the plan being rehearsed (``planned``) would have written; with
+        ``carry``, the objects read are kept for the batch's writes (``carried.py``)."""
         sdef = self.describe(source)
         spec = entities.spec_for(sdef)
         defs = [readable(sdef, f, verb="matched on") for f in fields]
@@ -211,30 +218,15 @@ class RestTarget:
         for row in criteria:
             values = {sdef.field(k).name: v for k, v in row.items()}
             wanted.append(tuple(_criterion(f.type, values.get(f.name)) for f in defs))
-        unique = list(dict.fromkeys(wanted))
-
-        def lookup(values: tuple[Any, ...]) -> list[Record]:
-            params = []
-            for name, value in zip(names, values, strict=True):
-                op = (
-                    "isEmpty:"
-                    if value is None
-                    else wire.filter_param(Filter(name, Operator.EQ, value))[1]
-                )
-                params.append((spec.wire_name(name), op))
-            keys = tuple(match_key(v) for v in values)
-            found = []
-            for obj in self.client.paged(f"api/{spec.entity}", params):
-                for record in records_of(spec, sdef, obj):
-                    if tuple(match_key(record.get(n)) for n in names) == keys:
-                        found.append(record)
-            return found
-
-        by_key = dict(zip(unique, self.client.map_concurrent(lookup, unique), strict=True))
+        found = find_matches(self.client, spec, sdef, names, wanted, self._in_check)
+        if carry:
+            read = [(f.record, f.obj) for matches in found.values() for f in matches]
+            self.carried.keep(sdef, read)
+        by_key = {key: [f.record for f in matches] for key, matches in found.items()}
         if planned is not None:
-            for key, found in by_key.items():
+            for key, records in by_key.items():
                 folded = tuple(match_key(v) for v in key)
-                by_key[key] = planned.merged(sdef, names, folded, found)
+                by_key[key] = planned.merged(sdef, names, folded, records)
         return [list(by_key[key]) for key in wanted]
 
     # ---- read ----------------------------------------------------------------------------------
@@ -311,7 +303,7 @@ class RestTarget:
             def judge() -> Judge:
                 return self._judge(planned)
 
-        writer = writer_for(self.client, sdef, self.platform, options, judge)
+        writer = writer_for(self.client, sdef, self.platform, options, judge, self.carried)
         failures: list[TargetError] = []
 
         def run(lane: list[int]) -> list[tuple[int, ApplyResult]]:

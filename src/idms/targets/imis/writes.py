@@ -41,6 +41,7 @@ from idms.sources.model import SourceDef
 from idms.sources.rules import RowRefused, insert_values, update_values
 from idms.targets.base import ApplyOptions, ApplyResult, Change, ChangeKind, Record, RowError
 from idms.targets.imis import entities, partydata, wire
+from idms.targets.imis.carried import Carried
 from idms.targets.imis.client import ImisClient, ImisRefused
 from idms.targets.imis.dryrun import Judge
 from idms.targets.imis.entities import EntitySpec
@@ -78,6 +79,9 @@ class Writer:
     options: ApplyOptions
     # A dry run (``options.dry_run``): each change's look-ups, over REST (see dryrun.py).
     judge: Callable[[], Judge] | None = None
+    # The objects the batch's match read: an update or delete takes its own from there rather
+    # than reading it again (see carried.py).
+    carried: Carried | None = None
 
     @property
     def collection(self) -> str:
@@ -129,10 +133,15 @@ class Writer:
         return ApplyResult(change.ref, True, before, None)
 
     def stored(self, change: Change) -> Any:
-        """The stored object a change's identity names (404 when it names none)."""
+        """The stored object a change's identity names (404 when it names none): the one the
+        batch's match read, while fresh (``carried.py``), else read now."""
         identity = change.identity or {}
         if any(identity.get(k) in (None, "") for k in self.source.identity):
             raise ImisRefused("GET", self.collection, 404, None)
+        if self.carried is not None:
+            obj = self.carried.take(self.source, identity)
+            if obj is not None:
+                return obj
         return self.client.get(self.url(identity))
 
     def record(self, obj: Any) -> Record:
@@ -594,6 +603,7 @@ def writer_for(
     platform: str,
     options: ApplyOptions,
     judge: Callable[[], Judge] | None = None,
+    carried: Carried | None = None,
 ) -> Writer:
     spec = entities.spec_for(source)
     kinds: dict[str, type[Writer]] = {
@@ -603,8 +613,9 @@ def writer_for(
         "Gift": GiftWriter,
     }
     if source.name == "UserData":
-        return UserDataWriter(client, source, spec, platform, options, judge)
-    return kinds.get(source.name, Writer)(client, source, spec, platform, options, judge)
+        return UserDataWriter(client, source, spec, platform, options, judge, carried)
+    writer = kinds.get(source.name, Writer)
+    return writer(client, source, spec, platform, options, judge, carried)
 
 
 class UserDataWriter(Writer):
