@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, text
 
+from idms.db import schema_is_current
+
+if TYPE_CHECKING:  # Alembic is imported to migrate only (idms.db.schema_is_current says why)
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).parent / "migrations"
+VERSION_TABLE = "idms_store_version"
 
 
 def alembic_config(connection: object) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
@@ -28,6 +35,11 @@ def upgrade_store(engine: Engine) -> None:
     IMMEDIATE), PostgreSQL's advisory lock is held for the transaction; whoever comes second
     finds the schema current.
     """
+    with engine.connect() as connection:
+        if schema_is_current(connection, VERSION_TABLE, MIGRATIONS / "versions"):
+            return  # the usual case, answered without importing Alembic
+    from alembic import command
+
     with engine.connect() as connection:
         if engine.dialect.name == "sqlite":
             connection = connection.execution_options(sqlite_immediate=True)
