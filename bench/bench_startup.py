@@ -58,7 +58,7 @@ def main() -> None:
         env["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pycache")
         run_once(["-m", "idms.cli.app", "init"], env)  # a fresh workspace
         times: dict[str, list[float]] = {name: [] for name, _ in COMMANDS}
-        for name, command in COMMANDS:  # warm-up round
+        for _name, command in COMMANDS:  # warm-up round
             run_once(command, env)
         for _ in range(args.runs):
             for name, command in COMMANDS:
