@@ -28,10 +28,10 @@ def allocate(conn: Connection, name: str, count: int) -> range:
     # The dialect's own INSERT (for ON CONFLICT), imported on use: a SQLite store never loads
     # the PostgreSQL dialect, whose import every command would otherwise pay.
     if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
+        from sqlalchemy.dialects import postgresql as dialect
     else:
-        from sqlalchemy.dialects.sqlite import insert
-    new = insert(counters).values(name=name, value=count)
+        from sqlalchemy.dialects import sqlite as dialect  # type: ignore[no-redef]
+    new = dialect.insert(counters).values(name=name, value=count)
     stmt = new.on_conflict_do_update(
         index_elements=[counters.c.name], set_={"value": counters.c.value + count}
     ).returning(counters.c.value)
