@@ -6,7 +6,9 @@ Goal (the performance issue): ``idms --help`` in 0.4 s or less, and every comman
 Each command runs ``--runs`` times in a new interpreter (``python -m idms.cli.app``, which is what
 the ``idms`` script runs), in turn with the others so a drifting machine moves them all alike,
 after one warm-up round (bytecode compiled, files in the page cache, as for an installed idms).
-The figures are wall seconds, min / median / max; the median is the one to quote.
+The figures are wall seconds, min / median / max; the median is the one to quote. The CPU
+seconds (user + system) of each run are shown too: on a busy machine, where wall time mostly
+says how long the command waited for a core, they still say what the command itself cost.
 
     .venv/bin/python bench/bench_startup.py [--runs 10]
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -34,15 +37,21 @@ COMMANDS: list[tuple[str, list[str]]] = [
 ]
 
 
-def run_once(args: list[str], env: dict[str, str]) -> float:
-    start = time.perf_counter()
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_once(args: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one run of ``python ARGS``."""
+    cpu, start = _children_cpu(), time.perf_counter()
     done = subprocess.run(
         [sys.executable, *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, _children_cpu() - cpu
     if done.returncode != 0:
         raise SystemExit(f"{args} failed: {done.stderr.decode(errors='replace')}")
-    return seconds
+    return seconds, cpu
 
 
 def main() -> None:
@@ -57,17 +66,24 @@ def main() -> None:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pycache")
         run_once(["-m", "idms.cli.app", "init"], env)  # a fresh workspace
-        times: dict[str, list[float]] = {name: [] for name, _ in COMMANDS}
+        walls: dict[str, list[float]] = {name: [] for name, _ in COMMANDS}
+        cpus: dict[str, list[float]] = {name: [] for name, _ in COMMANDS}
         for _name, command in COMMANDS:  # warm-up round
             run_once(command, env)
         for _ in range(args.runs):
             for name, command in COMMANDS:
-                times[name].append(run_once(command, env))
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"{args.runs} runs each, wall seconds; load average at the end {load:.2f}")
-    print(f"{'command':<24} {'min':>7} {'median':>7} {'max':>7}")
-    for name, values in times.items():
-        print(f"{name:<24} {min(values):7.3f} {statistics.median(values):7.3f} {max(values):7.3f}")
+                wall, cpu = run_once(command, env)
+                walls[name].append(wall)
+                cpus[name].append(cpu)
+    print(f"{args.runs} runs each, seconds; load average at the end {os.getloadavg()[0]:.2f}")
+    print(f"{'':<24} {'wall':^23}   {'cpu (user + system)':^23}")
+    print(f"{'command':<24} {'min   median      max':>23}   {'min   median      max':>23}")
+    for name in walls:
+        print(f"{name:<24} {_spread(walls[name])}   {_spread(cpus[name])}")
+
+
+def _spread(values: list[float]) -> str:
+    return f"{min(values):7.3f} {statistics.median(values):7.3f} {max(values):7.3f}"
 
 
 if __name__ == "__main__":
