@@ -19,12 +19,10 @@ import io
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
-from itertools import islice
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from idms.errors import InvalidInputError, printable, suggest
-from idms.gcpause import gc_paused
 from idms.io.cells import FORMULA_TRIGGERS, render_text, runs_as_formula
 from idms.io.detect import Detected, column_names, is_blank, join_and
 from idms.io.limits import InputLimits, describe_bytes
@@ -40,7 +38,6 @@ _EXCEL_MAX_COLUMNS = 16_384
 _EXCEL_MAX_TEXT = 32_767
 _EXCEL_EXACT_INTEGER = 10**15  # Excel keeps 15 significant digits
 _MAX_WIDTH = 60
-CHUNK = 100  # rows built at a time while reading (see _xlsx_rows)
 
 
 def _column_letter(index: int) -> str:
@@ -208,30 +205,6 @@ def _start_xlsx(workbook: CalamineWorkbook, path: Path, options: ReadOptions) ->
 
 
 def _xlsx_rows(
-    reader: InputReader,
-    rows: Iterator[list[Any]],
-    first: int,
-    columns: tuple[str, ...],
-    header_row: int,
-    label: Callable[[int], str],
-) -> Iterator[InputRow]:
-    """The rows, built ``CHUNK`` at a time with the cycle collector paused.
-
-    Each row allocates a few containers (calamine's list, the cells, the dict, the InputRow),
-    so the collector would run every couple of hundred rows, and its full passes scan every
-    object the process holds: a fifth of the reader's own cost at 100,000 rows. The rows are
-    freed by reference counting once used; a chunk is a small, bounded buffer.
-    """
-    built = _built_rows(reader, rows, first, columns, header_row, label)
-    while True:
-        with gc_paused():
-            chunk = list(islice(built, CHUNK))
-        if not chunk:
-            return
-        yield from chunk
-
-
-def _built_rows(
     reader: InputReader,
     rows: Iterator[list[Any]],
     first: int,
