@@ -42,12 +42,14 @@ def test_a_current_store_is_opened_without_running_its_migrations(
 ) -> None:
     """Every page of the web UI opens the store: one already at the newest migration is not
     handed to Alembic again; one at another migration is."""
+    import alembic.command
+
     from idms.targets.embedded import migrate
 
     url = f"sqlite:///{tmp_path / 'store.db'}"
     open_store(url).dispose()
     upgrades: list[str] = []
-    monkeypatch.setattr(migrate.command, "upgrade", lambda config, rev: upgrades.append(rev))
+    monkeypatch.setattr(alembic.command, "upgrade", lambda config, rev: upgrades.append(rev))
     engine = open_store(url)
     try:
         assert upgrades == []

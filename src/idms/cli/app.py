@@ -18,29 +18,8 @@ import typer
 from typer.core import TyperGroup
 
 from idms import __version__
-from idms.cli import (
-    demo,
-    hashes,
-    jobs,
-    panels,
-    queries,
-    records,
-    runs,
-    sandbox,
-    schedules,
-    secrets,
-    serve,
-    sources,
-    templates,
-    tokens,
-    transfers,
-    users,
-    worker,
-    workflow_hooks,
-    workflows,
-    workspace,
-)
 from idms.cli.context import CliState
+from idms.cli.lazy import LazyCommands
 from idms.cli.output import print_error, print_line
 from idms.config import Platform
 from idms.errors import EXIT_FAILED, IdmsError
@@ -51,8 +30,45 @@ def error_text(exc: IdmsError) -> str:
     return f"{exc.message} {exc.hint}" if exc.hint else exc.message
 
 
+# The commands, in the order help lists them (commands, then groups, as Typer orders them), and
+# where each lives: imported when used (lazy.py).
+COMMANDS = {
+    "init": "idms.cli.workspace:init_command",
+    "demo": "idms.cli.demo:demo_command",
+    "sources": "idms.cli.sources:sources_command",
+    "records": "idms.cli.records:records_command",
+    "run": "idms.cli.jobs:run_command",
+    "import": "idms.cli.jobs:import_command",
+    "sandbox": "idms.cli.sandbox:sandbox_command",
+    "serve": "idms.cli.serve:serve_command",
+    "worker": "idms.cli.worker:worker_command",
+    "version": "",  # registered below, with the app
+    "runs": "idms.cli.runs:runs_app",
+    "query": "idms.cli.queries:query_app",
+    "template": "idms.cli.templates:template_app",
+    "panel": "idms.cli.panels:panel_app",
+    "secrets": "idms.cli.secrets:secrets_app",
+    "schedule": "idms.cli.schedules:schedule_app",
+    "token": "idms.cli.tokens:token_app",
+    "user": "idms.cli.users:user_app",
+    "workflow": "idms.cli.workflows:workflow_app",
+    "transfer": "idms.cli.transfers:transfer_app",
+}
+
+
 class IdmsGroup(TyperGroup):
-    """The root command group: turns errors into a red message and an exit code."""
+    """The root command group: its commands imported when used; turns errors into a red message
+    and an exit code."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self.commands = LazyCommands(
+            COMMANDS,
+            self.commands,
+            pretty_exceptions_short=app.pretty_exceptions_short,
+            rich_markup_mode=self.rich_markup_mode,
+            suggest_commands=self.suggest_commands,
+        )
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -164,30 +180,6 @@ def main_options(
         target=target,
         platform=platform.value if platform is not None else None,
     )
-
-
-app.command("init")(workspace.init_command)
-app.command("demo")(demo.demo_command)
-app.command("sources")(sources.sources_command)
-app.command("records")(records.records_command)
-app.command("run")(jobs.run_command)
-app.command("import")(jobs.import_command)
-app.add_typer(runs.runs_app, name="runs")
-app.add_typer(queries.query_app, name="query")
-app.add_typer(templates.template_app, name="template")
-app.add_typer(panels.panel_app, name="panel")
-app.add_typer(secrets.secrets_app, name="secrets")
-app.add_typer(schedules.schedule_app, name="schedule")
-app.command("sandbox")(sandbox.sandbox_command)
-app.command("serve")(serve.serve_command)
-app.add_typer(tokens.token_app, name="token")
-app.add_typer(users.user_app, name="user")
-app.command("worker")(worker.worker_command)
-workflows.workflow_app.command("change-url")(workflow_hooks.change_url_command)
-workflows.workflow_app.command("hashes")(hashes.hashes_command)
-transfers.transfer_app.command("hashes")(hashes.transfer_hashes_command)
-app.add_typer(workflows.workflow_app, name="workflow")
-app.add_typer(transfers.transfer_app, name="transfer")
 
 
 @app.command("version")

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from idms.cli.context import get_settings, open_workspace, quote_arg
+from idms.cli.hashes import transfer_hashes_command
 from idms.cli.output import (
     confirm_or_stop,
     dumps,
@@ -299,3 +300,7 @@ def hook_url_command(
     with open_workspace(get_settings(ctx)) as workspace:
         token = workspace.transfer_hook_token(name)
     print_line(f"{base.rstrip('/')}/hooks/{token}")
+
+
+# A command of its own module (hashes.py), listed after this module's own.
+transfer_app.command("hashes")(transfer_hashes_command)

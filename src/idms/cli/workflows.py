@@ -10,6 +10,7 @@ import typer
 from rich.syntax import Syntax
 
 from idms.cli.context import get_settings, open_workspace, quote_arg
+from idms.cli.hashes import hashes_command
 from idms.cli.output import (
     confirm_or_stop,
     dumps,
@@ -20,6 +21,7 @@ from idms.cli.output import (
     print_note,
     print_table,
 )
+from idms.cli.workflow_hooks import change_url_command
 from idms.errors import InvalidInputError, NotFound, printable
 from idms.private import private_open
 
@@ -576,3 +578,8 @@ def actions_command(as_json: JsonOption = False) -> None:
     for spec in specs:
         table.add_row(spec.name, spec.label, spec.summary)
     print_table(table)
+
+
+# Commands of their own modules, listed after this module's own.
+workflow_app.command("change-url")(change_url_command)
+workflow_app.command("hashes")(hashes_command)

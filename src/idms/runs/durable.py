@@ -20,10 +20,12 @@ import zlib
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from idms.private import private_folder
-from idms.secrets import SecretBox
+
+if TYPE_CHECKING:  # handed in by the caller: listing runs need not load the cipher
+    from idms.secrets import SecretBox
 
 DEFAULT_LEASE_SECONDS = 60.0
 

@@ -22,7 +22,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from idms.documents import DocumentError, describe_problems, read_yaml
 from idms.errors import PanelDefinitionError
 from idms.sources.model import ALL_ACTIONS, COUNTER, FieldDef, SourceDef, fold
 from idms.values.types import FieldType
@@ -75,6 +74,10 @@ def parse_panel(
     text: str, *, reserved_names: set[str] | frozenset[str] = frozenset()
 ) -> PanelDefinition:
     """Parse and check a PANEL.yml document; every problem is reported at once."""
+    # Imported here: the YAML reader is needed to create a panel, not to use one (the store
+    # keeps panels as JSON), and every command that opens the store would load it.
+    from idms.documents import DocumentError, describe_problems, read_yaml
+
     try:
         raw = read_yaml(text)
     except DocumentError as exc:

@@ -10,18 +10,17 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
-from idms.db import is_sqlite, make_engine
+from idms.db import is_sqlite, make_engine, schema_is_current
 from idms.errors import StateError
+
+if TYPE_CHECKING:  # Alembic is imported to migrate only (idms.db.schema_is_current says why)
+    from alembic.config import Config
 
 SUITE_VERSION_TABLE = "idms_suite_version"
 """Alembic's version table for the suite tree (not ``alembic_version``, which others may use)."""
@@ -38,6 +37,8 @@ def alembic_config(connection: Connection | None = None, *, url: str | None = No
     ``connection`` is handed to ``env.py``, which then migrates on it; ``url`` is for
     development use (e.g. ``command.revision(alembic_config(url=...), autogenerate=True)``).
     """
+    from alembic.config import Config
+
     config = Config()
     # Config options go through ConfigParser interpolation, where '%' is special.
     config.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
@@ -51,6 +52,8 @@ def alembic_config(connection: Connection | None = None, *, url: str | None = No
 
 def suite_head() -> str:
     """The newest revision of the suite tree that this version of idms knows."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None, "the suite tree has no revisions"
     return head
@@ -69,7 +72,7 @@ def open_suite(url: str) -> Engine:
     except (ArgumentError, OSError) as exc:
         raise StateError(f"Cannot open the suite database at {where}: {exc}") from None
     try:
-        with translate_errors(f"Cannot open the suite database at {where}"):
+        with migration_errors(f"Cannot open the suite database at {where}"):
             _upgrade_to_head(engine, where)
     except BaseException:
         engine.dispose()
@@ -80,7 +83,7 @@ def open_suite(url: str) -> Engine:
 def suite_revision(engine: Engine) -> str | None:
     """The revision the suite database is at, or None if it has never been migrated."""
     with (
-        translate_errors(f"Cannot read the suite database at {display_url(engine.url)}"),
+        migration_errors(f"Cannot read the suite database at {display_url(engine.url)}"),
         engine.connect() as conn,
     ):
         return _current_revision(conn)
@@ -88,7 +91,7 @@ def suite_revision(engine: Engine) -> str | None:
 
 @contextmanager
 def translate_errors(action: str) -> Iterator[None]:
-    """Turn SQLAlchemy and Alembic errors raised inside into a :class:`StateError`.
+    """Turn SQLAlchemy errors raised inside into a :class:`StateError`.
 
     The message is ``"{action}: {the driver's first line}"``: no SQL, no parameters (which
     may be secrets' ciphertexts), no traceback.
@@ -97,8 +100,24 @@ def translate_errors(action: str) -> Iterator[None]:
         yield
     except DBAPIError as exc:
         raise StateError(f"{action}: {_first_line(exc.orig)}") from None
-    except (SQLAlchemyError, CommandError) as exc:
+    except SQLAlchemyError as exc:
         raise StateError(f"{action}: {_first_line(exc)}") from None
+
+
+@contextmanager
+def migration_errors(action: str) -> Iterator[None]:
+    """:func:`translate_errors`, and Alembic's errors too (raised only where it is imported)."""
+    with translate_errors(action):
+        try:
+            yield
+        except (SQLAlchemyError, StateError):
+            raise
+        except Exception as exc:
+            from alembic.util import CommandError  # imported already, if it raised this
+
+            if isinstance(exc, CommandError):
+                raise StateError(f"{action}: {_first_line(exc)}") from None
+            raise
 
 
 def display_url(url: object) -> str:
@@ -117,11 +136,19 @@ def _first_line(exc: BaseException | None) -> str:
 
 
 def _current_revision(conn: Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     context = MigrationContext.configure(conn, opts={"version_table": SUITE_VERSION_TABLE})
     return context.get_current_revision()
 
 
 def _upgrade_to_head(engine: Engine, where: str) -> None:
+    with engine.connect() as conn:
+        if schema_is_current(conn, SUITE_VERSION_TABLE, MIGRATIONS / "versions"):
+            return  # the usual case, answered without importing Alembic
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
     config = alembic_config()
     script = ScriptDirectory.from_config(config)
     head = script.get_current_head()
@@ -148,6 +175,8 @@ def _upgrade_to_head(engine: Engine, where: str) -> None:
 
 
 def _migrate_sqlite(conn: Connection, config: Config) -> None:
+    from alembic import command
+
     # Batch migrations rebuild tables with DROP TABLE, which with foreign keys on would run
     # ON DELETE actions against referencing rows. The pragma is ignored inside a transaction,
     # so it is set on the driver connection before SQLAlchemy begins one, and the references

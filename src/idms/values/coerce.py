@@ -15,6 +15,7 @@ MULTISELECT -> ``tuple[str, ...]``.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import uuid
@@ -22,8 +23,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
-
-from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
 from idms.errors import CoercionError
 from idms.values.types import FieldType
@@ -241,8 +240,17 @@ def _plain_email(text: str) -> bool:
     if "--" in domain:  # IDNA rules on hyphens in 3rd/4th place: the full validator decides
         return False
     return not any(
-        domain == special or domain.endswith("." + special) for special in SPECIAL_USE_DOMAIN_NAMES
+        domain == special or domain.endswith("." + special) for special in _special_use_domains()
     )
+
+
+@functools.cache
+def _special_use_domains() -> tuple[str, ...]:
+    """email-validator's special-use domains, imported with it when an address is first checked
+    (not when idms starts: the import costs ~0.1 s, and most commands never check an address)."""
+    from email_validator import SPECIAL_USE_DOMAIN_NAMES
+
+    return tuple(SPECIAL_USE_DOMAIN_NAMES)
 
 
 def _email(value: object, ctx: _Context) -> str:
@@ -256,6 +264,8 @@ def _email(value: object, ctx: _Context) -> str:
     text = value.strip()
     if _plain_email(text):
         return text
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         validate_email(text, check_deliverability=False)
     except EmailNotValidError as exc:

@@ -8,7 +8,6 @@ number, and two writers drawing from a counter used for the first time do not bo
 from __future__ import annotations
 
 from sqlalchemy import Connection
-from sqlalchemy.dialects import postgresql, sqlite
 
 from idms.targets.embedded.schema import counters
 
@@ -26,7 +25,12 @@ def allocate(conn: Connection, name: str, count: int) -> range:
     """Reserve ``count`` consecutive numbers from counter ``name`` (created at 0 if new)."""
     if count <= 0:
         return range(0)
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    # The dialect's own INSERT (for ON CONFLICT), imported on use: a SQLite store never loads
+    # the PostgreSQL dialect, whose import every command would otherwise pay.
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql as dialect
+    else:
+        from sqlalchemy.dialects import sqlite as dialect  # type: ignore[no-redef]
     new = dialect.insert(counters).values(name=name, value=count)
     stmt = new.on_conflict_do_update(
         index_elements=[counters.c.name], set_={"value": counters.c.value + count}

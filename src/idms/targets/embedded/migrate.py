@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import SQLAlchemyError
+
+from idms.db import schema_is_current
+
+if TYPE_CHECKING:  # Alembic is imported to migrate only (idms.db.schema_is_current says why)
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-VERSION_TABLE = "idms_store_version"  # as migrations/env.py names it
-_heads: list[str] = []  # the newest migration, read once per process
+VERSION_TABLE = "idms_store_version"  # migrations/env.py takes it from here
 
 
 def alembic_config(connection: object) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
@@ -33,8 +36,11 @@ def upgrade_store(engine: Engine) -> None:
     finds the schema current. A store already at the newest migration is left as it is
     without running Alembic (one query: every page of the web UI opens the target).
     """
-    if _version(engine) == _head():
-        return
+    with engine.connect() as connection:
+        if schema_is_current(connection, VERSION_TABLE, MIGRATIONS / "versions"):
+            return  # the usual case, answered without importing Alembic
+    from alembic import command
+
     with engine.connect() as connection:
         if engine.dialect.name == "sqlite":
             connection = connection.execution_options(sqlite_immediate=True)
@@ -42,18 +48,3 @@ def upgrade_store(engine: Engine) -> None:
             if engine.dialect.name == "postgresql":
                 connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK})
             command.upgrade(alembic_config(connection), "head")
-
-
-def _head() -> str:
-    if not _heads:
-        _heads.append(str(ScriptDirectory.from_config(alembic_config(None)).get_current_head()))
-    return _heads[0]
-
-
-def _version(engine: Engine) -> str | None:
-    """The store's migration, or None (a new store, or none yet recorded)."""
-    try:
-        with engine.connect() as connection:
-            return connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
-    except SQLAlchemyError:
-        return None

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
+from idms.targets.embedded.migrate import VERSION_TABLE
 from idms.targets.embedded.schema import metadata
-
-VERSION_TABLE = "idms_store_version"
 
 connection = context.config.attributes["connection"]
 context.configure(
