@@ -164,7 +164,7 @@ def progress_text(info: RunInfo, to_do: int | None, rate: str = "") -> str:
         if to_do is not None
         else f"{rows:,} row{'' if rows == 1 else 's'}"
     )
-    return f"Running: {done} so far{f' ({rate})' if rate else ''}. {follows}"
+    return f"Running: {done} so far{f' ({rate})' if rate and rows else ''}. {follows}"
 
 
 @dataclass(frozen=True)
