@@ -104,7 +104,8 @@ def test_refusals_answer_at_once_and_queue_nothing(workspace: Workspace, tmp_pat
     again = workspace.queue_undo(done.run_id)
     assert again.id != first.id
     report = workspace.execute(again.id)
-    assert report is not None and report.status == RunStatus.SUCCEEDED
+    assert report is not None
+    assert report.status == RunStatus.SUCCEEDED
     with pytest.raises(Conflict, match=f"already undone by run {again.id}"):
         workspace.queue_undo(done.run_id)
 

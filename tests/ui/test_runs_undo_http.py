@@ -18,7 +18,7 @@ from idms.runs.durable import worker_name
 from idms.targets.embedded.target import EmbeddedTarget
 from idms.workspace import Workspace
 
-NOTICE = "The undo is queued: it is this run, and this page follows it until it ends."
+NOTICE = "The undo is queued: this is its run, a run of its own."
 
 
 def erasure_marks(workspace: Workspace) -> dict[str, bool]:
@@ -103,7 +103,8 @@ def test_the_undo_page_follows_the_undo_while_queued_and_running_until_it_ends(
     assert NOTICE not in running
     assert "Running: 0 of 2 rows so far" in running
     assert "This page follows it until it ends." in running
-    assert report is not None and report.status == "succeeded"
+    assert report is not None
+    assert report.status == "succeeded"
     assert not follows(ended, undo_id)
     assert 'data-testid="run-progress"' not in ended
     assert "Succeeded" in ended

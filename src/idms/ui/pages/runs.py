@@ -48,7 +48,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 NOTICES = {
     "cancel": "Cancel requested: a queued run stops at once, a running one after its current row.",
     "resume": "The run is queued again: it carries on from where it stopped.",
-    "undo": "The undo is queued: it is this run, and this page follows it until it ends.",
+    "undo": "The undo is queued: this is its run, a run of its own.",
 }
 
 
