@@ -34,7 +34,7 @@ INTERNAL = {
     "idms.server.errors.ApiError": "the API's error answer: its app turns it into the HTTP "
     "response",
     "idms.schedules.claim.LostLead": "another scheduler took the lead: the tick's batch is dropped",
-    "idms.jobs.undo.NotUndone": "a row undo cannot put back: the undo records it as the row's "
+    "idms.jobs.undo_rows.NotUndone": "a row undo cannot put back: the undo records it as the row's "
     "skip, with the reason",
     "idms.workflows.hooks._Refused": "a webhook's run was refused: the delivery's id is let "
     "go and the refusal answered",

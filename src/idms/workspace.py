@@ -15,7 +15,7 @@ the same way; errors come as :class:`~idms.errors.NotFound` and :class:`~idms.er
         report = workspace.plan(job)              # what would change; nothing written
         report = workspace.run(job)               # run it here and now (durable, resumable)
         run_id = workspace.submit(job, trigger="api")  # queue it for an executor
-        workspace.undo(report.run_id)
+        workspace.undo(report.run_id)           # here and now (queue_undo: for an executor)
 """
 
 from __future__ import annotations
@@ -326,9 +326,11 @@ class Workspace(
         force: bool = False,
         progress: Progress | None = None,
         started_by: str | None = None,
+        trigger: str = "cli",
     ) -> UndoReport:
-        """Put back what a run inserted, updated and deleted (the undo is a run of its own,
-        started by ``started_by``: default the command line's user)."""
+        """Put back, here and now, what a run inserted, updated and deleted (the undo is a run
+        of its own, started by ``started_by``: default the command line's user). What the
+        command line does; over HTTP an undo is queued instead (:meth:`queue_undo`)."""
         from idms.jobs.undo import undo_run
 
         with self.target() as target:
@@ -341,7 +343,34 @@ class Workspace(
                 target_label=self.settings.target,
                 lease_seconds=self.settings.lease_seconds,
                 started_by=started_by,
+                trigger=trigger,
             )
+
+    def queue_undo(
+        self,
+        run_ref: str,
+        *,
+        force: bool = False,
+        started_by: str | None = None,
+        trigger: str = "api",
+    ) -> RunInfo:
+        """Queue the undo of a run, for an executor to carry out (as it carries out every run:
+        :meth:`execute`), and return it. A run that cannot be undone is refused at once, saying
+        why (Conflict, InvalidInputError), and nothing is queued. An undo of a large run takes
+        as long as the run did: queued, it is followed as every run is, and no request waits
+        for it."""
+        from idms.jobs.undo import record_undo
+
+        undo_id = record_undo(
+            run_ref,
+            runs=self.runs,
+            force=force,
+            target_label=self.settings.target,
+            lease_seconds=self.settings.lease_seconds,
+            trigger=trigger,
+            started_by=started_by,
+        )
+        return self.runs.get(undo_id)
 
     def run_schedule_now(self, name: str, *, wait: bool = True) -> RunInfo:
         """Run a schedule's job now, whatever its state (its next fire is not affected):

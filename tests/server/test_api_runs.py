@@ -213,20 +213,6 @@ def test_cancel_a_queued_run_then_409(make_api: Callable[..., Api], people: Path
     }
 
 
-def test_undo_puts_back_what_a_run_wrote(api: Api, people: Path) -> None:
-    run_id = api.client.post("/api/v1/runs", json=job(people)).json()["run_id"]
-    api.wait_for(run_id)
-
-    undone = api.client.post(f"/api/v1/runs/{run_id}/undo")
-
-    assert undone.status_code == 200, undone.text
-    assert undone.json()["kind"] == "undo"
-    assert undone.json()["undo_of"] == run_id
-    assert undone.json()["rows"] == 3
-    assert api.client.get(f"/api/v1/runs/{run_id}").json()["undone_by"] == undone.json()["run_id"]
-    assert api.client.post(f"/api/v1/runs/{run_id}/undo").status_code == 409
-
-
 def test_passwords_never_come_back(api: Api, people: Path, tmp_path: Path) -> None:
     api.wait_for(api.client.post("/api/v1/runs", json=job(people)).json()["run_id"])
     logins = tmp_path / "logins.csv"

@@ -173,7 +173,8 @@ def test_an_editor_imports_a_workbook_with_a_bad_row(
     # Undo it, once asked to confirm.
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Undo this import").click()
-    page.wait_for_selector("[data-testid=undo]")
-    assert "Succeeded" in page.inner_text("[data-testid=undo]")
+    # Queued, then followed by the panel until it has ended.
+    page.wait_for_selector("[data-testid=undo] >> text=Succeeded", timeout=15_000)
+    assert page.inner_text("[data-testid=undo]").startswith("Undone by run")
     assert page.get_by_role("button", name="Undo this import").count() == 0
     assert errors == []

@@ -13,8 +13,10 @@ import httpx
 from ui_support import EDITOR, VIEWER, Site, form_token
 
 from idms.config import Settings
+from idms.runs.durable import worker_name
 from idms.sandbox.server import running_sandbox
 from idms.server.app import create_server_app
+from idms.targets.embedded.target import EmbeddedTarget
 from idms.workspace import Workspace
 
 ROSTER = (
@@ -364,22 +366,52 @@ def test_a_fixed_file_takes_the_earlier_mapping_and_only_its_owner_may(
     assert len(site.workspace.uploads.list()) == 2  # the refused one was not kept
 
 
-def test_an_import_is_undone_from_its_results(running_site: Site, people: object) -> None:
-    with running_site.signed_in(*EDITOR) as client:
-        upload_id = upload(client, body=ROSTER.replace("not-an-email", "row@example.org").encode())
+def test_an_import_is_undone_from_its_results_the_panel_following_the_undo(
+    site: Site, people: object
+) -> None:
+    """No executor here: the test carries out the queued runs itself (``Workspace.execute``,
+    what every executor calls), reading the results panel at each stage."""
+    workspace = site.workspace
+    emails = ("ada@example.org", "grace@example.org", "row@example.org")
+    with site.signed_in(*EDITOR) as client:
+        upload_id = upload(client, body=ROSTER.replace("not-an-email", emails[2]).encode())
         through_options(client, upload_id)
         post(client, f"/import/{upload_id}/run")
-        for _ in range(100):
-            if "Succeeded" in client.get(f"/import/{upload_id}/panel").text:
-                break
-            time.sleep(0.1)
+        run = workspace.runs.list(1)[0]
+        workspace.execute(run.id)
         assert "Undo this import" in client.get(f"/import/{upload_id}/results").text
+        assert erasure_marks(workspace, emails) == [False, False, False]
         undone = post(client, f"/import/{upload_id}/undo")
-        assert undone.headers["location"] == f"/import/{upload_id}/results"
-        results = client.get(f"/import/{upload_id}/results").text
+        undo = workspace.runs.list(1)[0]
+        queued = client.get(f"/import/{upload_id}/results").text
         again = post(client, f"/import/{upload_id}/undo")
-    undo = running_site.workspace.runs.list(1)[0]
-    assert undo.kind == "undo"
-    assert f'Undone by run <a href="/runs/{undo.id}">{undo.id}</a>: Succeeded' in results
-    assert "Undo this import" not in results
+        assert workspace.leases.claim(undo.id, worker_name(), 60)  # an executor takes it
+        running = client.get(f"/import/{upload_id}/panel").text
+        workspace.execute(undo.id)  # and carries it out
+        ended = client.get(f"/import/{upload_id}/panel").text
+        results = client.get(f"/import/{upload_id}/results").text
+    polls = f'hx-get="/import/{upload_id}/panel" hx-trigger="every 1s"'
+    assert undone.headers["location"] == f"/import/{upload_id}/results"
+    assert (undo.kind, undo.undo_of, undo.trigger) == ("undo", run.id, "ui")
+    link = f'<a href="/runs/{undo.id}">{undo.id}</a>'
+    assert f"Being undone by run {link}. Queued: it starts as soon as an executor" in queued
+    assert polls in queued
+    assert "Undo this import" not in queued
     assert again.status_code == 409
+    assert f"is being undone by run {undo.id}: wait for it to end." in again.text
+    assert f"Being undone by run {link}. Running: 0 of 3 rows so far." in running
+    assert polls in running
+    assert f"Undone by run {link}: Succeeded, 3 updated." in ended
+    assert polls not in ended
+    assert "Undo this import" not in results
+    assert erasure_marks(workspace, emails) == [True, True, True]
+
+
+def erasure_marks(workspace: Workspace, emails: tuple[str, ...]) -> list[bool]:
+    """Whether each contact is marked for erasure, read from the store."""
+    store = EmbeddedTarget.from_settings(workspace.settings)
+    try:
+        found = {str(c["Email"]): bool(c["MarkForErasure"]) for c in store.read("Contact", [])}
+    finally:
+        store.close()
+    return [found[e] for e in emails]

@@ -120,8 +120,9 @@ def test_an_editor_builds_a_query_exports_it_and_updates_its_rows(
     # Undone, once asked to confirm: the title as it was.
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Undo this import").click()
-    page.wait_for_selector("[data-testid=undo]")
-    assert "Succeeded" in page.inner_text("[data-testid=undo]")
+    # Queued, then followed by the panel until it has ended.
+    page.wait_for_selector("[data-testid=undo] >> text=Succeeded", timeout=15_000)
+    assert page.inner_text("[data-testid=undo]").startswith("Undone by run")
     assert titles(workspace)["Hopper"] is None
     assert errors == []
 

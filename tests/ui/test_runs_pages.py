@@ -1,6 +1,7 @@
 """The runs pages over HTTP: /runs lists and filters exactly, pages by keyset and stays fast
 with 10,000 runs; /runs/{id} shows a run's facts, outcome bar, rows and failed rows; editors
-cancel, resume and undo, viewers only look; every run says who started it."""
+cancel, resume and undo (test_runs_undo_http.py), viewers only look; every run says who
+started it."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ import pytest
 from runs_support import PEOPLE_CSV, listed_runs, queued_run, record_runs, run_with_a_bad_row
 from ui_support import EDITOR, VIEWER, Site, form_token
 
-from idms.runs.record import RunStore
 from idms.runs.status import RunStatus
 
 SLOWEST_PAGE = 0.3  # seconds (the issue's bound on rendering a page)
@@ -197,28 +197,6 @@ def test_an_editor_cancels_a_queued_run(site: Site, tmp_path: Path) -> None:
         assert again.status_code == 409
         assert "nothing to cancel" in again.text
     assert site.workspace.runs.get(run_id).status == RunStatus.CANCELLED
-
-
-@pytest.mark.usefixtures("people")
-def test_an_editor_undoes_a_run_and_the_undo_is_theirs(site: Site, tmp_path: Path) -> None:
-    run_id = run_with_a_bad_row(site.workspace, tmp_path)
-    with site.signed_in(*EDITOR) as client:
-        html = client.get(f"/runs/{run_id}").text
-        done = client.post(f"/runs/{run_id}/undo", data={"csrf_token": form_token(html)})
-        assert done.status_code == 303
-        page = client.get(done.headers["location"]).text
-    runs = RunStore(site.workspace.suite)
-    undo = runs.get(str(runs.get(run_id).undone_by))
-    assert undo.started_by == f"user:{EDITOR[0]}"
-    assert undo.counts["rows"] == 2  # the two inserted contacts put back (marked for erasure)
-    assert undo.counts["errors"] == 0
-    assert f'href="/runs/{undo.id}"' in page
-    assert f"{EDITOR[0]} (web)" in client_free_runs_page(site, undo.id)
-
-
-def client_free_runs_page(site: Site, run_id: str) -> str:
-    with site.signed_in(*VIEWER) as client:
-        return str(client.get(f"/runs/{run_id}").text)
 
 
 @pytest.mark.usefixtures("people")

@@ -2,10 +2,12 @@
 
 Every way of running something ends here: executors (threads in ``idms serve``, Celery workers),
 ``idms run`` and ``idms import`` (which record their run and execute it at once), ``idms runs
-resume`` and a schedule's ``run-now``. It claims the run's lease (a queued run, a running one
-whose process died, or one this process already holds), opens the run's target under the run's
-platform, carries the run on from its checkpoint (:func:`idms.jobs.runner.resume_run`), and
-announces that it ended (:func:`idms.runs.events.run_finished`). A run someone else holds is
+resume``, a schedule's ``run-now``, and an undo asked for over HTTP (queued like any run). It
+claims the run's lease (a queued run, a running one whose process died, or one this process
+already holds), opens the run's target under the run's platform, carries the run on from its
+checkpoint (:func:`idms.jobs.runner.resume_run`) or, for an undo, carries the undo out
+(:func:`idms.jobs.undo.carry_out_undo`), and announces that it ended
+(:func:`idms.runs.events.run_finished`). A run someone else holds is
 left alone, so delivering the same run twice (a broker redelivering, a reaper and a worker
 racing) never runs it twice.
 """
@@ -20,13 +22,14 @@ from idms.errors import IdmsError
 from idms.jobs.prepare import PreparedJob
 from idms.jobs.report import RunReport
 from idms.jobs.runner import resume_run
+from idms.jobs.undo import carry_out_undo
 from idms.queries.store import QueryStore
 from idms.runs.context import RunContext
 from idms.runs.durable import Durable
 from idms.runs.events import run_finished
 from idms.runs.leases import Leases
 from idms.runs.record import RunStore
-from idms.runs.status import STEP_KINDS, Counts, RunStatus
+from idms.runs.status import STEP_KINDS, Counts, RunKind, RunStatus
 from idms.targets import factory
 from idms.targets.base import FullTarget, Target
 
@@ -87,16 +90,19 @@ def execute_run(
             prepared.close()
         return fail(exc.message)
     try:
-        report = resume_run(
-            run_id,
-            target=target,
-            runs=runs,
-            durable=durable,
-            queries=QueryStore(context.suite),
-            progress=progress,
-            error_dir=context.runs_folder,
-            prepared=prepared,
-        )
+        if info.kind == RunKind.UNDO:
+            report = _execute_undo(run_id, target, runs, durable, progress)
+        else:
+            report = resume_run(
+                run_id,
+                target=target,
+                runs=runs,
+                durable=durable,
+                queries=QueryStore(context.suite),
+                progress=progress,
+                error_dir=context.runs_folder,
+                prepared=prepared,
+            )
     except IdmsError as exc:
         log.warning("run %s failed: %s", run_id, exc.message)
         return fail(exc.message)
@@ -113,6 +119,34 @@ def execute_run(
     if report.status.finished:
         run_finished(context, run_id)
     return report
+
+
+def _execute_undo(
+    run_id: str,
+    target: Target,
+    runs: RunStore,
+    durable: Durable,
+    progress: Callable[[int], None] | None,
+) -> RunReport:
+    """An undo run, claimed: carried out on ``target``. One that fails has ended ``failed``
+    already, its message saying what it put back; that message is kept."""
+    try:
+        undo = carry_out_undo(
+            run_id,
+            target=target,
+            runs=runs,
+            owner=durable.owner,
+            lease_seconds=durable.lease_seconds,
+            progress=progress,
+        )
+    except IdmsError:
+        if not runs.get(run_id).finished:
+            raise
+        info = runs.get(run_id)
+        log.warning("run %s failed: %s", run_id, info.message)
+        status = RunStatus(info.status)
+        return RunReport(run_id, status, Counts.of(info.counts), None, {}, info.message)
+    return RunReport(run_id, undo.status, undo.counts, None, {}, undo.message)
 
 
 def _execute_workflow(

@@ -13,7 +13,7 @@ from datetime import date, tzinfo
 from idms.facade.base import WorkspaceBase
 from idms.runs.record import RowResult, RunInfo
 from idms.runs.search import Cursor, DayCounts, RunFilter, RunPage, RunSearch
-from idms.runs.status import JOB_KINDS, Outcome, RunStatus
+from idms.runs.status import JOB_KINDS, Outcome, RunKind, RunStatus
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,17 @@ class HistoryFacade(WorkspaceBase):
         total = sum(info.counts[Outcome(k).count_key] for k in keys)
         rows = list(self.runs.rows(info.id, outcomes=wanted, offset=offset, limit=limit))
         return RowsPage(rows, total, offset, limit)
+
+    def rows_to_do(self, info: RunInfo) -> int | None:
+        """How many rows ``info`` has once it has ended, when that is known before: an undo's
+        (one for each row its run inserted, updated or deleted), for the page following it to
+        say how far it is; None for other runs (their input is read as they go)."""
+        if info.kind != RunKind.UNDO or info.undo_of is None:
+            return None
+        counts = self.runs.get(info.undo_of).counts
+        return sum(
+            counts[o.count_key] for o in (Outcome.INSERTED, Outcome.UPDATED, Outcome.DELETED)
+        )
 
     @staticmethod
     def run_actions(info: RunInfo) -> RunActions:

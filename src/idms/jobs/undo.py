@@ -1,52 +1,38 @@
-"""Undoing a run: its changes replayed backwards from their before-images.
+"""Undoing a run: its changes replayed backwards from their before-images, as a run of its own.
 
-An inserted record is deleted (a contact cannot be deleted in iMIS, so an inserted contact is
-marked for erasure instead); an updated record gets its before values back; a deleted record is
-inserted again (with a new SEQN or ordinal where the store assigns them). The undo is itself a
-run, and it records its own changes the way a job run does, so an undo can be undone in turn (a
-redo): that puts back exactly what the undo reverted (a contact marked for erasure is unmarked).
+An undo is first recorded (:func:`record_undo`), once the run it undoes is found undoable (a
+refusal says why at once, and nothing is recorded), then carried out (:func:`carry_out_undo`),
+batch by batch, each row put back as :func:`idms.jobs.undo_rows.undo_batch` says. The command
+line does both here and now (:func:`undo_run`); the API and the web UI record the undo queued,
+and an executor carries it out as it carries out every run
+(:func:`idms.execution.execute.execute_run`), while the run's page follows it. The undo records
+its own changes the way a job run does, so an undo can be undone in turn (a redo).
 
-A row that cannot be put back is skipped with the reason, never counted as done: the record was
-changed since the run (unless ``force``) or no longer exists, or the source's rules refuse the
-earlier values (a field iMIS sets, such as Is Locked Out after an unlock; locking is not
-supported). Those rules are the ones every write goes through (``idms.sources.rules``), asked
-before anything is sent; a write the target refuses nonetheless is an error. A row whose write
-changed nothing is ``unchanged``.
+Either way the undo holds a lease while it works. If its process dies, the lease lapses and the
+undo is ended, saying what it put back and what to do (:meth:`Leases.recover_lapsed`): an undo
+keeps no checkpoint, so it is never carried on from the middle, nor left running. A cancel is
+heard between batches: what was put back stays put back, and the message says so.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from idms.errors import Conflict, IdmsError, InvalidInputError
-from idms.jobs.decide import same_value
 from idms.jobs.durable import Lease
 from idms.jobs.turns import turn_for
+from idms.jobs.undo_rows import undo_batch
 from idms.runs.durable import DEFAULT_LEASE_SECONDS, worker_name
 from idms.runs.leases import Leases
 from idms.runs.record import NewRun, RowResult, RunInfo, RunStore
 from idms.runs.status import STEP_KINDS, Counts, Outcome, RunKind, RunStatus
-from idms.sources.model import SourceDef
-from idms.sources.rules import RowRefused, update_values
-from idms.targets.base import (
-    ApplyOptions,
-    ApplyResult,
-    Change,
-    ChangeKind,
-    Exclusive,
-    Record,
-    Target,
-    capability,
-)
-from idms.values.coerce import coerce
-from idms.values.folding import fold_value
+from idms.targets.base import Exclusive, Target, capability
 
 BATCH = 500
 UNDOABLE = (Outcome.INSERTED, Outcome.UPDATED, Outcome.DELETED)
-IGNORED = frozenset({"UpdatedOn", "CreatedOn"})
 
 
 @dataclass
@@ -55,6 +41,7 @@ class UndoReport:
     undo_of: str
     status: RunStatus
     counts: Counts
+    message: str | None = None
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -64,28 +51,6 @@ class UndoReport:
             **self.counts.as_dict(),
             "error_file": None,
         }
-
-
-class NotUndone(Exception):
-    """Why one row cannot be put back: it is skipped with this code and reason."""
-
-    def __init__(self, code: str, reason: str, field: str | None = None) -> None:
-        super().__init__(reason)
-        self.code = code
-        self.reason = reason
-        self.field = field
-
-
-@dataclass
-class _Reversal:
-    """The changes that put one row back, and what to check once they are written."""
-
-    result: RowResult
-    changes: list[Change]
-    outcome: Outcome
-    # Per change: values iMIS sets (read-only) that the run changed and should come back with
-    # the written ones; said when they do not.
-    expected: list[dict[str, Any]] = field(default_factory=list)
 
 
 def undo_run(
@@ -98,45 +63,119 @@ def undo_run(
     target_label: str = "embedded",
     lease_seconds: float = DEFAULT_LEASE_SECONDS,
     started_by: str | None = None,
+    trigger: str = "cli",
 ) -> UndoReport:
+    """Undo run ``run_ref`` here and now: its undo recorded as this thread's, and carried out.
+    A failure ends the undo ``failed``, saying what it put back, and is raised."""
+    owner = worker_name()
+    undo_id = record_undo(
+        run_ref,
+        runs=runs,
+        force=force,
+        target_label=target_label,
+        owner=owner,
+        lease_seconds=lease_seconds,
+        trigger=trigger,
+        started_by=started_by,
+    )
+    return carry_out_undo(
+        undo_id,
+        target=target,
+        runs=runs,
+        owner=owner,
+        lease_seconds=lease_seconds,
+        progress=progress,
+    )
+
+
+def record_undo(
+    run_ref: str,
+    *,
+    runs: RunStore,
+    force: bool = False,
+    target_label: str = "embedded",
+    owner: str | None = None,
+    lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    trigger: str = "cli",
+    started_by: str | None = None,
+) -> str:
+    """Record the undo of run ``run_ref``: held by ``owner``, who carries it out at once, or,
+    without one, queued for an executor. A run undo cannot take is refused first, saying why
+    (:class:`InvalidInputError`, :class:`Conflict`: a plan, a run not ended, one already undone
+    or being undone), and nothing is recorded. Returns the undo's run ID."""
     original = runs.get(run_ref)
     _check_undoable(original, runs)
-    source = target.describe(original.source)
-    owner = worker_name()
-    undo_id = runs.create_undo(
+    return runs.create_undo(
         NewRun(
             kind=RunKind.UNDO,
             name=f"Undo of {original.name}",
-            source=source.name,
+            source=original.source,
             action="undo",
             target=target_label,
             platform=original.platform,
             job={"undo_of": original.id, "force": force},
             undo_of=original.id,
+            status=RunStatus.RUNNING if owner is not None else RunStatus.QUEUED,
             owner=owner,
             lease_seconds=lease_seconds,
+            trigger=trigger,
             started_by=started_by,
         )
     )
+
+
+def carry_out_undo(
+    undo_id: str,
+    *,
+    target: Target,
+    runs: RunStore,
+    owner: str,
+    lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    progress: Callable[[int], None] | None = None,
+) -> UndoReport:
+    """Put back what the run undo run ``undo_id`` undoes wrote, batch by batch, newest change
+    first; ``owner`` holds the undo (it recorded it, or claimed it queued). The undo ends
+    ``succeeded`` (or ``completed_with_errors``, its rows saying why) and the run is marked
+    undone; ``cancelled`` when asked to stop; ``failed`` on an error, which is raised after.
+    An undo whose lease was lost meanwhile is left to whoever ended it."""
+    info = runs.get(undo_id)
+    if info.undo_of is None:
+        raise InvalidInputError(f"Run {info.id} is a {info.kind} run, not an undo.")
+    original = runs.get(info.undo_of)
+    force = bool(info.job.get("force"))
     counts = Counts()
+    if info.attempts > 1 or info.counts["rows"]:
+        # Claimed again after its process died (a message delivered twice): an undo keeps no
+        # checkpoint, so it is ended as a lapsed one is, never started over.
+        message = _taken_over(info.counts["rows"], original.id)
+        runs.finish(undo_id, status=RunStatus.FAILED, counts=info.counts, message=message)
+        return UndoReport(undo_id, original.id, RunStatus.FAILED, Counts.of(info.counts), message)
     seq = 0
     leases = Leases(runs.engine)
     # Matched and written exclusive of every other writer of the source, batch by batch, or
     # (a target that cannot: REST) in its turn with every other run that writes it.
     exclusive = capability(target, Exclusive)
-    turn = turn_for(target, runs, undo_id, source.name, owner=owner, seconds=lease_seconds)
+    turn = None
+    cancelled = False
     # The undo holds a lease while it works: if its process dies, the undo is ended, saying
     # what it put back (Leases.recover_lapsed), rather than left running.
     with Lease(leases, undo_id, owner, lease_seconds) as lease:
         try:
+            source = target.describe(original.source)
+            turn = turn_for(target, runs, undo_id, source.name, owner=owner, seconds=lease_seconds)
             if turn is not None:
                 turn.take()
             for batch in _batches(runs.rows(original.id, outcomes=UNDOABLE, reverse=True)):
                 if not lease.renew():  # ended meanwhile (its lease had lapsed)
                     info = runs.get(undo_id)
-                    return UndoReport(undo_id, original.id, RunStatus(info.status), counts)
+                    return UndoReport(
+                        undo_id, original.id, RunStatus(info.status), counts, info.message
+                    )
+                if leases.is_cancel_requested(undo_id):
+                    cancelled = True
+                    break
                 with exclusive.exclusive(source.name) if exclusive else nullcontext():
-                    results = _undo_batch(source, target, batch, force)
+                    results = undo_batch(source, target, batch, force)
                 for r in results:
                     seq += 1
                     r.seq = seq
@@ -147,20 +186,49 @@ def undo_run(
                 if progress is not None:
                     progress(counts.rows)
         except IdmsError as exc:
-            message = (
-                f"{exc.message} The undo stopped after putting back {counts.rows:,} rows "
-                f"(listed with this run). Undo this run to give those rows their values from "
-                f"before it, or undo run {original.id} again once the problem is solved."
-            )
+            message = _stopped(exc.message, counts.rows, original.id)
             runs.finish(undo_id, status=RunStatus.FAILED, counts=counts.as_dict(), message=message)
             raise
         finally:
             if turn is not None:
                 turn.give_back()
+    if cancelled:
+        message = _cancelled(counts.rows, original.id)
+        runs.finish(undo_id, status=RunStatus.CANCELLED, counts=counts.as_dict(), message=message)
+        return UndoReport(undo_id, original.id, RunStatus.CANCELLED, counts, message)
     status = RunStatus.COMPLETED_WITH_ERRORS if counts.errors else RunStatus.SUCCEEDED
     runs.finish(undo_id, status=status, counts=counts.as_dict())
     runs.mark_undone(original.id, undo_id)
     return UndoReport(undo_id, original.id, status, counts)
+
+
+def _stopped(reason: str, rows: int, original: str) -> str:
+    """Why an undo failed, what it put back, and what to do now."""
+    if not rows:
+        return f"{reason} Nothing was put back: undo run {original} again once this is solved."
+    return (
+        f"{reason} The undo stopped after putting back {rows:,} rows (listed with this run). "
+        f"Undo this run to give those rows their values from before it, or undo run "
+        f"{original} again once the problem is solved."
+    )
+
+
+def _cancelled(rows: int, original: str) -> str:
+    if not rows:
+        return f"Cancelled before anything was put back: run {original} is as it was."
+    return (
+        f"Cancelled after putting back {rows:,} rows (listed with this run); the others were "
+        f"not. Undo this run to give those rows their values from before it (then undo run "
+        f"{original} again to undo it whole)."
+    )
+
+
+def _taken_over(rows: int, original: str) -> str:
+    return (
+        f"The process running this undo stopped (killed?) after putting back {rows:,} rows "
+        f"(listed with this run), and an undo is not carried on from the middle. Undo this run "
+        f"to give those rows their values from before it, then undo run {original} again."
+    )
 
 
 def _check_undoable(original: RunInfo, runs: RunStore) -> None:
@@ -196,244 +264,3 @@ def _batches(rows: Iterator[RowResult]) -> Iterator[list[RowResult]]:
             batch = []
     if batch:
         yield batch
-
-
-def _many(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
-def _one(items: list[Any]) -> Any:
-    return items[0] if len(items) == 1 else items
-
-
-def _typed(source: SourceDef, values: dict[str, Any]) -> dict[str, Any]:
-    out = {}
-    for name, value in values.items():
-        fdef = source.find_field(name)
-        if fdef is None:
-            continue
-        out[fdef.name] = None if value is None else coerce(value, fdef.type)
-    return out
-
-
-def _undo_batch(
-    source: SourceDef, target: Target, rows: list[RowResult], force: bool
-) -> list[RowResult]:
-    current = _current(source, target, rows)
-    reversals: list[_Reversal] = []
-    out: list[RowResult] = []
-    for row in rows:
-        result = RowResult(seq=0, row_number=row.row_number, outcome="", identity=row.identity)
-        out.append(result)
-        try:
-            reversal = _reverse(source, target.platform, row, result, current, force)
-        except NotUndone as why:
-            result.outcome, result.code = Outcome.SKIPPED.value, why.code
-            result.field = why.field
-            result.message = f"Not undone: {why.reason}"
-            continue
-        if not reversal.changes:
-            result.outcome = Outcome.UNCHANGED.value
-            result.message = "Nothing to put back: the run's change left no value to restore."
-            continue
-        reversals.append(reversal)
-
-    flat = [c for r in reversals for c in r.changes]
-    for i, change in enumerate(flat):
-        change.ref = i
-    results = target.apply(source.name, flat, ApplyOptions(skip_validation=True)) if flat else []
-    position = 0
-    for reversal in reversals:
-        mine = results[position : position + len(reversal.changes)]
-        position += len(reversal.changes)
-        _settle(source, reversal, mine)
-    return out
-
-
-def _current(
-    source: SourceDef, target: Target, rows: list[RowResult]
-) -> dict[tuple[Any, ...], Record]:
-    """The records the rows name, as they are now (one match for the batch), by identity."""
-    identities: list[dict[str, Any]] = []
-    for row in rows:
-        if row.outcome != Outcome.DELETED:
-            identities.extend(_typed(source, i) for i in _many(row.identity))
-    current: dict[tuple[Any, ...], Record] = {}
-    if identities:
-        for found in target.match(source.name, list(source.identity), identities):
-            for record in found:
-                current[_key(source, record)] = record
-    return current
-
-
-def _reverse(
-    source: SourceDef,
-    platform: str,
-    row: RowResult,
-    result: RowResult,
-    current: dict[tuple[Any, ...], Record],
-    force: bool,
-) -> _Reversal:
-    """The changes that put ``row`` back, or NotUndone saying why it cannot be."""
-    if row.outcome == Outcome.DELETED:
-        inserts = [
-            Change(ChangeKind.INSERT, _writable(source, _typed(source, before)))
-            for before in _many(row.before)
-        ]
-        return _Reversal(result, inserts, Outcome.INSERTED)
-    identities = [_typed(source, i) for i in _many(row.identity)]
-    afters = [_typed(source, a) for a in _many(row.after)] or [{}] * len(identities)
-    befores = [_typed(source, b) for b in _many(row.before)] or [{}] * len(identities)
-    reversal = _Reversal(result, [], Outcome.UPDATED)
-    for identity, before, after in zip(identities, befores, afters, strict=False):
-        existing = current.get(_key(source, identity))
-        if existing is None:
-            raise NotUndone("no_longer_exists", "the record no longer exists.")
-        if not force and _changed_since(source, existing, after):
-            raise NotUndone(
-                "changed_since",
-                "the record was changed after the run (an undo with force overwrites it).",
-            )
-        if row.outcome == Outcome.INSERTED:
-            if source.name == "Contact":
-                change = Change(ChangeKind.UPDATE, {"MarkForErasure": True}, identity)
-            else:
-                change = Change(ChangeKind.DELETE, {}, identity)
-                reversal.outcome = Outcome.DELETED
-            reversal.changes.append(change)
-            reversal.expected.append({})
-            continue
-        values, expected = _earlier_values(source, platform, existing, before)
-        if values:
-            reversal.changes.append(Change(ChangeKind.UPDATE, values, identity))
-            reversal.expected.append(expected)
-        # An earlier change of the same record, undone next, must see this revert.
-        current[_key(source, identity)] = {**existing, **before}
-    return reversal
-
-
-def _earlier_values(
-    source: SourceDef, platform: str, existing: Record, before: dict[str, Any]
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """What an update must write to give ``existing`` its ``before`` values back, and the values
-    iMIS sets that should follow; NotUndone when the source's rules refuse the write."""
-    revert = {k: v for k, v in before.items() if k not in IGNORED}
-    written = {
-        k: v
-        for k, v in revert.items()
-        if source.field(k).writable and not source.field(k).write_only
-    }
-    set_by_imis = {k: v for k, v in revert.items() if k not in written}
-    try:
-        # Only fields iMIS sets changed (an unlock): asked as they are, the rules say why not.
-        update_values(source, platform, existing, written or set_by_imis)
-    except RowRefused as refused:
-        raise NotUndone(refused.code, _refusal(source, refused, revert), refused.field) from None
-    return written, set_by_imis
-
-
-def _refusal(source: SourceDef, refused: RowRefused, revert: dict[str, Any]) -> str:
-    if refused.field is None or refused.field not in revert:
-        return str(refused)
-    fdef = source.field(refused.field)
-    why = fdef.description if refused.code == "read_only_field" and fdef.description else None
-    return (
-        f"{fdef.label} cannot be put back to {_shown(revert[refused.field])}. {why or str(refused)}"
-    )
-
-
-def _shown(value: Any) -> str:
-    if value is None or value == "":
-        return "(blank)"
-    if isinstance(value, tuple | list):
-        return ", ".join(str(v) for v in value)
-    return str(value)
-
-
-def _settle(source: SourceDef, reversal: _Reversal, results: list[ApplyResult]) -> None:
-    """Record what the target did with one row's changes."""
-    result = reversal.result
-    failed = next((r for r in results if not r.ok), None)
-    if failed is not None and failed.error is not None:
-        result.outcome, result.code = Outcome.ERROR.value, failed.error.code
-        result.field = failed.error.field
-        result.message = f"Not undone: {failed.error.message}"
-        return
-    befores = [r.before or {} for r in results]
-    afters = [r.after or {} for r in results]
-    result.outcome = reversal.outcome.value
-    if reversal.outcome is Outcome.INSERTED:
-        # The record is back, maybe under a new SEQN or ordinal: what a redo deletes.
-        result.identity = _one([_identity(source, a) for a in afters])
-        result.after = _one(
-            [
-                {k: a.get(k) for k in c.values.keys() | set(source.identity) if k in a}
-                for a, c in zip(afters, reversal.changes, strict=True)
-            ]
-        )
-        lost = [f.label for f in source.fields if f.secret]
-        if lost:
-            result.message = (
-                f"Inserted again without its {', '.join(lost)}: the run never recorded it."
-            )
-        return
-    if reversal.outcome is Outcome.DELETED:
-        result.before = _one(befores)  # the whole record: what a redo inserts again
-        return
-    changed = [_changed(b, a) for b, a in zip(befores, afters, strict=True)]
-    result.before = _one([{k: b.get(k) for k in c} for b, c in zip(befores, changed, strict=True)])
-    result.after = _one([{k: a.get(k) for k in c} for a, c in zip(afters, changed, strict=True)])
-    if not any(changed):
-        result.outcome = Outcome.UNCHANGED.value
-        result.message = "Nothing to put back: the record already had its earlier values."
-        return
-    notes: list[str] = []
-    if any(c.values.get("MarkForErasure") for c in reversal.changes) and source.name == "Contact":
-        notes.append(
-            "Contacts cannot be deleted in iMIS: marked for erasure instead (undoing this undo "
-            "run unmarks them)."
-        )
-    for after, expected in zip(afters, reversal.expected, strict=True):
-        for name, value in expected.items():
-            if not same_value(source.field(name), after.get(name), value):
-                notes.append(
-                    f"{source.field(name).label} did not go back to {_shown(value)}: iMIS sets it."
-                )
-    if notes:
-        result.message = " ".join(dict.fromkeys(notes))
-
-
-def _key(source: SourceDef, record: Record) -> tuple[Any, ...]:
-    values = [record.get(k) for k in source.identity]
-    return tuple(fold_value(v) for v in values)
-
-
-def _identity(source: SourceDef, record: Record) -> dict[str, Any]:
-    return {k: record.get(k) for k in source.identity}
-
-
-def _writable(source: SourceDef, values: dict[str, Any]) -> dict[str, Any]:
-    """An earlier record's values a new insert may be given (iMIS assigns the rest)."""
-    return {
-        k: v
-        for k, v in values.items()
-        if (f := source.find_field(k)) is not None and f.writable and not f.write_only
-    }
-
-
-def _changed(before: Record, after: Record) -> list[str]:
-    return [k for k in after if k not in IGNORED and after.get(k) != before.get(k)]
-
-
-def _changed_since(source: SourceDef, record: Record, after: dict[str, Any]) -> bool:
-    for name, value in after.items():
-        if name in IGNORED:
-            continue
-        fdef = source.find_field(name)
-        if fdef is None or fdef.write_only:
-            continue
-        if not same_value(fdef, record.get(name), value):
-            return True
-    return False

@@ -150,6 +150,23 @@ def run_facts(info: RunInfo, root: str) -> list[Fact]:
     return facts
 
 
+def progress_text(info: RunInfo, to_do: int | None, rate: str = "") -> str:
+    """Where a queued or running run is, for its page that follows it: "Running: 1,500 of
+    4,000 rows so far (250 rows/s)." (of how many when known: an undo's); "" once ended."""
+    if info.finished:
+        return ""
+    follows = "This page follows it until it ends."
+    if info.status == RunStatus.QUEUED:
+        return f"Queued: it starts as soon as an executor takes it. {follows}"
+    rows = info.counts["rows"]
+    done = (
+        f"{rows:,} of {to_do:,} rows"
+        if to_do is not None
+        else f"{rows:,} row{'' if rows == 1 else 's'}"
+    )
+    return f"Running: {done} so far{f' ({rate})' if rate and rows else ''}. {follows}"
+
+
 @dataclass(frozen=True)
 class ActionButton:
     name: str  # cancel | resume | undo: the path under the run

@@ -214,17 +214,45 @@ def resume_run(context: Context, request: Request, run_id: str) -> Response:
 
 @router.post(
     "/runs/{run_id}/undo",
+    status_code=202,
     response_model=RunOut,
-    summary="Undo a run: put back what it inserted, updated and deleted (the undo run)",
-    responses={400: {"model": ErrorBody}, 404: {"model": ErrorBody}, 409: {"model": ErrorBody}},
+    summary="Undo a run: queue the undo run, which puts back what it inserted, updated and deleted",
+    responses={
+        200: {"model": RunOut, "description": "With ?wait=true: the undo run, ended"},
+        202: {"description": "The undo run, queued; Location is its URL, to follow it"},
+        400: {"model": ErrorBody, "description": "The run wrote nothing to undo (a plan...)"},
+        404: {"model": ErrorBody},
+        409: {"model": ErrorBody, "description": "Not ended yet, or undone (or being undone)"},
+    },
 )
 def undo(
     context: Context,
     caller: Caller,
+    request: Request,
     run_id: str,
     force: Annotated[
         bool, Query(description="Undo records changed since the run too (their changes are lost)")
     ] = False,
-) -> RunOut:
-    report = context.workspace.undo(run_id, force=force, started_by=started_by(caller))
-    return RunOut.of(context.runs.get(report.run_id), context.prefix)
+    wait: Annotated[
+        bool,
+        Query(
+            description="Carry the undo out within the request and answer 200 once it has "
+            "ended (as before the undo was queued); a large run's undo may outlast the "
+            "caller's or a proxy's time limit"
+        ),
+    ] = False,
+) -> Response:
+    if wait:
+        report = context.workspace.undo(
+            run_id, force=force, started_by=started_by(caller), trigger="api"
+        )
+        done = RunOut.of(context.runs.get(report.run_id), context.prefix)
+        return JSONResponse(done.model_dump(mode="json"))
+    info = context.workspace.queue_undo(run_id, force=force, started_by=started_by(caller))
+    context.dispatch()
+    out = RunOut.of(context.runs.get(info.id), context.prefix)
+    return JSONResponse(
+        out.model_dump(mode="json"),
+        status_code=202,
+        headers={"Location": absolute(request, out.links.self)},
+    )

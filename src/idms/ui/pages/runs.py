@@ -5,7 +5,9 @@ run allows: cancel, resume, undo.
 Each action is a POST (form token checked by the UI's router), one facade call, then a
 redirect to the run's page with a notice; a refusal (the run ended meanwhile...) shows the
 run's page with the reason. Resume queues the run again for the server's executor (as the
-API's resume does); undo runs in the request, as the API's does.
+API's resume does); undo queues the undo run (as the API's undo does) and goes to its page,
+which follows it until it ends. A page of a queued or running run asks for itself again every
+two seconds (htmx), its counts growing as the run goes.
 """
 
 from __future__ import annotations
@@ -24,11 +26,13 @@ from idms.state.sessions import SessionInfo
 from idms.state.users import Role
 from idms.ui.charts import outcome_bar, outcome_legend
 from idms.ui.context import ui_context
+from idms.ui.import_views import rate_text
 from idms.ui.render import page
 from idms.ui.run_views import (
     action_buttons,
     outcome_choices,
     plain_choices,
+    progress_text,
     query,
     row_lines,
     run_facts,
@@ -44,7 +48,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 NOTICES = {
     "cancel": "Cancel requested: a queued run stops at once, a running one after its current row.",
     "resume": "The run is queued again: it carries on from where it stopped.",
-    "undo": "The run is undone: the undo is a run of its own, linked below.",
+    "undo": "The undo is queued: this is its run, a run of its own.",
 }
 
 
@@ -135,6 +139,7 @@ def _run(
     actions = workspace.run_actions(info)
     base = f"{root}/runs/{info.id}"
     shown_to = rows.offset + len(rows.rows)
+    busy = not info.finished
     return page(
         request,
         "run.html",
@@ -165,6 +170,10 @@ def _run(
         buttons=action_buttons(info, actions) if session.role.allows(Role.EDITOR) else [],
         notice=NOTICES.get(done, ""),
         error=error,
+        # A queued or running run's page asks for itself again (without the notice) every 2 s.
+        busy=busy,
+        live=query(base, {"outcome": outcome, "offset": str(offset) if offset > 0 else ""}),
+        progress=progress_text(info, workspace.rows_to_do(info), rate_text(info)) if busy else "",
     )
 
 
@@ -224,11 +233,17 @@ def resume_run(request: Request, session: Editor, run_id: str) -> Response:
 def undo_run(
     request: Request, session: Editor, run_id: str, force: Annotated[str, Form()] = ""
 ) -> Response:
-    workspace = ui_context(request).workspace
-    return _after(
-        request,
-        session,
-        run_id,
-        "undo",
-        lambda: workspace.undo(run_id, force=force == "yes", started_by=started_by(session)),
-    )
+    """Queue the run's undo and follow it on its own page; a refusal (already undone, not
+    ended...) shows the run's page with the reason, nothing queued."""
+    context = ui_context(request)
+    try:
+        undo = context.workspace.queue_undo(
+            run_id, force=force == "yes", started_by=started_by(session), trigger="ui"
+        )
+    except NotFound as missing:
+        return page(request, "refused.html", title="No such run", status=404, message=str(missing))
+    except IdmsError as refused:
+        return _run(request, session, run_id, error=str(refused), status=409)
+    context.dispatch()  # the executor takes it now (the server's loop would, soon)
+    target = query(f"{_root(request)}/runs/{undo.id}", {"done": "undo"})
+    return RedirectResponse(target, status_code=303)

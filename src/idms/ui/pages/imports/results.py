@@ -1,5 +1,6 @@
 """The import wizard's last step: 7. the run (queued, followed live), its results, undoing
-it, and its failed rows to download, fix and upload again."""
+it (the undo queued too, and followed live in the same panel), and its failed rows to
+download, fix and upload again."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from idms.ui.pages.imports.plan import plan_view
 from idms.ui.pages.imports.wizard import go, open_draft, router, run_of, wizard
 from idms.ui.refusals import NotThere
 from idms.ui.render import page
+from idms.ui.run_views import progress_text
 from idms.ui.sessions import Editor, started_by
 from idms.ui.views import STATUS_TONES, STATUS_WORDS, counts_text
 
@@ -73,11 +75,23 @@ def _run_values(request: Request, draft: Draft, *, error: str = "") -> dict[str,
     assert draft.run is not None
     info = run_of(request, draft.run)
     undo = run_of(request, draft.undo) if draft.undo is not None else None
+    workspace = ui_context(request).workspace
+    undoing = undo is not None and not undo.finished
     return {
         "upload_id": draft.key,
         "undo": undo,
         "undo_counts": counts_text(undo.counts) if undo is not None else "",
         "undo_status": STATUS_WORDS.get(undo.status, undo.status) if undo is not None else "",
+        "undo_tone": STATUS_TONES.get(undo.status, "quiet") if undo is not None else "",
+        "undo_progress": (
+            progress_text(undo, workspace.rows_to_do(undo), rate_text(undo))
+            if undo is not None and undoing
+            else ""
+        ),
+        # The panel asks for itself again while the run, or then its undo, goes on.
+        "following": not info.finished or undoing,
+        "undone": info.undone_by is not None,
+        "undoing": undoing,
         "error": error,
         "run": info,
         "run_rate": rate_text(info),
@@ -92,13 +106,15 @@ def _run_values(request: Request, draft: Draft, *, error: str = "") -> dict[str,
 
 @router.post("/import/{upload_id}/undo")
 def undo_run(request: Request, session: Editor, upload_id: str) -> Response:
-    """Put back what the import's run changed (the undo is a run of its own), here and now."""
+    """Queue the undo of the import's run (a run of its own, as ``POST /api/v1/runs/{id}/undo``
+    queues it); the results panel follows it until it ends. A refusal says why, nothing
+    queued."""
     draft = open_draft(request, session, upload_id)
     if draft.run is None:
         return go(request, draft, "plan")
+    context = ui_context(request)
     try:
-        workspace = ui_context(request).workspace
-        draft.undo = workspace.undo(draft.run, started_by=started_by(session)).run_id
+        undo = context.workspace.queue_undo(draft.run, started_by=started_by(session), trigger="ui")
     except IdmsError as refused:
         values = _run_values(request, draft, error=str(refused))
         return wizard(
@@ -110,6 +126,8 @@ def undo_run(request: Request, session: Editor, upload_id: str) -> Response:
             status=409,
             **values,
         )
+    draft.undo = undo.id
+    context.dispatch()
     return go(request, draft, "results")
 
 
