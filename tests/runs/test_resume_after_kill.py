@@ -29,9 +29,11 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, insert, select, update
 
+from idms.runs.record import RunStore
 from idms.sandbox.app import create_app
 from idms.sandbox.server import running_sandbox
 from idms.state.models import Run, Schedule
+from idms.state.store import open_suite
 from idms.targets.embedded import schema
 from idms.targets.embedded.target import EmbeddedTarget
 
@@ -41,17 +43,19 @@ BATCH = 150
 LEASE = 120  # seconds: longer than any test here, so a resume cannot wait for it to expire
 
 
-def job_file(folder: Path, *, action: str, rows: int = ROWS) -> Path:
-    data = folder / "people.csv"
+def job_file(
+    folder: Path, *, action: str, rows: int = ROWS, last: str = "Last", name: str = "job"
+) -> Path:
+    data = folder / f"{name}.csv"
     with data.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["First", "Last", "E-mail"])
         for i in range(rows):
-            writer.writerow([f"First{i}", f"Last{i:05d}", f"person{i:05d}@example.org"])
+            writer.writerow([f"First{i}", f"{last}{i:05d}", f"person{i:05d}@example.org"])
     match = ", match: true" if action != "insert" else ""
-    job = folder / "job.yml"
+    job = folder / f"{name}.yml"
     job.write_text(
-        f"name: Big roster\ninput: people.csv\nsource: Contact\naction: {action}\n"
+        f"name: Big roster\ninput: {name}.csv\nsource: Contact\naction: {action}\n"
         "mappings:\n"
         f"  - {{field: Email, column: E-mail{match}}}\n"
         "  - {field: LastName, column: Last}\n"
@@ -203,6 +207,45 @@ def test_killed_between_writing_a_batch_and_recording_it(tmp_path: Path, action:
     try:
         with store.engine.connect() as conn:
             assert conn.execute(select(schema.applied_batches)).all() == []  # journal emptied
+    finally:
+        store.close()
+
+
+def test_an_update_killed_before_it_is_recorded_keeps_every_before_image(tmp_path: Path) -> None:
+    """A batch of updates in doubt is staged with its matched records' identities only
+    (``staged_form``): the resumed run takes the before and after images from the store's
+    journal, so each row still says what it changed, and undo puts every old value back."""
+    loader = tmp_path / "loader"  # its run inserts the contacts, into its own store
+    assert idms(environment(loader), "init").returncode == 0
+    inserted = idms(
+        environment(loader), "run", str(job_file(tmp_path, action="insert", rows=600)), "--yes"
+    )
+    assert inserted.returncode == 0, inserted.stderr
+    store_url = f"sqlite:///{loader / 'imis.db'}"
+    target = ("--target", store_url)
+    workspace = tmp_path / "ws"  # the update's run is the only one of this workspace
+    env = environment(workspace)
+    assert idms(env, "init").returncode == 0
+    renamed = job_file(tmp_path, action="update", rows=600, last="Renamed", name="renamed")
+    killed = run_crashing(env, renamed, 3, *target)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert only_run(workspace)["checkpoint"] == 2 * BATCH
+
+    summary = resume(env, workspace, *target)
+
+    assert (summary["rows"], summary["updated"]) == (600, 600)
+    runs = RunStore(open_suite(f"sqlite:///{workspace / 'suite.db'}"))
+    rows = list(runs.rows(summary["run_id"]))
+    assert [(r.before, r.after) for r in rows] == [
+        ({"LastName": f"Last{i:05d}"}, {"LastName": f"Renamed{i:05d}"}) for i in range(600)
+    ]
+    undone = idms(env, *target, "runs", "undo", summary["run_id"], "--yes", "--json")
+    assert undone.returncode == 0, undone.stderr + undone.stdout
+    store = EmbeddedTarget(store_url)
+    try:
+        assert sorted(str(c["LastName"]) for c in store.read("Contact") if c["Email"]) == [
+            f"Last{i:05d}" for i in range(600)
+        ]
     finally:
         store.close()
 

@@ -16,7 +16,7 @@ from idms.gcpause import gc_paused
 from idms.io.records import InputRow
 from idms.jobs.compile import CompiledJob
 from idms.jobs.decide import decide_batch, match_key
-from idms.jobs.durable import StagedBatch, reconcile, results_in_order
+from idms.jobs.durable import StagedBatch, reconcile, results_in_order, staged_form
 from idms.jobs.mapping import NOT_GIVEN, MappingError
 from idms.jobs.rows import MASK, WorkRow
 from idms.runs.durable import Durable
@@ -67,7 +67,8 @@ class BatchEngine:
         self._recorded: str | None = None  # a batch key recorded, whose results can go
         # A target with a journal writes a batch in one local transaction, bound by the CPU and
         # the cycle collector; over REST a batch is bound by the network.
-        self._pause_gc = capability(target, BatchJournal) is not None
+        self._journal = capability(target, BatchJournal) is not None
+        self._pause_gc = self._journal
         # A run that writes holds each batch, from its match through its apply, exclusive of
         # every other writer of the source (a target without the capability is serialised a
         # whole run at a time: see runs/serial.py). A plan writes nothing and needs no lock.
@@ -201,7 +202,10 @@ class BatchEngine:
         options = self.options
         if self.durable is not None:
             key = f"{self.run_id}:{self.seq + 1}"
-            self.runs.stage(self.run_id, key, self.durable.seal(rows))
+            identity = self.cjob.source.identity
+            with staged_form(rows, identity, journal=self._journal) as staged_rows:
+                sealed = self.durable.seal(staged_rows)
+            self.runs.stage(self.run_id, key, sealed)
             options = replace(options, batch_key=key, forget_key=self._recorded)
             self._in_flight, self._recorded = key, None
         results = self.target.apply(self.cjob.source.name, staged.changes, options)

@@ -4,7 +4,9 @@ heartbeat, staged batches, and settling a batch whose writes were in doubt.
 A durable run writes, per segment of a batch (``runner.py``):
 
 1. *stage*: the rows as decided, sealed (they may hold passwords), in the suite database; the
-   changes about to be sent are rebuilt from them on resume, exactly as they were built;
+   changes about to be sent are rebuilt from them on resume, exactly as they were built (on a
+   target with a journal, each row's matched records are staged as their identities only:
+   :func:`staged_form`);
 2. *apply*, with a batch key: a transactional target (the embedded store) keeps the batch's
    results under that key in the batch's own transaction;
 3. *record*: the row results, the checkpoint (input rows done) and the counts, in one suite
@@ -21,7 +23,8 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -108,6 +111,39 @@ class StagedBatch:
     changes: list[Change]
     owners: list[int]  # index into rows, per change
     befores: list[Record | None]  # the record each change addresses, as matched
+
+
+@contextmanager
+def staged_form(
+    rows: list[WorkRow], identity: Sequence[str], *, journal: bool
+) -> Iterator[list[WorkRow]]:
+    """``rows`` as their batch is staged (sealed), given back unchanged after the block.
+
+    On a target with a journal, a staged batch is either found in the journal, whose results
+    hold the before and after images, or decided again from scratch (:meth:`in_doubt`); its
+    changes are rebuilt only to pair those results with their rows, which needs each change's
+    identity and nothing more of the record it addresses. So a row to update or delete is
+    staged with the identities of its matched records, and a row already decided with none:
+    the whole matched records would be half of what is pickled, compressed and encrypted per
+    batch. Where there is no journal (iMIS over REST), :func:`reconcile` needs the records as
+    they were matched (a delete's before-image is what undo restores): they are staged whole.
+    """
+    if not journal:
+        yield rows
+        return
+    kept = [row.matches for row in rows]
+    try:
+        for row in rows:
+            if row.matches:
+                row.matches = (
+                    [{k: r.get(k) for k in identity} for r in row.matches]
+                    if row.write in ("update", "delete")
+                    else []
+                )
+        yield rows
+    finally:
+        for row, matches in zip(rows, kept, strict=True):
+            row.matches = matches
 
 
 def reconcile(target: Target, source: SourceDef, staged: StagedBatch) -> list[ApplyResult | None]:

@@ -46,6 +46,7 @@ from idms.targets.embedded.adapters.numbered import ActivityAdapter
 from idms.targets.embedded.adapters.panel import panel_adapter
 from idms.targets.embedded.adapters.preferences import PreferencesAdapter, preference_fields
 from idms.targets.embedded.adapters.relationship import RelationshipAdapter
+from idms.targets.embedded.carried import Carried
 from idms.targets.embedded.changes import Written
 from idms.targets.embedded.journal import journal_results, journal_text
 from idms.targets.embedded.lookups import LookupCache, load_codes
@@ -172,6 +173,8 @@ class EmbeddedTarget:
         try:
             pinned: Connection | None = None if own else self._pinned()
             if pinned is not None:
+                if write and (carried := self._carried()) is not None:
+                    carried.clear()  # what this writes may change a matched record
                 yield pinned
                 return
             with self.engine.connect() as conn:
@@ -264,10 +267,20 @@ class EmbeddedTarget:
     @contextmanager
     def _pin(self, conn: Connection, scope: str) -> Iterator[None]:
         self._local.conn, self._local.scope = conn, scope
+        # A batch's matched records are carried to its apply only where nothing else can write
+        # in between: an exclusive scope on SQLite holds the store file's write lock. (On
+        # PostgreSQL the lock is the source's: a writer of another source, an address under a
+        # contact, may commit meanwhile, and apply reads the before-images afresh.)
+        carry = scope == "exclusive" and conn.dialect.name == "sqlite"
+        self._local.carried = Carried() if carry else None
         try:
             yield
         finally:
-            self._local.conn = self._local.scope = None
+            self._local.conn = self._local.scope = self._local.carried = None
+
+    def _carried(self) -> Carried | None:
+        """The records this thread's exclusive scope has matched (``carried.py``)."""
+        return getattr(self._local, "carried", None) if self._pinned() is not None else None
 
     def refresh(self) -> None:
         """Forget cached source definitions (after panels or preferences change)."""
@@ -328,7 +341,11 @@ class EmbeddedTarget:
     ) -> list[list[Record]]:
         adapter = self.adapter(source)
         with self._connect() as conn:
-            return adapter.match(conn, fields, criteria)
+            found = adapter.match(conn, fields, criteria)
+        carried = self._carried()
+        if carried is not None:
+            carried.remember(adapter.source.name, found, adapter.identity_of)
+        return found
 
     def apply(
         self, source: str, changes: Sequence[Change], options: ApplyOptions = ApplyOptions()
@@ -345,8 +362,10 @@ class EmbeddedTarget:
         # A dry run is the same apply, in the same transaction, rolled back instead of committed
         # (or left to the rehearsal it is part of): defaults, counters, the store's constraints
         # and every rule give exactly what the run would get.
+        carried = self._carried()
+        matched = carried.take(adapter.source.name) if carried is not None else {}
         with self._connect(write=True, keep=not options.dry_run) as conn:
-            results = self._apply_on(conn, adapter, changes, options)
+            results = self._apply_on(conn, adapter, changes, options, matched)
         if adapter.source.name == "LookupTable" and not options.dry_run:
             self.refresh()
         return results
@@ -392,6 +411,7 @@ class EmbeddedTarget:
         adapter: SourceAdapter,
         changes: Sequence[Change],
         options: ApplyOptions,
+        matched: Mapping[tuple[Any, ...], Record] | None = None,
     ) -> list[ApplyResult]:
         now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
         ctx = ApplyContext(
@@ -401,6 +421,7 @@ class EmbeddedTarget:
             lookups=LookupCache(conn),
             now=now,
             today=now.date(),
+            matched=matched or {},
         )
         results = adapter.apply(ctx, changes)
         if options.dry_run:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -36,6 +37,10 @@ class ApplyContext:
     # Contacts referenced by the batch, by folded iMIS ID: ImisId, IsOrganization, Email,
     # FirstName, LastName.
     contacts: dict[str, Record] = field(default_factory=dict)
+    # Records this transaction's match read for the batch, by folded identity (a run's batch,
+    # matched and applied in one exclusive scope: ``carried.py``): before-images planning
+    # need not read again. Empty otherwise.
+    matched: Mapping[tuple[Any, ...], Record] = field(default_factory=dict)
 
     # ---- idms.sources.checks.StoreLookups: what the shared checks ask of the store ----------
 

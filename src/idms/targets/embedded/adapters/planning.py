@@ -44,7 +44,7 @@ class Planning(Writing):
         wanted = [
             self.identity_of(c.identity or {}) for c in changes if c.kind is not ChangeKind.INSERT
         ]
-        current: dict[tuple[Any, ...], Record | None] = dict(self.fetch(ctx.conn, wanted))
+        current = self.before_images(ctx, wanted)
         self.load_contacts(ctx, changes)
         self.prepare_batch(ctx, changes)
         planned: list[PlannedChange] = []
@@ -66,6 +66,24 @@ class Planning(Writing):
             for index, error in failed.items():
                 results[index] = ApplyResult(changes[index].ref, False, error=error)
         return results
+
+    def before_images(
+        self, ctx: ApplyContext, wanted: Sequence[tuple[Any, ...]]
+    ) -> dict[tuple[Any, ...], Record | None]:
+        """The current records of ``wanted`` (folded identities): those the batch's match read
+        in this transaction (``ctx.matched``, copies), the rest fetched in set-based queries."""
+        current: dict[tuple[Any, ...], Record | None] = {}
+        missing: list[tuple[Any, ...]] = []
+        matched = ctx.matched
+        for identity in wanted:
+            record = matched.get(identity)
+            if record is None:
+                missing.append(identity)
+            else:
+                current[identity] = dict(record)
+        if missing:
+            current.update(self.fetch(ctx.conn, missing))
+        return current
 
     def _plan(
         self,
