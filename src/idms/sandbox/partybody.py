@@ -28,6 +28,8 @@ ADDRESS = "Address"
 # What an Address record of the default purpose holds beyond the Contact's address fields.
 ADDRESS_EXTRAS = ("Email", "Phone", "Fax", "Notes", *partydata.REASONS.values())
 NOT_KEPT = "not_kept"
+# ``Sandbox.together``'s write: (source, change, members) -> the record as written.
+Write = Callable[..., Record | None]
 
 
 @dataclass
@@ -146,33 +148,31 @@ class PartyBodies:
 
     # ---- writes ---------------------------------------------------------------------------------
 
-    def create(self, body: ReadBody) -> Record:
-        """Insert the contact and its addresses; the contact as stored."""
-        with self.sb.together() as write:
-            record = write(CONTACT, Change(ChangeKind.INSERT, body.contact), body.members)
-            assert record is not None
-            self._write_addresses(write, record, body.addresses, {})
-        return self._stored(record)
+    def create(self, write: Write, body: ReadBody) -> dict[str, Any]:
+        """Insert the contact and its addresses with ``write`` (``Sandbox.together``'s); the
+        party as stored, read in the same transaction."""
+        record = write(CONTACT, Change(ChangeKind.INSERT, body.contact), body.members)
+        assert record is not None
+        self._write_addresses(write, record, body.addresses, {})
+        return self.party(self._stored(record))
 
-    def update(self, current: Record, body: ReadBody) -> Record:
-        """Update the contact and write each address of the body; the contact as stored."""
+    def update(self, write: Write, current: Record, body: ReadBody) -> dict[str, Any]:
+        """Update the contact and write each address of the body with ``write``
+        (``Sandbox.together``'s); the party as stored, read in the same transaction."""
         existing = {
             _key(a.get("AddressPurpose")): a
             for a in self.addresses([current["ImisId"]]).get(_key(current["ImisId"]), [])
         }
         values = changed(body.contact, current)
         identity = {"ImisId": current["ImisId"]}
-        with self.sb.together() as write:
-            record = write(
-                CONTACT, Change(ChangeKind.UPDATE, values, identity=identity), body.members
-            )
-            assert record is not None
-            self._write_addresses(write, record, body.addresses, existing)
-        return self._stored(record)
+        record = write(CONTACT, Change(ChangeKind.UPDATE, values, identity=identity), body.members)
+        assert record is not None
+        self._write_addresses(write, record, body.addresses, existing)
+        return self.party(self._stored(record))
 
     def _write_addresses(
         self,
-        write: Callable[..., Record | None],
+        write: Write,
         contact: Record,
         addresses: Sequence[AddressChange],
         existing: Mapping[str, Record],
