@@ -18,14 +18,22 @@ def _person(last: str) -> Change:
     return Change(ChangeKind.INSERT, {"FirstName": "Tess", "LastName": last})
 
 
+def _write_read_and_refuse(target: EmbeddedTarget, written: list[str]) -> None:
+    with target.together() as apply:
+        imis_id = apply("Contact", [_person("Block")])[0].after["ImisId"]  # type: ignore[index]
+        written.append(imis_id)
+        found = target.match("Contact", ["ImisId"], [{"ImisId": imis_id}])[0]
+        assert [r["LastName"] for r in found] == ["Block"]
+        raise RuntimeError("refused")
+
+
 def test_reads_in_the_block_see_its_writes_and_a_raise_undoes_them(database_url: str) -> None:
     target = EmbeddedTarget(database_url)
     try:
-        with pytest.raises(RuntimeError), target.together() as apply:
-            imis_id = apply("Contact", [_person("Block")])[0].after["ImisId"]  # type: ignore[index]
-            found = target.match("Contact", ["ImisId"], [{"ImisId": imis_id}])[0]
-            assert [r["LastName"] for r in found] == ["Block"]
-            raise RuntimeError("refused")
+        written: list[str] = []
+        with pytest.raises(RuntimeError):
+            _write_read_and_refuse(target, written)
+        (imis_id,) = written
         assert target.match("Contact", ["ImisId"], [{"ImisId": imis_id}]) == [[]]
         with target.together() as apply:
             imis_id = apply("Contact", [_person("Kept")])[0].after["ImisId"]  # type: ignore[index]
