@@ -76,14 +76,19 @@ class Parties:
 
     # ---- writes ---------------------------------------------------------------------------------
 
+    # A write and the reads around it share one transaction (``Sandbox.together``): the
+    # contact and its addresses are read on the write's connection, not on one each.
+
     def create(self, entity: str, body: dict[str, Any]) -> Reply:
-        record = self.bodies.create(self.bodies.read(body, KINDS[entity.casefold()]))
-        return created(self._party(record))
+        read = self.bodies.read(body, KINDS[entity.casefold()])
+        with self.sb.together() as write:
+            return created(self.bodies.create(write, read))
 
     def update(self, entity: str, ident: str, body: dict[str, Any]) -> Reply:
-        current = self.one(entity, ident)
-        record = self.bodies.update(current, self.bodies.read(body, KINDS[entity.casefold()]))
-        return ok(self._party(record))
+        with self.sb.together() as write:
+            current = self.one(entity, ident)
+            read = self.bodies.read(body, KINDS[entity.casefold()])
+            return ok(self.bodies.update(write, current, read))
 
     def delete(self, entity: str, ident: str) -> Reply:
         identity = self.sb.identity(self.sb.source(CONTACT), ident) or {"ImisId": ident}

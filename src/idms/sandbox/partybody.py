@@ -17,7 +17,6 @@ from typing import Any
 from idms.errors import CoercionError
 from idms.sandbox.context import Sandbox, changed, writable
 from idms.sandbox.http import ApiError, invalid
-from idms.sources.filters import Filter, Operator
 from idms.sources.model import SourceDef
 from idms.targets.base import Change, ChangeKind, Record
 from idms.targets.imis import partydata, wire
@@ -29,6 +28,8 @@ ADDRESS = "Address"
 # What an Address record of the default purpose holds beyond the Contact's address fields.
 ADDRESS_EXTRAS = ("Email", "Phone", "Fax", "Notes", *partydata.REASONS.values())
 NOT_KEPT = "not_kept"
+# ``Sandbox.together``'s write: (source, change, members) -> the record as written.
+Write = Callable[..., Record | None]
 
 
 @dataclass
@@ -68,14 +69,20 @@ class PartyBodies:
     # ---- out ------------------------------------------------------------------------------------
 
     def addresses(self, ids: Iterable[Any]) -> dict[str, list[Record]]:
-        """The Address records of the contacts ``ids``, by folded iMIS ID (one query)."""
-        wanted = sorted({str(i) for i in ids if i not in (None, "")})
+        """The Address records of the contacts ``ids``, by folded iMIS ID (one query).
+
+        A look-up of the IDs as the store matches IDs (``match``: the imis_id index serves it),
+        not a filtered read: ``ImisId in:`` folds the column, which reads every address of the
+        store on every call. Each contact's addresses come in purpose order, as a read gives.
+        """
+        wanted = {_key(i): str(i) for i in ids if i not in (None, "")}
         out: dict[str, list[Record]] = {}
         if not wanted:
             return out
-        flt = Filter("ImisId", Operator.IN, wanted)
-        for record in self.sb.target.read(ADDRESS, [flt]):
-            out.setdefault(_key(record.get("ImisId")), []).append(record)
+        criteria = [{"ImisId": i} for _, i in sorted(wanted.items())]
+        for found in self.sb.target.match(ADDRESS, ["ImisId"], criteria):
+            for record in found:
+                out.setdefault(_key(record.get("ImisId")), []).append(record)
         return out
 
     def party(self, record: Record, addresses: Sequence[Record] | None = None) -> dict[str, Any]:
@@ -141,33 +148,31 @@ class PartyBodies:
 
     # ---- writes ---------------------------------------------------------------------------------
 
-    def create(self, body: ReadBody) -> Record:
-        """Insert the contact and its addresses; the contact as stored."""
-        with self.sb.together() as write:
-            record = write(CONTACT, Change(ChangeKind.INSERT, body.contact), body.members)
-            assert record is not None
-            self._write_addresses(write, record, body.addresses, {})
-        return self._stored(record)
+    def create(self, write: Write, body: ReadBody) -> dict[str, Any]:
+        """Insert the contact and its addresses with ``write`` (``Sandbox.together``'s); the
+        party as stored, read in the same transaction."""
+        record = write(CONTACT, Change(ChangeKind.INSERT, body.contact), body.members)
+        assert record is not None
+        self._write_addresses(write, record, body.addresses, {})
+        return self.party(self._stored(record))
 
-    def update(self, current: Record, body: ReadBody) -> Record:
-        """Update the contact and write each address of the body; the contact as stored."""
+    def update(self, write: Write, current: Record, body: ReadBody) -> dict[str, Any]:
+        """Update the contact and write each address of the body with ``write``
+        (``Sandbox.together``'s); the party as stored, read in the same transaction."""
         existing = {
             _key(a.get("AddressPurpose")): a
             for a in self.addresses([current["ImisId"]]).get(_key(current["ImisId"]), [])
         }
         values = changed(body.contact, current)
         identity = {"ImisId": current["ImisId"]}
-        with self.sb.together() as write:
-            record = write(
-                CONTACT, Change(ChangeKind.UPDATE, values, identity=identity), body.members
-            )
-            assert record is not None
-            self._write_addresses(write, record, body.addresses, existing)
-        return self._stored(record)
+        record = write(CONTACT, Change(ChangeKind.UPDATE, values, identity=identity), body.members)
+        assert record is not None
+        self._write_addresses(write, record, body.addresses, existing)
+        return self.party(self._stored(record))
 
     def _write_addresses(
         self,
-        write: Callable[..., Record | None],
+        write: Write,
         contact: Record,
         addresses: Sequence[AddressChange],
         existing: Mapping[str, Record],

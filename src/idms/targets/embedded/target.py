@@ -10,7 +10,7 @@ import hashlib
 import sqlite3
 import threading
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
@@ -357,7 +357,7 @@ class EmbeddedTarget:
         scope = getattr(self._local, "scope", None) if self._pinned() is not None else None
         if not options.dry_run and scope == "rehearsal":
             raise TerminalTargetError("A rehearsal (a plan) cannot write: apply with dry_run.")
-        if options.dry_run and scope == "exclusive":  # it would be committed with the scope
+        if options.dry_run and scope in ("exclusive", "together"):  # committed with the scope
             raise TerminalTargetError("A batch held exclusive cannot be applied as a dry run.")
         # A dry run is the same apply, in the same transaction, rolled back instead of committed
         # (or left to the rehearsal it is part of): defaults, counters, the store's constraints
@@ -376,17 +376,27 @@ class EmbeddedTarget:
     ) -> Iterator[Callable[[str, Sequence[Change]], list[ApplyResult]]]:
         """Changes to several sources in one transaction: the block gets an ``apply(source,
         changes)`` that writes on one connection, and everything it wrote is undone when the
-        block raises (a contact and its addresses, all or nothing)."""
+        block raises (a contact and its addresses, all or nothing).
+
+        The connection is this thread's for the block (as :meth:`exclusive` holds one): its
+        ``match`` and ``read`` go through it, so they see what the block wrote and cost no
+        connection of their own (a sandbox PUT reads the contact and its addresses before and
+        after writing them)."""
         with self._connect(write=True) as conn:
+            pinned = self._pinned() is not None  # inside a rehearsal or exclusive: already so
+            scope: AbstractContextManager[None] = (
+                nullcontext() if pinned else self._pin(conn, "together")
+            )
+            with scope:
 
-            def apply(source: str, changes: Sequence[Change]) -> list[ApplyResult]:
-                adapter = self.adapter(source)
-                refused = self._refused_kinds(adapter.source)
-                if any(c.kind in refused for c in changes):
-                    return self._refused_batch(changes, refused)
-                return self._apply_on(conn, adapter, changes, options)
+                def apply(source: str, changes: Sequence[Change]) -> list[ApplyResult]:
+                    adapter = self.adapter(source)
+                    refused = self._refused_kinds(adapter.source)
+                    if any(c.kind in refused for c in changes):
+                        return self._refused_batch(changes, refused)
+                    return self._apply_on(conn, adapter, changes, options)
 
-            yield apply
+                yield apply
 
     @staticmethod
     def _refused_batch(
