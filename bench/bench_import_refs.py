@@ -25,7 +25,11 @@ cities, the contact-ID counter): a reference that did less than idms would fail 
     .venv/bin/python bench/bench_import_refs.py --store postgresql --rows 100000
 
 Prints rows/s per pass for idms and each reference, the ratios and idms's peak memory, as
-min / median / max over the repeats (``--json`` for the raw figures).
+min / median / max over the repeats (``--json`` for the raw figures). The programs run one after
+the other, so on a shared machine the load can change between them and move the ratios: against
+the SQLite reference (in this process, nearly all of its work on the processor) the ratio by
+processor time is printed too, which the load changes least. On PostgreSQL part of the work is
+the server's, so there only wall-clock ratios are printed; run it on a quiet machine.
 """
 
 from __future__ import annotations
