@@ -13,7 +13,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy import (
+    Connection,
+    Engine,
+    column,
+    create_engine,
+    event,
+    inspect,
+    select,
+    table,
+)
 from sqlalchemy.engine import make_url
 
 from idms.config import normalise_database_url
@@ -165,5 +174,6 @@ def schema_is_current(conn: Connection, version_table: str, versions: Path) -> b
     head = newest_revision(versions)
     if head is None or not inspect(conn).has_table(version_table):
         return False
-    rows = conn.execute(text(f"SELECT version_num FROM {version_table}")).scalars().all()
+    version = column("version_num")
+    rows = conn.execute(select(version).select_from(table(version_table))).scalars().all()
     return rows == [head]
