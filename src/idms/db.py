@@ -24,6 +24,7 @@ from sqlalchemy import (
     table,
 )
 from sqlalchemy.engine import make_url
+from sqlalchemy.sql.expression import ColumnClause
 
 from idms.config import normalise_database_url
 from idms.private import private_file, private_folder
@@ -174,6 +175,6 @@ def schema_is_current(conn: Connection, version_table: str, versions: Path) -> b
     head = newest_revision(versions)
     if head is None or not inspect(conn).has_table(version_table):
         return False
-    version = column("version_num")
+    version: ColumnClause[str] = column("version_num")
     rows = conn.execute(select(version).select_from(table(version_table))).scalars().all()
     return rows == [head]
