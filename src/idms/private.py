@@ -23,6 +23,7 @@ __all__ = [
     "private_folder",
     "private_open",
     "private_opener",
+    "private_temp_folder",
     "tighten",
 ]
 
@@ -51,6 +52,14 @@ def private_folder(path: str | Path, *, tighten_existing: bool = True) -> Path:
     if tighten_existing and not missing:
         tighten([path], FOLDER_MODE)
     return path
+
+
+def private_temp_folder(parent: str | Path, prefix: str) -> Path:
+    """A new folder of a unique name under ``parent``, made mode 0700 whatever the umask
+    (``tempfile.mkdtemp``): a download written for one request, removed after it."""
+    import tempfile
+
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
 
 
 def private_opener(path: str, flags: int) -> int:

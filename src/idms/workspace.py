@@ -385,12 +385,11 @@ class Workspace(
     def failed_rows_download(self, run_ref: str, extension: str) -> Path:
         """The run's failed rows written now to a file of their own (``extension``: csv or
         xlsx), in a private folder of the runs folder; :meth:`discard_download` removes it."""
-        import tempfile
-
         from idms.io.errorfile import write_error_file
+        from idms.private import private_temp_folder
 
         info = self.runs.get(run_ref)
-        folder = Path(tempfile.mkdtemp(prefix="idms-errors-", dir=self.runs_folder))
+        folder = private_temp_folder(self.runs_folder, "idms-errors-")
         try:
             return write_error_file(self.runs, info.id, folder / f"{info.id}-failed.{extension}")
         except BaseException:

@@ -397,7 +397,6 @@ ALLOWED = {
     ("private.py", "*"),  # the helpers themselves
     ("io/writer.py", "mkdir"),  # the folder of an export the user asked for, where they said
     ("secrets.py", "mkstemp"),  # the key file: mkstemp creates it 0600
-    ("workspace.py", "mkdtemp"),  # a download's folder: mkdtemp makes it 0700
     ("jobs/query_input.py", "TemporaryFile"),  # unnamed, 0600, in the system's temp folder
     ("cli/app.py", "os.open"),  # /dev/null, opened to write, never created
     # Write to Folder: a file for another program, in a folder the administrator listed.

@@ -12,7 +12,6 @@ refused before anything runs, as ``idms query run`` refuses it).
 from __future__ import annotations
 
 import shutil
-import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from idms.facade.base import WorkspaceBase
+from idms.private import private_temp_folder
 
 if TYPE_CHECKING:
     from idms.queries.compile import CompiledQuery
@@ -115,7 +115,7 @@ class QueryFacade(WorkspaceBase):
         from idms.io.writer import export_query
 
         query = self.queries.get(name).query
-        folder = Path(tempfile.mkdtemp(prefix=DOWNLOAD_PREFIX, dir=self.runs_folder))
+        folder = private_temp_folder(self.runs_folder, DOWNLOAD_PREFIX)
         safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in query.name)[:80]
         path = folder / f"{safe or 'query'}.{extension}"
         try:
