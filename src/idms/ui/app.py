@@ -28,7 +28,7 @@ from idms.ui.pages import (
     workflows,
 )
 from idms.ui.refusals import SignInNeeded, UiRefusal
-from idms.ui.render import page
+from idms.ui.render import page, root_of
 from idms.ui.sessions import SIGNIN_PATH, check_csrf
 from idms.workspace import Workspace
 
@@ -70,7 +70,7 @@ async def refused(request: Request, exc: Exception) -> Response:
     comes back to where it was after signing in."""
     assert isinstance(exc, UiRefusal)
     if isinstance(exc, SignInNeeded) and request.method == "GET":
-        root = str(request.scope.get("root_path", "")).rstrip("/")
+        root = root_of(request)
         here = request.url.path.removeprefix(root) or "/"
         target = f"{root}{SIGNIN_PATH}" + (f"?next={quote(here)}" if here != "/" else "")
         return RedirectResponse(target, status_code=303)

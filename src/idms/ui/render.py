@@ -61,6 +61,12 @@ def _within(path: str, section: str) -> bool:
     return path == section or (section != "/" and path.startswith(section + "/"))
 
 
+def root_of(request: Request) -> str:
+    """The path the UI is served under (``idms serve --root-path``; "" at the site's root),
+    which every link and redirect starts with."""
+    return str(request.scope.get("root_path", "")).rstrip("/")
+
+
 def page(
     request: Request,
     template: str,
@@ -72,7 +78,7 @@ def page(
 ) -> HTMLResponse:
     """``template`` rendered for this request, with what ``base.html`` needs."""
     session = current_session(request)
-    root = str(request.scope.get("root_path", "")).rstrip("/")
+    root = root_of(request)
     context = {
         "title": title,
         "session": session,

@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from idms.ui.charts import daily_chart, day_legend
 from idms.ui.context import ui_context
-from idms.ui.render import page
+from idms.ui.render import page, root_of
 from idms.ui.run_views import run_lines
 from idms.ui.sessions import Viewer
 
@@ -21,7 +21,7 @@ DAYS = 30
 @router.get("/")
 def dashboard(request: Request, session: Viewer) -> Response:
     workspace = ui_context(request).workspace
-    root = str(request.scope.get("root_path", "")).rstrip("/")
+    root = root_of(request)
     days = workspace.runs_by_day(DAYS)
     return page(
         request,

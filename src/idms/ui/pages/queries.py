@@ -34,7 +34,7 @@ from idms.ui.query_views import (
     query_lines,
 )
 from idms.ui.refusals import NotThere
-from idms.ui.render import page
+from idms.ui.render import page, root_of
 from idms.ui.sessions import Editor, Viewer, current_session
 
 router = APIRouter()
@@ -51,10 +51,6 @@ NOTICES = {
     "deleted": "Query '{name}' deleted. Jobs and schedules that name it stop working until a "
     "query of that name is saved again.",
 }
-
-
-def root_of(request: Request) -> str:
-    return str(request.scope.get("root_path", "")).rstrip("/")
 
 
 def query_path(request: Request, name: str) -> str:

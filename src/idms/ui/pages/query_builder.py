@@ -32,7 +32,7 @@ from idms.ui.query_views import (
     form_from_post,
     form_of_query,
 )
-from idms.ui.render import page
+from idms.ui.render import page, root_of
 from idms.ui.sessions import Editor
 
 router = APIRouter()
@@ -51,7 +51,7 @@ def _builder(
     workspace = ui_context(request).workspace
     _, defs = workspace.import_sources()
     known = {d.name for d in defs}
-    root = str(request.scope.get("root_path", "")).rstrip("/")
+    root = root_of(request)
     action = f"{root}/queries/{quote(editing, safe='')}/edit" if editing else f"{root}/queries/new"
     return page(
         request,

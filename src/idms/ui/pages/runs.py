@@ -27,7 +27,7 @@ from idms.state.users import Role
 from idms.ui.charts import outcome_bar, outcome_legend
 from idms.ui.context import ui_context
 from idms.ui.import_views import rate_text
-from idms.ui.render import page
+from idms.ui.render import page, root_of
 from idms.ui.run_views import (
     action_buttons,
     outcome_choices,
@@ -52,10 +52,6 @@ NOTICES = {
 }
 
 
-def _root(request: Request) -> str:
-    return str(request.scope.get("root_path", "")).rstrip("/")
-
-
 @router.get("/runs")
 def runs_page(
     request: Request,
@@ -68,7 +64,7 @@ def runs_page(
     after: str = "",
 ) -> Response:
     workspace = ui_context(request).workspace
-    root = _root(request)
+    root = root_of(request)
     entered = {"status": status, "kind": kind, "who": who, "since": since, "until": until}
     error = ""
     try:
@@ -125,7 +121,7 @@ def _run(
     status: int = 200,
 ) -> Response:
     workspace = ui_context(request).workspace
-    root = _root(request)
+    root = root_of(request)
     try:
         info = workspace.runs.get(run_id)
     except NotFound as missing:
@@ -208,7 +204,7 @@ def _after(request: Request, session: SessionInfo, run_id: str, what: str, act: 
         return page(request, "refused.html", title="No such run", status=404, message=str(missing))
     except IdmsError as refused:
         return _run(request, session, run_id, error=str(refused), status=409)
-    target = query(f"{_root(request)}/runs/{run_id}", {"done": what})
+    target = query(f"{root_of(request)}/runs/{run_id}", {"done": what})
     return RedirectResponse(target, status_code=303)
 
 
@@ -245,5 +241,5 @@ def undo_run(
     except IdmsError as refused:
         return _run(request, session, run_id, error=str(refused), status=409)
     context.dispatch()  # the executor takes it now (the server's loop would, soon)
-    target = query(f"{_root(request)}/runs/{undo.id}", {"done": "undo"})
+    target = query(f"{root_of(request)}/runs/{undo.id}", {"done": "undo"})
     return RedirectResponse(target, status_code=303)

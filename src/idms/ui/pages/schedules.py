@@ -24,7 +24,7 @@ from idms.schedules.model import ScheduleInfo
 from idms.schedules.timing import server_zone, zone_names
 from idms.state.users import Role
 from idms.ui.context import ui_context
-from idms.ui.render import page
+from idms.ui.render import page, root_of
 from idms.ui.schedule_form import (
     FIELD_LIMIT,
     HOW,
@@ -70,7 +70,7 @@ def _list(request: Request, *, notice: str = "", error: str = "", status: int = 
 
 
 def _done(request: Request, what: str, name: str) -> Response:
-    root = str(request.scope.get("root_path", "")).rstrip("/")
+    root = root_of(request)
     return RedirectResponse(
         f"{root}/schedules?{urlencode({'done': what, 'name': name})}", status_code=303
     )

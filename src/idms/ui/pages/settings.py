@@ -19,7 +19,7 @@ from starlette.responses import RedirectResponse, Response
 from idms.errors import IdmsError
 from idms.facade.admin import ConnectionTest
 from idms.ui.context import ui_context
-from idms.ui.render import page
+from idms.ui.render import page, root_of
 from idms.ui.sessions import Admin
 from idms.ui.settings_views import (
     connection_facts,
@@ -66,7 +66,7 @@ def _page(
 
 
 def _done(request: Request, what: str, name: str) -> Response:
-    root = str(request.scope.get("root_path", "")).rstrip("/")
+    root = root_of(request)
     return RedirectResponse(
         f"{root}/settings?{urlencode({'done': what, 'name': name})}", status_code=303
     )

@@ -18,7 +18,7 @@ from idms.errors import IdmsError, NotFound
 from idms.state.users import Role
 from idms.ui.context import ui_context
 from idms.ui.refusals import NotThere
-from idms.ui.render import page
+from idms.ui.render import page, root_of
 from idms.ui.sessions import Editor, Viewer, current_session
 from idms.ui.template_views import template_detail, template_rows
 
@@ -77,6 +77,6 @@ def delete(request: Request, session: Editor, name: str) -> Response:
         raise NotThere(str(missing)) from None
     except IdmsError as refused:  # a schedule runs it
         return _detail(request, name, error=str(refused), status=409)
-    root = str(request.scope.get("root_path", "")).rstrip("/")
+    root = root_of(request)
     target = f"{root}/templates?{urlencode({'done': 'deleted', 'name': info.name})}"
     return RedirectResponse(target, status_code=303)

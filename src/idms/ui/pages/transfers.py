@@ -21,7 +21,7 @@ from idms.ui.flow_views import (
     transfer_row,
     transfer_run_rows,
 )
-from idms.ui.render import page
+from idms.ui.render import page, root_of
 from idms.ui.sessions import Editor, Viewer, started_by
 from idms.ui.views import when
 
@@ -32,7 +32,7 @@ NOTICES = {"forgot": "{count} keys forgotten: the next run sends every row again
 
 
 def _go(request: Request, path: str, **query: str) -> Response:
-    root = str(request.scope.get("root_path", "")).rstrip("/")
+    root = root_of(request)
     return RedirectResponse(
         f"{root}{path}" + (f"?{urlencode(query)}" if query else ""), status_code=303
     )

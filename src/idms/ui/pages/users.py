@@ -16,7 +16,7 @@ from starlette.responses import RedirectResponse, Response
 
 from idms.errors import IdmsError
 from idms.ui.context import ui_context
-from idms.ui.render import page
+from idms.ui.render import page, root_of
 from idms.ui.sessions import Admin
 from idms.ui.views import ROLE_CHOICES, ROLE_HELP, user_rows
 
@@ -53,7 +53,7 @@ def _list(
 
 
 def _done(request: Request, what: str, name: str) -> Response:
-    root = str(request.scope.get("root_path", "")).rstrip("/")
+    root = root_of(request)
     query = urlencode({"done": what, "name": name})
     return RedirectResponse(f"{root}/users?{query}", status_code=303)
 

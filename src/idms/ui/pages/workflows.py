@@ -33,7 +33,7 @@ from idms.ui.flow_views import (
     step_rows,
     workflow_row,
 )
-from idms.ui.render import page
+from idms.ui.render import page, root_of
 from idms.ui.sessions import Editor, Viewer, started_by
 from idms.workflows.model import WorkflowState
 
@@ -50,13 +50,9 @@ INPUT_HELP = (
 )
 
 
-def _root(request: Request) -> str:
-    return str(request.scope.get("root_path", "")).rstrip("/")
-
-
 def _go(request: Request, path: str, **query: str) -> Response:
     return RedirectResponse(
-        f"{_root(request)}{path}" + (f"?{urlencode(query)}" if query else ""), status_code=303
+        f"{root_of(request)}{path}" + (f"?{urlencode(query)}" if query else ""), status_code=303
     )
 
 

@@ -14,7 +14,8 @@ from idms.jobs.model import JobInvalid
 from idms.ui.context import ui_context
 from idms.ui.drafts import Draft
 from idms.ui.import_views import plan_rows
-from idms.ui.pages.imports.wizard import go, open_draft, root_of, router, text, wizard
+from idms.ui.pages.imports.wizard import go, open_draft, router, text, wizard
+from idms.ui.render import root_of
 from idms.ui.sessions import Editor
 from idms.ui.template_drafts import save_draft
 from idms.ui.views import counts_text

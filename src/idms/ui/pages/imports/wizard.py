@@ -18,16 +18,12 @@ from idms.ui.context import ui_context
 from idms.ui.drafts import Draft
 from idms.ui.import_views import steps
 from idms.ui.refusals import NotThere
-from idms.ui.render import page
+from idms.ui.render import page, root_of
 from idms.ui.sessions import Editor
 from idms.workspace import Workspace
 
 UPLOAD_PATH = "/import"
 router = APIRouter()  # every step's routes
-
-
-def root_of(request: Request) -> str:
-    return str(request.scope.get("root_path", "")).rstrip("/")
 
 
 def go(request: Request, draft: Draft, step: str) -> Response:
