@@ -202,14 +202,7 @@ def cancel_run(context: Context, run_id: str) -> RunOut:
     responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}},
 )
 def resume_run(context: Context, request: Request, run_id: str) -> Response:
-    info = context.workspace.requeue(run_id)
-    context.dispatch()
-    out = RunOut.of(context.runs.get(info.id), context.prefix)
-    return JSONResponse(
-        out.model_dump(mode="json"),
-        status_code=202,
-        headers={"Location": absolute(request, out.links.self)},
-    )
+    return _queued(context, request, context.workspace.requeue(run_id).id)
 
 
 @router.post(
@@ -249,8 +242,13 @@ def undo(
         done = RunOut.of(context.runs.get(report.run_id), context.prefix)
         return JSONResponse(done.model_dump(mode="json"))
     info = context.workspace.queue_undo(run_id, force=force, started_by=started_by(caller))
+    return _queued(context, request, info.id)
+
+
+def _queued(context: Context, request: Request, run_id: str) -> Response:
+    """A run just queued: the executor told, and the run answered 202 with its URL."""
     context.dispatch()
-    out = RunOut.of(context.runs.get(info.id), context.prefix)
+    out = RunOut.of(context.runs.get(run_id), context.prefix)
     return JSONResponse(
         out.model_dump(mode="json"),
         status_code=202,
