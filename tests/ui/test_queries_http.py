@@ -16,14 +16,13 @@ from pathlib import Path
 
 import httpx
 from openpyxl import load_workbook
+from pace import SLOWEST_PAGE, timed_get
 from queries_support import BY_NAME, EVERYONE, FORMULA, known_people, row_cells, save_queries
 from test_import_http import form_fields
 from ui_support import EDITOR, VIEWER, Site, form_token
 
 from idms.queries.model import build_query
 from idms.workspace import Workspace
-
-SLOWEST_PAGE = 0.3  # seconds
 
 
 def post(client: httpx.Client, path: str, data: dict[str, object] | None = None) -> httpx.Response:
@@ -370,9 +369,7 @@ def test_the_query_pages_render_fast_on_the_demo_workspace(
 
         def timed(step: str, path: str, **params: str) -> str:
             client.get(path, params=params)  # the first request also compiles the templates
-            started = time.perf_counter()
-            answer = client.get(path, params=params)
-            timings[step] = time.perf_counter() - started
+            timings[step], answer = timed_get(client, path, **params)
             assert answer.status_code == 200, (path, answer.text)
             return answer.text
 

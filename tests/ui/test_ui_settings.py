@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+from pace import SLOWEST_PAGE, timed_get
 from ui_support import ADMIN, EDITOR, VIEWER, Site, form_token
 
 SECRET_VALUE = "s3cret-value-that-must-never-show"
@@ -150,8 +151,6 @@ def test_the_settings_page_renders_quickly(site: Site, people: dict[str, tuple[s
         site.workspace.create_token(f"caller-{number}")
     with site.signed_in(*ADMIN) as admin:
         admin.get("/settings")
-        started = time.perf_counter()
-        page = admin.get("/settings")
-        took = time.perf_counter() - started
+        took, page = timed_get(admin, "/settings")
     assert page.status_code == 200
-    assert took < 0.3, f"/settings took {took * 1000:.0f} ms"
+    assert took < SLOWEST_PAGE, f"/settings took {took * 1000:.0f} ms"

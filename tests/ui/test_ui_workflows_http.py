@@ -7,18 +7,17 @@ keys; a POST without its form token is refused."""
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 from flows_support import WORKFLOW, Receiver, demo_transfers, receiver, save_workflow
+from pace import SLOWEST_PAGE, timed_get
 from ui_support import EDITOR, VIEWER, Site, form_token
 
 from idms.runs.status import RunStatus
 
 pytestmark = pytest.mark.usefixtures("people")
-SLOWEST_PAGE = 0.3  # seconds (the issue's bound on rendering a page)
 
 
 @pytest.fixture
@@ -32,9 +31,7 @@ def queued_runs(site: Site) -> list[str]:
 
 
 def timed(client: httpx.Client, path: str) -> httpx.Response:
-    started = time.perf_counter()
-    answer = client.get(path)
-    took = time.perf_counter() - started
+    took, answer = timed_get(client, path)
     print(f"{path}: {took * 1000:.0f} ms")  # shown with pytest -s
     assert took < SLOWEST_PAGE, path
     return answer
