@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import gc
 import json
+import subprocess
+import sys
 import threading
+import time
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -144,3 +147,36 @@ def test_overlapping_pauses_still_collect_now_and_then(monkeypatch: pytest.Monke
         assert collected == [1]  # the inner pause ended while the outer one went on
         assert not gc.isenabled()
     assert gc.isenabled()
+
+
+def test_the_start_up_pause_ends_by_itself() -> None:
+    from idms.gcpause import pause_startup
+
+    assert gc.isenabled()
+    pause_startup(seconds=0.05)
+    assert not gc.isenabled()
+    deadline = time.monotonic() + 10
+    while not gc.isenabled() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert gc.isenabled()
+
+
+def test_the_first_batch_ends_the_start_up_pause() -> None:
+    from idms.gcpause import pause_startup, resume_after_startup
+
+    pause_startup(seconds=60)
+    try:
+        with gc_paused():
+            assert not gc.isenabled()
+        assert gc.isenabled()  # the batch is over, so is start-up
+        gc.disable()
+        resume_after_startup()  # the pause is over already: leaves the collector alone
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_the_command_line_starts_with_the_collector_paused() -> None:
+    probe = "import gc, idms.cli; print(gc.isenabled())"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
