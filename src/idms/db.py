@@ -6,8 +6,6 @@ synchronous (durable at each checkpoint, safe with WAL). PostgreSQL goes through
 
 from __future__ import annotations
 
-import functools
-import re
 import sqlite3
 import time
 from pathlib import Path
@@ -28,6 +26,7 @@ from sqlalchemy.sql.expression import ColumnClause
 
 from idms.config import normalise_database_url
 from idms.private import private_file, private_folder
+from idms.revisions import newest_revision
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -138,35 +137,7 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-# ---- is the schema current? (answered without Alembic) ----------------------------------------
-# Importing Alembic costs about as much as SQLAlchemy itself (~0.15 s, before it reads a single
-# script), and every command that opens the suite database or the store asks whether the schema
-# is current; it almost always is. So that question is answered here, from the version table and
-# the scripts' own ``revision`` / ``down_revision`` lines; Alembic is imported only to migrate.
-
-_REVISION_LINE = re.compile(
-    r"^(down_revision|revision)\s*(?::[^=\n]*)?=\s*(?:None|\"([^\"\n]*)\"|'([^'\n]*)')\s*$",
-    re.MULTILINE,
-)
-
-
-@functools.cache
-def newest_revision(versions: Path) -> str | None:
-    """The head of the linear chain of migration scripts in ``versions``; None when the scripts
-    do not say it plainly (a merge, a branch, a revision not written as one string): then
-    Alembic, which reads them properly, decides."""
-    parents: dict[str, str | None] = {}
-    for script in versions.glob("*.py"):
-        found: dict[str, str | None] = {}
-        for key, double, single in _REVISION_LINE.findall(script.read_text(encoding="utf-8")):
-            found[key] = double or single or None
-        if "revision" not in found and "down_revision" not in found:
-            continue  # __init__.py, a helper
-        if not found.get("revision") or "down_revision" not in found:
-            return None
-        parents[str(found["revision"])] = found["down_revision"]
-    heads = set(parents) - {parent for parent in parents.values() if parent}
-    return heads.pop() if len(heads) == 1 else None
+# ---- is the schema current? (answered without Alembic: idms.revisions says why) ------------
 
 
 def schema_is_current(conn: Connection, version_table: str, versions: Path) -> bool:

@@ -31,6 +31,7 @@ LAYERS: list[tuple[str, frozenset[str]]] = [
                 "documents",
                 "bulk",
                 "gcpause",
+                "revisions",
                 "private",
                 "paging",
                 "__init__",

@@ -8,9 +8,10 @@ import typer
 from rich.padding import Padding
 from rich.text import Text
 
-from idms.cli.context import get_settings, open_target
+from idms.cli.context import get_settings
 from idms.cli.output import new_table, out, print_json, print_line, print_table
 from idms.sources.model import Action, FieldDef, SourceDef
+from idms.sources.registry import resolve_source
 
 # Below this terminal width, tables are laid out more compactly.
 NARROW = 110
@@ -40,17 +41,18 @@ def sources_command(
 
     Example: idms sources UserCredentials
     """
+    from idms.targets.factory import target_sources  # not for --help (test_cli_startup_imports)
+
     settings = get_settings(ctx)
     platform = settings.platform.value
-    with open_target(settings) as target:
-        if source is None:
-            defs = target.sources()
-            if as_json:
-                print_json([s.to_dict() for s in defs])
-            else:
-                print_source_list(defs, platform)
-            return
-        sdef = target.describe(source)
+    defs = target_sources(settings)
+    if source is None:
+        if as_json:
+            print_json([s.to_dict() for s in defs])
+        else:
+            print_source_list(defs, platform)
+        return
+    sdef = resolve_source(source, defs)
     if as_json:
         print_json(sdef.to_dict())
     else:

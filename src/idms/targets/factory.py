@@ -20,6 +20,8 @@ from idms.targets.base import FullTarget
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from idms.sources.model import SourceDef
+
 USERNAME_VARIABLE = "IDMS_IMIS_USERNAME"
 PASSWORD_VARIABLE = "IDMS_IMIS_PASSWORD"
 USERNAME_SECRET = "imis.username"
@@ -58,6 +60,20 @@ def open_target(
         pacer=pacer,
     )
     return RestTarget(client, settings.platform.value, query_endpoint=settings.imis_query_endpoint)
+
+
+def target_sources(settings: Settings) -> list[SourceDef]:
+    """The sources the target ``settings.target`` offers, as ``open_target(settings).sources()``
+    lists them: from a SQLite store file at the newest schema, read without opening the store
+    (idms.targets.embedded.catalogue), else from the opened target."""
+    if target_kind(settings.target) != "rest":
+        from idms.targets.embedded.catalogue import read_sources
+
+        sources = read_sources(settings.store_url, settings.platform.value)
+        if sources is not None:
+            return sources
+    with open_target(settings) as target:
+        return target.sources()
 
 
 def rest_account(

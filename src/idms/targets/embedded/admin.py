@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, MetaData, Table, insert, select
@@ -10,12 +9,13 @@ from sqlalchemy import Connection, Engine, MetaData, Table, insert, select
 from idms.errors import PanelDefinitionError
 from idms.sources.catalog import BUILTIN_SOURCES
 from idms.sources.panels import PanelDefinition, parse_panel
+from idms.targets.embedded.catalogue import stored_panel
 from idms.targets.embedded.schema import panel_definitions, panel_table, store_settings
 
 
 def load_panels(conn: Connection) -> list[PanelDefinition]:
     rows = conn.execute(select(panel_definitions.c.definition).order_by(panel_definitions.c.name))
-    return [PanelDefinition.model_validate(json.loads(text)) for (text,) in rows]
+    return [stored_panel(text) for (text,) in rows]
 
 
 def panel_tables(conn: Connection) -> dict[str, tuple[PanelDefinition, Table]]:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, text
-
-from idms.db import schema_is_current
-
-if TYPE_CHECKING:  # Alembic is imported to migrate only (idms.db.schema_is_current says why)
+if TYPE_CHECKING:  # Alembic is imported to migrate only (idms.revisions says why)
     from alembic.config import Config
+    from sqlalchemy import Engine
+
+# SQLAlchemy too is imported when used: the constants below are read without it
+# (idms.targets.embedded.catalogue).
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 VERSION_TABLE = "idms_store_version"  # migrations/env.py takes it from here
@@ -36,6 +36,10 @@ def upgrade_store(engine: Engine) -> None:
     finds the schema current. A store already at the newest migration is left as it is
     without running Alembic (one query: every page of the web UI opens the target).
     """
+    from sqlalchemy import text
+
+    from idms.db import schema_is_current
+
     with engine.connect() as connection:
         if schema_is_current(connection, VERSION_TABLE, MIGRATIONS / "versions"):
             return  # the usual case, answered without importing Alembic

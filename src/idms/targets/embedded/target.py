@@ -21,10 +21,9 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from idms.config import Settings
 from idms.errors import InvalidInputError, RetryableTargetError, TerminalTargetError
 from idms.paging import check_window
-from idms.sources import catalog
 from idms.sources.filters import Filter
 from idms.sources.model import SourceDef
-from idms.sources.panels import PanelDefinition, panel_source
+from idms.sources.panels import PanelDefinition
 from idms.sources.registry import resolve_source
 from idms.sources.rules import refused_changes
 from idms.targets.base import (
@@ -44,9 +43,10 @@ from idms.targets.embedded.adapters.credentials import CredentialsAdapter, UserD
 from idms.targets.embedded.adapters.groups import GroupMemberAdapter
 from idms.targets.embedded.adapters.numbered import ActivityAdapter
 from idms.targets.embedded.adapters.panel import panel_adapter
-from idms.targets.embedded.adapters.preferences import PreferencesAdapter, preference_fields
+from idms.targets.embedded.adapters.preferences import PreferencesAdapter
 from idms.targets.embedded.adapters.relationship import RelationshipAdapter
 from idms.targets.embedded.carried import Carried
+from idms.targets.embedded.catalogue import store_sources
 from idms.targets.embedded.changes import Written
 from idms.targets.embedded.journal import journal_results, journal_text
 from idms.targets.embedded.lookups import LookupCache, load_codes
@@ -298,22 +298,19 @@ class EmbeddedTarget:
         return list(sources)
 
     def _load_sources(self, conn: Connection) -> list[SourceDef]:
-        defs = conn.execute(
-            select(
-                schema.communication_preferences.c.code,
-                schema.communication_preferences.c.name,
-                schema.communication_preferences.c.description,
-            ).order_by(schema.communication_preferences.c.code)
-        ).all()
-        out: list[SourceDef] = []
-        for source in catalog.BUILTIN_SOURCES:
-            if source.name == "CommunicationPreferences":
-                source = source.with_fields(preference_fields([(d[0], d[1], d[2]) for d in defs]))
-            if source.available_on(self.policy.platform, embedded=True):
-                out.append(source)
+        preferences = [
+            (code, name, description)
+            for code, name, description in conn.execute(
+                select(
+                    schema.communication_preferences.c.code,
+                    schema.communication_preferences.c.name,
+                    schema.communication_preferences.c.description,
+                ).order_by(schema.communication_preferences.c.code)
+            )
+        ]
         self._panels: dict[str, tuple[PanelDefinition, Any]] = admin.panel_tables(conn)
-        out.extend(panel_source(p) for p, _ in self._panels.values())
-        return out
+        panels = [p for p, _ in self._panels.values()]
+        return store_sources(self.policy.platform, preferences, panels)
 
     def describe(self, source: str) -> SourceDef:
         return resolve_source(source, self.sources())

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Boolean, ColumnElement, Select, case, cast, func, select
 
-from idms.sources.model import FieldDef, SourceDef
+from idms.sources.model import SourceDef
 from idms.sources.rules import RowRefused
 from idms.targets.base import Change, Record
 from idms.targets.embedded.adapters.base import (
@@ -20,14 +20,6 @@ from idms.targets.embedded.adapters.base import (
 )
 from idms.targets.embedded.adapters.execution import Write
 from idms.targets.embedded.schema import communication_preference_values as values_table
-from idms.values.types import FieldType
-
-
-def preference_fields(definitions: list[tuple[str, str, str]]) -> list[FieldDef]:
-    return [
-        FieldDef(code, name, FieldType.BOOLEAN, desc or f"Opt in to {name}.")
-        for code, name, desc in definitions
-    ]
 
 
 class PreferencesAdapter(SourceAdapter):
