@@ -25,8 +25,9 @@ from sqlalchemy import Engine, Select, case, func, or_, select, update
 from idms.db import writer
 from idms.runs.durable import holder_is_gone
 from idms.runs.status import RunKind, RunStatus
-from idms.state.models import Run, utcnow
 from idms.state.store import translate_errors
+from idms.state.tables import runs as run_table
+from idms.state.tables import utcnow
 
 RELEASED = "(released)"  # the lease owner of a run whose process let go of it
 STOP_POLL_SECONDS = 0.5  # how often a run at work reads whether it should stop
@@ -113,7 +114,9 @@ class Leases:
             return True
         with translate_errors("Cannot claim the run"), self.engine.connect() as conn:
             holder = conn.execute(
-                select(Run.lease_owner).where(Run.id == run_id, Run.status == RunStatus.RUNNING)
+                select(run_table.c.lease_owner).where(
+                    run_table.c.id == run_id, run_table.c.status == RunStatus.RUNNING
+                )
             ).scalar()
         # Taken from that holder only: another claimant may have taken it meanwhile.
         return holder_is_gone(holder) and self._claim(run_id, owner, lease_seconds, gone=holder)
@@ -122,18 +125,18 @@ class Leases:
         self, run_id: str, owner: str, lease_seconds: float, *, gone: str | None = None
     ) -> bool:
         now = utcnow()
-        held = (Run.status == RunStatus.RUNNING) & (Run.lease_owner == owner)
-        lapsed = or_(Run.lease_expires_at.is_(None), Run.lease_expires_at < now)
+        held = (run_table.c.status == RunStatus.RUNNING) & (run_table.c.lease_owner == owner)
+        lapsed = or_(run_table.c.lease_expires_at.is_(None), run_table.c.lease_expires_at < now)
         if gone is not None:
-            lapsed = or_(lapsed, Run.lease_owner == gone)
+            lapsed = or_(lapsed, run_table.c.lease_owner == gone)
         with translate_errors("Cannot claim the run"), self.engine.begin() as conn:
             claimed = conn.execute(
-                update(Run)
+                update(run_table)
                 .where(
-                    Run.id == run_id,
+                    run_table.c.id == run_id,
                     or_(
-                        Run.status == RunStatus.QUEUED,
-                        (Run.status == RunStatus.RUNNING) & lapsed,
+                        run_table.c.status == RunStatus.QUEUED,
+                        (run_table.c.status == RunStatus.RUNNING) & lapsed,
                         held,
                     ),
                 )
@@ -142,8 +145,8 @@ class Leases:
                     lease_owner=owner,
                     lease_expires_at=now + timedelta(seconds=lease_seconds),
                     heartbeat_at=now,
-                    attempts=case((held, Run.attempts), else_=Run.attempts + 1),
-                    started_at=func.coalesce(Run.started_at, now),
+                    attempts=case((held, run_table.c.attempts), else_=run_table.c.attempts + 1),
+                    started_at=func.coalesce(run_table.c.started_at, now),
                 )
             ).rowcount
         return bool(claimed)
@@ -153,8 +156,12 @@ class Leases:
         now = utcnow()
         with translate_errors("Cannot renew the run's lease"), self.engine.begin() as conn:
             renewed = conn.execute(
-                update(Run)
-                .where(Run.id == run_id, Run.lease_owner == owner, Run.status == RunStatus.RUNNING)
+                update(run_table)
+                .where(
+                    run_table.c.id == run_id,
+                    run_table.c.lease_owner == owner,
+                    run_table.c.status == RunStatus.RUNNING,
+                )
                 .values(lease_expires_at=now + timedelta(seconds=lease_seconds), heartbeat_at=now)
             ).rowcount
         return bool(renewed)
@@ -165,8 +172,8 @@ class Leases:
         now = utcnow()
         with translate_errors("Cannot cancel the run"), self.engine.begin() as conn:
             conn.execute(
-                update(Run)
-                .where(Run.id == run_id, Run.status == RunStatus.QUEUED)
+                update(run_table)
+                .where(run_table.c.id == run_id, run_table.c.status == RunStatus.QUEUED)
                 .values(
                     status=RunStatus.CANCELLED,
                     finished_at=now,
@@ -175,18 +182,22 @@ class Leases:
                 )
             )
             conn.execute(
-                update(Run)
-                .where(Run.id == run_id, Run.status == RunStatus.RUNNING)
+                update(run_table)
+                .where(run_table.c.id == run_id, run_table.c.status == RunStatus.RUNNING)
                 .values(cancel_requested=True)
             )
-            status = conn.execute(select(Run.status).where(Run.id == run_id)).scalar()
+            status = conn.execute(
+                select(run_table.c.status).where(run_table.c.id == run_id)
+            ).scalar()
         return str(status)
 
     def state(self, run_id: str) -> tuple[bool, str | None, str | None]:
         """Whether a run was asked to stop, who holds its lease, its status."""
         with self.engine.connect() as conn:
             row = conn.execute(
-                select(Run.cancel_requested, Run.lease_owner, Run.status).where(Run.id == run_id)
+                select(
+                    run_table.c.cancel_requested, run_table.c.lease_owner, run_table.c.status
+                ).where(run_table.c.id == run_id)
             ).first()
         if row is None:
             return False, None, None
@@ -194,7 +205,9 @@ class Leases:
 
     def is_cancel_requested(self, run_id: str) -> bool:
         with self.engine.connect() as conn:
-            flag = conn.execute(select(Run.cancel_requested).where(Run.id == run_id)).scalar()
+            flag = conn.execute(
+                select(run_table.c.cancel_requested).where(run_table.c.id == run_id)
+            ).scalar()
         return bool(flag)
 
     def release_leases(self, owner_prefix: str) -> list[str]:
@@ -202,18 +215,18 @@ class Leases:
         process shutting down). Each run stops at its next row (:class:`StopCheck`), or after
         the batch it is writing; the lease still runs to its end, so nobody takes the run over
         while that batch is written. :meth:`expire_released` then lets them lapse at once."""
-        owned = Run.lease_owner.startswith(owner_prefix, autoescape=True)
+        owned = run_table.c.lease_owner.startswith(owner_prefix, autoescape=True)
         with translate_errors("Cannot release the leases"), writer(self.engine).begin() as conn:
             ids = [
                 str(i)
                 for i in conn.execute(
-                    select(Run.id).where(Run.status == RunStatus.RUNNING, owned)
+                    select(run_table.c.id).where(run_table.c.status == RunStatus.RUNNING, owned)
                 ).scalars()
             ]
             if ids:
                 conn.execute(
-                    update(Run)
-                    .where(Run.id.in_(ids), Run.status == RunStatus.RUNNING, owned)
+                    update(run_table)
+                    .where(run_table.c.id.in_(ids), run_table.c.status == RunStatus.RUNNING, owned)
                     .values(lease_owner=RELEASED)
                 )
         return ids
@@ -226,11 +239,11 @@ class Leases:
         past = utcnow() - timedelta(seconds=1)
         with translate_errors("Cannot release the leases"), self.engine.begin() as conn:
             conn.execute(
-                update(Run)
+                update(run_table)
                 .where(
-                    Run.id.in_(list(run_ids)),
-                    Run.status == RunStatus.RUNNING,
-                    Run.lease_owner == RELEASED,
+                    run_table.c.id.in_(list(run_ids)),
+                    run_table.c.status == RunStatus.RUNNING,
+                    run_table.c.lease_owner == RELEASED,
                 )
                 .values(lease_owner=None, lease_expires_at=past)
             )
@@ -249,15 +262,15 @@ class Leases:
         without a live holder. Without ``requeue`` (a process with no executor, reading the
         runs), resumable runs are left as they are, to be resumed."""
         now = utcnow()
-        running = Run.status == RunStatus.RUNNING
+        running = run_table.c.status == RunStatus.RUNNING
         with translate_errors("Cannot recover runs"), self.engine.connect() as conn:
             rows = conn.execute(
                 select(
-                    Run.id,
-                    Run.lease_owner,
-                    Run.lease_expires_at,
-                    Run.plan_only,
-                    Run.sealed_job.is_not(None),
+                    run_table.c.id,
+                    run_table.c.lease_owner,
+                    run_table.c.lease_expires_at,
+                    run_table.c.plan_only,
+                    run_table.c.sealed_job.is_not(None),
                 ).where(running)
             ).all()
         lapsed: list[tuple[str, Any, bool]] = []  # each run, what says it lapsed, resumable
@@ -266,21 +279,21 @@ class Leases:
             if resumable and not requeue:
                 continue
             if until is not None and until < now:
-                lapsed.append((str(run_id), Run.lease_expires_at < now, resumable))
+                lapsed.append((str(run_id), run_table.c.lease_expires_at < now, resumable))
             elif until is None and holder is None:
-                lapsed.append((str(run_id), Run.lease_owner.is_(None), resumable))
+                lapsed.append((str(run_id), run_table.c.lease_owner.is_(None), resumable))
             elif holder_is_gone(holder):
-                lapsed.append((str(run_id), Run.lease_owner == holder, resumable))
+                lapsed.append((str(run_id), run_table.c.lease_owner == holder, resumable))
         recovered = Recovered()
         if not lapsed:  # the usual case, without taking the write lock
             return recovered
         with translate_errors("Cannot recover runs"), writer(self.engine).begin() as conn:
             for run_id, still, resumable in lapsed:
                 # Still lapsed: nobody renewed or took it meanwhile.
-                where = (Run.id == run_id, running, still)
+                where = (run_table.c.id == run_id, running, still)
                 if resumable:
                     done = conn.execute(
-                        update(Run)
+                        update(run_table)
                         .where(*where)
                         .values(
                             status=RunStatus.QUEUED,
@@ -293,12 +306,16 @@ class Leases:
                         recovered.requeued.append(run_id)
                     continue
                 run = conn.execute(
-                    select(Run.kind, Run.plan_only, Run.undo_of, Run.rows, Run.heartbeat_at).where(
-                        Run.id == run_id
-                    )
+                    select(
+                        run_table.c.kind,
+                        run_table.c.plan_only,
+                        run_table.c.undo_of,
+                        run_table.c.rows,
+                        run_table.c.heartbeat_at,
+                    ).where(run_table.c.id == run_id)
                 ).one()
                 done = conn.execute(
-                    update(Run)
+                    update(run_table)
                     .where(*where)
                     .values(
                         status=RunStatus.FAILED,
@@ -318,12 +335,12 @@ class Leases:
         now = utcnow()
         stale = now - timedelta(seconds=redispatch_after)
         waiting = (
-            select(Run.id)
+            select(run_table.c.id)
             .where(
-                Run.status == RunStatus.QUEUED,
-                or_(Run.dispatched_at.is_(None), Run.dispatched_at < stale),
+                run_table.c.status == RunStatus.QUEUED,
+                or_(run_table.c.dispatched_at.is_(None), run_table.c.dispatched_at < stale),
             )
-            .order_by(Run.queued_at, Run.created_at)
+            .order_by(run_table.c.queued_at, run_table.c.created_at)
             .limit(limit)
         )
         if not self._any(waiting):  # the usual case, without taking the write lock
@@ -332,11 +349,11 @@ class Leases:
             ids = [str(i) for i in conn.execute(waiting).scalars()]
             if ids:
                 conn.execute(
-                    update(Run)
+                    update(run_table)
                     .where(
-                        Run.id.in_(ids),
-                        Run.status == RunStatus.QUEUED,
-                        or_(Run.dispatched_at.is_(None), Run.dispatched_at < stale),
+                        run_table.c.id.in_(ids),
+                        run_table.c.status == RunStatus.QUEUED,
+                        or_(run_table.c.dispatched_at.is_(None), run_table.c.dispatched_at < stale),
                     )
                     .values(dispatched_at=now)
                 )

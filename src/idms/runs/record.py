@@ -17,10 +17,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
-from sqlalchemy.orm import Session
 
 from idms import jsontext
 from idms.bulk import execute_many
@@ -35,8 +35,11 @@ from idms.runs.status import (
     RunStatus,
     exit_code_for,
 )
-from idms.state.models import Run, RunRow, RunStage, utcnow
 from idms.state.store import translate_errors
+from idms.state.tables import run_rows as row_table
+from idms.state.tables import run_stages as stage_table
+from idms.state.tables import runs as run_table
+from idms.state.tables import utcnow
 
 INPUTS = "inputs"
 """The folder of the runs folder where queued runs' input copies are kept (sealed)."""
@@ -191,7 +194,7 @@ class RunStore:
             _transaction(self.engine, connection) as conn,
         ):
             # Values as parameters, not in the statement: it is compiled once and cached.
-            conn.execute(insert(Run), values)
+            conn.execute(insert(run_table), values)
         return str(values["id"])
 
     def record(self, run: NewRun) -> RunInfo:
@@ -199,8 +202,8 @@ class RunStore:
         without reading it back: a webhook answers with it, 100 times a second."""
         values = run.values()
         with translate_errors("Cannot record the run"), writer(self.engine).begin() as conn:
-            conn.execute(insert(Run), values)
-        return _info(Run(**values))
+            conn.execute(insert(run_table), values)
+        return _info(SimpleNamespace(**{c.key: values.get(c.key) for c in run_table.c}))
 
     def create_undo(self, run: NewRun) -> str:
         """Record the undo ``run`` of run ``run.undo_of``, unless that run is already undone or
@@ -211,18 +214,18 @@ class RunStore:
         values = run.values()
         with translate_errors("Cannot record the undo"), writer(self.engine).begin() as conn:
             undone_by = conn.execute(
-                select(Run.undone_by).where(Run.id == original).with_for_update()
+                select(run_table.c.undone_by).where(run_table.c.id == original).with_for_update()
             ).scalar()
             if undone_by is not None:
                 raise Conflict(f"Run {original} was already undone by run {undone_by}.")
             busy = conn.execute(
-                select(Run.id)
-                .where(Run.undo_of == original, Run.status.not_in(sorted(TERMINAL)))
+                select(run_table.c.id)
+                .where(run_table.c.undo_of == original, run_table.c.status.not_in(sorted(TERMINAL)))
                 .limit(1)
             ).scalar()
             if busy is not None:
                 raise Conflict(f"Run {original} is being undone by run {busy}: wait for it to end.")
-            conn.execute(insert(Run), values)
+            conn.execute(insert(run_table), values)
         return str(values["id"])
 
     def create_many(
@@ -236,7 +239,7 @@ class RunStore:
                 translate_errors("Cannot record the runs"),
                 _transaction(self.engine, connection) as conn,
             ):
-                execute_many(conn, ("insert", "runs"), insert(Run), values)
+                execute_many(conn, ("insert", "runs"), insert(run_table), values)
         return [str(v["id"]) for v in values]
 
     # ---- checkpoint and stage (durable runs) -------------------------------------------------
@@ -254,20 +257,20 @@ class RunStore:
         params = [_row_params(run_id, r) for r in rows]
         with translate_errors("Cannot record row results"), self.engine.begin() as conn:
             if params:
-                execute_many(conn, ("insert", "run_rows"), insert(RunRow), params)
+                execute_many(conn, ("insert", "run_rows"), insert(row_table), params)
             conn.execute(
-                update(Run)
-                .where(Run.id == run_id)
+                update(run_table)
+                .where(run_table.c.id == run_id)
                 .values(checkpoint_rows=checkpoint_rows, **dict(counts))
             )
-            conn.execute(delete(RunStage).where(RunStage.run_id == run_id))
+            conn.execute(delete(stage_table).where(stage_table.c.run_id == run_id))
 
     def stage(self, run_id: str, batch_key: str, payload: str) -> None:
         """Keep what a batch is about to write (sealed), until ``record_batch`` clears it."""
         with translate_errors("Cannot stage the batch"), self.engine.begin() as conn:
-            conn.execute(delete(RunStage).where(RunStage.run_id == run_id))
+            conn.execute(delete(stage_table).where(stage_table.c.run_id == run_id))
             conn.execute(
-                insert(RunStage).values(
+                insert(stage_table).values(
                     run_id=run_id, batch_key=batch_key, payload=payload, created_at=utcnow()
                 )
             )
@@ -276,14 +279,16 @@ class RunStore:
         """The batch a run was writing when it stopped, (batch key, payload), or None."""
         with self.engine.connect() as conn:
             row = conn.execute(
-                select(RunStage.batch_key, RunStage.payload).where(RunStage.run_id == run_id)
+                select(stage_table.c.batch_key, stage_table.c.payload).where(
+                    stage_table.c.run_id == run_id
+                )
             ).first()
         return (str(row[0]), str(row[1])) if row is not None else None
 
     def last_seq(self, run_id: str) -> int:
         with self.engine.connect() as conn:
             value = conn.execute(
-                select(func.max(RunRow.seq)).where(RunRow.run_id == run_id)
+                select(func.max(row_table.c.seq)).where(row_table.c.run_id == run_id)
             ).scalar()
         return int(value or 0)
 
@@ -298,7 +303,7 @@ class RunStore:
         are removed inside the deleting transaction (on SQLite, while no run can be recorded),
         so a run recorded meanwhile on the same copy keeps it."""
         check_window(limit=max_count)
-        finished = Run.status.in_(sorted(TERMINAL))
+        finished = run_table.c.status.in_(sorted(TERMINAL))
         doomed: set[str] = set()
         with translate_errors("Cannot prune the run history"), writer(self.engine).begin() as conn:
             if max_age_days is not None:
@@ -306,16 +311,16 @@ class RunStore:
                 doomed.update(
                     str(i)
                     for i in conn.execute(
-                        select(Run.id).where(finished, Run.created_at < cutoff)
+                        select(run_table.c.id).where(finished, run_table.c.created_at < cutoff)
                     ).scalars()
                 )
             if max_count is not None:
                 doomed.update(
                     str(i)
                     for i in conn.execute(
-                        select(Run.id)
+                        select(run_table.c.id)
                         .where(finished)
-                        .order_by(Run.created_at.desc(), Run.id.desc())
+                        .order_by(run_table.c.created_at.desc(), run_table.c.id.desc())
                         .offset(max_count)
                     ).scalars()
                 )
@@ -327,12 +332,14 @@ class RunStore:
                     files.extend(
                         (str(i), e, loads(r))
                         for i, e, r in conn.execute(
-                            select(Run.id, Run.error_file, Run.input_ref).where(Run.id.in_(chunk))
+                            select(
+                                run_table.c.id, run_table.c.error_file, run_table.c.input_ref
+                            ).where(run_table.c.id.in_(chunk))
                         )
                     )
-                conn.execute(delete(RunRow).where(RunRow.run_id.in_(chunk)))
-                conn.execute(delete(RunStage).where(RunStage.run_id.in_(chunk)))
-                conn.execute(delete(Run).where(Run.id.in_(chunk)))
+                conn.execute(delete(row_table).where(row_table.c.run_id.in_(chunk)))
+                conn.execute(delete(stage_table).where(stage_table.c.run_id.in_(chunk)))
+                conn.execute(delete(run_table).where(run_table.c.id.in_(chunk)))
             if runs_folder is not None and files:
                 remove_run_files(conn, runs_folder, files)
         return len(ids)
@@ -342,7 +349,7 @@ class RunStore:
             return
         params = [_row_params(run_id, r) for r in rows]
         with translate_errors("Cannot record row results"), self.engine.begin() as conn:
-            execute_many(conn, ("insert", "run_rows"), insert(RunRow), params)
+            execute_many(conn, ("insert", "run_rows"), insert(row_table), params)
 
     def finish(
         self,
@@ -358,8 +365,8 @@ class RunStore:
         more: dict[str, Any] = {} if job is None else {"job": dumps(dict(job))}
         with translate_errors("Cannot record the run"), self.engine.begin() as conn:
             conn.execute(
-                update(Run)
-                .where(Run.id == run_id)
+                update(run_table)
+                .where(run_table.c.id == run_id)
                 .values(
                     status=status,
                     finished_at=utcnow(),
@@ -378,30 +385,36 @@ class RunStore:
         columns, which the failed-rows file repeats, and how the input was read."""
         with translate_errors("Cannot record the run"), self.engine.begin() as conn:
             conn.execute(
-                update(Run)
-                .where(Run.id == run_id)
+                update(run_table)
+                .where(run_table.c.id == run_id)
                 .values(columns=dumps(list(columns)), detected=dumps(dict(detected)))
             )
 
     def set_message(self, run_id: str, message: str | None) -> None:
         """What a running run is doing, for people (it waits for another run's turn)."""
         with translate_errors("Cannot record the run"), self.engine.begin() as conn:
-            conn.execute(update(Run).where(Run.id == run_id).values(message=message))
+            conn.execute(update(run_table).where(run_table.c.id == run_id).values(message=message))
 
     def set_error_file(self, run_id: str, path: str) -> None:
         with self.engine.begin() as conn:
-            conn.execute(update(Run).where(Run.id == run_id).values(error_file=path))
+            conn.execute(update(run_table).where(run_table.c.id == run_id).values(error_file=path))
 
     def mark_undone(self, run_id: str, undo_run_id: str) -> None:
         with self.engine.begin() as conn:
-            conn.execute(update(Run).where(Run.id == run_id).values(undone_by=undo_run_id))
+            conn.execute(
+                update(run_table).where(run_table.c.id == run_id).values(undone_by=undo_run_id)
+            )
 
     def resolve(self, ref: str) -> str:
         """A run's full ID from its ID or a unique prefix of it."""
         ref = ref.strip()
         with self.engine.connect() as conn:
             ids = list(
-                conn.execute(select(Run.id).where(Run.id.startswith(ref, autoescape=True)).limit(2))
+                conn.execute(
+                    select(run_table.c.id)
+                    .where(run_table.c.id.startswith(ref, autoescape=True))
+                    .limit(2)
+                )
             )
         if not ref or not ids:
             raise NotFound(f"No run '{ref}'.", hint="'idms runs list' shows the runs.")
@@ -412,22 +425,26 @@ class RunStore:
     def get(self, ref: str) -> RunInfo:
         """The run ``ref`` names: its ID (one read: what executors and the API ask for
         every time), or a unique prefix of it."""
-        with Session(self.engine) as session:
-            run = session.scalars(select(Run).where(Run.id == ref)).one_or_none()
+        with self.engine.connect() as conn:
+            run = conn.execute(select(run_table).where(run_table.c.id == ref)).one_or_none()
             if run is not None:
                 return _info(run)
         run_id = self.resolve(ref)
-        with Session(self.engine) as session:
-            return _info(session.scalars(select(Run).where(Run.id == run_id)).one())
+        with self.engine.connect() as conn:
+            return _info(conn.execute(select(run_table).where(run_table.c.id == run_id)).one())
 
     def list(self, limit: int = 20, *, status: str | None = None) -> list[RunInfo]:
         """The latest runs, newest first (only those with ``status`` when given)."""
         check_window(limit=limit)
-        stmt = select(Run).order_by(Run.created_at.desc(), Run.id.desc()).limit(limit)
+        stmt = (
+            select(run_table)
+            .order_by(run_table.c.created_at.desc(), run_table.c.id.desc())
+            .limit(limit)
+        )
         if status is not None:
-            stmt = stmt.where(Run.status == status)
-        with Session(self.engine) as session:
-            return [_info(r) for r in session.scalars(stmt)]
+            stmt = stmt.where(run_table.c.status == status)
+        with self.engine.connect() as conn:
+            return [_info(r) for r in conn.execute(stmt)]
 
     def rows(
         self,
@@ -442,16 +459,16 @@ class RunStore:
         """A run's row results in write order (or reverse), streamed; ``offset`` and ``limit``
         select a window of them."""
         check_window(offset, limit)
-        stmt = select(RunRow).where(RunRow.run_id == run_id)
+        stmt = select(row_table).where(row_table.c.run_id == run_id)
         if outcomes:
-            stmt = stmt.where(RunRow.outcome.in_(list(outcomes)))
-        stmt = stmt.order_by(RunRow.seq.desc() if reverse else RunRow.seq)
+            stmt = stmt.where(row_table.c.outcome.in_(list(outcomes)))
+        stmt = stmt.order_by(row_table.c.seq.desc() if reverse else row_table.c.seq)
         if offset:
             stmt = stmt.offset(offset)
         if limit is not None:
             stmt = stmt.limit(limit)
-        with Session(self.engine) as session:
-            for r in session.scalars(stmt.execution_options(yield_per=batch)):
+        with self.engine.connect() as conn:
+            for r in conn.execute(stmt.execution_options(yield_per=batch)):
                 yield RowResult(
                     seq=r.seq,
                     row_number=r.row_number,
@@ -469,9 +486,9 @@ class RunStore:
     def count_rows(self, run_id: str) -> dict[str, int]:
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(RunRow.outcome, func.count())
-                .where(RunRow.run_id == run_id)
-                .group_by(RunRow.outcome)
+                select(row_table.c.outcome, func.count())
+                .where(row_table.c.run_id == run_id)
+                .group_by(row_table.c.outcome)
             )
             return {str(o): int(n) for o, n in rows}
 
@@ -576,7 +593,9 @@ def remove_run_files(
             copies.add(Path(path).resolve())
     for copy in sorted(copies):
         still = conn.execute(
-            select(Run.id).where(Run.input_ref.contains(copy.name, autoescape=True)).limit(1)
+            select(run_table.c.id)
+            .where(run_table.c.input_ref.contains(copy.name, autoescape=True))
+            .limit(1)
         ).first()
         if still is None:
             copy.unlink(missing_ok=True)
@@ -622,7 +641,8 @@ def _row_params(run_id: str, r: RowResult) -> dict[str, Any]:
     }
 
 
-def _info(run: Run) -> RunInfo:
+def _info(run: Any) -> RunInfo:
+    """A run as read (a row of the runs table, or its values by column name)."""
     counts = {key: int(getattr(run, key)) for key in ("rows", *COUNT_KEYS)}
     return RunInfo(
         id=run.id,

@@ -3,68 +3,27 @@
 The schema itself is owned by the Alembic tree in ``migrations/``: every change to these models
 comes with a new revision there (tests check that the two agree). The metadata carries a naming
 convention so that every constraint has a stable name, which later ``ALTER``\\ s (and SQLite's
-batch mode) need in order to find them.
+batch mode) need in order to find them. ``Run``, ``RunStage`` and ``RunRow`` are mapped onto
+the Core tables of :mod:`idms.state.tables`, which ``idms runs`` uses without the ORM.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
-from sqlalchemy import DateTime, Dialect, Float, ForeignKey, MetaData, String, Text, false
+from sqlalchemy import Float, ForeignKey, String, Text, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.types import TypeDecorator
 
-NAMING_CONVENTION = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-NAME_LENGTH = 200
-"""The longest name a secret (or a meta key) may have."""
-
-
-def utcnow() -> datetime:
-    """The current time, timezone-aware, in UTC."""
-    return datetime.now(UTC)
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """A timestamp that is always timezone-aware UTC in Python, whatever the database.
-
-    Naive datetimes are refused on the way in rather than guessed at. SQLite has no time zones,
-    so there the UTC wall time is stored; PostgreSQL stores a ``timestamptz``.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError(f"naive datetime {value.isoformat()} given; use a UTC-aware one")
-        value = value.astimezone(UTC)
-        if dialect.name == "sqlite":
-            # SQLite's DATETIME text drops the offset silently; store UTC so reading it back
-            # as UTC is right.
-            return value.replace(tzinfo=None)
-        return value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+from idms.state import tables
+from idms.state.tables import NAME_LENGTH as NAME_LENGTH  # imported from here too, as ever
+from idms.state.tables import UTCDateTime as UTCDateTime
+from idms.state.tables import utcnow as utcnow
 
 
 class Base(DeclarativeBase):
     """The declarative base of every suite-database model (and only those)."""
 
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    metadata = tables.metadata
     type_annotation_map = {datetime: UTCDateTime()}  # noqa: RUF012 - SQLAlchemy reads it once
 
 
@@ -127,50 +86,47 @@ class Query(Base):
 class Run(Base):
     """One execution (or plan) of a job, or an undo of one, with its outcome counts."""
 
-    __tablename__ = "runs"
+    __table__ = tables.runs
 
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(20))  # import | update | undo
-    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
-    source: Mapped[str] = mapped_column(String(NAME_LENGTH))
-    action: Mapped[str] = mapped_column(String(30))
-    target: Mapped[str] = mapped_column(Text)
-    platform: Mapped[str] = mapped_column(String(10))
-    status: Mapped[str] = mapped_column(String(30), index=True)
-    plan_only: Mapped[bool] = mapped_column(default=False)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    started_at: Mapped[datetime | None] = mapped_column(default=None)
-    finished_at: Mapped[datetime | None] = mapped_column(default=None)
-    rows: Mapped[int] = mapped_column(default=0)
-    inserted: Mapped[int] = mapped_column(default=0)
-    updated: Mapped[int] = mapped_column(default=0)
-    unchanged: Mapped[int] = mapped_column(default=0)
-    deleted: Mapped[int] = mapped_column(default=0)
-    skipped: Mapped[int] = mapped_column(default=0)
-    errors: Mapped[int] = mapped_column(default=0)
-    job: Mapped[str] = mapped_column(Text)  # the job document as run (JSON, secrets masked)
-    columns: Mapped[str] = mapped_column(Text, default="[]")  # the input's columns, in order
-    detected: Mapped[str] = mapped_column(Text, default="{}")  # what the reader detected
-    message: Mapped[str | None] = mapped_column(Text, default=None)  # why a run failed
-    error_file: Mapped[str | None] = mapped_column(Text, default=None)  # the failed rows, if any
-    undo_of: Mapped[str | None] = mapped_column(String(32), default=None)
-    undone_by: Mapped[str | None] = mapped_column(String(32), default=None)
-    # Durable runs: how the run came about, what it needs to run again, who runs it.
-    trigger: Mapped[str] = mapped_column(String(20), default="cli", server_default="cli")
-    # Who started it (user:NAME, token:NAME, cli:OSUSER, schedule:NAME, webhook); None before
-    # 0011 recorded it.
-    started_by: Mapped[str | None] = mapped_column(String(220), default=None, index=True)
-    schedule_id: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
-    sealed_job: Mapped[str | None] = mapped_column(Text, default=None)  # encrypted, whole job
-    input_ref: Mapped[str | None] = mapped_column(Text, default=None)  # JSON: the input's identity
-    queued_at: Mapped[datetime | None] = mapped_column(default=None)
-    dispatched_at: Mapped[datetime | None] = mapped_column(default=None)  # handed to an executor
-    lease_owner: Mapped[str | None] = mapped_column(String(120), default=None)
-    lease_expires_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
-    heartbeat_at: Mapped[datetime | None] = mapped_column(default=None)
-    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
-    checkpoint_rows: Mapped[int] = mapped_column(default=0, server_default="0")
-    cancel_requested: Mapped[bool] = mapped_column(default=False, server_default=false())
+    id: Mapped[str]
+    kind: Mapped[str]
+    name: Mapped[str]
+    source: Mapped[str]
+    action: Mapped[str]
+    target: Mapped[str]
+    platform: Mapped[str]
+    status: Mapped[str]
+    plan_only: Mapped[bool]
+    created_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    rows: Mapped[int]
+    inserted: Mapped[int]
+    updated: Mapped[int]
+    unchanged: Mapped[int]
+    deleted: Mapped[int]
+    skipped: Mapped[int]
+    errors: Mapped[int]
+    job: Mapped[str]
+    columns: Mapped[str]
+    detected: Mapped[str]
+    message: Mapped[str | None]
+    error_file: Mapped[str | None]
+    undo_of: Mapped[str | None]
+    undone_by: Mapped[str | None]
+    trigger: Mapped[str]
+    started_by: Mapped[str | None]
+    schedule_id: Mapped[str | None]
+    sealed_job: Mapped[str | None]
+    input_ref: Mapped[str | None]
+    queued_at: Mapped[datetime | None]
+    dispatched_at: Mapped[datetime | None]
+    lease_owner: Mapped[str | None]
+    lease_expires_at: Mapped[datetime | None]
+    heartbeat_at: Mapped[datetime | None]
+    attempts: Mapped[int]
+    checkpoint_rows: Mapped[int]
+    cancel_requested: Mapped[bool]
 
 
 class RunStage(Base):
@@ -178,14 +134,12 @@ class RunStage(Base):
     rows (sealed: it may hold passwords). Found after a crash, it tells a resumed run which
     writes were in doubt; cleared once the batch's row results are recorded."""
 
-    __tablename__ = "run_stages"
+    __table__ = tables.run_stages
 
-    run_id: Mapped[str] = mapped_column(
-        String(32), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
-    )
-    batch_key: Mapped[str] = mapped_column(String(64))
-    payload: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    run_id: Mapped[str]
+    batch_key: Mapped[str]
+    payload: Mapped[str]
+    created_at: Mapped[datetime]
 
 
 class RunRow(Base):
@@ -196,22 +150,20 @@ class RunRow(Base):
     keeps the original cells of rows that failed, for the error file (passwords masked).
     """
 
-    __tablename__ = "run_rows"
+    __table__ = tables.run_rows
 
-    run_id: Mapped[str] = mapped_column(
-        String(32), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
-    )
-    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    row_number: Mapped[int] = mapped_column()
-    outcome: Mapped[str] = mapped_column(String(12))
-    code: Mapped[str | None] = mapped_column(String(60), default=None)
-    message: Mapped[str | None] = mapped_column(Text, default=None)
-    field: Mapped[str | None] = mapped_column(String(NAME_LENGTH), default=None)
-    column: Mapped[str | None] = mapped_column(Text, default=None)
-    identity: Mapped[str | None] = mapped_column(Text, default=None)
-    before: Mapped[str | None] = mapped_column(Text, default=None)
-    after: Mapped[str | None] = mapped_column(Text, default=None)
-    input: Mapped[str | None] = mapped_column(Text, default=None)
+    run_id: Mapped[str]
+    seq: Mapped[int]
+    row_number: Mapped[int]
+    outcome: Mapped[str]
+    code: Mapped[str | None]
+    message: Mapped[str | None]
+    field: Mapped[str | None]
+    column: Mapped[str | None]
+    identity: Mapped[str | None]
+    before: Mapped[str | None]
+    after: Mapped[str | None]
+    input: Mapped[str | None]
 
 
 class SourceLock(Base):
