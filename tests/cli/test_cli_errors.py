@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 import pytest
 from typer.testing import Result
 
-from idms.cli import sources as sources_module
 from idms.config import Settings
 from idms.errors import TerminalTargetError
+from idms.sources.model import SourceDef
+from idms.targets import factory
 
 Invoke = Callable[..., Result]
 
@@ -18,12 +18,10 @@ Invoke = Callable[..., Result]
 def test_an_idms_error_exits_with_its_code_without_traceback(
     cli: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    @contextmanager
-    def unreachable(settings: Settings) -> Iterator[None]:
+    def unreachable(settings: Settings) -> list[SourceDef]:
         raise TerminalTargetError("The embedded store failed: disk on fire")
-        yield
 
-    monkeypatch.setattr(sources_module, "open_target", unreachable)
+    monkeypatch.setattr(factory, "target_sources", unreachable)
     result = cli("sources")
     assert result.exit_code == 3
     assert result.stderr.strip() == "The embedded store failed: disk on fire"
@@ -33,12 +31,10 @@ def test_an_idms_error_exits_with_its_code_without_traceback(
 def test_an_unexpected_error_exits_3_with_one_line(
     cli: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    @contextmanager
-    def broken(settings: Settings) -> Iterator[None]:
+    def broken(settings: Settings) -> list[SourceDef]:
         raise RuntimeError("boom\nmore detail")
-        yield
 
-    monkeypatch.setattr(sources_module, "open_target", broken)
+    monkeypatch.setattr(factory, "target_sources", broken)
     result = cli("sources")
     assert result.exit_code == 3
     assert len(result.stderr.strip().splitlines()) == 1
