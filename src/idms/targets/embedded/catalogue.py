@@ -2,7 +2,7 @@
 
 :class:`~idms.targets.embedded.target.EmbeddedTarget` lists them from its open store. Listing
 them is also all ``idms sources`` does, and opening the store for it (SQLAlchemy, the adapters of
-every source) cost more than half of that command's 0.45 s. So :func:`read_sources` reads the
+every source) cost more than half of that command's CPU time. So :func:`read_sources` reads the
 two tables it needs straight from a SQLite store file with the standard library, when the file
 is there and at the newest migration; when it cannot (a PostgreSQL store, a new or older file,
 an error), it says so and the caller opens the store as before. Both build the list with
