@@ -26,9 +26,13 @@ class ReadOptions:
     limits: InputLimits = field(default_factory=InputLimits)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class InputRow:
-    """One data row: its number as the file shows it, its cells by column, and any problem."""
+    """One data row: its number as the file shows it, its cells by column, and any problem.
+
+    Not frozen: a frozen dataclass sets each field through ``object.__setattr__``, three calls
+    per row, about a tenth of what reading a workbook adds per row to python-calamine's own
+    iteration (bench/bench_xlsx.py). Treat it as read-only all the same."""
 
     number: int
     values: dict[str, Any]

@@ -214,8 +214,26 @@ def _xlsx_rows(
 ) -> Iterator[InputRow]:
     end = first + len(columns)
     for number, raw_cells in enumerate(rows, start=header_row + 1):
-        # _cell, inlined: this loop is the reader's whole cost on a large sheet. Text (most
-        # cells) is told by its type first: one test, where comparing with "" was one per type.
+        if not first and len(raw_cells) == end:  # the usual shape: as many cells as names
+            # The whole cost of a large sheet is here, once per cell: _cell, inlined, straight
+            # into the row's dict (no list in between). Text, most cells, is told by its type
+            # first. The lengths match (tested just above), so zip needs no strict= (whose keyword
+            # costs a dict per row).
+            values = {
+                name: (value or None)
+                if type(value) is str
+                else (int(value) if type(value) is float and value.is_integer() else value)
+                for name, value in zip(columns, raw_cells)  # noqa: B905
+            }
+            # Blank as is_blank says, told from the cells as read: conversion keeps a cell
+            # blank or not. Usually the first cell settles it.
+            for value in raw_cells:
+                if value is not None and (type(value) is not str or value.strip()):
+                    yield InputRow(number, values)
+                    break
+            else:
+                reader.blank_rows += 1
+            continue
         cells = [
             (value or None)
             if type(value) is str
@@ -227,9 +245,6 @@ def _xlsx_rows(
                 break
         else:
             reader.blank_rows += 1
-            continue
-        if not first and len(cells) == end:  # the usual shape: as many cells as names
-            yield InputRow(number, dict(zip(columns, cells, strict=False)), None)  # same length
             continue
         problem = None
         outside = [
