@@ -27,6 +27,9 @@ CONTACT = "Contact"
 ADDRESS = "Address"
 # What an Address record of the default purpose holds beyond the Contact's address fields.
 ADDRESS_EXTRAS = ("Email", "Phone", "Fax", "Notes", *partydata.REASONS.values())
+# What the store leaves empty on the default-purpose address it makes with a contact
+# (``ContactAdapter._address_insert``): a body's empty value for one of these changes nothing.
+EMPTY_ON_NEW_ADDRESS = frozenset({"Email", "Phone", "Fax", "Notes"})
 NOT_KEPT = "not_kept"
 # ``Sandbox.together``'s write: (source, change, members) -> the record as written.
 Write = Callable[..., Record | None]
@@ -197,7 +200,14 @@ class PartyBodies:
                     values["Country"] = contact["Country"]
                 write(ADDRESS, Change(ChangeKind.INSERT, values), address.members)
                 continue
-            values = changed(address.values, current) if current else dict(address.values)
+            if current:
+                values = changed(address.values, current)
+            else:  # the own address the contact's write has just made: its extras are empty
+                values = {
+                    k: v
+                    for k, v in address.values.items()
+                    if v is not None or k not in EMPTY_ON_NEW_ADDRESS
+                }
             if not values:
                 continue
             purpose = current.get("AddressPurpose") or address.purpose
