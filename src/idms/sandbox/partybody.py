@@ -162,16 +162,17 @@ class PartyBodies:
     def update(self, write: Write, current: Record, body: ReadBody) -> dict[str, Any]:
         """Update the contact and write each address of the body with ``write``
         (``Sandbox.together``'s); the party as stored, read in the same transaction."""
-        existing = {
-            _key(a.get("AddressPurpose")): a
-            for a in self.addresses([current["ImisId"]]).get(_key(current["ImisId"]), [])
-        }
+        held = self.addresses([current["ImisId"]]).get(_key(current["ImisId"]), [])
+        existing = {_key(a.get("AddressPurpose")): a for a in held}
         values = changed(body.contact, current)
         identity = {"ImisId": current["ImisId"]}
         record = write(CONTACT, Change(ChangeKind.UPDATE, values, identity=identity), body.members)
         assert record is not None
-        self._write_addresses(write, record, body.addresses, existing)
-        return self.party(self._stored(record))
+        wrote = self._write_addresses(write, record, body.addresses, existing)
+        # The contact's own address lines are its default-purpose Address record: while they
+        # and every other address stand as read, the addresses need no second read.
+        moved = any(record.get(f) != current.get(f) for f in ADDRESS_FIELDS)
+        return self.party(self._stored(record), None if wrote or moved else held)
 
     def _write_addresses(
         self,
@@ -179,7 +180,9 @@ class PartyBodies:
         contact: Record,
         addresses: Sequence[AddressChange],
         existing: Mapping[str, Record],
-    ) -> None:
+    ) -> bool:
+        """Write the body's addresses; whether any write was made."""
+        wrote = False
         default = _key(self.default_purpose)
         for address in addresses:
             key = _key(address.purpose)
@@ -199,6 +202,7 @@ class PartyBodies:
                     # address takes the country of the contact's own address.
                     values["Country"] = contact["Country"]
                 write(ADDRESS, Change(ChangeKind.INSERT, values), address.members)
+                wrote = True
                 continue
             if current:
                 values = changed(address.values, current)
@@ -213,6 +217,8 @@ class PartyBodies:
             purpose = current.get("AddressPurpose") or address.purpose
             identity = {"ImisId": contact["ImisId"], "AddressPurpose": purpose}
             write(ADDRESS, Change(ChangeKind.UPDATE, values, identity=identity), address.members)
+            wrote = True
+        return wrote
 
     def _no_address(self, address: AddressChange) -> ApiError:
         phones = ", ".join(partydata.PHONES.values())
