@@ -153,15 +153,21 @@ class PartyBodies:
 
     def create(self, write: Write, body: ReadBody) -> dict[str, Any]:
         """Insert the contact and its addresses with ``write`` (``Sandbox.together``'s); the
-        party as stored, read in the same transaction."""
+        party as stored: the contact as its write gave it back (see :meth:`update`), its
+        addresses read in the same transaction."""
         record = write(CONTACT, Change(ChangeKind.INSERT, body.contact), body.members)
         assert record is not None
         self._write_addresses(write, record, body.addresses, {})
-        return self.party(self._stored(record))
+        return self.party(record)
 
     def update(self, write: Write, current: Record, body: ReadBody) -> dict[str, Any]:
         """Update the contact and write each address of the body with ``write``
-        (``Sandbox.together``'s); the party as stored, read in the same transaction."""
+        (``Sandbox.together``'s); the party as stored.
+
+        The contact is the record the store's write gives back, which is what a read of it
+        in the same transaction gives: the address writes that follow never touch a Contact
+        field (the own address's lines are the contact's, written with it; its extras and
+        the other addresses are Address fields only)."""
         held = self.addresses([current["ImisId"]]).get(_key(current["ImisId"]), [])
         existing = {_key(a.get("AddressPurpose")): a for a in held}
         values = changed(body.contact, current)
@@ -172,7 +178,7 @@ class PartyBodies:
         # The contact's own address lines are its default-purpose Address record: while they
         # and every other address stand as read, the addresses need no second read.
         moved = any(record.get(f) != current.get(f) for f in ADDRESS_FIELDS)
-        return self.party(self._stored(record), None if wrote or moved else held)
+        return self.party(record, None if wrote or moved else held)
 
     def _write_addresses(
         self,
@@ -231,6 +237,3 @@ class PartyBodies:
             address.member,
         )
 
-    def _stored(self, record: Record) -> Record:
-        found = self.sb.find(CONTACT, {"ImisId": record["ImisId"]})
-        return found if found is not None else record
