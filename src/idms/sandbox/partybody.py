@@ -236,4 +236,3 @@ class PartyBodies:
             NOT_KEPT,
             address.member,
         )
-
