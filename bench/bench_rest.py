@@ -46,7 +46,7 @@ from idms.jobs.model import Job, build_job
 from idms.jobs.runner import run_job
 from idms.runs.record import RunStore
 from idms.sandbox.app import create_app
-from idms.sandbox.server import running_sandbox
+from idms.sandbox.server import running_sandbox, settle_heap
 from idms.state.store import open_suite
 from idms.targets.embedded.target import EmbeddedTarget
 from idms.targets.imis.client import ImisClient
@@ -183,6 +183,7 @@ def serve(store_path: str, port: int, latency_ms: int) -> None:
     if store_path != "stub":
         store = EmbeddedTarget(f"sqlite:///{store_path}")
         app = create_app(store, manager_password=PASSWORD, latency_ms=latency_ms)
+        settle_heap()  # as ``idms sandbox`` does before it serves
     uvicorn.run(
         app,
         host="127.0.0.1",

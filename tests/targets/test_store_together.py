@@ -51,3 +51,39 @@ def test_a_dry_run_inside_the_block_is_refused(database_url: str) -> None:
             target.apply("Contact", [_person("Dry")], ApplyOptions(dry_run=True))
     finally:
         target.close()
+
+
+def test_what_the_block_matched_is_its_next_writes_before_image(database_url: str) -> None:
+    """On SQLite the block holds the write lock, so a record it matched is still the stored one
+    when it writes: the update plans on it instead of reading it again (one contacts read)."""
+    from sqlalchemy import event
+
+    target = EmbeddedTarget(database_url)
+    try:
+        with target.together() as apply:
+            imis_id = apply("Contact", [_person("Before")])[0].after["ImisId"]  # type: ignore[index]
+        reads: list[str] = []
+
+        def keep(conn: object, cursor: object, statement: str, *_: object) -> None:
+            if statement.lstrip().startswith("SELECT") and "FROM contacts" in statement:
+                reads.append(statement)
+
+        event.listen(target.engine, "before_cursor_execute", keep)
+        try:
+            with target.together() as apply:
+                (current,) = target.match("Contact", ["ImisId"], [{"ImisId": imis_id}])[0]
+                change = Change(ChangeKind.UPDATE, {"LastName": "After"}, {"ImisId": imis_id})
+                (result,) = apply("Contact", [change])
+        finally:
+            event.remove(target.engine, "before_cursor_execute", keep)
+        assert result.ok
+        assert result.before == current
+        assert result.after is not None
+        assert result.after["LastName"] == "After"
+        expected = 1 if target.engine.dialect.name == "sqlite" else 2
+        assert len(reads) == expected, reads
+        assert target.match("Contact", ["ImisId"], [{"ImisId": imis_id}])[0][0]["LastName"] == (
+            "After"
+        )
+    finally:
+        target.close()

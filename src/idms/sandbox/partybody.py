@@ -27,6 +27,9 @@ CONTACT = "Contact"
 ADDRESS = "Address"
 # What an Address record of the default purpose holds beyond the Contact's address fields.
 ADDRESS_EXTRAS = ("Email", "Phone", "Fax", "Notes", *partydata.REASONS.values())
+# What the store leaves empty on the default-purpose address it makes with a contact
+# (``ContactAdapter._address_insert``): a body's empty value for one of these changes nothing.
+EMPTY_ON_NEW_ADDRESS = frozenset({"Email", "Phone", "Fax", "Notes"})
 NOT_KEPT = "not_kept"
 # ``Sandbox.together``'s write: (source, change, members) -> the record as written.
 Write = Callable[..., Record | None]
@@ -150,25 +153,32 @@ class PartyBodies:
 
     def create(self, write: Write, body: ReadBody) -> dict[str, Any]:
         """Insert the contact and its addresses with ``write`` (``Sandbox.together``'s); the
-        party as stored, read in the same transaction."""
+        party as stored: the contact as its write gave it back (see :meth:`update`), its
+        addresses read in the same transaction."""
         record = write(CONTACT, Change(ChangeKind.INSERT, body.contact), body.members)
         assert record is not None
         self._write_addresses(write, record, body.addresses, {})
-        return self.party(self._stored(record))
+        return self.party(record)
 
     def update(self, write: Write, current: Record, body: ReadBody) -> dict[str, Any]:
         """Update the contact and write each address of the body with ``write``
-        (``Sandbox.together``'s); the party as stored, read in the same transaction."""
-        existing = {
-            _key(a.get("AddressPurpose")): a
-            for a in self.addresses([current["ImisId"]]).get(_key(current["ImisId"]), [])
-        }
+        (``Sandbox.together``'s); the party as stored.
+
+        The contact is the record the store's write gives back, which is what a read of it
+        in the same transaction gives: the address writes that follow never touch a Contact
+        field (the own address's lines are the contact's, written with it; its extras and
+        the other addresses are Address fields only)."""
+        held = self.addresses([current["ImisId"]]).get(_key(current["ImisId"]), [])
+        existing = {_key(a.get("AddressPurpose")): a for a in held}
         values = changed(body.contact, current)
         identity = {"ImisId": current["ImisId"]}
         record = write(CONTACT, Change(ChangeKind.UPDATE, values, identity=identity), body.members)
         assert record is not None
-        self._write_addresses(write, record, body.addresses, existing)
-        return self.party(self._stored(record))
+        wrote = self._write_addresses(write, record, body.addresses, existing)
+        # The contact's own address lines are its default-purpose Address record: while they
+        # and every other address stand as read, the addresses need no second read.
+        moved = any(record.get(f) != current.get(f) for f in ADDRESS_FIELDS)
+        return self.party(record, None if wrote or moved else held)
 
     def _write_addresses(
         self,
@@ -176,7 +186,9 @@ class PartyBodies:
         contact: Record,
         addresses: Sequence[AddressChange],
         existing: Mapping[str, Record],
-    ) -> None:
+    ) -> bool:
+        """Write the body's addresses; whether any write was made."""
+        wrote = False
         default = _key(self.default_purpose)
         for address in addresses:
             key = _key(address.purpose)
@@ -196,13 +208,23 @@ class PartyBodies:
                     # address takes the country of the contact's own address.
                     values["Country"] = contact["Country"]
                 write(ADDRESS, Change(ChangeKind.INSERT, values), address.members)
+                wrote = True
                 continue
-            values = changed(address.values, current) if current else dict(address.values)
+            if current:
+                values = changed(address.values, current)
+            else:  # the own address the contact's write has just made: its extras are empty
+                values = {
+                    k: v
+                    for k, v in address.values.items()
+                    if v is not None or k not in EMPTY_ON_NEW_ADDRESS
+                }
             if not values:
                 continue
             purpose = current.get("AddressPurpose") or address.purpose
             identity = {"ImisId": contact["ImisId"], "AddressPurpose": purpose}
             write(ADDRESS, Change(ChangeKind.UPDATE, values, identity=identity), address.members)
+            wrote = True
+        return wrote
 
     def _no_address(self, address: AddressChange) -> ApiError:
         phones = ", ".join(partydata.PHONES.values())
@@ -214,7 +236,3 @@ class PartyBodies:
             NOT_KEPT,
             address.member,
         )
-
-    def _stored(self, record: Record) -> Record:
-        found = self.sb.find(CONTACT, {"ImisId": record["ImisId"]})
-        return found if found is not None else record

@@ -8,6 +8,7 @@ leaving it asks uvicorn to stop and waits for the thread.
 from __future__ import annotations
 
 import contextlib
+import gc
 import socket
 import threading
 import time
@@ -47,9 +48,22 @@ def base_url(app: FastAPI, host: str, port: int) -> str:
     return f"http://{shown}:{port}{prefix}"
 
 
+def settle_heap() -> None:
+    """Before a process serves the sandbox for good: what it has built so far (modules, the
+    store's metadata and statements) is set aside from the cycle collector's full passes.
+
+    Those objects live as long as the process; rescanning them is most of what a full pass
+    costs, and the passes took some 4 % of the sandbox's CPU under a REST import. Objects made
+    later are collected as ever.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def serve(app: FastAPI, host: str = "127.0.0.1", port: int = 8081) -> None:
     """Serve ``app`` in the foreground until interrupted; Ctrl-C is the normal way to stop."""
     server = uvicorn.Server(_config(app, host, port, log_level="info", access_log=True))
+    settle_heap()
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the SIGINT it stopped on
         server.run()
 

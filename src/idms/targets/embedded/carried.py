@@ -7,7 +7,8 @@ store file's write lock, which no other writer of any source gets until the scop
 planning takes its before-images from here instead of reading every matched record a second
 time (the same ``base_select``, the same ``to_record``: the same record). Whatever is not
 carried (a plan's dry run, undo, a resumed batch, a record nobody matched, any scope on
-PostgreSQL) is fetched as before.
+PostgreSQL) is fetched as before. A :meth:`EmbeddedTarget.together` block (the sandbox's
+request: a PUT reads the contact, then writes it) carries what it matched the same way.
 
 Anything written in the scope may change a carried record (a contact's address is part of its
 record), so the first write takes them all: they serve one apply, never a later one.

@@ -7,7 +7,9 @@ number, and two writers drawing from a counter used for the first time do not bo
 
 from __future__ import annotations
 
-from sqlalchemy import Connection
+from typing import Any
+
+from sqlalchemy import Connection, Integer, bindparam
 
 from idms.targets.embedded.schema import counters
 
@@ -25,15 +27,29 @@ def allocate(conn: Connection, name: str, count: int) -> range:
     """Reserve ``count`` consecutive numbers from counter ``name`` (created at 0 if new)."""
     if count <= 0:
         return range(0)
-    # The dialect's own INSERT (for ON CONFLICT), imported on use: a SQLite store never loads
-    # the PostgreSQL dialect, whose import every command would otherwise pay.
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects import postgresql as dialect
-    else:
-        from sqlalchemy.dialects import sqlite as dialect  # type: ignore[no-redef]
-    new = dialect.insert(counters).values(name=name, value=count)
-    stmt = new.on_conflict_do_update(
-        index_elements=[counters.c.name], set_={"value": counters.c.value + count}
-    ).returning(counters.c.value)
-    new_value = int(conn.execute(stmt).scalar_one())
+    stmt = _bump_statement(conn.dialect.name)
+    new_value = int(conn.execute(stmt, {"counter": name, "count": count}).scalar_one())
     return range(new_value - count + 1, new_value + 1)
+
+
+_BUMP: dict[str, Any] = {}  # the bump statement per dialect, built once
+
+
+def _bump_statement(dialect_name: str) -> Any:
+    """``INSERT ... ON CONFLICT DO UPDATE ... RETURNING`` with bound name and count, built once
+    per dialect: building it on every call cost six times what running it does."""
+    stmt = _BUMP.get(dialect_name)
+    if stmt is None:
+        # The dialect's own INSERT (for ON CONFLICT), imported on use: a SQLite store never
+        # loads the PostgreSQL dialect, whose import every command would otherwise pay.
+        if dialect_name == "postgresql":
+            from sqlalchemy.dialects import postgresql as dialect
+        else:
+            from sqlalchemy.dialects import sqlite as dialect  # type: ignore[no-redef]
+        count = bindparam("count", type_=Integer)
+        new = dialect.insert(counters).values(name=bindparam("counter"), value=count)
+        stmt = new.on_conflict_do_update(
+            index_elements=[counters.c.name], set_={"value": counters.c.value + count}
+        ).returning(counters.c.value)
+        _BUMP[dialect_name] = stmt
+    return stmt

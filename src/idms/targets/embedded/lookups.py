@@ -6,7 +6,7 @@ lookup's own spelling, so ``gld`` is stored as ``GLD``.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, bindparam, func, select
 
 from idms.targets.embedded.schema import (
     event_functions,
@@ -35,13 +35,15 @@ def load_codes(conn: Connection, table: str) -> dict[str, str]:
     elif name == "PAYMENT_METHOD":
         rows = conn.execute(select(payment_methods.c.payment_method_id, payment_methods.c.name))
     else:
-        # Table names compare without case, as iMIS's collation does ("prefix" is PREFIX).
-        rows = conn.execute(
-            select(lookup_codes.c.code, lookup_codes.c.description).where(
-                func.upper(lookup_codes.c.table_name) == name
-            )
-        )
+        rows = conn.execute(_CODES_OF_TABLE, {"table": name})
     return {str(code): str(desc or "") for code, desc in rows}
+
+
+# Table names compare without case, as iMIS's collation does ("prefix" is PREFIX). Built once:
+# a write that checks a code reads its table, and building the statement cost more than that.
+_CODES_OF_TABLE = select(lookup_codes.c.code, lookup_codes.c.description).where(
+    func.upper(lookup_codes.c.table_name) == bindparam("table")
+)
 
 
 class LookupCache:

@@ -268,10 +268,11 @@ class EmbeddedTarget:
     def _pin(self, conn: Connection, scope: str) -> Iterator[None]:
         self._local.conn, self._local.scope = conn, scope
         # A batch's matched records are carried to its apply only where nothing else can write
-        # in between: an exclusive scope on SQLite holds the store file's write lock. (On
+        # in between: an exclusive or together scope on SQLite holds the store file's write
+        # lock from its first statement. (On
         # PostgreSQL the lock is the source's: a writer of another source, an address under a
         # contact, may commit meanwhile, and apply reads the before-images afresh.)
-        carry = scope == "exclusive" and conn.dialect.name == "sqlite"
+        carry = scope in ("exclusive", "together") and conn.dialect.name == "sqlite"
         self._local.carried = Carried() if carry else None
         try:
             yield
@@ -378,7 +379,9 @@ class EmbeddedTarget:
         The connection is this thread's for the block (as :meth:`exclusive` holds one): its
         ``match`` and ``read`` go through it, so they see what the block wrote and cost no
         connection of their own (a sandbox PUT reads the contact and its addresses before and
-        after writing them)."""
+        after writing them). On SQLite, what the block matched is carried to its next write's
+        before-images (``carried.py``), as in an exclusive scope: the block holds the write
+        lock, so the store holds what it read."""
         with self._connect(write=True) as conn:
             pinned = self._pinned() is not None  # inside a rehearsal or exclusive: already so
             scope: AbstractContextManager[None] = (
@@ -391,7 +394,9 @@ class EmbeddedTarget:
                     refused = self._refused_kinds(adapter.source)
                     if any(c.kind in refused for c in changes):
                         return self._refused_batch(changes, refused)
-                    return self._apply_on(conn, adapter, changes, options)
+                    carried = self._carried()
+                    matched = carried.take(adapter.source.name) if carried is not None else {}
+                    return self._apply_on(conn, adapter, changes, options, matched)
 
                 yield apply
 

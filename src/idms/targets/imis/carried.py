@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from idms.sources.model import SourceDef
+from idms.targets.base import Record
 from idms.values.folding import fold_value
 
 # How long a matched object may be written from without reading it again, in seconds.
@@ -41,7 +42,7 @@ class Carried:
         self.fresh_seconds = fresh_seconds
         self.clock = clock
         self._lock = threading.Lock()
-        self._objects: dict[str, dict[tuple[Any, ...], tuple[float, Any]]] = {}
+        self._objects: dict[str, dict[tuple[Any, ...], tuple[float, Any, Record]]] = {}
         self.taken = 0  # writes that needed no GET
 
     def keep(self, source: SourceDef, found: Sequence[tuple[Mapping[str, Any], Any]]) -> None:
@@ -52,12 +53,21 @@ class Carried:
         for record, obj in found:
             key = _key(source, record)
             if key is not None and obj is not None:
-                objects[key] = (now, obj)
+                objects[key] = (now, obj, dict(record))
         with self._lock:
             self._objects[source.name] = objects
 
     def take(self, source: SourceDef, identity: Mapping[str, Any]) -> Any | None:
         """The object a recent match read for ``identity`` (once), or None: read it."""
+        read = self.take_read(source, identity)
+        return None if read is None else read[0]
+
+    def take_read(
+        self, source: SourceDef, identity: Mapping[str, Any]
+    ) -> tuple[Any, Record] | None:
+        """The object a recent match read for ``identity`` and the record the match made of
+        it (a copy, kept when the match read it: the write need not decode the object again),
+        once; or None: read it."""
         key = _key(source, identity)
         if key is None:
             return None
@@ -66,7 +76,7 @@ class Carried:
             if entry is None or self.clock() - entry[0] > self.fresh_seconds:
                 return None
             self.taken += 1
-            return entry[1]
+            return entry[1], entry[2]
 
     def forget(self) -> None:
         with self._lock:

@@ -579,6 +579,8 @@ def _get(obj: Mapping[str, Any], name: str) -> Any:
 
 
 def _has(obj: Mapping[str, Any], name: str) -> bool:
+    if name in obj:
+        return True
     folded = name.casefold()
     return any(k.casefold() == folded for k in obj)
 

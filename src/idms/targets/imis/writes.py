@@ -40,7 +40,7 @@ from idms.sources.catalog import CONTACT
 from idms.sources.model import SourceDef
 from idms.sources.rules import RowRefused, insert_values, update_values
 from idms.targets.base import ApplyOptions, ApplyResult, Change, ChangeKind, Record, RowError
-from idms.targets.imis import entities, partydata, wire
+from idms.targets.imis import entities, partydata, registrations, wire
 from idms.targets.imis.carried import Carried
 from idms.targets.imis.client import ImisClient, ImisRefused
 from idms.targets.imis.dryrun import Judge
@@ -121,36 +121,42 @@ class Writer:
         return ApplyResult(change.ref, True, None, self.after_insert(answer, values))
 
     def update(self, change: Change) -> ApplyResult:
-        stored = self.stored(change)
-        before = self.record(stored)
+        stored, before = self.stored(change)
         values = self.appended(before, self.writable(change.values, before), change)
-        answer = self.client.put(self.path(self.url(before)), self.modified(stored, values))
+        answer = self.client.put(self.path(self.url(before)), self.modified(stored, values, before))
         return ApplyResult(change.ref, True, before, self.after_update(answer, before))
 
     def delete(self, change: Change) -> ApplyResult:
-        before = self.record(self.stored(change))
+        before = self.stored(change)[1]
         self.client.delete(self.path(self.url(before)))
         return ApplyResult(change.ref, True, before, None)
 
-    def stored(self, change: Change) -> Any:
-        """The stored object a change's identity names (404 when it names none): the one the
-        batch's match read, while fresh (``carried.py``), else read now."""
+    def stored(self, change: Change) -> tuple[Any, Record]:
+        """The stored object a change's identity names (404 when it names none), and its
+        record: the one the batch's match read, while fresh (``carried.py``), else read now."""
         identity = change.identity or {}
         if any(identity.get(k) in (None, "") for k in self.source.identity):
             raise ImisRefused("GET", self.collection, 404, None)
         if self.carried is not None:
-            obj = self.carried.take(self.source, identity)
-            if obj is not None:
-                return obj
-        return self.client.get(self.url(identity))
+            read = self.carried.take_read(self.source, identity)
+            if read is not None:
+                obj, record = read
+                if registrations.is_registration(obj):  # its match's record is a function's
+                    return obj, self.record(obj)
+                return obj, record
+        obj = self.client.get(self.url(identity))
+        return obj, self.record(obj)
 
     def record(self, obj: Any) -> Record:
         if not isinstance(obj, Mapping):
             raise RowRefused("imis_error", f"iMIS sent no {self.source.label} record.")
         return record_of(self.spec, self.source, obj)
 
-    def modified(self, stored: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
-        """The stored GenericEntityData with the changed properties replaced (others kept)."""
+    def modified(
+        self, stored: Mapping[str, Any], values: Mapping[str, Any], before: Record
+    ) -> dict[str, Any]:
+        """The stored GenericEntityData (whose record is ``before``) with the changed
+        properties replaced (others kept)."""
         obj = copy.deepcopy(dict(stored))
         props = obj.setdefault(
             "Properties", wire.collection(wire.PROPERTY_COLLECTION, [])
@@ -195,7 +201,7 @@ class Writer:
             return ApplyResult(change.ref, True, None, after, note=self.note(judge))
         known, before = planned.find(self.source, change.identity or {})
         if not known:
-            before = self.record(self.stored(change))
+            before = self.stored(change)[1]
         if before is None:
             raise ImisRefused("GET", self.collection, 404, None)  # the plan deleted it
         if change.kind is ChangeKind.DELETE:
@@ -317,8 +323,9 @@ class ContactWriter(Writer):
         answer = self.client.post(self.path(f"api/{kind}"), body)
         return ApplyResult(change.ref, True, None, self.record(answer))
 
-    def modified(self, stored: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
-        before = self.record(stored)
+    def modified(
+        self, stored: Mapping[str, Any], values: Mapping[str, Any], before: Record
+    ) -> dict[str, Any]:
         return modify_party(stored, {**before, **values}, values)
 
     def judge_insert(self, judge: Judge, values: Mapping[str, Any]) -> Record:
@@ -493,7 +500,7 @@ class CredentialsWriter(Writer):
         return str(email) if email else None
 
     def update(self, change: Change) -> ApplyResult:
-        before = self.record(self.stored(change))
+        before = self.stored(change)[1]
         # What an update may do (only unlock) is the source's rule.
         values = self.writable(change.values, before)
         if not values.get("UnlockUserAccount"):
@@ -536,7 +543,7 @@ class CredentialsWriter(Writer):
         return checks.unlocked(self.source, before, values)
 
     def delete(self, change: Change) -> ApplyResult:
-        before = self.record(self.stored(change))
+        before = self.stored(change)[1]
         path = "api/UserSecurity" + entities.identity_path(self.source, before)
         self.client.delete(self.path(path))
         return ApplyResult(change.ref, True, before, None)

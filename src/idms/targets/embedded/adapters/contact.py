@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, literal, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, bindparam, literal, select
 
 from idms.sources import checks
 from idms.sources.model import SourceDef
@@ -39,14 +39,25 @@ _ADDRESS_COLUMNS = tuple((name, snake(name)) for name in ADDRESS_FIELDS)
 TAKEN = "contact_ids"
 
 
+# The look-ups a contact write makes, built once (with expanding parameters): building them
+# per call cost more than running them.
+_TAKEN = select(contacts.c.imis_id).where(contacts.c.imis_id.in_(bindparam("ids", expanding=True)))
+_HELD = select(
+    addresses.c.imis_id,
+    addresses.c.address_purpose,
+    addresses.c.is_preferred_mailing,
+    addresses.c.is_preferred_billing,
+    addresses.c.is_preferred_shipping,
+).where(addresses.c.imis_id.in_(bindparam("ids", expanding=True)))
+
+
 def taken_contact_ids(conn: Connection, ids: Sequence[str]) -> set[str]:
     """Which of ``ids`` are already used (folded)."""
     taken: set[str] = set()
     wanted = sorted({i.lower() for i in ids})
     for start in range(0, len(wanted), MATCH_CHUNK):
         chunk = wanted[start : start + MATCH_CHUNK]
-        stmt = select(contacts.c.imis_id).where(contacts.c.imis_id.in_(spellings(chunk)))
-        taken.update(i.lower() for (i,) in conn.execute(stmt))
+        taken.update(i.lower() for (i,) in conn.execute(_TAKEN, {"ids": spellings(chunk)}))
     return taken
 
 
@@ -104,14 +115,9 @@ class ContactAdapter(SourceAdapter):
         self._has_address = set()
         self._preferred = {}
         wanted = sorted({i.lower() for i in ids})
-        a = addresses.c
-        flags = (a.is_preferred_mailing, a.is_preferred_billing, a.is_preferred_shipping)
         for start in range(0, len(wanted), MATCH_CHUNK):
             chunk = wanted[start : start + MATCH_CHUNK]
-            stmt = select(a.imis_id, a.address_purpose, *flags).where(
-                a.imis_id.in_(spellings(chunk))
-            )
-            for imis_id, purpose, *held in conn.execute(stmt):
+            for imis_id, purpose, *held in conn.execute(_HELD, {"ids": spellings(chunk)}):
                 key = imis_id.lower()
                 if purpose == self.policy.default_address_purpose:
                     self._has_address.add(key)
