@@ -78,7 +78,9 @@ def test_latency_is_served_in_parallel(serve: Serve) -> None:
         )
     elapsed = time.monotonic() - start
     assert all(a.status_code == 200 for a in answers)
-    assert 0.2 <= elapsed < 1.0  # eight calls of 200 ms each, at once
+    # Eight calls of 200 ms each: 1.6 s one after another, 0.2 s at once. The bound sits
+    # between the two with room for a busy machine (1.0 s failed once at load 10: 1.001 s).
+    assert 0.2 <= elapsed < 1.4
 
 
 def test_prefix_mounting(serve: Serve) -> None:
