@@ -27,6 +27,8 @@ class Browsers:
         """The browser of this kind, started by ``launch(playwright)`` if it is not running;
         ``path`` is the file of the test that asks."""
         self._path = path
+        if kind in self._open and not self._open[kind].is_connected():
+            del self._open[kind]  # it crashed or was closed in an earlier test: a new one
         if kind not in self._open:
             if self._playwright is None:
                 from playwright.sync_api import sync_playwright
