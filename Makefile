@@ -90,13 +90,13 @@ security: $(STAMP)
 
 # The tests run in PYTEST_WORKERS processes (pytest-xdist), each test file in one of them (its
 # module fixtures, servers and workspaces stay its own); most tests wait on servers and child
-# processes, so two workers halve the time even on two cores. Tests marked serial run after, in
-# one process: schemathesis's cases share one test ID, which a per-file split would run once.
+# processes, so two workers halve the time even on two cores. The files are handed out in the
+# order tests/conftest.py gives them (--no-loadscope-reorder): those that use a browser first,
+# so that each worker starts its browsers once, then the others, most tests first.
 PYTEST_WORKERS ?= 2
 
 pytest: $(STAMP) browser
-	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile -m "not serial"
-	$(BIN)/pytest -q -m serial
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test: lint typecheck security pytest
 

@@ -77,9 +77,6 @@ def served_document() -> dict[str, Any]:
 
 
 DOCUMENT = served_document()
-# Its cases share one test ID, which pytest-xdist's per-file split would run only once: these
-# run after the others, in one process (make pytest).
-pytestmark = pytest.mark.serial
 
 schema = schemathesis.openapi.from_dict(DOCUMENT)
 # The token is the test's (a real one, sent with every request); schemathesis does not make up

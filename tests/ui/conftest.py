@@ -19,6 +19,7 @@ from idms.sandbox.server import running_sandbox
 from idms.server.app import create_server_app
 from idms.workspace import Workspace
 from services import need_service
+from shared_browsers import BROWSERS, Browsers
 
 CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 FIREFOX_PATHS = ("/usr/bin/firefox-esr", "/usr/bin/firefox")
@@ -76,13 +77,29 @@ def browser_kind(request: pytest.FixtureRequest) -> str:
     return kind
 
 
-@pytest.fixture(scope="module")
-def browser(browser_kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """A headless browser (the system's), for one test module; skipped where there is none,
-    but under CI=true a missing browser fails the tests that need it. Module-scoped: while
-    Playwright's sync API runs, its event loop holds the main thread, and a later test's
-    ``asyncio.run`` would fail. Chromium is driven over CDP; Firefox over WebDriver BiDi
-    (``firefox_launch``)."""
+@pytest.fixture(scope="session")
+def browsers(request: pytest.FixtureRequest) -> Iterator[Browsers]:
+    """This process's browsers (``shared_browsers``): started once, not per test module."""
+    shared = Browsers()
+    request.session.stash[BROWSERS] = shared
+    try:
+        yield shared
+    finally:
+        del request.session.stash[BROWSERS]
+        shared.close()
+
+
+@pytest.fixture
+def browser(
+    browser_kind: str,
+    browsers: Browsers,
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Any:
+    """A headless browser (the system's), shared by the tests of this process (each test has a
+    context of its own: ``browser_page``); skipped where there is none, but under CI=true a
+    missing browser fails the tests that need it. Chromium is driven over CDP; Firefox over
+    WebDriver BiDi (``firefox_launch``)."""
     if browser_kind == "firefox":
         path = executable("IDMS_TEST_FIREFOX", FIREFOX_PATHS, "firefox")
         if path is None:
@@ -92,18 +109,18 @@ def browser(browser_kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         if path is None:
             need_service("Chromium", "no chromium executable (apt-get install chromium)")
     try:
-        from playwright.sync_api import sync_playwright
+        import playwright.sync_api  # noqa: F401
     except ImportError:
         need_service("Playwright", "the playwright package is not installed")
-    with sync_playwright() as playwright:
+
+    found: str = path
+
+    def launch(playwright: Any) -> Any:
         if browser_kind == "firefox":
-            launched = launch_firefox(playwright, path, tmp_path_factory.mktemp("firefox"))
-        else:
-            launched = playwright.chromium.launch(executable_path=path, headless=True)
-        try:
-            yield launched
-        finally:
-            launched.close()
+            return launch_firefox(playwright, found, tmp_path_factory.mktemp("firefox"))
+        return playwright.chromium.launch(executable_path=found, headless=True)
+
+    return browsers.get(browser_kind, request.path, launch)
 
 
 @pytest.fixture
