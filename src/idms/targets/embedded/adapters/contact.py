@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, literal, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, literal, select, true
 
 from idms.sources import checks
 from idms.sources.model import SourceDef
@@ -65,6 +65,7 @@ class ContactAdapter(SourceAdapter):
     def __init__(self, source: SourceDef, policy: StorePolicy) -> None:
         self.address = addresses.alias("primary_address")
         super().__init__(source, contacts, policy)
+        self._lateral: Select[Any] | None = None
         self._new_ids: list[str] = []
         self._has_address: set[str] = set()
         self._preferred: dict[str, set[str]] = {}
@@ -84,6 +85,34 @@ class ContactAdapter(SourceAdapter):
             ),
         )
         return super().build_select().select_from(join)
+
+    def key_select(self, dialect: str, names: Sequence[str]) -> Select[Any]:
+        """On PostgreSQL, a look-up by contact fields reads the default address through a
+        ``LEFT JOIN LATERAL (... LIMIT 1)``: one index probe of the (iMIS ID, purpose) key per
+        contact found. The plain outer join lets the planner hash the whole addresses table
+        for a few hundred contacts (its cost model prices the probes above a sequential scan):
+        a match of 500 e-mails in 100,000 contacts took 20-45 ms that way, 7-11 ms through the
+        lateral (measured). A look-up by an address field keeps the join."""
+        if dialect != "postgresql" or any(name in ADDRESS_FIELDS for name in names):
+            return self.base_select()
+        built = self._lateral
+        if built is None:
+            a = addresses.c
+            address = (
+                select(*[a[column] for _, column in _ADDRESS_COLUMNS])
+                .where(
+                    a.imis_id == contacts.c.imis_id,
+                    a.address_purpose == literal(self.policy.default_address_purpose),
+                )
+                .limit(1)  # at most one anyway (unique key); keeps the planner off a hash join
+                .lateral("primary_address")
+            )
+            labels = [
+                (address.c[snake(name)] if name in ADDRESS_FIELDS else col).label(name)
+                for name, col in self.columns.items()
+            ]
+            built = self._lateral = select(*labels).select_from(contacts.outerjoin(address, true()))
+        return built
 
     def prepare_batch(self, ctx: ApplyContext, changes: Sequence[Change]) -> None:
         inserts = [c for c in changes if c.kind is ChangeKind.INSERT]

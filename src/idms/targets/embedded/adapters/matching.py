@@ -26,7 +26,7 @@ class Matching(Reading):
 
     def __init__(self, source: SourceDef, table: Table, policy: StorePolicy) -> None:
         super().__init__(source, table, policy)
-        self._match_statements: dict[tuple[str, ...], Select[Any]] = {}
+        self._match_statements: dict[tuple[str, tuple[str, ...]], Select[Any]] = {}
 
     def match(
         self, conn: Connection, fields: Sequence[str], criteria: Sequence[Mapping[str, Any]]
@@ -46,10 +46,11 @@ class Matching(Reading):
             chunk = unique[start : start + MATCH_CHUNK]
             if any(v is None for key in chunk for v in key):
                 parts = [self._match_part(i, name, chunk) for i, name in enumerate(names)]
-                stmt = self.base_select().where(*parts).order_by(*self._identity_order())
+                stmt = self.key_select(conn.dialect.name, names)
+                stmt = stmt.where(*parts).order_by(*self._identity_order())
                 params: dict[str, Any] = {}
             else:  # the usual case: one statement per field list, built once
-                stmt = self._match_statement(tuple(names))
+                stmt = self._match_statement(conn.dialect.name, tuple(names))
                 params = {
                     f"m{i}": self._in_values(name, {key[i] for key in chunk})
                     for i, name in enumerate(names)
@@ -65,9 +66,9 @@ class Matching(Reading):
     def _identity_order(self) -> list[ColumnElement[Any]]:
         return [self.columns[k].asc() for k in self.source.identity]
 
-    def _match_statement(self, names: tuple[str, ...]) -> Select[Any]:
+    def _match_statement(self, dialect: str, names: tuple[str, ...]) -> Select[Any]:
         """``field IN (:m0) AND ...`` with expanding parameters, cached per field list."""
-        cached = self._match_statements.get(names)
+        cached = self._match_statements.get((dialect, names))
         if cached is None:
             parts = []
             for i, name in enumerate(names):
@@ -75,8 +76,9 @@ class Matching(Reading):
                 param: Any = bindparam(f"m{i}", expanding=True)
                 text = fdef.type.is_text and not is_key_like(fdef)
                 parts.append(folded(col).in_(param) if text else col.in_(param))
-            cached = self.base_select().where(*parts).order_by(*self._identity_order())
-            self._match_statements[names] = cached
+            stmt = self.key_select(dialect, names)
+            cached = stmt.where(*parts).order_by(*self._identity_order())
+            self._match_statements[dialect, names] = cached
         return cached
 
     def _in_values(self, name: str, values: set[Any]) -> list[Any]:

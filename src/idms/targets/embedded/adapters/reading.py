@@ -58,6 +58,12 @@ class Reading:
             built = self._select = self.build_select()
         return built
 
+    def key_select(self, dialect: str, names: Sequence[str]) -> Select[Any]:
+        """The SELECT that looks records up by the fields ``names`` (a match, a fetch by
+        identity: a few hundred records, each found through an index) on a ``dialect``
+        database: ``base_select``, unless a subclass knows a form that plans better there."""
+        return self.base_select()
+
     def to_record(self, row: Mapping[Any, Any]) -> Record:
         shape = self._record_shape
         if shape is None:
@@ -131,9 +137,10 @@ class Reading:
         """Current records by identity (folded), in as few queries as the chunks allow."""
         found: dict[tuple[Any, ...], Record] = {}
         unique = list(dict.fromkeys(identities))
+        key_select = self.key_select(conn.dialect.name, self.source.identity)
         for start in range(0, len(unique), MATCH_CHUNK):
             chunk = unique[start : start + MATCH_CHUNK]
-            stmt = self.base_select().where(self.identity_clause(chunk))
+            stmt = key_select.where(self.identity_clause(chunk))
             for row in conn.execute(stmt).mappings():
                 record = self.to_record(row)
                 found[self.identity_of(record)] = record
