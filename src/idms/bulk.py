@@ -167,7 +167,7 @@ def execute_many(
     return int(conn.exec_driver_sql(sql, params).rowcount)
 
 
-def _element_type(type_: TypeEngine[Any]) -> TypeEngine[Any] | None:
+def array_element_type(type_: TypeEngine[Any]) -> TypeEngine[Any] | None:
     """The array element type a column's values are sent as: without length, precision or
     scale (an explicit cast to ``varchar(n)`` would cut a long value short, where assigning
     it to the column refuses it, as the one-per-row form does); None for a type not handled."""
@@ -193,7 +193,7 @@ def _set_sql(conn: Connection, form: tuple[Any, ...], names: list[str]) -> str |
     types: list[TypeEngine[Any]] = []
     for name in names:
         column = table.c.get(name[4:] if kind == "update" and name.startswith("key_") else name)
-        element = _element_type(column.type) if column is not None else None
+        element = array_element_type(column.type) if column is not None else None
         if element is None:
             return None
         types.append(element)

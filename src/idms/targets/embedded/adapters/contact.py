@@ -24,6 +24,7 @@ from idms.targets.embedded.adapters.base import (
     spellings,
 )
 from idms.targets.embedded.adapters.execution import Write
+from idms.targets.embedded.adapters.folding import among
 from idms.targets.embedded.schema import addresses, contacts, snake
 
 ADDRESS_FIELDS = (
@@ -45,7 +46,9 @@ def taken_contact_ids(conn: Connection, ids: Sequence[str]) -> set[str]:
     wanted = sorted({i.lower() for i in ids})
     for start in range(0, len(wanted), MATCH_CHUNK):
         chunk = wanted[start : start + MATCH_CHUNK]
-        stmt = select(contacts.c.imis_id).where(contacts.c.imis_id.in_(spellings(chunk)))
+        stmt = select(contacts.c.imis_id).where(
+            among(contacts.c.imis_id, spellings(chunk), conn.dialect.name)
+        )
         taken.update(i.lower() for (i,) in conn.execute(stmt))
     return taken
 
@@ -138,7 +141,7 @@ class ContactAdapter(SourceAdapter):
         for start in range(0, len(wanted), MATCH_CHUNK):
             chunk = wanted[start : start + MATCH_CHUNK]
             stmt = select(a.imis_id, a.address_purpose, *flags).where(
-                a.imis_id.in_(spellings(chunk))
+                among(a.imis_id, spellings(chunk), conn.dialect.name)
             )
             for imis_id, purpose, *held in conn.execute(stmt):
                 key = imis_id.lower()

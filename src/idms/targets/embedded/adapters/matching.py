@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, Table, bindparam, literal, or_
+from sqlalchemy import ColumnElement, Connection, Select, Table, literal, or_
 
 from idms.errors import FilterError
 from idms.sources.model import SourceDef
@@ -13,6 +13,7 @@ from idms.targets.base import Record
 from idms.targets.embedded.adapters.context import StorePolicy
 from idms.targets.embedded.adapters.folding import (
     MATCH_CHUNK,
+    among,
     fold_text,
     folded,
     is_key_like,
@@ -45,7 +46,10 @@ class Matching(Reading):
         for start in range(0, len(unique), MATCH_CHUNK):
             chunk = unique[start : start + MATCH_CHUNK]
             if any(v is None for key in chunk for v in key):
-                parts = [self._match_part(i, name, chunk) for i, name in enumerate(names)]
+                parts = [
+                    self._match_part(i, name, chunk, conn.dialect.name)
+                    for i, name in enumerate(names)
+                ]
                 stmt = self.key_select(conn.dialect.name, names)
                 stmt = stmt.where(*parts).order_by(*self._identity_order())
                 params: dict[str, Any] = {}
@@ -73,9 +77,8 @@ class Matching(Reading):
             parts = []
             for i, name in enumerate(names):
                 col, fdef = self.columns[name], self.fields[name]
-                param: Any = bindparam(f"m{i}", expanding=True)
                 text = fdef.type.is_text and not is_key_like(fdef)
-                parts.append(folded(col).in_(param) if text else col.in_(param))
+                parts.append(among(folded(col) if text else col, (), dialect, f"m{i}"))
             stmt = self.key_select(dialect, names)
             cached = stmt.where(*parts).order_by(*self._identity_order())
             self._match_statements[dialect, names] = cached
@@ -98,7 +101,9 @@ class Matching(Reading):
             return tuple(fold_text(v) for v in value)
         return fold_text(value)
 
-    def _match_part(self, i: int, name: str, chunk: list[tuple[Any, ...]]) -> ColumnElement[bool]:
+    def _match_part(
+        self, i: int, name: str, chunk: list[tuple[Any, ...]], dialect: str
+    ) -> ColumnElement[bool]:
         col = self.columns[name]
         values = {key[i] for key in chunk}
         text = self.fields[name].type.is_text
@@ -106,7 +111,7 @@ class Matching(Reading):
         values.discard(None)
         options: list[ColumnElement[bool]] = []
         if values:
-            options.append(self.in_clause(name, values))
+            options.append(self.in_clause(name, values, dialect))
         if blank:
             options.append(col.is_(None))
             if text:
