@@ -108,7 +108,7 @@ PG_ROWS: list[dict[str, Any]] = [
 
 @pytest.mark.postgres
 def test_the_set_forms_store_what_one_statement_per_row_stores(postgres_url: str) -> None:
-    """On PostgreSQL a rows_insert / keyed_update batch is one statement over arrays; what it
+    """On PostgreSQL a rows_insert / keyed_update batch is one statement over JSON; what it
     stores (NULLs, dates, flags, amounts rounded to the column) and counts is what one
     statement per row stores."""
     engine = _things_on(postgres_url)
@@ -162,6 +162,14 @@ def test_the_set_forms_refuse_what_a_row_at_a_time_refuses(postgres_url: str) ->
             "last",
             None,
         ]
+        # An aware time is converted to the session's zone one row at a time: so it is here.
+        aware = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
+        conn.execute(text("SET LOCAL TIME ZONE 'America/New_York'"))
+        two = [{"id": 5, "moment": aware}, {"id": 6, "moment": aware}]
+        execute_many(conn, ("i",), rows_insert(things), two)
+        conn.execute(insert(things), {"id": 7, "moment": aware})
+        moments = select(things.c.moment).where(things.c.id >= 5)
+        assert set(conn.execute(moments).scalars()) == {datetime(2024, 3, 1, 4, 0)}
     engine.dispose()
 
 

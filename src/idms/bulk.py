@@ -7,23 +7,28 @@ one pass, and the rows go to the driver's ``executemany``. Statements whose para
 cover every bind fall back to the ordinary path.
 
 On PostgreSQL a statement made by :func:`rows_insert` or :func:`keyed_update` goes further: its
-rows are sent as one array per column in a single statement (``INSERT ... SELECT FROM unnest``,
-``UPDATE ... FROM unnest ... WHERE key = ...``), the set-based form a hand-written bulk load
-uses. psycopg's ``executemany`` pipelines one execution per row, which costs the server a bind
-and an execution each and the client a Python round of the pipeline each; one statement for
-1,000 rows is one of each (measured: 1,000 contacts inserted in 42 ms instead of 45 ms on the
-server; the client's share of a 100,000-row import fell by seconds). An update whose rows
-address the same key twice keeps the one-per-row path: there, the order of the rows decides.
+rows are sent as one JSON array in a single statement (``INSERT ... SELECT FROM
+json_to_recordset(...)``, ``UPDATE ... FROM json_to_recordset(...) WHERE key = ...``), the
+set-based form a hand-written bulk load uses. psycopg's ``executemany`` pipelines one execution
+per row, which costs the server a bind and an execution each and the client a Python round of
+the pipeline each. Measured on 1,000 contacts a statement (60 batches, interleaved, loaded
+2-core machine): 86 ms a batch one per row, 81 ms as arrays through ``unnest``, 39 ms as JSON,
+and 2 ms of the client's processor instead of 10. The record's columns are typed without length
+(a value too long is refused by the column, as one row at a time, not cut short); an aware
+datetime, or an update whose rows address the same key twice, keeps the one-per-row path.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
+from decimal import Decimal
 from operator import itemgetter
 from typing import Any
 
+import orjson
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     Connection,
@@ -37,12 +42,15 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Table,
+    Text,
     Update,
     and_,
     bindparam,
+    cast,
     func,
     select,
 )
+from sqlalchemy import column as sql_column
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.compiler import Compiled
 from sqlalchemy.types import TypeEngine
@@ -56,13 +64,13 @@ SET_FORM = "idms_set_form"  # the execution option that describes a statement to
 
 def rows_insert(table: Table) -> Insert:
     """``table.insert()``, one row per parameter set: on PostgreSQL :func:`execute_many` sends
-    a batch of them as one ``INSERT ... SELECT FROM unnest(...)``."""
+    a batch of them as one ``INSERT ... SELECT FROM json_to_recordset(...)``."""
     return table.insert().execution_options(**{SET_FORM: ("insert", table, ())})
 
 
 def keyed_update(table: Table, columns: Sequence[str], keys: Sequence[str]) -> Update:
     """``UPDATE table SET column = :column ... WHERE key = :key_<key> ...``: on PostgreSQL
-    :func:`execute_many` sends a batch of them as one ``UPDATE ... FROM unnest(...)``."""
+    :func:`execute_many` sends a batch of them as one ``UPDATE ... FROM json_to_recordset``."""
     where = and_(*[table.c[k] == bindparam(f"key_{k}") for k in keys])
     stmt = table.update().where(where).values({c: bindparam(c) for c in columns})
     return stmt.execution_options(**{SET_FORM: ("update", table, tuple(keys))})
@@ -186,22 +194,26 @@ def array_element_type(type_: TypeEngine[Any]) -> TypeEngine[Any] | None:
 
 
 def _set_sql(conn: Connection, form: tuple[Any, ...], names: list[str]) -> str | None:
-    """The one-statement form of ``form``'s statement for parameters ``names``."""
-    from sqlalchemy.dialects.postgresql import ARRAY
-
+    """The one-statement form of ``form``'s statement for parameters ``names``: the rows come
+    as one JSON array of objects, read by ``json_to_recordset`` into typed columns."""
     kind, table, keys = form
-    types: list[TypeEngine[Any]] = []
+    typed = []
     for name in names:
         column = table.c.get(name[4:] if kind == "update" and name.startswith("key_") else name)
         element = array_element_type(column.type) if column is not None else None
         if element is None:
             return None
-        types.append(element)
-    arrays = [bindparam(f"p{i}", type_=ARRAY(t)) for i, t in enumerate(types)]
-    rows = func.unnest(*arrays).table_valued(*names).render_derived(name="idms_rows")
+        typed.append(sql_column(name, element))
+    given = cast(bindparam("rows", type_=Text()), JSON())
+    rows = (
+        func.json_to_recordset(given)
+        .table_valued(*typed)
+        .render_derived(name="idms_rows", with_types=True)
+    )
     stmt: Insert | Update
     if kind == "insert":
-        stmt = table.insert().from_select(names, select(*[rows.c[n] for n in names]))
+        chosen = select(*[rows.c[n] for n in names])
+        stmt = table.insert().from_select(names, chosen, include_defaults=False)
     else:
         if set(names) != {*(f"key_{k}" for k in keys), *(n for n in names if n in table.c)}:
             return None
@@ -209,6 +221,17 @@ def _set_sql(conn: Connection, form: tuple[Any, ...], names: list[str]) -> str |
         where = and_(*[table.c[k] == rows.c[f"key_{k}"] for k in keys])
         stmt = table.update().where(where).values(values)
     return str(stmt.compile(dialect=conn.dialect))
+
+
+def _json_value(value: Any) -> Any:
+    """Dates and times as PostgreSQL reads them back exactly; an aware time (which one row at
+    a time converts to the session's zone) is not sent this way."""
+    kind = type(value)
+    if kind is date or (kind is datetime and value.tzinfo is None):
+        return value.isoformat()
+    if kind is Decimal:
+        return str(value)
+    raise TypeError(kind.__name__)
 
 
 def _execute_set(
@@ -232,8 +255,16 @@ def _execute_set(
     sql = _set_cache[cache_key]
     if sql is None:
         return None
-    columns: dict[str, Any] = {}
-    for i, (name, convert) in enumerate(processors):
-        values = [row[name] for row in rows]
-        columns[f"p{i}"] = [convert(v) for v in values] if convert is not None else values
-    return int(conn.exec_driver_sql(sql, columns).rowcount)
+    converting = [(name, convert) for name, convert in processors if convert is not None]
+    if converting:
+        rows = [dict(row) for row in rows]
+        for row in rows:
+            for name, convert in converting:
+                row[name] = convert(row[name])
+    try:
+        text = orjson.dumps(
+            rows, default=_json_value, option=orjson.OPT_PASSTHROUGH_DATETIME
+        ).decode()
+    except TypeError:  # orjson.JSONEncodeError: a value sent better one row at a time
+        return None
+    return int(conn.exec_driver_sql(sql, {"rows": text}).rowcount)
