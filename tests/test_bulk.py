@@ -112,14 +112,16 @@ def test_the_set_forms_store_what_one_statement_per_row_stores(postgres_url: str
     stores (NULLs, dates, flags, amounts rounded to the column) and counts is what one
     statement per row stores."""
     engine = _things_on(postgres_url)
-    sent: list[str] = []
-    event.listen(engine, "before_cursor_execute", lambda *a: sent.append(a[2].split()[0]))
+    sent: list[tuple[str, bool]] = []  # (verb, executemany)
+    event.listen(engine, "before_cursor_execute", lambda *a: sent.append((a[2].split()[0], a[5])))
     stored = []
     for how in ("set", "one by one"):
         with engine.begin() as conn:
             conn.execute(things.delete())
             if how == "set":
-                assert execute_many(conn, ("i",), rows_insert(things), PG_ROWS) == len(PG_ROWS)
+                # Keyed by the columns' own names (quoted_name, a str subclass), as the store's.
+                named = [{things.c[k].name: v for k, v in row.items()} for row in PG_ROWS]
+                assert execute_many(conn, ("i",), rows_insert(things), named) == len(PG_ROWS)
             else:
                 for row in PG_ROWS:
                     conn.execute(insert(things), row)
@@ -133,7 +135,7 @@ def test_the_set_forms_store_what_one_statement_per_row_stores(postgres_url: str
                 done = sum(conn.execute(update, c).rowcount for c in changes)
             assert done == 3  # 99 is no row
             if how == "set":
-                assert sent[-2:] == ["INSERT", "UPDATE"]  # one statement each
+                assert sent[-2:] == [("INSERT", False), ("UPDATE", False)]  # one statement each
             stored.append(_stored(conn))
     assert stored[0] == stored[1]
     assert stored[0][1][4:] == (Decimal("1.51"), "m1")

@@ -262,9 +262,9 @@ def _execute_set(
             for name, convert in converting:
                 row[name] = convert(row[name])
     try:
-        text = orjson.dumps(
-            rows, default=_json_value, option=orjson.OPT_PASSTHROUGH_DATETIME
-        ).decode()
+        # Column names may be SQLAlchemy's quoted_name, a str that orjson takes as a key only so.
+        option = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
+        text = orjson.dumps(rows, default=_json_value, option=option).decode()
     except TypeError:  # orjson.JSONEncodeError: a value sent better one row at a time
         return None
     return int(conn.exec_driver_sql(sql, {"rows": text}).rowcount)
