@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import (
     Boolean,
     Column,
+    Connection,
     Date,
     DateTime,
     Integer,
@@ -24,13 +25,15 @@ from sqlalchemy import (
     Numeric,
     String,
     Table,
+    event,
     insert,
     select,
     text,
 )
+from sqlalchemy.exc import DataError, IntegrityError
 
 from idms import jsontext
-from idms.bulk import execute_many
+from idms.bulk import execute_many, keyed_update, rows_insert
 from idms.db import make_engine
 from idms.gcpause import gc_paused
 
@@ -80,6 +83,98 @@ def test_stored_text_is_the_same_either_way(tmp_path: Path, how: str) -> None:
         ("2024-03-01", "2024-03-01 09:00:00.000000", 1),
     ]
     assert tuple(typed[0]) == (date(2024, 2, 29), True)
+    engine.dispose()
+
+
+def _things_on(url: str) -> Any:
+    engine = make_engine(url)
+    metadata.create_all(engine)
+    return engine
+
+
+def _stored(conn: Connection) -> list[tuple[Any, ...]]:
+    return [tuple(r) for r in conn.execute(select(things).order_by(things.c.id))]
+
+
+PG_ROWS: list[dict[str, Any]] = [
+    {
+        "id": i,
+        "day": date(2024, 2, 29) if i % 3 else None,
+        "moment": datetime(2024, 1, 1, 0, 0, 0, i),
+        "flag": (None, True, False)[i % 3],
+        "amount": Decimal("1.505") if i % 2 else None,  # rounded to the column's scale
+        "name": f"n{i}" if i % 4 else None,
+    }
+    for i in range(7)
+]
+
+
+@pytest.mark.postgres
+def test_the_set_forms_store_what_one_statement_per_row_stores(postgres_url: str) -> None:
+    """On PostgreSQL a rows_insert / keyed_update batch is one statement over JSON; what it
+    stores (NULLs, dates, flags, amounts rounded to the column) and counts is what one
+    statement per row stores."""
+    engine = _things_on(postgres_url)
+    sent: list[tuple[str, bool]] = []  # (verb, executemany)
+    event.listen(engine, "before_cursor_execute", lambda *a: sent.append((a[2].split()[0], a[5])))
+    stored = []
+    for how in ("set", "one by one"):
+        with engine.begin() as conn:
+            conn.execute(things.delete())
+            if how == "set":
+                # Keyed by the columns' own names (quoted_name, a str subclass), as the store's.
+                named = [{things.c[k].name: v for k, v in row.items()} for row in PG_ROWS]
+                assert execute_many(conn, ("i",), rows_insert(things), named) == len(PG_ROWS)
+            else:
+                for row in PG_ROWS:
+                    conn.execute(insert(things), row)
+            changes = [{"key_id": i, "name": f"m{i}", "flag": None} for i in (1, 3, 4, 99)]
+            if how == "set":
+                update = keyed_update(things, ("flag", "name"), ("id",))
+                done = execute_many(conn, ("u",), update, changes)
+            else:
+                update = things.update().where(things.c.id == text(":key_id"))
+                update = update.values(name=text(":name"), flag=text(":flag"))
+                done = sum(conn.execute(update, c).rowcount for c in changes)
+            assert done == 3  # 99 is no row
+            if how == "set":
+                assert sent[-2:] == [("INSERT", False), ("UPDATE", False)]  # one statement each
+            stored.append(_stored(conn))
+    assert stored[0] == stored[1]
+    assert stored[0][1][4:] == (Decimal("1.51"), "m1")
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_the_set_forms_refuse_what_a_row_at_a_time_refuses(postgres_url: str) -> None:
+    """A name too long for its column is refused, not cut short (an explicit cast to
+    varchar(20) would cut it); a key given twice in an update keeps the row order."""
+    engine = _things_on(postgres_url)
+    with pytest.raises(DataError, match="too long"), engine.begin() as conn:
+        execute_many(conn, ("i",), rows_insert(things), [{"id": 1, "name": "x" * 21}] * 2)
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        execute_many(conn, ("i",), rows_insert(things), [{"id": 1, "name": "a"}] * 2)
+    with engine.begin() as conn:
+        execute_many(
+            conn, ("i",), rows_insert(things), [{"id": 1, "name": "a"}, {"id": 2, "name": None}]
+        )
+        update = keyed_update(things, ("name",), ("id",))
+        twice = [{"key_id": 1, "name": "first"}, {"key_id": 1, "name": "last"}]
+        assert execute_many(conn, ("u",), update, twice) == 2
+        with pytest.raises(DataError, match="too long"), conn.begin_nested():
+            execute_many(conn, ("u",), update, [{"key_id": 2, "name": "y" * 21}] * 2)
+        assert conn.execute(select(things.c.name).order_by(things.c.id)).scalars().all() == [
+            "last",
+            None,
+        ]
+        # An aware time is converted to the session's zone one row at a time: so it is here.
+        aware = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
+        conn.execute(text("SET LOCAL TIME ZONE 'America/New_York'"))
+        two = [{"id": 5, "moment": aware}, {"id": 6, "moment": aware}]
+        execute_many(conn, ("i",), rows_insert(things), two)
+        conn.execute(insert(things), {"id": 7, "moment": aware})
+        moments = select(things.c.moment).where(things.c.id >= 5)
+        assert set(conn.execute(moments).scalars()) == {datetime(2024, 3, 1, 4, 0)}
     engine.dispose()
 
 

@@ -5,22 +5,75 @@ which costs more than the database's own work for a simple insert. Here a statem
 compiled once per dialect, each column's bind processor (dates, booleans, decimals) is applied in
 one pass, and the rows go to the driver's ``executemany``. Statements whose parameters do not
 cover every bind fall back to the ordinary path.
+
+On PostgreSQL a statement made by :func:`rows_insert` or :func:`keyed_update` goes further: its
+rows are sent as one JSON array in a single statement (``INSERT ... SELECT FROM
+json_to_recordset(...)``, ``UPDATE ... FROM json_to_recordset(...) WHERE key = ...``), the
+set-based form a hand-written bulk load uses. psycopg's ``executemany`` pipelines one execution
+per row, which costs the server a bind and an execution each and the client a Python round of
+the pipeline each. Measured on 1,000 contacts a statement (60 batches, interleaved, loaded
+2-core machine): 86 ms a batch one per row, 81 ms as arrays through ``unnest``, 39 ms as JSON,
+and 2 ms of the client's processor instead of 10. The record's columns are typed without length
+(a value too long is refused by the column, as one row at a time, not cut short); an aware
+datetime, or an update whose rows address the same key twice, keeps the one-per-row path.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
+from decimal import Decimal
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Boolean, Connection, Date, DateTime, Executable
+import orjson
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Connection,
+    Date,
+    DateTime,
+    Enum,
+    Executable,
+    Insert,
+    Integer,
+    Numeric,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    Update,
+    and_,
+    bindparam,
+    cast,
+    func,
+    select,
+)
+from sqlalchemy import column as sql_column
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.compiler import Compiled
 from sqlalchemy.types import TypeEngine
 
 _Plan = tuple[str, tuple[str, ...] | None, list[tuple[str, Callable[[Any], Any] | None]]]
 _cache: dict[tuple[Any, ...], _Plan | None] = {}
+_set_cache: dict[tuple[Any, ...], str | None] = {}
+
+SET_FORM = "idms_set_form"  # the execution option that describes a statement to execute_many
+
+
+def rows_insert(table: Table) -> Insert:
+    """``table.insert()``, one row per parameter set: on PostgreSQL :func:`execute_many` sends
+    a batch of them as one ``INSERT ... SELECT FROM json_to_recordset(...)``."""
+    return table.insert().execution_options(**{SET_FORM: ("insert", table, ())})
+
+
+def keyed_update(table: Table, columns: Sequence[str], keys: Sequence[str]) -> Update:
+    """``UPDATE table SET column = :column ... WHERE key = :key_<key> ...``: on PostgreSQL
+    :func:`execute_many` sends a batch of them as one ``UPDATE ... FROM json_to_recordset``."""
+    where = and_(*[table.c[k] == bindparam(f"key_{k}") for k in keys])
+    stmt = table.update().where(where).values({c: bindparam(c) for c in columns})
+    return stmt.execution_options(**{SET_FORM: ("update", table, tuple(keys))})
 
 
 def _plan(conn: Connection, statement: Executable, keys: tuple[str, ...]) -> _Plan | None:
@@ -103,6 +156,11 @@ def execute_many(
     plan = _cache[cache_key]
     if plan is None:
         return int(conn.execute(statement, list(rows)).rowcount)
+    form = statement.get_execution_options().get(SET_FORM)
+    if form is not None and conn.dialect.name == "postgresql":
+        done = _execute_set(conn, form, plan, rows)
+        if done is not None:
+            return done
     sql, order, processors = plan
     names = [name for name, _ in processors]
     converting = [(i, p) for i, (_, p) in enumerate(processors) if p is not None]
@@ -115,3 +173,98 @@ def execute_many(
             values[i] = convert(values[i])
         params.append(tuple(values) if order is not None else dict(zip(names, values, strict=True)))
     return int(conn.exec_driver_sql(sql, params).rowcount)
+
+
+def array_element_type(type_: TypeEngine[Any]) -> TypeEngine[Any] | None:
+    """The array element type a column's values are sent as: without length, precision or
+    scale (an explicit cast to ``varchar(n)`` would cut a long value short, where assigning
+    it to the column refuses it, as the one-per-row form does); None for a type not handled."""
+    if isinstance(type_, Enum):
+        return None
+    if isinstance(type_, String):
+        return String()
+    if isinstance(type_, DateTime):
+        return DateTime(timezone=type_.timezone)
+    for kind in (Date, Boolean, BigInteger, SmallInteger, Integer):
+        if isinstance(type_, kind):
+            return kind()
+    if type(type_) is Numeric:
+        return Numeric()
+    return None
+
+
+def _set_sql(conn: Connection, form: tuple[Any, ...], names: list[str]) -> str | None:
+    """The one-statement form of ``form``'s statement for parameters ``names``: the rows come
+    as one JSON array of objects, read by ``json_to_recordset`` into typed columns."""
+    kind, table, keys = form
+    typed = []
+    for name in names:
+        column = table.c.get(name[4:] if kind == "update" and name.startswith("key_") else name)
+        element = array_element_type(column.type) if column is not None else None
+        if element is None:
+            return None
+        typed.append(sql_column(name, element))
+    given = cast(bindparam("rows", type_=Text()), JSON())
+    rows = (
+        func.json_to_recordset(given)
+        .table_valued(*typed)
+        .render_derived(name="idms_rows", with_types=True)
+    )
+    stmt: Insert | Update
+    if kind == "insert":
+        chosen = select(*[rows.c[n] for n in names])
+        stmt = table.insert().from_select(names, chosen, include_defaults=False)
+    else:
+        if set(names) != {*(f"key_{k}" for k in keys), *(n for n in names if n in table.c)}:
+            return None
+        values = {n: rows.c[n] for n in names if not n.startswith("key_")}
+        where = and_(*[table.c[k] == rows.c[f"key_{k}"] for k in keys])
+        stmt = table.update().where(where).values(values)
+    return str(stmt.compile(dialect=conn.dialect))
+
+
+def _json_value(value: Any) -> Any:
+    """Dates and times as PostgreSQL reads them back exactly; an aware time (which one row at
+    a time converts to the session's zone) is not sent this way."""
+    kind = type(value)
+    if kind is date or (kind is datetime and value.tzinfo is None):
+        return value.isoformat()
+    if kind is Decimal:
+        return str(value)
+    raise TypeError(kind.__name__)
+
+
+def _execute_set(
+    conn: Connection, form: tuple[Any, ...], plan: _Plan, rows: Sequence[dict[str, Any]]
+) -> int | None:
+    """Run ``rows`` as one statement (see the module's docstring); None where it cannot."""
+    processors = plan[2]
+    names = [name for name, _ in processors]
+    kind, table, keys = form
+    if kind == "update":
+        pick_key = itemgetter(*[f"key_{k}" for k in keys])
+        try:
+            distinct = len({pick_key(row) for row in rows})
+        except TypeError:  # a key value that is not hashable: not a plain key
+            return None
+        if distinct != len(rows):
+            return None  # a key twice: the later row must win, as it does one row at a time
+    cache_key = (conn.dialect.name, kind, table.name, keys, tuple(names))
+    if cache_key not in _set_cache:
+        _set_cache[cache_key] = _set_sql(conn, form, names)
+    sql = _set_cache[cache_key]
+    if sql is None:
+        return None
+    converting = [(name, convert) for name, convert in processors if convert is not None]
+    if converting:
+        rows = [dict(row) for row in rows]
+        for row in rows:
+            for name, convert in converting:
+                row[name] = convert(row[name])
+    try:
+        # Column names may be SQLAlchemy's quoted_name, a str that orjson takes as a key only so.
+        option = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
+        text = orjson.dumps(rows, default=_json_value, option=option).decode()
+    except TypeError:  # orjson.JSONEncodeError: a value sent better one row at a time
+        return None
+    return int(conn.exec_driver_sql(sql, {"rows": text}).rowcount)

@@ -56,7 +56,9 @@ def renames(store: EmbeddedTarget, records: list[Record], last: str) -> list[Cha
 def record_reads(store: EmbeddedTarget) -> Iterator[list[str]]:
     """The statements that read Contact records by their SELECT (match's and fetch's)."""
     adapter = store.adapter("Contact")
-    head = " ".join(str(adapter.base_select().compile(dialect=store.engine.dialect)).split())
+    dialect = store.engine.dialect
+    looked_up = adapter.key_select(dialect.name, adapter.source.identity)  # fetch's
+    head = " ".join(str(looked_up.compile(dialect=dialect)).split())
     reads: list[str] = []
 
     def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:

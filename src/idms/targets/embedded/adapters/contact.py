@@ -7,9 +7,10 @@ when taken; a person needs first and last name, an organization its name; never 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, bindparam, literal, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, literal, select, true
 
 from idms.sources import checks
 from idms.sources.model import SourceDef
@@ -24,6 +25,7 @@ from idms.targets.embedded.adapters.base import (
     spellings,
 )
 from idms.targets.embedded.adapters.execution import Write
+from idms.targets.embedded.adapters.folding import among
 from idms.targets.embedded.schema import addresses, contacts, snake
 
 ADDRESS_FIELDS = (
@@ -41,14 +43,23 @@ TAKEN = "contact_ids"
 
 # The look-ups a contact write makes, built once (with expanding parameters): building them
 # per call cost more than running them.
-_TAKEN = select(contacts.c.imis_id).where(contacts.c.imis_id.in_(bindparam("ids", expanding=True)))
-_HELD = select(
-    addresses.c.imis_id,
-    addresses.c.address_purpose,
-    addresses.c.is_preferred_mailing,
-    addresses.c.is_preferred_billing,
-    addresses.c.is_preferred_shipping,
-).where(addresses.c.imis_id.in_(bindparam("ids", expanding=True)))
+@cache
+def _taken(dialect: str) -> Select[Any]:
+    """The contacts among :ids (their iMIS IDs' spellings), built once per dialect."""
+    return select(contacts.c.imis_id).where(among(contacts.c.imis_id, (), dialect, name="ids"))
+
+
+@cache
+def _held(dialect: str) -> Select[Any]:
+    """The addresses of the contacts among :ids, with their preferred flags, built once."""
+    a = addresses.c
+    return select(
+        a.imis_id,
+        a.address_purpose,
+        a.is_preferred_mailing,
+        a.is_preferred_billing,
+        a.is_preferred_shipping,
+    ).where(among(a.imis_id, (), dialect, name="ids"))
 
 
 def taken_contact_ids(conn: Connection, ids: Sequence[str]) -> set[str]:
@@ -57,7 +68,8 @@ def taken_contact_ids(conn: Connection, ids: Sequence[str]) -> set[str]:
     wanted = sorted({i.lower() for i in ids})
     for start in range(0, len(wanted), MATCH_CHUNK):
         chunk = wanted[start : start + MATCH_CHUNK]
-        taken.update(i.lower() for (i,) in conn.execute(_TAKEN, {"ids": spellings(chunk)}))
+        stmt = _taken(conn.dialect.name)
+        taken.update(i.lower() for (i,) in conn.execute(stmt, {"ids": spellings(chunk)}))
     return taken
 
 
@@ -76,6 +88,7 @@ class ContactAdapter(SourceAdapter):
     def __init__(self, source: SourceDef, policy: StorePolicy) -> None:
         self.address = addresses.alias("primary_address")
         super().__init__(source, contacts, policy)
+        self._lateral: Select[Any] | None = None
         self._new_ids: list[str] = []
         self._has_address: set[str] = set()
         self._preferred: dict[str, set[str]] = {}
@@ -95,6 +108,34 @@ class ContactAdapter(SourceAdapter):
             ),
         )
         return super().build_select().select_from(join)
+
+    def key_select(self, dialect: str, names: Sequence[str]) -> Select[Any]:
+        """On PostgreSQL, a look-up by contact fields reads the default address through a
+        ``LEFT JOIN LATERAL (... LIMIT 1)``: one index probe of the (iMIS ID, purpose) key per
+        contact found. The plain outer join lets the planner hash the whole addresses table
+        for a few hundred contacts (its cost model prices the probes above a sequential scan):
+        a match of 500 e-mails in 100,000 contacts took 20-45 ms that way, 7-11 ms through the
+        lateral (measured). A look-up by an address field keeps the join."""
+        if dialect != "postgresql" or any(name in ADDRESS_FIELDS for name in names):
+            return self.base_select()
+        built = self._lateral
+        if built is None:
+            a = addresses.c
+            address = (
+                select(*[a[column] for _, column in _ADDRESS_COLUMNS])
+                .where(
+                    a.imis_id == contacts.c.imis_id,
+                    a.address_purpose == literal(self.policy.default_address_purpose),
+                )
+                .limit(1)  # at most one anyway (unique key); keeps the planner off a hash join
+                .lateral("primary_address")
+            )
+            labels = [
+                (address.c[snake(name)] if name in ADDRESS_FIELDS else col).label(name)
+                for name, col in self.columns.items()
+            ]
+            built = self._lateral = select(*labels).select_from(contacts.outerjoin(address, true()))
+        return built
 
     def prepare_batch(self, ctx: ApplyContext, changes: Sequence[Change]) -> None:
         inserts = [c for c in changes if c.kind is ChangeKind.INSERT]
@@ -117,7 +158,8 @@ class ContactAdapter(SourceAdapter):
         wanted = sorted({i.lower() for i in ids})
         for start in range(0, len(wanted), MATCH_CHUNK):
             chunk = wanted[start : start + MATCH_CHUNK]
-            for imis_id, purpose, *held in conn.execute(_HELD, {"ids": spellings(chunk)}):
+            stmt = _held(conn.dialect.name)
+            for imis_id, purpose, *held in conn.execute(stmt, {"ids": spellings(chunk)}):
                 key = imis_id.lower()
                 if purpose == self.policy.default_address_purpose:
                     self._has_address.add(key)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, func
+from sqlalchemy import BindParameter, ColumnElement, String, any_, bindparam, func
 
 from idms.sources.model import FieldDef
 from idms.values.folding import fold, fold_value
@@ -41,6 +41,35 @@ def folded(col: ColumnElement[Any]) -> ColumnElement[Any]:
     """``col`` in its case-free spelling, computed by the database."""
     function: ColumnElement[Any] = getattr(func, FOLD_FUNCTION)(col, type_=String())
     return function
+
+
+def among(
+    expr: ColumnElement[Any], values: Any, dialect: str, name: str | None = None
+) -> ColumnElement[bool]:
+    """``expr IN (values)``; on PostgreSQL ``expr = ANY(:array)``, one parameter: the
+    statement's text is then the same whatever the number of values, so psycopg converts it
+    and the server parses and plans it once (then prepared), where an IN list of 500 is a new
+    statement of 500 parameters every time (~4 ms of psycopg's query conversion alone, per
+    look-up, measured). The array's elements are sent without length (``varchar``, not
+    ``varchar(10)``: a cast to the column's length would cut a longer value short, and match).
+    ``name`` makes the parameter a named one, given at execution; else ``values`` are bound.
+    """
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        from idms.bulk import array_element_type
+
+        element = array_element_type(expr.type)
+        if element is not None:
+            param: BindParameter[Any] = (
+                bindparam(name, type_=ARRAY(element))
+                if name is not None
+                else bindparam(None, list(values), type_=ARRAY(element))
+            )
+            return expr == any_(param)
+    if name is not None:
+        return expr.in_(bindparam(name, expanding=True))
+    return expr.in_(values)
 
 
 def spellings(values: Any) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, Table, bindparam, literal, or_
+from sqlalchemy import ColumnElement, Connection, Select, Table, literal, or_
 
 from idms.errors import FilterError
 from idms.sources.model import SourceDef
@@ -13,6 +13,7 @@ from idms.targets.base import Record
 from idms.targets.embedded.adapters.context import StorePolicy
 from idms.targets.embedded.adapters.folding import (
     MATCH_CHUNK,
+    among,
     fold_text,
     folded,
     is_key_like,
@@ -26,7 +27,7 @@ class Matching(Reading):
 
     def __init__(self, source: SourceDef, table: Table, policy: StorePolicy) -> None:
         super().__init__(source, table, policy)
-        self._match_statements: dict[tuple[str, ...], Select[Any]] = {}
+        self._match_statements: dict[tuple[str, tuple[str, ...]], Select[Any]] = {}
 
     def match(
         self, conn: Connection, fields: Sequence[str], criteria: Sequence[Mapping[str, Any]]
@@ -45,11 +46,15 @@ class Matching(Reading):
         for start in range(0, len(unique), MATCH_CHUNK):
             chunk = unique[start : start + MATCH_CHUNK]
             if any(v is None for key in chunk for v in key):
-                parts = [self._match_part(i, name, chunk) for i, name in enumerate(names)]
-                stmt = self.base_select().where(*parts).order_by(*self._identity_order())
+                parts = [
+                    self._match_part(i, name, chunk, conn.dialect.name)
+                    for i, name in enumerate(names)
+                ]
+                stmt = self.key_select(conn.dialect.name, names)
+                stmt = stmt.where(*parts).order_by(*self._identity_order())
                 params: dict[str, Any] = {}
             else:  # the usual case: one statement per field list, built once
-                stmt = self._match_statement(tuple(names))
+                stmt = self._match_statement(conn.dialect.name, tuple(names))
                 params = {
                     f"m{i}": self._in_values(name, {key[i] for key in chunk})
                     for i, name in enumerate(names)
@@ -65,18 +70,18 @@ class Matching(Reading):
     def _identity_order(self) -> list[ColumnElement[Any]]:
         return [self.columns[k].asc() for k in self.source.identity]
 
-    def _match_statement(self, names: tuple[str, ...]) -> Select[Any]:
+    def _match_statement(self, dialect: str, names: tuple[str, ...]) -> Select[Any]:
         """``field IN (:m0) AND ...`` with expanding parameters, cached per field list."""
-        cached = self._match_statements.get(names)
+        cached = self._match_statements.get((dialect, names))
         if cached is None:
             parts = []
             for i, name in enumerate(names):
                 col, fdef = self.columns[name], self.fields[name]
-                param: Any = bindparam(f"m{i}", expanding=True)
                 text = fdef.type.is_text and not is_key_like(fdef)
-                parts.append(folded(col).in_(param) if text else col.in_(param))
-            cached = self.base_select().where(*parts).order_by(*self._identity_order())
-            self._match_statements[names] = cached
+                parts.append(among(folded(col) if text else col, (), dialect, f"m{i}"))
+            stmt = self.key_select(dialect, names)
+            cached = stmt.where(*parts).order_by(*self._identity_order())
+            self._match_statements[dialect, names] = cached
         return cached
 
     def _in_values(self, name: str, values: set[Any]) -> list[Any]:
@@ -96,7 +101,9 @@ class Matching(Reading):
             return tuple(fold_text(v) for v in value)
         return fold_text(value)
 
-    def _match_part(self, i: int, name: str, chunk: list[tuple[Any, ...]]) -> ColumnElement[bool]:
+    def _match_part(
+        self, i: int, name: str, chunk: list[tuple[Any, ...]], dialect: str
+    ) -> ColumnElement[bool]:
         col = self.columns[name]
         values = {key[i] for key in chunk}
         text = self.fields[name].type.is_text
@@ -104,7 +111,7 @@ class Matching(Reading):
         values.discard(None)
         options: list[ColumnElement[bool]] = []
         if values:
-            options.append(self.in_clause(name, values))
+            options.append(self.in_clause(name, values, dialect))
         if blank:
             options.append(col.is_(None))
             if text:

@@ -15,6 +15,7 @@ from idms.targets.base import Record
 from idms.targets.embedded.adapters.context import StorePolicy
 from idms.targets.embedded.adapters.folding import (
     MATCH_CHUNK,
+    among,
     fold_text,
     folded,
     identity_order,
@@ -58,6 +59,12 @@ class Reading:
             built = self._select = self.build_select()
         return built
 
+    def key_select(self, dialect: str, names: Sequence[str]) -> Select[Any]:
+        """The SELECT that looks records up by the fields ``names`` (a match, a fetch by
+        identity: a few hundred records, each found through an index) on a ``dialect``
+        database: ``base_select``, unless a subclass knows a form that plans better there."""
+        return self.base_select()
+
     def to_record(self, row: Mapping[Any, Any]) -> Record:
         shape = self._record_shape
         if shape is None:
@@ -81,22 +88,25 @@ class Reading:
     def identity_of(self, record: Mapping[str, Any]) -> tuple[Any, ...]:
         return tuple(fold_text(record.get(k)) for k in self.source.identity)
 
-    def identity_clause(self, identities: Sequence[tuple[Any, ...]]) -> ColumnElement[bool]:
+    def identity_clause(
+        self, identities: Sequence[tuple[Any, ...]], dialect: str = ""
+    ) -> ColumnElement[bool]:
         parts = []
         for i, name in enumerate(self.source.identity):
             values = {ident[i] for ident in identities}
-            parts.append(self.in_clause(name, values))
+            parts.append(self.in_clause(name, values, dialect))
         return and_(*parts)
 
-    def in_clause(self, name: str, values: set[Any]) -> ColumnElement[bool]:
-        """``field IN values``, text compared without case, using an index where one serves."""
+    def in_clause(self, name: str, values: set[Any], dialect: str = "") -> ColumnElement[bool]:
+        """``field IN values``, text compared without case, using an index where one serves
+        (on ``dialect``'s terms: :func:`among`)."""
         col = self.columns[name]
         fdef = self.fields[name]
         if not fdef.type.is_text:
-            return col.in_(sorted(values, key=repr))
+            return among(col, sorted(values, key=repr), dialect)
         if is_key_like(fdef):
-            return col.in_(spellings(values))
-        return folded(col).in_(sorted({fold_text(str(v)) for v in values}))
+            return among(col, spellings(values), dialect)
+        return among(folded(col), sorted({fold_text(str(v)) for v in values}), dialect)
 
     def read(
         self,
@@ -131,9 +141,10 @@ class Reading:
         """Current records by identity (folded), in as few queries as the chunks allow."""
         found: dict[tuple[Any, ...], Record] = {}
         unique = list(dict.fromkeys(identities))
+        key_select = self.key_select(conn.dialect.name, self.source.identity)
         for start in range(0, len(unique), MATCH_CHUNK):
             chunk = unique[start : start + MATCH_CHUNK]
-            stmt = self.base_select().where(self.identity_clause(chunk))
+            stmt = key_select.where(self.identity_clause(chunk, conn.dialect.name))
             for row in conn.execute(stmt).mappings():
                 record = self.to_record(row)
                 found[self.identity_of(record)] = record
@@ -151,7 +162,7 @@ def load_contacts(conn: Connection, ids: set[str]) -> dict[str, Record]:
     for start in range(0, len(wanted), MATCH_CHUNK):
         chunk = wanted[start : start + MATCH_CHUNK]
         stmt = select(c.imis_id, c.is_organization, c.email, c.first_name, c.last_name).where(
-            c.imis_id.in_(spellings(chunk))
+            among(c.imis_id, spellings(chunk), conn.dialect.name)
         )
         for imis_id, is_org, email, first_name, last_name in conn.execute(stmt):
             found[imis_id.lower()] = {

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Executable, Table, and_, bindparam
 
+from idms.bulk import keyed_update, rows_insert
 from idms.sources.model import SourceDef
 from idms.targets.base import Record
 from idms.targets.embedded.adapters.context import ApplyContext, StorePolicy
@@ -72,19 +73,14 @@ class Writing(Reading):
         key = (kind, table.name, columns, keys)
         cached = self._statements.get(key)
         if cached is None:
+            keys = keys if keys is not None else tuple(self.key_columns(table))
             if kind == "insert":
-                cached = table.insert()
+                cached = rows_insert(table)
+            elif kind == "update":
+                cached = keyed_update(table, columns, keys)
             else:
-                where = and_(
-                    *[
-                        table.c[k] == bindparam(f"key_{k}")
-                        for k in (keys if keys is not None else self.key_columns(table))
-                    ]
-                )
-                if kind == "update":
-                    cached = table.update().where(where).values({k: bindparam(k) for k in columns})
-                else:
-                    cached = table.delete().where(where)
+                where = and_(*[table.c[k] == bindparam(f"key_{k}") for k in keys])
+                cached = table.delete().where(where)
             self._statements[key] = cached
         return cached
 
