@@ -16,7 +16,7 @@ from typing import Any
 
 import openpyxl
 import pytest
-from test_ui_browser import screenshot, sign_in
+from test_ui_browser import choose_source, screenshot, sign_in
 from ui_support import EDITOR, Site
 
 MEMBERS = [
@@ -104,7 +104,7 @@ def test_an_editor_imports_a_workbook_with_a_bad_row(
 
     # 3. Source and action: Contact's actions (no delete) and its rules.
     page.wait_for_url("**/source")
-    page.get_by_label("Source").select_option("Contact")
+    choose_source(page, "Contact")
     page.wait_for_selector("#action-insert-update")
     assert page.locator("#action-delete").count() == 0
     assert "contacts cannot be deleted in iMIS" in page.inner_text("#actions")

@@ -15,7 +15,7 @@ from typing import Any
 
 from queries_support import known_people
 from test_queries_http import titles
-from test_ui_browser import screenshot, sign_in
+from test_ui_browser import choose_source, screenshot, sign_in
 from ui_support import EDITOR, Site
 
 
@@ -91,7 +91,7 @@ def test_an_editor_builds_a_query_exports_it_and_updates_its_rows(
     page.get_by_role("button", name="Update these rows").click()
     page.wait_for_url("**/source")
     assert "Rows of the query Pioneers · last = Hop" in page.inner_text("main")
-    page.get_by_label("Source").select_option("Contact")
+    choose_source(page, "Contact")
     page.wait_for_selector("#action-update")
     page.locator("#action-update").check()
     page.get_by_role("button", name="Next: mapping").click()

@@ -55,6 +55,19 @@ def fastest_goto(page: Any, url: str) -> float:
     return fastest(lambda: timed_goto(page, url))
 
 
+def choose_source(page: Any, source: str) -> None:
+    """Choose the wizard's source and wait until htmx has put that source's actions in place:
+    ticking an action before the swap settles would tick the old list, which the swap then
+    replaces with an unticked one (seen once in seven runs with browsers shared per worker)."""
+    page.evaluate(
+        """() => { window.__idmsSettled = new Promise(done => {
+               document.body.addEventListener("htmx:afterSettle", done, {once: true});
+               setTimeout(done, 10000); }); }"""
+    )
+    page.get_by_label("Source").select_option(source)
+    page.evaluate("() => window.__idmsSettled")
+
+
 def sign_in(page: Any, base: str, name: str, password: str) -> None:
     page.goto(f"{base}/signin")
     page.get_by_label("Name").fill(name)

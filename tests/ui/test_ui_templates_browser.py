@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pace import SLOWEST_PAGE
-from test_ui_browser import fastest_goto, screenshot, sign_in
+from test_ui_browser import choose_source, fastest_goto, screenshot, sign_in
 from ui_support import EDITOR, Site
 
 JUNE = (
@@ -42,7 +42,7 @@ def test_an_import_is_saved_scheduled_and_run_again_from_its_template(
     page.get_by_role("button", name="Upload and look at the file").click()
     page.wait_for_url("**/file")
     page.get_by_role("link", name="Next: source and action").click()
-    page.get_by_label("Source").select_option("Contact")
+    choose_source(page, "Contact")
     page.wait_for_selector("#action-insert-update")
     page.get_by_label("insert-update").check()
     page.get_by_role("button", name="Next: mapping").click()
