@@ -11,7 +11,8 @@ from sqlalchemy import insert
 
 from idms.targets.embedded import schema
 from idms.targets.embedded.adapters.context import StorePolicy
-from idms.targets.embedded.catalogue import read_sources
+from idms.targets.embedded.catalogue import VERSION_SQL, read_sources
+from idms.targets.embedded.migrate import VERSION_TABLE
 from idms.targets.embedded.target import EmbeddedTarget
 
 PANEL = "name: Notes\nkind: standalone\nfields:\n  - {name: Text, type: string}\n"
@@ -76,3 +77,7 @@ def test_what_the_file_cannot_answer_is_left_to_the_store(tmp_path: Path) -> Non
         conn.execute("DROP TABLE idms_store_version")
     conn.close()
     assert read_sources(url, "ems") is None
+
+
+def test_the_version_query_reads_the_stores_own_version_table() -> None:
+    assert VERSION_SQL.split()[-1] == VERSION_TABLE

@@ -21,7 +21,7 @@ from idms.revisions import newest_revision
 from idms.sources import catalog
 from idms.sources.model import FieldDef, SourceDef
 from idms.sources.panels import PanelDefinition, panel_source
-from idms.targets.embedded.migrate import MIGRATIONS, VERSION_TABLE
+from idms.targets.embedded.migrate import MIGRATIONS
 from idms.values.types import FieldType
 
 SQLITE_FILE = "sqlite:///"  # sqlite:///relative/path or sqlite:////absolute/path
@@ -30,7 +30,9 @@ SQLITE_FILE = "sqlite:///"  # sqlite:///relative/path or sqlite:////absolute/pat
 # admin.load_panels make through SQLAlchemy.
 PREFERENCES_SQL = "SELECT code, name, description FROM communication_preferences ORDER BY code"
 PANELS_SQL = "SELECT definition FROM panel_definitions ORDER BY name"
-VERSION_SQL = "SELECT version_num FROM " + VERSION_TABLE
+# Written out (no SQL built from strings); tests/targets/test_store_catalogue.py checks that it
+# names migrate.VERSION_TABLE.
+VERSION_SQL = "SELECT version_num FROM idms_store_version"
 
 
 def store_sources(
