@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -269,6 +270,22 @@ def test_the_first_batch_ends_the_start_up_pause() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_a_process_forked_during_the_start_up_pause_collects() -> None:
+    from idms.gcpause import pause_startup, resume_after_startup
+
+    pause_startup(seconds=60)
+    try:
+        pid = os.fork()
+        if pid == 0:  # the child: its timer thread did not come along
+            os._exit(0 if gc.isenabled() else 1)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert not gc.isenabled()  # the parent's pause goes on, to its timer
+    finally:
+        resume_after_startup()
+    assert gc.isenabled()
 
 
 def test_the_command_line_starts_with_the_collector_paused() -> None:

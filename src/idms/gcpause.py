@@ -20,6 +20,7 @@ that goes on to do real work collects as before.
 from __future__ import annotations
 
 import gc
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -79,6 +80,18 @@ def resume_after_startup() -> None:
     with _lock:
         if _end_startup() and _depth == 0:
             gc.enable()  # else the batch under way resumes it when it ends
+
+
+def _forked() -> None:
+    """In a process forked during the start-up pause (``idms worker``'s prefork children,
+    ``idms serve``'s): the timer that would end the pause is a thread, which does not come
+    along, so the child ends the pause at once rather than never."""
+    global _lock
+    _lock = threading.Lock()  # a thread of the parent may have held it at the fork
+    resume_after_startup()
+
+
+os.register_at_fork(after_in_child=_forked)
 
 
 def _end_startup() -> bool:
