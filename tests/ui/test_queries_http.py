@@ -389,3 +389,38 @@ def test_the_query_pages_render_fast_on_the_demo_workspace(
         timed("options", f"/import/{key}/options")
     print({k: f"{v * 1000:.0f} ms" for k, v in timings.items()})
     assert {k: v for k, v in timings.items() if v >= SLOWEST_PAGE} == {}
+
+
+def test_a_query_named_as_a_path_opens_edits_downloads_and_deletes_at_its_address(
+    site: Site, people: object, tmp_path: Path
+) -> None:
+    """An IQA-style name ("Reports/Everyone") is one query at /queries/Reports%2FEveryone; the
+    name "new" is kept for the builder, refused wherever a query is saved."""
+    known_people(site.workspace, tmp_path)
+    name = "Reports/Everyone"
+    site.workspace.save_query(
+        {"name": name, "from": "Contact", "columns": {"ID": "ImisId", "Last": "LastName"}}
+    )
+    with site.signed_in(*EDITOR) as editor:
+        listed = editor.get("/queries").text
+        assert 'href="/queries/Reports%2FEveryone"' in listed
+        shown = editor.get("/queries/Reports%2FEveryone")
+        edit = editor.get("/queries/Reports%2FEveryone/edit")
+        as_csv = editor.get("/queries/Reports%2FEveryone/rows.csv")
+        refused = post(
+            editor,
+            "/queries/new",
+            {"use": "definition", "definition": "name: new\nfrom: Contact\ncolumns: [ImisId]\n"},
+        )
+        deleted = post(editor, "/queries/Reports%2FEveryone/delete")
+    assert shown.status_code == 200
+    assert "3 rows; showing 1 to 3." in shown.text
+    assert edit.status_code == 200
+    assert 'value="Reports/Everyone"' in edit.text
+    assert as_csv.status_code == 200
+    table = list(csv.reader(io.StringIO(as_csv.content.decode("utf-8-sig"))))
+    assert [r[1] for r in table] == ["Last", "Lovelace", "Hopper", "'" + FORMULA]
+    assert refused.status_code == 400
+    assert "kept for the web UI" in refused.text
+    assert deleted.status_code == 303
+    assert [q.name for q in site.workspace.queries.list()] == []

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from idms.targets.base import QueryResult
 
 DOWNLOAD_PREFIX = "idms-export-"
+RESERVED_NAME = "new"  # the web UI builds a new query at /queries/new
 
 
 @dataclass(frozen=True)
@@ -88,9 +89,16 @@ class QueryFacade(WorkspaceBase):
     def save_query(self, document: Mapping[str, Any] | SavedQuery) -> tuple[SavedQuery, bool]:
         """Check a query (a document, as a query file holds it, or one already shaped) and save
         it under its name: the query, and True when it is new (False: it replaced one)."""
-        from idms.queries.model import SavedQuery, build_query
+        from idms.queries.model import QueryInvalid, SavedQuery, build_query
 
         query = document if isinstance(document, SavedQuery) else build_query(dict(document))
+        if query.name.strip().casefold() == RESERVED_NAME:
+            # /queries/new is where the web UI builds a new query: one named so could never be
+            # opened there.
+            raise QueryInvalid(
+                [f"name: '{query.name}' is kept for the web UI's new query; choose another name."],
+                name=query.name,
+            )
         self.check_query(query)
         return query, self.queries.save(query)
 

@@ -88,21 +88,6 @@ def queries_page(request: Request, session: Viewer, done: str = "", name: str = 
     )
 
 
-@router.get("/queries/{name}")
-def query_page(
-    request: Request,
-    session: Viewer,
-    name: str,
-    page_number: Annotated[int, Query(alias="page", ge=1, le=MAX_PAGE)] = 1,
-    run: str = "",
-) -> Response:
-    """The query's rows, a page at a time, with its prompts' values from the URL
-    (``param.NAME=VALUE``, as the API takes them)."""
-    query = saved_query(request, name)
-    given = given_params(request.query_params.multi_items())
-    return _query_view(request, query, given, page_number, asked=bool(run or given))
-
-
 def _query_view(
     request: Request,
     query: SavedQuery,
@@ -155,7 +140,7 @@ def _query_view(
     )
 
 
-@router.get("/queries/{name}/rows.{extension}")
+@router.get("/queries/{name:path}/rows.{extension}")
 def download(request: Request, session: Viewer, name: str, extension: str) -> Response:
     """Every row of the query, as a file: written by the export writer, sent, removed."""
     if extension not in DOWNLOADS:
@@ -175,14 +160,14 @@ def download(request: Request, session: Viewer, name: str, extension: str) -> Re
     )
 
 
-@router.post("/queries/{name}/delete")
+@router.post("/queries/{name:path}/delete")
 def delete(request: Request, session: Editor, name: str) -> Response:
     query = saved_query(request, name)
     ui_context(request).workspace.queries.delete(query.name)
     return done(request, "deleted", query.name)
 
 
-@router.post("/queries/{name}/update")
+@router.post("/queries/{name:path}/update")
 async def update_rows(request: Request, session: Editor, name: str) -> Response:
     """ "Update these rows": a draft of the import wizard whose input is the query's rows (with
     the prompts' values the page holds), opened at its source-and-action step. A missing
@@ -198,3 +183,21 @@ async def update_rows(request: Request, session: Editor, name: str) -> Response:
     draft = Draft(secrets.token_hex(12), query.name, query=query.name, params=given)
     ui_context(request).drafts.add(session.user_id, draft)
     return RedirectResponse(f"{root_of(request)}/import/{draft.key}/source", status_code=303)
+
+
+# Last: a name may hold "/" (an IQA-style path, "Reports/Members"), so the page of a query
+# matches any path under /queries/ and is tried only after the routes ending in /rows.EXT,
+# /delete, /update (and the builder's /edit, registered before this module).
+@router.get("/queries/{name:path}")
+def query_page(
+    request: Request,
+    session: Viewer,
+    name: str,
+    page_number: Annotated[int, Query(alias="page", ge=1, le=MAX_PAGE)] = 1,
+    run: str = "",
+) -> Response:
+    """The query's rows, a page at a time, with its prompts' values from the URL
+    (``param.NAME=VALUE``, as the API takes them)."""
+    query = saved_query(request, name)
+    given = given_params(request.query_params.multi_items())
+    return _query_view(request, query, given, page_number, asked=bool(run or given))

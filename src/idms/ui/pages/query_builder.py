@@ -94,7 +94,7 @@ def new_query(request: Request, session: Editor, source: str = "Contact") -> Res
     return _builder(request, QueryForm(source=source[:200]))
 
 
-@router.get("/queries/{name}/edit")
+@router.get("/queries/{name:path}/edit")
 def edit_query(request: Request, session: Editor, name: str) -> Response:
     query = saved_query(request, name)
     form, cannot = form_of_query(query)
@@ -108,7 +108,7 @@ async def save_new(request: Request, session: Editor) -> Response:
     return await _save(request, editing="")
 
 
-@router.post("/queries/{name}/edit")
+@router.post("/queries/{name:path}/edit")
 async def save_edited(request: Request, session: Editor, name: str) -> Response:
     query = await run_in_threadpool(saved_query, request, name)
     return await _save(request, editing=query.name)
