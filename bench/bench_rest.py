@@ -42,11 +42,12 @@ import httpx
 import uvicorn
 
 from idms.demo.generate import fill_demo
+from idms.gcpause import settle_heap
 from idms.jobs.model import Job, build_job
 from idms.jobs.runner import run_job
 from idms.runs.record import RunStore
 from idms.sandbox.app import create_app
-from idms.sandbox.server import running_sandbox, settle_heap
+from idms.sandbox.server import running_sandbox
 from idms.state.store import open_suite
 from idms.targets.embedded.target import EmbeddedTarget
 from idms.targets.imis.client import ImisClient

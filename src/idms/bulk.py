@@ -31,6 +31,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    ColumnElement,
     Connection,
     Date,
     DateTime,
@@ -68,11 +69,16 @@ def rows_insert(table: Table) -> Insert:
     return table.insert().execution_options(**{SET_FORM: ("insert", table, ())})
 
 
+def key_match(table: Table, keys: Sequence[str]) -> ColumnElement[bool]:
+    """``key = :key_<key> AND ...``: one row of ``table`` addressed by its ``keys``, each bound
+    as ``key_<column>`` (the names :func:`keyed_update`'s one-statement form reads back)."""
+    return and_(*[table.c[k] == bindparam(f"key_{k}") for k in keys])
+
+
 def keyed_update(table: Table, columns: Sequence[str], keys: Sequence[str]) -> Update:
     """``UPDATE table SET column = :column ... WHERE key = :key_<key> ...``: on PostgreSQL
     :func:`execute_many` sends a batch of them as one ``UPDATE ... FROM json_to_recordset``."""
-    where = and_(*[table.c[k] == bindparam(f"key_{k}") for k in keys])
-    stmt = table.update().where(where).values({c: bindparam(c) for c in columns})
+    stmt = table.update().where(key_match(table, keys)).values({c: bindparam(c) for c in columns})
     return stmt.execution_options(**{SET_FORM: ("update", table, tuple(keys))})
 
 

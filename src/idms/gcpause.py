@@ -99,3 +99,15 @@ def _end_startup() -> bool:
     global _startup
     was, _startup = _startup, False
     return was
+
+
+def settle_heap() -> None:
+    """Before a process serves for good (``idms sandbox``): what it has built so far (modules,
+    the store's metadata and statements) is set aside from the cycle collector's full passes.
+
+    Those objects live as long as the process; rescanning them is most of what a full pass
+    costs, and the passes took some 4 % of the sandbox's CPU under a REST import. Objects made
+    later are collected as ever.
+    """
+    gc.collect()
+    gc.freeze()

@@ -8,7 +8,6 @@ leaving it asks uvicorn to stop and waits for the thread.
 from __future__ import annotations
 
 import contextlib
-import gc
 import socket
 import threading
 import time
@@ -18,6 +17,8 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
+
+from idms.gcpause import settle_heap
 
 STARTUP_TIMEOUT = 10.0
 
@@ -46,18 +47,6 @@ def base_url(app: FastAPI, host: str, port: int) -> str:
     prefix = str(getattr(app.state, "prefix", "") or "")
     shown = f"[{host}]" if ":" in host else host
     return f"http://{shown}:{port}{prefix}"
-
-
-def settle_heap() -> None:
-    """Before a process serves the sandbox for good: what it has built so far (modules, the
-    store's metadata and statements) is set aside from the cycle collector's full passes.
-
-    Those objects live as long as the process; rescanning them is most of what a full pass
-    costs, and the passes took some 4 % of the sandbox's CPU under a REST import. Objects made
-    later are collected as ever.
-    """
-    gc.collect()
-    gc.freeze()
 
 
 def serve(app: FastAPI, host: str = "127.0.0.1", port: int = 8081) -> None:

@@ -7,6 +7,7 @@ number, and two writers drawing from a counter used for the first time do not bo
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, Integer, bindparam
@@ -32,24 +33,18 @@ def allocate(conn: Connection, name: str, count: int) -> range:
     return range(new_value - count + 1, new_value + 1)
 
 
-_BUMP: dict[str, Any] = {}  # the bump statement per dialect, built once
-
-
+@cache
 def _bump_statement(dialect_name: str) -> Any:
     """``INSERT ... ON CONFLICT DO UPDATE ... RETURNING`` with bound name and count, built once
     per dialect: building it on every call cost six times what running it does."""
-    stmt = _BUMP.get(dialect_name)
-    if stmt is None:
-        # The dialect's own INSERT (for ON CONFLICT), imported on use: a SQLite store never
-        # loads the PostgreSQL dialect, whose import every command would otherwise pay.
-        if dialect_name == "postgresql":
-            from sqlalchemy.dialects import postgresql as dialect
-        else:
-            from sqlalchemy.dialects import sqlite as dialect  # type: ignore[no-redef]
-        count = bindparam("count", type_=Integer)
-        new = dialect.insert(counters).values(name=bindparam("counter"), value=count)
-        stmt = new.on_conflict_do_update(
-            index_elements=[counters.c.name], set_={"value": counters.c.value + count}
-        ).returning(counters.c.value)
-        _BUMP[dialect_name] = stmt
-    return stmt
+    # The dialect's own INSERT (for ON CONFLICT), imported on use: a SQLite store never loads
+    # the PostgreSQL dialect, whose import every command would otherwise pay.
+    if dialect_name == "postgresql":
+        from sqlalchemy.dialects import postgresql as dialect
+    else:
+        from sqlalchemy.dialects import sqlite as dialect  # type: ignore[no-redef]
+    count = bindparam("count", type_=Integer)
+    new = dialect.insert(counters).values(name=bindparam("counter"), value=count)
+    return new.on_conflict_do_update(
+        index_elements=[counters.c.name], set_={"value": counters.c.value + count}
+    ).returning(counters.c.value)

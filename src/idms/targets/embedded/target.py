@@ -283,6 +283,12 @@ class EmbeddedTarget:
         """The records this thread's exclusive scope has matched (``carried.py``)."""
         return getattr(self._local, "carried", None) if self._pinned() is not None else None
 
+    def _take_matched(self, source: str) -> Mapping[tuple[Any, ...], Record]:
+        """What this thread's scope matched of ``source``, by identity, for the next write's
+        before-images (``carried.py``); nothing outside such a scope."""
+        carried = self._carried()
+        return carried.take(source) if carried is not None else {}
+
     def refresh(self) -> None:
         """Forget cached source definitions (after panels or preferences change)."""
         self._adapters.clear()
@@ -360,8 +366,7 @@ class EmbeddedTarget:
         # A dry run is the same apply, in the same transaction, rolled back instead of committed
         # (or left to the rehearsal it is part of): defaults, counters, the store's constraints
         # and every rule give exactly what the run would get.
-        carried = self._carried()
-        matched = carried.take(adapter.source.name) if carried is not None else {}
+        matched = self._take_matched(adapter.source.name)  # before the write clears it
         with self._connect(write=True, keep=not options.dry_run) as conn:
             results = self._apply_on(conn, adapter, changes, options, matched)
         if adapter.source.name == "LookupTable" and not options.dry_run:
@@ -394,8 +399,7 @@ class EmbeddedTarget:
                     refused = self._refused_kinds(adapter.source)
                     if any(c.kind in refused for c in changes):
                         return self._refused_batch(changes, refused)
-                    carried = self._carried()
-                    matched = carried.take(adapter.source.name) if carried is not None else {}
+                    matched = self._take_matched(adapter.source.name)
                     return self._apply_on(conn, adapter, changes, options, matched)
 
                 yield apply

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Executable, Table, and_, bindparam
+from sqlalchemy import Executable, Table
 
-from idms.bulk import keyed_update, rows_insert
+from idms.bulk import key_match, keyed_update, rows_insert
 from idms.sources.model import SourceDef
 from idms.targets.base import Record
 from idms.targets.embedded.adapters.context import ApplyContext, StorePolicy
@@ -79,8 +79,7 @@ class Writing(Reading):
             elif kind == "update":
                 cached = keyed_update(table, columns, keys)
             else:
-                where = and_(*[table.c[k] == bindparam(f"key_{k}") for k in keys])
-                cached = table.delete().where(where)
+                cached = table.delete().where(key_match(table, keys))
             self._statements[key] = cached
         return cached
 
