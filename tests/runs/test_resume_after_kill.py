@@ -212,9 +212,9 @@ def test_killed_between_writing_a_batch_and_recording_it(tmp_path: Path, action:
 
 
 def test_an_update_killed_before_it_is_recorded_keeps_every_before_image(tmp_path: Path) -> None:
-    """A batch of updates in doubt is staged with its matched records' identities only
-    (``staged_form``): the resumed run takes the before and after images from the store's
-    journal, so each row still says what it changed, and undo puts every old value back."""
+    """A batch of updates in doubt is recorded from the store's journal, which keeps its row
+    results (before and after images included): each row still says what it changed, and undo
+    puts every old value back."""
     loader = tmp_path / "loader"  # its run inserts the contacts, into its own store
     assert idms(environment(loader), "init").returncode == 0
     inserted = idms(

@@ -10,17 +10,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from idms.gcpause import gc_paused
 from idms.io.records import InputRow
 from idms.jobs.compile import CompiledJob
 from idms.jobs.decide import decide_batch, match_key
-from idms.jobs.durable import StagedBatch, reconcile, results_in_order, staged_form
+from idms.jobs.durable import JOURNALED, StagedBatch, reconcile, results_in_order
 from idms.jobs.mapping import NOT_GIVEN, MappingError
 from idms.jobs.rows import MASK, WorkRow
 from idms.runs.durable import Durable
-from idms.runs.record import RowResult, RunStore
+from idms.runs.record import RowResult, RunStore, rows_from_text, rows_text
 from idms.runs.status import Counts, Outcome
 from idms.sources.model import Action
 from idms.targets.base import (
@@ -65,6 +66,8 @@ class BatchEngine:
         self.seq = seq
         self._in_flight: str | None = None  # the batch key of a segment sent, not yet recorded
         self._recorded: str | None = None  # a batch key recorded, whose results can go
+        # A segment's row results as its batch journal keeps them (made while it was applied).
+        self._journaled: list[RowResult] | None = None
         # A target with a journal writes a batch in one local transaction, bound by the CPU and
         # the cycle collector; over REST a batch is bound by the network.
         self._journal = capability(target, BatchJournal) is not None
@@ -200,18 +203,41 @@ class BatchEngine:
         if not staged.changes:
             return
         options = self.options
+        journaled: list[list[RowResult]] = []  # the rows' results, if the journal made them
         if self.durable is not None:
             key = f"{self.run_id}:{self.seq + 1}"
-            identity = self.cjob.source.identity
-            with staged_form(rows, identity, journal=self._journal) as staged_rows:
-                sealed = self.durable.seal(staged_rows)
-            self.runs.stage(self.run_id, key, sealed)
+            if self._journal:
+                # The target's journal keeps the segment's row results, written in the
+                # segment's own transaction: nothing of it is sealed (``staged_in_doubt``).
+                payload = JOURNALED
+                journal = partial(self._journal_rows, rows, staged.owners, journaled)
+                options = replace(options, journal=journal)
+            else:
+                payload = self.durable.seal(rows)
+            self.runs.stage(self.run_id, key, payload)
             options = replace(options, batch_key=key, forget_key=self._recorded)
             self._in_flight, self._recorded = key, None
         results = self.target.apply(self.cjob.source.name, staged.changes, options)
+        if journaled:  # settled as it was journaled
+            self._journaled = journaled[0]
+            return
         if self.pending is not None and self.cjob.match_fields:
             self._remember_planned(rows, staged, results)
         self._settle_all(rows, staged.owners, results)
+
+    def _journal_rows(
+        self,
+        rows: list[WorkRow],
+        owners: list[int],
+        into: list[list[RowResult]],
+        results: Sequence[ApplyResult],
+    ) -> str:
+        """The segment's row results, settled from its results (kept ``into``), as the journal
+        keeps them."""
+        self._settle_all(rows, owners, results)
+        records = self._row_results(rows)
+        into.append(records)
+        return rows_text(records)
 
     def _remember_planned(
         self, rows: list[WorkRow], staged: StagedBatch, results: Sequence[ApplyResult]
@@ -268,14 +294,31 @@ class BatchEngine:
                 continue
             self._settle(row, grouped.get(index, []))
 
-    def in_doubt(self, key: str) -> bool:
-        """Whether the segment a run staged under ``key`` may have been written before its
-        process died: always on a target without a journal (REST: :meth:`settle_staged`
-        re-matches what was sent); on a target with one, only when the journal holds the
-        batch. A segment never written is not sent as it was decided: its rows are read and
-        decided again, in a batch held exclusive, seeing what other runs wrote meanwhile."""
+    def staged_in_doubt(self, key: str, payload: str) -> tuple[int, Callable[[], None]] | None:
+        """The segment a run staged under ``key`` when its process died, if it may have been
+        written: how many input rows it holds, and the call that finishes it. On a target
+        without a journal it may always have been (REST: :meth:`settle_staged` re-matches what
+        was sent); on a target with one, only when the journal holds it, with its row results
+        (or, staged by an earlier version, its results). A segment never written is not sent as
+        it was decided: its rows are read and decided again, in a batch held exclusive,
+        seeing what other runs wrote meanwhile."""
         journal = capability(self.target, BatchJournal)
-        return journal is None or journal.applied_batch(key) is not None
+        if journal is not None:
+            text = journal.journaled(key)
+            if text is None:
+                return None
+            if payload == JOURNALED:
+                records = rows_from_text(text)
+                return len(records), partial(self._record_journaled, key, records)
+        assert self.durable is not None
+        staged = self.staged_batch(self.durable.unseal(payload))
+        return len(staged.rows), partial(self.settle_staged, key, staged)
+
+    def _record_journaled(self, key: str, records: list[RowResult]) -> None:
+        for record in records:
+            self.counts.add(Outcome(record.outcome))
+        self._in_flight = key
+        self._keep(records)
 
     def settle_staged(self, key: str, staged: StagedBatch) -> None:
         """Finish the segment a run was writing when its process died: whatever of it was
@@ -341,26 +384,36 @@ class BatchEngine:
     # ---- recording -----------------------------------------------------------------------------
 
     def _record(self, rows: list[WorkRow]) -> None:
-        records: list[RowResult] = []
         for row in rows:
             assert row.outcome is not None, f"row {row.number} has no outcome"
-            self.counts.add(row.outcome)
-            self.seq += 1
-            records.append(
-                RowResult(
-                    seq=self.seq,
-                    row_number=row.number,
-                    outcome=row.outcome.value,
-                    code=row.code,
-                    message=row.message,
-                    field=row.field,
-                    column=row.column,
-                    identity=row.identity,
-                    before=row.before,
-                    after=row.after,
-                    input=self._masked(row.cells) if row.outcome is Outcome.ERROR else None,
-                )
+        records = self._journaled if self._journaled is not None else self._row_results(rows)
+        self._journaled = None
+        for row in rows:
+            self.counts.add(row.outcome)  # type: ignore[arg-type]  # asserted above
+        self._keep(records)
+
+    def _row_results(self, rows: list[WorkRow]) -> list[RowResult]:
+        """The rows' results, numbered after those recorded (nothing is counted yet)."""
+        return [
+            RowResult(
+                seq=seq,
+                row_number=row.number,
+                outcome=row.outcome.value if row.outcome is not None else "",
+                code=row.code,
+                message=row.message,
+                field=row.field,
+                column=row.column,
+                identity=row.identity,
+                before=row.before,
+                after=row.after,
+                input=self._masked(row.cells) if row.outcome is Outcome.ERROR else None,
             )
+            for seq, row in enumerate(rows, self.seq + 1)
+        ]
+
+    def _keep(self, records: list[RowResult]) -> None:
+        """Record ``records`` (counted already) with the run's checkpoint."""
+        self.seq += len(records)
         if self.durable is None:
             self.runs.add_rows(self.run_id, records)
             return

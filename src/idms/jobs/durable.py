@@ -3,28 +3,28 @@ heartbeat, staged batches, and settling a batch whose writes were in doubt.
 
 A durable run writes, per segment of a batch (``runner.py``):
 
-1. *stage*: the rows as decided, sealed (they may hold passwords), in the suite database; the
-   changes about to be sent are rebuilt from them on resume, exactly as they were built (on a
-   target with a journal, each row's matched records are staged as their identities only:
-   :func:`staged_form`);
-2. *apply*, with a batch key: a transactional target (the embedded store) keeps the batch's
-   results under that key in the batch's own transaction;
+1. *stage*: the batch key, in the suite database, and where the target keeps no journal (iMIS
+   over REST) the rows as decided, sealed (they may hold passwords): the changes about to be
+   sent are rebuilt from them on resume, exactly as they were built;
+2. *apply*, with the batch key: a transactional target (the embedded store) keeps the segment's
+   row results under it (``ApplyOptions.journal``: made from the results, inside the
+   segment's own transaction), so nothing of the segment need be sealed;
 3. *record*: the row results, the checkpoint (input rows done) and the counts, in one suite
    transaction that also clears the stage; then the target forgets the key.
 
 A run that finds a stage when it resumes knows exactly which rows were in flight. On a
-transactional target the journal says whether their batch was written (and what it wrote); on
-iMIS over REST nothing says so, so every staged change is re-matched (:func:`reconcile`): an
-insert whose record is found, an update whose values are already there, a delete whose record is
-gone, is taken as done and never sent twice.
+transactional target the journal says whether their segment was written, and holds its row
+results, recorded as they were made; a segment it does not hold was never written, and its rows
+are read and decided again. On iMIS over REST nothing says so, so every staged change is
+re-matched (:func:`reconcile`): an insert whose record is found, an update whose values are
+already there, a delete whose record is gone, is taken as done and never sent twice.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -103,6 +103,11 @@ class Lease:
 # ---- staged batches -----------------------------------------------------------------------------
 
 
+# What a run stages for a segment whose row results the target's batch journal keeps (written
+# with the segment itself, ``ApplyOptions.journal``): nothing is sealed.
+JOURNALED = ""
+
+
 @dataclass
 class StagedBatch:
     """One segment on its way to the target: its rows as decided, the changes, who owns which."""
@@ -111,39 +116,6 @@ class StagedBatch:
     changes: list[Change]
     owners: list[int]  # index into rows, per change
     befores: list[Record | None]  # the record each change addresses, as matched
-
-
-@contextmanager
-def staged_form(
-    rows: list[WorkRow], identity: Sequence[str], *, journal: bool
-) -> Iterator[list[WorkRow]]:
-    """``rows`` as their batch is staged (sealed), given back unchanged after the block.
-
-    On a target with a journal, a staged batch is either found in the journal, whose results
-    hold the before and after images, or decided again from scratch (:meth:`in_doubt`); its
-    changes are rebuilt only to pair those results with their rows, which needs each change's
-    identity and nothing more of the record it addresses. So a row to update or delete is
-    staged with the identities of its matched records, and a row already decided with none:
-    the whole matched records would be half of what is pickled, compressed and encrypted per
-    batch. Where there is no journal (iMIS over REST), :func:`reconcile` needs the records as
-    they were matched (a delete's before-image is what undo restores): they are staged whole.
-    """
-    if not journal:
-        yield rows
-        return
-    kept = [row.matches for row in rows]
-    try:
-        for row in rows:
-            if row.matches:
-                row.matches = (
-                    [{k: r.get(k) for k in identity} for r in row.matches]
-                    if row.write in ("update", "delete")
-                    else []
-                )
-        yield rows
-    finally:
-        for row, matches in zip(rows, kept, strict=True):
-            row.matches = matches
 
 
 def reconcile(target: Target, source: SourceDef, staged: StagedBatch) -> list[ApplyResult | None]:

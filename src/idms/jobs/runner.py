@@ -19,7 +19,7 @@ from idms.errors import IdmsError, InvalidInputError
 from idms.io.reader import Opener
 from idms.io.records import InputRow
 from idms.jobs.batch import BatchEngine
-from idms.jobs.durable import Lease, StagedBatch, check_file_identity, file_identity
+from idms.jobs.durable import Lease, check_file_identity, file_identity
 from idms.jobs.model import Job, build_job
 from idms.jobs.prepare import PreparedJob, new_run, prepare_job, spool_file
 from idms.jobs.query_input import Spool
@@ -189,12 +189,10 @@ def resume_run(
         )
         staged = runs.staged(run_id)
         skip = engine.counts.rows
-        pending: tuple[str, StagedBatch] | None = None
-        if staged is not None and engine.in_doubt(staged[0]):
-            # Only the rows are sealed: the changes are rebuilt from them, as they were built.
-            batch = engine.staged_batch(durable.unseal(staged[1]))
-            pending = (staged[0], batch)
-            skip += len(batch.rows)
+        pending: Callable[[], None] | None = None
+        if staged is not None and (doubt := engine.staged_in_doubt(*staged)) is not None:
+            held, pending = doubt
+            skip += held
         return _execute(
             engine, prepared, progress=progress, error_dir=error_dir, skip=skip, pending=pending
         )
@@ -207,7 +205,7 @@ def _execute(
     progress: Progress | None,
     error_dir: Path | None,
     skip: int = 0,
-    pending: tuple[str, StagedBatch] | None = None,
+    pending: Callable[[], None] | None = None,
     lease_seconds: float = DEFAULT_LEASE_SECONDS,
 ) -> RunReport:
     """Process the input's rows (after the first ``skip``), batch by batch, and finish the run."""
@@ -302,7 +300,7 @@ def _process(
     turn: SourceTurn | None,
     progress: Progress | None,
     skip: int,
-    pending: tuple[str, StagedBatch] | None,
+    pending: Callable[[], None] | None,
 ) -> None:
     """Feed the engine the input's batches; :class:`Interrupted` when the run is cancelled or
     its lease is no longer its own."""
@@ -314,7 +312,7 @@ def _process(
             if next(rows, None) is None:
                 break
         if pending is not None:
-            engine.settle_staged(*pending)
+            pending()  # the segment in flight when the run stopped
             if progress is not None:
                 progress(engine.counts.rows)
         for batch in _batches(rows, engine.cjob.job.options.batch_size):

@@ -70,6 +70,33 @@ class RowResult:
     input: dict[str, Any] | None = None
 
 
+def rows_text(rows: Sequence[RowResult]) -> str:
+    """Row results as one JSON text (kept in a store's batch journal until they are recorded:
+    ``ApplyOptions.journal``); :func:`rows_from_text` gives them back as they were recorded."""
+    return jsontext.dumps(
+        [
+            [
+                r.seq,
+                r.row_number,
+                r.outcome,
+                r.code,
+                r.message,
+                r.field,
+                r.column,
+                r.identity,
+                r.before,
+                r.after,
+                r.input,
+            ]
+            for r in rows
+        ]
+    )
+
+
+def rows_from_text(text: str) -> list[RowResult]:
+    return [RowResult(*item) for item in jsontext.loads(text)]
+
+
 # What a run shows beyond its summary, in the order the API and ``runs --json`` list it.
 SHOWN = (
     "error_file",

@@ -88,6 +88,10 @@ class ApplyOptions:
     # The key of an earlier batch whose rows are now recorded: its results can go, in this
     # batch's own transaction (one write fewer per batch than ``forget_batch``).
     forget_key: str | None = None
+    # With ``batch_key``: what the journal keeps for the batch, made from its results inside
+    # its own transaction (a durable run's row results, so that nothing about the batch need
+    # be sealed apart from it); None keeps the results themselves (``applied_batch``).
+    journal: Callable[[Sequence[ApplyResult]], str] | None = None
     # A plan (``--plan``): the target judges every change exactly as it would apply it and
     # returns the ApplyResults it would give (before and after images, errors, defaults it
     # would fill in) but keeps nothing. Inside a :class:`Rehearsal` it also remembers what it
@@ -261,6 +265,11 @@ class BatchJournal(Protocol):
     def applied_batch(self, key: str) -> list[ApplyResult] | None:
         """The results of the batch applied under ``key``, or None: it was not written (its
         transaction never committed)."""
+        ...
+
+    def journaled(self, key: str) -> str | None:
+        """What the journal keeps for ``key`` (the text ``ApplyOptions.journal`` made, or the
+        results), or None: the batch was not written."""
         ...
 
     def forget_batch(self, key: str) -> None:

@@ -452,11 +452,10 @@ class EmbeddedTarget:
                 )
             )
         if options.batch_key is not None:
+            kept = options.journal(results) if options.journal else journal_text(results)
             conn.execute(
                 insert(schema.applied_batches).values(
-                    batch_key=options.batch_key,
-                    results=journal_text(results),
-                    created_on=now,
+                    batch_key=options.batch_key, results=kept, created_on=now
                 )
             )
         return results
@@ -474,13 +473,17 @@ class EmbeddedTarget:
         }
 
     def applied_batch(self, key: str) -> list[ApplyResult] | None:
+        text = self.journaled(key)
+        return None if text is None else journal_results(text)
+
+    def journaled(self, key: str) -> str | None:
         with self._connect() as conn:
             text = conn.execute(
                 select(schema.applied_batches.c.results).where(
                     schema.applied_batches.c.batch_key == key
                 )
             ).scalar()
-        return None if text is None else journal_results(text)
+        return None if text is None else str(text)
 
     def forget_batch(self, key: str) -> None:
         with self._connect(write=True) as conn:
