@@ -14,7 +14,6 @@ from typing import Any
 from idms.errors import CoercionError
 from idms.sources.model import FieldDef
 from idms.values.coerce import coerce, coercer, is_blank
-from idms.values.liquid import TemplateError, compile_template
 
 
 class _NotGiven:
@@ -106,6 +105,9 @@ def compile_mapping(
         )
 
     if template is not None:
+        # Liquid is imported only by jobs that map a template (a tenth of a second at start).
+        from idms.values.liquid import TemplateError, compile_template
+
         compiled = compile_template(template)  # a TemplateError is a ValueError
 
         def extract(row: Mapping[str, Any]) -> Any:

@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from idms.errors import IdmsError, InvalidInputError
 from idms.io.reader import Opener
@@ -22,7 +22,6 @@ from idms.jobs.batch import BatchEngine
 from idms.jobs.durable import Lease, check_file_identity, file_identity
 from idms.jobs.model import Job, build_job
 from idms.jobs.prepare import PreparedJob, new_run, prepare_job, spool_file
-from idms.jobs.query_input import Spool
 from idms.jobs.report import RunReport
 from idms.jobs.turns import turn_for
 from idms.queries.store import QueryStore
@@ -33,6 +32,9 @@ from idms.runs.sealed import open_sealed
 from idms.runs.serial import SourceTurn
 from idms.runs.status import Counts, RunStatus
 from idms.targets.base import Target
+
+if TYPE_CHECKING:  # a query's or a workflow's rows: the query machinery is loaded only then
+    from idms.jobs.query_input import Spool
 
 Progress = Callable[[int], None]
 
@@ -89,6 +91,8 @@ def spool_path(job: Job, durable: Durable | None, run_id: str) -> Spool | None:
     that is not durable)."""
     if durable is None or job.input is None or (job.input.query, job.input.rows) == (None, None):
         return None
+    from idms.jobs.query_input import Spool
+
     durable.folder(run_id)  # made now: the query's rows are written as they are read
     handed = job.input.rows is not None
     return Spool(spool_file(durable.run_dir, run_id), durable.box, handed=handed)
@@ -165,6 +169,8 @@ def resume_run(
             if ref.get("sealed"):  # the run's own copy, sealed when it was queued
                 opener = open_sealed(durable.box)
         elif ref.get("kind") in ("query", "rows"):
+            from idms.jobs.query_input import Spool
+
             spool = Spool(Path(str(ref["spool"])), durable.box, handed=ref["kind"] == "rows")
             if not spool.is_file() and (
                 spool.handed or info.checkpoint_rows or runs.staged(run_id)
