@@ -17,7 +17,7 @@ from idms.jobs.durable import JOURNALED
 from idms.jobs.enqueue import enqueue_job
 from idms.jobs.model import build_job
 from idms.jobs.runner import resume_run
-from idms.runs.record import RowResult, RunStore, rows_from_text
+from idms.runs.record import RowValues, RunStore, row_values, rows_from_text
 from idms.targets.embedded import schema
 from idms.targets.embedded.target import EmbeddedTarget
 from idms.workspace import Workspace
@@ -30,16 +30,16 @@ class Stopped(Exception):
 
 
 class StopsRecording(RunStore):
-    """A run store whose ``record_batch`` fails from its ``n``-th call on."""
+    """A run store whose ``record_values`` fails from its ``n``-th call on."""
 
     def __init__(self, runs: RunStore, n: int) -> None:
         super().__init__(runs.engine)
         self.calls, self.n = 0, n
 
-    def record_batch(
+    def record_values(
         self,
         run_id: str,
-        rows: Sequence[RowResult],
+        rows: Sequence[RowValues],
         *,
         checkpoint_rows: int,
         counts: Mapping[str, int],
@@ -47,7 +47,7 @@ class StopsRecording(RunStore):
         self.calls += 1
         if self.calls >= self.n:
             raise Stopped
-        super().record_batch(run_id, rows, checkpoint_rows=checkpoint_rows, counts=counts)
+        super().record_values(run_id, rows, checkpoint_rows=checkpoint_rows, counts=counts)
 
 
 @pytest.fixture
@@ -95,7 +95,7 @@ def journal(ws: Workspace) -> dict[str, str]:
         store.close()
 
 
-def stop_then_resume(ws: Workspace, path: Path) -> tuple[str, list[RowResult]]:
+def stop_then_resume(ws: Workspace, path: Path) -> tuple[str, list[RowValues]]:
     """Run ``path``'s job until its second batch is committed to the store but not recorded,
     check what it left, resume it; the run's ID and the journaled row results."""
     runs = RunStore(ws.suite)
@@ -112,7 +112,7 @@ def stop_then_resume(ws: Workspace, path: Path) -> tuple[str, list[RowResult]]:
         key, payload = staged
         assert payload == JOURNALED  # nothing of the batch was sealed
         journaled = rows_from_text(journal(ws)[key])
-        assert [r.row_number for r in journaled] == list(range(BATCH + 2, 2 * BATCH + 2))
+        assert [r[1] for r in journaled] == list(range(BATCH + 2, 2 * BATCH + 2))  # row numbers
         assert runs.get(run_id).checkpoint_rows == BATCH
         report = resume_run(run_id, target=store, runs=runs, durable=ws.durable(owner="me"))
     finally:
@@ -135,11 +135,13 @@ def test_a_segment_committed_but_not_recorded_is_recorded_from_the_journal(
     recorded = list(runs.rows(run_id))
     assert [r.row_number for r in recorded] == list(range(2, ROWS + 2))  # each row once
     assert [r.seq for r in recorded] == list(range(1, ROWS + 1))
-    assert recorded[BATCH : 2 * BATCH] == journaled  # as they were made, before the stop
+    # Recorded as they were made, before the stop:
+    assert [row_values(r) for r in recorded[BATCH : 2 * BATCH]] == journaled
     counts = runs.get(run_id).counts
     assert (counts["updated"], counts["unchanged"], counts["errors"]) == (124, 125, 1)
-    assert {r.outcome for r in journaled} == {"updated", "unchanged"}
-    updated = next(r for r in journaled if r.outcome == "updated")
+    middle = recorded[BATCH : 2 * BATCH]
+    assert {r.outcome for r in middle} == {"updated", "unchanged"}
+    updated = next(r for r in middle if r.outcome == "updated")
     assert updated.before == {"LastName": f"L{updated.row_number - 2}"}
     assert updated.after == {"LastName": f"M{updated.row_number - 2}"}
     store = EmbeddedTarget.from_settings(workspace.settings)

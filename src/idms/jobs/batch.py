@@ -21,7 +21,7 @@ from idms.jobs.durable import JOURNALED, StagedBatch, reconcile, results_in_orde
 from idms.jobs.mapping import NOT_GIVEN, MappingError
 from idms.jobs.rows import MASK, WorkRow
 from idms.runs.durable import Durable
-from idms.runs.record import RowResult, RunStore, rows_from_text, rows_text
+from idms.runs.record import RowValues, RunStore, recorded, rows_from_text, rows_text
 from idms.runs.status import Counts, Outcome
 from idms.sources.model import Action
 from idms.targets.base import (
@@ -67,7 +67,7 @@ class BatchEngine:
         self._in_flight: str | None = None  # the batch key of a segment sent, not yet recorded
         self._recorded: str | None = None  # a batch key recorded, whose results can go
         # A segment's row results as its batch journal keeps them (made while it was applied).
-        self._journaled: list[RowResult] | None = None
+        self._journaled: list[RowValues] | None = None
         # A target with a journal writes a batch in one local transaction, bound by the CPU and
         # the cycle collector; over REST a batch is bound by the network.
         self._journal = capability(target, BatchJournal) is not None
@@ -203,7 +203,7 @@ class BatchEngine:
         if not staged.changes:
             return
         options = self.options
-        journaled: list[list[RowResult]] = []  # the rows' results, if the journal made them
+        journaled: list[list[RowValues]] = []  # the rows' results, if the journal made them
         if self.durable is not None:
             key = f"{self.run_id}:{self.seq + 1}"
             if self._journal:
@@ -229,7 +229,7 @@ class BatchEngine:
         self,
         rows: list[WorkRow],
         owners: list[int],
-        into: list[list[RowResult]],
+        into: list[list[RowValues]],
         results: Sequence[ApplyResult],
     ) -> str:
         """The segment's row results, settled from its results (kept ``into``), as the journal
@@ -314,9 +314,9 @@ class BatchEngine:
         staged = self.staged_batch(self.durable.unseal(payload))
         return len(staged.rows), partial(self.settle_staged, key, staged)
 
-    def _record_journaled(self, key: str, records: list[RowResult]) -> None:
+    def _record_journaled(self, key: str, records: list[RowValues]) -> None:
         for record in records:
-            self.counts.add(Outcome(record.outcome))
+            self.counts.add(Outcome(record[2]))
         self._in_flight = key
         self._keep(records)
 
@@ -392,32 +392,33 @@ class BatchEngine:
             self.counts.add(row.outcome)  # type: ignore[arg-type]  # asserted above
         self._keep(records)
 
-    def _row_results(self, rows: list[WorkRow]) -> list[RowResult]:
+    def _row_results(self, rows: list[WorkRow]) -> list[RowValues]:
         """The rows' results, numbered after those recorded (nothing is counted yet)."""
+        error = Outcome.ERROR
         return [
-            RowResult(
-                seq=seq,
-                row_number=row.number,
-                outcome=row.outcome.value if row.outcome is not None else "",
-                code=row.code,
-                message=row.message,
-                field=row.field,
-                column=row.column,
-                identity=row.identity,
-                before=row.before,
-                after=row.after,
-                input=self._masked(row.cells) if row.outcome is Outcome.ERROR else None,
+            recorded(
+                seq,
+                row.number,
+                row.outcome.value if row.outcome is not None else "",
+                row.code,
+                row.message,
+                row.field,
+                row.column,
+                row.identity,
+                row.before,
+                row.after,
+                self._masked(row.cells) if row.outcome is error else None,
             )
             for seq, row in enumerate(rows, self.seq + 1)
         ]
 
-    def _keep(self, records: list[RowResult]) -> None:
+    def _keep(self, records: list[RowValues]) -> None:
         """Record ``records`` (counted already) with the run's checkpoint."""
         self.seq += len(records)
         if self.durable is None:
-            self.runs.add_rows(self.run_id, records)
+            self.runs.add_values(self.run_id, records)
             return
-        self.runs.record_batch(
+        self.runs.record_values(
             self.run_id, records, checkpoint_rows=self.counts.rows, counts=self.counts.as_dict()
         )
         if self._in_flight is not None:

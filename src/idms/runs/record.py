@@ -70,31 +70,68 @@ class RowResult:
     input: dict[str, Any] | None = None
 
 
-def rows_text(rows: Sequence[RowResult]) -> str:
-    """Row results as one JSON text (kept in a store's batch journal until they are recorded:
-    ``ApplyOptions.journal``); :func:`rows_from_text` gives them back as they were recorded."""
-    return jsontext.dumps(
-        [
-            [
-                r.seq,
-                r.row_number,
-                r.outcome,
-                r.code,
-                r.message,
-                r.field,
-                r.column,
-                r.identity,
-                r.before,
-                r.after,
-                r.input,
-            ]
-            for r in rows
-        ]
+# A row result as it is recorded: RowResult's fields in their order, its identity, before, after
+# and input as JSON text (made once per row, for the batch journal and the run's rows alike).
+RowValues = tuple[Any, ...]
+ROW_KEYS = (
+    "seq", "row_number", "outcome", "code", "message", "field", "column",
+    "identity", "before", "after", "input",
+)  # fmt: skip
+
+
+def recorded(
+    seq: int,
+    row_number: int,
+    outcome: str,
+    code: str | None,
+    message: str | None,
+    field: str | None,
+    column: str | None,
+    identity: Any,
+    before: Any,
+    after: Any,
+    input: Any,  # RowResult's name
+) -> RowValues:
+    """A row result in its recorded form, straight from its parts (no RowResult made)."""
+    return (
+        seq,
+        row_number,
+        outcome,
+        code,
+        message,
+        field,
+        column,
+        None if identity is None else jsontext.dumps(identity),
+        None if before is None else jsontext.dumps(before),
+        None if after is None else jsontext.dumps(after),
+        None if input is None else jsontext.dumps(input),
     )
 
 
-def rows_from_text(text: str) -> list[RowResult]:
-    return [RowResult(*item) for item in jsontext.loads(text)]
+def row_values(r: RowResult) -> RowValues:
+    return recorded(
+        r.seq,
+        r.row_number,
+        r.outcome,
+        r.code,
+        r.message,
+        r.field,
+        r.column,
+        r.identity,
+        r.before,
+        r.after,
+        r.input,
+    )
+
+
+def rows_text(rows: Sequence[RowValues]) -> str:
+    """Row results as one JSON text (kept in a store's batch journal until they are recorded:
+    ``ApplyOptions.journal``); :func:`rows_from_text` gives them back exactly."""
+    return jsontext.dumps(rows)
+
+
+def rows_from_text(text: str) -> list[RowValues]:
+    return [tuple(item) for item in jsontext.loads(text)]
 
 
 # What a run shows beyond its summary, in the order the API and ``runs --json`` list it.
@@ -281,7 +318,20 @@ class RunStore:
     ) -> None:
         """Row results, the checkpoint and the counts, in one transaction; any staged batch is
         cleared with them (its rows are now recorded)."""
-        params = [_row_params(run_id, r) for r in rows]
+        self.record_values(
+            run_id, [row_values(r) for r in rows], checkpoint_rows=checkpoint_rows, counts=counts
+        )
+
+    def record_values(
+        self,
+        run_id: str,
+        rows: Sequence[RowValues],
+        *,
+        checkpoint_rows: int,
+        counts: Mapping[str, int],
+    ) -> None:
+        """:meth:`record_batch` of rows in their recorded form (:func:`row_values`)."""
+        params = _row_params(run_id, rows)
         with translate_errors("Cannot record row results"), self.engine.begin() as conn:
             if params:
                 execute_many(conn, ("insert", "run_rows"), insert(row_table), params)
@@ -372,9 +422,12 @@ class RunStore:
         return len(ids)
 
     def add_rows(self, run_id: str, rows: Sequence[RowResult]) -> None:
+        self.add_values(run_id, [row_values(r) for r in rows])
+
+    def add_values(self, run_id: str, rows: Sequence[RowValues]) -> None:
         if not rows:
             return
-        params = [_row_params(run_id, r) for r in rows]
+        params = _row_params(run_id, rows)
         with translate_errors("Cannot record row results"), self.engine.begin() as conn:
             execute_many(conn, ("insert", "run_rows"), insert(row_table), params)
 
@@ -651,21 +704,9 @@ def new_run_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
-def _row_params(run_id: str, r: RowResult) -> dict[str, Any]:
-    return {
-        "run_id": run_id,
-        "seq": r.seq,
-        "row_number": r.row_number,
-        "outcome": r.outcome,
-        "code": r.code,
-        "message": r.message,
-        "field": r.field,
-        "column": r.column,
-        "identity": dumps(r.identity),
-        "before": dumps(r.before),
-        "after": dumps(r.after),
-        "input": dumps(r.input),
-    }
+def _row_params(run_id: str, rows: Sequence[RowValues]) -> list[dict[str, Any]]:
+    keys = ("run_id", *ROW_KEYS)
+    return [dict(zip(keys, (run_id, *values), strict=True)) for values in rows]
 
 
 def _info(run: Any) -> RunInfo:
