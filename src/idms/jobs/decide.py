@@ -74,14 +74,19 @@ def decide_batch(
         return
     fields = cjob.match_fields
     to_match: list[WorkRow] = []
+    criteria: list[dict[str, Any]] = []
+    skip_blank = options.skip_blank_match_on
     for row in live:
-        blank = [f for f in fields if _criterion(row.values.get(f, NOT_GIVEN)) in (None, "")]
-        if blank and options.skip_blank_match_on:
-            labels = ", ".join(cjob.source.field(f).label for f in blank)
-            row.skip("blank_match_value", f"Skipped: the match value for {labels} is blank.")
-            continue
+        values = row.values
+        criterion = {f: _criterion(values.get(f, NOT_GIVEN)) for f in fields}
+        if skip_blank:
+            blank = [f for f, value in criterion.items() if value in (None, "")]
+            if blank:
+                labels = ", ".join(cjob.source.field(f).label for f in blank)
+                row.skip("blank_match_value", f"Skipped: the match value for {labels} is blank.")
+                continue
         to_match.append(row)
-    criteria = [{f: _criterion(r.values.get(f, NOT_GIVEN)) for f in fields} for r in to_match]
+        criteria.append(criterion)
     found = target.match(cjob.source.name, fields, criteria) if to_match else []
     unchanged = Unchanged(cjob.source)
     for row, matches in zip(to_match, found, strict=True):
@@ -173,11 +178,16 @@ def same_value(fdef: FieldDef, current: Any, new: Any) -> bool:
     """Whether ``current`` and ``new`` are the same value of ``fdef`` as the target compares
     them: blank (None or empty) equals blank; codes and multi-select codes without case;
     decimals by number; anything else by equality."""
-    return _SAME.get(fdef.type, _same_plain)(current, new)
+    return comparison(fdef)(current, new)
+
+
+def comparison(fdef: FieldDef) -> Comparer:
+    """:func:`same_value` for the values of ``fdef``, chosen once for a batch's rows."""
+    return _SAME.get(fdef.type, _same_plain)
 
 
 def _comparer(fdef: FieldDef) -> Comparer | None:
-    return None if fdef.write_only or fdef.secret else _SAME.get(fdef.type, _same_plain)
+    return None if fdef.write_only or fdef.secret else comparison(fdef)
 
 
 def _same_plain(current: Any, new: Any) -> bool:

@@ -38,6 +38,9 @@ class Reading:
         self.fields: dict[str, FieldDef] = {f.name: f for f in source.fields}
         self.columns: dict[str, ColumnElement[Any]] = self.read_columns()
         self._record_shape: tuple[list[str], list[str], list[str]] | None = None
+        # A record's identity is looked up for every record matched and written: most
+        # sources are identified by one field, taken without a loop.
+        self._one_identity = source.identity[0] if len(source.identity) == 1 else None
 
     def read_columns(self) -> dict[str, ColumnElement[Any]]:
         """Canonical field -> SQL expression, for every field a record shows."""
@@ -99,8 +102,8 @@ class Reading:
         names, flags, multi = self._shape()
         keys = list(result.keys())
         if keys != names:  # another order or shape: each record built by name
-            for row in result.mappings():
-                yield self.to_record(row)
+            for mapping in result.mappings():
+                yield self.to_record(mapping)
             return
         finish = self._finish if flags or multi else None
         for row in result:
@@ -108,6 +111,9 @@ class Reading:
             yield record if finish is None else finish(record, flags, multi)
 
     def identity_of(self, record: Mapping[str, Any]) -> tuple[Any, ...]:
+        one = self._one_identity
+        if one is not None:
+            return (fold_text(record.get(one)),)
         get = record.get
         return tuple([fold_text(get(k)) for k in self.source.identity])
 
