@@ -7,7 +7,7 @@ blank match values follow "Skip Blank Match On".
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -20,12 +20,24 @@ from idms.targets.base import ChangeKind, Record, Target
 from idms.values.folding import fold, fold_value
 from idms.values.types import FieldType
 
+# Whether two values of one field are the same (see same_value).
+Comparer = Callable[[Any, Any], bool]
+
 WRITE_OF = {"insert": ChangeKind.INSERT, "update": ChangeKind.UPDATE, "delete": ChangeKind.DELETE}
 
 
 def match_key(row: WorkRow, fields: Sequence[str]) -> tuple[Any, ...]:
     """The row's match values, folded as the target compares them (text without case)."""
-    return tuple(fold_value(_criterion(row.values.get(f, NOT_GIVEN))) for f in fields)
+    values = row.values
+    return tuple([_folded_criterion(values.get(f, NOT_GIVEN)) for f in fields])
+
+
+def _folded_criterion(value: Any) -> Any:
+    """``fold_value(_criterion(value))``, in one call: every row of a run is keyed by it."""
+    if isinstance(value, str):
+        text = value.strip()
+        return text.lower() if text.isascii() else fold(text)
+    return None if value is NOT_GIVEN else value
 
 
 def _criterion(value: Any) -> Any:
@@ -62,24 +74,30 @@ def decide_batch(
         return
     fields = cjob.match_fields
     to_match: list[WorkRow] = []
+    criteria: list[dict[str, Any]] = []
+    skip_blank = options.skip_blank_match_on
     for row in live:
-        blank = [f for f in fields if _criterion(row.values.get(f, NOT_GIVEN)) in (None, "")]
-        if blank and options.skip_blank_match_on:
-            labels = ", ".join(cjob.source.field(f).label for f in blank)
-            row.skip("blank_match_value", f"Skipped: the match value for {labels} is blank.")
-            continue
+        values = row.values
+        criterion = {f: _criterion(values.get(f, NOT_GIVEN)) for f in fields}
+        if skip_blank:
+            blank = [f for f, value in criterion.items() if value in (None, "")]
+            if blank:
+                labels = ", ".join(cjob.source.field(f).label for f in blank)
+                row.skip("blank_match_value", f"Skipped: the match value for {labels} is blank.")
+                continue
         to_match.append(row)
-    criteria = [{f: _criterion(r.values.get(f, NOT_GIVEN)) for f in fields} for r in to_match]
+        criteria.append(criterion)
     found = target.match(cjob.source.name, fields, criteria) if to_match else []
+    unchanged = Unchanged(cjob.source)
     for row, matches in zip(to_match, found, strict=True):
         if not matches and pending is not None:
             planned = pending.get(match_key(row, fields))
             matches = [planned] if planned is not None else []
         row.matches = matches
-        _decide_row(cjob, row)
+        _decide_row(cjob, row, unchanged)
 
 
-def _decide_row(cjob: CompiledJob, row: WorkRow) -> None:
+def _decide_row(cjob: CompiledJob, row: WorkRow, unchanged: Unchanged) -> None:
     options = cjob.job.options
     action = cjob.action
     n = len(row.matches)
@@ -123,39 +141,92 @@ def _decide_row(cjob: CompiledJob, row: WorkRow) -> None:
     # An update that is an action (UserData's Is Locked Out: Yes is refused, as locking is not
     # supported, even on an account that is locked already) is always judged by the target.
     judged = cjob.source.update_is_an_action
-    if not judged and all(is_unchanged(cjob, row, record) for record in row.matches):
+    if not judged and all(unchanged(row, record) for record in row.matches):
         row.outcome = Outcome.UNCHANGED
         row.write = None
 
 
-def is_unchanged(cjob: CompiledJob, row: WorkRow, record: Record) -> bool:
-    """Whether writing the row's values would change nothing on ``record``."""
-    for name, value in row.values.items():
-        if value is NOT_GIVEN:
-            continue
-        fdef = cjob.source.field(name)
-        if fdef.write_only or fdef.secret:
-            return False
-        current = record.get(name)
-        if name in row.append and isinstance(value, tuple):
-            value = tuple(dict.fromkeys(tuple(current or ()) + value))
-        if not same_value(fdef, current, value):
-            return False
-    return True
+class Unchanged:
+    """Whether writing a row's values would change nothing on a record of ``source``: each
+    field's comparison (:func:`same_value`) chosen once, not looked up per value."""
+
+    def __init__(self, source: SourceDef) -> None:
+        self.source = source
+        # None: a field never read back (a password) is never judged unchanged.
+        self.compare: dict[str, Comparer | None] = {f.name: _comparer(f) for f in source.fields}
+
+    def __call__(self, row: WorkRow, record: Record) -> bool:
+        compare, append, current_of = self.compare, row.append, record.get
+        for name, value in row.values.items():
+            if value is NOT_GIVEN:
+                continue
+            try:
+                same = compare[name]
+            except KeyError:  # another name of a field (an alias): resolved as the job does
+                same = compare[name] = _comparer(self.source.field(name))
+            if same is None:
+                return False
+            current = current_of(name)
+            if append and name in append and isinstance(value, tuple):
+                value = tuple(dict.fromkeys(tuple(current or ()) + value))
+            if not same(current, value):
+                return False
+        return True
 
 
 def same_value(fdef: FieldDef, current: Any, new: Any) -> bool:
-    if current in (None, "") and new in (None, ""):
-        return True
-    if current is None or new is None:
-        return False
-    if fdef.type is FieldType.CODE:
-        return fold(str(current)) == fold(str(new))
-    if fdef.type is FieldType.MULTISELECT:
-        return {fold(str(v)) for v in current} == {fold(str(v)) for v in new}
-    if fdef.type is FieldType.DECIMAL:
-        return Decimal(str(current)) == Decimal(str(new))
+    """Whether ``current`` and ``new`` are the same value of ``fdef`` as the target compares
+    them: blank (None or empty) equals blank; codes and multi-select codes without case;
+    decimals by number; anything else by equality."""
+    return comparison(fdef)(current, new)
+
+
+def comparison(fdef: FieldDef) -> Comparer:
+    """:func:`same_value` for the values of ``fdef``, chosen once for a batch's rows."""
+    return _SAME.get(fdef.type, _same_plain)
+
+
+def _comparer(fdef: FieldDef) -> Comparer | None:
+    return None if fdef.write_only or fdef.secret else comparison(fdef)
+
+
+def _same_plain(current: Any, new: Any) -> bool:
+    if current is None or new is None:  # the same when both are blank (None or "")
+        return (current is None or current == "") and (new is None or new == "")
     return bool(current == new)
+
+
+def _blank_first(compare: Comparer) -> Comparer:
+    """``compare`` for two values given: blank (None or "") against blank is the same value,
+    None against a value that is not blank is not; anything else is ``compare``'s to judge."""
+
+    def same(current: Any, new: Any) -> bool:
+        if current is None or new is None:
+            return (current is None or current == "") and (new is None or new == "")
+        if current == "" and new == "":
+            return True
+        return compare(current, new)
+
+    return same
+
+
+def _same_code(current: Any, new: Any) -> bool:
+    return fold(str(current)) == fold(str(new))
+
+
+def _same_codes(current: Any, new: Any) -> bool:
+    return {fold(str(v)) for v in current} == {fold(str(v)) for v in new}
+
+
+def _same_decimal(current: Any, new: Any) -> bool:
+    return Decimal(str(current)) == Decimal(str(new))
+
+
+_SAME: dict[FieldType, Comparer] = {
+    FieldType.CODE: _blank_first(_same_code),
+    FieldType.MULTISELECT: _blank_first(_same_codes),
+    FieldType.DECIMAL: _blank_first(_same_decimal),
+}
 
 
 def _find_contacts(cjob: CompiledJob, target: Target, rows: list[WorkRow]) -> list[WorkRow]:

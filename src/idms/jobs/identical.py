@@ -20,10 +20,9 @@ from collections.abc import Mapping, MutableMapping, Sequence
 from typing import Any
 
 from idms.jobs.compile import CompiledJob
-from idms.jobs.decide import match_key, same_value
+from idms.jobs.decide import Comparer, comparison, match_key
 from idms.jobs.mapping import NOT_GIVEN
 from idms.jobs.rows import WorkRow
-from idms.sources.model import FieldDef
 from idms.targets.base import Record, Target
 from idms.values.types import FieldType
 
@@ -70,6 +69,7 @@ def _flag_group(
         criteria = [{n: row.values[n] for n in matched} for row in rows]
         found = target.match(source.name, matched, criteria)
     earlier: dict[tuple[Any, ...], Record] = {}
+    compared = [(f.name, comparison(f)) for f in fields]
     for row, records in zip(rows, found, strict=True):
         key = (_PLANNED, names, *match_key(row, names))
         planned = earlier.get(key)
@@ -77,7 +77,7 @@ def _flag_group(
             # Planned by an earlier batch: the run finds it stored, so it is named as one.
             planned = {k: v for k, v in pending[key].items() if k != _ROW}
         candidates = [*records, planned] if planned is not None else records
-        twin = next((r for r in candidates if _same(fields, row, r)), None)
+        twin = next((r for r in candidates if _same(compared, row, r)), None)
         if twin is not None:
             _flag(cjob, row, twin)
         if row.write == "insert":
@@ -87,9 +87,11 @@ def _flag_group(
             pending.setdefault(key, record)
 
 
-def _same(fields: list[FieldDef], row: WorkRow, record: Record) -> bool:
-    values = row.values
-    return all(same_value(f, record.get(f.name), values[f.name]) for f in fields)
+def _same(compared: list[tuple[str, Comparer]], row: WorkRow, record: Record) -> bool:
+    """Whether every value of ``row`` is the same as ``record``'s (``compared``: each field
+    and its :func:`~idms.jobs.decide.comparison`)."""
+    values, current = row.values, record.get
+    return all(same(current(name), values[name]) for name, same in compared)
 
 
 def _flag(cjob: CompiledJob, row: WorkRow, twin: Record) -> None:

@@ -20,6 +20,7 @@ from idms.targets.embedded.adapters.folding import (
     spellings,
 )
 from idms.targets.embedded.adapters.reading import Reading
+from idms.values.folding import fold
 
 
 class Matching(Reading):
@@ -36,11 +37,13 @@ class Matching(Reading):
         for name in names:
             if name not in self.columns:
                 raise FilterError(f"{name} cannot be matched on: it is never read back.")
-        keyed = {f: self.source.field(f).name for c in criteria[:1] for f in c}
-        rows = [
-            {keyed.get(k) or self.source.field(k).name: v for k, v in c.items()} for c in criteria
-        ]
-        wanted = [tuple(self._match_key(name, c.get(name)) for name in names) for c in rows]
+        plain = self.fields.keys()  # criteria keyed by canonical names need no renaming
+        canonical: dict[str, str] = {}
+        wanted = []
+        for c in criteria:
+            if not plain >= c.keys():
+                c = {canonical.get(k) or self._canonical(canonical, k): v for k, v in c.items()}
+            wanted.append(tuple([_match_key(c.get(name)) for name in names]))
         found: dict[tuple[Any, ...], list[Record]] = {}
         unique = list(dict.fromkeys(wanted))
         for start in range(0, len(unique), MATCH_CHUNK):
@@ -60,12 +63,16 @@ class Matching(Reading):
                     for i, name in enumerate(names)
                 }
             chunk_keys = set(chunk)
-            for row in conn.execute(stmt, params).mappings():
-                record = self.to_record(row)
-                key = tuple(self._match_key(name, record.get(name)) for name in names)
+            for record in self.records(conn.execute(stmt, params)):
+                key = tuple([_match_key(record.get(name)) for name in names])
                 if key in chunk_keys:
                     found.setdefault(key, []).append(record)
         return [list(found.get(key, [])) for key in wanted]
+
+    def _canonical(self, known: dict[str, str], reference: str) -> str:
+        """The canonical name of the field ``reference`` names, remembered in ``known``."""
+        name = known[reference] = self.source.field(reference).name
+        return name
 
     def _identity_order(self) -> list[ColumnElement[Any]]:
         return [self.columns[k].asc() for k in self.source.identity]
@@ -94,13 +101,6 @@ class Matching(Reading):
             return spellings(values)
         return sorted({str(v) for v in values})
 
-    def _match_key(self, name: str, value: Any) -> Any:
-        if value is None or (isinstance(value, str) and not value.strip()):
-            return None
-        if isinstance(value, tuple):
-            return tuple(fold_text(v) for v in value)
-        return fold_text(value)
-
     def _match_part(
         self, i: int, name: str, chunk: list[tuple[Any, ...]], dialect: str
     ) -> ColumnElement[bool]:
@@ -117,3 +117,16 @@ class Matching(Reading):
             if text:
                 options.append(col == literal(""))
         return or_(*options) if len(options) > 1 else options[0]
+
+
+def _match_key(value: Any) -> Any:
+    """A value as matching compares it: text stripped and folded (blank text is None), a
+    multi-select value each of its codes folded, anything else as given."""
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        return text.lower() if text.isascii() else fold(text)
+    if isinstance(value, tuple):
+        return tuple(fold_text(v) for v in value)
+    return value

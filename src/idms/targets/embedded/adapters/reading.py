@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, Table, and_, select
+from sqlalchemy import ColumnElement, Connection, Result, Select, Table, and_, select
 
 from idms.errors import FilterError
 from idms.sources.filters import Filter
@@ -38,6 +38,9 @@ class Reading:
         self.fields: dict[str, FieldDef] = {f.name: f for f in source.fields}
         self.columns: dict[str, ColumnElement[Any]] = self.read_columns()
         self._record_shape: tuple[list[str], list[str], list[str]] | None = None
+        # A record's identity is looked up for every record matched and written: most
+        # sources are identified by one field, taken without a loop.
+        self._one_identity = source.identity[0] if len(source.identity) == 1 else None
 
     def read_columns(self) -> dict[str, ColumnElement[Any]]:
         """Canonical field -> SQL expression, for every field a record shows."""
@@ -65,7 +68,8 @@ class Reading:
         database: ``base_select``, unless a subclass knows a form that plans better there."""
         return self.base_select()
 
-    def to_record(self, row: Mapping[Any, Any]) -> Record:
+    def _shape(self) -> tuple[list[str], list[str], list[str]]:
+        """The fields a record shows, and those of them stored as 0/1 and as comma lists."""
         shape = self._record_shape
         if shape is None:
             types = {name: self.fields[name].type for name in self.columns}
@@ -74,8 +78,15 @@ class Reading:
                 [n for n, t in types.items() if t is FieldType.BOOLEAN],
                 [n for n, t in types.items() if t is FieldType.MULTISELECT],
             )
-        names, flags, multi = shape
-        record: Record = {name: row[name] for name in names}
+        return shape
+
+    def to_record(self, row: Mapping[Any, Any]) -> Record:
+        names, flags, multi = self._shape()
+        return self._finish({name: row[name] for name in names}, flags, multi)
+
+    @staticmethod
+    def _finish(record: Record, flags: list[str], multi: list[str]) -> Record:
+        """``record`` with its flags as booleans and its multi-select values as tuples."""
         for name in flags:
             value = record[name]
             if value is not None:
@@ -85,8 +96,26 @@ class Reading:
             record[name] = tuple(v for v in value.split(",") if v) if value else None
         return record
 
+    def records(self, result: Result[Any]) -> Iterator[Record]:
+        """:meth:`to_record` of each row of ``result`` (of a SELECT labelled by field name, as
+        ``base_select`` and ``key_select`` are), each built by column position."""
+        names, flags, multi = self._shape()
+        keys = list(result.keys())
+        if keys != names:  # another order or shape: each record built by name
+            for mapping in result.mappings():
+                yield self.to_record(mapping)
+            return
+        finish = self._finish if flags or multi else None
+        for row in result:
+            record = dict(zip(names, row, strict=True))
+            yield record if finish is None else finish(record, flags, multi)
+
     def identity_of(self, record: Mapping[str, Any]) -> tuple[Any, ...]:
-        return tuple(fold_text(record.get(k)) for k in self.source.identity)
+        one = self._one_identity
+        if one is not None:
+            return (fold_text(record.get(one)),)
+        get = record.get
+        return tuple([fold_text(get(k)) for k in self.source.identity])
 
     def identity_clause(
         self, identities: Sequence[tuple[Any, ...]], dialect: str = ""
@@ -132,8 +161,7 @@ class Reading:
         if limit is not None:
             stmt = stmt.limit(limit)
         result = conn.execution_options(yield_per=1000).execute(stmt)
-        for row in result.mappings():
-            yield self.to_record(row)
+        yield from self.records(result)
 
     def fetch(
         self, conn: Connection, identities: Sequence[tuple[Any, ...]]
@@ -145,8 +173,7 @@ class Reading:
         for start in range(0, len(unique), MATCH_CHUNK):
             chunk = unique[start : start + MATCH_CHUNK]
             stmt = key_select.where(self.identity_clause(chunk, conn.dialect.name))
-            for row in conn.execute(stmt).mappings():
-                record = self.to_record(row)
+            for record in self.records(conn.execute(stmt)):
                 found[self.identity_of(record)] = record
         return found
 
