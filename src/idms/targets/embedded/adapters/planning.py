@@ -24,7 +24,6 @@ from idms.targets.embedded.adapters.context import ApplyContext, StorePolicy
 from idms.targets.embedded.adapters.execution import PlannedChange, execute_segment, segments
 from idms.targets.embedded.adapters.reading import load_contacts
 from idms.targets.embedded.adapters.writing import Writing
-from idms.targets.embedded.keys import new_guid
 
 
 class Planning(Writing):
@@ -145,7 +144,7 @@ class Planning(Writing):
         values = insert_values(self.source, self.policy.platform, change.values)
         record: Record = dict.fromkeys(self.columns)
         record.update(values)
-        checks.fill_defaults(self._defaults, record, ctx.today, new_guid)
+        checks.fill_defaults(self._defaults, record, ctx.today, ctx.new_guid)
         checks.check_required(self._required, record)
         self.check_contact_refs(ctx, record, record.keys())
         self.check_lookups(ctx, record, values)
