@@ -187,8 +187,11 @@ class ContactAdapter(SourceAdapter):
     ) -> None:
         # A person stays a person (and an organization one): the source's rule, checked before.
         super().check_update(ctx, before, after, values)
-        if any(after.get(k) != before.get(k) for k in values):
-            after["UpdatedOn"] = ctx.now
+        new, old = after.get, before.get
+        for name in values:
+            if new(name) != old(name):
+                after["UpdatedOn"] = ctx.now
+                break
 
     def writes_insert(self, ctx: ApplyContext, after: Record) -> list[Write]:
         writes = [self.insert_write(contacts, after, phase=0)]

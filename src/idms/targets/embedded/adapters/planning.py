@@ -157,10 +157,11 @@ class Planning(Writing):
     def plan_update(self, ctx: ApplyContext, before: Record, change: Change) -> Record:
         values = update_values(self.source, self.policy.platform, before, change.values)
         after = dict(before)
-        for name, value in values.items():
-            if name in change.append and isinstance(value, tuple):
-                value = tuple(dict.fromkeys((before.get(name) or ()) + value))
-            after[name] = value
+        after.update(values)
+        for name in change.append:
+            value = values.get(name)
+            if isinstance(value, tuple):
+                after[name] = tuple(dict.fromkeys((before.get(name) or ()) + value))
         self.check_contact_refs(ctx, after, values.keys())
         self.check_lookups(ctx, after, values)
         self.check_update(ctx, before, after, values)
