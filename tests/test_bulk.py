@@ -87,6 +87,47 @@ def test_stored_text_is_the_same_either_way(tmp_path: Path, how: str) -> None:
     engine.dispose()
 
 
+NOW = datetime(2024, 5, 6, 7, 8, 9)  # one object in many rows, as a batch's CreatedOn is
+COLUMN_CASES: dict[str, list[dict[str, Any]]] = {
+    # A column of dates only, of None only, and the same time object in every row.
+    "alike": [{"day": date(2000 + i, 1, 2), "moment": NOW, "flag": None} for i in range(6)],
+    # Equal values not alike (True and 1, a naive and an aware time), and some repeated.
+    "mixed": [
+        {"day": d, "moment": m, "flag": f}
+        for d, m, f in [
+            (date(2024, 2, 29), NOW, True),
+            (None, NOW, 1),
+            (datetime(2024, 3, 1, 9, 0), NOW.replace(tzinfo=UTC), False),
+            (date(2024, 2, 29), NOW, 0),
+            (None, None, None),
+            (date(999, 1, 2), NOW, True),
+        ]
+    ],
+}
+
+
+@pytest.mark.parametrize("case", sorted(COLUMN_CASES))
+def test_columns_converted_at_once_store_what_one_row_at_a_time_stores(
+    tmp_path: Path, case: str
+) -> None:
+    rows = [{"id": i, "amount": None, "name": None, **r} for i, r in enumerate(COLUMN_CASES[case])]
+    stored = []
+    for how in ("bulk", "sqlalchemy"):
+        engine = make_engine(f"sqlite:///{tmp_path / f'{how}.sqlite'}")
+        metadata.create_all(engine)
+        with engine.begin() as conn:
+            if how == "bulk":
+                assert execute_many(conn, ("insert", "things", case), insert(things), rows) == 6
+            else:
+                for row in rows:
+                    conn.execute(insert(things), row)
+            raw = "SELECT day, moment, flag FROM things ORDER BY id"
+            stored.append([tuple(r) for r in conn.execute(text(raw))])
+        engine.dispose()
+    assert stored[0] == stored[1]
+    assert stored[0][0][1] == "2024-05-06 07:08:09.000000"
+
+
 def _things_on(url: str) -> Any:
     engine = make_engine(url)
     metadata.create_all(engine)

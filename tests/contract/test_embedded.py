@@ -157,10 +157,12 @@ class TestEmbeddedPostgres(EmbeddedContract):
 def test_new_contact_keys_are_time_ordered_guids() -> None:
     import uuid
 
-    from idms.targets.embedded.keys import new_guid
+    from idms.targets.embedded.keys import GuidPool, new_guid
 
-    keys = [new_guid() for _ in range(200)]
-    assert len(set(keys)) == 200
+    pool = GuidPool()  # a batch's keys: many from one random buffer, refilled as it empties
+    keys = [new_guid() for _ in range(200)] + [pool() for _ in range(3000)]
+    keys += [GuidPool()() for _ in range(50)]
+    assert len(set(keys)) == 3250
     for key in keys:
         parsed = uuid.UUID(key)
         assert (parsed.version, parsed.variant) == (7, uuid.RFC_4122)

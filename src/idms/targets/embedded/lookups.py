@@ -46,17 +46,25 @@ _CODES_OF_TABLE = select(lookup_codes.c.code, lookup_codes.c.description).where(
 )
 
 
+_UNKNOWN = object()
+
+
 class LookupCache:
     """Codes per lookup table, loaded on first use within one batch."""
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
         self._tables: dict[str, dict[str, str]] = {}
+        # Answers given, by (table, value): a batch's rows mostly hold the same few codes.
+        self._answers: dict[tuple[str, str], str | None] = {}
 
     def canonical(self, table: str, value: str) -> str | None:
         """The stored spelling of ``value`` in ``table``, or None when it is not a valid code."""
-        folded = self._folded(table)
-        return folded.get(fold(value.strip()))
+        key = (table, value)
+        answer = self._answers.get(key, _UNKNOWN)
+        if answer is _UNKNOWN:
+            answer = self._answers[key] = self._folded(table).get(fold(value.strip()))
+        return answer  # type: ignore[return-value]
 
     def _folded(self, table: str) -> dict[str, str]:
         key = table.upper()
@@ -67,3 +75,4 @@ class LookupCache:
 
     def forget(self, table: str) -> None:
         self._tables.pop(table.upper(), None)
+        self._answers.clear()

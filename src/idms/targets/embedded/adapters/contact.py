@@ -38,6 +38,7 @@ ADDRESS_FIELDS = (
     "Country",
 )
 _ADDRESS_COLUMNS = tuple((name, snake(name)) for name in ADDRESS_FIELDS)
+_ADDRESS_SNAKE = tuple(column for _, column in _ADDRESS_COLUMNS)
 TAKEN = "contact_ids"
 
 
@@ -186,23 +187,23 @@ class ContactAdapter(SourceAdapter):
     ) -> None:
         # A person stays a person (and an organization one): the source's rule, checked before.
         super().check_update(ctx, before, after, values)
-        if any(after.get(k) != before.get(k) for k in values):
-            after["UpdatedOn"] = ctx.now
-
-    def _address(self, record: Record) -> dict[str, Any]:
-        return {name: record.get(name) for name in ADDRESS_FIELDS}
+        new, old = after.get, before.get
+        for name in values:
+            if new(name) != old(name):
+                after["UpdatedOn"] = ctx.now
+                break
 
     def writes_insert(self, ctx: ApplyContext, after: Record) -> list[Write]:
         writes = [self.insert_write(contacts, after, phase=0)]
-        if any(after.get(name) is not None for name in ADDRESS_FIELDS):
+        address = list(map(after.get, ADDRESS_FIELDS))
+        if address.count(None) < len(address):  # some address field given
             writes.append(self._address_insert(after))
         return writes
 
     def _address_insert(self, record: Record, taken: Collection[str] = ()) -> Write:
         """The default-purpose address; preferred for mailing and billing unless another
         address of the contact already is (``taken``: the flags other addresses hold)."""
-        get = record.get
-        row = {column: get(name) for name, column in _ADDRESS_COLUMNS}
+        row = dict(zip(_ADDRESS_SNAKE, map(record.get, ADDRESS_FIELDS), strict=True))
         row.update(
             imis_id=record["ImisId"],
             address_purpose=self.policy.default_address_purpose,
@@ -219,8 +220,8 @@ class ContactAdapter(SourceAdapter):
 
     def writes_update(self, ctx: ApplyContext, before: Record, after: Record) -> list[Write]:
         writes = self.update_writes(contacts, before, after, phase=0)
-        old, new = self._address(before), self._address(after)
-        changed = {snake(k): v for k, v in new.items() if old[k] != v}
+        old, new = before.get, after.get
+        changed = {column: v for name, column in _ADDRESS_COLUMNS if old(name) != (v := new(name))}
         if changed:
             key = str(before["ImisId"]).lower()
             if key in self._has_address:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from idms.targets.base import ApplyOptions, Record
+from idms.targets.embedded.keys import GuidPool
 from idms.targets.embedded.lookups import LookupCache
 
 
@@ -41,6 +42,8 @@ class ApplyContext:
     # matched and applied in one exclusive scope: ``carried.py``): before-images planning
     # need not read again. Empty otherwise.
     matched: Mapping[tuple[Any, ...], Record] = field(default_factory=dict)
+    # New GUIDs (ContactKey) for the batch's records, drawn from one random buffer at a time.
+    new_guid: Callable[[], str] = field(default_factory=GuidPool)
 
     # ---- idms.sources.checks.StoreLookups: what the shared checks ask of the store ----------
 

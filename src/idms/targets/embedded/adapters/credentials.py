@@ -27,7 +27,6 @@ from idms.targets.embedded.adapters.base import (
 )
 from idms.targets.embedded.adapters.contact import allocate_contact_ids
 from idms.targets.embedded.adapters.execution import Write
-from idms.targets.embedded.keys import new_guid
 from idms.targets.embedded.passwords import (
     hash_password,
     password_problem,
@@ -163,7 +162,7 @@ class CredentialsAdapter(SourceAdapter):
         if after.pop("_new_contact", None):
             row = {
                 "imis_id": after["ImisId"],
-                "contact_key": new_guid(),
+                "contact_key": ctx.new_guid(),
                 "is_organization": False,
                 "first_name": after["FirstName"],
                 "last_name": after["LastName"],

@@ -18,7 +18,7 @@ from idms.targets.base import Change, Record, RowError
 from idms.targets.embedded.statistics import count_written
 
 
-@dataclass
+@dataclass(slots=True)
 class Write:
     """One statement execution; writes with the same ``shape`` run together as executemany."""
 
@@ -28,7 +28,7 @@ class Write:
     params: dict[str, Any]
 
 
-@dataclass
+@dataclass(slots=True)
 class PlannedChange:
     index: int
     change: Change
@@ -75,17 +75,25 @@ def segments(planned: list[PlannedChange]) -> Iterator[list[PlannedChange]]:
 
 
 def _run_grouped(conn: Connection, writes: list[Write]) -> None:
-    for phase in sorted({w.phase for w in writes}):
-        groups: dict[tuple[Any, ...], list[Write]] = {}
-        for w in writes:
-            if w.phase == phase:
-                groups.setdefault(w.shape, []).append(w)
-        for shape, group in groups.items():
-            statement = group[0].statement
-            execute_many(conn, shape, statement, [w.params for w in group])
-            table = getattr(statement, "table", None)
-            if table is not None:
-                count_written(conn, table.name, len(group))
+    """Phase by phase, one executemany per shape, shapes in the order they first appear."""
+    groups: dict[tuple[int, tuple[Any, ...]], list[Write]] = {}
+    for w in writes:
+        key = (w.phase, w.shape)
+        group = groups.get(key)
+        if group is None:
+            groups[key] = [w]
+        else:
+            group.append(w)
+    for (_, shape), group in sorted(groups.items(), key=_phase_of):  # a stable sort
+        statement = group[0].statement
+        execute_many(conn, shape, statement, [w.params for w in group])
+        table = getattr(statement, "table", None)
+        if table is not None:
+            count_written(conn, table.name, len(group))
+
+
+def _phase_of(item: tuple[tuple[int, tuple[Any, ...]], list[Write]]) -> int:
+    return item[0][0]
 
 
 def _db_message(exc: DBAPIError) -> str:

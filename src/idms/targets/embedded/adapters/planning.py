@@ -24,7 +24,6 @@ from idms.targets.embedded.adapters.context import ApplyContext, StorePolicy
 from idms.targets.embedded.adapters.execution import PlannedChange, execute_segment, segments
 from idms.targets.embedded.adapters.reading import load_contacts
 from idms.targets.embedded.adapters.writing import Writing
-from idms.targets.embedded.keys import new_guid
 
 
 class Planning(Writing):
@@ -38,9 +37,10 @@ class Planning(Writing):
         self._required = [f for f in source.fields if f.required_on_insert]
         self._defaults = checks.defaults_of(source)
         self._lookup_fields = {f.name: f for f in source.fields if f.lookup is not None}
+        self._blank: Record = dict.fromkeys(self.columns)  # a new record before its values
 
     def apply(self, ctx: ApplyContext, changes: Sequence[Change]) -> list[ApplyResult]:
-        results: list[ApplyResult] = [ApplyResult(ref=c.ref, ok=False) for c in changes]
+        results: list[ApplyResult] = []
         wanted = [
             self.identity_of(c.identity or {}) for c in changes if c.kind is not ChangeKind.INSERT
         ]
@@ -48,18 +48,20 @@ class Planning(Writing):
         self.load_contacts(ctx, changes)
         self.prepare_batch(ctx, changes)
         planned: list[PlannedChange] = []
+        identity_of = self.identity_of
         for i, change in enumerate(changes):
             try:
                 plan = self._plan(ctx, i, change, current)
             except RowRefused as exc:
-                results[i].error = RowError(exc.code, exc.message, exc.field)
+                error = RowError(exc.code, exc.message, exc.field)
+                results.append(ApplyResult(change.ref, False, error=error))
                 continue
             planned.append(plan)
             if plan.identity is not None and plan.before is not None:
                 current[plan.identity] = None
             if plan.after is not None:
-                current[self.identity_of(plan.after)] = plan.after
-            results[i] = ApplyResult(change.ref, True, plan.before, plan.after)
+                current[identity_of(plan.after)] = plan.after
+            results.append(ApplyResult(change.ref, True, plan.before, plan.after))
         self.finish_batch(ctx, planned)
         for segment in segments(planned):
             failed = execute_segment(ctx.conn, segment)
@@ -143,9 +145,9 @@ class Planning(Writing):
 
     def plan_insert(self, ctx: ApplyContext, change: Change) -> Record:
         values = insert_values(self.source, self.policy.platform, change.values)
-        record: Record = dict.fromkeys(self.columns)
+        record = self._blank.copy()
         record.update(values)
-        checks.fill_defaults(self._defaults, record, ctx.today, new_guid)
+        checks.fill_defaults(self._defaults, record, ctx.today, ctx.new_guid)
         checks.check_required(self._required, record)
         self.check_contact_refs(ctx, record, record.keys())
         self.check_lookups(ctx, record, values)
@@ -155,10 +157,11 @@ class Planning(Writing):
     def plan_update(self, ctx: ApplyContext, before: Record, change: Change) -> Record:
         values = update_values(self.source, self.policy.platform, before, change.values)
         after = dict(before)
-        for name, value in values.items():
-            if name in change.append and isinstance(value, tuple):
-                value = tuple(dict.fromkeys((before.get(name) or ()) + value))
-            after[name] = value
+        after.update(values)
+        for name in change.append:
+            value = values.get(name)
+            if isinstance(value, tuple):
+                after[name] = tuple(dict.fromkeys((before.get(name) or ()) + value))
         self.check_contact_refs(ctx, after, values.keys())
         self.check_lookups(ctx, after, values)
         self.check_update(ctx, before, after, values)

@@ -23,6 +23,8 @@ class Writing(Reading):
     def __init__(self, source: SourceDef, table: Table, policy: StorePolicy) -> None:
         super().__init__(source, table, policy)
         self._table_columns: dict[str, dict[str, str]] = {}
+        self._fields: dict[str, _Fields] = {}
+        self._key_columns: dict[str, list[str]] = {}
         self._templates: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
         self._statements: dict[tuple[Any, ...], Executable] = {}
 
@@ -36,12 +38,17 @@ class Writing(Reading):
 
     def row_values(self, record: Mapping[str, Any], table: Table) -> dict[str, Any]:
         """A record's values for ``table``'s columns (multi-select joined with commas)."""
-        pairs = self.table_columns(table).items()
         return {
             col: ",".join(v) if type(v := record[name]) is tuple else v
-            for name, col in pairs
+            for name, col in self._table_fields(table).pairs
             if name in record
         }
+
+    def _table_fields(self, table: Table) -> _Fields:
+        cached = self._fields.get(table.name)
+        if cached is None:
+            cached = self._fields[table.name] = _Fields(self.table_columns(table))
+        return cached
 
     def writes_insert(self, ctx: ApplyContext, after: Record) -> list[Write]:
         return [self.insert_write(self.table, after, phase=0)]
@@ -109,30 +116,59 @@ class Writing(Reading):
         phase: int,
         extra: Mapping[str, Any] | None = None,
     ) -> list[Write]:
-        old = self.row_values(before, table)
-        new = self.row_values(after, table)
-        changed = {k: v for k, v in new.items() if old.get(k) != v}
+        changed: dict[str, Any] = {}
+        for name, col in self._table_fields(table).pairs:
+            if name not in after:
+                continue
+            new = after[name]
+            old = before.get(name)
+            if type(new) is tuple:
+                new = ",".join(new)
+            if type(old) is tuple:
+                old = ",".join(old)
+            if old != new:
+                changed[col] = new
         if not changed:
             return []
         changed.update(extra or {})
         columns = tuple(sorted(changed))
         stmt = self.statement("update", table, columns)
         params = dict(changed)
-        params.update({f"key_{k}": old[k] for k in self.key_columns(table)})
+        params.update(self._old_keys(table, before))
         return [Write(phase, ("update", table.name, columns), stmt, params)]
+
+    def _old_keys(self, table: Table, before: Record) -> dict[str, Any]:
+        """``key_<column>``: the values that address ``before``'s row of ``table``."""
+        by_column = self._table_fields(table).by_column
+        out = {}
+        for k in self.key_columns(table):
+            value = before[by_column[k]]
+            out[f"key_{k}"] = ",".join(value) if type(value) is tuple else value
+        return out
 
     def key_columns(self, table: Table) -> list[str]:
         """The columns that address one row: the source identity where the table holds it."""
-        identity = [snake(k) for k in self.source.identity]
-        if all(c in table.c for c in identity):
-            return identity
-        return [c.name for c in table.primary_key.columns]
+        cached = self._key_columns.get(table.name)
+        if cached is None:
+            identity = [snake(k) for k in self.source.identity]
+            if all(c in table.c for c in identity):
+                cached = identity
+            else:
+                cached = [c.name for c in table.primary_key.columns]
+            self._key_columns[table.name] = cached
+        return cached
 
     def writes_delete(self, ctx: ApplyContext, before: Record) -> list[Write]:
         return [self.delete_write(self.table, before, phase=0)]
 
     def delete_write(self, table: Table, before: Record, *, phase: int) -> Write:
-        keys = self.key_columns(table)
-        old = self.row_values(before, table)
         stmt = self.statement("delete", table)
-        return Write(phase, ("delete", table.name), stmt, {f"key_{k}": old[k] for k in keys})
+        return Write(phase, ("delete", table.name), stmt, self._old_keys(table, before))
+
+
+class _Fields:
+    """A table's columns for a source's fields: (field, column) pairs, and field by column."""
+
+    def __init__(self, columns: Mapping[str, str]) -> None:
+        self.pairs = tuple(columns.items())
+        self.by_column = {col: name for name, col in columns.items()}
