@@ -82,6 +82,7 @@ class BatchEngine:
         self.column_of = {m.field.name: m.column for m in cjob.mappings + cjob.contact_mappings}
         self.secret_columns = cjob.secret_columns
         self.writable = {f.name for f in cjob.source.fields if not f.read_only}
+        self._identity_names = frozenset(cjob.source.identity)
         limit = cjob.job.options.stop_after_errors
         self.error_limit = limit
         # Asked before each row is mapped; raises Interrupted when the run should stop there
@@ -359,8 +360,8 @@ class BatchEngine:
             after = results[0].after or {}
             row.identity = self._identity(after)
             # What undo needs: the identity and the fields this run wrote.
-            written = row.values.keys() | set(self.cjob.source.identity)
-            row.after = {k: after.get(k) for k in written if k in after}
+            written = row.values.keys() | self._identity_names
+            row.after = {k: after[k] for k in written if k in after}
         elif kind == "update":
             befores = [r.before or {} for r in results]
             afters = [r.after or {} for r in results]
@@ -440,7 +441,10 @@ class BatchEngine:
 
 
 def _changed(before: Record, after: Record) -> list[str]:
-    return [k for k in after if after.get(k) != before.get(k) and k not in ("UpdatedOn",)]
+    # An after-image is the before-image copied, then changed: most values are the very same
+    # objects, which ``is`` settles before any comparison.
+    old = before.get
+    return [k for k, v in after.items() if (o := old(k)) is not v and o != v and k != "UpdatedOn"]
 
 
 def _one_or_many(items: list[Any]) -> Any:
