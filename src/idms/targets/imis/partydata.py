@@ -579,10 +579,7 @@ def _get(obj: Mapping[str, Any], name: str) -> Any:
 
 
 def _has(obj: Mapping[str, Any], name: str) -> bool:
-    if name in obj:
-        return True
-    folded = name.casefold()
-    return any(k.casefold() == folded for k in obj)
+    return wire.spelled(obj, name) is not None
 
 
 def _unknown(body: PartyBody, obj: Mapping[str, Any], known: frozenset[str], prefix: str) -> None:
