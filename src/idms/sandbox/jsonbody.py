@@ -49,9 +49,9 @@ class JsonObject(dict[str, Any]):
         return dict.__getitem__(self, found)
 
     def __contains__(self, key: object) -> bool:
-        if dict.__contains__(self, key):
-            return True
-        return isinstance(key, str) and dict.__contains__(self, self._key(key))
+        if not isinstance(key, str):
+            return False
+        return dict.__contains__(self, key) or dict.__contains__(self, self._key(key))
 
     def get(self, key: str, default: Any = None) -> Any:
         if dict.__contains__(self, key):
