@@ -99,6 +99,11 @@ def test_put_with_an_invalid_code_is_refused(api: Api) -> None:
 def test_unknown_contacts_are_404(api: Api) -> None:
     assert api.get("/api/Party/999999").status_code == 404
     assert api.put("/api/Party/999999", person("No", "Body")).status_code == 404
+    # An unknown contact is a 404 even when the body would be refused (its body is read first).
+    refused = person("No", "Body", Gender=7, NoSuchMember=1)
+    assert api.put("/api/Party/999999", refused).status_code == 404
+    known = api.items("/api/Person", limit=1)[0]["Id"]
+    assert api.put(f"/api/Party/{known}", refused).status_code == 400
     org = api.items("/api/Organization", limit=1)[0]["Id"]
     assert api.get(f"/api/Person/{org}").status_code == 404
     assert api.get(f"/api/Organization/{org}").status_code == 200

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from idms.sandbox.context import Sandbox
-from idms.sandbox.http import Reply, created, not_found, ok
+from idms.sandbox.http import ApiError, Reply, created, not_found, ok
 from idms.sandbox.paging import ListQuery, Properties, page_in_memory
 from idms.sandbox.party_properties import ALIASES, DERIVED
 from idms.sandbox.partybody import PartyBodies
@@ -85,9 +85,18 @@ class Parties:
             return created(self.bodies.create(write, read))
 
     def update(self, entity: str, ident: str, body: dict[str, Any]) -> Reply:
+        # The body is read before the write lock is taken (it needs nothing of the store), so
+        # that one request's reading does not hold up another's writing; a body refused is
+        # answered after the contact is found, as before (an unknown contact is a 404 first).
+        try:
+            read, refusal = self.bodies.read(body, KINDS[entity.casefold()]), None
+        except ApiError as exc:
+            read, refusal = None, exc
         with self.sb.together() as write:
             current = self.one(entity, ident)
-            read = self.bodies.read(body, KINDS[entity.casefold()])
+            if refusal is not None:
+                raise refusal
+            assert read is not None
             return ok(self.bodies.update(write, current, read))
 
     def delete(self, entity: str, ident: str) -> Reply:

@@ -20,7 +20,6 @@ import math
 import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 
@@ -107,8 +106,9 @@ def coerce(
     """
     if is_blank(value):
         return None
-    ftype = FieldType(ftype)
-    ctx = _Context(field, fmt, secret=ftype is FieldType.PASSWORD)
+    if type(ftype) is not FieldType:
+        ftype = FieldType(ftype)
+    ctx = _Context(field, fmt, ftype is FieldType.PASSWORD)
     result = _COERCERS[ftype](value, ctx)
     if max_length is not None and ftype.is_text:
         text = to_text(result, ftype)
@@ -145,13 +145,19 @@ def to_text(value: object, ftype: FieldType) -> str:
     return str(value)
 
 
-@dataclass(frozen=True, slots=True)
 class _Context:
-    """What a per-type coercer needs besides the value: the field's name and format."""
+    """What a per-type coercer needs besides the value: the field's name and format.
 
-    field: str
-    fmt: str | None = None
-    secret: bool = False
+    A plain class with slots, not a frozen dataclass: one is made for every value coerced, and
+    a frozen dataclass's ``__init__`` costs three times as much (it sets through ``object``).
+    """
+
+    __slots__ = ("field", "fmt", "secret")
+
+    def __init__(self, field: str, fmt: str | None = None, secret: bool = False) -> None:
+        self.field = field
+        self.fmt = fmt
+        self.secret = secret
 
     def error(self, value: object, problem: str, code: str) -> CoercionError:
         """A CoercionError reading ``<field>: '<value>' <problem>`` (``the password`` if secret)."""

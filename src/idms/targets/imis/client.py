@@ -182,8 +182,9 @@ class ImisClient:
         self.calls = 0  # HTTP requests sent, retries and token requests included
         self.retried = 0
         self.authentications = 0
+        self._root = self.base_url + "/"
         self._http = httpx.Client(
-            base_url=self.base_url + "/",
+            base_url=self._root,
             timeout=timeout,
             limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
             headers={"Accept": "application/json"},
@@ -302,7 +303,7 @@ class ImisClient:
             self._count()
             response = self._http.request(
                 method,
-                url,
+                self._root + url,  # absolute: httpx parses it once, not again to merge it
                 params=_param_list(params) or None,
                 content=content,
                 headers={**headers, "Authorization": f"Bearer {token}"},

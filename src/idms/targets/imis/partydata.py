@@ -102,6 +102,12 @@ def _fold(names: tuple[str, ...]) -> frozenset[str]:
     return frozenset(n.casefold() for n in names)
 
 
+# Each additional attribute (or its alias) and phone type, folded -> the Contact field it sets.
+_ATTRIBUTE_FIELDS = {a.casefold(): c for c, a in ATTRIBUTES.items()} | {
+    a.casefold(): c for a, c in ATTRIBUTE_ALIASES.items()
+}
+_PHONE_FIELDS = {kind.casefold(): canonical for canonical, kind in PHONES.items()}
+
 TOP = _fold(("PersonName", "OrganizationName", "PrimaryOrganization", "Title", "BirthDate",
              "Gender", "AdditionalAttributes", "Emails", "Phones", "Addresses", "Id", "PartyId",
              "Status", "UniformId", "AlternateIds", "Name", "Sort", "SortIsOverridden",
@@ -344,8 +350,7 @@ def _read_gender(body: PartyBody, value: Any) -> None:
 
 
 def _read_attributes(body: PartyBody, holder: Any) -> None:
-    by_name = {a.casefold(): c for c, a in ATTRIBUTES.items()}
-    by_name.update({a.casefold(): c for a, c in ATTRIBUTE_ALIASES.items()})
+    by_name = _ATTRIBUTE_FIELDS
     for i, prop in enumerate(wire.values_of(holder)):
         member = f"AdditionalAttributes[{i}]"
         if not isinstance(prop, Mapping):
@@ -486,7 +491,7 @@ def _read_phones(body: PartyBody, obj: Mapping[str, Any]) -> None:
     if not _has(obj, "Phones"):
         return
     body.phones_given = True
-    by_type = {kind.casefold(): canonical for canonical, kind in PHONES.items()}
+    by_type = _PHONE_FIELDS
     seen: set[str] = set()
     for i, phone in enumerate(wire.values_of(_get(obj, "Phones"))):
         member = f"Phones[{i}]"
@@ -579,10 +584,7 @@ def _get(obj: Mapping[str, Any], name: str) -> Any:
 
 
 def _has(obj: Mapping[str, Any], name: str) -> bool:
-    if name in obj:
-        return True
-    folded = name.casefold()
-    return any(k.casefold() == folded for k in obj)
+    return wire.spelled(obj, name) is not None
 
 
 def _unknown(body: PartyBody, obj: Mapping[str, Any], known: frozenset[str], prefix: str) -> None:

@@ -28,7 +28,6 @@ the rules the store applies when it writes (``idms.sources.checks``), over REST 
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -157,7 +156,7 @@ class Writer:
     ) -> dict[str, Any]:
         """The stored GenericEntityData (whose record is ``before``) with the changed
         properties replaced (others kept)."""
-        obj = copy.deepcopy(dict(stored))
+        obj: dict[str, Any] = wire.copied(dict(stored))
         props = obj.setdefault(
             "Properties", wire.collection(wire.PROPERTY_COLLECTION, [])
         ).setdefault("$values", [])
@@ -345,7 +344,7 @@ def modify_party(
     stored: Mapping[str, Any], merged: Mapping[str, Any], changed: Mapping[str, Any]
 ) -> dict[str, Any]:
     """The stored PersonData/OrganizationData with the ``changed`` fields set, the rest kept."""
-    obj = copy.deepcopy(dict(stored))
+    obj: dict[str, Any] = wire.copied(dict(stored))
     fresh = entities.party_from_record(merged)
     names = {
         **{n: n for n in ("FirstName", "MiddleName", "LastName", "InformalName")},
