@@ -15,12 +15,12 @@ from sqlalchemy import select
 from idms.config import Settings
 from idms.jobs.durable import JOURNALED
 from idms.jobs.enqueue import enqueue_job
-from idms.jobs.model import build_job
 from idms.jobs.runner import resume_run
 from idms.runs.record import RowValues, RunStore, row_values, rows_from_text
 from idms.targets.embedded import schema
 from idms.targets.embedded.target import EmbeddedTarget
 from idms.workspace import Workspace
+from people import people_job
 
 ROWS, BATCH = 250, 100
 
@@ -69,21 +69,6 @@ def roster(path: Path, last: str) -> Path:
     return path
 
 
-def job(path: Path) -> dict[str, object]:
-    return {
-        "name": "People",
-        "input": {"file": str(path)},
-        "source": "Contact",
-        "action": "insert-update",
-        "mappings": [
-            {"field": "Email", "column": "E-mail", "match": True},
-            {"field": "LastName", "column": "Last"},
-            {"field": "FirstName", "column": "First"},
-        ],
-        "options": {"batch_size": BATCH},
-    }
-
-
 def journal(ws: Workspace) -> dict[str, str]:
     store = EmbeddedTarget.from_settings(ws.settings)
     try:
@@ -99,7 +84,7 @@ def stop_then_resume(ws: Workspace, path: Path) -> tuple[str, list[RowValues]]:
     """Run ``path``'s job until its second batch is committed to the store but not recorded,
     check what it left, resume it; the run's ID and the journaled row results."""
     runs = RunStore(ws.suite)
-    run_id = enqueue_job(ws, build_job(job(path)), trigger="api")
+    run_id = enqueue_job(ws, people_job(path, batch=BATCH), trigger="api")
     assert ws.leases.claim(run_id, "me", 60)
     store = EmbeddedTarget.from_settings(ws.settings)
     try:

@@ -19,11 +19,11 @@ from sqlalchemy import update
 from idms.config import Settings
 from idms.errors import Conflict
 from idms.jobs.enqueue import enqueue_job
-from idms.jobs.model import build_job
 from idms.runs.durable import describe_holder, holder_is_gone, holder_is_here, worker_name
 from idms.state.models import Run, utcnow
 from idms.targets.embedded.target import EmbeddedTarget
 from idms.workspace import Workspace
+from people import people_job
 
 pytestmark = pytest.mark.skipif(
     not Path("/proc/self/ns/pid").exists(), reason="a process's start is read from /proc"
@@ -76,20 +76,7 @@ def held_run(workspace: Workspace, folder: Path, owner: str) -> str:
         writer = csv.writer(handle)
         writer.writerow(["First", "Last", "E-mail"])
         writer.writerows([f"F{i}", f"L{i}", f"p{i}@example.org"] for i in range(300))
-    job = build_job(
-        {
-            "name": "People",
-            "input": {"file": str(data)},
-            "source": "Contact",
-            "action": "insert-update",
-            "mappings": [
-                {"field": "Email", "column": "E-mail", "match": True},
-                {"field": "LastName", "column": "Last"},
-                {"field": "FirstName", "column": "First"},
-            ],
-            "options": {"batch_size": 100},
-        }
-    )
+    job = people_job(data, batch=100)
     run_id = enqueue_job(workspace, job, trigger="api")
     assert workspace.leases.claim(run_id, owner, 600)
     return run_id

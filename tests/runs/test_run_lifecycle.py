@@ -23,6 +23,7 @@ from idms.runs.record import RunStore
 from idms.state.models import Run, utcnow
 from idms.targets.embedded.target import EmbeddedTarget
 from idms.workspace import Workspace
+from people import people_job
 
 
 def people(path: Path, rows: int) -> Path:
@@ -35,20 +36,7 @@ def people(path: Path, rows: int) -> Path:
 
 
 def job_for(path: Path, batch: int = 100) -> Job:
-    return build_job(
-        {
-            "name": "People",
-            "input": {"file": str(path)},
-            "source": "Contact",
-            "action": "insert-update",
-            "mappings": [
-                {"field": "Email", "column": "E-mail", "match": True},
-                {"field": "LastName", "column": "Last"},
-                {"field": "FirstName", "column": "First"},
-            ],
-            "options": {"batch_size": batch},
-        }
-    )
+    return people_job(path, batch=batch)
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from idms.runs.status import RunKind, RunStatus
 from idms.sources.filters import Filter
 from idms.targets.embedded.target import EmbeddedTarget
 from idms.workspace import Workspace
+from people import people_job
 
 UNLOCK = Path(__file__).resolve().parents[2] / "docs" / "examples" / "unlock-locked-out"
 
@@ -59,19 +60,7 @@ def write_csv(path: Path, rows: list[list[Any]]) -> Path:
 
 
 def contacts_job(path: Path) -> Job:
-    return build_job(
-        {
-            "name": "People",
-            "input": {"file": str(path)},
-            "source": "Contact",
-            "action": "insert-update",
-            "mappings": [
-                {"field": "Email", "column": "E-mail", "match": True},
-                {"field": "LastName", "column": "Last"},
-                {"field": "FirstName", "column": "First"},
-            ],
-        }
-    )
+    return people_job(path)
 
 
 PEOPLE = [

@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 
+import people
 from idms.config import Settings
 from idms.errors import Conflict, InvalidInputError
-from idms.jobs.model import Job, build_job
+from idms.jobs.model import Job
 from idms.runs.durable import worker_name
 from idms.runs.status import RunStatus
 from idms.targets.embedded.target import EmbeddedTarget
@@ -44,19 +45,7 @@ def people_job(folder: Path, count: int, *, last: str = "Person") -> Job:
     path = folder / f"people-{count}-{last}.csv"
     lines = ["First,Last,E-mail"] + [f"P{i},{last},p{i}@example.org" for i in range(count)]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return build_job(
-        {
-            "name": f"{count} people",
-            "input": {"file": str(path)},
-            "source": "Contact",
-            "action": "insert-update",
-            "mappings": [
-                {"field": "Email", "column": "E-mail", "match": True},
-                {"field": "LastName", "column": "Last"},
-                {"field": "FirstName", "column": "First"},
-            ],
-        }
-    )
+    return people.people_job(path, name=f"{count} people")
 
 
 def test_a_queued_undo_is_carried_out_by_the_executor_and_puts_the_store_back(
