@@ -26,6 +26,7 @@ class Writing(Reading):
         self._fields: dict[str, _Fields] = {}
         self._key_columns: dict[str, list[str]] = {}
         self._templates: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+        self._insert_plans: dict[str, list[tuple[str, Any, Any]]] = {}
         self._statements: dict[tuple[Any, ...], Executable] = {}
 
     def table_columns(self, table: Table) -> dict[str, str]:
@@ -56,13 +57,14 @@ class Writing(Reading):
     def insert_write(
         self, table: Table, record: Record, *, phase: int, extra: Mapping[str, Any] | None = None
     ) -> Write:
-        """An insert of every column of ``table`` (one shape for the whole batch)."""
-        template, defaults = self._insert_template(table)
-        row = dict(template)
-        row.update(self.row_values(record, table))
-        for col, value in defaults.items():
-            if col in row and row[col] is None:
-                row[col] = value
+        """An insert of every column of ``table`` (one shape for the whole batch): the
+        record's value of the column's field (multi-select joined with commas), else the
+        column's default."""
+        get = record.get
+        row = {
+            col: default if (v := get(name)) is None else (",".join(v) if type(v) is tuple else v)
+            for col, name, default in self._insert_plan(table)
+        }
         if extra:
             row.update(extra)
         return Write(phase, ("insert", table.name), self.statement("insert", table), row)
@@ -89,6 +91,18 @@ class Writing(Reading):
                 cached = table.delete().where(key_match(table, keys))
             self._statements[key] = cached
         return cached
+
+    def _insert_plan(self, table: Table) -> list[tuple[str, Any, Any]]:
+        """Each column an insert writes: (column, the field stored there or None, default)."""
+        plan = self._insert_plans.get(table.name)
+        if plan is None:
+            template, _ = self._insert_template(table)
+            field_of = {col: name for name, col in self.table_columns(table).items()}
+            plan = [(col, field_of.get(col), default) for col, default in template.items()]
+            # A key the store numbers itself is written when the record holds it (a SEQN).
+            plan += [(col, name, None) for col, name in field_of.items() if col not in template]
+            self._insert_plans[table.name] = plan
+        return plan
 
     def _insert_template(self, table: Table) -> tuple[dict[str, Any], dict[str, Any]]:
         """Every column of ``table`` with its default (the autoincrement key left out)."""
