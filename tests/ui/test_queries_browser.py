@@ -111,7 +111,7 @@ def test_an_editor_builds_a_query_exports_it_and_updates_its_rows(
     page.wait_for_selector("[data-testid=plan-rows]")
     assert "1 updated" in page.inner_text("main h2")
     assert titles(workspace)["Hopper"] is None  # a plan writes nothing
-    page.get_by_role("button", name="Run the import").click()
+    page.get_by_role("button", name="Run the update").click()
     page.wait_for_selector("text=Succeeded", timeout=15_000)
     assert page.inner_text("[data-testid=run-counts]") == "1 row: 1 updated"
     assert titles(workspace) == {"Lovelace": None, "Hopper": "Fellow", **_others(workspace)}
@@ -119,7 +119,7 @@ def test_an_editor_builds_a_query_exports_it_and_updates_its_rows(
 
     # Undone, once asked to confirm: the title as it was.
     page.once("dialog", lambda dialog: dialog.accept())
-    page.get_by_role("button", name="Undo this import").click()
+    page.get_by_role("button", name="Undo this update").click()
     # Queued, then followed by the panel until it has ended.
     page.wait_for_selector("[data-testid=undo] >> text=Succeeded", timeout=15_000)
     assert page.inner_text("[data-testid=undo]").startswith("Undone by run")

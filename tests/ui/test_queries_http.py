@@ -325,9 +325,18 @@ def test_update_these_rows_runs_an_iupdate_job_that_can_be_undone(
         words = " ".join(re.sub(r"<[^>]+>", " ", plan).split())
         assert "The plan: 1 updated" in words  # the one row the query found
         assert "Title : → Fellow" in words
+        # The wizard says what it runs: an update of the query's rows, not an import.
+        assert "Plan: what the update would do" in words
+        assert "Run the update" in words
+        content = words.split("Plan: what", 1)[1]  # after the menu (its "Import" page)
+        assert "import" not in content.lower()
         post(editor, f"/import/{key}/run")
         wait_for(editor, key, "Succeeded")
-        assert "Undo this import" in editor.get(f"/import/{key}/results").text
+        results = editor.get(f"/import/{key}/results").text
+        assert "Undo this update" in results
+        assert "Back to the query Members by name" in results
+        assert "Fixed file" not in results
+        assert "Import another file" not in results
         run = workspace.runs.list(1)[0]
         changed = titles(workspace)
         assert post(editor, f"/import/{key}/undo").status_code == 303

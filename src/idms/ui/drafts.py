@@ -67,6 +67,11 @@ class Draft:
     def by_query(self) -> bool:
         return self.query is not None
 
+    @property
+    def noun(self) -> str:
+        """What the wizard calls what it runs: a file's import, a query's rows' update."""
+        return "update" if self.query is not None else "import"
+
     def document(self) -> dict[str, Any]:
         """The job document, as ``POST /api/v1/runs`` takes it."""
         reading: dict[str, Any]

@@ -66,7 +66,7 @@ def run_panel(request: Request, session: Editor, upload_id: str) -> Response:
     """The run's state and counts (htmx asks every second until the run has ended)."""
     draft = open_draft(request, session, upload_id)
     if draft.run is None:
-        raise NotThere("This import has not been run yet.")
+        raise NotThere(f"This {draft.noun} has not been run yet.")
     values = _run_values(request, draft)
     return page(request, "import_run_panel.html", title="", **values)
 
@@ -79,6 +79,8 @@ def _run_values(request: Request, draft: Draft, *, error: str = "") -> dict[str,
     undoing = undo is not None and not undo.finished
     return {
         "upload_id": draft.key,
+        "noun": draft.noun,
+        "query": draft.query,
         "undo": undo,
         "undo_counts": counts_text(undo.counts) if undo is not None else "",
         "undo_status": STATUS_WORDS.get(undo.status, undo.status) if undo is not None else "",

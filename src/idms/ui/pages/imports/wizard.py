@@ -57,6 +57,10 @@ def wizard(
     reached = _reached(draft)
     key = draft.key if draft is not None else None
     query = draft.query if draft is not None else None
+    noun = draft.noun if draft is not None else "import"
+    if noun != "import":  # "Import: plan" -> "Update: plan"
+        title = title.replace("Import", noun.capitalize(), 1)
+    values.setdefault("noun", noun)
     return page(
         request,
         template,
