@@ -14,7 +14,7 @@ import pytest
 from idms.config import Settings
 from idms.demo.generate import fill_demo
 from idms.jobs.model import Job, build_job
-from idms.runs.record import RowResult
+from idms.runs.rows import RowResult
 from idms.targets.embedded.target import EmbeddedTarget
 from idms.workspace import Workspace
 

@@ -16,7 +16,8 @@ from idms.config import Settings
 from idms.jobs.durable import JOURNALED
 from idms.jobs.enqueue import enqueue_job
 from idms.jobs.runner import resume_run
-from idms.runs.record import RowValues, RunStore, row_values, rows_from_text
+from idms.runs.record import RunStore
+from idms.runs.rows import RowValues, row_values, rows_from_text
 from idms.targets.embedded import schema
 from idms.targets.embedded.target import EmbeddedTarget
 from idms.workspace import Workspace

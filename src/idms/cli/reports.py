@@ -30,7 +30,8 @@ from idms.cli.output import err, new_table, out, print_line, print_table
 from idms.runs.status import RunStatus
 
 if TYPE_CHECKING:
-    from idms.runs.record import RowResult, RunInfo, RunStore
+    from idms.runs.record import RunInfo, RunStore
+    from idms.runs.rows import RowResult
 
 # The outcome rows of a counts table, in this order; the run's "rows" is their sum.
 COUNT_ROWS = (

@@ -37,7 +37,8 @@ from idms.runs.status import Outcome, RunStatus
 
 if TYPE_CHECKING:
     from idms.jobs.undo import UndoReport
-    from idms.runs.record import RowResult, RunInfo, RunStore
+    from idms.runs.record import RunInfo, RunStore
+    from idms.runs.rows import RowResult
 
 REFUSED_ROWS = 20
 NARROW = 120  # below this terminal width, source and action go under the run's name

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import date, tzinfo
 
 from idms.facade.base import WorkspaceBase
-from idms.runs.record import RowResult, RunInfo
+from idms.runs.record import RunInfo
+from idms.runs.rows import RowResult
 from idms.runs.search import Cursor, DayCounts, RunFilter, RunPage, RunSearch
 from idms.runs.status import JOB_KINDS, Outcome, RunKind, RunStatus
 

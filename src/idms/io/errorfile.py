@@ -14,7 +14,8 @@ from typing import Any
 
 from idms.errors import InvalidInputError
 from idms.io.writer import TABLE_EXTENSIONS, write_table
-from idms.runs.record import RowResult, RunStore
+from idms.runs.record import RunStore
+from idms.runs.rows import RowResult
 from idms.runs.status import JOB_KINDS
 
 __all__ = ["ERROR_COLUMN", "error_text", "write_error_file"]

@@ -21,7 +21,8 @@ from idms.jobs.durable import JOURNALED, StagedBatch, reconcile, results_in_orde
 from idms.jobs.mapping import NOT_GIVEN, MappingError
 from idms.jobs.rows import MASK, WorkRow
 from idms.runs.durable import Durable
-from idms.runs.record import RowValues, RunStore, recorded, rows_from_text, rows_text
+from idms.runs.record import RunStore
+from idms.runs.rows import RowValues, recorded, rows_from_text, rows_text
 from idms.runs.status import Counts, Outcome
 from idms.sources.model import Action
 from idms.targets.base import (

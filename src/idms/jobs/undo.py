@@ -27,7 +27,8 @@ from idms.jobs.turns import turn_for
 from idms.jobs.undo_rows import undo_batch
 from idms.runs.durable import DEFAULT_LEASE_SECONDS, worker_name
 from idms.runs.leases import Leases
-from idms.runs.record import NewRun, RowResult, RunInfo, RunStore
+from idms.runs.record import NewRun, RunInfo, RunStore
+from idms.runs.rows import RowResult
 from idms.runs.status import STEP_KINDS, Counts, Outcome, RunKind, RunStatus
 from idms.targets.base import Exclusive, Target, capability
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from idms.jobs.decide import same_value
-from idms.runs.record import RowResult
+from idms.runs.rows import RowResult
 from idms.runs.status import Outcome
 from idms.sources.model import SourceDef
 from idms.sources.rules import RowRefused, update_values

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from idms.runs.record import RowResult, RunInfo, RunStore
+from idms.runs.record import RunInfo, RunStore
+from idms.runs.rows import RowResult
 from idms.runs.status import COUNT_KEYS, RunStatus
 
 FAILURE_STATUSES = frozenset({RunStatus.FAILED, RunStatus.COMPLETED_WITH_ERRORS})

@@ -1,6 +1,8 @@
 """Runs and their row results in the suite database: the record a run leaves behind.
 
-The lease and queue protocol (who carries a run on) is :mod:`idms.runs.leases`.
+The lease and queue protocol (who carries a run on) is :mod:`idms.runs.leases`; the forms a
+row result takes (the engine's, the recorded tuple, the batch journal's) are
+:mod:`idms.runs.rows`.
 
 Row results are written a batch at a time with executemany; they are read back in order (for
 reports and error files) or in reverse (for undo). Values are stored as JSON: dates as ISO text,
@@ -22,12 +24,12 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
-from idms import jsontext
 from idms.bulk import execute_many
 from idms.db import writer
 from idms.errors import Conflict, InvalidInputError, NotFound
 from idms.paging import check_window
 from idms.runs.durable import worker_name
+from idms.runs.rows import RowResult, RowValues, dumps, loads, row_params, row_values
 from idms.runs.status import (
     COUNT_KEYS,
     STEP_KINDS,
@@ -43,95 +45,6 @@ from idms.state.tables import utcnow
 
 INPUTS = "inputs"
 """The folder of the runs folder where queued runs' input copies are kept (sealed)."""
-
-
-def dumps(value: Any) -> str | None:
-    return None if value is None else jsontext.dumps(value)
-
-
-def loads(text: str | None) -> Any:
-    return None if text is None else jsontext.loads(text)
-
-
-@dataclass
-class RowResult:
-    """One input row's outcome, as the engine records it."""
-
-    seq: int
-    row_number: int
-    outcome: str
-    code: str | None = None
-    message: str | None = None
-    field: str | None = None
-    column: str | None = None
-    identity: dict[str, Any] | None = None
-    before: dict[str, Any] | None = None
-    after: dict[str, Any] | None = None
-    input: dict[str, Any] | None = None
-
-
-# A row result as it is recorded: RowResult's fields in their order, its identity, before, after
-# and input as JSON text (made once per row, for the batch journal and the run's rows alike).
-RowValues = tuple[Any, ...]
-ROW_KEYS = (
-    "seq", "row_number", "outcome", "code", "message", "field", "column",
-    "identity", "before", "after", "input",
-)  # fmt: skip
-
-
-def recorded(
-    seq: int,
-    row_number: int,
-    outcome: str,
-    code: str | None,
-    message: str | None,
-    field: str | None,
-    column: str | None,
-    identity: Any,
-    before: Any,
-    after: Any,
-    input: Any,  # RowResult's name
-) -> RowValues:
-    """A row result in its recorded form, straight from its parts (no RowResult made)."""
-    return (
-        seq,
-        row_number,
-        outcome,
-        code,
-        message,
-        field,
-        column,
-        None if identity is None else jsontext.dumps(identity),
-        None if before is None else jsontext.dumps(before),
-        None if after is None else jsontext.dumps(after),
-        None if input is None else jsontext.dumps(input),
-    )
-
-
-def row_values(r: RowResult) -> RowValues:
-    return recorded(
-        r.seq,
-        r.row_number,
-        r.outcome,
-        r.code,
-        r.message,
-        r.field,
-        r.column,
-        r.identity,
-        r.before,
-        r.after,
-        r.input,
-    )
-
-
-def rows_text(rows: Sequence[RowValues]) -> str:
-    """Row results as one JSON text (kept in a store's batch journal until they are recorded:
-    ``ApplyOptions.journal``); :func:`rows_from_text` gives them back exactly."""
-    return jsontext.dumps(rows)
-
-
-def rows_from_text(text: str) -> list[RowValues]:
-    return [tuple(item) for item in jsontext.loads(text)]
 
 
 # What a run shows beyond its summary, in the order the API and ``runs --json`` list it.
@@ -331,7 +244,7 @@ class RunStore:
         counts: Mapping[str, int],
     ) -> None:
         """:meth:`record_batch` of rows in their recorded form (:func:`row_values`)."""
-        params = _row_params(run_id, rows)
+        params = row_params(run_id, rows)
         with translate_errors("Cannot record row results"), self.engine.begin() as conn:
             if params:
                 execute_many(conn, ("insert", "run_rows"), insert(row_table), params)
@@ -427,7 +340,7 @@ class RunStore:
     def add_values(self, run_id: str, rows: Sequence[RowValues]) -> None:
         if not rows:
             return
-        params = _row_params(run_id, rows)
+        params = row_params(run_id, rows)
         with translate_errors("Cannot record row results"), self.engine.begin() as conn:
             execute_many(conn, ("insert", "run_rows"), insert(row_table), params)
 
@@ -702,11 +615,6 @@ def os_user() -> str:
 
 def new_run_id() -> str:
     return uuid.uuid4().hex[:12]
-
-
-def _row_params(run_id: str, rows: Sequence[RowValues]) -> list[dict[str, Any]]:
-    keys = ("run_id", *ROW_KEYS)
-    return [dict(zip(keys, (run_id, *values), strict=True)) for values in rows]
 
 
 def _info(run: Any) -> RunInfo:

@@ -27,7 +27,8 @@ from idms.jobs.model import Job
 from idms.jobs.prepare import spool_file
 from idms.jobs.sealing import mask_constants
 from idms.runs.context import RunContext
-from idms.runs.record import NewRun, dumps, new_run_id
+from idms.runs.record import NewRun, new_run_id
+from idms.runs.rows import dumps
 from idms.runs.status import RunKind, RunStatus
 from idms.schedules.jobs import CachedTemplates, schedule_job
 from idms.schedules.model import FACADE_KINDS, cron_of

@@ -14,7 +14,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from idms.jobs.remote import shown_path
-from idms.runs.record import RowResult, RunInfo
+from idms.runs.record import RunInfo
+from idms.runs.rows import RowResult
 from idms.state.store import display_url
 
 

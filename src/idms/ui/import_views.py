@@ -12,7 +12,8 @@ from urllib.parse import quote
 
 from idms.config import show_size
 from idms.facade.imports import UploadLook
-from idms.runs.record import RowResult, RunInfo
+from idms.runs.record import RunInfo
+from idms.runs.rows import RowResult
 from idms.sources.automap import MappingProposal
 from idms.sources.model import Action, SourceDef
 

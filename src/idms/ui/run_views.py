@@ -9,7 +9,8 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from idms.facade.history import RowsPage, RunActions
-from idms.runs.record import RowResult, RunInfo
+from idms.runs.record import RunInfo
+from idms.runs.rows import RowResult
 from idms.runs.search import STATUS_GROUPS
 from idms.runs.status import STEP_KINDS, Outcome, RunStatus
 from idms.ui.views import STATUS_TONES, STATUS_WORDS, counts_text, when
