@@ -74,6 +74,12 @@ def _changed(columns: Sequence[str], param: str) -> str:
 
 # ---- SQLite ----------------------------------------------------------------------------------
 
+# The contact-ID counter raised by a batch's new contacts, its new value returned.
+SQLITE_BUMP = (
+    "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) "
+    "DO UPDATE SET value = value + excluded.value RETURNING value"
+)
+
 
 def sqlite_executemany(url: str, csv_path: Path) -> dict[str, int]:
     """One pass of the SQLite reference into the store at ``url`` (tables already created)."""
@@ -110,10 +116,6 @@ def sqlite_executemany(url: str, csv_path: Path) -> dict[str, int]:
         + _changed(ADDRESS, ":%s")
         + ")"
     )
-    bump = (
-        "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) "
-        "DO UPDATE SET value = value + excluded.value RETURNING value"
-    )
     counts = {"inserted": 0, "updated": 0, "unchanged": 0}
     try:
         for batch in batches(csv_path):
@@ -138,7 +140,7 @@ def sqlite_executemany(url: str, csv_path: Path) -> dict[str, int]:
                     row["imis_id"] = imis_id
                     old.append(row)
             if new:
-                last = conn.execute(bump, (COUNTER, len(new))).fetchone()[0]
+                last = conn.execute(SQLITE_BUMP, (COUNTER, len(new))).fetchone()[0]
                 for n, row in enumerate(new, start=last - len(new) + 1):
                     row["imis_id"], row["contact_key"] = str(n), new_guid()
                 conn.executemany(contact_insert, new)
@@ -170,8 +172,7 @@ def sqlite_floor(url: str, csv_path: Path, suite_path: Path | None = None) -> di
     floor, not a design (the figures say how far idms's pipeline is above it)."""
     import sqlite3
 
-    import orjson
-
+    from idms.runs.rows import dumps as js  # the suite's JSON (None stays NULL)
     from idms.targets.embedded.keys import new_guid
     from idms.targets.embedded.lookups import load_codes
     from idms.targets.embedded.store import open_store
@@ -229,13 +230,6 @@ def sqlite_floor(url: str, csv_path: Path, suite_path: Path | None = None) -> di
         + f" FROM contacts c LEFT JOIN addresses a ON a.imis_id = c.imis_id "
         f"AND a.address_purpose = '{PURPOSE}' WHERE idms_fold(c.email) IN "
     )
-    bump = (
-        "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) "
-        "DO UPDATE SET value = value + excluded.value RETURNING value"
-    )
-
-    def js(value: Any) -> str | None:
-        return None if value is None else orjson.dumps(value).decode()
 
     width = len(CONTACT)
     FORGET = "DELETE FROM idms_applied_batches WHERE batch_key = ?"
@@ -299,7 +293,7 @@ def sqlite_floor(url: str, csv_path: Path, suite_path: Path | None = None) -> di
                         ]
                     )
                 if new:
-                    last = conn.execute(bump, (COUNTER, len(new))).fetchone()[0]
+                    last = conn.execute(SQLITE_BUMP, (COUNTER, len(new))).fetchone()[0]
                     ids = [str(n) for n in range(last - len(new) + 1, last + 1)]
                     conn.executemany(
                         contact_insert,

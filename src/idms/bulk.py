@@ -111,21 +111,17 @@ _SAMPLES: dict[type, tuple[Any, ...]] = {
 }
 
 
-def _processor(impl: TypeEngine[Any], dialect: Dialect) -> Convert | None:
-    """The column type's bind processor, with a fast path for the everyday value types.
+def _processors(
+    impl: TypeEngine[Any], dialect: Dialect
+) -> tuple[Convert | None, ColumnConvert | None]:
+    """The column type's bind processor, with a fast path for the everyday value types, and
+    the same over a whole column of values (``_column``).
 
     SQLite's date and time processors format through ``%`` with a dict of fields, several times
     slower than ``isoformat``; a boolean is 1 or 0. Each fast path is used only
     if it gives exactly what the processor gives on sample values; anything else (None, strings,
     aware datetimes) still goes through the processor.
     """
-    return _processors(impl, dialect)[0]
-
-
-def _processors(
-    impl: TypeEngine[Any], dialect: Dialect
-) -> tuple[Convert | None, ColumnConvert | None]:
-    """:func:`_processor`, and the same over a whole column of values (``_column``)."""
     slow = impl.bind_processor(dialect)
     if slow is None:
         return None, None

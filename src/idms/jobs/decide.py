@@ -33,11 +33,8 @@ def match_key(row: WorkRow, fields: Sequence[str]) -> tuple[Any, ...]:
 
 
 def _folded_criterion(value: Any) -> Any:
-    """``fold_value(_criterion(value))``, in one call: every row of a run is keyed by it."""
-    if isinstance(value, str):
-        text = value.strip()
-        return text.lower() if text.isascii() else fold(text)
-    return None if value is NOT_GIVEN else value
+    """``fold_value(_criterion(value))``: every row of a run is keyed by it."""
+    return None if value is NOT_GIVEN else fold_value(value)
 
 
 def _criterion(value: Any) -> Any:
@@ -191,20 +188,19 @@ def _comparer(fdef: FieldDef) -> Comparer | None:
 
 
 def _same_plain(current: Any, new: Any) -> bool:
-    if current is None or new is None:  # the same when both are blank (None or "")
+    """The rule for blanks, and equality for the rest: blank (None or "") against blank is the
+    same value, None against a value that is not blank is not."""
+    if current is None or new is None:
         return (current is None or current == "") and (new is None or new == "")
     return bool(current == new)
 
 
 def _blank_first(compare: Comparer) -> Comparer:
-    """``compare`` for two values given: blank (None or "") against blank is the same value,
-    None against a value that is not blank is not; anything else is ``compare``'s to judge."""
+    """``compare`` for two values given; blanks as :func:`_same_plain` judges them."""
 
     def same(current: Any, new: Any) -> bool:
-        if current is None or new is None:
-            return (current is None or current == "") and (new is None or new == "")
-        if current == "" and new == "":
-            return True
+        if current is None or new is None or (current == "" and new == ""):
+            return _same_plain(current, new)
         return compare(current, new)
 
     return same

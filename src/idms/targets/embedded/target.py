@@ -269,9 +269,9 @@ class EmbeddedTarget:
         self._local.conn, self._local.scope = conn, scope
         # A batch's matched records are carried to its apply only where nothing else can write
         # in between: an exclusive or together scope on SQLite holds the store file's write
-        # lock from its first statement. (On
-        # PostgreSQL the lock is the source's: a writer of another source, an address under a
-        # contact, may commit meanwhile, and apply reads the before-images afresh.)
+        # lock from its first statement. (On PostgreSQL the lock is the source's: a writer of
+        # another source, an address under a contact, may commit meanwhile, and apply reads
+        # the before-images afresh.)
         carry = scope in ("exclusive", "together") and conn.dialect.name == "sqlite"
         self._local.carried = Carried() if carry else None
         try:

@@ -20,7 +20,6 @@ from idms.targets.embedded.adapters.folding import (
     spellings,
 )
 from idms.targets.embedded.adapters.reading import Reading
-from idms.values.folding import fold
 
 
 class Matching(Reading):
@@ -123,10 +122,7 @@ def _match_key(value: Any) -> Any:
     """A value as matching compares it: text stripped and folded (blank text is None), a
     multi-select value each of its codes folded, anything else as given."""
     if isinstance(value, str):
-        text = value.strip()
-        if not text:
-            return None
-        return text.lower() if text.isascii() else fold(text)
+        return fold_text(value) or None
     if isinstance(value, tuple):
         return tuple(fold_text(v) for v in value)
     return value

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Executable, Table
+from sqlalchemy import Column, Executable, Table
 
 from idms.bulk import key_match, keyed_update, rows_insert
 from idms.sources.model import SourceDef
@@ -25,7 +25,6 @@ class Writing(Reading):
         self._table_columns: dict[str, dict[str, str]] = {}
         self._fields: dict[str, _Fields] = {}
         self._key_columns: dict[str, list[str]] = {}
-        self._templates: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
         self._insert_plans: dict[str, list[tuple[str, Any, Any]]] = {}
         self._statements: dict[tuple[Any, ...], Executable] = {}
 
@@ -36,14 +35,6 @@ class Writing(Reading):
             cached = {f.name: snake(f.name) for f in self.source.fields if snake(f.name) in table.c}
             self._table_columns[table.name] = cached
         return cached
-
-    def row_values(self, record: Mapping[str, Any], table: Table) -> dict[str, Any]:
-        """A record's values for ``table``'s columns (multi-select joined with commas)."""
-        return {
-            col: ",".join(v) if type(v := record[name]) is tuple else v
-            for name, col in self._table_fields(table).pairs
-            if name in record
-        }
 
     def _table_fields(self, table: Table) -> _Fields:
         cached = self._fields.get(table.name)
@@ -93,30 +84,20 @@ class Writing(Reading):
         return cached
 
     def _insert_plan(self, table: Table) -> list[tuple[str, Any, Any]]:
-        """Each column an insert writes: (column, the field stored there or None, default)."""
+        """Each column an insert writes: (column, the field stored there or None, default).
+        Every column of ``table`` but its autoincrement key, which is written only when a
+        field is stored there (a SEQN the store numbers itself)."""
         plan = self._insert_plans.get(table.name)
         if plan is None:
-            template, _ = self._insert_template(table)
-            field_of = {col: name for name, col in self.table_columns(table).items()}
-            plan = [(col, field_of.get(col), default) for col, default in template.items()]
-            # A key the store numbers itself is written when the record holds it (a SEQN).
-            plan += [(col, name, None) for col, name in field_of.items() if col not in template]
+            field_of = self._table_fields(table).by_column
+            skip = table.c[0].name if table.c[0].autoincrement is True else None
+            plan = [
+                (c.name, field_of.get(c.name), _default(c))
+                for c in table.c
+                if c.name != skip or c.name in field_of
+            ]
             self._insert_plans[table.name] = plan
         return plan
-
-    def _insert_template(self, table: Table) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Every column of ``table`` with its default (the autoincrement key left out)."""
-        cached = self._templates.get(table.name)
-        if cached is None:
-            defaults = {
-                c.name: c.default.arg  # type: ignore[attr-defined]
-                for c in table.c
-                if c.default is not None
-            }
-            skip = table.c[0].name if table.c[0].autoincrement is True else None
-            template = {c.name: defaults.get(c.name) for c in table.c if c.name != skip}
-            cached = self._templates[table.name] = (template, defaults)
-        return cached
 
     def writes_update(self, ctx: ApplyContext, before: Record, after: Record) -> list[Write]:
         return self.update_writes(self.table, before, after, phase=0)
@@ -178,6 +159,11 @@ class Writing(Reading):
     def delete_write(self, table: Table, before: Record, *, phase: int) -> Write:
         stmt = self.statement("delete", table)
         return Write(phase, ("delete", table.name), stmt, self._old_keys(table, before))
+
+
+def _default(column: Column[Any]) -> Any:
+    """The column's fixed default (None without one)."""
+    return column.default.arg if column.default is not None else None  # type: ignore[attr-defined]
 
 
 class _Fields:
