@@ -333,3 +333,43 @@ def test_the_command_line_starts_with_the_collector_paused() -> None:
     probe = "import gc, idms.cli; print(gc.isenabled())"
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_columns_every_row_leaves_empty_are_left_out_of_an_insert_yet_stored_null(
+    database_url: str,
+) -> None:
+    """An insert leaves out a column that every row of the batch leaves None and that has no
+    default (the database binds and checks fewer values); a column with a default of its own,
+    or one a row gives, is still sent, so what is stored is what one row at a time stores."""
+    meta = MetaData()
+    notes = Table(
+        "notes",
+        meta,
+        Column("id", Integer, primary_key=True),
+        Column("body", String(20)),
+        Column("note", String(20)),
+        Column("kind", String(5), server_default="x"),
+        Column("level", Integer, default=5),
+    )
+    engine = make_engine(database_url)
+    meta.create_all(engine)
+    sent: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *a: sent.append(a[2]))
+    empty = [{"id": i, "body": f"b{i}", "note": None, "kind": None, "level": None} for i in (1, 2)]
+    mixed = [{"id": i, "body": None, "note": n, "kind": None, "level": None} for i, n in
+             ((3, None), (4, "given"))]  # fmt: skip
+    with engine.begin() as conn:
+        for rows, left_out in ((empty, "note"), (mixed, "body")):
+            assert execute_many(conn, ("insert", "notes"), rows_insert(notes), rows) == 2
+            named = sent[-1].split("(", 1)[1].split(")", 1)[0]  # INSERT INTO notes (...) ...
+            columns = {c.strip().strip('"') for c in named.split(",")}
+            assert left_out not in columns
+            assert {"id", "kind", "level"} <= columns
+        stored = conn.execute(text("SELECT id, body, note, kind, level FROM notes ORDER BY id"))
+        assert [tuple(r) for r in stored] == [
+            (1, "b1", None, None, None),
+            (2, "b2", None, None, None),
+            (3, None, None, None, None),
+            (4, None, "given", None, None),
+        ]
+    engine.dispose()
