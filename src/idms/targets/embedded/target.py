@@ -122,7 +122,7 @@ class EmbeddedTarget:
         self.policy = policy or StorePolicy()
         self._notifiers: list[Notifier] = [sender(u) for u in dict.fromkeys(notify_urls)]
         self.engine: Engine = open_store(url)
-        self._freshness = Freshness(self.engine)  # planner statistics after large writes
+        self.freshness = Freshness(self.engine)  # planner statistics after large writes
         self._adapters: dict[str, SourceAdapter] = {}
         self._sources: list[SourceDef] | None = None
         # The connection a thread's open scope pins (see rehearse and exclusive), and which.
@@ -184,12 +184,12 @@ class EmbeddedTarget:
                     written = Written() if keep and self._notifiers else None
                     conn.info[WRITTEN] = written
                     transaction = conn.begin()
-                    self._freshness.begin(conn)
+                    self.freshness.begin(conn)
                     try:
                         yield conn
                     except BaseException:
                         transaction.rollback()
-                        self._freshness.discarded(conn)
+                        self.freshness.discarded(conn)
                         raise
                     finally:
                         conn.info.pop(WRITTEN, None)
@@ -197,10 +197,10 @@ class EmbeddedTarget:
                         transaction.commit()
                         if written:
                             self._notify(written)
-                        self._freshness.committed(conn)
+                        self.freshness.committed(conn)
                     else:
                         transaction.rollback()
-                        self._freshness.discarded(conn)
+                        self.freshness.discarded(conn)
                 else:
                     yield conn
         except OperationalError as exc:
@@ -570,6 +570,7 @@ class EmbeddedTarget:
                 ) from None
 
     def close(self) -> None:
+        self.freshness.settle()  # an analysis under way finishes on its connection first
         self.engine.dispose()
 
     # ---- beyond the protocol: what the store itself offers -------------------------------------
