@@ -344,6 +344,226 @@ def sqlite_floor(url: str, csv_path: Path, suite_path: Path | None = None) -> di
     return counts
 
 
+# The new contacts' ContactKeys made in SQL as idms.targets.embedded.keys.new_guids makes them:
+# the batch's millisecond as the head ("XXXXXXXX-XXXX-7", a parameter), then 80 random bits as
+# 20 hex digits h: h[0:3], the variant digit for h[4] ("89AB"[digit & 3]), h[5:8], h[8:20].
+SQLITE_GUID = (
+    ":head || substr(x.h, 1, 3) || '-' || substr('89AB89AB89AB89AB', "
+    "instr('0123456789ABCDEF', substr(x.h, 5, 1)), 1) || substr(x.h, 6, 3) || '-' "
+    "|| substr(x.h, 9, 12)"
+)
+
+
+def _suite(csv_path: Path, suite_path: Path | None) -> Any:
+    """The second database a run's row results are recorded in (the suite's ``run_rows``)."""
+    import sqlite3
+
+    suite = sqlite3.connect(suite_path or csv_path.with_suffix(".suite.db"), isolation_level=None)
+    suite.execute("PRAGMA journal_mode=WAL")
+    suite.execute("PRAGMA synchronous=NORMAL")
+    suite.execute(
+        "CREATE TABLE IF NOT EXISTS run_rows (run_id TEXT, seq INTEGER, row_number INTEGER, "
+        "outcome TEXT, identity TEXT, before TEXT, after TEXT, PRIMARY KEY (run_id, seq))"
+    )
+    return suite
+
+
+def _image(values: Sequence[str], changed: Sequence[str]) -> str:
+    """SQL for a JSON object of the named values whose ``changed`` condition holds, in order
+    (the floor's ``{field: value for field in diff}``); ``{}`` when none does."""
+    parts = " || ".join(
+        f"iif({c}, ',\"{n}\":' || json_quote({v}), '')"
+        for n, v, c in zip(FIELD_NAMES, values, changed, strict=True)
+    )
+    return f"'{{' || substr({parts}, 2) || '}}'"
+
+
+def sqlite_set_floor(url: str, csv_path: Path, suite_path: Path | None = None) -> dict[str, int]:
+    """The floor's guarantees, kept set-based (issue 18): Python per row only types the cells
+    (idms's coercers, as the floor) into a tuple; each batch is staged with one executemany into
+    a TEMP table, and SQL does the rest in a few statements: the lookup codes checked (a
+    NOT EXISTS against the codes, the first bad row named), the match on ``idms_fold(email)``
+    (the ``ix_contacts_email_ci`` index) with the diff (``IS NOT`` per column, kept as a bit
+    mask) and the before-images, the new contacts' IDs (counter base + their order) and
+    ContactKeys, the inserts (``INSERT ... SELECT``) and the changed rows' updates (``UPDATE ...
+    FROM``, ``updated_on`` only on them), the identity and after-images (``json_object``, or
+    built from ``json_quote`` for the changed fields) and the journal (``json_group_array``),
+    all in the store's transaction, committed per batch. The row results come back to Python
+    only as JSON text, fed straight into the suite's ``run_rows`` by executemany. What it
+    measures: how near executemany an import that keeps idms's guarantees can come when SQLite,
+    not Python, does the per-row work beyond typing the cells."""
+    from idms.targets.embedded.lookups import load_codes
+    from idms.targets.embedded.store import open_store
+    from idms.targets.embedded.target import EmbeddedTarget
+    from idms.values.coerce import coercer
+    from idms.values.folding import fold
+    from idms.values.types import FieldType
+
+    def iso(convert: Any) -> Any:
+        return lambda cell: convert(cell).isoformat()  # a date as the store keeps it
+
+    target = EmbeddedTarget(url)
+    source = target.describe("Contact")
+    fields = [source.field(f) for f in FIELD_NAMES]
+    converts = []
+    for field in fields:
+        convert = coercer(field.type, field=field.label, max_length=field.max_length)
+        dated = field.type in (FieldType.DATE, FieldType.DATETIME)
+        converts.append(iso(convert) if dated else convert)
+    with target.engine.connect() as sa:
+        codes = {f.lookup: load_codes(sa, f.lookup) for f in fields if f.lookup}
+    target.close()
+    suite = _suite(csv_path, suite_path)
+    run_id = f"set-floor-{time.time_ns()}"
+    engine = open_store(url)
+    raw = engine.raw_connection()
+    conn: Any = raw.driver_connection
+    conn.execute("PRAGMA temp_store = MEMORY")  # the staging table never touches a file
+    stage = ", ".join(CSV_COLUMNS)
+    conn.execute(
+        f"CREATE TEMP TABLE stage (seq INTEGER PRIMARY KEY, {stage}, imis_id, contact_key, "
+        "d INTEGER, outcome, identity, before, after)"
+    )
+    conn.execute("CREATE TEMP TABLE codes (lookup, code, folded)")
+    conn.execute("CREATE INDEX temp.codes_code ON codes (lookup, code)")
+    conn.execute("CREATE INDEX temp.codes_folded ON codes (lookup, folded)")
+    conn.executemany(
+        "INSERT INTO codes VALUES (?, ?, ?)",
+        [(name, c, fold(c)) for name, found in codes.items() for c in found],
+    )
+    # Each lookup cell that is not a code, exactly or folded as idms compares codes.
+    check = (
+        " UNION ALL ".join(
+            f"SELECT seq, {i} AS k, {c} FROM stage s WHERE {c} IS NOT NULL "
+            f"AND NOT EXISTS (SELECT 1 FROM codes WHERE lookup = '{f.lookup}' AND code = s.{c}) "
+            f"AND NOT EXISTS (SELECT 1 FROM codes WHERE lookup = '{f.lookup}' "
+            f"AND folded = idms_fold(s.{c}))"
+            for i, (c, f) in enumerate(zip(CSV_COLUMNS, fields, strict=True))
+            if f.lookup
+        )
+        + " ORDER BY seq, k LIMIT 1"
+    )
+    width = len(CONTACT)
+    stored = [f"c.{c}" for c in CONTACT] + [f"a.{c}" for c in ADDRESS]
+    differs = [f"{s} IS NOT stage.{c}" for s, c in zip(stored, CSV_COLUMNS, strict=True)]
+    contact_bits, address_bits = (1 << width) - 1, ((1 << len(ADDRESS)) - 1) << width
+    # The match (folded e-mail, its index), the diff as a bit mask (bit i: column i changed)
+    # and the before-image of the changed values, read before anything is written.
+    match = (
+        "UPDATE stage SET imis_id = c.imis_id, d = "
+        + " | ".join(f"(({x}) << {i})" for i, x in enumerate(differs))
+        + ", before = "
+        + _image(stored, differs)
+        + f" FROM contacts c LEFT JOIN addresses a ON a.imis_id = c.imis_id "
+        f"AND a.address_purpose = '{PURPOSE}' WHERE idms_fold(c.email) = idms_fold(stage.email)"
+    )
+    numbered = (
+        f"UPDATE stage SET imis_id = CAST(:base + x.k AS TEXT), contact_key = {SQLITE_GUID} "
+        "FROM (SELECT seq, row_number() OVER (ORDER BY seq) AS k, hex(randomblob(10)) AS h "
+        "FROM stage WHERE imis_id IS NULL) x WHERE stage.seq = x.seq"
+    )
+    names = ", ".join(CONTACT)
+    contact_insert = (
+        f"INSERT INTO contacts (imis_id, contact_key, is_organization, mark_for_erasure, "
+        f"created_on, updated_on, {names}) SELECT imis_id, contact_key, 0, 0, :stamp, :stamp, "
+        f"{names} FROM stage WHERE d IS NULL ORDER BY seq"
+    )
+    address_insert = (
+        "INSERT INTO addresses (imis_id, address_purpose, city, state_province, postal_code, "
+        "is_preferred_mailing, is_preferred_billing, is_preferred_shipping) "
+        f"SELECT imis_id, '{PURPOSE}', {', '.join(ADDRESS)}, 1, 1, 0 "
+        "FROM stage WHERE d IS NULL ORDER BY seq"
+    )
+    contact_update = (
+        f"UPDATE contacts SET ({names}) = ({', '.join(f's.{c}' for c in CONTACT)}), "
+        f"updated_on = :stamp FROM stage s WHERE contacts.imis_id = s.imis_id "
+        f"AND s.d & {contact_bits}"
+    )
+    address_update = (
+        f"UPDATE addresses SET ({', '.join(ADDRESS)}) = ({', '.join(f's.{c}' for c in ADDRESS)}) "
+        f"FROM stage s WHERE addresses.imis_id = s.imis_id "
+        f"AND addresses.address_purpose = '{PURPOSE}' AND s.d & {address_bits}"
+    )
+    every = ", ".join(f"'{n}', {c}" for n, c in zip(FIELD_NAMES, CSV_COLUMNS, strict=True))
+    changed = _image(CSV_COLUMNS, [f"d & {1 << i}" for i in range(len(CSV_COLUMNS))])
+    images = (
+        "UPDATE stage SET outcome = CASE WHEN d IS NULL THEN 'inserted' WHEN d THEN 'updated' "
+        "ELSE 'unchanged' END, identity = json_object('ImisId', imis_id), "
+        f"before = iif(d, before, NULL), after = CASE WHEN d IS NULL "
+        f"THEN json_object({every}, 'ImisId', imis_id) WHEN d THEN {changed} END"
+    )
+    journal = (
+        "INSERT INTO idms_applied_batches (batch_key, results, created_on) "
+        "SELECT :key, json_group_array(json_array(:run, seq, seq + 1, outcome, identity, "
+        "before, after)), :stamp FROM (SELECT * FROM stage ORDER BY seq)"
+    )
+    results = "SELECT ?, seq, seq + 1, outcome, identity, before, after FROM stage ORDER BY seq"
+    forget = "DELETE FROM idms_applied_batches WHERE batch_key = ?"
+    counts = {"inserted": 0, "updated": 0, "unchanged": 0}
+    seq = 0
+    previous: str | None = None
+    try:
+        with csv_path.open(newline="", encoding="utf-8") as f:
+            reader = csv.reader(f)
+            next(reader)
+            while batch := [r for _, r in zip(range(BATCH), reader, strict=False)]:
+                stamp = now()
+                typed = []
+                for cells in batch:
+                    seq += 1
+                    typed.append(
+                        (
+                            seq,
+                            *[
+                                convert(cell) if cell.strip() else None
+                                for cell, convert in zip(cells, converts, strict=True)
+                            ],
+                        )
+                    )
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("DELETE FROM stage")
+                conn.executemany(
+                    f"INSERT INTO stage (seq, {stage}) VALUES (?{', ?' * len(CSV_COLUMNS)})",
+                    typed,
+                )
+                for bad in conn.execute(check):
+                    conn.execute("ROLLBACK")
+                    raise SystemExit(f"row {bad[0] + 1}: {bad[2]} is not a code")
+                changes = conn.total_changes
+                conn.execute(match)
+                new = len(typed) - (conn.total_changes - changes)
+                if new:
+                    last = conn.execute(SQLITE_BUMP, (COUNTER, new)).fetchone()[0]
+                    ms = f"{(time.time_ns() // 1_000_000) & ((1 << 48) - 1):012X}"
+                    conn.execute(numbered, {"base": last - new, "head": f"{ms[:8]}-{ms[8:]}-7"})
+                    conn.execute(contact_insert, {"stamp": stamp})
+                    conn.execute(address_insert)
+                conn.execute(contact_update, {"stamp": stamp})
+                conn.execute(address_update)
+                conn.execute(images)
+                key = f"{run_id}:{seq}"
+                if previous is not None:
+                    conn.execute(forget, (previous,))
+                conn.execute(journal, {"key": key, "run": run_id, "stamp": stamp})
+                conn.execute("COMMIT")
+                suite.execute("BEGIN")
+                suite.executemany(
+                    "INSERT INTO run_rows VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    conn.execute(results, (run_id,)),
+                )
+                suite.execute("COMMIT")
+                previous = key
+                for outcome, n in conn.execute("SELECT outcome, count(*) FROM stage GROUP BY 1"):
+                    counts[outcome] += n
+        if previous is not None:  # autocommit: the store's connection runs BEGIN ... COMMIT
+            conn.execute(forget, (previous,))
+    finally:
+        raw.close()
+        engine.dispose()
+        suite.close()
+    return counts
+
+
 # ---- PostgreSQL --------------------------------------------------------------------------------
 
 # A version-7 UUID (time-ordered, as idms.targets.embedded.keys.new_guid) on PostgreSQL < 18,
