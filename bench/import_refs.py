@@ -370,12 +370,15 @@ def _suite(csv_path: Path, suite_path: Path | None) -> Any:
 
 def _image(values: Sequence[str], changed: Sequence[str]) -> str:
     """SQL for a JSON object of the named values whose ``changed`` condition holds, in order
-    (the floor's ``{field: value for field in diff}``); ``{}`` when none does."""
-    parts = " || ".join(
+    (the floor's ``{field: value for field in diff}``), NULL when none does. The pieces are
+    joined by one printf (a chain of ``||`` copies the text at each step), and only for rows
+    with a change (``iif`` is lazy: half the cost when half the rows are unchanged)."""
+    parts = ", ".join(
         f"iif({c}, ',\"{n}\":' || json_quote({v}), '')"
         for n, v, c in zip(FIELD_NAMES, values, changed, strict=True)
     )
-    return f"'{{' || substr({parts}, 2) || '}}'"
+    joined = f"printf('{'%s' * len(values)}', {parts})"
+    return f"iif({' OR '.join(changed)}, '{{' || substr({joined}, 2) || '}}', NULL)"
 
 
 def sqlite_set_floor(url: str, csv_path: Path, suite_path: Path | None = None) -> dict[str, int]:
@@ -456,8 +459,8 @@ def sqlite_set_floor(url: str, csv_path: Path, suite_path: Path | None = None) -
         + " | ".join(f"(({x}) << {i})" for i, x in enumerate(differs))
         + f", outcome = iif({' OR '.join(differs)}, 'updated', 'unchanged'), "
         "identity = json_object('ImisId', c.imis_id), "
-        f"before = nullif({_image(stored, differs)}, '{{}}'), "
-        f"after = nullif({_image([f'stage.{c}' for c in CSV_COLUMNS], differs)}, '{{}}')"
+        f"before = {_image(stored, differs)}, "
+        f"after = {_image([f'stage.{c}' for c in CSV_COLUMNS], differs)}"
         f" FROM contacts c LEFT JOIN addresses a ON a.imis_id = c.imis_id "
         f"AND a.address_purpose = '{PURPOSE}' WHERE idms_fold(c.email) = stage.folded"
     )
