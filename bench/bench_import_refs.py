@@ -19,13 +19,22 @@ they keep of the store's rules and what they leave out is in ``import_refs.py``.
   journalled in the store's transaction and recorded in a second database), written as one
   loop with a tuple per row. Its ratio to executemany is how close any CPython import that
   keeps those guarantees can come; idms's ratio to it is what idms's pipeline costs above it.
+  And the *set floor* (``import_refs.sqlite_set_floor``, issue 18): exactly those guarantees,
+  set-based: Python per row only types the cells into a tuple, each batch is staged by one
+  executemany into a TEMP table, and a few ``INSERT ... SELECT`` / ``UPDATE ... FROM``
+  statements check the codes, match, diff, write, make the images (JSON, in SQL) and journal.
+  Its ratio to executemany is what an idms pipeline built that way could reach; both floors'
+  ratios to executemany are printed, by CPU time, and idms's ratio to each.
 - ``--store postgresql`` (a fresh database per store and run on ``--pg``, default
   ``postgresql://postgres@127.0.0.1:5432``): the references are ``COPY`` into a temporary table
   then a set-based merge (goal 2: idms at >= 0.5x), and the naive per-row loop, a commit per
   1,000 rows (idms must never be slower).
 
 After each pass the stores' contents are compared (contacts, addresses, changed titles and
-cities, the contact-ID counter): a reference that did less than idms would fail the bench.
+cities, distinct ContactKeys, the contact-ID counter; after pass 1 among the references, idms's
+through its outcome counts), and on SQLite the two floors' recorded row results (outcomes,
+identities, before- and after-images as JSON values): a reference that did less than idms, or a
+floor that recorded less than the other, would fail the bench.
 
     .venv/bin/python bench/bench_import_refs.py --store sqlite --rows 100000 --repeat 3
     .venv/bin/python bench/bench_import_refs.py --store postgresql --rows 100000

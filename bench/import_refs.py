@@ -7,13 +7,23 @@ reference reasonably keeps them: matched on the folded e-mail, new contacts numb
 store's ``LAST_CONTACT_ID`` counter (one bump per batch or per statement) with a time-ordered
 ContactKey GUID, a default-purpose ``Address`` row preferred for mailing and billing, blanks
 written as NULL, ``updated_on`` touched only on rows that changed, and only changed rows
-rewritten. What none of them does: typing and checking cells, lookup codes, results per row,
-staging and journalling for resume, undo images; nor the store's guard against a counter value
-already used by a supplied iMIS ID (never the case in a fresh store), nor duplicate e-mails
-within the file (the generated file has none).
+rewritten. What executemany and the PostgreSQL references leave out: typing and checking cells,
+lookup codes, results per row, journalling, before- and after-images. The two floors keep
+exactly those (no undo, no leases, no rules beyond them). None of them keeps the store's guard
+against a counter value already used by a supplied iMIS ID (never the case in a fresh store),
+nor handles duplicate e-mails within the file (the generated file has none).
 
 - :func:`sqlite_executemany`: ``sqlite3`` ``executemany`` in batches of 1,000, each committed,
   on the store's own connection (WAL, ``synchronous=NORMAL``, ``idms_fold`` registered).
+- :func:`sqlite_floor`: executemany plus the guarantees above, as a per-row Python loop on
+  tuples: cells typed by idms's coercers, codes checked, matched contacts read whole and
+  compared, each row's result with its images journalled in the store's transaction and
+  recorded in a second database (the suite's ``run_rows``), committed per batch.
+- :func:`sqlite_set_floor`: the same guarantees, set-based (issue 18): Python per row only types
+  the cells (and folds the e-mail) into a tuple; each batch is staged by one executemany into a
+  TEMP table, and SQL statements check the codes, match, diff, number the new contacts, insert,
+  update, and make the images (JSON) and the journal; the row results come back to Python only
+  as JSON text, for the suite.
 - :func:`pg_copy_merge`: ``COPY`` of the file into a temporary table, then one set-based merge
   (``INSERT ... SELECT`` the new, ``UPDATE ... FROM`` the changed with ``IS DISTINCT FROM``),
   one transaction.
@@ -382,19 +392,22 @@ def _image(values: Sequence[str], changed: Sequence[str]) -> str:
 
 
 def sqlite_set_floor(url: str, csv_path: Path, suite_path: Path | None = None) -> dict[str, int]:
-    """The floor's guarantees, kept set-based (issue 18): Python per row only types the cells
-    (idms's coercers, as the floor) into a tuple; each batch is staged with one executemany into
-    a TEMP table, and SQL does the rest in a few statements: the lookup codes checked (a
-    NOT EXISTS against the codes, the first bad row named), the match on ``idms_fold(email)``
-    (the ``ix_contacts_email_ci`` index) with the diff (``IS NOT`` per column, kept as a bit
-    mask) and the before-images, the new contacts' IDs (counter base + their order) and
-    ContactKeys, the inserts (``INSERT ... SELECT``) and the changed rows' updates (``UPDATE ...
-    FROM``, ``updated_on`` only on them), the identity and after-images (``json_object``, or
-    built from ``json_quote`` for the changed fields) and the journal (``json_group_array``),
-    all in the store's transaction, committed per batch. The row results come back to Python
-    only as JSON text, fed straight into the suite's ``run_rows`` by executemany. What it
-    measures: how near executemany an import that keeps idms's guarantees can come when SQLite,
-    not Python, does the per-row work beyond typing the cells."""
+    """The floor's guarantees, kept set-based (issue 18): what an idms pipeline built this way
+    could reach. Python per row only types the cells (idms's coercers, as the floor) and folds
+    the e-mail into a tuple; each batch is staged with one executemany into a TEMP table, and
+    SQL does the rest in the store's transaction, committed per batch: the lookup codes checked
+    (NOT EXISTS against the codes, exactly or folded as idms compares codes; the first bad row
+    named), the match (the staged fold against the ``ix_contacts_email_ci`` index) with the
+    diff (``IS NOT`` per column, kept as a bit mask), the outcome and the changed values'
+    before- and after-images in one ``UPDATE ... FROM``; the new contacts' IDs (the counter's
+    base + their order), identities and after-images (``json_object``); the inserts (``INSERT
+    ... SELECT``, ContactKeys as UUIDv7 from SQLite's PRNG) and the changed rows' updates
+    (``UPDATE ... FROM``, ``updated_on`` only on them); the journal (``json_group_array``). The
+    row results come back to Python only as JSON text, fed by executemany into the suite's
+    ``run_rows``. Where SQL was slower than Python it is not used: folding the staged e-mail
+    with ``idms_fold`` in SQL (a call back into Python per row) cost more than ``fold`` here.
+    Unlike the floor, a batch's cells are all typed before its codes are checked, so a bad cell
+    further down is reported before a bad code above it."""
     from idms.targets.embedded.lookups import load_codes
     from idms.targets.embedded.store import open_store
     from idms.targets.embedded.target import EmbeddedTarget
