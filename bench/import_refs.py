@@ -170,6 +170,20 @@ def sqlite_executemany(url: str, csv_path: Path) -> dict[str, int]:
     return counts
 
 
+def _suite(csv_path: Path, suite_path: Path | None) -> Any:
+    """The second database a run's row results are recorded in (the suite's ``run_rows``)."""
+    import sqlite3
+
+    suite = sqlite3.connect(suite_path or csv_path.with_suffix(".suite.db"), isolation_level=None)
+    suite.execute("PRAGMA journal_mode=WAL")
+    suite.execute("PRAGMA synchronous=NORMAL")
+    suite.execute(
+        "CREATE TABLE IF NOT EXISTS run_rows (run_id TEXT, seq INTEGER, row_number INTEGER, "
+        "outcome TEXT, identity TEXT, before TEXT, after TEXT, PRIMARY KEY (run_id, seq))"
+    )
+    return suite
+
+
 def sqlite_floor(url: str, csv_path: Path, suite_path: Path | None = None) -> dict[str, int]:
     """The least an import that keeps idms's guarantees can do per row in CPython: the
     executemany reference plus, per row, what no import may skip. Each cell is typed by idms's
@@ -180,8 +194,6 @@ def sqlite_floor(url: str, csv_path: Path, suite_path: Path | None = None) -> di
     recorded in a second database (the suite's ``run_rows`` shape), committed per batch. No
     objects per row beyond a tuple and a dict, no rules beyond those, no undo, no leases: a
     floor, not a design (the figures say how far idms's pipeline is above it)."""
-    import sqlite3
-
     from idms.runs.rows import dumps as js  # the suite's JSON (None stays NULL)
     from idms.targets.embedded.keys import new_guid
     from idms.targets.embedded.lookups import load_codes
@@ -199,13 +211,7 @@ def sqlite_floor(url: str, csv_path: Path, suite_path: Path | None = None) -> di
             {c.casefold() for c in load_codes(sa, f.lookup)} if f.lookup else None for f in fields
         ]
     target.close()
-    suite = sqlite3.connect(suite_path or csv_path.with_suffix(".suite.db"), isolation_level=None)
-    suite.execute("PRAGMA journal_mode=WAL")
-    suite.execute("PRAGMA synchronous=NORMAL")
-    suite.execute(
-        "CREATE TABLE IF NOT EXISTS run_rows (run_id TEXT, seq INTEGER, row_number INTEGER, "
-        "outcome TEXT, identity TEXT, before TEXT, after TEXT, PRIMARY KEY (run_id, seq))"
-    )
+    suite = _suite(csv_path, suite_path)
     run_id = f"floor-{time.time_ns()}"
     engine = open_store(url)
     raw = engine.raw_connection()
@@ -364,25 +370,10 @@ SQLITE_GUID = (
 )
 
 
-def _suite(csv_path: Path, suite_path: Path | None) -> Any:
-    """The second database a run's row results are recorded in (the suite's ``run_rows``)."""
-    import sqlite3
-
-    suite = sqlite3.connect(suite_path or csv_path.with_suffix(".suite.db"), isolation_level=None)
-    suite.execute("PRAGMA journal_mode=WAL")
-    suite.execute("PRAGMA synchronous=NORMAL")
-    suite.execute(
-        "CREATE TABLE IF NOT EXISTS run_rows (run_id TEXT, seq INTEGER, row_number INTEGER, "
-        "outcome TEXT, identity TEXT, before TEXT, after TEXT, PRIMARY KEY (run_id, seq))"
-    )
-    return suite
-
-
 def _image(values: Sequence[str], changed: Sequence[str]) -> str:
     """SQL for a JSON object of the named values whose ``changed`` condition holds, in order
-    (the floor's ``{field: value for field in diff}``), NULL when none does. The pieces are
-    joined by one printf (a chain of ``||`` copies the text at each step), and only for rows
-    with a change (``iif`` is lazy: half the cost when half the rows are unchanged)."""
+    (the floor's ``{field: value for field in diff}``), NULL when none does. Made only for rows
+    with a change (``iif`` is lazy): with half the rows unchanged, that halved its cost."""
     parts = ", ".join(
         f"iif({c}, ',\"{n}\":' || json_quote({v}), '')"
         for n, v, c in zip(FIELD_NAMES, values, changed, strict=True)
