@@ -19,13 +19,22 @@ they keep of the store's rules and what they leave out is in ``import_refs.py``.
   journalled in the store's transaction and recorded in a second database), written as one
   loop with a tuple per row. Its ratio to executemany is how close any CPython import that
   keeps those guarantees can come; idms's ratio to it is what idms's pipeline costs above it.
+  And the *set floor* (``import_refs.sqlite_set_floor``, issue 18): exactly those guarantees,
+  set-based: Python per row only types the cells into a tuple, each batch is staged by one
+  executemany into a TEMP table, and a few ``INSERT ... SELECT`` / ``UPDATE ... FROM``
+  statements check the codes, match, diff, write, make the images (JSON, in SQL) and journal.
+  Its ratio to executemany is what an idms pipeline built that way could reach; both floors'
+  ratios to executemany are printed, by CPU time, and idms's ratio to each.
 - ``--store postgresql`` (a fresh database per store and run on ``--pg``, default
   ``postgresql://postgres@127.0.0.1:5432``): the references are ``COPY`` into a temporary table
   then a set-based merge (goal 2: idms at >= 0.5x), and the naive per-row loop, a commit per
   1,000 rows (idms must never be slower).
 
 After each pass the stores' contents are compared (contacts, addresses, changed titles and
-cities, the contact-ID counter): a reference that did less than idms would fail the bench.
+cities, distinct ContactKeys, the contact-ID counter; after pass 1 among the references, idms's
+through its outcome counts), and on SQLite the two floors' recorded row results (outcomes,
+identities, before- and after-images as JSON values): a reference that did less than idms, or a
+floor that recorded less than the other, would fail the bench.
 
     .venv/bin/python bench/bench_import_refs.py --store sqlite --rows 100000 --repeat 3
     .venv/bin/python bench/bench_import_refs.py --store postgresql --rows 100000
@@ -42,17 +51,28 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
+import itertools
 import json
+import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 from bench_import import COLUMNS, FIELDS, make_csv
-from import_refs import pg_copy_merge, pg_naive, sqlite_executemany, sqlite_floor, timed
+from import_refs import (
+    pg_copy_merge,
+    pg_naive,
+    sqlite_executemany,
+    sqlite_floor,
+    sqlite_set_floor,
+    timed,
+)
 
 IDMS_SCRIPT = r"""
 import json, sys, time
@@ -81,6 +101,9 @@ with Workspace.open(Settings.load(workspace=workspace, target=target, environ={}
                     "counts": report.summary()})
 print(json.dumps(out))
 """
+
+# The references that run in this process, so their CPU time is nearly all their work.
+IN_PROCESS = ("executemany", "floor", "set floor")
 
 STATE = (
     "SELECT (SELECT count(*) FROM contacts), (SELECT count(*) FROM addresses), "
@@ -124,6 +147,27 @@ def state(url: str) -> tuple[int, ...]:
     return tuple(int(v or 0) for v in row)
 
 
+def same_results(floor: Path, other: Path) -> None:
+    """Both floors recorded the same row results, pass by pass: outcomes, and identities and
+    images equal as JSON values (the texts may differ in key order or escapes, not in content).
+    Read side by side: a pass's images do not fit in memory at a million rows."""
+    from idms.runs.rows import loads
+
+    sql = (
+        "SELECT seq, row_number, outcome, identity, before, after FROM run_rows "
+        "ORDER BY run_id, seq"
+    )
+    with closing(sqlite3.connect(floor)) as a, closing(sqlite3.connect(other)) as b:
+        for x, y in itertools.zip_longest(a.execute(sql), b.execute(sql)):
+            if (
+                x is None
+                or y is None
+                or x[:3] != y[:3]
+                or any(loads(u) != loads(v) for u, v in zip(x[3:], y[3:], strict=True))
+            ):
+                raise SystemExit(f"The floors' row results differ: {x} / {y}")
+
+
 class Databases:
     """Fresh stores: files in a temporary folder, or databases on one PostgreSQL server."""
 
@@ -165,7 +209,11 @@ def one_round(args: argparse.Namespace, dbs: Databases, files: list[Path], n: in
     """idms and every reference, both passes each, on fresh stores; their states compared."""
     refs: dict[str, Callable[[str, Path], dict[str, int]]]
     if args.store == "sqlite":
-        refs = {"executemany": sqlite_executemany, "floor": sqlite_floor}
+        refs = {
+            "executemany": sqlite_executemany,
+            "floor": sqlite_floor,
+            "set floor": sqlite_set_floor,
+        }
     else:
         refs = {"copy_merge": pg_copy_merge, "naive": pg_naive}
     result: dict[str, Any] = {}
@@ -174,16 +222,25 @@ def one_round(args: argparse.Namespace, dbs: Databases, files: list[Path], n: in
     passes = run_idms(url, dbs.folder / f"ws{n}", files)
     result["idms"] = passes
     states = {"idms": state(url)}  # after pass 2; pass 1 is compared through the counts
+    firsts: dict[str, tuple[int, ...]] = {}  # the references' states after pass 1
     for name, reference in refs.items():
-        url = dbs.new(f"{name}{n}")
+        slug = f"{name.replace(' ', '_')}{n}"
+        url = dbs.new(slug)
         fresh_store(url)
         result[name] = []
+        if reference in (sqlite_floor, sqlite_set_floor):  # a suite of its own, as idms's run
+            reference = functools.partial(reference, suite_path=dbs.folder / f"{slug}.suite.db")
         for path in files:
             seconds, cpu, counts = timed(reference, url, path)
             result[name].append({"seconds": seconds, "cpu": cpu, "counts": counts})
+            firsts.setdefault(name, state(url))
         states[name] = state(url)
+    if len(set(firsts.values())) != 1:
+        raise SystemExit(f"The stores differ after pass 1 (contacts, addresses, ...): {firsts}")
     if len(set(states.values())) != 1:
         raise SystemExit(f"The stores differ after pass 2 (contacts, addresses, ...): {states}")
+    if args.store == "sqlite":
+        same_results(dbs.folder / f"floor{n}.suite.db", dbs.folder / f"set_floor{n}.suite.db")
     for i, p in enumerate(passes):
         mine = {k: p["counts"][k] for k in ("inserted", "updated", "unchanged")}
         for name in refs:
@@ -209,12 +266,13 @@ def report(rounds: list[dict[str, Any]], rows: int) -> None:
             rate = [rows / r[name][i]["seconds"] for r in rounds]
             ratio = [a / b for a, b in zip(idms, rate, strict=True)]
             print(f"  {name}: {spread(rate, ',.0f')} rows/s; idms at {spread(ratio, '.3f')}x")
-            if name in ("executemany", "floor"):  # in-process: CPU time is nearly all its work
+            if name in IN_PROCESS:  # CPU time is nearly all its work
                 cpu = [r[name][i]["cpu"] / r["idms"][i]["cpu"] for r in rounds]
                 print(f"    by CPU time (steadier on a loaded machine): {spread(cpu, '.3f')}x")
-        if "floor" in names and "executemany" in names:
-            floor = [r["executemany"][i]["cpu"] / r["floor"][i]["cpu"] for r in rounds]
-            print(f"  the floor at {spread(floor, '.3f')}x of executemany by CPU time")
+        for floor in ("floor", "set floor"):
+            if floor in names and "executemany" in names:
+                ratio = [r["executemany"][i]["cpu"] / r[floor][i]["cpu"] for r in rounds]
+                print(f"  the {floor} at {spread(ratio, '.3f')}x of executemany by CPU time")
         secs = [r["idms"][i]["seconds"] for r in rounds]
         peak = [r["idms"][i]["peak_mb"] for r in rounds]
         print(f"  idms seconds {spread(secs, '.1f')}; peak memory {spread(peak, '.0f')} MB")

@@ -7,13 +7,23 @@ reference reasonably keeps them: matched on the folded e-mail, new contacts numb
 store's ``LAST_CONTACT_ID`` counter (one bump per batch or per statement) with a time-ordered
 ContactKey GUID, a default-purpose ``Address`` row preferred for mailing and billing, blanks
 written as NULL, ``updated_on`` touched only on rows that changed, and only changed rows
-rewritten. What none of them does: typing and checking cells, lookup codes, results per row,
-staging and journalling for resume, undo images; nor the store's guard against a counter value
-already used by a supplied iMIS ID (never the case in a fresh store), nor duplicate e-mails
-within the file (the generated file has none).
+rewritten. What executemany and the PostgreSQL references leave out: typing and checking cells,
+lookup codes, results per row, journalling, before- and after-images. The two floors keep
+exactly those (no undo, no leases, no rules beyond them). None of them keeps the store's guard
+against a counter value already used by a supplied iMIS ID (never the case in a fresh store),
+nor handles duplicate e-mails within the file (the generated file has none).
 
 - :func:`sqlite_executemany`: ``sqlite3`` ``executemany`` in batches of 1,000, each committed,
   on the store's own connection (WAL, ``synchronous=NORMAL``, ``idms_fold`` registered).
+- :func:`sqlite_floor`: executemany plus the guarantees above, as a per-row Python loop on
+  tuples: cells typed by idms's coercers, codes checked, matched contacts read whole and
+  compared, each row's result with its images journalled in the store's transaction and
+  recorded in a second database (the suite's ``run_rows``), committed per batch.
+- :func:`sqlite_set_floor`: the same guarantees, set-based (issue 18): Python per row only types
+  the cells (and folds the e-mail) into a tuple; each batch is staged by one executemany into a
+  TEMP table, and SQL statements check the codes, match, diff, number the new contacts, insert,
+  update, and make the images (JSON) and the journal; the row results come back to Python only
+  as JSON text, for the suite.
 - :func:`pg_copy_merge`: ``COPY`` of the file into a temporary table, then one set-based merge
   (``INSERT ... SELECT`` the new, ``UPDATE ... FROM`` the changed with ``IS DISTINCT FROM``),
   one transaction.
@@ -160,6 +170,20 @@ def sqlite_executemany(url: str, csv_path: Path) -> dict[str, int]:
     return counts
 
 
+def _suite(csv_path: Path, suite_path: Path | None) -> Any:
+    """The second database a run's row results are recorded in (the suite's ``run_rows``)."""
+    import sqlite3
+
+    suite = sqlite3.connect(suite_path or csv_path.with_suffix(".suite.db"), isolation_level=None)
+    suite.execute("PRAGMA journal_mode=WAL")
+    suite.execute("PRAGMA synchronous=NORMAL")
+    suite.execute(
+        "CREATE TABLE IF NOT EXISTS run_rows (run_id TEXT, seq INTEGER, row_number INTEGER, "
+        "outcome TEXT, identity TEXT, before TEXT, after TEXT, PRIMARY KEY (run_id, seq))"
+    )
+    return suite
+
+
 def sqlite_floor(url: str, csv_path: Path, suite_path: Path | None = None) -> dict[str, int]:
     """The least an import that keeps idms's guarantees can do per row in CPython: the
     executemany reference plus, per row, what no import may skip. Each cell is typed by idms's
@@ -170,8 +194,6 @@ def sqlite_floor(url: str, csv_path: Path, suite_path: Path | None = None) -> di
     recorded in a second database (the suite's ``run_rows`` shape), committed per batch. No
     objects per row beyond a tuple and a dict, no rules beyond those, no undo, no leases: a
     floor, not a design (the figures say how far idms's pipeline is above it)."""
-    import sqlite3
-
     from idms.runs.rows import dumps as js  # the suite's JSON (None stays NULL)
     from idms.targets.embedded.keys import new_guid
     from idms.targets.embedded.lookups import load_codes
@@ -189,13 +211,7 @@ def sqlite_floor(url: str, csv_path: Path, suite_path: Path | None = None) -> di
             {c.casefold() for c in load_codes(sa, f.lookup)} if f.lookup else None for f in fields
         ]
     target.close()
-    suite = sqlite3.connect(suite_path or csv_path.with_suffix(".suite.db"), isolation_level=None)
-    suite.execute("PRAGMA journal_mode=WAL")
-    suite.execute("PRAGMA synchronous=NORMAL")
-    suite.execute(
-        "CREATE TABLE IF NOT EXISTS run_rows (run_id TEXT, seq INTEGER, row_number INTEGER, "
-        "outcome TEXT, identity TEXT, before TEXT, after TEXT, PRIMARY KEY (run_id, seq))"
-    )
+    suite = _suite(csv_path, suite_path)
     run_id = f"floor-{time.time_ns()}"
     engine = open_store(url)
     raw = engine.raw_connection()
@@ -337,6 +353,218 @@ def sqlite_floor(url: str, csv_path: Path, suite_path: Path | None = None) -> di
                     counts[result[1]] += 1
         if previous is not None:  # autocommit: the store's connection runs BEGIN ... COMMIT
             conn.execute(FORGET, (previous,))
+    finally:
+        raw.close()
+        engine.dispose()
+        suite.close()
+    return counts
+
+
+# A new contact's ContactKey made in SQL in idms.targets.embedded.keys.new_guids's form: the
+# batch's millisecond as the head ("XXXXXXXX-XXXX-7", a parameter), 12 random bits, the variant
+# digit ("89AB", 2 random bits), 12 and 48 random bits, from SQLite's PRNG (seeded from the
+# system's randomness). printf on random() is twice as quick as slicing hex(randomblob(10)).
+SQLITE_GUID = (
+    "printf('%s%03X-%s%03X-%012X', :head, random() & 4095, "
+    "substr('89AB', (random() & 3) + 1, 1), random() & 4095, random() & 281474976710655)"
+)
+
+
+def _image(values: Sequence[str], changed: Sequence[str]) -> str:
+    """SQL for a JSON object of the named values whose ``changed`` condition holds, in order
+    (the floor's ``{field: value for field in diff}``), NULL when none does. Made only for rows
+    with a change (``iif`` is lazy): with half the rows unchanged, that halved its cost."""
+    parts = ", ".join(
+        f"iif({c}, ',\"{n}\":' || json_quote({v}), '')"
+        for n, v, c in zip(FIELD_NAMES, values, changed, strict=True)
+    )
+    joined = f"printf('{'%s' * len(values)}', {parts})"
+    return f"iif({' OR '.join(changed)}, '{{' || substr({joined}, 2) || '}}', NULL)"
+
+
+def sqlite_set_floor(url: str, csv_path: Path, suite_path: Path | None = None) -> dict[str, int]:
+    """The floor's guarantees, kept set-based (issue 18): what an idms pipeline built this way
+    could reach. Python per row only types the cells (idms's coercers, as the floor) and folds
+    the e-mail into a tuple; each batch is staged with one executemany into a TEMP table, and
+    SQL does the rest in the store's transaction, committed per batch: the lookup codes checked
+    (NOT EXISTS against the codes, exactly or folded as idms compares codes; the first bad row
+    named), the match (the staged fold against the ``ix_contacts_email_ci`` index) with the
+    diff (``IS NOT`` per column, kept as a bit mask), the outcome and the changed values'
+    before- and after-images in one ``UPDATE ... FROM``; the new contacts' IDs (the counter's
+    base + their order), identities and after-images (``json_object``); the inserts (``INSERT
+    ... SELECT``, ContactKeys as UUIDv7 from SQLite's PRNG) and the changed rows' updates
+    (``UPDATE ... FROM``, ``updated_on`` only on them); the journal (``json_group_array``). The
+    row results come back to Python only as JSON text, fed by executemany into the suite's
+    ``run_rows``. Where SQL was slower than Python it is not used: folding the staged e-mail
+    with ``idms_fold`` in SQL (a call back into Python per row) cost more than ``fold`` here.
+    Unlike the floor, a batch's cells are all typed before its codes are checked, so a bad cell
+    further down is reported before a bad code above it."""
+    from idms.targets.embedded.lookups import load_codes
+    from idms.targets.embedded.store import open_store
+    from idms.targets.embedded.target import EmbeddedTarget
+    from idms.values.coerce import coercer
+    from idms.values.folding import fold
+    from idms.values.types import FieldType
+
+    def iso(convert: Any) -> Any:
+        return lambda cell: convert(cell).isoformat()  # a date as the store keeps it
+
+    target = EmbeddedTarget(url)
+    source = target.describe("Contact")
+    fields = [source.field(f) for f in FIELD_NAMES]
+    converts = []
+    for field in fields:
+        convert = coercer(field.type, field=field.label, max_length=field.max_length)
+        dated = field.type in (FieldType.DATE, FieldType.DATETIME)
+        converts.append(iso(convert) if dated else convert)
+    with target.engine.connect() as sa:
+        codes = {f.lookup: load_codes(sa, f.lookup) for f in fields if f.lookup}
+    target.close()
+    suite = _suite(csv_path, suite_path)
+    run_id = f"set-floor-{time.time_ns()}"
+    engine = open_store(url)
+    raw = engine.raw_connection()
+    conn: Any = raw.driver_connection
+    conn.execute("PRAGMA temp_store = MEMORY")  # the staging table never touches a file
+    stage = ", ".join(CSV_COLUMNS)
+    conn.execute(
+        f"CREATE TEMP TABLE stage (seq INTEGER PRIMARY KEY, folded, {stage}, imis_id, d INTEGER, "
+        "outcome, identity, before, after)"
+    )
+    # The batch's new rows in order, numbered 1.. by their rowid (emptied each batch).
+    conn.execute("CREATE TEMP TABLE fresh (k INTEGER PRIMARY KEY, seq INTEGER)")
+    conn.execute("CREATE TEMP TABLE codes (lookup, code, folded)")
+    conn.execute("CREATE INDEX temp.codes_code ON codes (lookup, code)")
+    conn.execute("CREATE INDEX temp.codes_folded ON codes (lookup, folded)")
+    conn.executemany(
+        "INSERT INTO codes VALUES (?, ?, ?)",
+        [(name, c, fold(c)) for name, found in codes.items() for c in found],
+    )
+    # Each lookup cell that is not a code, exactly or folded as idms compares codes.
+    check = (
+        " UNION ALL ".join(
+            f"SELECT seq, {i} AS k, {c} FROM stage s WHERE {c} IS NOT NULL "
+            f"AND NOT EXISTS (SELECT 1 FROM codes WHERE lookup = '{f.lookup}' AND code = s.{c}) "
+            f"AND NOT EXISTS (SELECT 1 FROM codes WHERE lookup = '{f.lookup}' "
+            f"AND folded = idms_fold(s.{c}))"
+            for i, (c, f) in enumerate(zip(CSV_COLUMNS, fields, strict=True))
+            if f.lookup
+        )
+        + " ORDER BY seq, k LIMIT 1"
+    )
+    width = len(CONTACT)
+    stored = [f"c.{c}" for c in CONTACT] + [f"a.{c}" for c in ADDRESS]
+    differs = [f"{s} IS NOT stage.{c}" for s, c in zip(stored, CSV_COLUMNS, strict=True)]
+    contact_bits, address_bits = (1 << width) - 1, ((1 << len(ADDRESS)) - 1) << width
+    # The match (folded e-mail, its index) and, read before anything is written, the diff as a
+    # bit mask (bit i: column i changed), the outcome and the changed values' images.
+    match = (
+        "UPDATE stage SET imis_id = c.imis_id, d = "
+        + " | ".join(f"(({x}) << {i})" for i, x in enumerate(differs))
+        + f", outcome = iif({' OR '.join(differs)}, 'updated', 'unchanged'), "
+        "identity = json_object('ImisId', c.imis_id), "
+        f"before = {_image(stored, differs)}, "
+        f"after = {_image([f'stage.{c}' for c in CSV_COLUMNS], differs)}"
+        f" FROM contacts c LEFT JOIN addresses a ON a.imis_id = c.imis_id "
+        f"AND a.address_purpose = '{PURPOSE}' WHERE idms_fold(c.email) = stage.folded"
+    )
+    # The new rows' IDs (the counter's base + their order), identities and after-images.
+    new_id = "CAST(:base + f.k AS TEXT)"
+    every = ", ".join(f"'{n}', {c}" for n, c in zip(FIELD_NAMES, CSV_COLUMNS, strict=True))
+    numbered = (
+        f"UPDATE stage SET imis_id = {new_id}, outcome = 'inserted', "
+        f"identity = json_object('ImisId', {new_id}), "
+        f"after = json_object({every}, 'ImisId', {new_id}) FROM fresh f WHERE stage.seq = f.seq"
+    )
+    names = ", ".join(CONTACT)
+    contact_insert = (
+        f"INSERT INTO contacts (imis_id, contact_key, is_organization, mark_for_erasure, "
+        f"created_on, updated_on, {names}) SELECT imis_id, {SQLITE_GUID}, 0, 0, :stamp, :stamp, "
+        f"{names} FROM stage WHERE d IS NULL ORDER BY seq"
+    )
+    address_insert = (
+        "INSERT INTO addresses (imis_id, address_purpose, city, state_province, postal_code, "
+        "is_preferred_mailing, is_preferred_billing, is_preferred_shipping) "
+        f"SELECT imis_id, '{PURPOSE}', {', '.join(ADDRESS)}, 1, 1, 0 "
+        "FROM stage WHERE d IS NULL ORDER BY seq"
+    )
+    contact_update = (
+        f"UPDATE contacts SET ({names}) = ({', '.join(f's.{c}' for c in CONTACT)}), "
+        f"updated_on = :stamp FROM stage s WHERE contacts.imis_id = s.imis_id "
+        f"AND s.d & {contact_bits}"
+    )
+    address_update = (
+        f"UPDATE addresses SET ({', '.join(ADDRESS)}) = ({', '.join(f's.{c}' for c in ADDRESS)}) "
+        f"FROM stage s WHERE addresses.imis_id = s.imis_id "
+        f"AND addresses.address_purpose = '{PURPOSE}' AND s.d & {address_bits}"
+    )
+    journal = (
+        "INSERT INTO idms_applied_batches (batch_key, results, created_on) "
+        "SELECT :key, json_group_array(json_array(:run, seq, seq + 1, outcome, identity, "
+        "before, after)), :stamp FROM (SELECT * FROM stage ORDER BY seq)"
+    )
+    results = "SELECT ?, seq, seq + 1, outcome, identity, before, after FROM stage ORDER BY seq"
+    forget = "DELETE FROM idms_applied_batches WHERE batch_key = ?"
+    counts = {"inserted": 0, "updated": 0, "unchanged": 0}
+    seq = 0
+    previous: str | None = None
+    try:
+        with csv_path.open(newline="", encoding="utf-8") as f:
+            reader = csv.reader(f)
+            next(reader)
+            while batch := [r for _, r in zip(range(BATCH), reader, strict=False)]:
+                stamp = now()
+                typed = []
+                for cells in batch:
+                    seq += 1
+                    values = [
+                        convert(cell) if cell.strip() else None
+                        for cell, convert in zip(cells, converts, strict=True)
+                    ]
+                    # The e-mail folded here, not by idms_fold(stage.email) in the match: a
+                    # call back into Python per row from SQL costs more than fold() does here.
+                    typed.append((seq, values[0] and fold(values[0]), *values))
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("DELETE FROM stage")
+                conn.executemany(
+                    f"INSERT INTO stage (seq, folded, {stage}) "
+                    f"VALUES (?, ?{', ?' * len(CSV_COLUMNS)})",
+                    typed,
+                )
+                for bad in conn.execute(check):
+                    conn.execute("ROLLBACK")
+                    raise SystemExit(f"row {bad[0] + 1}: {bad[2]} is not a code")
+                changes = conn.total_changes
+                conn.execute(match)
+                new = len(typed) - (conn.total_changes - changes)
+                if new:
+                    last = conn.execute(SQLITE_BUMP, (COUNTER, new)).fetchone()[0]
+                    conn.execute("DELETE FROM fresh")
+                    conn.execute(
+                        "INSERT INTO fresh (seq) SELECT seq FROM stage WHERE d IS NULL ORDER BY seq"
+                    )
+                    conn.execute(numbered, {"base": last - new})
+                    ms = f"{(time.time_ns() // 1_000_000) & ((1 << 48) - 1):012X}"
+                    conn.execute(contact_insert, {"stamp": stamp, "head": f"{ms[:8]}-{ms[8:]}-7"})
+                    conn.execute(address_insert)
+                conn.execute(contact_update, {"stamp": stamp})
+                conn.execute(address_update)
+                key = f"{run_id}:{seq}"
+                if previous is not None:
+                    conn.execute(forget, (previous,))
+                conn.execute(journal, {"key": key, "run": run_id, "stamp": stamp})
+                conn.execute("COMMIT")
+                suite.execute("BEGIN")
+                suite.executemany(
+                    "INSERT INTO run_rows VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    conn.execute(results, (run_id,)),
+                )
+                suite.execute("COMMIT")
+                previous = key
+                for outcome, n in conn.execute("SELECT outcome, count(*) FROM stage GROUP BY 1"):
+                    counts[outcome] += n
+        if previous is not None:  # autocommit: the store's connection runs BEGIN ... COMMIT
+            conn.execute(forget, (previous,))
     finally:
         raw.close()
         engine.dispose()
