@@ -792,3 +792,23 @@ def test_email_fast_path_never_accepts_what_the_validator_refuses(text: str) -> 
             validate_email(text, check_deliverability=False)
         except EmailNotValidError as exc:  # pragma: no cover - the failure we look for
             pytest.fail(f"fast path accepted {text!r}, the validator refuses it: {exc}")
+
+
+@pytest.mark.parametrize(
+    ("text", "plain"),
+    [
+        ("a@example.org", True),
+        ("A@Example.ORG", True),
+        ("a@mail.localhost", False),  # a special-use domain, however spelled
+        ("a@MAIL.LOCALHOST", False),
+        ("a@foo.invalid", False),
+        ("x" * 64 + "@example.org", True),
+        ("x" * 65 + "@example.org", False),  # a local part over 64 characters
+        ("a@xn--bcher-kva.example", False),  # IDNA: the full validator decides
+    ],
+)
+def test_email_fast_path_leaves_the_special_cases_to_the_validator(text: str, plain: bool) -> None:
+    from idms.values.coerce import _plain_email
+
+    assert _plain_email(text) is plain
+    assert _plain_email(text) is plain  # the domain's verdict, asked again, is the same

@@ -83,9 +83,7 @@ class Freshness:
                 return
             self._queued.update(stale)
             if self._worker is None or not self._worker.is_alive():
-                self._worker = threading.Thread(
-                    target=self._work, name="idms-analyse", daemon=True
-                )
+                self._worker = threading.Thread(target=self._work, name="idms-analyse", daemon=True)
                 self._worker.start()
             self._changed.notify_all()
 
