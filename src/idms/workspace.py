@@ -233,13 +233,6 @@ class Workspace(
             self.check_definition(new.job)
         return self.schedules.add(new)
 
-    def edit_schedule(self, name: str, new: NewSchedule, *, keep_job: bool = False) -> ScheduleInfo:
-        """Change schedule ``name`` to ``new`` (checked as :meth:`add_schedule` does), keeping
-        its history; ``keep_job``: what it runs stays as it is (a job file's schedule)."""
-        if new.job is not None and not keep_job:
-            self.check_definition(new.job)
-        return self.schedules.replace(name, new, keep_job=keep_job)
-
     def remove_schedule(self, name: str) -> ScheduleInfo:
         """Remove a schedule (its runs stay in the history), and the job file the API once
         wrote for it in ``WORKSPACE/schedule-jobs`` (before it kept the document itself)."""

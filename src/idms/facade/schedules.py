@@ -1,16 +1,28 @@
-"""The schedules part of the facade beyond adding and removing them (``workspace.py``): pause,
-resume, what a schedule may run, and a preview of a timing not yet saved, computed by the same
+"""The schedules part of the facade beyond adding and removing them (``workspace.py``): edit
+(every shell's one way to change a schedule in place), pause, resume, what a schedule may run,
+and a preview of a timing not yet saved, computed by the same
 code the scheduler fires by (so a daylight-saving change is shown as it will happen)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
+from idms.errors import Conflict
 from idms.facade.transfers import TransferFacade
+from idms.schedules.define import define_schedule
+from idms.schedules.edit import ScheduleChanges, edited_arguments, keeps_job, retimed
 from idms.schedules.model import ScheduleInfo, schedule_in_words
 from idms.schedules.timing import fire_times, parse_at, parse_cron, parse_zone
 from idms.state.models import utcnow
+
+if TYPE_CHECKING:
+    from idms.jobs.model import Job
+
+# Attempts at an edit that loses a race with the scheduler (or another edit) before it is
+# refused: each one reads the schedule again and checks the edit afresh.
+EDIT_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -33,6 +45,48 @@ class Schedulable:
 
 class ScheduleFacade(TransferFacade):
     """Schedules (a part of :class:`idms.workspace.Workspace`)."""
+
+    if TYPE_CHECKING:
+
+        def check_definition(self, job: Job) -> None: ...  # Workspace's
+
+    def edit_schedule(
+        self, name: str, changes: ScheduleChanges, *, now: datetime | None = None
+    ) -> tuple[ScheduleInfo, ScheduleInfo]:
+        """Change schedule ``name`` in place: (as it was, as it is now). It keeps its ID, its
+        run history, its failures in a row and its paused or disabled state; what
+        ``changes`` leaves out stays as it was (:mod:`idms.schedules.edit`). The edited
+        schedule is checked as a new one is (``define_schedule``, then its job against the
+        target when what it runs changed): a refused edit changes nothing. A new timing fires
+        next at its first slot after now.
+
+        The change is a compare-and-set (:meth:`ScheduleStore.change`): one that loses a race
+        with the scheduler firing the schedule is read and checked again, so it neither
+        fires a slot twice nor is lost."""
+        settings = self.settings
+        for _ in range(EDIT_ATTEMPTS):
+            before = self.schedules.get(name)
+            arguments = edited_arguments(before, changes)
+            new = define_schedule(
+                templates=self.templates,
+                target=settings.target,
+                platform=settings.platform.value,
+                find_workflow=self.workflow,
+                find_transfer=self.transfer,
+                now=now,
+                **arguments,
+            )
+            keep = keeps_job(before, changes)
+            if new.job is not None and not keep:
+                self.check_definition(new.job)
+            retime = retimed(before, new.cron.text if new.cron else None, new.run_at, new.timezone)
+            after = self.schedules.change(before, new, keep_job=keep, retime=retime, now=now)
+            if after is not None:
+                return before, after
+        raise Conflict(
+            f"Schedule '{name}' kept changing while it was edited (it is firing often): "
+            "try the edit again."
+        )
 
     def pause_schedule(self, name: str) -> tuple[ScheduleInfo, ScheduleInfo]:
         """Pause a schedule: (as it was, as it is now); pausing a paused one changes nothing."""

@@ -1,4 +1,4 @@
-"""Schedules in the suite database: add, read, list, pause, resume, remove.
+"""Schedules in the suite database: add, read, list, pause, resume, change, remove.
 
 Every change to a schedule's timing goes through ``next_fire_at``: pausing clears it, resuming
 sets it from now, so a scheduler that read the old value cannot fire the schedule (its
@@ -162,21 +162,28 @@ class ScheduleStore:
             )
         return self.get(name)
 
-    def replace(
-        self, name: str, new: NewSchedule, *, keep_job: bool = False, now: datetime | None = None
-    ) -> ScheduleInfo:
-        """Change schedule ``name`` to ``new`` (its name too), keeping its ID, so its runs and
-        failures stay its own. An active (or done) schedule fires next at its new timing's first
-        slot after now; a paused or disabled one stays so. ``keep_job``: leave what it runs as
-        it is (a job-file schedule, whose job only the command line gives)."""
-        info = self.get(name)
+    def change(
+        self,
+        read: ScheduleInfo,
+        new: NewSchedule,
+        *,
+        keep_job: bool = False,
+        retime: bool = True,
+        now: datetime | None = None,
+    ) -> ScheduleInfo | None:
+        """Change the schedule ``read`` (as it was read) to ``new`` (its name too), keeping its
+        ID, so its runs and failures in a row stay its own; None when it changed meanwhile
+        (fired, paused, edited: read it again and retry).
+
+        ``retime``: its timing changed, so an active (or done) schedule fires next at the new
+        timing's first slot after now (slots missed are not fired because of the edit); a
+        paused or disabled one stays so. Without ``retime`` its state and next fire time are
+        left alone. ``keep_job``: leave what it runs as it is.
+
+        The update is a compare-and-set on the state and next fire time read, as the
+        scheduler's own (``claim.py``): an edit racing a fire neither writes back a slot the
+        scheduler has just advanced (a second fire) nor is overwritten by it."""
         now = now or utcnow()
-        if new.cron is not None:
-            first: datetime | None = next_fire(new.cron, ZoneInfo(new.timezone), now)
-        else:
-            assert new.run_at is not None
-            first = new.run_at
-        state = "active" if info.state == "done" else info.state
         values: dict[str, object] = {
             "name": new.name,
             "description": new.description,
@@ -188,11 +195,20 @@ class ScheduleStore:
             "misfire": new.misfire,
             "overlap": new.overlap,
             "max_failures": new.max_failures,
-            "state": state,
-            "state_reason": None if state == "active" else info.state_reason,
-            "next_fire_at": first if state == "active" else None,
             "updated_at": now,
         }
+        if retime:
+            if new.cron is not None:
+                first: datetime | None = next_fire(new.cron, ZoneInfo(new.timezone), now)
+            else:
+                assert new.run_at is not None
+                first = new.run_at
+            state = "active" if read.state == "done" else read.state
+            values |= {
+                "state": state,
+                "state_reason": None if state == "active" else read.state_reason,
+                "next_fire_at": first if state == "active" else None,
+            }
         if not keep_job:
             values |= {
                 "kind": new.kind,
@@ -205,12 +221,28 @@ class ScheduleStore:
                 "template": new.template,
                 "input_file": new.input_file,
             }
-        with translate_errors("Cannot save the schedule"), self._writer.begin() as conn:
-            if new.name != info.name:
-                taken = conn.execute(select(Schedule.id).where(Schedule.name == new.name)).first()
-                if taken is not None:
-                    raise _taken(new.name)
-            conn.execute(update(Schedule).where(Schedule.id == info.id).values(**values))
+        with translate_errors("Cannot save the schedule"):
+            try:
+                with self._writer.begin() as conn:
+                    if new.name != read.name:
+                        taken = conn.execute(
+                            select(Schedule.id).where(Schedule.name == new.name)
+                        ).first()
+                        if taken is not None:
+                            raise _taken(new.name)
+                    changed = conn.execute(
+                        update(Schedule)
+                        .where(
+                            Schedule.id == read.id,
+                            Schedule.state == read.state,
+                            Schedule.next_fire_at.is_not_distinct_from(read.next_fire_at),
+                        )
+                        .values(**values)
+                    )
+                    if changed.rowcount == 0:
+                        return None
+            except IntegrityError:  # renamed to a name added meanwhile
+                raise _taken(new.name) from None
         return self.get(new.name)
 
     def remove(self, name: str) -> ScheduleInfo:

@@ -20,6 +20,7 @@ from starlette.responses import RedirectResponse, Response
 from idms.errors import IdmsError, InvalidInputError
 from idms.jobs.model import JobInvalid
 from idms.schedules.define import define_schedule
+from idms.schedules.edit import NO_LIMIT, ScheduleChanges
 from idms.schedules.model import ScheduleInfo
 from idms.schedules.timing import server_zone, zone_names
 from idms.state.users import Role
@@ -240,10 +241,7 @@ def _define_and_save(
     if form.max_failures and form.failures() is None:
         problems["max_failures"] = "Give a whole number of failed runs, or leave it empty."
     extra: dict[str, object] = dict(runs)
-    if keep:
-        assert editing is not None
-        extra = {"job": editing.job}
-    elif "template" in runs:
+    if "template" in runs:
         try:
             extra["input_file"] = _input_file(workspace, form, editing)
         except JobInvalid as refused:
@@ -251,28 +249,42 @@ def _define_and_save(
     if problems:
         return _form_page(request, form, editing=editing, problems=problems, status=400)
     cron, at = form.timing()
-    settings = workspace.settings
     try:
-        new = define_schedule(
-            form.name,
-            templates=workspace.templates,
-            target=settings.target,
-            platform=settings.platform.value,
-            find_workflow=workspace.workflow,
-            find_transfer=workspace.transfer,
-            cron=cron,
-            at=at,
-            timezone=form.timezone,
-            misfire=form.misfire,
-            overlap=form.overlap,
-            max_failures=form.failures(),
-            description=form.description,
-            **extra,  # type: ignore[arg-type]
-        )
         if editing is None:
+            settings = workspace.settings
+            new = define_schedule(
+                form.name,
+                templates=workspace.templates,
+                target=settings.target,
+                platform=settings.platform.value,
+                find_workflow=workspace.workflow,
+                find_transfer=workspace.transfer,
+                cron=cron,
+                at=at,
+                timezone=form.timezone,
+                misfire=form.misfire,
+                overlap=form.overlap,
+                max_failures=form.failures(),
+                description=form.description,
+                **extra,  # type: ignore[arg-type]
+            )
             info = workspace.add_schedule(new)
-        else:
-            info = workspace.edit_schedule(editing.name, new, keep_job=keep)
+        else:  # the whole form, laid over the schedule: what is as it was stays so
+            failures = form.failures()
+            if "template" in extra and extra.get("input_file") is None:
+                extra["input_file"] = ""  # the form's file emptied: none
+            changes = ScheduleChanges(
+                name=form.name,
+                cron=cron,
+                at=at,
+                timezone=form.timezone,
+                misfire=form.misfire,
+                overlap=form.overlap,
+                max_failures=NO_LIMIT if failures is None else failures,
+                description=form.description,
+                **({} if keep else extra),  # type: ignore[arg-type]
+            )
+            _, info = workspace.edit_schedule(editing.name, changes)
     except InvalidInputError as refused:
         message = str(refused)
         field = "name" if "name" in message.lower() else ""
