@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from idms.schedules.model import ScheduleInfo
 
 schedule_app = typer.Typer(
-    help="Run jobs on a schedule: add, list, show, next, pause, resume, run-now, remove.",
+    help="Run jobs on a schedule: add, edit, list, show, next, pause, resume, run-now, remove.",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -227,6 +227,163 @@ def add_command(
         "Schedules run while 'idms serve' is running. Try this one now: "
         f"{get_state(ctx).command_prefix()} schedule run-now {quote_arg(info.name)}"
     )
+
+
+@schedule_app.command("edit")
+def edit_command(
+    ctx: typer.Context,
+    name: NameArgument,
+    job_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--job", metavar="JOB.yml", help="Run this job file instead.", show_default=False
+        ),
+    ] = None,
+    template: Annotated[
+        str | None,
+        typer.Option(
+            "--template", metavar="T", help="Run this saved template instead.", show_default=False
+        ),
+    ] = None,
+    workflow: Annotated[
+        str | None,
+        typer.Option(
+            "--workflow", metavar="W", help="Run this saved workflow instead.", show_default=False
+        ),
+    ] = None,
+    transfer: Annotated[
+        str | None,
+        typer.Option(
+            "--transfer", metavar="T", help="Run this saved transfer instead.", show_default=False
+        ),
+    ] = None,
+    input_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--input",
+            metavar="FILE",
+            help="A template schedule's file: each run reads this one instead.",
+            show_default=False,
+        ),
+    ] = None,
+    no_input: Annotated[
+        bool,
+        typer.Option("--no-input", help="A template schedule reads no file any more."),
+    ] = False,
+    cron: Annotated[
+        str | None,
+        typer.Option(
+            "--cron",
+            metavar="EXPR",
+            help="Run at these times instead (five cron fields or a preset; replaces --at).",
+            show_default=False,
+        ),
+    ] = None,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at",
+            metavar="ISO8601",
+            help="Run once at this moment instead (replaces a cron expression).",
+            show_default=False,
+        ),
+    ] = None,
+    tz: Annotated[
+        str | None,
+        typer.Option(
+            "--tz",
+            metavar="ZONE",
+            help="Read the timing in this zone (alone: the same wall-clock times there).",
+            show_default=False,
+        ),
+    ] = None,
+    max_failures: Annotated[
+        int | None,
+        typer.Option(
+            "--max-failures",
+            min=0,
+            metavar="N",
+            help="Disable after N failed runs in a row; 0: never. The count so far is kept.",
+            show_default=False,
+        ),
+    ] = None,
+    misfire: Annotated[
+        Misfire | None,
+        typer.Option("--misfire", case_sensitive=False, help="run-once or skip, after downtime."),
+    ] = None,
+    overlap: Annotated[
+        Overlap | None,
+        typer.Option(
+            "--overlap", case_sensitive=False, help="skip or queue, while a run is queued."
+        ),
+    ] = None,
+    description: Annotated[
+        str | None,
+        typer.Option("--description", metavar="TEXT", help="What the schedule is for."),
+    ] = None,
+    rename: Annotated[
+        str | None,
+        typer.Option("--rename", metavar="NEW", help="A new name (its history stays with it)."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Change a schedule in place: give only what changes; the rest stays as it was.
+
+    It keeps its name, its run history, its failures in a row and its state (a paused schedule
+    stays paused). The edit is checked as 'idms schedule add' checks a new one, and a refused
+    edit changes nothing. A new timing (--cron, --at or --tz) runs next at its first time after
+    now; the times it would have run before are not made up.
+
+    Example: idms schedule edit Nightly --cron "0 3 * * 1-5"
+
+    Example: idms schedule edit Nightly --tz Europe/London
+
+    Example: idms schedule edit Dues --input dues-2027.csv --max-failures 5
+
+    Example: idms schedule edit Year-end --at 2027-01-02T08:00 --description "After the holiday"
+    """
+    from idms.errors import InvalidInputError
+    from idms.schedules.edit import ScheduleChanges, differences
+
+    if no_input and input_file is not None:
+        raise InvalidInputError("Give --input FILE or --no-input, not both.")
+    changes = ScheduleChanges(
+        name=rename,
+        job_file=job_file,
+        template=template,
+        input_file="" if no_input else input_file,
+        workflow=workflow,
+        transfer=transfer,
+        cron=cron,
+        at=at,
+        timezone=tz,
+        misfire=misfire.value if misfire is not None else None,
+        overlap=overlap.value if overlap is not None else None,
+        max_failures=max_failures,
+        description=description,
+    )
+    if changes.empty:
+        raise InvalidInputError(
+            "Say what to change: e.g. --cron, --at, --tz, --template, --max-failures or "
+            "--description.",
+            hint=f"'idms schedule edit --help' lists them; 'idms schedule show {quote_arg(name)}' "
+            "shows the schedule as it is.",
+        )
+    with open_workspace(get_settings(ctx)) as workspace:
+        before, info = workspace.edit_schedule(name, changes)
+    changed = differences(before, info)
+    if as_json:
+        data = info.to_dict()
+        data["changed"] = [{"what": w, "before": b, "after": a} for w, b, a in changed]
+        print_json(data)
+        return
+    if not changed:
+        print_line(f"Schedule '{info.name}' is as it was: nothing changed.")
+    else:
+        print_line(f"Schedule '{info.name}' changed:")
+        for what, old, new in changed:
+            print_line(f"  {what}: {old or '(none)'} -> {new or '(none)'}")
+    _print_next(info)
 
 
 @schedule_app.command("list")
