@@ -60,6 +60,7 @@ CHECKED_BEYOND_THE_SCHEMA = {
     "POST /api/v1/transfers",  # its query must exist, its connections pass their actions
     "POST /api/v1/template-tester",
     "POST /api/v1/schedules",
+    "PATCH /api/v1/schedules/{name}",  # checked as the POST is
 }
 # The hooks take no API token: their URL is the credential, so every URL the generator makes up
 # is unknown, and rightly answered 401 (documented); a valid request cannot be made up.
