@@ -17,6 +17,7 @@ from pace import SLOWEST_PAGE
 from test_ui_browser import fastest_goto, screenshot
 from ui_support import ADMIN, EDITOR, Site
 
+from idms.schedules.define import define_schedule
 from idms.workspace import Workspace
 
 FLOW = {
@@ -99,6 +100,59 @@ def test_an_editor_schedules_a_workflow_every_weekday_in_new_york_and_pauses_it(
     assert "none (paused)" in row.inner_text()
     assert site.workspace.schedules.get("Weekday sync").state == "paused"
     assert errors == [], errors
+
+
+def test_an_editor_edits_a_schedules_cron_and_it_keeps_its_history_and_state(
+    site: Site, people: dict[str, tuple[str, str]], browser_page: Any
+) -> None:
+    """Edit opens the schedule's form filled in; a wrong cron is shown next to its field and
+    saves nothing; a right one is saved through the facade (``Workspace.edit_schedule``): the
+    same ID, still paused, the new timing."""
+    from playwright.sync_api import expect
+
+    page = browser_page
+    base = site.base
+    workspace = site.workspace
+    workspace.save_workflow(FLOW)
+    workspace.add_schedule(
+        define_schedule(
+            "Weekday sync",
+            templates=workspace.templates,
+            target=workspace.settings.target,
+            platform=workspace.settings.platform.value,
+            workflow="Nightly sync",
+            cron="0 2 * * 1-5",
+            timezone="America/New_York",
+        )
+    )
+    workspace.pause_schedule("Weekday sync")
+    before = workspace.schedules.get("Weekday sync")
+    sign_in_as(page, base, *EDITOR)
+
+    page.goto(f"{base}/schedules")
+    page.get_by_role("link", name="Edit Weekday sync").click()
+    page.wait_for_url(re.compile(r"/schedules/Weekday%20sync/edit"))
+    assert page.get_by_label("Name", exact=True).input_value() == "Weekday sync"
+    assert page.get_by_label("Time zone", exact=True).input_value() == "America/New_York"
+    page.get_by_label("A cron expression").check()
+    cron = page.get_by_label("Cron expression", exact=True)
+    cron.fill("0 25 * * *")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.locator("body")).to_contain_text("the hour field '25' is wrong")
+    assert workspace.schedules.get("Weekday sync") == before  # refused: nothing changed
+
+    page.get_by_label("A cron expression").check()
+    page.get_by_label("Cron expression", exact=True).fill("15 4 * * *")
+    expect(page.get_by_test_id("timing-words")).to_contain_text("04:15")
+    page.get_by_role("button", name="Save changes").click()
+    page.wait_for_url(re.compile(r"/schedules\?done=changed"))
+    assert "Schedule 'Weekday sync' changed." in page.get_by_role("status").inner_text()
+    row = page.get_by_test_id("schedules").locator("tbody tr").first
+    assert "At 04:15 (America/New_York)" in row.inner_text()
+    assert "paused" in row.inner_text()
+    after = workspace.schedules.get("Weekday sync")
+    assert (after.id, after.state) == (before.id, "paused")
+    assert after.cron is not None and after.cron.text == "15 4 * * *"
 
 
 def test_an_admin_sees_the_settings(

@@ -133,7 +133,7 @@ def _form_page(
 ) -> Response:
     workspace = _workspace(request)
     choices = workspace.schedulable()
-    title = f"Change schedule '{editing.name}'" if editing else "New schedule"
+    title = f"Edit schedule '{editing.name}'" if editing else "New schedule"
     return page(
         request,
         "schedule_form.html",
