@@ -43,17 +43,19 @@ def test_a_new_cron_keeps_the_id_history_and_failures_and_fires_from_now(
     before, after = workspace.edit_schedule(
         "Nightly", ScheduleChanges(cron="0 3 * * *"), now=utc(2026, 6, 1, 13, 30)
     )
-    assert before.cron is not None and before.cron.text == "@hourly"
+    assert before.cron is not None
+    assert before.cron.text == "@hourly"
     assert (after.id, after.name, after.state) == (info.id, "Nightly", "active")
-    assert after.cron is not None and after.cron.text == "0 3 * * *"
+    assert after.cron is not None
+    assert after.cron.text == "0 3 * * *"
     assert after.next_fire_at == utc(2026, 6, 2, 3)  # from the edit's now, not a missed slot
     assert after.last_run_id == run_id  # the history stays
     assert [r for r, _, _ in store.recent_runs(info.id)] == [run_id]
-    assert after.job == before.job and after.job_file == before.job_file
-    assert after.overlap == "queue" and after.misfire == "run-once"  # unchanged stays
-    assert differences(before, after) == [
-        ("when", "hourly (0 * * * *) in UTC", "0 3 * * * in UTC")
-    ]
+    assert after.job == before.job
+    assert after.job_file == before.job_file
+    assert after.overlap == "queue"
+    assert after.misfire == "run-once"
+    assert differences(before, after) == [("when", "hourly (0 * * * *) in UTC", "0 3 * * * in UTC")]
     assert scheduler.tick(utc(2026, 6, 1, 14)) == []  # the old timing fires no more
     assert len(scheduler.tick(utc(2026, 6, 2, 3))) == 1
     scheduler.close()
@@ -66,7 +68,8 @@ def test_a_zone_alone_reads_the_same_wall_clock_times_there(
     _, after = workspace.edit_schedule(
         "Nightly", ScheduleChanges(timezone="America/New_York"), now=NOON
     )
-    assert after.cron is not None and after.cron.text == "30 2 * * *"
+    assert after.cron is not None
+    assert after.cron.text == "30 2 * * *"
     assert after.timezone == "America/New_York"
     assert after.next_fire_at == utc(2026, 6, 2, 6, 30)  # 02:30 EDT
     add(workspace, "Once", job_file, at="2026-07-01T09:00", timezone="Europe/London", now=NOON)
@@ -83,7 +86,12 @@ def test_what_it_runs_changes_job_to_template_to_its_file_and_back(
     _, templ = workspace.edit_schedule(
         "Sync", ScheduleChanges(template="People", input_file=people), now=NOON
     )
-    assert (templ.id, templ.kind, templ.template, templ.job) == (info.id, "template", "People", None)
+    assert (templ.id, templ.kind, templ.template, templ.job) == (
+        info.id,
+        "template",
+        "People",
+        None,
+    )
     assert templ.input_file == str(people.resolve())
     assert templ.next_fire_at == info.next_fire_at  # the timing did not change: nor its slot
     other = write_people(tmp_path / "other.csv")
@@ -94,7 +102,8 @@ def test_what_it_runs_changes_job_to_template_to_its_file_and_back(
     assert workspace.schedules.get("Sync").input_file == str(other.resolve())
     _, back = workspace.edit_schedule("Sync", ScheduleChanges(job_file=job_file), now=NOON)
     assert (back.kind, back.template, back.job_file) == ("job", None, str(job_file.resolve()))
-    assert back.job is not None and back.job["name"] == "People by e-mail"
+    assert back.job is not None
+    assert back.job["name"] == "People by e-mail"
 
 
 def test_policies_description_and_a_rename(workspace: Workspace, job_file: Path) -> None:
@@ -138,9 +147,7 @@ def test_a_one_time_schedule_that_ran_runs_again_at_a_new_moment(
     assert len(scheduler.tick(utc(2026, 6, 1, 13))) == 1
     assert workspace.schedules.get("Once").state == "done"
     with pytest.raises(InvalidInputError, match="in the past"):
-        workspace.edit_schedule(
-            "Once", ScheduleChanges(description="x"), now=utc(2026, 6, 1, 14)
-        )
+        workspace.edit_schedule("Once", ScheduleChanges(description="x"), now=utc(2026, 6, 1, 14))
     _, again = workspace.edit_schedule(
         "Once", ScheduleChanges(at="2026-06-02T09:00"), now=utc(2026, 6, 1, 14)
     )
@@ -157,6 +164,7 @@ def test_a_one_time_schedule_that_ran_runs_again_at_a_new_moment(
         (ScheduleChanges(template="People", workflow="W"), "one of them"),
         (ScheduleChanges(template="Nope"), "No template"),
         (ScheduleChanges(input_file="x.csv"), "An input file goes with a template"),
+        (ScheduleChanges(input_file=""), "An input file goes with a template"),
         (ScheduleChanges(misfire="never"), "Unknown misfire policy"),
         (ScheduleChanges(max_failures=-1), "max failures"),
         (ScheduleChanges(name=" "), "needs a name"),

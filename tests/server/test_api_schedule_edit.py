@@ -1,5 +1,6 @@
 """``PATCH /api/v1/schedules/{name}``: a schedule changed in place, checked as an add (400 or
-404, as an add's; nothing changed), its ID, history and state kept, with what changed in the answer."""
+404, as an add's; nothing changed), its ID, history and state kept, with what changed in the
+answer."""
 
 from __future__ import annotations
 
@@ -41,9 +42,12 @@ def test_a_schedule_is_changed_in_place(api: Api, people: Path) -> None:
 
 def test_a_refused_change_changes_nothing(api: Api, people: Path) -> None:
     job = {**CONTACT_JOB, "input": str(people)}
-    assert api.client.post(
-        "/api/v1/schedules", json={"name": "Sync", "job": job, "cron": "daily"}
-    ).status_code == 201
+    assert (
+        api.client.post(
+            "/api/v1/schedules", json={"name": "Sync", "job": job, "cron": "daily"}
+        ).status_code
+        == 201
+    )
     before = api.client.get("/api/v1/schedules/Sync").json()
     refusals = [
         ({"cron": "61 * * * *"}, 400, "minute"),

@@ -152,7 +152,8 @@ def test_an_editor_edits_a_schedules_cron_and_it_keeps_its_history_and_state(
     assert "paused" in row.inner_text()
     after = workspace.schedules.get("Weekday sync")
     assert (after.id, after.state) == (before.id, "paused")
-    assert after.cron is not None and after.cron.text == "15 4 * * *"
+    assert after.cron is not None
+    assert after.cron.text == "15 4 * * *"
 
 
 def test_an_admin_sees_the_settings(

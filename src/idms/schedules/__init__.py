@@ -4,7 +4,9 @@
 * ``model.py``: a schedule as read (:class:`ScheduleInfo`), its policies, :func:`next_times`.
 * ``define.py``: checking a new schedule from what the user gave (:func:`define_schedule`).
 * ``jobs.py``: the job a schedule runs, built afresh at each fire.
-* ``store.py``: :class:`ScheduleStore`: add, get, list, pause, resume, remove.
+* ``edit.py``: an edit's changes laid over a stored schedule, for ``define_schedule`` to check
+  (:class:`ScheduleChanges`; ``Workspace.edit_schedule`` makes the change).
+* ``store.py``: :class:`ScheduleStore`: add, get, list, pause, resume, change, remove.
 * ``leader.py``: one scheduler leads at a time (advisory lock, or a lease row on SQLite).
 * ``scheduler.py``: :class:`Scheduler`: ``tick`` creates the runs of due schedules,
   ``run_now`` queues one at once; its loop, and the workflows schedules start.

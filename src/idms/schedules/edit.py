@@ -33,9 +33,9 @@ NO_LIMIT = 0
 class ScheduleChanges:
     """What an edit changes; None (every field's default): as it is. What it runs is one of
     ``job_file``, ``job`` (a job document), ``template`` (with ``input_file``), ``workflow``,
-    ``transfer``; ``input_file`` alone changes a template schedule's file (``""``: none). The timing is
-    ``cron`` or ``at`` (in ``timezone``). ``max_failures`` :data:`NO_LIMIT` removes the limit.
-    ``name`` renames the schedule (its history stays with it)."""
+    ``transfer``; ``input_file`` alone changes a template schedule's file (``""``: none). The
+    timing is ``cron`` or ``at`` (in ``timezone``). ``max_failures`` :data:`NO_LIMIT` removes
+    the limit. ``name`` renames the schedule (its history stays with it)."""
 
     name: str | None = None
     job_file: str | Path | None = None
@@ -74,9 +74,7 @@ def edited_arguments(info: ScheduleInfo, changes: ScheduleChanges) -> dict[str, 
         "name": changes.name if changes.name is not None else info.name,
         "misfire": changes.misfire if changes.misfire is not None else info.misfire,
         "overlap": changes.overlap if changes.overlap is not None else info.overlap,
-        "description": changes.description
-        if changes.description is not None
-        else info.description,
+        "description": changes.description if changes.description is not None else info.description,
         "timezone": changes.timezone if changes.timezone is not None else info.timezone,
     }
     if changes.max_failures is None:
@@ -93,7 +91,8 @@ def edited_arguments(info: ScheduleInfo, changes: ScheduleChanges) -> dict[str, 
 def keeps_job(info: ScheduleInfo, changes: ScheduleChanges) -> bool:
     """Whether the edit leaves a job schedule's job as stored (its file name, its sealed
     document): what it runs is not changed."""
-    return info.kind == "job" and not changes.runs
+    new = (changes.job_file, changes.job, changes.template, changes.workflow, changes.transfer)
+    return info.kind == "job" and all(v is None for v in new)
 
 
 def _runs(info: ScheduleInfo, changes: ScheduleChanges) -> dict[str, Any]:
@@ -110,8 +109,8 @@ def _runs(info: ScheduleInfo, changes: ScheduleChanges) -> dict[str, Any]:
         if file is not None:
             given["input_file"] = file
         return given
-    if file is not None and info.kind != "template":
-        return {"job": info.job, "input_file": file}  # refused, as an add is
+    if changes.input_file is not None and info.kind != "template":
+        return {"job": info.job, "input_file": changes.input_file}  # refused, as an add is
     if info.kind in FACADE_KINDS:
         return {info.kind: info.template}
     if info.kind == "template":
