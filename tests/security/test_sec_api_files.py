@@ -114,6 +114,14 @@ def test_a_schedule_reads_no_job_file_on_the_server(server: Server) -> None:
     assert "send the job itself as 'job'" in text
     assert "root" not in text
     assert "daemon" not in text
+    # Nor does changing one (PATCH): the same refusal.
+    job = {**JOB, "input": "people.csv"}
+    added = server.client.post("/schedules", json={"name": "S", "job": job, "cron": "daily"})
+    assert added.status_code == 201, added.text
+    changed = server.client.patch("/schedules/S", json={"job_file": str(server.shadow)})
+    text = server.refused(changed)
+    assert "send the job itself as 'job'" in text
+    assert "root" not in text
 
 
 def test_a_plan_reads_no_file_outside_the_input_folders(server: Server) -> None:
@@ -164,6 +172,16 @@ def test_paths_leading_out_of_the_input_folders_are_refused(server: Server, give
     ):
         server.refused(call())
     assert server.workspace.runs.list(10) == []
+    # Changing a schedule (PATCH) admits a file by the same rule: refused, nothing changed.
+    added = server.client.post(
+        "/schedules",
+        json={"name": "Kept", "template": "People", "input": "people.csv", "cron": "daily"},
+    )
+    assert added.status_code == 201, added.text
+    before = server.client.get("/schedules/Kept").json()
+    server.refused(server.client.patch("/schedules/Kept", json={"input": path}))
+    server.refused(server.client.patch("/schedules/Kept", json={"job": {**JOB, "input": path}}))
+    assert server.client.get("/schedules/Kept").json() == before
 
 
 def test_the_input_folders_are_read_and_named_without_the_server_path(server: Server) -> None:
