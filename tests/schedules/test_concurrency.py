@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 
 from idms.config import Settings
 from idms.schedules import Scheduler, ScheduleStore
+from idms.schedules.edit import ScheduleChanges
 from idms.state.models import Run
 from idms.workspace import Workspace
 
@@ -96,6 +97,65 @@ def test_threads_ticking_together_fire_each_slot_once(
         assert_each_fired_once_per_slot(workspace)
         if elect:
             assert sum(s.is_leader for s in schedulers) == 1
+        for scheduler in schedulers:
+            scheduler.close()
+    finally:
+        workspace.close()
+
+
+def test_edits_racing_the_schedulers_neither_fire_a_slot_twice_nor_are_lost(
+    any_settings: Settings, job_file: Path
+) -> None:
+    """An editor changes every schedule (its description, its misfire policy: not its timing,
+    so its next fire time is the one the schedulers advance) while schedulers tick: each slot
+    still fires once, and each schedule ends with its last edit."""
+    workspace = Workspace.open(any_settings)
+    try:
+        add_schedules(workspace, job_file)
+        schedulers = [Scheduler(workspace, elect=False, batch_size=7) for _ in range(2)]
+        barrier = threading.Barrier(len(schedulers))
+        ticking = threading.Event()
+        errors: list[BaseException] = []
+        last: dict[str, str] = {}
+
+        def tick(scheduler: Scheduler) -> None:
+            try:
+                for slot in slots():
+                    barrier.wait()
+                    for _ in range(3):
+                        scheduler.tick(slot + timedelta(seconds=1))
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+                barrier.abort()
+
+        def edit() -> None:
+            try:
+                round_ = 0
+                while ticking.is_set():
+                    round_ += 1
+                    for n in range(SCHEDULES):
+                        name, text = f"s{n:02d}", f"round {round_}"
+                        misfire = ("skip", "run-once")[round_ % 2]
+                        changes = ScheduleChanges(description=text, misfire=misfire)
+                        workspace.edit_schedule(name, changes)
+                        last[name] = text
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+        ticking.set()
+        editor = threading.Thread(target=edit)
+        editor.start()
+        threads = [threading.Thread(target=tick, args=(s,)) for s in schedulers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        ticking.clear()
+        editor.join()
+        assert errors == []
+        assert_each_fired_once_per_slot(workspace)
+        infos = ScheduleStore(workspace.suite).list()
+        assert {i.name: i.description for i in infos} == last
         for scheduler in schedulers:
             scheduler.close()
     finally:
