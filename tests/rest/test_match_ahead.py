@@ -292,3 +292,68 @@ def _contact() -> Any:
 
     source: SourceDef = Source()  # type: ignore[assignment]
     return source
+
+
+def test_the_first_batch_is_matched_ahead_behind_its_head(
+    new_store: NewStore, serve: Serve, tmp_path: Path
+) -> None:
+    _, rest, _, store = setup(new_store, serve)
+    local = new_store("local")
+    for email in ("m3@example.org", "m20@example.org"):
+        for where in (store, local):
+            where.apply("Contact", [Change(ChangeKind.INSERT, person(email))])
+    # one batch of 80 rows (one segment): the first 10 are matched, then written while the 70
+    # others are matched; what each row finds is what it finds on the embedded store
+    rows = [(f"m{i}@example.org", "T") for i in range(80)]
+    file = people(tmp_path / "in.csv", rows)
+    big = job(file).model_copy(update={"options": job(file).options.model_copy(
+        update={"batch_size": 100, "stop_after_errors": 1})})  # fmt: skip
+
+    def run(target: Any, suite: str) -> list[Any]:
+        runs = RunStore(open_suite(f"sqlite:///{tmp_path / suite}"))
+        try:
+            report = run_job(big, target=target, runs=runs, target_label="t")
+            return [(r.row_number, r.outcome) for r in runs.rows(report.run_id)]
+        finally:
+            runs.engine.dispose()
+
+    expected = run(local, "suite-local.db")
+    spying = Spying(rest)
+    assert run(spying, "suite.db") == expected
+    assert [o for _, o in expected].count("updated") == 2
+    assert spying.matched == [[f"m{i}@example.org" for i in range(10)]]  # an eighth of 80
+    assert spying.ahead == [[f"m{i}@example.org" for i in range(10, 80)]]
+    assert titles(store) == titles(local)
+
+
+def test_an_error_in_the_head_stops_the_run_where_it_stopped_before(
+    new_store: NewStore, serve: Serve, tmp_path: Path
+) -> None:
+    _, rest, _, store = setup(new_store, serve)
+    local = new_store("local")
+    for i in range(1, 80):
+        for where in (store, local):
+            where.apply("Contact", [Change(ChangeKind.INSERT, person(f"u{i}@example.org"))])
+    # an update run stopping after one error: the first row matches nothing (an error), the
+    # batch's other rows are written all the same (the head is no segment of its own), and
+    # the next batch is not processed
+    rows = [(f"u{i}@example.org", "T") for i in range(100)]
+    file = people(tmp_path / "in.csv", rows)
+    base = job(file, "update")
+    options = base.options.model_copy(update={"batch_size": 80, "stop_after_errors": 1})
+    stopping = base.model_copy(update={"options": options})
+
+    def run(target: Any, suite: str) -> list[Any]:
+        runs = RunStore(open_suite(f"sqlite:///{tmp_path / suite}"))
+        try:
+            report = run_job(stopping, target=target, runs=runs, target_label="t")
+            return [(r.row_number, r.outcome, r.code) for r in runs.rows(report.run_id)]
+        finally:
+            runs.engine.dispose()
+
+    expected = run(local, "suite-local.db")
+    assert run(rest, "suite.db") == expected
+    outcomes_seen = [o for _, o, _ in expected]
+    assert outcomes_seen[:80] == ["error"] + ["updated"] * 79
+    assert set(outcomes_seen[80:]) == {"skipped"}
+    assert titles(store) == titles(local)

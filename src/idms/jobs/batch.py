@@ -40,6 +40,8 @@ from idms.targets.base import (
     capability,
 )
 
+# A first segment of this many rows or more is cut, its head written while the rest is matched.
+HEAD_CUT_FROM = 64
 KIND = {"insert": ChangeKind.INSERT, "update": ChangeKind.UPDATE, "delete": ChangeKind.DELETE}
 DONE = {"insert": Outcome.INSERTED, "update": Outcome.UPDATED, "delete": Outcome.DELETED}
 
@@ -95,7 +97,8 @@ class BatchEngine:
             and cjob.action in (Action.UPDATE, Action.INSERT_UPDATE, Action.DELETE)
         ):
             self._matches_ahead = capability(target, MatchAhead)
-        self._ahead: AheadMatch | None = None
+        self._ahead: AheadMatch | None = None  # the next batch's match, started
+        self._hearing: AheadMatch | None = None  # the match ahead of what is being written
         self.stopped = False
         self.options = ApplyOptions(skip_validation=cjob.job.options.skip_validation, dry_run=plan)
         self.column_of = {m.field.name: m.column for m in cjob.mappings + cjob.contact_mappings}
@@ -134,6 +137,8 @@ class BatchEngine:
                 stop_check()
             rows.append(mapped[index] if mapped is not None else self._map(r))
         segments = list(self._segments(rows))
+        head = self._head(segments, ahead)
+        inner: AheadMatch | None = None  # the match ahead of the rest of the first segment
         for number, segment in enumerate(segments):
             if self.stopped:
                 self._record(self._not_processed(segment))
@@ -141,17 +146,56 @@ class BatchEngine:
             target = self.target
             if number == 0 and ahead is not None:
                 target = ahead.target(target)
+            elif inner is not None:
+                target, inner = inner.target(target), None
             with self._held():
                 decide_batch(self.cjob, target, segment, pending=self.pending)
                 for row in segment:
                     if row.outcome is Outcome.UNCHANGED and row.matches:
                         row.identity = _one_or_many([self._identity(r) for r in row.matches])
-                if upcoming and number == len(segments) - 1:
-                    self._ahead = self._match_ahead(rows, upcoming)
-                self._apply(segment)
+                if number == head:
+                    inner = self._match_rest_ahead(segment, segments[number + 1])
+                    self._hearing = inner
+                elif upcoming and number == len(segments) - 1:
+                    self._ahead = self._hearing = self._match_ahead(rows, upcoming)
+                try:
+                    self._apply(segment)
+                finally:
+                    self._hearing = None
             self._record(segment)  # once the batch is committed
-            if self.error_limit and self.counts.errors >= self.error_limit:
+            # (the head cut off a segment is no segment of its own for the error limit)
+            if number != head and self.error_limit and self.counts.errors >= self.error_limit:
                 self.stopped = True
+
+    def _head(self, segments: list[list[WorkRow]], ahead: AheadMatch | None) -> int | None:
+        """Where a batch none matched ahead (the run's first) may cut its first segment, so
+        that the rest of it is matched while its head is written: the head's index, or None.
+        The head is an eighth of the segment, written while the rest is matched; the cut
+        changes nothing a row finds (the rest's rows keyed as the head's are matched again)."""
+        if self._matches_ahead is None or ahead is not None or not segments:
+            return None
+        first = segments[0]
+        if len(first) < HEAD_CUT_FROM:
+            return None
+        cut = len(first) // 8
+        segments[0:1] = [first[:cut], first[cut:]]
+        return 0
+
+    def _match_rest_ahead(self, head: list[WorkRow], rest: list[WorkRow]) -> AheadMatch | None:
+        """The match of ``rest`` (the first segment without its ``head``), started now."""
+        if self._matches_ahead is None:
+            return None
+        fields = self.cjob.match_fields
+        return AheadMatch(
+            self._matches_ahead,
+            self.cjob.source.name,
+            fields,
+            (),
+            rest,
+            rest,
+            {match_key(row, fields) for row in head},
+            skip_blank=self.cjob.job.options.skip_blank_match_on,
+        )
 
     def _match_ahead(self, rows: list[WorkRow], upcoming: Sequence[InputRow]) -> AheadMatch | None:
         """The match of ``upcoming``'s first segment, started now, leaving out the rows keyed
@@ -276,8 +320,8 @@ class BatchEngine:
             options = replace(options, batch_key=key, forget_key=self._recorded)
             self._in_flight, self._recorded = key, None
         results = self.target.apply(self.cjob.source.name, staged.changes, options)
-        if self._ahead is not None:
-            self._ahead.wrote(results)
+        if self._hearing is not None:
+            self._hearing.wrote(results)
         if journaled:  # settled as it was journaled
             self._journaled = journaled[0]
             return
