@@ -16,7 +16,10 @@ insert, an update or a delete of what that key finds), and a row whose key is th
 the batch wrote (before or after the write, as the target answered it). What the match ahead
 found for the other rows is what a match made after the writes finds. Only the next batch's
 first segment is matched ahead: a later segment repeats a key of an earlier one, whose writes
-it must see. A plan never matches ahead (it writes nothing, and its rehearsal is the thread's).
+it must see. The run's first batch has no batch before it: its first segment is cut after an
+eighth of its rows (``BatchEngine._head``), and the rest is matched while the head is written,
+by the same rule. A plan never matches ahead (it writes nothing, and its rehearsal is the
+thread's).
 """
 
 from __future__ import annotations
