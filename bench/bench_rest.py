@@ -8,7 +8,9 @@
    row cost, ``--repeat`` times (min / median / max). Two ratios: rows/s over the ceiling the
    calls allow, concurrency / latency / calls per row (the goal is 0.8), and rows/s over
    concurrency / latency (one call per row at full concurrency). The CPU per row of this process
-   and of the sandbox's say when the machine, not the latency, is what bounds the rows/s.
+   and of the sandbox's say when the machine, not the latency, is what bounds the rows/s; the
+   share of the slots that held a call (the rest idle, at the seams of batches) and how long a
+   call held its slot (the latency, and the CPU of both ends) say which of the two is lost.
 
 The sandbox runs in a process of its own (this script with ``--serve``), as a real iMIS would,
 so that client and server do not share one interpreter lock; ``--in-process`` serves it from a
@@ -126,6 +128,7 @@ def import_pass(
     client = ImisClient(url, "MANAGER", PASSWORD, concurrency=CONCURRENCY)
     target = RestTarget(client)
     target.sources()
+    spans = in_flight(client)
     before, served, cpu = client.calls, server_cpu(), time.process_time()
     start = time.perf_counter()
     report = run_job(contact_job(file), target=target, runs=runs, target_label="rest")
@@ -142,11 +145,36 @@ def import_pass(
     if latency:
         figures["÷ ceiling"] = rate / (CONCURRENCY / latency / per_row)
         figures["÷ conc/lat"] = rate / (CONCURRENCY / latency)
+    if spans:
+        # How much of the run's slots held a call (idle slots: the batches' seams), and how long
+        # a call held one (the latency, and the CPU of both ends): the ratio is about their
+        # product's, busy x latency / ms per call.
+        busy = sum(end - begin for begin, end in spans)
+        figures["slots busy"] = busy / (CONCURRENCY * elapsed)
+        figures["ms per call"] = 1000 * busy / len(spans)
     figures["client ms/row"] = 1000 * cpu / rows
     if served is not None and after is not None:
         figures["sandbox ms/row"] = 1000 * (after - served) / rows
     figures["inserted"], figures["updated"] = summary["inserted"], summary["updated"]
     return figures
+
+
+def in_flight(client: ImisClient) -> list[tuple[float, float]]:
+    """When each call of ``client`` took its slot and let it go, noted from now."""
+    spans: list[tuple[float, float]] = []
+    slot = client.limit.slot
+
+    @contextmanager
+    def timed() -> Iterator[int]:
+        with slot() as epoch:
+            begin = time.perf_counter()
+            try:
+                yield epoch
+            finally:
+                spans.append((begin, time.perf_counter()))
+
+    client.limit.slot = timed  # type: ignore[method-assign]
+    return spans
 
 
 def bench_import(url: str, tmp: Path, rows: int, latency: float, repeat: int) -> None:

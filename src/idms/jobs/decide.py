@@ -41,6 +41,12 @@ def _criterion(value: Any) -> Any:
     return None if value is NOT_GIVEN else value
 
 
+def match_criterion(row: WorkRow, fields: Sequence[str]) -> dict[str, Any]:
+    """The row's match values as ``Target.match`` is asked for them."""
+    values = row.values
+    return {f: _criterion(values.get(f, NOT_GIVEN)) for f in fields}
+
+
 def decide_batch(
     cjob: CompiledJob,
     target: Target,
@@ -74,8 +80,7 @@ def decide_batch(
     criteria: list[dict[str, Any]] = []
     skip_blank = options.skip_blank_match_on
     for row in live:
-        values = row.values
-        criterion = {f: _criterion(values.get(f, NOT_GIVEN)) for f in fields}
+        criterion = match_criterion(row, fields)
         if skip_blank:
             blank = [f for f, value in criterion.items() if value in (None, "")]
             if blank:

@@ -321,14 +321,14 @@ def _process(
             pending()  # the segment in flight when the run stopped
             if progress is not None:
                 progress(engine.counts.rows)
-        for batch in _batches(rows, engine.cjob.job.options.batch_size):
+        for batch, upcoming in _with_next(_batches(rows, engine.cjob.job.options.batch_size)):
             if turn is not None and not turn.renew():
                 raise IdmsError(turn.lost_message())
             if not lease.renew():
                 raise Interrupted(cancelled=False)
             if leases.is_cancel_requested(run_id):
                 raise Interrupted(cancelled=True)
-            engine.process(batch)
+            engine.process(batch, upcoming)
             if progress is not None:
                 progress(engine.counts.rows)
 
@@ -358,3 +358,22 @@ def _batches(rows: Iterator[InputRow], size: int) -> Iterator[list[InputRow]]:
             batch = []
     if batch:
         yield batch
+
+
+def _with_next(
+    batches: Iterator[list[InputRow]],
+) -> Iterator[tuple[list[InputRow], list[InputRow] | None]]:
+    """Each batch with the one after it (None for the last), which the engine may match while
+    it writes this one. The next batch is read first; a failure reading it is raised only after
+    this batch is processed, where it was raised before."""
+    current = next(batches, None)
+    while current is not None:
+        failure: Exception | None = None
+        try:
+            upcoming = next(batches, None)
+        except Exception as exc:  # raised after this batch, as it always was
+            upcoming, failure = None, exc
+        yield current, upcoming
+        if failure is not None:
+            raise failure
+        current = upcoming

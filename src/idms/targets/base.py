@@ -306,6 +306,19 @@ class Exclusive(Protocol):
         ...
 
 
+class MatchAhead(Protocol):
+    """A target on which a run may match its next batch while it writes the current one
+    (:mod:`idms.jobs.ahead`): one whose match waits on the network (iMIS over REST), and on which
+    a run writing a source holds its turn (:mod:`idms.runs.serial`), so that only the run's own
+    writes can change what the match finds, and the engine discounts those."""
+
+    def match_ahead(
+        self, source: str, fields: Sequence[str], criteria: Sequence[Mapping[str, Any]]
+    ) -> list[list[Record]]:
+        """``match``, called on a thread of its own while the run writes its batch before."""
+        ...
+
+
 class FullTarget(Target, Readable, Queryable, Protocol):
     """The core, reading and queries: what :func:`~idms.targets.factory.open_target` opens
     (both the embedded store and the REST target offer them)."""

@@ -16,6 +16,10 @@ older one (a batch whose writes were held up, retried or throttled) is read agai
 A record deleted meanwhile still fails its row with ``not_found``: the PUT answers 404. Each
 object is taken once: a second change naming the same record (two rows, or a retried batch)
 reads it again.
+
+A run may match its next batch while it writes the current one (``MatchAhead``, see
+:mod:`idms.jobs.ahead`): so the objects of the two latest matches of a source are held, the
+newest taken first, and a third match lets the oldest go.
 """
 
 from __future__ import annotations
@@ -31,10 +35,12 @@ from idms.values.folding import fold_value
 
 # How long a matched object may be written from without reading it again, in seconds.
 FRESH_SECONDS = 60.0
+# The matches of a source whose objects are held: a batch being written, and the next one.
+GENERATIONS = 2
 
 
 class Carried:
-    """The objects the latest match of each source read, by identity, for one write each."""
+    """The objects the latest matches of each source read, by identity, for one write each."""
 
     def __init__(
         self, fresh_seconds: float = FRESH_SECONDS, clock: Callable[[], float] = time.monotonic
@@ -42,12 +48,13 @@ class Carried:
         self.fresh_seconds = fresh_seconds
         self.clock = clock
         self._lock = threading.Lock()
-        self._objects: dict[str, dict[tuple[Any, ...], tuple[float, Any, Record]]] = {}
+        # Per source, the objects of its latest matches, oldest first.
+        self._objects: dict[str, list[dict[tuple[Any, ...], tuple[float, Any, Record]]]] = {}
         self.taken = 0  # writes that needed no GET
 
     def keep(self, source: SourceDef, found: Sequence[tuple[Mapping[str, Any], Any]]) -> None:
-        """What one match of ``source`` read (records and their objects); it replaces what an
-        earlier match kept, so at most one batch's objects are held per source."""
+        """What one match of ``source`` read (records and their objects); it lets go of what
+        the match before the latest kept, so at most two batches' objects are held per source."""
         now = self.clock()
         objects = {}
         for record, obj in found:
@@ -55,7 +62,9 @@ class Carried:
             if key is not None and obj is not None:
                 objects[key] = (now, obj, dict(record))
         with self._lock:
-            self._objects[source.name] = objects
+            held = self._objects.setdefault(source.name, [])
+            held.append(objects)
+            del held[:-GENERATIONS]
 
     def take(self, source: SourceDef, identity: Mapping[str, Any]) -> Any | None:
         """The object a recent match read for ``identity`` (once), or None: read it."""
@@ -72,7 +81,9 @@ class Carried:
         if key is None:
             return None
         with self._lock:
-            entry = self._objects.get(source.name, {}).pop(key, None)
+            entry = None
+            for objects in self._objects.get(source.name, ()):  # once: gone from every match
+                entry = objects.pop(key, None) or entry  # the newest match's, if several
             if entry is None or self.clock() - entry[0] > self.fresh_seconds:
                 return None
             self.taken += 1

@@ -199,6 +199,14 @@ class RestTarget:
     ) -> list[list[Record]]:
         return self._match(source, fields, criteria, self._planned(), carry=True)
 
+    def match_ahead(
+        self, source: str, fields: Sequence[str], criteria: Sequence[Mapping[str, Any]]
+    ) -> list[list[Record]]:
+        """``match`` for a run's next batch, on a thread of its own while the run writes the
+        batch before (:class:`~idms.targets.base.MatchAhead`): the objects it reads are carried
+        beside that batch's, which its writes still take (``carried.py``). Never in a plan."""
+        return self._match(source, fields, criteria, None, carry=True)
+
     def _match(
         self,
         source: str,
