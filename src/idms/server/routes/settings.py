@@ -1,0 +1,55 @@
+"""``/settings/options``: the installation's default task options (iDMS's global settings),
+read, changed and dropped; each change is checked as a job's options are, and a job's own
+options (or its template's) still win (:mod:`idms.jobs.options`)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body
+from starlette.responses import JSONResponse, Response
+
+from idms.server.auth import Context
+from idms.server.schemas import ErrorBody
+
+router = APIRouter(tags=["settings"])
+
+EXAMPLE = {"batch_size": 500, "stop_after_errors": 25}
+
+
+def _options(stored: dict[str, Any]) -> Response:
+    from idms.jobs.options import effective_defaults
+
+    values = effective_defaults(stored)
+    return JSONResponse(
+        {k: {"value": v, "from": "global" if k in stored else "built-in"} for k, v in values.items()}
+    )
+
+
+@router.get(
+    "/settings/options",
+    summary="Every task option's default for new runs, and where it comes from",
+    responses={200: {"description": "{option: {value, from: global | built-in}}"}},
+)
+def get_options(context: Context) -> Response:
+    return _options(context.workspace.option_defaults.get())
+
+
+@router.patch(
+    "/settings/options",
+    summary="Set installation defaults (the others kept); checked as a job's options",
+    responses={400: {"model": ErrorBody, "description": "A bad option: every problem named"}},
+)
+def patch_options(
+    context: Context,
+    values: Annotated[dict[str, Any], Body(examples=[EXAMPLE])],
+) -> Response:
+    return _options(context.workspace.option_defaults.set(values))
+
+
+@router.delete(
+    "/settings/options/{name}",
+    summary="Drop an installation default: the built-in value applies again",
+)
+def delete_option(context: Context, name: str) -> Response:
+    return _options(context.workspace.option_defaults.unset([name]))
