@@ -116,6 +116,15 @@ class Options(BaseModel):
     duplicate_check: bool = True  # event registrations: refuse a second identical registration
     skip_identical: bool = False  # skip an insert identical to a stored record (else a warning)
 
+    @field_validator("stop_after_errors", mode="before")
+    @classmethod
+    def _no_limit(cls, value: Any) -> Any:
+        """``none`` (or ``off``, or nothing) is no limit: what a job (``--option
+        stop_after_errors=none``) says to override a global default."""
+        if isinstance(value, str) and value.strip().lower() in ("", "none", "off"):
+            return None
+        return value
+
     @field_validator(
         "skip_update_if_multiple_matches",
         "insert_only_when_no_match",

@@ -78,8 +78,8 @@ def check_defaults(values: Mapping[str, Any]) -> dict[str, Any]:
     except ValidationError as exc:
         problems += shape_problems(exc, prefix="options.")
     if problems:
-        lines = "\n".join(f"  - {p}" for p in printable_lines(problems))
-        raise InvalidInputError(f"The default task options were not changed:\n{lines}")
+        said = "; ".join(printable_lines(problems))  # one line: the API shows the first
+        raise InvalidInputError(f"The default task options were not changed: {said}.")
     return parsed.model_dump(mode="json", include=set(values))
 
 
