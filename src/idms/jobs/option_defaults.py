@@ -36,6 +36,10 @@ class OptionDefaults:
         """Set (or change) some defaults, the others kept; the defaults now."""
         return self._write(lambda current: {**current, **values})
 
+    def replace(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """The defaults become ``values`` exactly (what the settings page's form sends)."""
+        return self._write(lambda current: dict(values))
+
     def unset(self, names: list[str]) -> dict[str, Any]:
         """Drop some defaults (their built-in values apply again); the defaults now."""
         return self._write(lambda current: {k: v for k, v in current.items() if k not in names})
