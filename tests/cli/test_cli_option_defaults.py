@@ -37,9 +37,7 @@ def test_set_show_unset_and_a_bad_value(cli: Invoke) -> None:
     assert shown["batch_size"] == {"value": 1000, "from": "built-in"}
 
 
-def test_plan_and_run_take_the_global_default_and_the_job_wins(
-    cli: Invoke, tmp_path: Path
-) -> None:
+def test_plan_and_run_take_the_global_default_and_the_job_wins(cli: Invoke, tmp_path: Path) -> None:
     file = write_csv(tmp_path / "p.csv", [*PEOPLE[:1], *BAD])
     assert cli("settings", "options", "set", "stop_after_errors", "2").exit_code == 0
     assert cli("settings", "options", "set", "batch_size", "1").exit_code == 0

@@ -33,18 +33,15 @@ def show_command(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 
     Example: idms settings options show
     """
-    from idms.jobs.options import effective_defaults
+    from idms.jobs.options import defaults_report
 
     with open_workspace(get_settings(ctx)) as workspace:
-        stored = workspace.option_defaults.get()
-    values = effective_defaults(stored)
+        report = defaults_report(workspace.option_defaults.get())
     if as_json:
-        print_json(
-            {k: {"value": v, "from": "global" if k in stored else "built-in"} for k, v in values.items()}
-        )
+        print_json(report)
         return
-    for name, value in values.items():
-        print_line(f"{name}: {_shown(value)} ({'global' if name in stored else 'built-in'})")
+    for name, entry in report.items():
+        print_line(f"{name}: {_shown(entry['value'])} ({entry['from']})")
 
 
 @options_app.command("set")

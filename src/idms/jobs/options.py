@@ -103,3 +103,13 @@ def option_line(job: Job) -> str:
             value = json.dumps(entry["value"])
             shown.append(f"{name}={value.strip(chr(34))} ({entry['from']})")
     return ", ".join(shown)
+
+
+def defaults_report(installation: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every option's value for a run that sets none and where it comes from (global or
+    built-in): what ``idms settings options show --json`` and the API answer."""
+    values = effective_defaults(installation)
+    return {
+        name: {"value": value, "from": "global" if name in installation else "built-in"}
+        for name, value in values.items()
+    }

@@ -18,12 +18,9 @@ EXAMPLE = {"batch_size": 500, "stop_after_errors": 25}
 
 
 def _options(stored: dict[str, Any]) -> Response:
-    from idms.jobs.options import effective_defaults
+    from idms.jobs.options import defaults_report
 
-    values = effective_defaults(stored)
-    return JSONResponse(
-        {k: {"value": v, "from": "global" if k in stored else "built-in"} for k, v in values.items()}
-    )
+    return JSONResponse(defaults_report(stored))
 
 
 @router.get(
