@@ -22,6 +22,9 @@ def test_read_set_refuse_and_drop(api: Api) -> None:
 
     dropped = api.client.delete("/api/v1/settings/options/batch_size")
     assert dropped.json()["batch_size"] == {"value": 1000, "from": "built-in"}
+    unknown = api.client.delete("/api/v1/settings/options/batch_sise")
+    assert unknown.status_code == 404
+    assert "Did you mean 'batch_size'?" in unknown.json()["message"]
 
 
 def test_runs_plans_and_template_runs_take_the_global_defaults(api: Api, people: Path) -> None:

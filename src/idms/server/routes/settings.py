@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 from starlette.responses import JSONResponse, Response
 
+from idms.errors import NotFound, suggest
 from idms.server.auth import Context
 from idms.server.schemas import ErrorBody
 
@@ -47,6 +48,16 @@ def patch_options(
 @router.delete(
     "/settings/options/{name}",
     summary="Drop an installation default: the built-in value applies again",
+    responses={
+        400: {"model": ErrorBody, "description": "Refused"},
+        404: {"model": ErrorBody, "description": "No task option of that name"},
+    },
 )
 def delete_option(context: Context, name: str) -> Response:
+    from idms.jobs.model import Options
+
+    if name not in Options.model_fields:
+        close = suggest(name, list(Options.model_fields))
+        hint = f" Did you mean '{close}'?" if close else ""
+        raise NotFound(f"No task option '{name}'.{hint}")
     return _options(context.workspace.option_defaults.unset([name]))
