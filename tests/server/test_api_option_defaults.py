@@ -32,7 +32,9 @@ def test_runs_plans_and_template_runs_take_the_global_defaults(api: Api, people:
     # three rows after it are not processed.
     api.client.patch("/api/v1/settings/options", json={"stop_after_errors": 1, "batch_size": 1})
     job = {**CONTACT_JOB, "input": str(people)}
-    plan = api.client.post("/api/v1/runs", params={"plan": "true"}, json=job).json()["run"]
+    planned = api.client.post("/api/v1/runs", params={"plan": "true"}, json=job).json()
+    assert planned["options"]["stop_after_errors"] == {"value": 1, "from": "global"}
+    plan = planned["run"]
     run = api.wait_for(api.client.post("/api/v1/runs", json=job).json()["run_id"])
     for answer in (plan, run):
         assert (answer["inserted"], answer["errors"], answer["skipped"]) == (1, 1, 3), answer
