@@ -4,9 +4,11 @@ installation's default task options: the job's own options win, plan and run see
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from cli_support import CONTACT_FLAGS, PEOPLE, run_json, write_csv
 from typer.testing import Result
 
@@ -56,3 +58,17 @@ def test_plan_and_run_take_the_global_default_and_the_job_wins(cli: Invoke, tmp_
     )
     assert own["options"]["stop_after_errors"]["from"] == "job"
     assert (own["errors"], own["skipped"]) == (4, 0)
+
+
+def test_the_plan_header_says_where_the_options_came_from(
+    cli: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # Rich treats stdout as a terminal
+    monkeypatch.setenv("NO_COLOR", "1")
+    file = write_csv(tmp_path / "p.csv", PEOPLE)
+    assert cli("settings", "options", "set", "batch_size", "250").exit_code == 0
+    flags = (*CONTACT_FLAGS, "--option", "skip_validation=yes", "--plan")
+    result = cli("import", str(file), *flags)
+    assert result.exit_code == 0, result.output
+    output = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", result.stdout)
+    assert "Options: skip_validation=true (job), batch_size=250 (global)" in output
