@@ -7,15 +7,28 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
+from pydantic import ConfigDict, create_model
 from starlette.responses import JSONResponse, Response
 
 from idms.errors import NotFound, suggest
+from idms.jobs.model import Options
+from idms.jobs.options import INSTALLATION_WIDE
 from idms.server.auth import Context
 from idms.server.schemas import ErrorBody
 
 router = APIRouter(tags=["settings"])
 
 EXAMPLE = {"batch_size": 500, "stop_after_errors": 25}
+
+# The body: the options an installation may default, each as the job model declares it (its
+# type and bounds, so the schema says what is accepted); the store checks them again.
+_FIELDS: dict[str, Any] = {
+    name: (Options.model_fields[name].annotation, Options.model_fields[name])
+    for name in INSTALLATION_WIDE
+}
+OptionDefaultsIn = create_model(
+    "OptionDefaultsIn", __config__=ConfigDict(extra="forbid"), **_FIELDS
+)
 
 
 def _options(stored: dict[str, Any]) -> Response:
@@ -40,9 +53,10 @@ def get_options(context: Context) -> Response:
 )
 def patch_options(
     context: Context,
-    values: Annotated[dict[str, Any], Body(examples=[EXAMPLE])],
+    values: Annotated[OptionDefaultsIn, Body(examples=[EXAMPLE])],
 ) -> Response:
-    return _options(context.workspace.option_defaults.set(values))
+    given = values.model_dump(exclude_unset=True)
+    return _options(context.workspace.option_defaults.set(given))
 
 
 @router.delete(
