@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
-from pydantic import ConfigDict, create_model
+from pydantic import BaseModel, ConfigDict, create_model, model_validator
 from starlette.responses import JSONResponse, Response
 
 from idms.errors import NotFound, suggest
@@ -20,15 +20,28 @@ router = APIRouter(tags=["settings"])
 
 EXAMPLE = {"batch_size": 500, "stop_after_errors": 25}
 
+
 # The body: the options an installation may default, each as the job model declares it (its
-# type and bounds, so the schema says what is accepted); the store checks them again.
+# type and bounds, so the schema says what is accepted); the store checks them again. Strict,
+# as the schema reads: true is a boolean and 0 is not; 500.0 is the integer 500, "500" is not.
+class _StrictBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _whole_numbers(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        return {
+            k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in data.items()
+        }
+
+
 _FIELDS: dict[str, Any] = {
     name: (Options.model_fields[name].annotation, Options.model_fields[name])
     for name in INSTALLATION_WIDE
 }
-OptionDefaultsIn = create_model(
-    "OptionDefaultsIn", __config__=ConfigDict(extra="forbid"), **_FIELDS
-)
+OptionDefaultsIn = create_model("OptionDefaultsIn", __base__=_StrictBody, **_FIELDS)
 
 
 def _options(stored: dict[str, Any]) -> Response:
