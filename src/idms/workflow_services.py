@@ -159,7 +159,8 @@ class WorkspaceServices:
         where the summary of a run counts them. With ``key``, a run it names that exists
         already is carried on (or, ended, reported): the rows are never inserted twice.
         ``columns`` given (a row set's), ``rows`` is sealed one row at a time, never held."""
-        from idms.jobs.model import JobInvalid, build_job
+        from idms.jobs.assemble import finish_document
+        from idms.jobs.model import JobInvalid
         from idms.jobs.prepare import spool_file
         from idms.jobs.query_input import Spool
         from idms.jobs.rows_input import write_rows
@@ -174,7 +175,11 @@ class WorkspaceServices:
             raise JobInvalid(
                 ["input: the rows come from the workflow; the job must not name an input"]
             )
-        built = build_job({**job, "input": {"rows": f"workflow ({trigger})"}})
+        built = finish_document(
+            {**job, "input": {"rows": f"workflow ({trigger})"}},
+            templates=ws.templates,
+            input_file=None,
+        )
         folder = ws.durable().folder(run_id)
         spool = Spool(spool_file(ws.runs_folder, run_id), ws.box, handed=True)
         try:

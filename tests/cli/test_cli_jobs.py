@@ -36,7 +36,7 @@ def test_import_json_has_the_interface_keys_and_counts_every_row(
     cli: Invoke, people_csv: Path
 ) -> None:
     data = run_json(cli("import", str(people_csv), *CONTACT_FLAGS, "--json"))
-    assert set(data) == {"run_id", "status", "rows", *COUNT_KEYS, "error_file"}
+    assert set(data) == {"run_id", "status", "rows", *COUNT_KEYS, "error_file", "options"}
     assert data["status"] == "succeeded"
     assert data["rows"] == data_rows(people_csv) == 3
     assert data["inserted"] == 3

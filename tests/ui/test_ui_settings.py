@@ -154,3 +154,32 @@ def test_the_settings_page_renders_quickly(site: Site, people: dict[str, tuple[s
         took, page = timed_get(admin, "/settings")
     assert page.status_code == 200
     assert took < SLOWEST_PAGE, f"/settings took {took * 1000:.0f} ms"
+
+
+def test_default_task_options_are_set_checked_and_dropped(
+    site: Site, people: dict[str, tuple[str, str]]
+) -> None:
+    with site.signed_in(*EDITOR) as editor:
+        token = form_token(editor.get("/").text)
+        refused = editor.post("/settings/options", data={"csrf_token": token})
+        assert refused.status_code == 403
+    with site.signed_in(*ADMIN) as admin:
+        page = admin.get("/settings").text
+        assert 'name="option.batch_size" type="text"' in page
+        assert 'placeholder="1000"' in page  # the built-in value a blank field stands for
+        token = form_token(page)
+        form = {"csrf_token": token, "option.batch_size": "500", "option.skip_validation": ""}
+        saved = admin.post("/settings/options", data=form)
+        assert saved.status_code == 303
+        assert "Default task options saved" in admin.get(saved.headers["location"]).text
+        assert site.workspace.option_defaults.get() == {"batch_size": 500}
+        assert 'value="500" placeholder="1000"' in admin.get("/settings").text
+
+        bad = admin.post("/settings/options", data={**form, "option.batch_size": "9999"})
+        assert bad.status_code == 400
+        assert "options.batch_size: Input should be less than or equal to 5000" in bad.text
+        assert site.workspace.option_defaults.get() == {"batch_size": 500}
+
+        cleared = admin.post("/settings/options", data={**form, "option.batch_size": ""})
+        assert cleared.status_code == 303
+        assert site.workspace.option_defaults.get() == {}

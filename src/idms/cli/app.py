@@ -48,6 +48,7 @@ COMMANDS = {
     "template": "idms.cli.templates:template_app",
     "panel": "idms.cli.panels:panel_app",
     "secrets": "idms.cli.secrets:secrets_app",
+    "settings": "idms.cli.settings:settings_app",
     "schedule": "idms.cli.schedules:schedule_app",
     "token": "idms.cli.tokens:token_app",
     "user": "idms.cli.users:user_app",

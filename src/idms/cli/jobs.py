@@ -306,8 +306,7 @@ def import_command(
     proposed: list[MappingProposal] = []
 
     def build(workspace: Workspace) -> Job:
-        from idms.jobs.assemble import flags_document, with_proposal
-        from idms.jobs.model import build_job
+        from idms.jobs.assemble import finish_document, flags_document, with_proposal
 
         document = flags_document(
             file,
@@ -327,7 +326,7 @@ def import_command(
             if not as_json:
                 print_proposal(proposal)
             document = with_proposal(document, proposal)
-        return build_job(document)
+        return finish_document(document, templates=workspace.templates, input_file=None)
 
     def extra() -> dict[str, object]:
         return {"auto_map": proposed[0].to_dict()} if proposed else {}
@@ -425,6 +424,8 @@ def execute(
     ``json_extra`` adds keys to the --json object (``idms import --auto-map``: the proposal)."""
     state = get_state(ctx)
     terminal = out().is_terminal and not as_json
+    from idms.jobs.options import option_report
+
     with open_workspace(state.settings) as workspace:
         job = build(workspace)
         # JobInvalid / QueryInvalid (exit 2) before anything is written
@@ -448,7 +449,7 @@ def execute(
             as_json=as_json,
             terminal=terminal,
             watch=watch,
-            json_extra=json_extra() if json_extra else None,
+            json_extra={"options": option_report(job), **(json_extra() if json_extra else {})},
         )
 
 
@@ -500,6 +501,13 @@ def _print_preamble(
         f"matched on {keys}, {len(job.mappings)} mapping{'s' if len(job.mappings) != 1 else ''}"
     )
     console.print(line, soft_wrap=True)
+    from idms.jobs.options import option_line
+
+    shown = option_line(job)
+    if shown:
+        line = Text("Options: ", style="bold")
+        line.append(shown)
+        console.print(line, soft_wrap=True)
     if plan:
         console.print(Text("Plan only: nothing will be written.", style="cyan"))
     console.print()

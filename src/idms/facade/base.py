@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Self
 from idms.config import Settings
 from idms.execution.execute import OpenTarget
 from idms.execution.listeners import subscribe_defaults
+from idms.jobs.option_defaults import OptionDefaults
 from idms.queries.store import QueryStore
 from idms.runs.context import RunContext
 from idms.runs.leases import Leases
@@ -63,6 +64,11 @@ class WorkspaceBase(RunContext):
     @property
     def templates(self) -> TemplateStore:
         return TemplateStore(self.suite, self.box)
+
+    @property
+    def option_defaults(self) -> OptionDefaults:
+        """The installation's default task options (global settings: :mod:`idms.jobs.options`)."""
+        return OptionDefaults(self.suite)
 
     @property
     def queries(self) -> QueryStore:

@@ -13,6 +13,8 @@ from idms.jobs.model import (
     load_job_file,
     merge_template,
 )
+from idms.jobs.option_defaults import OptionDefaults
+from idms.jobs.options import resolve_options
 from idms.sources.model import fold
 from idms.state.templates import TemplateStore
 
@@ -52,15 +54,28 @@ def finish_document(
     templates: TemplateStore | None,
     input_file: str | Path | None,
     encoding: str | None = None,
+    defaults: Mapping[str, Any] | None = None,
 ) -> Job:
     """The job a document describes, on its template; ``input_file`` replaces its input file
     and ``encoding`` sets the input's ``encoding`` (the file's text encoding), as if the document
-    said so."""
+    said so. Its options are resolved here, for every shell (:mod:`idms.jobs.options`): the
+    job's over the template's over ``defaults`` (the installation's, read from the suite
+    database ``templates`` is in when not given) over the built-in ones."""
     name = document.get("template")
+    own = document.get("options")
+    template_options: Any = None
     if name:
         if templates is None:
             raise JobInvalid([f"template: '{name}' cannot be looked up here"])
-        document = merge_template(templates.job_document(str(name)), document)
+        template = templates.job_document(str(name))
+        template_options = template.get("options")
+        document = merge_template(template, document)
+    if defaults is None and templates is not None:
+        defaults = OptionDefaults(templates.engine).get()
+    resolved = None
+    if all(isinstance(o, dict | None) for o in (own, template_options)):
+        resolved = resolve_options(own, template_options, defaults)
+        document = {**document, "options": resolved.given}
     if input_file is not None:
         spec = document.get("input")
         kept = {k: v for k, v in spec.items() if k != "file"} if isinstance(spec, dict) else {}
@@ -73,7 +88,8 @@ def finish_document(
         if not isinstance(spec, dict) or spec.get("query") is not None:
             raise JobInvalid(["input.encoding: the job reads no file, so it has no encoding"])
         document["input"] = {**spec, "encoding": encoding}
-    return build_job(document)
+    job = build_job(document)
+    return job.with_option_sources(resolved.sources) if resolved is not None else job
 
 
 def job_from_flags(

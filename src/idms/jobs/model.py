@@ -10,7 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from idms.documents import DocumentError, describe_problems, read_document
 from idms.errors import InvalidInputError, printable_lines
@@ -108,6 +116,15 @@ class Options(BaseModel):
     duplicate_check: bool = True  # event registrations: refuse a second identical registration
     skip_identical: bool = False  # skip an insert identical to a stored record (else a warning)
 
+    @field_validator("stop_after_errors", mode="before")
+    @classmethod
+    def _no_limit(cls, value: Any) -> Any:
+        """``none`` (or ``off``, or nothing) is no limit: what a job (``--option
+        stop_after_errors=none``) says to override a global default."""
+        if isinstance(value, str) and value.strip().lower() in ("", "none", "off"):
+            return None
+        return value
+
     @field_validator(
         "skip_update_if_multiple_matches",
         "insert_only_when_no_match",
@@ -143,6 +160,24 @@ class Job(BaseModel):
     # marks the mapping of the same field as ``match: true`` once the job is checked.
     match_on: list[str] = Field(default_factory=list)
     options: Options = Field(default_factory=Options)
+    # Where each option given to the job came from ("job", "template" or "global"), as
+    # :func:`idms.jobs.options.resolve_options` found it; not part of the document (a run's
+    # sealed job keeps the values, which is what a resumed run needs).
+    _option_sources: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @property
+    def option_sources(self) -> dict[str, str]:
+        """Every option and the layer its value came from: job, template, global or built-in."""
+        given = self.options.model_fields_set
+        return {
+            name: self._option_sources.get(name, "job") if name in given else "built-in"
+            for name in Options.model_fields
+        }
+
+    def with_option_sources(self, sources: dict[str, str]) -> Job:
+        """This job, recording where its options came from (see :attr:`option_sources`)."""
+        self._option_sources = dict(sources)
+        return self
 
     @field_validator("input", mode="before")
     @classmethod
@@ -150,8 +185,19 @@ class Job(BaseModel):
         return {"file": value} if isinstance(value, str) else value
 
     def to_document(self) -> dict[str, Any]:
-        """The job as a plain document (what templates store), without unset defaults."""
-        return self.model_dump(mode="json", exclude_defaults=True, exclude={"template"})
+        """The job as a plain document (what templates store), without unset defaults nor the
+        options it took from the installation's defaults (a template keeps its own only, so
+        that a changed global default reaches its runs)."""
+        document = self.model_dump(
+            mode="json", exclude_defaults=True, exclude={"template", "options"}
+        )
+        # An option given is kept even when it is the built-in value: it wins over a global
+        # default, as it did in the job.
+        inherited = {k for k, v in self._option_sources.items() if v == "global"}
+        options = self.options.model_dump(mode="json", exclude_unset=True, exclude=inherited)
+        if options:
+            document["options"] = options
+        return document
 
 
 def parse_document(text: str, *, where: str = "the job file") -> dict[str, Any]:
@@ -180,13 +226,19 @@ def build_job(document: dict[str, Any]) -> Job:
     try:
         return Job.model_validate(document)
     except ValidationError as exc:
-        problems = describe_problems(
-            exc.errors(),
-            unknown="is not a job setting (check the spelling)",
-            location=_where,
-            message=lambda error: str(error["msg"]).removeprefix("Value error, "),
-        )
+        problems = shape_problems(exc)
         raise JobInvalid(problems, name=f"Job '{document.get('name', 'untitled')}'") from None
+
+
+def shape_problems(exc: ValidationError, *, prefix: str = "") -> list[str]:
+    """A validation error of a job (or of its options, under ``prefix``) as problems, each
+    naming where it is: the one wording for a job file and the installation's defaults."""
+    return describe_problems(
+        exc.errors(),
+        unknown="is not a job setting (check the spelling)",
+        location=lambda error: prefix + _where(error),
+        message=lambda error: str(error["msg"]).removeprefix("Value error, "),
+    )
 
 
 def _where(error: Any) -> str:

@@ -33,6 +33,7 @@ from idms.server.routes import (
     queries,
     runs,
     schedules,
+    settings,
     templates,
     transfers,
     triggers,
@@ -86,7 +87,17 @@ def create_server_app(
         dependencies=[Depends(require_token)],
         responses={401: {"model": ErrorBody, "description": "No API token, or a bad one"}},
     )
-    for module in (runs, uploads, templates, queries, schedules, triggers, workflows, transfers):
+    for module in (
+        runs,
+        uploads,
+        templates,
+        queries,
+        schedules,
+        triggers,
+        workflows,
+        transfers,
+        settings,
+    ):
         api.include_router(module.router)
     app.include_router(api)
     # Outside /api/v1 and without a token: the random URL is the secret (iHook, iDMS's).

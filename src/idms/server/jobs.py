@@ -78,4 +78,6 @@ def plan_job(context: ServerContext, job: Job, *, rows: int) -> PlanOut:
     runs = context.runs
     info = runs.get(report.run_id)
     shown = [RowOut.of(r) for r in runs.rows(info.id, limit=rows)]
-    return PlanOut(run=RunOut.of(info, context.prefix), rows=shown)
+    from idms.jobs.options import option_report
+
+    return PlanOut(run=RunOut.of(info, context.prefix), rows=shown, options=option_report(job))

@@ -187,6 +187,11 @@ class PlanOut(BaseModel):
 
     run: RunOut
     rows: list[RowOut] = Field(description="The first rows of the plan (see run.links.rows)")
+    options: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Every task option the plan used: {value, from: job | template | global "
+        "| built-in}, the layer its value came from (a run of the same job uses the same)",
+    )
 
 
 class HookAnswer(BaseModel):

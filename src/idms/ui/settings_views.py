@@ -1,12 +1,14 @@
 """What the settings page shows, made from the facade's answers: the connection, the secrets
-by name, the API tokens and the notification settings, as plain strings (never a secret's
+by name, the API tokens, the default task options and the notification settings, as plain
+strings (never a secret's
 value, a password, or a URL that may hold one)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from urllib.parse import quote
 
 from idms.config import Settings
@@ -81,3 +83,31 @@ def notification_facts(settings: Settings) -> list[tuple[str, str]]:
         ("Webhook signing secret", "set" if settings.notify_webhook_secret else "not set"),
         ("Change notifications", f"{len(settings.change_notify_urls)} address(es)"),
     ]
+
+
+@dataclass(frozen=True)
+class OptionRow:
+    """A default task option on the settings page: the installation's value ('' when none is
+    set) and the built-in one a blank field stands for."""
+
+    name: str
+    value: str
+    built_in: str
+
+
+def option_rows(stored: Mapping[str, Any]) -> list[OptionRow]:
+    from idms.jobs.options import INSTALLATION_WIDE, effective_defaults
+
+    built_in = effective_defaults({})
+    return [
+        OptionRow(name, _word(stored[name]) if name in stored else "", _word(built_in[name]))
+        for name in INSTALLATION_WIDE
+    ]
+
+
+def _word(value: object) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

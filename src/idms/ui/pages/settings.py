@@ -1,6 +1,7 @@
 """``/settings`` (admins only): the iMIS connection as the settings give it, and a test of it;
 the secrets by name (a value can be set or replaced, never read back); the API tokens (a new one
-is shown once); the notification settings, read-only (they come from the environment or the
+is shown once); the default task options (a job's own and its template's win over them); the
+notification settings, read-only (they come from the environment or the
 settings file).
 
 Changes that work go back to the page with a notice (POST, redirect, GET), except a new token:
@@ -24,6 +25,7 @@ from idms.ui.sessions import Admin
 from idms.ui.settings_views import (
     connection_facts,
     notification_facts,
+    option_rows,
     secret_rows,
     token_rows,
 )
@@ -34,6 +36,7 @@ NOTICES = {
     "secret-deleted": "Secret '{name}' deleted.",
     "token-revoked": "API token '{name}' revoked: requests that send it are refused from now on.",
     "token-was-revoked": "API token '{name}' was revoked already.",
+    "options-set": "Default task options saved: runs from now on take them ({name}).",
 }
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -59,6 +62,7 @@ def _page(
         secrets=secret_rows(workspace.secrets_set()),
         tokens=token_rows(workspace.api_tokens()),
         notifications=notification_facts(workspace.settings),
+        options=option_rows(workspace.option_defaults.get()),
         new_token=new_token,
         notice=notice,
         error=error,
@@ -104,6 +108,23 @@ def delete_secret(request: Request, session: Admin, name: str) -> Response:
     except IdmsError as refused:
         return _page(request, error=str(refused), status=400)
     return _done(request, "secret-deleted", name)
+
+
+@router.post("/settings/options")
+async def set_options(request: Request, session: Admin) -> Response:
+    """The default task options as the form gives them: a blank field drops the default (the
+    built-in value applies); each value is checked as a job's option is."""
+    from idms.jobs.options import INSTALLATION_WIDE
+
+    form = await request.form()
+    given = {n: str(form.get(f"option.{n}", "")).strip() for n in INSTALLATION_WIDE}
+    try:
+        values = ui_context(request).workspace.option_defaults.replace(
+            {n: v for n, v in given.items() if v}
+        )
+    except IdmsError as refused:
+        return _page(request, error=str(refused), status=400)
+    return _done(request, "options-set", f"{len(values)} set")
 
 
 @router.post("/settings/tokens")

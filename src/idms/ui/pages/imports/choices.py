@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from idms.errors import IdmsError
-from idms.jobs.model import Options
+from idms.jobs.options import effective_defaults
 from idms.ui.context import ui_context
 from idms.ui.drafts import Draft
 from idms.ui.import_views import (
@@ -196,12 +196,18 @@ async def choose_mapping(request: Request, session: Editor, upload_id: str) -> R
 # ---- 5. options -------------------------------------------------------------------------------
 
 
+def _defaults(request: Request) -> dict[str, Any]:
+    """What each option is when the job leaves it: the installation's default, else the
+    built-in one; the form starts there and keeps only what is changed from it."""
+    return effective_defaults(ui_context(request).workspace.option_defaults.get())
+
+
 @router.get("/import/{upload_id}/options")
 def options_page(request: Request, session: Editor, upload_id: str) -> Response:
     draft = open_draft(request, session, upload_id)
     if draft.mappings is None:
         return go(request, draft, "mapping")
-    defaults = Options().model_dump()
+    defaults = _defaults(request)
     return wizard(
         request,
         "import_options.html",
@@ -217,7 +223,7 @@ def options_page(request: Request, session: Editor, upload_id: str) -> Response:
 async def choose_options(request: Request, session: Editor, upload_id: str) -> Response:
     draft = open_draft(request, session, upload_id)
     form = await request.form()
-    defaults = Options().model_dump()
+    defaults = _defaults(request)
     chosen: dict[str, Any] = {}
     for view in option_views({}, defaults):
         given = text(form, view.name)
