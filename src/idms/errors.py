@@ -34,6 +34,7 @@ above a target catches them.
     └── TargetError                    talking to the target failed
         ├── RetryableTargetError       worth trying again (busy, time-out, 429, 5xx)
         └── TerminalTargetError        trying again will not help (schema missing, refused)
+            ├── PreflightFailed        a run refused at its start: the iMIS account or access
             └── ImisRefused            iMIS refused a request (400, 404, 409 ...)
 """
 
@@ -213,3 +214,8 @@ class RetryableTargetError(TargetError):
 
 class TerminalTargetError(TargetError):
     """A failure that retrying will not fix."""
+
+
+class PreflightFailed(TerminalTargetError):
+    """A run refused before it starts: the checks of the iMIS account (roles, password) or of
+    what the job reads found an error, which would otherwise stop the run half way."""

@@ -30,6 +30,7 @@ from idms.execution.execute import execute_run
 from idms.facade.admin import AdminFacade
 from idms.facade.history import HistoryFacade
 from idms.facade.imports import ImportFacade
+from idms.facade.preflight import PreflightFacade
 from idms.facade.queries import QueryFacade
 from idms.facade.schedules import ScheduleFacade
 from idms.facade.templates import TemplateFacade
@@ -63,6 +64,7 @@ class Workspace(
     ImportFacade,
     HistoryFacade,
     QueryFacade,
+    PreflightFacade,
 ):
     """A workspace opened: its stores and target (:mod:`idms.facade.base`), everything that can
     be done with jobs and runs (here), with workflows (:mod:`idms.facade.workflows`) and with
@@ -78,11 +80,14 @@ class Workspace(
     def prepare(self, job: Job, *, plan: bool = False) -> PreparedJob:
         """Open the job's input and check the whole job against it and the target (JobInvalid,
         QueryInvalid... with every problem listed; nothing is written). The prepared job holds
-        its input and target open until it runs (or is closed)."""
+        its input and target open until it runs (or is closed). A run (not a plan) against
+        iMIS is refused first if the checks before a run find an error (:meth:`preflight`)."""
         run_id = new_run_id()
         spool = spool_path(job, None if plan else self.durable(), run_id)
         target = self.open_target(self.settings)
         try:
+            if not plan:  # a run against iMIS refuses to start on a failing check (preflight)
+                self.refuse_on_preflight(job, target)
             prepared = prepare_job(job, target, self.queries, spool=spool, run_id=run_id)
         except BaseException:
             target.close()

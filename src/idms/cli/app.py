@@ -39,6 +39,7 @@ COMMANDS = {
     "records": "idms.cli.records:records_command",
     "run": "idms.cli.jobs:run_command",
     "import": "idms.cli.jobs:import_command",
+    "check": "idms.cli.check:check_command",
     "sandbox": "idms.cli.sandbox:sandbox_command",
     "serve": "idms.cli.serve:serve_command",
     "worker": "idms.cli.worker:worker_command",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import sys
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import typer
@@ -14,6 +15,14 @@ from idms.cli.output import print_line
 from idms.config import Platform
 
 PASSWORD_VARIABLE = "IDMS_SANDBOX_PASSWORD"
+DEFAULT_ROLES = ("SysAdmin", "RemoteService")
+
+
+def _roles(given: list[str] | None) -> tuple[str, ...]:
+    """MANAGER's roles: the default pair, or those given ('none': none at all)."""
+    if not given:
+        return DEFAULT_ROLES
+    return tuple(r.strip() for r in given if r.strip() and r.strip().casefold() != "none")
 
 
 def sandbox_command(
@@ -64,6 +73,35 @@ def sandbox_command(
             "unlock and delete logins and set others' passwords (repeatable).",
         ),
     ] = None,
+    manager_roles: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--manager-role",
+            metavar="ROLE",
+            help="MANAGER's roles instead of SysAdmin and RemoteService (repeatable; "
+            "'none' for none), to try 'idms check' on an account missing one.",
+        ),
+    ] = None,
+    password_age: Annotated[
+        int | None,
+        typer.Option(
+            "--manager-password-age",
+            min=0,
+            metavar="DAYS",
+            help="MANAGER's password was last changed this many days ago (iMIS 2017 expires "
+            "it after 90), to try 'idms check' on a password about to expire or expired.",
+            show_default=False,
+        ),
+    ] = None,
+    restricted: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--restrict",
+            metavar="NAME",
+            help="Answer 403 for this panel source or IQA path, as iMIS does for one not "
+            "available via the REST API (repeatable).",
+        ),
+    ] = None,
     notify: Annotated[
         str | None,
         typer.Option(
@@ -83,7 +121,12 @@ def sandbox_command(
     /api/query by their IQA path ($/idms/NAME unless they name another). Stop the server with
     Ctrl-C.
 
+    --manager-role, --manager-password-age and --restrict make the failures 'idms check' looks
+    for (a role missing, a password expiring, a panel source or IQA kept from REST).
+
     Example: idms sandbox --port 8081 --prefix /Asi.Scheduler_iMIS --faults 429=0.05
+
+    Example: idms sandbox --manager-role SysAdmin --manager-password-age 80 --restrict Panel_X
     """
     from idms.queries.store import QueryStore
     from idms.sandbox.app import create_app
@@ -97,6 +140,10 @@ def sandbox_command(
     if notify:  # the store notifies it, as it notifies the workspace's own URLs
         settings = settings.with_changes(change_notify_urls=(*settings.change_notify_urls, notify))
     plan = FaultPlan.parse(faults) if faults.strip() else None
+    changed = None
+    if password_age is not None:
+        now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+        changed = now - timedelta(days=password_age)
     given = os.environ.get(PASSWORD_VARIABLE)
     password = given or secrets.token_urlsafe(12)
     with embedded_target(settings) as target, suite_engine(settings) as engine:
@@ -109,6 +156,9 @@ def sandbox_command(
             latency_ms=latency_ms,
             queries=QueryStore(engine).find_by_path,
             sysadmins=sysadmins or (),
+            manager_roles=_roles(manager_roles),
+            manager_password_changed=changed,
+            restricted=restricted or (),
         )
         url = base_url(app, host, port)
         shown = f'"${PASSWORD_VARIABLE}"' if given else password

@@ -93,6 +93,8 @@ def execute_run(
         if info.kind == RunKind.UNDO:
             report = _execute_undo(run_id, target, runs, durable, progress)
         else:
+            if prepared is None and not info.checkpoint_rows:
+                _refuse_on_account(target, info.name)  # a queued run, starting now
             report = resume_run(
                 run_id,
                 target=target,
@@ -119,6 +121,21 @@ def execute_run(
     if report.status.finished:
         run_finished(context, run_id)
     return report
+
+
+def _refuse_on_account(target: Target, name: str) -> None:
+    """A queued run against iMIS refuses to start when its account's checks find an error
+    (a role missing, the password expired): the run fails at once with what to do, rather
+    than half way with a bare 401. (A run started here and now was checked by
+    :meth:`~idms.workspace.Workspace.prepare`, its source and IQA too.)"""
+    from idms.targets.imis.target import RestTarget
+
+    if isinstance(target, RestTarget):
+        from idms.targets.imis.preflight import account_findings, refusal
+
+        error = refusal(account_findings(target.client), name)
+        if error is not None:
+            raise error
 
 
 def _execute_undo(

@@ -14,6 +14,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Callable, Iterable
+from datetime import datetime
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
@@ -31,7 +32,7 @@ from idms.errors import (
     UnknownSourceError,
 )
 from idms.queries.model import SavedQuery
-from idms.sandbox.auth import Accounts, denied
+from idms.sandbox.auth import MANAGER_ROLES, Accounts, denied
 from idms.sandbox.context import Sandbox
 from idms.sandbox.dispatch import Api
 from idms.sandbox.faults import FaultPlan, fault_error
@@ -44,6 +45,7 @@ from idms.sandbox.http import (
     unrouted,
 )
 from idms.sandbox.paging import ListQuery
+from idms.sandbox.restricted import Restricted
 from idms.server.limits import BodyLimit, too_large_message
 from idms.server.request_ids import RequestIds, request_id
 from idms.targets.embedded.target import EmbeddedTarget
@@ -74,6 +76,9 @@ def create_app(
     queries: Callable[[str], SavedQuery | None] | None = None,
     sysadmins: Iterable[str] = (),
     max_body: int = MAX_BODY,
+    manager_roles: Iterable[str] = MANAGER_ROLES,
+    manager_password_changed: datetime | None = None,
+    restricted: Iterable[str] = (),
 ) -> FastAPI:
     """The sandbox over ``target``, behaving as iMIS ``platform`` (``ems`` or ``2017``).
 
@@ -85,6 +90,11 @@ def create_app(
     body over ``max_body`` bytes is refused (413) before it is read, as IIS refuses it. Every
     create, update and delete made through the API is notified as iMIS notifies it by the store
     itself, to the URLs it was opened with (``idms.targets.embedded.changes``).
+
+    To try the checks before a run: ``manager_roles`` are MANAGER's roles (SysAdmin and
+    RemoteService unless told), ``manager_password_changed`` when its password was last set
+    (naive UTC; now unless told), and ``restricted`` names the panel sources (entities) and IQAs
+    answered 403 as not available via the REST API (:mod:`idms.sandbox.restricted`).
     """
     plat = parse_platform(platform).value
     if target.policy.platform != plat:
@@ -97,8 +107,11 @@ def create_app(
         manager_password=manager_password,
         token_lifetime=token_lifetime,
         sysadmins=sysadmins,
+        manager_roles=manager_roles,
+        manager_password_changed=manager_password_changed,
     )
     api = Api(sandbox, queries=queries)
+    kept = Restricted(restricted)
 
     async def token(request: Request) -> Response:
         form = await request.form()
@@ -119,6 +132,9 @@ def create_app(
             body = parse_json(await request.body()) if method in ("POST", "PUT") else None
         except ApiError as exc:
             return json_response(exc.status, exc.body, exc.headers)
+        refusal = kept.refusal(name, request.query_params.multi_items())
+        if refusal is not None:
+            return json_response(refusal.status, refusal.body, refusal.headers)
         ident_text = None if ident is None else str(ident)
         # Every handler runs in the thread pool, reads included: measured, eight clients in
         # lock-step are served faster side by side than one after another on the loop.

@@ -26,6 +26,8 @@ from idms.targets.imis import wire
 
 MANAGER = "MANAGER"
 SYSADMIN = "SysAdmin"
+REMOTE_SERVICE = "RemoteService"
+MANAGER_ROLES = frozenset({SYSADMIN, REMOTE_SERVICE})
 REGISTERED_USER = "RegisteredUser"
 INCORRECT = "The user name or password is incorrect."
 LOCKED = "The user account is locked out."
@@ -56,6 +58,8 @@ class Manager:
     failed: int = 0
     locked: bool = False
     last_lockout: datetime | None = None
+    # When the password was last set (naive UTC): what iMIS 2017's 90-day rotation counts from.
+    password_changed: datetime | None = None
 
 
 class Accounts:
@@ -69,9 +73,13 @@ class Accounts:
         token_lifetime: int,
         write_lock: threading.Lock,
         sysadmins: Iterable[str] = (),
+        manager_roles: Iterable[str] = MANAGER_ROLES,
+        manager_password_changed: datetime | None = None,
     ) -> None:
         self.target = target
-        self.manager = Manager(manager_password)
+        changed = manager_password_changed or datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+        self.manager = Manager(manager_password, password_changed=changed)
+        self.manager_roles = frozenset(manager_roles)
         self.sysadmins = frozenset(name.strip().casefold() for name in sysadmins)
         self.token_lifetime = token_lifetime
         self._tokens: dict[str, Session] = {}
@@ -85,11 +93,13 @@ class Accounts:
         return username.strip().casefold() == MANAGER.casefold()
 
     def roles_of(self, username: str) -> frozenset[str]:
-        """The roles of a login: SysAdmin for MANAGER and the named system administrators."""
+        """The roles of a login: MANAGER's (SysAdmin and RemoteService unless the sandbox was
+        told otherwise), SysAdmin and RemoteService for the named system administrators (a
+        background account's pair)."""
         if self.is_manager(username):
-            return frozenset({SYSADMIN})
+            return self.manager_roles
         if username.strip().casefold() in self.sysadmins:
-            return frozenset({SYSADMIN, REGISTERED_USER})
+            return frozenset({SYSADMIN, REMOTE_SERVICE, REGISTERED_USER})
         return frozenset({REGISTERED_USER})
 
     def check(self, username: str, password: str) -> tuple[LoginOutcome, str | None, str]:
@@ -123,6 +133,7 @@ class Accounts:
     def set_manager_password(self, password: str) -> None:
         with self._lock:
             self.manager.password = password
+            self.manager.password_changed = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
     # ---- /token ---------------------------------------------------------------------------------
 

@@ -12,9 +12,10 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import datetime
 from typing import Any
 
-from idms.sandbox.auth import Accounts, Session
+from idms.sandbox.auth import MANAGER_ROLES, Accounts, Session
 from idms.sandbox.http import ApiError, invalid, not_found, refused, wrong_arity
 from idms.sandbox.paging import ListQuery, Properties, read_page
 from idms.sources.model import SourceDef
@@ -65,6 +66,8 @@ class Sandbox:
         manager_password: str,
         token_lifetime: int,
         sysadmins: Iterable[str] = (),
+        manager_roles: Iterable[str] = MANAGER_ROLES,
+        manager_password_changed: datetime | None = None,
     ) -> None:
         self.target = target
         self.platform = platform
@@ -75,6 +78,8 @@ class Sandbox:
             token_lifetime=token_lifetime,
             write_lock=self.write_lock,
             sysadmins=sysadmins,
+            manager_roles=manager_roles,
+            manager_password_changed=manager_password_changed,
         )
 
     @property

@@ -23,7 +23,14 @@ from typing import Any
 
 from sqlalchemy import update
 
-from idms.sandbox.auth import LOCKED, MANAGER, REGISTERED_USER, SYSADMIN, forbidden
+from idms.sandbox.auth import (
+    LOCKED,
+    MANAGER,
+    REGISTERED_USER,
+    REMOTE_SERVICE,
+    SYSADMIN,
+    forbidden,
+)
 from idms.sandbox.context import Sandbox, caller
 from idms.sandbox.http import Reply, created, invalid, not_found, not_implemented, ok
 from idms.sandbox.paging import ListQuery, Properties
@@ -48,7 +55,11 @@ SECURITY_FIELDS = {
     "Email": "Email",
 }
 SYSADMIN_KEY = "8E5C7C1D-170B-4294-B646-2E60D2091DF8"
-ROLE_DESCRIPTIONS = {SYSADMIN: "System administrator", REGISTERED_USER: "Registered user"}
+ROLE_DESCRIPTIONS = {
+    SYSADMIN: "System administrator",
+    REGISTERED_USER: "Registered user",
+    REMOTE_SERVICE: "Remote service (REST API) access",
+}
 USER_DATA_BO = "UserData"  # iMIS 2017's business object over the logins
 ONLY_SYSADMIN = "Only a system administrator (SysAdmin) can {action} another user's login."
 CURRENT_NEEDED = (
@@ -151,8 +162,16 @@ class Users:
 
     def _find_by_name(self, args: list[str]) -> Any:
         if self.sb.accounts.is_manager(args[0]):
-            return {"$type": USER_DATA, "UserId": None, "UserName": MANAGER, "IsDisabled": False,
-                    "IsLockedOut": self.sb.accounts.manager.locked}  # fmt: skip
+            manager = self.sb.accounts.manager
+            changed = manager.password_changed
+            return {
+                "$type": USER_DATA,
+                "UserId": None,
+                "UserName": MANAGER,
+                "IsDisabled": False,
+                "IsLockedOut": manager.locked,
+                "LastPasswordChangedDate": changed.isoformat() if changed else None,
+            }
         record = self._by_name(args[0])
         return self.user_data(record) if record is not None else None
 
@@ -231,7 +250,9 @@ class Users:
         if not self.sb.accounts.is_manager(args[0]):
             self._user(args[0])
         roles = [
-            role(name, ROLE_DESCRIPTIONS[name], SYSADMIN_KEY if name == SYSADMIN else None)
+            role(
+                name, ROLE_DESCRIPTIONS.get(name, name), SYSADMIN_KEY if name == SYSADMIN else None
+            )
             for name in sorted(self.sb.accounts.roles_of(args[0]))
         ]
         return wire.collection(wire.list_type(ROLE), roles)
