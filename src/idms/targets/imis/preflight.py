@@ -115,7 +115,7 @@ def password_findings(client: ImisClient, *, now: datetime, warn_days: int = 14)
             )
         ]
     if end - now <= timedelta(days=warn_days):
-        left = (end - now).days
+        left = (end.date() - now.date()).days  # calendar days, as the date shown
         return [
             Finding(
                 "password-expiring",
