@@ -193,12 +193,14 @@ class WorkspaceServices:
 
     def _prepared(self, job: Job, run_id: str, spool: Spool | None) -> PreparedJob:
         """``job`` checked and ready to run as run ``run_id`` (what ``Workspace.run`` does
-        first, with the run's ID chosen here)."""
+        first, with the run's ID chosen here): against iMIS, refused first on a failing check
+        before a run (``Workspace.preflight``)."""
         from idms.jobs.prepare import prepare_job
 
         ws = self.workspace
         target = ws.open_target(ws.settings)
         try:
+            ws.refuse_on_preflight(job, target)
             prepared = prepare_job(job, target, ws.queries, spool=spool, run_id=run_id)
         except BaseException:
             target.close()
