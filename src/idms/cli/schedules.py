@@ -189,22 +189,16 @@ def add_command(
 
     Example: idms schedule add LMS-nightly --transfer "LMS nightly" --cron "0 2 * * *"
     """
-    from idms.schedules.define import define_schedule
     from idms.schedules.jobs import input_path
 
     settings = get_settings(ctx)
     with open_workspace(settings) as workspace:
-        new = define_schedule(
+        new = workspace.define_schedule(
             name,
-            templates=workspace.templates,
-            target=settings.target,
-            platform=settings.platform.value,
             job_file=job_file,
             template=template,
             workflow=workflow,
-            find_workflow=workspace.workflow,
             transfer=transfer,
-            find_transfer=workspace.transfer,
             input_file=input_file,
             cron=cron,
             at=at,

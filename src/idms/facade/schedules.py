@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from idms.errors import Conflict
 from idms.facade.transfers import TransferFacade
-from idms.schedules.define import define_schedule
+from idms.schedules.define import NewSchedule, define_schedule
 from idms.schedules.edit import ScheduleChanges, edited_arguments, keeps_job, retimed
 from idms.schedules.model import ScheduleInfo, schedule_in_words
 from idms.schedules.timing import fire_times, parse_at, parse_cron, parse_zone
@@ -50,6 +50,21 @@ class ScheduleFacade(TransferFacade):
 
         def check_definition(self, job: Job) -> None: ...  # Workspace's
 
+    def define_schedule(self, name: str, **given: Any) -> NewSchedule:
+        """A new schedule checked as :func:`~idms.schedules.define.define_schedule` checks it
+        (``given``: what it runs, its timing and policies), against this workspace's templates,
+        workflows, transfers and target: what every shell adds, and an edit is laid over."""
+        settings = self.settings
+        return define_schedule(
+            name,
+            templates=self.templates,
+            target=settings.target,
+            platform=settings.platform.value,
+            find_workflow=self.workflow,
+            find_transfer=self.transfer,
+            **given,
+        )
+
     def edit_schedule(
         self, name: str, changes: ScheduleChanges, *, now: datetime | None = None
     ) -> tuple[ScheduleInfo, ScheduleInfo]:
@@ -63,19 +78,10 @@ class ScheduleFacade(TransferFacade):
         The change is a compare-and-set (:meth:`ScheduleStore.change`): one that loses a race
         with the scheduler firing the schedule is read and checked again, so it neither
         fires a slot twice nor is lost."""
-        settings = self.settings
         for _ in range(EDIT_ATTEMPTS):
             before = self.schedules.get(name)
             arguments = edited_arguments(before, changes)
-            new = define_schedule(
-                templates=self.templates,
-                target=settings.target,
-                platform=settings.platform.value,
-                find_workflow=self.workflow,
-                find_transfer=self.transfer,
-                now=now,
-                **arguments,
-            )
+            new = self.define_schedule(now=now, **arguments)
             keep = keeps_job(before, changes)
             if new.job is not None and not keep:
                 self.check_definition(new.job)

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from idms.jobs.remote import RemoteInputs
-from idms.schedules import ScheduleInfo, ScheduleStore, define_schedule, next_times
+from idms.schedules import ScheduleInfo, ScheduleStore, next_times
 from idms.schedules.edit import NO_LIMIT, ScheduleChanges, differences
 from idms.server.auth import Context
 from idms.server.jobs import schedule_document
@@ -198,22 +198,16 @@ def get_schedule(context: Context, name: str) -> ScheduleOut:
 def add_schedule(
     context: Context, request: Request, body: Annotated[NewScheduleIn, Body()]
 ) -> Response:
-    settings = context.settings
     document = None
     if body.job is not None:
         document = schedule_document(context, body.job)
     given = input_ref(body.input)
-    new = define_schedule(
+    new = context.workspace.define_schedule(
         body.name,
-        templates=context.templates,
-        target=settings.target,
-        platform=settings.platform.value,
         job=document,
         template=body.template,
         workflow=body.workflow,
-        find_workflow=context.workspace.workflow,
         transfer=body.transfer,
-        find_transfer=context.workspace.transfer,
         input_file=context.workspace.remote_inputs.input_file(given, must_exist=False)
         if given is not None
         else None,

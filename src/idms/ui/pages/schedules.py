@@ -19,7 +19,6 @@ from starlette.responses import RedirectResponse, Response
 
 from idms.errors import IdmsError, InvalidInputError
 from idms.jobs.model import JobInvalid
-from idms.schedules.define import define_schedule
 from idms.schedules.edit import NO_LIMIT, ScheduleChanges
 from idms.schedules.model import ScheduleInfo
 from idms.schedules.timing import server_zone, zone_names
@@ -251,14 +250,8 @@ def _define_and_save(
     cron, at = form.timing()
     try:
         if editing is None:
-            settings = workspace.settings
-            new = define_schedule(
+            new = workspace.define_schedule(
                 form.name,
-                templates=workspace.templates,
-                target=settings.target,
-                platform=settings.platform.value,
-                find_workflow=workspace.workflow,
-                find_transfer=workspace.transfer,
                 cron=cron,
                 at=at,
                 timezone=form.timezone,
@@ -266,7 +259,7 @@ def _define_and_save(
                 overlap=form.overlap,
                 max_failures=form.failures(),
                 description=form.description,
-                **extra,  # type: ignore[arg-type]
+                **extra,
             )
             info = workspace.add_schedule(new)
         else:  # the whole form, laid over the schedule: what is as it was stays so
