@@ -33,7 +33,7 @@ def show_command(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 
     Example: idms settings options show
     """
-    from idms.jobs.options import defaults_report
+    from idms.jobs.options import defaults_report, option_text
 
     with open_workspace(get_settings(ctx)) as workspace:
         report = defaults_report(workspace.option_defaults.get())
@@ -41,7 +41,7 @@ def show_command(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         print_json(report)
         return
     for name, entry in report.items():
-        print_line(f"{name}: {_shown(entry['value'])} ({entry['from']})")
+        print_line(f"{name}: {option_text(entry['value'])} ({entry['from']})")
 
 
 @options_app.command("set")
@@ -55,9 +55,11 @@ def set_command(
 
     Example: idms settings options set batch_size 500
     """
+    from idms.jobs.options import option_text
+
     with open_workspace(get_settings(ctx)) as workspace:
         values = workspace.option_defaults.set({name: value})
-    print_line(f"Default task option {name} set to {_shown(values[name])}.")
+    print_line(f"Default task option {name} set to {option_text(values[name])}.")
 
 
 @options_app.command("unset")
@@ -77,11 +79,3 @@ def unset_command(
             print_line(f"Default task option {name} unset: the built-in value applies.")
         else:
             print_note(f"{name} had no installation default.")
-
-
-def _shown(value: object) -> str:
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)

@@ -88,6 +88,16 @@ def effective_defaults(installation: Mapping[str, Any]) -> dict[str, Any]:
     return Options.model_validate(dict(installation)).model_dump(mode="json")
 
 
+def option_text(value: object) -> str:
+    """An option's value as a user types it (``none``, ``true``, ``500``): the settings
+    command and page show them so."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 def option_report(job: Job) -> dict[str, dict[str, Any]]:
     """Every option of ``job``: its value and the layer it came from (the ``--json`` field)."""
     values = job.options.model_dump(mode="json")

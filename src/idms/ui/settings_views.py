@@ -96,18 +96,12 @@ class OptionRow:
 
 
 def option_rows(stored: Mapping[str, Any]) -> list[OptionRow]:
-    from idms.jobs.options import INSTALLATION_WIDE, effective_defaults
+    from idms.jobs.options import INSTALLATION_WIDE, effective_defaults, option_text
 
     built_in = effective_defaults({})
     return [
-        OptionRow(name, _word(stored[name]) if name in stored else "", _word(built_in[name]))
+        OptionRow(
+            name, option_text(stored[name]) if name in stored else "", option_text(built_in[name])
+        )
         for name in INSTALLATION_WIDE
     ]
-
-
-def _word(value: object) -> str:
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
