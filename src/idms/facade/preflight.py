@@ -4,8 +4,9 @@ against an iMIS over REST, which refuses to start on an error.
 Against iMIS: the account holds SysAdmin and RemoteService, its password is not expired nor
 about to be, and each panel source or IQA the job reads answers over REST (a custom panel
 source or IQA not marked "Available via the REST API" answers 403 and stops a job half way).
-The embedded store has no iMIS account and reads everything itself: there the checks do not
-apply, which one ``info`` finding says.
+The embedded store has no iMIS account and reads everything itself: a target that is not
+:class:`~idms.targets.base.AccountChecked` gets one ``info`` finding saying the checks do not
+apply.
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ from typing import TYPE_CHECKING
 
 from idms.errors import IdmsError, TargetError
 from idms.facade.base import WorkspaceBase
+from idms.targets.base import AccountChecked, capability
 from idms.targets.findings import Finding
 
 if TYPE_CHECKING:
     from idms.jobs.model import Job
     from idms.targets.base import FullTarget
-    from idms.targets.imis.target import RestTarget
 
 REST_ENABLE = (
     "In iMIS, open RiSE > Panel Designer > Panel sources (for an IQA: RiSE > IQA), Security "
@@ -36,9 +37,8 @@ class PreflightFacade(WorkspaceBase):
         if target is None:
             with self.target() as opened:
                 return self.preflight(job, warn_days=warn_days, target=opened)
-        from idms.targets.imis.target import RestTarget
-
-        if not isinstance(target, RestTarget):
+        account = capability(target, AccountChecked)
+        if account is None:
             return [
                 Finding(
                     "not-applicable",
@@ -47,9 +47,7 @@ class PreflightFacade(WorkspaceBase):
                     "REST access to check.",
                 )
             ]
-        from idms.targets.imis.preflight import account_findings
-
-        findings = account_findings(target.client, warn_days=warn_days)
+        findings = account.account_findings(warn_days=warn_days)
         if job is not None:
             findings += self._reachable(job, target)
         return findings
@@ -62,7 +60,7 @@ class PreflightFacade(WorkspaceBase):
         if error is not None:
             raise error
 
-    def _reachable(self, job: Job, target: RestTarget) -> list[Finding]:
+    def _reachable(self, job: Job, target: FullTarget) -> list[Finding]:
         """An error for the source or IQA of ``job`` that iMIS does not let the account read."""
         findings: list[Finding] = []
         try:

@@ -25,6 +25,7 @@ from idms.sources.model import SourceDef
 
 if TYPE_CHECKING:
     from idms.queries.compile import CompiledQuery
+    from idms.targets.findings import Finding
 
 Record = dict[str, Any]
 
@@ -303,6 +304,15 @@ class Exclusive(Protocol):
 
     def exclusive(self, source: str) -> AbstractContextManager[None]:
         """The scope of one batch of ``source`` (its docstring says what it holds)."""
+        ...
+
+
+class AccountChecked(Protocol):
+    """A target reached through an account of its own (iMIS over REST), whose standing can be
+    checked before a run: its roles, its password's expiry (``idms check``)."""
+
+    def account_findings(self, *, warn_days: int = 14) -> list[Finding]:
+        """What is wrong with the account, or worth knowing, as findings."""
         ...
 
 

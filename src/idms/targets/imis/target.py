@@ -70,6 +70,7 @@ from idms.values.types import FieldType
 
 if TYPE_CHECKING:
     from idms.queries.compile import CompiledQuery
+    from idms.targets.findings import Finding
 
 # Fields naming contacts, per source (default: ImisId): changes naming one contact share a lane.
 CONTACT_REFS: dict[str, tuple[str, ...]] = {
@@ -198,6 +199,13 @@ class RestTarget:
         self, source: str, fields: Sequence[str], criteria: Sequence[Mapping[str, Any]]
     ) -> list[list[Record]]:
         return self._match(source, fields, criteria, self._planned(), carry=True)
+
+    def account_findings(self, *, warn_days: int = 14) -> list[Finding]:
+        """The account's roles and its password's expiry, as iMIS reports them
+        (:class:`~idms.targets.base.AccountChecked`, ``preflight.py``)."""
+        from idms.targets.imis.preflight import account_findings
+
+        return account_findings(self.client, warn_days=warn_days)
 
     def match_ahead(
         self, source: str, fields: Sequence[str], criteria: Sequence[Mapping[str, Any]]
