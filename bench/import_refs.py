@@ -89,6 +89,8 @@ SQLITE_BUMP = (
     "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) "
     "DO UPDATE SET value = value + excluded.value RETURNING value"
 )
+# The batch journal of the batch before, forgotten once the next one is written (as idms does).
+SQLITE_FORGET = "DELETE FROM idms_applied_batches WHERE batch_key = ?"
 
 
 def sqlite_executemany(url: str, csv_path: Path) -> dict[str, int]:
@@ -248,7 +250,6 @@ def sqlite_floor(url: str, csv_path: Path, suite_path: Path | None = None) -> di
     )
 
     width = len(CONTACT)
-    FORGET = "DELETE FROM idms_applied_batches WHERE batch_key = ?"
     counts = {"inserted": 0, "updated": 0, "unchanged": 0}
     seq = 0
     previous: str | None = None
@@ -338,7 +339,7 @@ def sqlite_floor(url: str, csv_path: Path, suite_path: Path | None = None) -> di
                 ]
                 key = f"{run_id}:{seq}"
                 if previous is not None:
-                    conn.execute(FORGET, (previous,))
+                    conn.execute(SQLITE_FORGET, (previous,))
                 conn.execute(
                     "INSERT INTO idms_applied_batches (batch_key, results, created_on) "
                     "VALUES (?, ?, ?)",
@@ -352,7 +353,7 @@ def sqlite_floor(url: str, csv_path: Path, suite_path: Path | None = None) -> di
                 for result in results:
                     counts[result[1]] += 1
         if previous is not None:  # autocommit: the store's connection runs BEGIN ... COMMIT
-            conn.execute(FORGET, (previous,))
+            conn.execute(SQLITE_FORGET, (previous,))
     finally:
         raw.close()
         engine.dispose()
@@ -504,7 +505,6 @@ def sqlite_set_floor(url: str, csv_path: Path, suite_path: Path | None = None) -
         "before, after)), :stamp FROM (SELECT * FROM stage ORDER BY seq)"
     )
     results = "SELECT ?, seq, seq + 1, outcome, identity, before, after FROM stage ORDER BY seq"
-    forget = "DELETE FROM idms_applied_batches WHERE batch_key = ?"
     counts = {"inserted": 0, "updated": 0, "unchanged": 0}
     seq = 0
     previous: str | None = None
@@ -551,7 +551,7 @@ def sqlite_set_floor(url: str, csv_path: Path, suite_path: Path | None = None) -
                 conn.execute(address_update)
                 key = f"{run_id}:{seq}"
                 if previous is not None:
-                    conn.execute(forget, (previous,))
+                    conn.execute(SQLITE_FORGET, (previous,))
                 conn.execute(journal, {"key": key, "run": run_id, "stamp": stamp})
                 conn.execute("COMMIT")
                 suite.execute("BEGIN")
@@ -564,7 +564,7 @@ def sqlite_set_floor(url: str, csv_path: Path, suite_path: Path | None = None) -
                 for outcome, n in conn.execute("SELECT outcome, count(*) FROM stage GROUP BY 1"):
                     counts[outcome] += n
         if previous is not None:  # autocommit: the store's connection runs BEGIN ... COMMIT
-            conn.execute(forget, (previous,))
+            conn.execute(SQLITE_FORGET, (previous,))
     finally:
         raw.close()
         engine.dispose()
